@@ -1,0 +1,84 @@
+// Command canopy is the one Canopy binary: `canopy serve`, `canopy migrate`
+// and `canopy seed --demo`. Configuration comes from the environment (see
+// README.md).
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"gorm.io/gorm"
+
+	"canopy/internal/config"
+	"canopy/models"
+)
+
+const usage = `Canopy — multi-tenant SaaS dashboard
+
+Usage:
+  canopy serve [--seed-demo-if-empty]   migrate, then serve HTTP on $CANOPY_ADDR
+  canopy migrate                         bring the database schema up to date
+  canopy seed --demo [--if-empty]        load the demo data (safe to repeat)
+
+Configuration is read from the environment; see README.md.
+`
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "canopy:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, out io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(out, usage)
+		return nil
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	log := newLogger(cfg, out)
+	switch args[0] {
+	case "serve":
+		return serve(cfg, log, args[1:])
+	case "migrate":
+		return migrate(cfg, log)
+	case "seed":
+		return seed(cfg, log, args[1:])
+	case "help", "-h", "--help":
+		fmt.Fprint(out, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q\n\n%s", args[0], usage)
+}
+
+func newLogger(cfg *config.Config, out io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	return slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level}))
+}
+
+// openDatabase connects to Postgres when DATABASE_URL is set, else to the
+// embedded SQLite file, and brings its schema up to date.
+func openDatabase(ctx context.Context, cfg *config.Config, log *slog.Logger) (*gorm.DB, error) {
+	var db *gorm.DB
+	var err error
+	if cfg.UsesPostgres() {
+		db, err = models.OpenPostgres(cfg.DatabaseURL)
+	} else {
+		db, err = models.OpenSQLite(cfg.SQLitePath())
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := models.Migrate(ctx, db, log); err != nil {
+		_ = models.Close(db)
+		return nil, err
+	}
+	return db, nil
+}

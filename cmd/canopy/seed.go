@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"log/slog"
+
+	"canopy/internal/config"
+	"canopy/internal/demo"
+	"canopy/models"
+)
+
+// seed loads the demo data. With --if-empty it does nothing when any tenant
+// exists, so `make run` never touches a database someone has been using.
+func seed(cfg *config.Config, log *slog.Logger, args []string) error {
+	flags := flag.NewFlagSet("seed", flag.ContinueOnError)
+	withDemo := flags.Bool("demo", false, "load the demo companies and people")
+	ifEmpty := flags.Bool("if-empty", false, "only when the database has no tenants yet")
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
+	if !*withDemo {
+		return errors.New("seed: say what to load: canopy seed --demo")
+	}
+	ctx := context.Background()
+	db, err := openDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer models.Close(db)
+	return seedDemo(ctx, models.NewStore(db), log, *ifEmpty)
+}
+
+func seedDemo(ctx context.Context, store *models.Store, log *slog.Logger, ifEmpty bool) error {
+	if ifEmpty {
+		has, err := store.HasTenants(ctx)
+		if err != nil {
+			return err
+		}
+		if has {
+			log.Info("database already has data; demo data not loaded")
+			return nil
+		}
+	}
+	if err := demo.Seed(ctx, store); err != nil {
+		return err
+	}
+	log.Info("demo data loaded", "password", demo.Password)
+	return nil
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"canopy/handlers"
+	"canopy/internal/config"
+	"canopy/models"
+)
+
+// serve migrates the database and serves HTTP until SIGINT or SIGTERM, then
+// lets in-flight requests finish before exiting.
+func serve(cfg *config.Config, log *slog.Logger, args []string) error {
+	flags := flag.NewFlagSet("serve", flag.ContinueOnError)
+	seedIfEmpty := flags.Bool("seed-demo-if-empty", false, "load the demo data when the database has no tenants")
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	db, err := openDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer models.Close(db)
+	store := models.NewStore(db)
+	if *seedIfEmpty {
+		if err := seedDemo(ctx, store, log, true); err != nil {
+			return err
+		}
+	}
+	secrets, err := cfg.LoadSecrets()
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           handlers.New(cfg, store, secrets, log).Router(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	errs := make(chan error, 1)
+	go func() { errs <- srv.ListenAndServe() }()
+	log.Info("Canopy is running", "url", cfg.BaseURL.String(), "addr", cfg.Addr, "database", models.DialectOf(db))
+	printWelcome(cfg, log)
+
+	select {
+	case err := <-errs:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down; finishing requests in flight", "timeout", cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errs; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func printWelcome(cfg *config.Config, log *slog.Logger) {
+	log.Info(fmt.Sprintf("sign in at %s as alice@acme.test (password demo-password); tenants live at %s",
+		cfg.BaseLink("/login", nil), cfg.TenantURL("<subdomain>", "/")))
+}

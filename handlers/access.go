@@ -1,0 +1,166 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gorilla/sessions"
+	"github.com/labstack/echo/v4"
+
+	"canopy/models"
+)
+
+// requestState is what the middleware learns about a request: which host,
+// which tenant, who is signed in and their membership of that tenant.
+type requestState struct {
+	host       string         // the Host header, lowercased
+	tenant     *models.Tenant // nil on the bare base domain
+	user       *models.User
+	membership *models.Membership
+	session    *sessions.Session
+	dirty      bool // the session must be written back
+}
+
+const stateKey = "canopy.state"
+
+func stateOf(c echo.Context) *requestState {
+	if rs, ok := c.Get(stateKey).(*requestState); ok {
+		return rs
+	}
+	rs := &requestState{}
+	c.Set(stateKey, rs)
+	return rs
+}
+
+// resolveHost finds the tenant a request is for from its Host header: the
+// base domain itself, or one subdomain label in front of it. Anything else —
+// an unknown subdomain, a deeper name, a foreign host — is a 404, never a
+// redirect into somebody's data. An inactive tenant shows a page saying so.
+func (h *Handlers) resolveHost(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		rs := stateOf(c)
+		rs.host = strings.ToLower(c.Request().Host)
+		sub, isApex, ok := splitHost(rs.host, h.hostname)
+		if !ok {
+			return errUnknownCompany
+		}
+		if isApex {
+			return next(c)
+		}
+		t, err := h.store.TenantBySubdomain(c.Request().Context(), sub)
+		if errors.Is(err, models.ErrNotFound) {
+			return errUnknownCompany
+		}
+		if err != nil {
+			return err
+		}
+		rs.tenant = t
+		if !t.Active() && c.Path() != "/logout" {
+			return h.render(c, http.StatusForbidden, tenantInactivePage(h, c, t))
+		}
+		return next(c)
+	}
+}
+
+// splitHost tells whether host is the base domain itself or one subdomain
+// label in front of it, and which label.
+func splitHost(host, base string) (sub string, isApex, ok bool) {
+	if host == base {
+		return "", true, true
+	}
+	sub, found := strings.CutSuffix(host, "."+base)
+	if !found || sub == "" || len(sub) > 63 || strings.Contains(sub, ".") {
+		return "", false, false
+	}
+	return sub, false, true
+}
+
+var errUnknownCompany = &pageError{
+	status:  http.StatusNotFound,
+	heading: "There is no company at this address",
+	message: "Check the address for typos. If you were sent this link, ask the sender for the right one.",
+}
+
+// accessRule says who may call a route. It is recorded for every route so
+// tests can walk the router and prove each one is covered.
+type accessRule struct {
+	public bool              // anyone; the handler decides what to show
+	perm   models.Permission // for tenant routes: the permission a member needs
+}
+
+// publicRoute registers a route whose handler does its own checks (sign-in
+// and hand-off pages, which must work before anyone is signed in).
+func (h *Handlers) publicRoute(g *echo.Group, method, path string, fn echo.HandlerFunc) {
+	h.access[method+" "+path] = accessRule{public: true}
+	g.Add(method, path, fn)
+}
+
+// tenantRoute registers a route that exists only on tenant hosts and needs a
+// member holding perm.
+func (h *Handlers) tenantRoute(g *echo.Group, method, path string, perm models.Permission, fn echo.HandlerFunc) {
+	h.access[method+" "+path] = accessRule{perm: perm}
+	g.Add(method, path, func(c echo.Context) error {
+		if err := h.authorize(c, perm); err != nil {
+			return err
+		}
+		return fn(c)
+	})
+}
+
+// authorize is the one gate in front of tenant data: the request must be on
+// a tenant host, by a signed-in member of that tenant whose role holds perm
+// in the role matrix.
+func (h *Handlers) authorize(c echo.Context, perm models.Permission) error {
+	rs := stateOf(c)
+	if rs.tenant == nil {
+		return errNotFound
+	}
+	if rs.user == nil {
+		if c.Request().Method == http.MethodGet || c.Request().Method == http.MethodHead {
+			return &redirectTo{url: h.loginURL(rs.tenant.Subdomain, c.Request().URL.RequestURI())}
+		}
+		return &pageError{status: http.StatusUnauthorized, heading: "Please sign in again",
+			message: "Your session has ended. Sign in and try again.", href: h.loginURL(rs.tenant.Subdomain, ""), label: "Sign in"}
+	}
+	if rs.membership == nil {
+		return &pageError{status: http.StatusForbidden, heading: "You don't have access to " + rs.tenant.Name,
+			message: "You are signed in as " + rs.user.Email + ", who is not a member of this company. Ask one of its administrators to invite you.",
+			href: h.cfg.BaseLink("/", nil), label: "Go to my companies"}
+	}
+	if !rs.membership.Role.Can(perm) {
+		return &pageError{status: http.StatusForbidden, heading: "You don't have permission to do that",
+			message: "Your role in " + rs.tenant.Name + " is " + rs.membership.Role.Label() + ". Ask an administrator if you need more access.",
+			href: "/", label: "Back to Home"}
+	}
+	return nil
+}
+
+var errNotFound = &pageError{status: http.StatusNotFound, heading: "Page not found",
+	message: "The page you asked for does not exist or has moved.", href: "/", label: "Go home"}
+
+// loginURL is the sign-in page on the base domain, continuing to a tenant.
+func (h *Handlers) loginURL(subdomain, next string) string {
+	q := url.Values{}
+	if subdomain != "" {
+		q.Set("tenant", subdomain)
+	}
+	if next = safeNext(next); next != "" && next != "/" {
+		q.Set("next", next)
+	}
+	return h.cfg.BaseLink("/login", q)
+}
+
+// safeNext keeps only a path on the same host: "/x?y". Anything that could
+// leave the site ("//evil.example", "https://…", "/\evil") becomes "".
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n\t") {
+		return ""
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return ""
+	}
+	return u.RequestURI()
+}

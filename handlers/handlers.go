@@ -1,0 +1,73 @@
+// Package handlers is Canopy's HTTP layer: the router, its middleware and one
+// file of handlers per area. Handlers get everything they need from Handlers;
+// there are no globals.
+package handlers
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/sessions"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"canopy/internal/config"
+	"canopy/models"
+	"canopy/static"
+)
+
+// Handlers holds the dependencies every handler uses.
+type Handlers struct {
+	cfg      *config.Config
+	store    *models.Store
+	log      *slog.Logger
+	secrets  *config.Secrets
+	cookies  *sessions.CookieStore
+	limiter  *signinLimiter
+	now      func() time.Time
+	access   map[string]accessRule // "METHOD /path" → who may call it
+	echo     *echo.Echo
+	hostname string // the base domain's host, e.g. "localhost:8080"
+}
+
+// New wires the router. It is the only place routes are declared.
+func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *slog.Logger) *Handlers {
+	h := &Handlers{
+		cfg:      cfg,
+		store:    store,
+		log:      log,
+		secrets:  secrets,
+		cookies:  newCookieStore(cfg, secrets),
+		limiter:  newSigninLimiter(),
+		now:      time.Now,
+		access:   map[string]accessRule{},
+		hostname: cfg.BaseURL.Host,
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor = ipExtractor(cfg)
+	e.HTTPErrorHandler = h.handleError
+	h.echo = e
+
+	e.Use(h.logRequests, h.recoverPanics, h.securityHeaders, middleware.BodyLimit("2M"))
+	e.GET("/healthz", h.health)
+	e.GET(static.Prefix+"*", echo.WrapHandler(static.Handler()))
+	h.access["GET /healthz"] = accessRule{public: true}
+	h.access["GET "+static.Prefix+"*"] = accessRule{public: true}
+
+	site := e.Group("", h.resolveHost, h.loadSession, h.checkCSRF)
+	h.publicRoute(site, http.MethodGet, "/", h.root)
+	h.publicRoute(site, http.MethodGet, "/login", h.loginForm)
+	h.publicRoute(site, http.MethodPost, "/login", h.login)
+	h.publicRoute(site, http.MethodPost, "/logout", h.logout)
+	h.publicRoute(site, http.MethodGet, "/auth/handoff", h.redeemHandoff)
+	h.publicRoute(site, http.MethodGet, "/go/:subdomain", h.goToCompany)
+	return h
+}
+
+// Router is the HTTP handler to serve.
+func (h *Handlers) Router() *echo.Echo { return h.echo }
+
+// AccessRules lists who may call each route, for the authorization tests.
+func (h *Handlers) AccessRules() map[string]accessRule { return h.access }

@@ -1,0 +1,204 @@
+package handlers
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gorilla/sessions"
+	"github.com/labstack/echo/v4"
+
+	"canopy/internal/config"
+	"canopy/models"
+	"canopy/views"
+)
+
+const (
+	sessionMaxAge = 7 * 24 * 60 * 60 // seconds
+	keyUserID     = "uid"
+	keyVersion    = "sv"
+	keyHost       = "host"
+	keyCSRF       = "csrf"
+)
+
+// newCookieStore makes host-only (no Domain), HttpOnly, SameSite=Lax cookies,
+// Secure and __Host- prefixed when Canopy is served over https.
+func newCookieStore(cfg *config.Config, secrets *config.Secrets) *sessions.CookieStore {
+	store := sessions.NewCookieStore(secrets.SessionHash, secrets.SessionBlock)
+	store.Options = &sessions.Options{
+		Path:     "/",
+		MaxAge:   sessionMaxAge,
+		HttpOnly: true,
+		Secure:   cfg.Secure(),
+		SameSite: http.SameSiteLaxMode,
+	}
+	store.MaxAge(sessionMaxAge)
+	return store
+}
+
+func (h *Handlers) cookieName() string {
+	if h.cfg.Secure() {
+		return "__Host-canopy_session"
+	}
+	return "canopy_session"
+}
+
+// loadSession reads the session cookie of this host and, when it names a
+// user, loads that user and their membership of the host's tenant afresh.
+// A cookie carried over from another host, or issued before the user's
+// sessions were ended, counts as no session at all.
+func (h *Handlers) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		rs := stateOf(c)
+		sess, err := h.cookies.Get(c.Request(), h.cookieName())
+		if err != nil {
+			// An undecodable cookie (rotated key, tampering) is simply replaced.
+			sess, _ = h.cookies.New(c.Request(), h.cookieName())
+		}
+		rs.session = sess
+		c.Response().Before(func() { h.saveSession(c) })
+
+		if host, _ := sess.Values[keyHost].(string); host != rs.host {
+			h.resetSession(c)
+		}
+		if _, ok := sess.Values[keyCSRF].(string); !ok {
+			sess.Values[keyCSRF] = randomToken()
+			rs.dirty = true
+		}
+		if err := h.loadUser(c); err != nil {
+			return err
+		}
+		return next(c)
+	}
+}
+
+func (h *Handlers) loadUser(c echo.Context) error {
+	rs := stateOf(c)
+	uid, _ := rs.session.Values[keyUserID].(int64)
+	if uid == 0 {
+		return nil
+	}
+	ctx := c.Request().Context()
+	u, err := h.store.UserByID(ctx, uid)
+	version, _ := rs.session.Values[keyVersion].(int64)
+	if errors.Is(err, models.ErrNotFound) || err == nil && (u.SessionVersion != version || u.Status != models.UserActive) {
+		h.resetSession(c)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	rs.user = u
+	if rs.tenant == nil {
+		return nil
+	}
+	m, err := h.store.MembershipOf(ctx, rs.tenant.ID, u.ID)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	rs.membership = m
+	return nil
+}
+
+// signIn starts a new session for u on this host: everything the old
+// session held, its CSRF token included, is dropped.
+func (h *Handlers) signIn(c echo.Context, u *models.User) {
+	h.resetSession(c)
+	rs := stateOf(c)
+	rs.session.Values[keyUserID] = u.ID
+	rs.session.Values[keyVersion] = u.SessionVersion
+	rs.user = u
+}
+
+// resetSession empties the session, keeping it bound to this host.
+func (h *Handlers) resetSession(c echo.Context) {
+	rs := stateOf(c)
+	rs.session.Values = map[any]any{keyHost: rs.host, keyCSRF: randomToken()}
+	rs.user, rs.membership = nil, nil
+	rs.dirty = true
+}
+
+func (h *Handlers) saveSession(c echo.Context) {
+	rs := stateOf(c)
+	if rs.session == nil || !rs.dirty {
+		return
+	}
+	if err := h.cookies.Save(c.Request(), c.Response().Writer, rs.session); err != nil {
+		h.log.Error("save session", "err", err)
+	}
+}
+
+// flash leaves a message for the next page this host shows.
+func (h *Handlers) flash(c echo.Context, kind, message string) {
+	rs := stateOf(c)
+	rs.session.AddFlash(kind + "\x00" + message)
+	rs.dirty = true
+}
+
+func (h *Handlers) takeFlashes(c echo.Context) []views.Flash {
+	rs := stateOf(c)
+	if rs.session == nil {
+		return nil
+	}
+	raw := rs.session.Flashes()
+	if len(raw) == 0 {
+		return nil
+	}
+	rs.dirty = true
+	out := make([]views.Flash, 0, len(raw))
+	for _, r := range raw {
+		s, _ := r.(string)
+		kind, msg, _ := strings.Cut(s, "\x00")
+		out = append(out, views.Flash{Kind: kind, Message: msg})
+	}
+	return out
+}
+
+// csrfToken is this session's token. It lives inside the signed, encrypted
+// session cookie of this host only, so a sibling subdomain can neither read
+// nor plant it (a planted cookie of its own fails the host binding).
+func (h *Handlers) csrfToken(c echo.Context) string {
+	rs := stateOf(c)
+	if rs.session == nil {
+		return ""
+	}
+	token, _ := rs.session.Values[keyCSRF].(string)
+	return token
+}
+
+// checkCSRF refuses a state-changing request whose token does not match the session's.
+func (h *Handlers) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		switch c.Request().Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			return next(c)
+		}
+		sent := c.Request().Header.Get("X-CSRF-Token")
+		if sent == "" {
+			sent = c.FormValue("_csrf")
+		}
+		want := h.csrfToken(c)
+		if want == "" || subtle.ConstantTimeCompare([]byte(sent), []byte(want)) != 1 {
+			return &pageError{
+				status:  http.StatusForbidden,
+				heading: "This form has expired",
+				message: "For your security, forms stop working after you sign in or out elsewhere. Go back, reload the page and try again.",
+			}
+		}
+		return next(c)
+	}
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}

@@ -1,0 +1,177 @@
+// Package config reads Canopy's settings from the environment, validates them
+// in one place and hands the rest of the program a ready-to-use Config.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/mail"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting Canopy reads. Zero values are never used: Load fills defaults.
+type Config struct {
+	Addr        string   // CANOPY_ADDR
+	BaseURL     *url.URL // CANOPY_BASE_URL: scheme and host of the bare (sign-in) domain
+	DataDir     string   // CANOPY_DATA_DIR
+	DatabaseURL string   // DATABASE_URL: empty means SQLite in DataDir
+	SessionKey  string   // CANOPY_SESSION_KEY: empty means a key generated once into DataDir
+	LogLevel    string   // CANOPY_LOG_LEVEL
+	// TrustedProxies are the networks whose X-Forwarded-For is believed.
+	// Empty means the TCP peer address is the client address.
+	TrustedProxies []*net.IPNet // CANOPY_TRUSTED_PROXIES
+
+	SMTP SMTP
+
+	ShutdownTimeout time.Duration // CANOPY_SHUTDOWN_TIMEOUT
+}
+
+// SMTP holds the outgoing mail settings. An empty Host means mail is written
+// to DataDir/mail instead of being sent, so development needs no mail server.
+type SMTP struct {
+	Host     string // CANOPY_SMTP_HOST
+	Port     int    // CANOPY_SMTP_PORT
+	Username string // CANOPY_SMTP_USERNAME
+	Password string // CANOPY_SMTP_PASSWORD
+	From     string // CANOPY_SMTP_FROM
+}
+
+// Defaults are the development settings: `make run` needs no environment at all.
+const (
+	DefaultAddr    = ":8080"
+	DefaultBaseURL = "http://localhost:8080"
+	DefaultDataDir = "./data"
+	DefaultFrom    = "Canopy <no-reply@canopy.localhost>"
+)
+
+// Load reads the configuration from the process environment.
+func Load() (*Config, error) {
+	return Parse(os.LookupEnv)
+}
+
+// Parse reads the configuration through lookup, so tests need not touch the
+// real environment. All problems are reported together.
+func Parse(lookup func(string) (string, bool)) (*Config, error) {
+	get := func(key, fallback string) string {
+		if v, ok := lookup(key); ok && strings.TrimSpace(v) != "" {
+			return strings.TrimSpace(v)
+		}
+		return fallback
+	}
+	var errs []error
+	cfg := &Config{
+		Addr:        get("CANOPY_ADDR", DefaultAddr),
+		DataDir:     get("CANOPY_DATA_DIR", DefaultDataDir),
+		DatabaseURL: get("DATABASE_URL", ""),
+		SessionKey:  get("CANOPY_SESSION_KEY", ""),
+		LogLevel:    strings.ToLower(get("CANOPY_LOG_LEVEL", "info")),
+		SMTP: SMTP{
+			Host:     get("CANOPY_SMTP_HOST", ""),
+			Username: get("CANOPY_SMTP_USERNAME", ""),
+			Password: get("CANOPY_SMTP_PASSWORD", ""),
+			From:     get("CANOPY_SMTP_FROM", DefaultFrom),
+		},
+	}
+
+	base, err := ParseBaseURL(get("CANOPY_BASE_URL", DefaultBaseURL))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("CANOPY_BASE_URL: %w", err))
+	}
+	cfg.BaseURL = base
+
+	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("CANOPY_ADDR: %q is not host:port: %w", cfg.Addr, err))
+	}
+
+	port, err := strconv.Atoi(get("CANOPY_SMTP_PORT", "587"))
+	if err != nil || port < 1 || port > 65535 {
+		errs = append(errs, fmt.Errorf("CANOPY_SMTP_PORT: %q is not a port number", get("CANOPY_SMTP_PORT", "")))
+	}
+	cfg.SMTP.Port = port
+	if _, err := mail.ParseAddress(cfg.SMTP.From); err != nil {
+		errs = append(errs, fmt.Errorf("CANOPY_SMTP_FROM: %w", err))
+	}
+
+	switch cfg.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("CANOPY_LOG_LEVEL: %q is not one of debug, info, warn, error", cfg.LogLevel))
+	}
+
+	if cfg.DatabaseURL != "" && !strings.HasPrefix(cfg.DatabaseURL, "postgres://") && !strings.HasPrefix(cfg.DatabaseURL, "postgresql://") {
+		errs = append(errs, errors.New("DATABASE_URL: only postgres:// URLs are supported (leave it empty for SQLite)"))
+	}
+
+	timeout, err := time.ParseDuration(get("CANOPY_SHUTDOWN_TIMEOUT", "15s"))
+	if err != nil || timeout <= 0 {
+		errs = append(errs, fmt.Errorf("CANOPY_SHUTDOWN_TIMEOUT: %q is not a positive duration", get("CANOPY_SHUTDOWN_TIMEOUT", "")))
+	}
+	cfg.ShutdownTimeout = timeout
+
+	for _, cidr := range strings.Split(get("CANOPY_TRUSTED_PROXIES", ""), ",") {
+		if cidr = strings.TrimSpace(cidr); cidr == "" {
+			continue
+		}
+		_, network, err := net.ParseCIDR(cidr)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("CANOPY_TRUSTED_PROXIES: %w", err))
+			continue
+		}
+		cfg.TrustedProxies = append(cfg.TrustedProxies, network)
+	}
+
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// ParseBaseURL accepts an http(s) URL with a host and nothing else: tenant
+// addresses are built by prefixing its host, so a path or query would be lost.
+func ParseBaseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("%q must start with http:// or https://", raw)
+	}
+	if u.Hostname() == "" {
+		return nil, fmt.Errorf("%q has no host", raw)
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, fmt.Errorf("%q must be only a scheme and host (no path, query or credentials)", raw)
+	}
+	if net.ParseIP(u.Hostname()) != nil {
+		return nil, fmt.Errorf("%q is an IP address; tenants need a domain name for their subdomains", raw)
+	}
+	return &url.URL{Scheme: u.Scheme, Host: strings.ToLower(u.Host)}, nil
+}
+
+// Secure tells whether Canopy is served over https, which decides cookie flags and HSTS.
+func (c *Config) Secure() bool { return c.BaseURL.Scheme == "https" }
+
+// TenantURL is the address of a tenant's subdomain, built from the configured
+// base URL (never from a request's Host header, which a client controls).
+func (c *Config) TenantURL(subdomain, path string) string {
+	u := url.URL{Scheme: c.BaseURL.Scheme, Host: subdomain + "." + c.BaseURL.Host, Path: path}
+	return u.String()
+}
+
+// BaseLink is an address on the bare base domain.
+func (c *Config) BaseLink(path string, query url.Values) string {
+	u := url.URL{Scheme: c.BaseURL.Scheme, Host: c.BaseURL.Host, Path: path, RawQuery: query.Encode()}
+	return u.String()
+}
+
+// SQLitePath is where the embedded database lives when DATABASE_URL is empty.
+func (c *Config) SQLitePath() string { return filepath.Join(c.DataDir, "canopy.db") }
+
+// UsesPostgres tells which database the configuration selects.
+func (c *Config) UsesPostgres() bool { return c.DatabaseURL != "" }

@@ -1,0 +1,113 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(pairs map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := pairs[k]; return v, ok }
+}
+
+func TestParseDefaults(t *testing.T) {
+	cfg, err := Parse(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct{ name, got, want string }{
+		{"addr", cfg.Addr, ":8080"},
+		{"base", cfg.BaseURL.String(), "http://localhost:8080"},
+		{"data", cfg.DataDir, "./data"},
+		{"sqlite", cfg.SQLitePath(), "data/canopy.db"},
+		{"tenant url", cfg.TenantURL("acme", "/"), "http://acme.localhost:8080/"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
+		}
+	}
+	if cfg.UsesPostgres() || cfg.Secure() || cfg.ShutdownTimeout != 15*time.Second || cfg.SMTP.Port != 587 {
+		t.Errorf("unexpected defaults: %+v", cfg)
+	}
+}
+
+func TestParseValues(t *testing.T) {
+	cfg, err := Parse(env(map[string]string{
+		"CANOPY_ADDR":            "127.0.0.1:9000",
+		"CANOPY_BASE_URL":        "https://Canopy.Example.com",
+		"DATABASE_URL":           "postgres://u@db/canopy",
+		"CANOPY_SMTP_HOST":       "smtp.example.com",
+		"CANOPY_SMTP_PORT":       "2525",
+		"CANOPY_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.1/32",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Secure() || cfg.TenantURL("acme", "/x") != "https://acme.canopy.example.com/x" {
+		t.Errorf("base URL not honoured: %s", cfg.TenantURL("acme", "/x"))
+	}
+	if !cfg.UsesPostgres() || cfg.SMTP.Port != 2525 || len(cfg.TrustedProxies) != 2 {
+		t.Errorf("values not read: %+v", cfg)
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	cases := []struct {
+		key, value, want string
+	}{
+		{"CANOPY_BASE_URL", "ftp://example.com", "CANOPY_BASE_URL"},
+		{"CANOPY_BASE_URL", "http://example.com/app", "no path"},
+		{"CANOPY_BASE_URL", "http://127.0.0.1:8080", "IP address"},
+		{"CANOPY_BASE_URL", "http://", "no host"},
+		{"CANOPY_ADDR", "8080", "CANOPY_ADDR"},
+		{"CANOPY_SMTP_PORT", "seventy", "CANOPY_SMTP_PORT"},
+		{"CANOPY_SMTP_PORT", "70000", "CANOPY_SMTP_PORT"},
+		{"CANOPY_SMTP_FROM", "not an address", "CANOPY_SMTP_FROM"},
+		{"CANOPY_LOG_LEVEL", "loud", "CANOPY_LOG_LEVEL"},
+		{"DATABASE_URL", "mysql://x", "DATABASE_URL"},
+		{"CANOPY_SHUTDOWN_TIMEOUT", "-1s", "CANOPY_SHUTDOWN_TIMEOUT"},
+		{"CANOPY_TRUSTED_PROXIES", "10.0.0.0/99", "CANOPY_TRUSTED_PROXIES"},
+	}
+	for _, c := range cases {
+		t.Run(c.key+"="+c.value, func(t *testing.T) {
+			_, err := Parse(env(map[string]string{c.key: c.value}))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want mention of %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestSecretsGeneratedOnceAndKept(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := Parse(env(map[string]string{"CANOPY_DATA_DIR": dir}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := cfg.LoadSecrets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := cfg.LoadSecrets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(first.SessionHash) != string(second.SessionHash) || string(first.Handoff) != string(second.Handoff) {
+		t.Fatal("secrets changed between loads; sessions would not survive a restart")
+	}
+	if string(first.SessionHash) == string(first.Handoff) {
+		t.Fatal("derived keys must differ per purpose")
+	}
+}
+
+func TestSecretsFromEnvironment(t *testing.T) {
+	cfg, _ := Parse(env(map[string]string{"CANOPY_SESSION_KEY": "c2hvcnQ="}))
+	if _, err := cfg.LoadSecrets(); err == nil || !strings.Contains(err.Error(), "at least 32") {
+		t.Fatalf("short key accepted: %v", err)
+	}
+	cfg, _ = Parse(env(map[string]string{"CANOPY_SESSION_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "CANOPY_DATA_DIR": t.TempDir()}))
+	if _, err := cfg.LoadSecrets(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,79 @@
+package config
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Secrets are the keys derived from the one configured secret.
+type Secrets struct {
+	SessionHash  []byte // signs session cookies
+	SessionBlock []byte // encrypts session cookies
+	Handoff      []byte // signs cross-subdomain hand-off tokens
+}
+
+const secretFile = "session.key"
+
+// LoadSecrets derives Canopy's keys from CANOPY_SESSION_KEY, or, when that is
+// empty (development), from a random secret generated once and kept in the
+// data folder, so sessions survive restarts without any setup.
+func (c *Config) LoadSecrets() (*Secrets, error) {
+	master, err := c.masterSecret()
+	if err != nil {
+		return nil, err
+	}
+	derive := func(label string) []byte {
+		m := hmac.New(sha256.New, master)
+		m.Write([]byte("canopy/" + label))
+		return m.Sum(nil)
+	}
+	return &Secrets{SessionHash: derive("session-hash"), SessionBlock: derive("session-block"), Handoff: derive("handoff")}, nil
+}
+
+func (c *Config) masterSecret() ([]byte, error) {
+	if c.SessionKey != "" {
+		return decodeSecret(c.SessionKey, "CANOPY_SESSION_KEY")
+	}
+	path := filepath.Join(c.DataDir, secretFile)
+	if raw, err := os.ReadFile(path); err == nil {
+		return decodeSecret(strings.TrimSpace(string(raw)), path)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(c.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data folder: %w", err)
+	}
+	encoded := base64.StdEncoding.EncodeToString(secret)
+	// O_EXCL: if two processes start at once, one writes and the other reads.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return c.masterSecret()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(encoded + "\n"); err != nil {
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
+	return secret, nil
+}
+
+func decodeSecret(s, source string) ([]byte, error) {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || len(b) < 32 {
+		return nil, fmt.Errorf("%s: must be at least 32 random bytes, base64-encoded (openssl rand -base64 32)", source)
+	}
+	return b, nil
+}

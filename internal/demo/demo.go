@@ -1,0 +1,132 @@
+// Package demo loads the demonstration data of SPEC §9, so a fresh `make run`
+// has companies, sub-tenants and people to sign in as.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"canopy/models"
+)
+
+// Password is every demo user's password.
+const Password = "demo-password"
+
+type person struct{ email, first, last string }
+
+var people = []person{
+	{"staff@canopy.test", "Casey", "Morgan"},
+	{"alice@acme.test", "Alice", "Anderson"},
+	{"bob@globex.test", "Bob", "Brown"},
+	{"carol@initech.test", "Carol", "Chen"},
+	{"dave@acme.test", "Dave", "Davis"},
+	{"eve@acme.test", "Eve", "Evans"},
+	{"frank@acme.test", "Frank", "Fischer"},
+}
+
+type company struct {
+	name, subdomain, parent, owner, timezone, description string
+	status                                                models.TenantStatus
+	billingRollsUp                                        bool
+	members                                               []member
+}
+
+type member struct {
+	email string
+	role  models.Role
+}
+
+// companies are in creation order: parents before children.
+var companies = []company{
+	{name: "Canopy Platform", subdomain: "admin", owner: "staff@canopy.test", timezone: "UTC",
+		description: "The provider's own tenant: Customer Success staff.", status: models.TenantActive},
+	{name: "Acme Corp", subdomain: "acme", parent: "admin", owner: "alice@acme.test", timezone: "America/New_York",
+		description: "Cold-chain logistics for pharmaceuticals.", status: models.TenantActive,
+		members: []member{{"bob@globex.test", models.RoleAdmin}, {"dave@acme.test", models.RoleViewer}}},
+	{name: "Globex", subdomain: "globex", parent: "admin", owner: "bob@globex.test", timezone: "America/Chicago",
+		description: "Global shipping and freight.", status: models.TenantActive,
+		members: []member{{"alice@acme.test", models.RoleEditor}}},
+	{name: "Initech", subdomain: "initech", parent: "admin", owner: "carol@initech.test", timezone: "America/Los_Angeles",
+		description: "Enterprise software and TPS reports.", status: models.TenantActive,
+		members: []member{{"alice@acme.test", models.RoleViewer}}},
+	{name: "Acme Europe", subdomain: "acme-eu", parent: "acme", owner: "eve@acme.test", timezone: "Europe/Berlin",
+		description: "Acme's European operations.", status: models.TenantActive, billingRollsUp: true},
+	{name: "Acme Lab", subdomain: "acme-lab", parent: "acme", owner: "frank@acme.test", timezone: "America/New_York",
+		description: "Testing environment for new device models.", status: models.TenantInactive, billingRollsUp: true},
+}
+
+// Seed adds whatever demo data is missing and leaves the rest alone, so it is
+// safe to run again; it never undoes changes made to existing demo records.
+func Seed(ctx context.Context, store *models.Store) error {
+	return store.Tx(ctx, func(tx *models.Store) error {
+		users := map[string]*models.User{}
+		for _, p := range people {
+			u, err := ensureUser(ctx, tx, p)
+			if err != nil {
+				return err
+			}
+			users[p.email] = u
+		}
+		tenants := map[string]*models.Tenant{}
+		for _, c := range companies {
+			t, err := ensureTenant(ctx, tx, c, tenants, users)
+			if err != nil {
+				return err
+			}
+			tenants[c.subdomain] = t
+			for _, m := range c.members {
+				if err := ensureMember(ctx, tx, t.ID, users[m.email].ID, m.role); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+func ensureUser(ctx context.Context, tx *models.Store, p person) (*models.User, error) {
+	u, err := tx.UserByEmail(ctx, p.email)
+	if !errors.Is(err, models.ErrNotFound) {
+		return u, err
+	}
+	u, err = tx.CreateUser(ctx, models.NewUser{Email: p.email, FirstName: p.first, LastName: p.last, Password: Password})
+	if err != nil {
+		return nil, fmt.Errorf("demo user %s: %w", p.email, err)
+	}
+	return u, nil
+}
+
+func ensureTenant(ctx context.Context, tx *models.Store, c company, tenants map[string]*models.Tenant, users map[string]*models.User) (*models.Tenant, error) {
+	t, err := tx.TenantBySubdomain(ctx, c.subdomain)
+	if !errors.Is(err, models.ErrNotFound) {
+		return t, err
+	}
+	n := models.NewTenant{
+		Name: c.name, Subdomain: c.subdomain, Description: c.description, ContactEmail: c.owner,
+		Timezone: c.timezone, OwnerUserID: users[c.owner].ID, BillingRollsUp: c.billingRollsUp,
+	}
+	if c.parent != "" {
+		n.ParentID = tenants[c.parent].ID
+	}
+	t, err = tx.CreateTenant(ctx, n)
+	if err != nil {
+		return nil, fmt.Errorf("demo tenant %s: %w", c.subdomain, err)
+	}
+	if c.status != models.TenantActive {
+		if err := tx.SetTenantStatus(ctx, t.ID, c.status); err != nil {
+			return nil, err
+		}
+		t.Status = c.status
+	}
+	return t, nil
+}
+
+func ensureMember(ctx context.Context, tx *models.Store, tenantID, userID int64, role models.Role) error {
+	_, err := tx.MembershipOf(ctx, tenantID, userID)
+	if !errors.Is(err, models.ErrNotFound) {
+		return err
+	}
+	_, err = tx.AddMember(ctx, tenantID, userID, role)
+	return err
+}

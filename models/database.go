@@ -1,0 +1,149 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"canopy/migrations"
+)
+
+// Dialect names the two databases Canopy runs on.
+type Dialect string
+
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+// DialectOf tells which database a connection talks to.
+func DialectOf(db *gorm.DB) Dialect {
+	if db.Dialector.Name() == "postgres" {
+		return Postgres
+	}
+	return SQLite
+}
+
+// OpenPostgres connects to the PostgreSQL database at url.
+func OpenPostgres(url string) (*gorm.DB, error) {
+	db, err := gorm.Open(postgres.Open(url), gormConfig())
+	if err != nil {
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	sqlDB.SetMaxOpenConns(20)
+	sqlDB.SetMaxIdleConns(10)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	return db, nil
+}
+
+// OpenSQLite opens (creating if needed) the embedded database file at path.
+// Foreign keys are on, writers wait for each other instead of failing, and WAL
+// lets readers proceed while one request writes.
+func OpenSQLite(path string) (*gorm.DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("create database folder: %w", err)
+	}
+	dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate&_time_format=sqlite"
+	db, err := gorm.Open(sqlite.Open(dsn), gormConfig())
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	// SQLite has one writer at a time; a small pool avoids lock contention.
+	sqlDB.SetMaxOpenConns(4)
+	return db, nil
+}
+
+func gormConfig() *gorm.Config {
+	return &gorm.Config{
+		Logger:                 logger.Discard,
+		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+		SkipDefaultTransaction: true,
+		TranslateError:         true,
+	}
+}
+
+// Migrate brings the schema up to date with the migrations embedded for db's
+// dialect. On Postgres an advisory lock makes concurrent start-ups safe.
+func Migrate(ctx context.Context, db *gorm.DB, log *slog.Logger) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	return migrateSQL(ctx, sqlDB, DialectOf(db), log)
+}
+
+func migrateSQL(ctx context.Context, sqlDB *sql.DB, dialect Dialect, log *slog.Logger) error {
+	fsys, err := migrations.For(string(dialect))
+	if err != nil {
+		return err
+	}
+	gooseDialect := goose.DialectSQLite3
+	var opts []goose.ProviderOption
+	if dialect == Postgres {
+		gooseDialect = goose.DialectPostgres
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	provider, err := goose.NewProvider(gooseDialect, sqlDB, fsys, opts...)
+	if err != nil {
+		return fmt.Errorf("load migrations: %w", err)
+	}
+	results, err := provider.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for _, r := range results {
+		if log != nil {
+			log.Info("migration applied", "version", r.Source.Version, "file", r.Source.Path, "took", r.Duration)
+		}
+	}
+	return nil
+}
+
+// Ping checks that the database answers.
+func Ping(ctx context.Context, db *gorm.DB) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// Close releases the database connections.
+func Close(db *gorm.DB) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Errors that callers turn into friendly messages.
+var (
+	ErrNotFound       = errors.New("not found")
+	ErrNoTenant       = errors.New("no tenant in scope: refusing an unscoped query")
+	ErrImmutableField = errors.New("name, subdomain, description and contact email cannot be changed after creation")
+)

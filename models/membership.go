@@ -1,0 +1,78 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm/clause"
+)
+
+// Membership gives a user a role in one tenant.
+type Membership struct {
+	ID        int64
+	TenantID  int64
+	UserID    int64
+	Role      Role
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// MembershipOf loads the user's membership of a tenant, or ErrNotFound when
+// they have none. It is read afresh on every request, so removing a member
+// takes effect on their next click.
+func (s *Store) MembershipOf(ctx context.Context, tenantID, userID int64) (*Membership, error) {
+	var m Membership
+	err := s.scoped(ctx, tenantID).Where("user_id = ?", userID).Take(&m).Error
+	return &m, notFound(err, "load membership")
+}
+
+// AddMember gives a user a role in a tenant. Adding someone twice is reported
+// beside the email field; the unique index decides, also under a race.
+func (s *Store) AddMember(ctx context.Context, tenantID, userID int64, role Role) (*Membership, error) {
+	if tenantID <= 0 {
+		return nil, ErrNoTenant
+	}
+	if _, err := ParseRole(string(role)); err != nil {
+		return nil, FieldErrors{"role": "Choose a role from the list."}
+	}
+	m := &Membership{TenantID: tenantID, UserID: userID, Role: role}
+	if err := s.conn(ctx).Create(m).Error; err != nil {
+		if violatesUnique(err, "memberships_tenant_user_key") {
+			return nil, FieldErrors{"email": "This person is already a member."}
+		}
+		return nil, fmt.Errorf("add member: %w", err)
+	}
+	return m, nil
+}
+
+// CountMembers counts a tenant's members.
+func (s *Store) CountMembers(ctx context.Context, tenantID int64) (int64, error) {
+	var n int64
+	err := s.scoped(ctx, tenantID).Model(&Membership{}).Count(&n).Error
+	if err != nil {
+		return 0, fmt.Errorf("count members: %w", err)
+	}
+	return n, nil
+}
+
+// LandingTenant is where a user goes after signing in: the company they were
+// last in, else the one they own, else the first by name. Only active
+// tenants they are still a member of count. ErrNotFound means none.
+func (s *Store) LandingTenant(ctx context.Context, u *User) (*Tenant, error) {
+	var last int64
+	if u.LastTenantID != nil {
+		last = *u.LastTenantID
+	}
+	var t Tenant
+	err := s.conn(ctx).Model(&Tenant{}).
+		Joins("JOIN memberships ON memberships.tenant_id = tenants.id").
+		Where("memberships.user_id = ? AND tenants.status = ?", u.ID, TenantActive).
+		Order(clause.OrderBy{Expression: clause.Expr{
+			SQL:                "CASE WHEN tenants.id = ? THEN 0 WHEN tenants.owner_user_id = ? THEN 1 ELSE 2 END, tenants.name",
+			Vars:               []any{last, u.ID},
+			WithoutParentheses: true,
+		}}).
+		Take(&t).Error
+	return &t, notFound(err, "find landing tenant")
+}

@@ -1,0 +1,90 @@
+package models
+
+import "fmt"
+
+// Role is a member's level of access in one tenant. A user may hold a
+// different role in each tenant they belong to.
+type Role string
+
+const (
+	RoleViewer     Role = "viewer"
+	RoleEditor     Role = "editor"
+	RoleAdmin      Role = "admin"
+	RoleSuperAdmin Role = "super_admin"
+)
+
+// Roles lists every role from least to most powerful.
+var Roles = []Role{RoleViewer, RoleEditor, RoleAdmin, RoleSuperAdmin}
+
+// ParseRole accepts only the four known roles.
+func ParseRole(s string) (Role, error) {
+	for _, r := range Roles {
+		if string(r) == s {
+			return r, nil
+		}
+	}
+	return "", fmt.Errorf("unknown role %q", s)
+}
+
+// Label is the role's name as people read it.
+func (r Role) Label() string {
+	switch r {
+	case RoleViewer:
+		return "Viewer"
+	case RoleEditor:
+		return "Editor"
+	case RoleAdmin:
+		return "Admin"
+	case RoleSuperAdmin:
+		return "Super Admin"
+	}
+	return "Unknown"
+}
+
+func (r Role) rank() int {
+	for i, known := range Roles {
+		if r == known {
+			return i + 1
+		}
+	}
+	return 0 // unknown roles can do nothing
+}
+
+// AtLeast tells whether r is as powerful as other.
+func (r Role) AtLeast(other Role) bool { return r.rank() > 0 && r.rank() >= other.rank() }
+
+// Permission is one row of the role matrix (SPEC §3).
+type Permission string
+
+const (
+	// See Home, devices, orders, templates, team and settings.
+	PermView Permission = "view"
+	// Create orders and templates; add and edit devices.
+	PermEdit Permission = "edit"
+	// Deprovision devices; add, remove and re-role members up to Admin; resend and revoke invitations.
+	PermManageMembers Permission = "manage_members"
+	// API keys, webhooks, branding and tenant settings.
+	PermManageSettings Permission = "manage_settings"
+	// Grant or revoke Super Admin; the Sub-Tenants menu.
+	PermManageSubTenants Permission = "manage_sub_tenants"
+)
+
+// minimumRole is the role matrix: the least role that holds each permission.
+// It is the only place in Canopy that decides who may do what.
+var minimumRole = map[Permission]Role{
+	PermView:             RoleViewer,
+	PermEdit:             RoleEditor,
+	PermManageMembers:    RoleAdmin,
+	PermManageSettings:   RoleAdmin,
+	PermManageSubTenants: RoleSuperAdmin,
+}
+
+// Permissions lists every permission, in matrix order.
+var Permissions = []Permission{PermView, PermEdit, PermManageMembers, PermManageSettings, PermManageSubTenants}
+
+// Can tells whether a member with role r holds permission p. An unknown
+// permission is held by nobody.
+func (r Role) Can(p Permission) bool {
+	least, ok := minimumRole[p]
+	return ok && r.AtLeast(least)
+}

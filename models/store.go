@@ -1,0 +1,111 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/gorm"
+)
+
+// Store is Canopy's data layer. Handlers reach the database only through it,
+// so transactions and tenant scoping each live in exactly one place here.
+type Store struct {
+	db *gorm.DB
+}
+
+// NewStore wraps an open database.
+func NewStore(db *gorm.DB) *Store { return &Store{db: db} }
+
+// Dialect tells which database the store talks to.
+func (s *Store) Dialect() Dialect { return DialectOf(s.db) }
+
+// Ping checks the database answers, for health checks.
+func (s *Store) Ping(ctx context.Context) error { return Ping(ctx, s.db) }
+
+// Tx runs fn in one transaction: every write fn makes lands, or none does.
+// It is the only way Canopy opens a transaction.
+func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return fn(&Store{db: tx})
+	})
+}
+
+// conn is the connection bound to ctx, for queries that are not tenant-owned
+// (users, the tenant tree itself).
+func (s *Store) conn(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }
+
+// scoped is the one place that restricts a query to one tenant's rows. A zero
+// tenant id is an error, never an unscoped query: GORM would silently drop a
+// zero value from a struct condition, so the column is named explicitly.
+func (s *Store) scoped(ctx context.Context, tenantID int64) *gorm.DB {
+	db := s.db.WithContext(ctx)
+	if tenantID <= 0 {
+		_ = db.AddError(ErrNoTenant)
+		return db
+	}
+	return db.Where("tenant_id = ?", tenantID)
+}
+
+// uniqueIndexes maps each unique constraint to how SQLite names it in its
+// error message: by index name for expression indexes, by columns otherwise.
+var uniqueIndexes = map[string]string{
+	"users_email_key":             "index 'users_email_key'",
+	"tenants_subdomain_key":       "index 'tenants_subdomain_key'",
+	"tenants_owner_key":           "tenants.owner_user_id",
+	"memberships_tenant_user_key": "memberships.tenant_id, memberships.user_id",
+	"handoff_redemptions_pkey":    "handoff_redemptions.token_id",
+}
+
+// violatesUnique tells whether err is a duplicate-key error on constraint.
+func violatesUnique(err error, constraint string) bool {
+	if err == nil {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505" && pgErr.ConstraintName == constraint
+	}
+	hint, ok := uniqueIndexes[constraint]
+	msg := err.Error()
+	return ok && strings.Contains(msg, "UNIQUE constraint failed") && strings.Contains(msg, hint)
+}
+
+// refusedAsImmutable tells whether the database trigger refused a change to a
+// tenant's fixed details.
+func refusedAsImmutable(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "tenant details are immutable")
+}
+
+// notFound turns GORM's record-not-found into ErrNotFound, wrapping the rest.
+func notFound(err error, what string) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// FieldErrors maps a form field to the message shown beside it. It is an
+// error so validation failures travel the ordinary error path.
+type FieldErrors map[string]string
+
+func (fe FieldErrors) Error() string {
+	parts := make([]string, 0, len(fe))
+	for field, msg := range fe {
+		parts = append(parts, field+": "+msg)
+	}
+	return "invalid input: " + strings.Join(parts, "; ")
+}
+
+// Err returns fe as an error, or nil when there is nothing wrong.
+func (fe FieldErrors) Err() error {
+	if len(fe) == 0 {
+		return nil
+	}
+	return fe
+}

@@ -1,0 +1,246 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	_ "time/tzdata" // timezones work on machines without a zoneinfo database
+
+	"gorm.io/gorm"
+)
+
+// TenantStatus tells whether a tenant's members can enter it.
+type TenantStatus string
+
+const (
+	TenantActive   TenantStatus = "active"
+	TenantInactive TenantStatus = "inactive"
+)
+
+// Tenant is a company or sub-tenant: one node of the tenant tree, reached at
+// its own subdomain. The root is the platform tenant.
+type Tenant struct {
+	ID             int64
+	ParentID       *int64
+	Name           string
+	Subdomain      string
+	Description    string
+	ContactEmail   string
+	Timezone       string
+	Status         TenantStatus
+	OwnerUserID    *int64
+	BillingRollsUp bool
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Active tells whether members may enter the tenant.
+func (t *Tenant) Active() bool { return t.Status == TenantActive }
+
+// IsPlatform tells whether t is the root of the tree, whose Super Admins are
+// the provider's own staff.
+func (t *Tenant) IsPlatform() bool { return t.ParentID == nil }
+
+// Location is the tenant's timezone for showing times; UTC if it cannot load.
+func (t *Tenant) Location() *time.Location {
+	if loc, err := time.LoadLocation(t.Timezone); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
+// immutableTenantFields cannot change once a tenant exists.
+var immutableTenantFields = []string{"Name", "Subdomain", "Description", "ContactEmail"}
+
+// BeforeUpdate refuses any GORM update that would change a fixed detail. The
+// database has a trigger for the same rule, for statements that skip hooks.
+func (t *Tenant) BeforeUpdate(tx *gorm.DB) error {
+	if tx.Statement.Changed(immutableTenantFields...) {
+		return ErrImmutableField
+	}
+	if m, ok := tx.Statement.Dest.(map[string]any); ok {
+		for _, col := range []string{"name", "subdomain", "description", "contact_email"} {
+			if _, touched := m[col]; touched {
+				return ErrImmutableField
+			}
+		}
+	}
+	return nil
+}
+
+// ValidateTimezone returns a message fit to show beside the field, or "".
+func ValidateTimezone(tz string) string {
+	if tz == "" || tz == "Local" {
+		return "Choose a timezone."
+	}
+	if _, err := time.LoadLocation(tz); err != nil {
+		return "Choose a timezone from the list."
+	}
+	return ""
+}
+
+// NewTenant describes a tenant to create. A zero ParentID creates the
+// platform (root) tenant, which may exist once.
+type NewTenant struct {
+	ParentID       int64
+	Name           string
+	Subdomain      string
+	Description    string
+	ContactEmail   string
+	Timezone       string
+	OwnerUserID    int64
+	BillingRollsUp bool
+}
+
+func (n *NewTenant) validate() FieldErrors {
+	n.Name = strings.TrimSpace(n.Name)
+	n.Subdomain = NormalizeSubdomain(n.Subdomain)
+	n.Description = strings.TrimSpace(n.Description)
+	n.ContactEmail = NormalizeEmail(n.ContactEmail)
+	n.Timezone = strings.TrimSpace(n.Timezone)
+	errs := FieldErrors{}
+	switch l := len([]rune(n.Name)); {
+	case l == 0:
+		errs["name"] = "Enter a name."
+	case l < 2:
+		errs["name"] = "Use at least 2 characters."
+	case l > 100:
+		errs["name"] = "Use at most 100 characters."
+	}
+	msg := ValidateSubdomain(n.Subdomain)
+	if n.ParentID == 0 && reservedSubdomains[n.Subdomain] {
+		msg = "" // the platform tenant owns the reserved "admin" address
+	}
+	if msg != "" {
+		errs["subdomain"] = msg
+	}
+	if len([]rune(n.Description)) > 500 {
+		errs["description"] = "Use at most 500 characters."
+	}
+	if n.ContactEmail != "" {
+		if msg := ValidateEmail(n.ContactEmail); msg != "" {
+			errs["contact_email"] = msg
+		}
+	}
+	if msg := ValidateTimezone(n.Timezone); msg != "" {
+		errs["timezone"] = msg
+	}
+	return errs
+}
+
+// CreateTenant adds a tenant to the tree and, when it has an owner, makes the
+// owner its Super Admin, all in one transaction. A taken subdomain or an
+// owner who already owns a tenant is reported beside the field, also when
+// two requests race: the unique indexes decide, not a prior lookup.
+func (s *Store) CreateTenant(ctx context.Context, n NewTenant) (*Tenant, error) {
+	if err := n.validate().Err(); err != nil {
+		return nil, err
+	}
+	t := &Tenant{
+		Name: n.Name, Subdomain: n.Subdomain, Description: n.Description, ContactEmail: n.ContactEmail,
+		Timezone: n.Timezone, Status: TenantActive, BillingRollsUp: n.BillingRollsUp,
+	}
+	if n.ParentID != 0 {
+		t.ParentID = &n.ParentID
+	}
+	if n.OwnerUserID != 0 {
+		t.OwnerUserID = &n.OwnerUserID
+	}
+	err := s.Tx(ctx, func(tx *Store) error {
+		if err := tx.checkParent(ctx, n.ParentID); err != nil {
+			return err
+		}
+		if err := tx.conn(ctx).Create(t).Error; err != nil {
+			switch {
+			case violatesUnique(err, "tenants_subdomain_key"):
+				return FieldErrors{"subdomain": "This subdomain is already taken. Choose another."}
+			case violatesUnique(err, "tenants_owner_key"):
+				return FieldErrors{"owner_email": "This person already owns a company; each person can own only one."}
+			}
+			return fmt.Errorf("create tenant: %w", err)
+		}
+		if n.OwnerUserID != 0 {
+			if _, err := tx.AddMember(ctx, t.ID, n.OwnerUserID, RoleSuperAdmin); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// checkParent refuses a second root and a parent that does not exist.
+func (s *Store) checkParent(ctx context.Context, parentID int64) error {
+	if parentID == 0 {
+		var roots int64
+		if err := s.conn(ctx).Model(&Tenant{}).Where("parent_id IS NULL").Count(&roots).Error; err != nil {
+			return fmt.Errorf("count root tenants: %w", err)
+		}
+		if roots > 0 {
+			return errors.New("create tenant: the platform tenant already exists; give a parent")
+		}
+		return nil
+	}
+	_, err := s.TenantByID(ctx, parentID)
+	return err
+}
+
+// TenantByID loads a tenant, or ErrNotFound.
+func (s *Store) TenantByID(ctx context.Context, id int64) (*Tenant, error) {
+	var t Tenant
+	err := s.conn(ctx).Where("id = ?", id).Take(&t).Error
+	return &t, notFound(err, "load tenant")
+}
+
+// TenantBySubdomain loads the tenant at a subdomain (any case), or ErrNotFound.
+func (s *Store) TenantBySubdomain(ctx context.Context, subdomain string) (*Tenant, error) {
+	var t Tenant
+	err := s.conn(ctx).Where("lower(subdomain) = ?", NormalizeSubdomain(subdomain)).Take(&t).Error
+	return &t, notFound(err, "load tenant by subdomain")
+}
+
+// SetTenantStatus activates or deactivates a tenant.
+func (s *Store) SetTenantStatus(ctx context.Context, tenantID int64, status TenantStatus) error {
+	if status != TenantActive && status != TenantInactive {
+		return fmt.Errorf("set tenant status: unknown status %q", status)
+	}
+	return s.updateTenant(ctx, tenantID, map[string]any{"status": status})
+}
+
+// SetTenantTimezone changes the timezone a tenant's times are shown in.
+func (s *Store) SetTenantTimezone(ctx context.Context, tenantID int64, tz string) error {
+	if msg := ValidateTimezone(tz); msg != "" {
+		return FieldErrors{"timezone": msg}
+	}
+	return s.updateTenant(ctx, tenantID, map[string]any{"timezone": tz})
+}
+
+// updateTenant writes only mutable columns; the hook and the trigger refuse the rest.
+func (s *Store) updateTenant(ctx context.Context, tenantID int64, changes map[string]any) error {
+	changes["updated_at"] = s.db.NowFunc()
+	res := s.conn(ctx).Model(&Tenant{ID: tenantID}).Where("id = ?", tenantID).Updates(changes)
+	if refusedAsImmutable(res.Error) || errors.Is(res.Error, ErrImmutableField) {
+		return ErrImmutableField
+	}
+	if res.Error != nil {
+		return fmt.Errorf("update tenant: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("update tenant: %w", ErrNotFound)
+	}
+	return nil
+}
+
+// HasTenants tells whether any tenant exists yet, i.e. whether setup has run.
+func (s *Store) HasTenants(ctx context.Context) (bool, error) {
+	var n int64
+	if err := s.conn(ctx).Model(&Tenant{}).Limit(1).Count(&n).Error; err != nil {
+		return false, fmt.Errorf("count tenants: %w", err)
+	}
+	return n > 0, nil
+}

@@ -1,0 +1,189 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"net/mail"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// UserStatus tells whether a person can sign in.
+type UserStatus string
+
+const (
+	UserActive   UserStatus = "active"
+	UserInvited  UserStatus = "invited" // has an invitation but no password yet
+	UserDisabled UserStatus = "disabled"
+)
+
+// User is one person with one set of credentials for all their tenants.
+type User struct {
+	ID             int64
+	Email          string
+	FirstName      string
+	LastName       string
+	PasswordHash   string `json:"-"`
+	Status         UserStatus
+	SessionVersion int64
+	LastTenantID   *int64
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Name is how the user is addressed in the interface.
+func (u *User) Name() string {
+	if name := strings.TrimSpace(u.FirstName + " " + u.LastName); name != "" {
+		return name
+	}
+	return u.Email
+}
+
+// Initials are shown in the avatar.
+func (u *User) Initials() string {
+	var b strings.Builder
+	for _, part := range []string{u.FirstName, u.LastName} {
+		if r := []rune(strings.TrimSpace(part)); len(r) > 0 {
+			b.WriteString(strings.ToUpper(string(r[0])))
+		}
+	}
+	if b.Len() == 0 && u.Email != "" {
+		return strings.ToUpper(u.Email[:1])
+	}
+	return b.String()
+}
+
+// NormalizeEmail trims and lowercases an address so one person has one account.
+func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// ValidateEmail returns a message fit to show beside the field, or "".
+// Only a bare address is accepted, not "Name <address>".
+func ValidateEmail(s string) string {
+	if s == "" {
+		return "Enter an email address."
+	}
+	if len(s) > 254 {
+		return "Use at most 254 characters."
+	}
+	addr, err := mail.ParseAddress(s)
+	at := strings.LastIndex(s, "@")
+	if err != nil || addr.Address != s || at < 1 || !strings.Contains(s[at+1:], ".") {
+		return "Enter a valid email address, like name@example.com."
+	}
+	return ""
+}
+
+// NewUser describes a person to create.
+type NewUser struct {
+	Email     string
+	FirstName string
+	LastName  string
+	Password  string
+}
+
+func (n *NewUser) validate() FieldErrors {
+	n.Email = NormalizeEmail(n.Email)
+	n.FirstName = strings.TrimSpace(n.FirstName)
+	n.LastName = strings.TrimSpace(n.LastName)
+	errs := FieldErrors{}
+	if msg := ValidateEmail(n.Email); msg != "" {
+		errs["email"] = msg
+	}
+	if n.FirstName == "" {
+		errs["first_name"] = "Enter a first name."
+	} else if len(n.FirstName) > 100 {
+		errs["first_name"] = "Use at most 100 characters."
+	}
+	if len(n.LastName) > 100 {
+		errs["last_name"] = "Use at most 100 characters."
+	}
+	if msg := ValidatePassword(n.Password); msg != "" {
+		errs["password"] = msg
+	}
+	return errs
+}
+
+// CreateUser adds an active user who can sign in with the given password.
+// A taken email is reported beside the email field.
+func (s *Store) CreateUser(ctx context.Context, n NewUser) (*User, error) {
+	if err := n.validate().Err(); err != nil {
+		return nil, err
+	}
+	hash, err := HashPassword(n.Password)
+	if err != nil {
+		return nil, err
+	}
+	return s.createUserWithHash(ctx, n, hash)
+}
+
+func (s *Store) createUserWithHash(ctx context.Context, n NewUser, hash string) (*User, error) {
+	u := &User{Email: n.Email, FirstName: n.FirstName, LastName: n.LastName, PasswordHash: hash, Status: UserActive, SessionVersion: 1}
+	if err := s.conn(ctx).Create(u).Error; err != nil {
+		if violatesUnique(err, "users_email_key") {
+			return nil, FieldErrors{"email": "An account with this email already exists."}
+		}
+		return nil, notFound(err, "create user")
+	}
+	return u, nil
+}
+
+// UserByID loads a user, or ErrNotFound.
+func (s *Store) UserByID(ctx context.Context, id int64) (*User, error) {
+	var u User
+	err := s.conn(ctx).Where("id = ?", id).Take(&u).Error
+	return &u, notFound(err, "load user")
+}
+
+// UserByEmail loads a user by address (any case), or ErrNotFound.
+func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
+	var u User
+	err := s.conn(ctx).Where("lower(email) = ?", NormalizeEmail(email)).Take(&u).Error
+	return &u, notFound(err, "load user by email")
+}
+
+// ErrBadCredentials is the single answer for an unknown email, a wrong
+// password or an account that cannot sign in, so none can be told apart.
+var ErrBadCredentials = errors.New("the email or password is not correct")
+
+// Authenticate checks an email and password. An unknown email is checked
+// against a dummy hash so both failures take about as long. A hash made with
+// weaker parameters than today's is replaced on success.
+func (s *Store) Authenticate(ctx context.Context, email, password string) (*User, error) {
+	u, err := s.UserByEmail(ctx, email)
+	if errors.Is(err, ErrNotFound) {
+		checkPassword(password, "")
+		return nil, ErrBadCredentials
+	}
+	if err != nil {
+		return nil, err
+	}
+	ok, weak := checkPassword(password, u.PasswordHash)
+	if !ok || u.Status != UserActive {
+		return nil, ErrBadCredentials
+	}
+	if weak {
+		if hash, err := HashPassword(password); err == nil {
+			if err := s.conn(ctx).Model(u).Update("password_hash", hash).Error; err != nil {
+				return nil, notFound(err, "upgrade password hash")
+			}
+		}
+	}
+	return u, nil
+}
+
+// EndAllSessions signs the user out everywhere: every session cookie carries
+// the version it was issued with, and older versions are refused.
+func (s *Store) EndAllSessions(ctx context.Context, userID int64) error {
+	err := s.conn(ctx).Model(&User{}).Where("id = ?", userID).
+		Update("session_version", gorm.Expr("session_version + 1")).Error
+	return notFound(err, "end sessions")
+}
+
+// RememberLastTenant records where to send the user after their next sign-in.
+func (s *Store) RememberLastTenant(ctx context.Context, userID, tenantID int64) error {
+	err := s.conn(ctx).Model(&User{}).Where("id = ?", userID).
+		UpdateColumn("last_tenant_id", tenantID).Error
+	return notFound(err, "remember last tenant")
+}

@@ -1,0 +1,45 @@
+// Package views holds what every page is rendered with; the templ layouts,
+// components and pages live in the folders below it.
+package views
+
+import (
+	"canopy/models"
+)
+
+// Flash is a one-time message shown at the top of the next page.
+type Flash struct {
+	Kind    string // "success", "error" or "info"
+	Message string
+}
+
+// Shell is what the layouts need to know about the request: who is signed
+// in, in which tenant, with which role, and the page's CSRF token.
+type Shell struct {
+	Title       string
+	CSRF        string
+	Flashes     []Flash
+	User        *models.User
+	Tenant      *models.Tenant // nil on the bare base domain
+	Role        models.Role    // the user's role in Tenant; "" when not a member
+	Nav         string         // which side-menu entry is current
+	TenantURL   string         // the current tenant's address, from configuration
+	SignOutPath string
+}
+
+// Can tells whether the signed-in member may do something in this tenant.
+func (s Shell) Can(p models.Permission) bool { return s.Role.Can(p) }
+
+// InTenant tells whether the page is shown inside a tenant the user belongs to,
+// which is when the side menu makes sense.
+func (s Shell) InTenant() bool { return s.Tenant != nil && s.User != nil && s.Role != "" }
+
+// DocumentTitle is the browser tab's title.
+func (s Shell) DocumentTitle() string {
+	switch {
+	case s.Title != "" && s.Tenant != nil:
+		return s.Title + " · " + s.Tenant.Name + " · Canopy"
+	case s.Title != "":
+		return s.Title + " · Canopy"
+	}
+	return "Canopy"
+}
