@@ -127,12 +127,12 @@ func (h *Handlers) authorize(c echo.Context, perm models.Permission) error {
 	if rs.membership == nil {
 		return &pageError{status: http.StatusForbidden, heading: "You don't have access to " + rs.tenant.Name,
 			message: "You are signed in as " + rs.user.Email + ", who is not a member of this company. Ask one of its administrators to invite you.",
-			href: h.cfg.BaseLink("/", nil), label: "Go to my companies"}
+			href:    h.cfg.BaseLink("/", nil), label: "Go to my companies"}
 	}
 	if !rs.membership.Role.Can(perm) {
 		return &pageError{status: http.StatusForbidden, heading: "You don't have permission to do that",
 			message: "Your role in " + rs.tenant.Name + " is " + rs.membership.Role.Label() + ". Ask an administrator if you need more access.",
-			href: "/", label: "Back to Home"}
+			href:    "/", label: "Back to Home"}
 	}
 	return nil
 }

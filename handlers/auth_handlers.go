@@ -160,7 +160,7 @@ func (h *Handlers) enterCompany(c echo.Context, subdomain, next string) error {
 	if _, err := h.store.MembershipOf(ctx, t.ID, rs.user.ID); errors.Is(err, models.ErrNotFound) {
 		return &pageError{status: http.StatusForbidden, heading: "You don't have access to " + t.Name,
 			message: "You are signed in as " + rs.user.Email + ", who is not a member of this company.",
-			href: h.cfg.BaseLink("/", nil), label: "Go to my companies"}
+			href:    h.cfg.BaseLink("/", nil), label: "Go to my companies"}
 	} else if err != nil {
 		return err
 	}
@@ -184,7 +184,7 @@ func (h *Handlers) redeemHandoff(c echo.Context) error {
 	ctx := c.Request().Context()
 	invalid := &pageError{status: http.StatusBadRequest, heading: "This sign-in link has expired",
 		message: "Links that move you between companies work once and only for a minute. Continue to sign in again.",
-		href: h.loginURL(rs.tenant.Subdomain, c.QueryParam("next")), label: "Continue"}
+		href:    h.loginURL(rs.tenant.Subdomain, c.QueryParam("next")), label: "Continue"}
 	tok, err := handoff.Parse(h.secrets.Handoff, c.QueryParam("token"), h.now())
 	if err != nil || tok.TenantID != rs.tenant.ID {
 		return invalid

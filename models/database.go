@@ -54,12 +54,15 @@ func OpenPostgres(url string) (*gorm.DB, error) {
 
 // OpenSQLite opens (creating if needed) the embedded database file at path.
 // Foreign keys are on, writers wait for each other instead of failing, and WAL
-// lets readers proceed while one request writes.
+// lets readers proceed while one request writes. Transactions begin
+// IMMEDIATE so two writers queue instead of failing on a lock upgrade. (The
+// driver ignores _txlock when _time_format is given, so that stays unset;
+// times are always UTC, so the default format still sorts correctly.)
 func OpenSQLite(path string) (*gorm.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("create database folder: %w", err)
 	}
-	dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate&_time_format=sqlite"
+	dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	db, err := gorm.Open(sqlite.Open(dsn), gormConfig())
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -78,7 +81,6 @@ func gormConfig() *gorm.Config {
 		Logger:                 logger.Discard,
 		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
 		SkipDefaultTransaction: true,
-		TranslateError:         true,
 	}
 }
 

@@ -1,0 +1,44 @@
+# Canopy — the two commands: `make run` and `make test`.
+GO      ?= go
+BIN     := bin/canopy
+PKGS    := ./...
+
+.PHONY: run build generate test test-postgres test-e2e check-generated fmt vet clean
+
+## run: build, migrate, load demo data into an empty database, serve on :8080
+run: build
+	$(BIN) serve --seed-demo-if-empty
+
+build: generate
+	$(GO) build -o $(BIN) ./cmd/canopy
+
+## generate: regenerate templ views (committed; CI checks they are fresh)
+generate:
+	$(GO) tool templ generate -log-level error
+
+## test: unit and handler tests on SQLite (and on Postgres when CANOPY_TEST_DATABASE_URL is set)
+test: generate
+	$(GO) test -race -count=1 $(PKGS)
+
+## test-postgres: the same tests against the local PostgreSQL server
+test-postgres:
+	CANOPY_TEST_DATABASE_URL=$${CANOPY_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable} \
+		$(GO) test -race -count=1 ./models/... ./handlers/... ./internal/...
+
+## test-e2e: browser tests in headless Chromium (needs /usr/bin/chromium)
+test-e2e:
+	CANOPY_E2E=1 $(GO) test -count=1 -v ./e2e/...
+
+## check-generated: fail when committed templ output is stale
+check-generated: generate
+	@git diff --exit-code -- '*_templ.go' || (echo "templ output is stale: run 'make generate' and commit" && exit 1)
+	@test -z "$$(git ls-files --others --exclude-standard -- '*_templ.go')" || (echo "uncommitted generated templ files" && exit 1)
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+vet:
+	$(GO) vet $(PKGS)
+
+clean:
+	rm -rf bin

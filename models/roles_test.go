@@ -1,0 +1,47 @@
+package models_test
+
+import (
+	"testing"
+
+	"canopy/models"
+)
+
+// TestRoleMatrix is SPEC §3 written out: one row per permission, one column per role.
+func TestRoleMatrix(t *testing.T) {
+	matrix := map[models.Permission][4]bool{ // viewer, editor, admin, super admin
+		models.PermView:             {true, true, true, true},
+		models.PermEdit:             {false, true, true, true},
+		models.PermManageMembers:    {false, false, true, true},
+		models.PermManageSettings:   {false, false, true, true},
+		models.PermManageSubTenants: {false, false, false, true},
+	}
+	if len(matrix) != len(models.Permissions) {
+		t.Fatalf("matrix covers %d permissions, code has %d", len(matrix), len(models.Permissions))
+	}
+	for _, p := range models.Permissions {
+		for i, role := range models.Roles {
+			if got, want := role.Can(p), matrix[p][i]; got != want {
+				t.Errorf("%s can %s = %v, want %v", role, p, got, want)
+			}
+		}
+	}
+	if models.Role("owner").Can(models.PermView) || models.Role("").Can(models.PermView) {
+		t.Error("an unknown role must hold no permission")
+	}
+	if models.RoleSuperAdmin.Can("fly") {
+		t.Error("an unknown permission must be held by nobody")
+	}
+}
+
+func TestParseRole(t *testing.T) {
+	for _, r := range models.Roles {
+		if got, err := models.ParseRole(string(r)); err != nil || got != r {
+			t.Errorf("ParseRole(%q) = %q, %v", r, got, err)
+		}
+	}
+	for _, bad := range []string{"", "owner", "Admin", "super admin"} {
+		if _, err := models.ParseRole(bad); err == nil {
+			t.Errorf("ParseRole(%q) accepted", bad)
+		}
+	}
+}

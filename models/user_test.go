@@ -1,0 +1,145 @@
+package models_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alexedwards/argon2id"
+
+	"canopy/models"
+)
+
+func TestCreateUserValidation(t *testing.T) {
+	w := newWorld(t)
+	cases := []struct {
+		name  string
+		in    models.NewUser
+		field string
+	}{
+		{"taken email in another case", models.NewUser{Email: "ALICE@acme.test", FirstName: "A", Password: "long-enough-pw"}, "email"},
+		{"bad email", models.NewUser{Email: "alice", FirstName: "A", Password: "long-enough-pw"}, "email"},
+		{"short password", models.NewUser{Email: "new@acme.test", FirstName: "A", Password: "short"}, "password"},
+		{"no first name", models.NewUser{Email: "new@acme.test", Password: "long-enough-pw"}, "first_name"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if _, err := w.store.CreateUser(context.Background(), c.in); fieldError(err, c.field) == "" {
+				t.Fatalf("err = %v, want a message for %s", err, c.field)
+			}
+		})
+	}
+}
+
+func TestAuthenticate(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	u, err := w.store.Authenticate(ctx, "  Alice@ACME.test ", "a-long-password")
+	if err != nil || u.ID != w.alice.ID {
+		t.Fatalf("right password refused: %v", err)
+	}
+	for _, c := range []struct{ email, password string }{
+		{"alice@acme.test", "wrong-password"},
+		{"nobody@acme.test", "a-long-password"},
+		{"", ""},
+	} {
+		if _, err := w.store.Authenticate(ctx, c.email, c.password); !errors.Is(err, models.ErrBadCredentials) {
+			t.Errorf("%q/%q: err = %v, want ErrBadCredentials", c.email, c.password, err)
+		}
+	}
+	if !strings.HasPrefix(u.PasswordHash, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Errorf("hash does not use OWASP's argon2id minimum: %s", u.PasswordHash)
+	}
+}
+
+func TestWeakHashUpgradedAtSignIn(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	weak, err := argon2id.CreateHash("a-long-password", &argon2id.Params{Memory: 4096, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.store.ExecForTest(ctx, "UPDATE users SET password_hash = ? WHERE id = ?", weak, w.alice.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.store.Authenticate(ctx, "alice@acme.test", "a-long-password"); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := w.store.UserByID(ctx, w.alice.ID)
+	if u.PasswordHash == weak || !strings.Contains(u.PasswordHash, "m=19456,t=2") {
+		t.Fatalf("weak hash not upgraded: %s", u.PasswordHash)
+	}
+}
+
+func TestEndAllSessionsBumpsVersion(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if err := w.store.EndAllSessions(ctx, w.alice.ID); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := w.store.UserByID(ctx, w.alice.ID)
+	if u.SessionVersion != w.alice.SessionVersion+1 {
+		t.Fatalf("session version %d, want %d", u.SessionVersion, w.alice.SessionVersion+1)
+	}
+}
+
+func TestLandingTenant(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	// alice owns Acme and is also a member of Beta and Zeta.
+	carol := mustUser(t, w.store, "carol@x.test")
+	dan := mustUser(t, w.store, "dan@x.test")
+	beta, _ := w.store.CreateTenant(ctx, models.NewTenant{ParentID: w.platform.ID, Name: "Beta", Subdomain: "beta", Timezone: "UTC", OwnerUserID: carol.ID})
+	zeta, _ := w.store.CreateTenant(ctx, models.NewTenant{ParentID: w.platform.ID, Name: "Zeta", Subdomain: "zeta", Timezone: "UTC", OwnerUserID: dan.ID})
+	for _, tn := range []*models.Tenant{beta, zeta} {
+		if _, err := w.store.AddMember(ctx, tn.ID, w.alice.ID, models.RoleViewer); err != nil {
+			t.Fatal(err)
+		}
+	}
+	landing := func() string {
+		u, _ := w.store.UserByID(ctx, w.alice.ID)
+		tn, err := w.store.LandingTenant(ctx, u)
+		if err != nil {
+			return err.Error()
+		}
+		return tn.Subdomain
+	}
+	if got := landing(); got != "acme" {
+		t.Fatalf("no last company: landed in %s, want the owned acme", got)
+	}
+	if err := w.store.RememberLastTenant(ctx, w.alice.ID, zeta.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := landing(); got != "zeta" {
+		t.Fatalf("landed in %s, want last company zeta", got)
+	}
+	_ = w.store.SetTenantStatus(ctx, zeta.ID, models.TenantInactive)
+	_ = w.store.SetTenantStatus(ctx, w.acme.ID, models.TenantInactive)
+	if got := landing(); got != "beta" {
+		t.Fatalf("landed in %s, want beta (others inactive)", got)
+	}
+	_ = w.store.SetTenantStatus(ctx, beta.ID, models.TenantInactive)
+	if got := landing(); !strings.Contains(got, "not found") {
+		t.Fatalf("no active company: got %s, want not found", got)
+	}
+	if _, err := w.store.AddMember(ctx, beta.ID, w.alice.ID, models.RoleAdmin); fieldError(err, "email") == "" {
+		t.Fatalf("second membership: err = %v", err)
+	}
+}
+
+func TestRedeemHandoffOnce(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	exp := time.Now().Add(time.Minute)
+	if err := w.store.RedeemHandoff(ctx, "token-1", exp); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.store.RedeemHandoff(ctx, "token-1", exp); !errors.Is(err, models.ErrHandoffUsed) {
+		t.Fatalf("second redemption: err = %v, want ErrHandoffUsed", err)
+	}
+	if err := w.store.RedeemHandoff(ctx, "token-2", exp); err != nil {
+		t.Fatal(err)
+	}
+}
