@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -75,4 +76,28 @@ func (s *Store) LandingTenant(ctx context.Context, u *User) (*Tenant, error) {
 		}}).
 		Take(&t).Error
 	return &t, notFound(err, "find landing tenant")
+}
+
+// ErrOwnerIsFixed refuses removing or demoting a tenant's owner.
+var ErrOwnerIsFixed = errors.New("the owner of a company cannot be removed or demoted; transfer ownership first")
+
+// RemoveMember takes a user's access to a tenant away. The owner stays.
+func (s *Store) RemoveMember(ctx context.Context, tenantID, userID int64) error {
+	return s.Tx(ctx, func(tx *Store) error {
+		t, err := tx.TenantByID(ctx, tenantID)
+		if err != nil {
+			return err
+		}
+		if t.OwnerUserID != nil && *t.OwnerUserID == userID {
+			return ErrOwnerIsFixed
+		}
+		res := tx.scoped(ctx, tenantID).Where("user_id = ?", userID).Delete(&Membership{})
+		if res.Error != nil {
+			return fmt.Errorf("remove member: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("remove member: %w", ErrNotFound)
+		}
+		return nil
+	})
 }

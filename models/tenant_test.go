@@ -212,3 +212,24 @@ func TestScopedQueryRefusesZeroTenant(t *testing.T) {
 		t.Fatalf("MembershipOf(0) err = %v, want ErrNoTenant", err)
 	}
 }
+
+func TestRemoveMemberKeepsOwner(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if err := w.store.RemoveMember(ctx, w.acme.ID, w.alice.ID); !errors.Is(err, models.ErrOwnerIsFixed) {
+		t.Fatalf("owner removed: err = %v", err)
+	}
+	bob := mustUser(t, w.store, "bob@globex.test")
+	if _, err := w.store.AddMember(ctx, w.acme.ID, bob.ID, models.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.store.RemoveMember(ctx, w.acme.ID, bob.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.store.MembershipOf(ctx, w.acme.ID, bob.ID); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("membership still there: %v", err)
+	}
+	if err := w.store.RemoveMember(ctx, w.acme.ID, bob.ID); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("removing twice: err = %v", err)
+	}
+}

@@ -1,0 +1,346 @@
+package handlers_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"canopy/internal/handoff"
+	"canopy/models"
+)
+
+func TestSignInLandsOnCompanyHome(t *testing.T) {
+	a := newApp(t)
+	cases := []struct {
+		email, tenant, wantHost, wantText string
+	}{
+		{"alice@acme.test", "acme", "acme.localhost:8080", "Welcome back, Alice"},
+		{"alice@acme.test", "", "acme.localhost:8080", "Acme Corp"}, // her own company by default
+		{"alice@acme.test", "globex", "globex.localhost:8080", "Globex"},
+		{"dave@acme.test", "", "acme.localhost:8080", "Viewer"},
+		{"carol@initech.test", "", "initech.localhost:8080", "Initech"},
+		{"staff@canopy.test", "", "admin.localhost:8080", "Canopy Platform"},
+	}
+	for _, c := range cases {
+		t.Run(c.email+"→"+c.tenant, func(t *testing.T) {
+			page := a.browser().signIn(c.email, c.tenant)
+			wantStatus(t, page, http.StatusOK)
+			if host := mustParse(t, page.url).Host; host != c.wantHost {
+				t.Fatalf("landed on %s, want %s", host, c.wantHost)
+			}
+			wantBody(t, page, c.wantText)
+		})
+	}
+}
+
+func TestVisitingCompanySignedOutAsksToSignInThenContinues(t *testing.T) {
+	a := newApp(t)
+	b := a.browser()
+	r := b.get(tenantURL("acme", "/?tab=x"))
+	wantStatus(t, r, http.StatusSeeOther)
+	if !strings.HasPrefix(r.location, base+"/login?") || !strings.Contains(r.location, "tenant=acme") {
+		t.Fatalf("redirected to %q, want the sign-in page for acme", r.location)
+	}
+	login := b.follow(r)
+	wantBody(t, login, "to continue to", "Acme Corp")
+	form := url.Values{"email": {"alice@acme.test"}, "password": {"demo-password"}, "tenant": {"acme"}, "next": {"/?tab=x"}}
+	form.Set("_csrf", csrfField.FindStringSubmatch(login.body)[1])
+	home := b.follow(b.post(base+"/login", form))
+	wantStatus(t, home, http.StatusOK)
+	if home.url != tenantURL("acme", "/?tab=x") {
+		t.Fatalf("ended on %s, want the page first asked for", home.url)
+	}
+}
+
+func TestSignInRefusalsLookTheSame(t *testing.T) {
+	a := newApp(t)
+	cases := []struct{ name, email, password string }{
+		{"wrong password", "alice@acme.test", "not-the-password"},
+		{"unknown email", "nobody@acme.test", "demo-password"},
+	}
+	var bodies []string
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b := a.browser()
+			r := b.submit(base+"/login", base+"/login", url.Values{"email": {c.email}, "password": {c.password}})
+			wantStatus(t, r, http.StatusUnauthorized)
+			wantBody(t, r, "The email or password is not correct.", `value="`+c.email+`"`)
+			bodies = append(bodies, strings.ReplaceAll(csrfField.ReplaceAllString(r.body, ""), c.email, ""))
+			// Still signed out: Home asks to sign in.
+			wantStatus(t, b.get(tenantURL("acme", "/")), http.StatusSeeOther)
+		})
+	}
+	if len(bodies) == 2 && bodies[0] != bodies[1] {
+		t.Fatal("the answers for a wrong password and an unknown email differ")
+	}
+}
+
+func TestSignInFormErrorsBesideFields(t *testing.T) {
+	a := newApp(t)
+	r := a.browser().submit(base+"/login", base+"/login", url.Values{"email": {"alice@acme.test"}})
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	wantBody(t, r, "Enter your password.", `value="alice@acme.test"`, `aria-invalid="true"`)
+}
+
+func TestSignInIsRateLimited(t *testing.T) {
+	a := newApp(t)
+	b := a.browser()
+	limited := false
+	for i := 0; i < 30 && !limited; i++ {
+		// Spoofed X-Forwarded-For must not reset the budget: the peer address counts.
+		form := url.Values{"email": {"alice@acme.test"}, "password": {"guess"}, "_csrf": {b.csrf(base + "/login")}}
+		req, _ := http.NewRequest(http.MethodPost, base+"/login", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", "10.0.0."+string(rune('0'+i%10)))
+		limited = b.do(req).status == http.StatusTooManyRequests
+	}
+	if !limited {
+		t.Fatal("30 wrong passwords in a row were never limited")
+	}
+	r := b.submit(base+"/login", base+"/login", url.Values{"email": {"alice@acme.test"}, "password": {"demo-password"}})
+	wantStatus(t, r, http.StatusTooManyRequests)
+	wantBody(t, r, "Too many sign-in attempts")
+}
+
+func TestUnknownSubdomainIs404(t *testing.T) {
+	a := newApp(t)
+	b := a.browser()
+	b.signIn("alice@acme.test", "")
+	for _, host := range []string{"nope.localhost:8080", "a.acme.localhost:8080", "evil.example", "localhost:9999"} {
+		t.Run(host, func(t *testing.T) {
+			r := b.get("http://" + host + "/")
+			wantStatus(t, r, http.StatusNotFound)
+			wantBody(t, r, "There is no company at this address")
+		})
+	}
+	wantStatus(t, b.get(base+"/go/nope"), http.StatusNotFound)
+}
+
+func TestInactiveCompanyCannotBeEntered(t *testing.T) {
+	a := newApp(t)
+	frank := a.browser() // owner of the inactive Acme Lab
+	r := frank.get(tenantURL("acme-lab", "/"))
+	wantStatus(t, r, http.StatusForbidden)
+	wantBody(t, r, "Acme Lab is inactive")
+	landing := frank.signIn("frank@acme.test", "acme-lab")
+	wantStatus(t, landing, http.StatusForbidden)
+	wantBody(t, landing, "Acme Lab is inactive")
+	// With no other company, the base domain says so instead of guessing.
+	wantBody(t, frank.follow(frank.get(base+"/")), "No companies yet")
+}
+
+func TestNonMemberIsRefused(t *testing.T) {
+	a := newApp(t)
+	carol := a.browser()
+	carol.signIn("carol@initech.test", "")
+	r := carol.get(base + "/go/acme")
+	wantStatus(t, r, http.StatusForbidden)
+	wantBody(t, r, "You don&#39;t have access to Acme Corp")
+	// A hand-off minted for Initech does not open Acme.
+	_, token := handoff.New(a.secrets.Handoff, a.user("carol@initech.test").ID, a.tenant("initech").ID, 1, time.Now())
+	wantStatus(t, carol.get(tenantURL("acme", "/auth/handoff?token="+url.QueryEscape(token))), http.StatusBadRequest)
+}
+
+func TestSwitchingCompaniesNeedsNoPassword(t *testing.T) {
+	a := newApp(t)
+	b := a.browser()
+	b.signIn("alice@acme.test", "acme")
+	for _, sub := range []string{"globex", "initech", "acme"} {
+		r := b.follow(b.get(tenantURL(sub, "/")))
+		wantStatus(t, r, http.StatusOK)
+		if host := mustParse(t, r.url).Host; host != sub+".localhost:8080" {
+			t.Fatalf("visiting %s ended on %s", sub, r.url)
+		}
+		wantBody(t, r, "Welcome back, Alice")
+	}
+	// Two companies at once: both hosts keep their own session.
+	wantBody(t, b.get(tenantURL("globex", "/")), "Globex")
+	wantBody(t, b.get(tenantURL("acme", "/")), "Acme Corp")
+	// The last company entered (acme already had its session) is remembered
+	// for the next sign-in.
+	if u := a.user("alice@acme.test"); u.LastTenantID == nil || *u.LastTenantID != a.tenant("initech").ID {
+		t.Fatalf("last company not remembered: %v", u.LastTenantID)
+	}
+}
+
+func TestHandoffTokenRules(t *testing.T) {
+	a := newApp(t)
+	alice := a.user("alice@acme.test")
+	acme := a.tenant("acme")
+	cases := []struct {
+		name   string
+		token  func() string
+		status int
+		text   string
+	}{
+		{"garbage", func() string { return "not-a-token" }, http.StatusBadRequest, "expired"},
+		{"expired", func() string {
+			_, tok := handoff.New(a.secrets.Handoff, alice.ID, acme.ID, alice.SessionVersion, time.Now().Add(-2*handoff.TTL))
+			return tok
+		}, http.StatusBadRequest, "expired"},
+		{"signed with another key", func() string {
+			_, tok := handoff.New([]byte("some-other-key-some-other-key-00"), alice.ID, acme.ID, alice.SessionVersion, time.Now())
+			return tok
+		}, http.StatusBadRequest, "expired"},
+		{"old session version", func() string {
+			_, tok := handoff.New(a.secrets.Handoff, alice.ID, acme.ID, alice.SessionVersion-1, time.Now())
+			return tok
+		}, http.StatusBadRequest, "expired"},
+		{"other tenant", func() string {
+			_, tok := handoff.New(a.secrets.Handoff, alice.ID, a.tenant("globex").ID, alice.SessionVersion, time.Now())
+			return tok
+		}, http.StatusBadRequest, "expired"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := a.browser().get(tenantURL("acme", "/auth/handoff?token="+url.QueryEscape(c.token())))
+			wantStatus(t, r, c.status)
+			wantBody(t, r, c.text)
+		})
+	}
+	t.Run("replayed", func(t *testing.T) {
+		_, tok := handoff.New(a.secrets.Handoff, alice.ID, acme.ID, alice.SessionVersion, time.Now())
+		link := tenantURL("acme", "/auth/handoff?token="+url.QueryEscape(tok))
+		first := a.browser().get(link)
+		wantStatus(t, first, http.StatusSeeOther)
+		second := a.browser().get(link)
+		wantStatus(t, second, http.StatusBadRequest)
+		wantBody(t, second, "already used")
+	})
+	t.Run("open redirect", func(t *testing.T) {
+		for _, next := range []string{"//evil.example/x", "https://evil.example", "/\\evil.example", "javascript:alert(1)"} {
+			_, tok := handoff.New(a.secrets.Handoff, alice.ID, acme.ID, alice.SessionVersion, time.Now())
+			r := a.browser().get(tenantURL("acme", "/auth/handoff?token="+url.QueryEscape(tok)+"&next="+url.QueryEscape(next)))
+			wantStatus(t, r, http.StatusSeeOther)
+			if r.location != "/" {
+				t.Errorf("next=%q redirected to %q", next, r.location)
+			}
+		}
+	})
+}
+
+func TestSignOutEndsEverySession(t *testing.T) {
+	a := newApp(t)
+	b := a.browser()
+	b.signIn("alice@acme.test", "acme")
+	wantStatus(t, b.follow(b.get(tenantURL("globex", "/"))), http.StatusOK)
+	other := a.browser() // alice on another device
+	other.signIn("alice@acme.test", "initech")
+
+	r := b.submit(tenantURL("acme", "/"), tenantURL("acme", "/logout"), nil)
+	wantStatus(t, r, http.StatusSeeOther)
+	wantBody(t, b.follow(r), "You have been signed out.")
+	for _, br := range []*browser{b, other} {
+		for _, sub := range []string{"acme", "globex", "initech"} {
+			if r := br.get(tenantURL(sub, "/")); r.status != http.StatusSeeOther || !strings.Contains(r.location, "/login") {
+				t.Fatalf("%s still open after sign-out: %d %s", sub, r.status, r.location)
+			}
+		}
+	}
+	// The base domain session ended too: it shows the form, not a redirect.
+	wantBody(t, b.get(base+"/login"), `name="password"`)
+}
+
+func TestRemovedMemberLosesAccessOnNextRequest(t *testing.T) {
+	a := newApp(t)
+	dave := a.browser()
+	wantStatus(t, dave.signIn("dave@acme.test", "acme"), http.StatusOK)
+	acme := a.tenant("acme")
+	if err := a.store.RemoveMember(context.Background(), acme.ID, a.user("dave@acme.test").ID); err != nil {
+		t.Fatal(err)
+	}
+	r := dave.get(tenantURL("acme", "/"))
+	wantStatus(t, r, http.StatusForbidden)
+	wantBody(t, r, "You don&#39;t have access to Acme Corp")
+}
+
+func TestDeactivatedCompanyClosesOpenSessions(t *testing.T) {
+	a := newApp(t)
+	b := a.browser()
+	b.signIn("alice@acme.test", "initech")
+	if err := a.store.SetTenantStatus(context.Background(), a.tenant("initech").ID, models.TenantInactive); err != nil {
+		t.Fatal(err)
+	}
+	r := b.get(tenantURL("initech", "/"))
+	wantStatus(t, r, http.StatusForbidden)
+	wantBody(t, r, "Initech is inactive")
+}
+
+func TestCSRF(t *testing.T) {
+	a := newApp(t)
+	b := a.browser()
+	b.signIn("alice@acme.test", "acme")
+	b.signIn("alice@acme.test", "globex")
+	globexToken := b.csrf(tenantURL("globex", "/"))
+	cases := []struct {
+		name  string
+		token string
+	}{
+		{"no token", ""},
+		{"made-up token", "forged"},
+		{"token of a sibling subdomain's session", globexToken},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := b.post(tenantURL("acme", "/logout"), url.Values{"_csrf": {c.token}})
+			wantStatus(t, r, http.StatusForbidden)
+			wantBody(t, r, "This form has expired")
+		})
+	}
+	// Still signed in: none of the forged sign-outs took effect.
+	wantStatus(t, b.get(tenantURL("acme", "/")), http.StatusOK)
+	// A token from before sign-in is stale after it (the session was renewed).
+	fresh := a.browser()
+	stale := fresh.csrf(base + "/login")
+	fresh.signIn("dave@acme.test", "")
+	wantStatus(t, fresh.post(base+"/logout", url.Values{"_csrf": {stale}}), http.StatusForbidden)
+}
+
+func TestSessionCookieIsBoundToItsHost(t *testing.T) {
+	a := newApp(t)
+	b := a.browser()
+	b.signIn("alice@acme.test", "globex")
+	// Plant globex's session cookie on acme, as a sibling subdomain could.
+	globex := mustParse(t, tenantURL("globex", "/"))
+	acme := mustParse(t, tenantURL("acme", "/"))
+	b.client.Jar.SetCookies(acme, b.client.Jar.Cookies(globex))
+	r := b.get(tenantURL("acme", "/"))
+	if r.status != http.StatusSeeOther || !strings.Contains(r.location, "/login") {
+		t.Fatalf("a cookie from globex opened acme: %d %s", r.status, r.location)
+	}
+}
+
+func TestSessionCookieFlags(t *testing.T) {
+	for _, c := range []struct {
+		base       string
+		name       string
+		wantSecure bool
+	}{
+		{"http://localhost:8080", "canopy_session=", false},
+		{"https://canopy.example.com", "__Host-canopy_session=", true},
+	} {
+		t.Run(c.base, func(t *testing.T) {
+			a := newAppWith(t, map[string]string{"CANOPY_BASE_URL": c.base})
+			req, _ := http.NewRequest(http.MethodGet, a.server.URL+"/login", nil)
+			req.Host = mustParse(t, c.base).Host
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			cookie := res.Header.Get("Set-Cookie")
+			if !strings.HasPrefix(cookie, c.name) || !strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "SameSite=Lax") || strings.Contains(cookie, "Domain=") {
+				t.Fatalf("cookie %q", cookie)
+			}
+			if strings.Contains(cookie, "Secure") != c.wantSecure {
+				t.Fatalf("cookie %q: Secure should be %v", cookie, c.wantSecure)
+			}
+			if hsts := res.Header.Get("Strict-Transport-Security"); (hsts != "") != c.wantSecure {
+				t.Fatalf("HSTS %q over %s", hsts, c.base)
+			}
+		})
+	}
+}

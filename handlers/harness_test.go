@@ -1,0 +1,217 @@
+package handlers_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"canopy/handlers"
+	"canopy/internal/config"
+	"canopy/internal/demo"
+	"canopy/internal/testdb"
+	"canopy/models"
+)
+
+func TestMain(m *testing.M) { testdb.Main(m) }
+
+const base = "http://localhost:8080"
+
+// tenantURL is a page on a tenant's subdomain.
+func tenantURL(sub, path string) string { return "http://" + sub + ".localhost:8080" + path }
+
+// app is Canopy with the demo data, served by its real router over a real
+// database (SQLite, or Postgres when CANOPY_TEST_DATABASE_URL is set).
+type app struct {
+	t       *testing.T
+	store   *models.Store
+	cfg     *config.Config
+	secrets *config.Secrets
+	server  *httptest.Server
+}
+
+func newApp(t *testing.T) *app {
+	t.Helper()
+	return newAppWith(t, nil)
+}
+
+func newAppWith(t *testing.T, env map[string]string) *app {
+	t.Helper()
+	store := models.NewStore(testdb.Open(t))
+	if err := demo.Seed(context.Background(), store); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"CANOPY_BASE_URL": base, "CANOPY_DATA_DIR": t.TempDir()}
+	for k, v := range env {
+		vars[k] = v
+	}
+	cfg, err := config.Parse(func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets, err := cfg.LoadSecrets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := handlers.New(cfg, store, secrets, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	server := httptest.NewServer(h.Router())
+	t.Cleanup(server.Close)
+	return &app{t: t, store: store, cfg: cfg, secrets: secrets, server: server}
+}
+
+// browser is one person's browser: its own cookie jar, keyed by host like a
+// real one, with every host name routed to the test server.
+type browser struct {
+	app    *app
+	client *http.Client
+}
+
+func (a *app) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	addr := a.server.Listener.Addr().String()
+	transport := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}}
+	return &browser{app: a, client: &http.Client{
+		Jar:           jar,
+		Transport:     transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+type response struct {
+	status   int
+	body     string
+	location string
+	header   http.Header
+	url      string
+}
+
+func (b *browser) do(req *http.Request) response {
+	b.app.t.Helper()
+	res, err := b.client.Do(req)
+	if err != nil {
+		b.app.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return response{status: res.StatusCode, body: string(body), location: res.Header.Get("Location"), header: res.Header, url: req.URL.String()}
+}
+
+func (b *browser) get(rawURL string) response {
+	b.app.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, rawURL, nil)
+	return b.do(req)
+}
+
+// post submits a form as-is (no CSRF token added).
+func (b *browser) post(rawURL string, form url.Values) response {
+	b.app.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, rawURL, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+// submit posts a form with the CSRF token of the page at pageURL, as a
+// person filling in that page would.
+func (b *browser) submit(pageURL, action string, form url.Values) response {
+	b.app.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	form.Set("_csrf", b.csrf(pageURL))
+	return b.post(action, form)
+}
+
+var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+func (b *browser) csrf(pageURL string) string {
+	b.app.t.Helper()
+	page := b.follow(b.get(pageURL))
+	m := csrfField.FindStringSubmatch(page.body)
+	if m == nil {
+		b.app.t.Fatalf("no CSRF token on %s (status %d)", page.url, page.status)
+	}
+	return m[1]
+}
+
+// follow goes through redirects like a browser, up to ten.
+func (b *browser) follow(r response) response {
+	b.app.t.Helper()
+	for i := 0; i < 10 && r.status >= 300 && r.status < 400; i++ {
+		next, err := url.Parse(r.url)
+		if err != nil {
+			b.app.t.Fatal(err)
+		}
+		r = b.get(next.ResolveReference(mustParse(b.app.t, r.location)).String())
+	}
+	return r
+}
+
+func mustParse(t *testing.T, s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// signIn signs in on the base domain, continuing to a company when given,
+// and returns the page the browser ends on.
+func (b *browser) signIn(email, subdomain string) response {
+	b.app.t.Helper()
+	login := base + "/login"
+	if subdomain != "" {
+		login += "?tenant=" + subdomain
+	}
+	form := url.Values{"email": {email}, "password": {demo.Password}, "tenant": {subdomain}}
+	return b.follow(b.submit(login, base+"/login", form))
+}
+
+func (a *app) user(email string) *models.User {
+	a.t.Helper()
+	u, err := a.store.UserByEmail(context.Background(), email)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return u
+}
+
+func (a *app) tenant(sub string) *models.Tenant {
+	a.t.Helper()
+	tn, err := a.store.TenantBySubdomain(context.Background(), sub)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return tn
+}
+
+func wantStatus(t *testing.T, r response, status int) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("%s: status %d, want %d (location %q)\n%s", r.url, r.status, status, r.location, excerpt(r.body))
+	}
+}
+
+func wantBody(t *testing.T, r response, fragments ...string) {
+	t.Helper()
+	for _, f := range fragments {
+		if !strings.Contains(r.body, f) {
+			t.Fatalf("%s: body lacks %q\n%s", r.url, f, excerpt(r.body))
+		}
+	}
+}
+
+func excerpt(s string) string {
+	if len(s) > 1500 {
+		return s[:1500] + "…"
+	}
+	return s
+}
