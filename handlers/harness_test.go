@@ -215,3 +215,22 @@ func excerpt(s string) string {
 	}
 	return s
 }
+
+// newHandlersForRoutes builds the router alone, to list its routes.
+func newHandlersForRoutes(t *testing.T) *handlers.Handlers {
+	t.Helper()
+	cfg, err := config.Parse(func(k string) (string, bool) {
+		if k == "CANOPY_DATA_DIR" {
+			return t.TempDir(), true
+		}
+		return "", false
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets, err := cfg.LoadSecrets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return handlers.New(cfg, models.NewStore(testdb.Open(t)), secrets, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}

@@ -1,0 +1,117 @@
+package handlers_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"canopy/models"
+)
+
+// expectation is what each kind of visitor gets from one route on a tenant
+// host (acme) and on the base domain.
+type expectation struct {
+	tenant map[string]int // visitor → status on acme
+	apex   map[string]int // visitor → status on the base domain
+}
+
+// Visitors: anonymous; a signed-in non-member of acme (carol); and one member
+// per role: dave (Viewer), alice via globex is Editor so acme uses bob
+// (Admin) and alice (Super Admin). Editor is exercised on globex below.
+var visitors = []string{"anonymous", "non-member", "viewer", "admin", "super_admin"}
+
+var signInAs = map[string]string{
+	"non-member":  "carol@initech.test",
+	"viewer":      "dave@acme.test",
+	"admin":       "bob@globex.test",
+	"super_admin": "alice@acme.test",
+}
+
+func all(status int) map[string]int {
+	m := map[string]int{}
+	for _, v := range visitors {
+		m[v] = status
+	}
+	return m
+}
+
+func members(anonymous, nonMember, member int) map[string]int {
+	m := all(member)
+	m["anonymous"], m["non-member"] = anonymous, nonMember
+	return m
+}
+
+// routeExpectations has a row for every route the router knows. A new route
+// without a row fails TestEveryRouteHasAnAccessRow.
+var routeExpectations = map[string]expectation{
+	"GET /healthz":  {tenant: all(200), apex: all(200)},
+	"GET /static/*": {}, // checked in TestStaticFiles
+	// A non-member has no session on acme's host, so acme sends them to sign
+	// in, where the base domain refuses them (TestNonMemberIsRefused).
+	"GET /":              {tenant: members(303, 303, 200), apex: members(303, 303, 303)}, // apex: to sign-in or to a company
+	"GET /login":         {tenant: all(303), apex: members(200, 303, 303)},
+	"POST /login":        {},                                 // checked in the sign-in tests
+	"POST /logout":       {},                                 // checked in TestCSRF and TestSignOutEndsEverySession
+	"GET /auth/handoff":  {tenant: all(400), apex: all(404)}, // no token given
+	"GET /go/:subdomain": {},                                 // checked in TestNonMemberIsRefused and the switching tests
+}
+
+var samplePath = map[string]string{"GET /go/:subdomain": "/go/acme"}
+
+func TestEveryRouteHasAnAccessRow(t *testing.T) {
+	h := newHandlersForRoutes(t)
+	for _, r := range h.Router().Routes() {
+		if r.Method == "echo_route_not_found" {
+			continue // Echo's own catch-all for groups: renders the 404 page
+		}
+		key := r.Method + " " + r.Path
+		if _, ok := routeExpectations[key]; !ok {
+			t.Errorf("route %s has no row in routeExpectations", key)
+		}
+		if _, ok := h.AccessRules()[key]; !ok {
+			t.Errorf("route %s was registered without an access rule", key)
+		}
+	}
+}
+
+func TestAccessMatrix(t *testing.T) {
+	a := newApp(t)
+	browsers := map[string]*browser{"anonymous": a.browser()}
+	for visitor, email := range signInAs {
+		b := a.browser()
+		b.signIn(email, "")
+		b.follow(b.get(tenantURL("acme", "/"))) // enter acme where a member
+		browsers[visitor] = b
+	}
+	for key, exp := range routeExpectations {
+		method, path, _ := strings.Cut(key, " ")
+		if p, ok := samplePath[key]; ok {
+			path = p
+		}
+		if method != http.MethodGet {
+			continue
+		}
+		for host, statuses := range map[string]map[string]int{tenantURL("acme", ""): exp.tenant, base: exp.apex} {
+			for visitor, want := range statuses {
+				t.Run(key+"@"+host+"/"+visitor, func(t *testing.T) {
+					r := browsers[visitor].get(host + path)
+					if r.status != want {
+						t.Fatalf("status %d, want %d (location %q)", r.status, want, r.location)
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestEditorOnHome covers the role the acme demo data has no member for.
+func TestEditorOnHome(t *testing.T) {
+	a := newApp(t)
+	b := a.browser()
+	page := b.signIn("alice@acme.test", "globex") // alice is an Editor in Globex
+	wantStatus(t, page, http.StatusOK)
+	wantBody(t, page, "Editor")
+	if !models.RoleEditor.Can(models.PermView) {
+		t.Fatal("editor cannot view")
+	}
+}
