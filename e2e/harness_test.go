@@ -146,13 +146,16 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(int(desktop.width), int(desktop.height)),
 	)
-	// Chromium's own output is noise when all is well; keep it for a failure.
+	// Chromium's output and chromedp's errors are noise when all is well;
+	// keep them to show on a failure. (Not t.Logf: chromedp may report from
+	// its own goroutines after the test has ended, where t.Logf panics.)
 	var output lockedBuffer
 	opts = append(opts, chromedp.CombinedOutput(&output))
+	logErr := func(format string, args ...any) { fmt.Fprintf(&output, "chromedp: "+format+"\n", args...) }
 
 	ctx, cancelTimeout := context.WithTimeout(context.Background(), testTimeout)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithErrorf(t.Logf))
+	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithErrorf(logErr))
 	t.Cleanup(func() {
 		cancelBrowser()
 		cancelAlloc() // waits for the browser process to exit

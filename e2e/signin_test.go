@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"testing"
+
+	"canopy/internal/demo"
 )
 
 // TestSignInReachesHome is the path every person takes first: open the
@@ -22,7 +24,7 @@ func TestSignInReachesHome(t *testing.T) {
 	}
 	wantText(t, tab, "Sign in", "to continue to Acme Corp")
 
-	resp := submitSignIn(t, tab, "alice@acme.test", "demo-password")
+	resp := submitSignIn(t, tab, "alice@acme.test", demo.Password)
 	wantStatus(t, resp, http.StatusOK)
 	wantLocation(t, tab, a.tenantHost("acme"), "/")
 	wantText(t, tab, "Welcome back, Alice", "Acme Corp")
