@@ -44,14 +44,14 @@ func (h *Handlers) resolveHost(next echo.HandlerFunc) echo.HandlerFunc {
 		rs.host = strings.ToLower(c.Request().Host)
 		sub, isApex, ok := splitHost(rs.host, h.hostname)
 		if !ok {
-			return errUnknownCompany
+			return h.unknownCompany()
 		}
 		if isApex {
 			return next(c)
 		}
 		t, err := h.store.TenantBySubdomain(c.Request().Context(), sub)
 		if errors.Is(err, models.ErrNotFound) {
-			return errUnknownCompany
+			return h.unknownCompany()
 		}
 		if err != nil {
 			return err
@@ -77,10 +77,16 @@ func splitHost(host, base string) (sub string, isApex, ok bool) {
 	return sub, false, true
 }
 
-var errUnknownCompany = &pageError{
-	status:  http.StatusNotFound,
-	heading: "There is no company at this address",
-	message: "Check the address for typos. If you were sent this link, ask the sender for the right one.",
+// unknownCompany is the 404 for an address no company lives at. Its way
+// forward is the base domain, which is never a dead end.
+func (h *Handlers) unknownCompany() *pageError {
+	return &pageError{
+		status:  http.StatusNotFound,
+		heading: "There is no company at this address",
+		message: "Check the address for typos. If you were sent this link, ask the sender for the right one.",
+		href:    h.cfg.BaseLink("/", nil),
+		label:   "Go to Canopy",
+	}
 }
 
 // accessRule says who may call a route. It is recorded for every route so

@@ -149,7 +149,7 @@ func (h *Handlers) enterCompany(c echo.Context, subdomain, next string) error {
 	ctx := c.Request().Context()
 	t, err := h.store.TenantBySubdomain(ctx, subdomain)
 	if errors.Is(err, models.ErrNotFound) {
-		return errUnknownCompany
+		return h.unknownCompany()
 	}
 	if err != nil {
 		return err

@@ -79,6 +79,11 @@ func TestErrorPages(t *testing.T) {
 	wantStatus(t, notFound, http.StatusNotFound)
 	// Inside a company the error keeps the side menu and the company.
 	wantBody(t, notFound, "Page not found", `class="sidebar"`, "Acme Corp")
+	// Outside any company the way forward is the base domain, never the same dead end.
+	unknown := b.get(tenantURL("nope", "/"))
+	wantBody(t, unknown, `href="`+base+`/"`, "Go to Canopy")
+	inactive := b.get(tenantURL("acme-lab", "/"))
+	wantBody(t, inactive, `class="focus-brand" href="`+base+`/"`)
 	// A request with no matching route, whatever its method, is a 404 page too.
 	wrongMethod := b.submit(tenantURL("acme", "/"), tenantURL("acme", "/"), nil)
 	wantStatus(t, wrongMethod, http.StatusNotFound)

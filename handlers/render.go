@@ -58,8 +58,13 @@ func (h *Handlers) shell(c echo.Context, title, nav string) views.Shell {
 	if rs.membership != nil {
 		s.Role = rs.membership.Role
 	}
+	s.HomeHref = h.cfg.BaseLink("/", nil)
 	if rs.tenant != nil {
 		s.TenantURL = h.cfg.TenantURL(rs.tenant.Subdomain, "/")
+		s.TenantHost = rs.tenant.Subdomain + "." + h.hostname
+		if rs.tenant.Active() {
+			s.HomeHref = "/"
+		}
 	}
 	return s
 }

@@ -23,6 +23,8 @@ type Shell struct {
 	Role        models.Role    // the user's role in Tenant; "" when not a member
 	Nav         string         // which side-menu entry is current
 	TenantURL   string         // the current tenant's address, from configuration
+	TenantHost  string         // the same address without the scheme, for display
+	HomeHref    string         // where the logo leads: this company's Home, or the base domain
 	SignOutPath string
 }
 
