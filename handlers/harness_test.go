@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"gorm.io/gorm"
+
 	"canopy/handlers"
 	"canopy/internal/config"
 	"canopy/internal/demo"
@@ -31,6 +33,7 @@ func tenantURL(sub, path string) string { return "http://" + sub + ".localhost:8
 // database (SQLite, or Postgres when CANOPY_TEST_DATABASE_URL is set).
 type app struct {
 	t       *testing.T
+	db      *gorm.DB
 	store   *models.Store
 	cfg     *config.Config
 	secrets *config.Secrets
@@ -44,7 +47,8 @@ func newApp(t *testing.T) *app {
 
 func newAppWith(t *testing.T, env map[string]string) *app {
 	t.Helper()
-	store := models.NewStore(testdb.Open(t))
+	db := testdb.Open(t)
+	store := models.NewStore(db)
 	if err := demo.Seed(context.Background(), store); err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +67,7 @@ func newAppWith(t *testing.T, env map[string]string) *app {
 	h := handlers.New(cfg, store, secrets, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	server := httptest.NewServer(h.Router())
 	t.Cleanup(server.Close)
-	return &app{t: t, store: store, cfg: cfg, secrets: secrets, server: server}
+	return &app{t: t, db: db, store: store, cfg: cfg, secrets: secrets, server: server}
 }
 
 // browser is one person's browser: its own cookie jar, keyed by host like a

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"canopy/models"
 	"canopy/static"
 )
 
@@ -100,4 +101,22 @@ func TestForgedHostHeadersAreIgnored(t *testing.T) {
 	if !strings.HasPrefix(r.location, base+"/login") {
 		t.Fatalf("redirect built from a forwarded host: %q", r.location)
 	}
+}
+
+// TestDatabaseOutage: a broken database gives a friendly 500 page with no
+// internals, and health checks report it.
+func TestDatabaseOutage(t *testing.T) {
+	a := newApp(t)
+	b := a.browser()
+	b.signIn("alice@acme.test", "acme")
+	if err := models.Close(a.db); err != nil {
+		t.Fatal(err)
+	}
+	r := b.get(tenantURL("acme", "/"))
+	wantStatus(t, r, http.StatusInternalServerError)
+	wantBody(t, r, "Something went wrong on our side")
+	if strings.Contains(r.body, "sql") || strings.Contains(r.body, "closed") {
+		t.Fatalf("500 page leaks internals:\n%s", excerpt(r.body))
+	}
+	wantStatus(t, b.get(base+"/healthz"), http.StatusServiceUnavailable)
 }

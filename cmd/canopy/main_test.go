@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// lockedBuffer collects the server's log while it runs in another goroutine.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func freePort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).AddrPort().String()
+}
+
+// TestServeSeedsAndShutsDownOnSIGTERM runs the real `canopy serve` on an empty
+// SQLite data folder, checks it answers, then sends SIGTERM and expects a
+// clean exit.
+func TestServeSeedsAndShutsDownOnSIGTERM(t *testing.T) {
+	addr := freePort(t)
+	port := addr[strings.LastIndex(addr, ":")+1:]
+	t.Setenv("CANOPY_ADDR", addr)
+	t.Setenv("CANOPY_BASE_URL", "http://localhost:"+port)
+	t.Setenv("CANOPY_DATA_DIR", t.TempDir())
+	t.Setenv("DATABASE_URL", "")
+	out := &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run([]string{"serve", "--seed-demo-if-empty"}, out) }()
+
+	var res *http.Response
+	var err error
+	for start := time.Now(); time.Since(start) < 20*time.Second; time.Sleep(100 * time.Millisecond) {
+		if res, err = http.Get("http://" + addr + "/healthz"); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("server never answered: %v\n%s", err, out)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), "ok") {
+		t.Fatalf("healthz: %d %s", res.StatusCode, body)
+	}
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v\n%s", err, out)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("serve did not stop after SIGTERM\n%s", out)
+	}
+	for _, want := range []string{"demo data loaded", "alice@acme.test", "shutting down", "stopped"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	t.Setenv("CANOPY_DATA_DIR", t.TempDir())
+	if err := run([]string{"fly"}, io.Discard); err == nil || !strings.Contains(err.Error(), "unknown command") {
+		t.Fatalf("err = %v", err)
+	}
+	var out bytes.Buffer
+	if err := run(nil, &out); err != nil || !strings.Contains(out.String(), "canopy serve") {
+		t.Fatalf("usage not printed: %v %q", err, out.String())
+	}
+}
+
+func TestBadConfigurationStopsStartup(t *testing.T) {
+	t.Setenv("CANOPY_BASE_URL", "ftp://nope")
+	if err := run([]string{"migrate"}, io.Discard); err == nil || !strings.Contains(err.Error(), "CANOPY_BASE_URL") {
+		t.Fatalf("err = %v", err)
+	}
+}
