@@ -57,6 +57,7 @@ func (h *Handlers) shell(c echo.Context, title, nav string) views.Shell {
 	}
 	if rs.membership != nil {
 		s.Role = rs.membership.Role
+		s.OwnerEmail = h.ownerEmail(c, rs.tenant)
 	}
 	s.HomeHref = h.cfg.BaseLink("/", nil)
 	if rs.tenant != nil {
@@ -125,4 +126,17 @@ func pageErrorForStatus(code int) *pageError {
 
 func tenantInactivePage(h *Handlers, c echo.Context, t *models.Tenant) templ.Component {
 	return pages.TenantInactive(h.shell(c, t.Name+" is inactive", ""), t.Name, h.cfg.BaseLink("/", nil))
+}
+
+// ownerEmail is shown in the company tile; a failed lookup only hides it.
+func (h *Handlers) ownerEmail(c echo.Context, t *models.Tenant) string {
+	if t.OwnerUserID == nil {
+		return ""
+	}
+	u, err := h.store.UserByID(c.Request().Context(), *t.OwnerUserID)
+	if err != nil {
+		h.log.Warn("load company owner", "tenant", t.ID, "err", err)
+		return ""
+	}
+	return u.Email
 }

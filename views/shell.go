@@ -25,6 +25,7 @@ type Shell struct {
 	TenantURL   string         // the current tenant's address, from configuration
 	TenantHost  string         // the same address without the scheme, for display
 	HomeHref    string         // where the logo leads: this company's Home, or the base domain
+	OwnerEmail  string         // the current company's owner, for the company tile
 	SignOutPath string
 }
 

@@ -31,3 +31,51 @@
     });
   });
 })();
+
+// Confirmation before destructive actions: a form with data-confirm opens the
+// shared dialog; only "Confirm" submits it.
+(function () {
+  "use strict";
+  var dialog = document.getElementById("confirm-dialog");
+  if (!dialog || typeof dialog.showModal !== "function") return;
+  var pending = null;
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.dataset.confirm || form.dataset.confirmed) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    pending = form;
+    document.getElementById("confirm-message").textContent = form.dataset.confirm;
+    var label = form.dataset.confirmLabel || form.querySelector("button[type=submit]").textContent.trim();
+    document.getElementById("confirm-ok").textContent = label;
+    dialog.showModal();
+  }, true);
+  dialog.addEventListener("close", function () {
+    if (dialog.returnValue === "confirm" && pending) {
+      pending.dataset.confirmed = "1";
+      if (pending.requestSubmit) pending.requestSubmit(); else pending.submit();
+    }
+    pending = null;
+  });
+})();
+
+// Live filter: an input with data-filter="#list" hides the list's items
+// (elements with data-filter-text) that do not contain what is typed.
+(function () {
+  "use strict";
+  document.querySelectorAll("input[data-filter]").forEach(function (input) {
+    var list = document.querySelector(input.dataset.filter);
+    if (!list) return;
+    var empty = list.querySelector("[data-filter-empty]");
+    input.addEventListener("input", function () {
+      var q = input.value.trim().toLowerCase();
+      var shown = 0;
+      list.querySelectorAll("[data-filter-text]").forEach(function (item) {
+        var match = item.dataset.filterText.toLowerCase().indexOf(q) !== -1;
+        item.hidden = !match;
+        if (match) shown++;
+      });
+      if (empty) empty.hidden = shown !== 0;
+    });
+  });
+})();
