@@ -88,3 +88,25 @@ func (r Role) Can(p Permission) bool {
 	least, ok := minimumRole[p]
 	return ok && r.AtLeast(least)
 }
+
+// CanAssign tells whether a member with role actor may give someone the role
+// next, replacing their current role (empty for a newcomer). Nobody raises
+// anyone above their own role, and only a Super Admin grants or revokes
+// Super Admin: an Admin can neither touch a Super Admin nor make one.
+func CanAssign(actor, current, next Role) bool {
+	if !actor.Can(PermManageMembers) || next.rank() == 0 || !actor.AtLeast(next) {
+		return false
+	}
+	return current == "" || actor.AtLeast(current)
+}
+
+// AssignableRoles lists the roles actor may hand out, for the role dropdowns.
+func AssignableRoles(actor Role) []Role {
+	var out []Role
+	for _, r := range Roles {
+		if CanAssign(actor, "", r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}

@@ -45,3 +45,35 @@ func TestParseRole(t *testing.T) {
 		}
 	}
 }
+
+func TestCanAssign(t *testing.T) {
+	v, e, a, s := models.RoleViewer, models.RoleEditor, models.RoleAdmin, models.RoleSuperAdmin
+	cases := []struct {
+		actor, current, next models.Role
+		want                 bool
+	}{
+		{a, "", v, true},
+		{a, "", a, true},
+		{a, "", s, false}, // only Super Admins grant Super Admin
+		{a, v, a, true},
+		{a, s, a, false}, // ...or revoke it
+		{a, s, v, false},
+		{s, "", s, true},
+		{s, s, v, true},
+		{e, "", v, false}, // editors do not manage members
+		{v, "", v, false},
+		{s, "", "owner", false},
+		{"", "", v, false},
+	}
+	for _, c := range cases {
+		if got := models.CanAssign(c.actor, c.current, c.next); got != c.want {
+			t.Errorf("CanAssign(%s, %q, %s) = %v, want %v", c.actor, c.current, c.next, got, c.want)
+		}
+	}
+	if got := models.AssignableRoles(a); len(got) != 3 || got[2] != a {
+		t.Errorf("an Admin may assign %v", got)
+	}
+	if got := models.AssignableRoles(s); len(got) != 4 {
+		t.Errorf("a Super Admin may assign %v", got)
+	}
+}

@@ -1,0 +1,423 @@
+package models
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// InvitationStatus is where an invitation stands.
+type InvitationStatus string
+
+const (
+	InvitationPending  InvitationStatus = "pending"
+	InvitationAccepted InvitationStatus = "accepted"
+	InvitationDeclined InvitationStatus = "declined"
+	InvitationRevoked  InvitationStatus = "revoked"
+)
+
+// InvitationTTL is how long an invitation link works.
+const InvitationTTL = 7 * 24 * time.Hour
+
+// Invitation asks someone by email to join a tenant with a role. Only a hash
+// of its link's token is stored.
+type Invitation struct {
+	ID              int64
+	TenantID        int64
+	Email           string
+	FirstName       string
+	LastName        string
+	Role            Role
+	TemplateIDs     string // comma-separated; given to the membership on acceptance
+	TokenHash       string `json:"-"`
+	Status          InvitationStatus
+	InvitedByUserID *int64
+	MakesOwner      bool
+	ExpiresAt       time.Time
+	RespondedAt     *time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// Name is how the invitee is addressed.
+func (i *Invitation) Name() string {
+	if n := strings.TrimSpace(i.FirstName + " " + i.LastName); n != "" {
+		return n
+	}
+	return i.Email
+}
+
+// Errors an invitation link can meet, each shown to the person in plain words.
+var (
+	ErrInvitationExpired = errors.New("this invitation has expired")
+	ErrInvitationUsed    = errors.New("this invitation has already been answered")
+	ErrInvitationRevoked = errors.New("this invitation was withdrawn")
+	ErrNotAllowed        = errors.New("your role does not allow this")
+	ErrSelf              = errors.New("you cannot change your own role or remove yourself here")
+)
+
+// InviteRequest is the Add member form, or a new company's owner.
+type InviteRequest struct {
+	TenantID    int64
+	InviterID   int64 // 0 for none
+	InviterRole Role  // the inviter's role: nobody hands out more than they hold
+	Email       string
+	FirstName   string
+	LastName    string
+	Role        Role
+	TemplateIDs []int64
+	MakesOwner  bool
+}
+
+// InviteOutcome says what inviting someone did.
+type InviteOutcome int
+
+const (
+	// AddedAtOnce: an active user became a member immediately; no email.
+	AddedAtOnce InviteOutcome = iota + 1
+	// InvitationSent: an email with a single-use link is on its way.
+	InvitationSent
+)
+
+// MailFor builds the invitation email for a link token.
+type MailFor func(inv *Invitation, token string) NewEmail
+
+func (r *InviteRequest) validate() FieldErrors {
+	r.Email = NormalizeEmail(r.Email)
+	r.FirstName = strings.TrimSpace(r.FirstName)
+	r.LastName = strings.TrimSpace(r.LastName)
+	errs := FieldErrors{}
+	if msg := ValidateEmail(r.Email); msg != "" {
+		errs["email"] = msg
+	}
+	if r.FirstName == "" && !r.MakesOwner {
+		errs["first_name"] = "Enter a first name."
+	}
+	if len(r.FirstName) > 100 {
+		errs["first_name"] = "Use at most 100 characters."
+	}
+	if len(r.LastName) > 100 {
+		errs["last_name"] = "Use at most 100 characters."
+	}
+	if _, err := ParseRole(string(r.Role)); err != nil {
+		errs["role"] = "Choose a role from the list."
+	} else if !CanAssign(r.InviterRole, "", r.Role) {
+		errs["role"] = "You can't give someone a role above your own, and only Super Admins grant Super Admin."
+	}
+	return errs
+}
+
+// Invite applies SPEC §5: an active user who has not declined this tenant
+// before becomes a member at once and gets no email; anyone else gets an
+// invitation email with a single-use link valid for InvitationTTL. It all
+// happens in one transaction, email included, so a double submit leaves one
+// membership or one invitation, and one email.
+func (s *Store) Invite(ctx context.Context, req InviteRequest, mail MailFor) (InviteOutcome, error) {
+	if req.TenantID <= 0 {
+		return 0, ErrNoTenant
+	}
+	if err := req.validate().Err(); err != nil {
+		return 0, err
+	}
+	var outcome InviteOutcome
+	err := s.Tx(ctx, func(tx *Store) error {
+		if err := tx.checkTemplateIDs(ctx, req.TenantID, req.TemplateIDs); err != nil {
+			return err
+		}
+		user, err := tx.UserByEmail(ctx, req.Email)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if user != nil && err == nil {
+			if _, err := tx.MembershipOf(ctx, req.TenantID, user.ID); err == nil {
+				return FieldErrors{"email": "This person is already a member."}
+			}
+			declined, err := tx.hasDeclined(ctx, req.TenantID, req.Email)
+			if err != nil {
+				return err
+			}
+			if user.Status == UserActive && !declined && !req.MakesOwner {
+				outcome = AddedAtOnce
+				return tx.addMemberWithTemplates(ctx, req.TenantID, user.ID, req.Role, req.TemplateIDs)
+			}
+		}
+		outcome = InvitationSent
+		return tx.createInvitation(ctx, req, mail)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return outcome, nil
+}
+
+func (s *Store) hasDeclined(ctx context.Context, tenantID int64, email string) (bool, error) {
+	var n int64
+	err := s.scoped(ctx, tenantID).Model(&Invitation{}).
+		Where("email = ? AND status = ?", email, InvitationDeclined).Count(&n).Error
+	if err != nil {
+		return false, fmt.Errorf("look up declined invitations: %w", err)
+	}
+	return n > 0, nil
+}
+
+func (s *Store) createInvitation(ctx context.Context, req InviteRequest, mail MailFor) error {
+	token, hash := newInvitationToken()
+	inv := &Invitation{
+		TenantID: req.TenantID, Email: req.Email, FirstName: req.FirstName, LastName: req.LastName,
+		Role: req.Role, TemplateIDs: joinIDs(req.TemplateIDs), TokenHash: hash, Status: InvitationPending,
+		MakesOwner: req.MakesOwner, ExpiresAt: s.db.NowFunc().Add(InvitationTTL),
+	}
+	if req.InviterID != 0 {
+		inv.InvitedByUserID = &req.InviterID
+	}
+	if err := s.conn(ctx).Create(inv).Error; err != nil {
+		if violatesUnique(err, "invitations_pending_key") {
+			return FieldErrors{"email": "This person already has an open invitation. Resend it from the team list instead."}
+		}
+		return fmt.Errorf("create invitation: %w", err)
+	}
+	return s.EnqueueEmail(ctx, mail(inv, token))
+}
+
+// ResendInvitation sends a pending invitation again with a fresh link (the
+// old link stops working) and a fresh expiry.
+func (s *Store) ResendInvitation(ctx context.Context, tenantID, invitationID int64, actor Role, mail MailFor) error {
+	return s.Tx(ctx, func(tx *Store) error {
+		inv, err := tx.pendingInvitation(ctx, tenantID, invitationID, actor)
+		if err != nil {
+			return err
+		}
+		token, hash := newInvitationToken()
+		inv.TokenHash, inv.ExpiresAt = hash, tx.db.NowFunc().Add(InvitationTTL)
+		err = tx.scoped(ctx, tenantID).Model(&Invitation{}).Where("id = ?", inv.ID).
+			Updates(map[string]any{"token_hash": hash, "expires_at": inv.ExpiresAt, "updated_at": tx.db.NowFunc()}).Error
+		if err != nil {
+			return fmt.Errorf("renew invitation: %w", err)
+		}
+		return tx.EnqueueEmail(ctx, mail(inv, token))
+	})
+}
+
+// RevokeInvitation withdraws a pending invitation; its link stops working.
+func (s *Store) RevokeInvitation(ctx context.Context, tenantID, invitationID int64, actor Role) error {
+	return s.Tx(ctx, func(tx *Store) error {
+		inv, err := tx.pendingInvitation(ctx, tenantID, invitationID, actor)
+		if err != nil {
+			return err
+		}
+		return tx.respond(ctx, inv, InvitationRevoked)
+	})
+}
+
+// pendingInvitation loads an invitation of this tenant that actor may manage.
+func (s *Store) pendingInvitation(ctx context.Context, tenantID, invitationID int64, actor Role) (*Invitation, error) {
+	var inv Invitation
+	err := s.scoped(ctx, tenantID).Where("id = ?", invitationID).Take(&inv).Error
+	if err != nil {
+		return nil, notFound(err, "load invitation")
+	}
+	if inv.Status != InvitationPending {
+		return nil, ErrInvitationUsed
+	}
+	if !CanAssign(actor, "", inv.Role) {
+		return nil, ErrNotAllowed
+	}
+	return &inv, nil
+}
+
+// respond moves a pending invitation to its final status exactly once: the
+// status condition makes a second, concurrent answer affect no row.
+func (s *Store) respond(ctx context.Context, inv *Invitation, status InvitationStatus) error {
+	now := s.db.NowFunc()
+	res := s.scoped(ctx, inv.TenantID).Model(&Invitation{}).
+		Where("id = ? AND status = ?", inv.ID, InvitationPending).
+		Updates(map[string]any{"status": status, "responded_at": now, "updated_at": now})
+	if res.Error != nil {
+		return fmt.Errorf("answer invitation: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrInvitationUsed
+	}
+	inv.Status, inv.RespondedAt = status, &now
+	return nil
+}
+
+// InvitationByToken finds the open invitation a link's token belongs to. An
+// answered, withdrawn or expired one is an error saying which.
+func (s *Store) InvitationByToken(ctx context.Context, token string) (*Invitation, *Tenant, error) {
+	var inv Invitation
+	err := s.conn(ctx).Where("token_hash = ?", hashToken(token)).Take(&inv).Error
+	if err != nil {
+		return nil, nil, notFound(err, "load invitation by token")
+	}
+	switch {
+	case inv.Status == InvitationRevoked:
+		return nil, nil, ErrInvitationRevoked
+	case inv.Status != InvitationPending:
+		return nil, nil, ErrInvitationUsed
+	case !s.db.NowFunc().Before(inv.ExpiresAt):
+		return nil, nil, ErrInvitationExpired
+	}
+	t, err := s.TenantByID(ctx, inv.TenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &inv, t, nil
+}
+
+// AcceptInvitation makes the invitee a member. Someone new becomes a user
+// with the given name and password (their email is the invitation's, never
+// one from the form); an existing user just joins. Answering twice fails.
+func (s *Store) AcceptInvitation(ctx context.Context, token string, newcomer NewUser) (*User, *Tenant, error) {
+	var user *User
+	var tenant *Tenant
+	err := s.Tx(ctx, func(tx *Store) error {
+		inv, t, err := tx.InvitationByToken(ctx, token)
+		if err != nil {
+			return err
+		}
+		tenant = t
+		if err := tx.respond(ctx, inv, InvitationAccepted); err != nil {
+			return err
+		}
+		user, err = tx.UserByEmail(ctx, inv.Email)
+		if errors.Is(err, ErrNotFound) {
+			newcomer.Email = inv.Email
+			user, err = tx.CreateUser(ctx, newcomer)
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.MembershipOf(ctx, t.ID, user.ID); errors.Is(err, ErrNotFound) {
+			if err := tx.addMemberWithTemplates(ctx, t.ID, user.ID, inv.Role, splitIDs(inv.TemplateIDs)); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+		if inv.MakesOwner && t.OwnerUserID == nil {
+			return tx.setOwner(ctx, t, user.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return user, tenant, nil
+}
+
+// DeclineInvitation records that the invitee said no.
+func (s *Store) DeclineInvitation(ctx context.Context, token string) (*Tenant, error) {
+	var tenant *Tenant
+	err := s.Tx(ctx, func(tx *Store) error {
+		inv, t, err := tx.InvitationByToken(ctx, token)
+		if err != nil {
+			return err
+		}
+		tenant = t
+		return tx.respond(ctx, inv, InvitationDeclined)
+	})
+	return tenant, err
+}
+
+func (s *Store) setOwner(ctx context.Context, t *Tenant, userID int64) error {
+	err := s.conn(ctx).Model(&Tenant{}).Where("id = ? AND owner_user_id IS NULL", t.ID).
+		Updates(map[string]any{"owner_user_id": userID, "updated_at": s.db.NowFunc()}).Error
+	if violatesUnique(err, "tenants_owner_key") {
+		return FieldErrors{"email": "You already own a company, and each person can own only one. Ask the sender to choose another owner."}
+	}
+	if err != nil {
+		return fmt.Errorf("set owner: %w", err)
+	}
+	t.OwnerUserID = &userID
+	return nil
+}
+
+func (s *Store) addMemberWithTemplates(ctx context.Context, tenantID, userID int64, role Role, templateIDs []int64) error {
+	m, err := s.AddMember(ctx, tenantID, userID, role)
+	if err != nil {
+		return err
+	}
+	if len(templateIDs) == 0 {
+		return nil
+	}
+	return s.grantTemplates(ctx, tenantID, m.ID, templateIDs)
+}
+
+// grantTemplates records which templates a new member may order from.
+// TODO(lead): replace with SetMemberTemplates from template.go once it lands.
+func (s *Store) grantTemplates(ctx context.Context, tenantID, membershipID int64, ids []int64) error {
+	for _, id := range uniqueIDs(ids) {
+		row := map[string]any{"tenant_id": tenantID, "membership_id": membershipID, "template_id": id}
+		if err := s.conn(ctx).Table("membership_templates").Create(row).Error; err != nil {
+			return fmt.Errorf("grant template: %w", err)
+		}
+	}
+	return nil
+}
+
+// checkTemplateIDs refuses template ids that are not this tenant's.
+func (s *Store) checkTemplateIDs(ctx context.Context, tenantID int64, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var n int64
+	if err := s.scoped(ctx, tenantID).Table("templates").Where("id IN ?", ids).Count(&n).Error; err != nil {
+		return fmt.Errorf("check templates: %w", err)
+	}
+	if n != int64(len(uniqueIDs(ids))) {
+		return FieldErrors{"templates": "Choose templates from the list."}
+	}
+	return nil
+}
+
+func newInvitationToken() (token, hash string) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	token = base64.RawURLEncoding.EncodeToString(b)
+	return token, hashToken(token)
+}
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+func joinIDs(ids []int64) string {
+	parts := make([]string, 0, len(ids))
+	for _, id := range uniqueIDs(ids) {
+		parts = append(parts, strconv.FormatInt(id, 10))
+	}
+	return strings.Join(parts, ",")
+}
+
+func splitIDs(s string) []int64 {
+	var ids []int64
+	for _, part := range strings.Split(s, ",") {
+		if id, err := strconv.ParseInt(strings.TrimSpace(part), 10, 64); err == nil && id > 0 {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+func uniqueIDs(ids []int64) []int64 {
+	seen := map[int64]bool{}
+	out := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}

@@ -1,0 +1,290 @@
+package models_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"canopy/models"
+)
+
+// sentMail records the tokens of invitation emails, as an inbox would.
+type sentMail struct {
+	mu     sync.Mutex
+	tokens []string
+}
+
+func (m *sentMail) build(inv *models.Invitation, token string) models.NewEmail {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.tokens = append(m.tokens, token)
+	return models.NewEmail{TenantID: inv.TenantID, To: inv.Email, Subject: "Join", Body: "http://localhost/invitations/" + token}
+}
+
+func (m *sentMail) last() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.tokens[len(m.tokens)-1]
+}
+
+func invite(w world, email string, role models.Role) models.InviteRequest {
+	return models.InviteRequest{TenantID: w.acme.ID, InviterID: w.alice.ID, InviterRole: models.RoleSuperAdmin,
+		Email: email, FirstName: "New", LastName: "Person", Role: role}
+}
+
+func outboxCount(t *testing.T, w world, to string) int {
+	t.Helper()
+	msgs, err := w.store.OutboxFor(context.Background(), to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(msgs)
+}
+
+func TestInviteActiveUserAddsAtOnceWithoutEmail(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	bob := mustUser(t, w.store, "bob@globex.test")
+	mail := &sentMail{}
+	outcome, err := w.store.Invite(ctx, invite(w, "BOB@globex.test", models.RoleAdmin), mail.build)
+	if err != nil || outcome != models.AddedAtOnce {
+		t.Fatalf("outcome %v, err %v", outcome, err)
+	}
+	if m, err := w.store.MembershipOf(ctx, w.acme.ID, bob.ID); err != nil || m.Role != models.RoleAdmin {
+		t.Fatalf("not a member: %v", err)
+	}
+	if len(mail.tokens) != 0 || outboxCount(t, w, "bob@globex.test") != 0 {
+		t.Fatal("an active user was emailed")
+	}
+	if _, err := w.store.Invite(ctx, invite(w, "bob@globex.test", models.RoleViewer), mail.build); fieldError(err, "email") == "" {
+		t.Fatalf("second add: %v", err)
+	}
+}
+
+func TestInviteUnknownEmailThenAccept(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	mail := &sentMail{}
+	outcome, err := w.store.Invite(ctx, invite(w, "new@acme.test", models.RoleEditor), mail.build)
+	if err != nil || outcome != models.InvitationSent {
+		t.Fatalf("outcome %v, err %v", outcome, err)
+	}
+	if outboxCount(t, w, "new@acme.test") != 1 {
+		t.Fatal("no email in the outbox")
+	}
+	token := mail.last()
+	inv, tenant, err := w.store.InvitationByToken(ctx, token)
+	if err != nil || tenant.ID != w.acme.ID || inv.Role != models.RoleEditor {
+		t.Fatalf("lookup: %+v %v", inv, err)
+	}
+	// The form cannot choose another email: the invitation's address is used.
+	user, _, err := w.store.AcceptInvitation(ctx, token, models.NewUser{Email: "attacker@evil.test", FirstName: "New", Password: "a-long-password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if user.Email != "new@acme.test" {
+		t.Fatalf("user created as %s", user.Email)
+	}
+	if m, err := w.store.MembershipOf(ctx, w.acme.ID, user.ID); err != nil || m.Role != models.RoleEditor {
+		t.Fatalf("membership: %v", err)
+	}
+	if _, err := w.store.Authenticate(ctx, "new@acme.test", "a-long-password"); err != nil {
+		t.Fatalf("cannot sign in with the chosen password: %v", err)
+	}
+	// Single use.
+	if _, _, err := w.store.AcceptInvitation(ctx, token, models.NewUser{FirstName: "X", Password: "a-long-password"}); !errors.Is(err, models.ErrInvitationUsed) {
+		t.Fatalf("second acceptance: %v", err)
+	}
+}
+
+func TestInvitationDoubleSubmitLeavesOne(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	mail := &sentMail{}
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = w.store.Invite(ctx, invite(w, "twice@acme.test", models.RoleViewer), mail.build)
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		} else if fieldError(err, "email") == "" {
+			t.Errorf("unfriendly error: %v", err)
+		}
+	}
+	if ok != 1 || outboxCount(t, w, "twice@acme.test") != 1 {
+		t.Fatalf("%d invitations succeeded, %d emails queued; want 1 and 1", ok, outboxCount(t, w, "twice@acme.test"))
+	}
+}
+
+func TestDeclinedUserIsEmailedNextTime(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	mail := &sentMail{}
+	if _, err := w.store.Invite(ctx, invite(w, "maybe@acme.test", models.RoleViewer), mail.build); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.store.DeclineInvitation(ctx, mail.last()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := w.store.AcceptInvitation(ctx, mail.last(), models.NewUser{FirstName: "M", Password: "a-long-password"}); !errors.Is(err, models.ErrInvitationUsed) {
+		t.Fatalf("accepting a declined invitation: %v", err)
+	}
+	// Meanwhile they became an active user elsewhere; the earlier decline still means an email.
+	mustUser(t, w.store, "maybe@acme.test")
+	outcome, err := w.store.Invite(ctx, invite(w, "maybe@acme.test", models.RoleViewer), mail.build)
+	if err != nil || outcome != models.InvitationSent {
+		t.Fatalf("outcome %v err %v; a declined person must get an email", outcome, err)
+	}
+	// An existing user just accepts: no new account, no password needed.
+	user, _, err := w.store.AcceptInvitation(ctx, mail.last(), models.NewUser{})
+	if err != nil || user.Email != "maybe@acme.test" {
+		t.Fatalf("existing user accept: %v", err)
+	}
+}
+
+func TestResendAndRevoke(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	mail := &sentMail{}
+	if _, err := w.store.Invite(ctx, invite(w, "later@acme.test", models.RoleAdmin), mail.build); err != nil {
+		t.Fatal(err)
+	}
+	first := mail.last()
+	page, _ := w.store.Team(ctx, w.acme.ID, "later", models.ParsePage("", 10))
+	if len(page.Items) != 1 || page.Items[0].Status != "invited" {
+		t.Fatalf("team list: %+v", page.Items)
+	}
+	id := page.Items[0].ID
+	if err := w.store.ResendInvitation(ctx, w.acme.ID, id, models.RoleAdmin, mail.build); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := w.store.InvitationByToken(ctx, first); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("old link still works after resend: %v", err)
+	}
+	if outboxCount(t, w, "later@acme.test") != 2 {
+		t.Fatal("resend queued no email")
+	}
+	// Another tenant cannot touch it (its id is not theirs).
+	if err := w.store.RevokeInvitation(ctx, w.platform.ID, id, models.RoleSuperAdmin); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("revoked from another tenant: %v", err)
+	}
+	if err := w.store.RevokeInvitation(ctx, w.acme.ID, id, models.RoleViewer); !errors.Is(err, models.ErrNotAllowed) {
+		t.Fatalf("viewer revoked: %v", err)
+	}
+	if err := w.store.RevokeInvitation(ctx, w.acme.ID, id, models.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := w.store.InvitationByToken(ctx, mail.last()); !errors.Is(err, models.ErrInvitationRevoked) {
+		t.Fatalf("revoked link: %v", err)
+	}
+}
+
+func TestInviteRules(t *testing.T) {
+	w := newWorld(t)
+	mail := &sentMail{}
+	cases := []struct {
+		name  string
+		req   func() models.InviteRequest
+		field string
+	}{
+		{"bad email", func() models.InviteRequest { return invite(w, "nope", models.RoleViewer) }, "email"},
+		{"unknown role", func() models.InviteRequest { return invite(w, "x@acme.test", "owner") }, "role"},
+		{"admin grants super admin", func() models.InviteRequest {
+			r := invite(w, "x@acme.test", models.RoleSuperAdmin)
+			r.InviterRole = models.RoleAdmin
+			return r
+		}, "role"},
+		{"foreign template", func() models.InviteRequest {
+			r := invite(w, "x@acme.test", models.RoleViewer)
+			r.TemplateIDs = []int64{999999}
+			return r
+		}, "templates"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if _, err := w.store.Invite(context.Background(), c.req(), mail.build); fieldError(err, c.field) == "" {
+				t.Fatalf("err = %v, want a message for %s", err, c.field)
+			}
+		})
+	}
+	if len(mail.tokens) != 0 || outboxCount(t, w, "x@acme.test") != 0 {
+		t.Fatal("a refused invitation sent mail")
+	}
+}
+
+func TestChangeRoleAndRemoveRules(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	mail := &sentMail{}
+	people := map[string]*models.User{}
+	for email, role := range map[string]models.Role{"adm@acme.test": models.RoleAdmin, "sup@acme.test": models.RoleSuperAdmin, "view@acme.test": models.RoleViewer} {
+		people[email] = mustUser(t, w.store, email)
+		if _, err := w.store.Invite(ctx, invite(w, email, role), mail.build); err != nil {
+			t.Fatal(err)
+		}
+	}
+	member := func(email string) int64 {
+		m, err := w.store.MembershipOf(ctx, w.acme.ID, people[email].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.ID
+	}
+	owner, _ := w.store.MembershipOf(ctx, w.acme.ID, w.alice.ID)
+	admin := func(id int64) models.MemberChange {
+		return models.MemberChange{TenantID: w.acme.ID, ActorUserID: people["adm@acme.test"].ID, ActorRole: models.RoleAdmin, MembershipID: id}
+	}
+	cases := []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"admin raises viewer to admin", w.store.ChangeRole(ctx, admin(member("view@acme.test")), models.RoleAdmin), nil},
+		{"admin makes super admin", w.store.ChangeRole(ctx, admin(member("view@acme.test")), models.RoleSuperAdmin), models.ErrNotAllowed},
+		{"admin demotes super admin", w.store.ChangeRole(ctx, admin(member("sup@acme.test")), models.RoleViewer), models.ErrNotAllowed},
+		{"admin removes super admin", w.store.RemoveMembership(ctx, admin(member("sup@acme.test"))), models.ErrNotAllowed},
+		{"admin changes own role", w.store.ChangeRole(ctx, admin(member("adm@acme.test")), models.RoleViewer), models.ErrSelf},
+		{"anyone demotes the owner", w.store.ChangeRole(ctx, models.MemberChange{TenantID: w.acme.ID, ActorUserID: people["sup@acme.test"].ID, ActorRole: models.RoleSuperAdmin, MembershipID: owner.ID}, models.RoleViewer), models.ErrOwnerIsFixed},
+		{"member of another tenant", w.store.ChangeRole(ctx, models.MemberChange{TenantID: w.platform.ID, ActorUserID: w.alice.ID, ActorRole: models.RoleSuperAdmin, MembershipID: member("view@acme.test")}, models.RoleViewer), models.ErrNotFound},
+		{"admin removes viewer", w.store.RemoveMembership(ctx, admin(member("view@acme.test"))), nil},
+	}
+	for _, c := range cases {
+		if !errors.Is(c.err, c.want) && !(c.want == nil && c.err == nil) {
+			t.Errorf("%s: err = %v, want %v", c.name, c.err, c.want)
+		}
+	}
+	if _, err := w.store.MembershipOf(ctx, w.acme.ID, people["view@acme.test"].ID); !errors.Is(err, models.ErrNotFound) {
+		t.Fatal("removed member still there")
+	}
+}
+
+func TestCompaniesOf(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	mail := &sentMail{}
+	staff, _ := w.store.UserByEmail(ctx, "staff@canopy.test")
+	if _, err := w.store.Invite(ctx, models.InviteRequest{TenantID: w.platform.ID, InviterRole: models.RoleSuperAdmin, Email: "alice@acme.test", FirstName: "A", Role: models.RoleViewer}, mail.build); err != nil {
+		t.Fatal(err)
+	}
+	list, err := w.store.CompaniesOf(ctx, w.alice.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || list[0].Subdomain != "acme" || list[0].OwnerEmail != "alice@acme.test" || list[0].MemberCount != 1 ||
+		list[1].Subdomain != "admin" || list[1].OwnerEmail != staff.Email || list[1].MemberCount != 2 {
+		t.Fatalf("companies: %+v", list)
+	}
+	_ = w.store.SetTenantStatus(ctx, w.acme.ID, models.TenantInactive)
+	if list, _ = w.store.CompaniesOf(ctx, w.alice.ID); len(list) != 1 {
+		t.Fatalf("inactive company listed: %+v", list)
+	}
+}

@@ -1,0 +1,133 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// TeamRow is one line of the team list: a member, or someone invited.
+type TeamRow struct {
+	Kind      string // "member" or "invitation"
+	ID        int64  // membership id or invitation id
+	UserID    int64  // 0 for invitations
+	FirstName string
+	LastName  string
+	Email     string
+	Role      Role
+	Status    string // "active", "invited" or "declined"
+	CreatedAt time.Time
+	ExpiresAt *time.Time
+}
+
+// Name is how the row's person is shown.
+func (r TeamRow) Name() string {
+	u := User{FirstName: r.FirstName, LastName: r.LastName, Email: r.Email}
+	return u.Name()
+}
+
+// IsInvitation tells whether the row is an invitation rather than a member.
+func (r TeamRow) IsInvitation() bool { return r.Kind == "invitation" }
+
+// TeamPageSize is how many people the team list shows at once.
+const TeamPageSize = 25
+
+// Team lists a tenant's members, open invitations and declined ones (until
+// someone invites that person again), searchable by name or email, one page
+// at a time: one query for the rows and one for the count.
+func (s *Store) Team(ctx context.Context, tenantID int64, query string, page PageRequest) (Page[TeamRow], error) {
+	result := Page[TeamRow]{PageRequest: page}
+	members := s.scoped(ctx, tenantID).Table("memberships").
+		Select(`'member' AS kind, memberships.id, users.id AS user_id, users.first_name, users.last_name, users.email,
+			memberships.role, 'active' AS status, memberships.created_at, NULL AS expires_at`).
+		Joins("JOIN users ON users.id = memberships.user_id")
+	invited := s.scoped(ctx, tenantID).Table("invitations").
+		Select(`'invitation' AS kind, invitations.id, 0 AS user_id, invitations.first_name, invitations.last_name, invitations.email,
+			invitations.role, CASE WHEN invitations.status = 'pending' THEN 'invited' ELSE 'declined' END AS status,
+			invitations.created_at, invitations.expires_at`).
+		Where("invitations.status = 'pending' OR (invitations.status = 'declined' AND NOT EXISTS (" +
+			"SELECT 1 FROM invitations AS newer WHERE newer.tenant_id = invitations.tenant_id AND newer.email = invitations.email" +
+			" AND (newer.status = 'pending' OR newer.id > invitations.id)))").
+		Where("NOT EXISTS (SELECT 1 FROM memberships AS m JOIN users AS u ON u.id = m.user_id" +
+			" WHERE m.tenant_id = invitations.tenant_id AND u.email = invitations.email)")
+	if query != "" {
+		like := LikePattern(query)
+		members = members.Where(`(lower(users.email) LIKE ? ESCAPE '\' OR lower(users.first_name || ' ' || users.last_name) LIKE ? ESCAPE '\')`, like, like)
+		invited = invited.Where(`(invitations.email LIKE ? ESCAPE '\' OR lower(invitations.first_name || ' ' || invitations.last_name) LIKE ? ESCAPE '\')`, like, like)
+	}
+	union := s.conn(ctx).Raw("? UNION ALL ?", members, invited)
+	team := func() *gorm.DB { return s.conn(ctx).Table("(?) AS team", union) }
+	if err := team().Count(&result.Total).Error; err != nil {
+		return result, fmt.Errorf("count team: %w", err)
+	}
+	err := team().Order("CASE status WHEN 'active' THEN 0 WHEN 'invited' THEN 1 ELSE 2 END, lower(first_name), lower(last_name), email").
+		Limit(page.Size).Offset(page.Offset()).Scan(&result.Items).Error
+	if err != nil {
+		return result, fmt.Errorf("list team: %w", err)
+	}
+	return result, nil
+}
+
+// MemberChange is an Admin or Super Admin acting on another member.
+type MemberChange struct {
+	TenantID     int64
+	ActorUserID  int64
+	ActorRole    Role
+	MembershipID int64
+}
+
+// memberToChange loads the membership acted on, refusing the owner, the
+// actor themself and anyone above the actor.
+func (s *Store) memberToChange(ctx context.Context, c MemberChange) (*Membership, *Tenant, error) {
+	var m Membership
+	if err := s.scoped(ctx, c.TenantID).Where("id = ?", c.MembershipID).Take(&m).Error; err != nil {
+		return nil, nil, notFound(err, "load member")
+	}
+	t, err := s.TenantByID(ctx, c.TenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case m.UserID == c.ActorUserID:
+		return nil, nil, ErrSelf
+	case t.OwnerUserID != nil && *t.OwnerUserID == m.UserID:
+		return nil, nil, ErrOwnerIsFixed
+	case !c.ActorRole.Can(PermManageMembers) || !c.ActorRole.AtLeast(m.Role):
+		return nil, nil, ErrNotAllowed
+	}
+	return &m, t, nil
+}
+
+// ChangeRole gives a member another role, within what the actor may grant.
+// Memberships are read afresh on every request, so it applies at once.
+func (s *Store) ChangeRole(ctx context.Context, c MemberChange, role Role) error {
+	return s.Tx(ctx, func(tx *Store) error {
+		m, _, err := tx.memberToChange(ctx, c)
+		if err != nil {
+			return err
+		}
+		if !CanAssign(c.ActorRole, m.Role, role) {
+			return ErrNotAllowed
+		}
+		err = tx.scoped(ctx, c.TenantID).Model(&Membership{}).Where("id = ?", m.ID).
+			Updates(map[string]any{"role": role, "updated_at": tx.db.NowFunc()}).Error
+		if err != nil {
+			return fmt.Errorf("change role: %w", err)
+		}
+		return nil
+	})
+}
+
+// RemoveMembership takes a member out of the tenant; they lose access on
+// their next request.
+func (s *Store) RemoveMembership(ctx context.Context, c MemberChange) error {
+	return s.Tx(ctx, func(tx *Store) error {
+		m, _, err := tx.memberToChange(ctx, c)
+		if err != nil {
+			return err
+		}
+		return tx.RemoveMember(ctx, c.TenantID, m.UserID)
+	})
+}
