@@ -3,7 +3,11 @@ package models
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm/clause"
 )
 
 // Email statuses in the outbox.
@@ -12,6 +16,15 @@ const (
 	EmailSent    = "sent"
 	EmailFailed  = "failed" // gave up after too many attempts
 )
+
+// MaxEmailAttempts is how many times delivery is tried before a message is
+// marked failed. With EmailRetryDelay's schedule the last attempt comes about
+// 13 hours after the first, so an SMTP outage of an afternoon loses nothing.
+const MaxEmailAttempts = 20
+
+// maxLastErrorLen bounds last_error: SMTP servers can answer with whole
+// paragraphs, and only the gist is useful to an operator.
+const maxLastErrorLen = 1000
 
 // OutboxEmail is one message waiting to be, or already, delivered.
 type OutboxEmail struct {
@@ -50,4 +63,144 @@ func (s *Store) EnqueueEmail(ctx context.Context, e NewEmail) error {
 		return fmt.Errorf("enqueue email: %w", err)
 	}
 	return nil
+}
+
+// EmailRetryDelay is how long to wait after the attempt-th failed delivery
+// (1-based) before trying again: 30s, 1m, 2m, 4m … doubling up to an hour.
+// Doubling spares a struggling mail server; the cap keeps a long outage from
+// delaying mail by more than an hour once the server is back.
+func EmailRetryDelay(attempt int) time.Duration {
+	const first, ceiling = 30 * time.Second, time.Hour
+	if attempt < 1 {
+		attempt = 1
+	}
+	delay := first
+	for i := 1; i < attempt && delay < ceiling; i++ {
+		delay *= 2
+	}
+	return min(delay, ceiling)
+}
+
+// ClaimDueEmails leases up to limit messages that are due, so this caller
+// alone sends them until the lease ends. A worker that dies mid-send leaves
+// its messages locked only until then; another worker picks them up after.
+// The lease must outlast sending the whole batch.
+func (s *Store) ClaimDueEmails(ctx context.Context, limit int, lease time.Duration) ([]OutboxEmail, error) {
+	var claimed []OutboxEmail
+	err := s.Tx(ctx, func(tx *Store) error {
+		now := tx.db.NowFunc()
+		due := tx.conn(ctx).Model(&OutboxEmail{}).
+			Where("status = ? AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until < ?)", EmailPending, now, now).
+			Order("next_attempt_at, id").Limit(limit)
+		if tx.Dialect() == Postgres {
+			// Rows another worker is claiming right now are skipped, not
+			// waited for; SQLite needs nothing here because its
+			// transactions are IMMEDIATE and so run one at a time.
+			due = due.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
+		}
+		var ids []int64
+		if err := due.Pluck("id", &ids).Error; err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		lockedUntil := now.Add(lease)
+		if err := tx.conn(ctx).Model(&OutboxEmail{}).Where("id IN ?", ids).
+			Updates(map[string]any{"locked_until": lockedUntil, "updated_at": now}).Error; err != nil {
+			return err
+		}
+		return tx.conn(ctx).Where("id IN ?", ids).Order("next_attempt_at, id").Find(&claimed).Error
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim due emails: %w", err)
+	}
+	return claimed, nil
+}
+
+// ReleaseEmail gives up the lease on a message that was claimed but not
+// attempted (the worker is stopping), so it is sent without waiting for the
+// lease to run out. It does not count as an attempt.
+func (s *Store) ReleaseEmail(ctx context.Context, id int64) error {
+	err := s.conn(ctx).Model(&OutboxEmail{}).Where("id = ? AND status = ?", id, EmailPending).
+		Updates(map[string]any{"locked_until": nil, "updated_at": s.db.NowFunc()}).Error
+	if err != nil {
+		return fmt.Errorf("release email %d: %w", id, err)
+	}
+	return nil
+}
+
+// MarkEmailSent records a delivery. Sent is final: the worker never claims
+// the message again.
+func (s *Store) MarkEmailSent(ctx context.Context, id int64) error {
+	now := s.db.NowFunc()
+	err := s.conn(ctx).Model(&OutboxEmail{}).Where("id = ? AND status = ?", id, EmailPending).
+		Updates(map[string]any{
+			"status":       EmailSent,
+			"sent_at":      now,
+			"attempts":     clause.Expr{SQL: "attempts + 1"},
+			"locked_until": nil,
+			"last_error":   "",
+			"updated_at":   now,
+		}).Error
+	if err != nil {
+		return fmt.Errorf("mark email %d sent: %w", id, err)
+	}
+	return nil
+}
+
+// MarkEmailFailed records a failed delivery attempt: the message is tried
+// again after retryIn (normally EmailRetryDelay of the attempt number), or,
+// once it has had MaxEmailAttempts, given up on as failed. gaveUp tells which.
+func (s *Store) MarkEmailFailed(ctx context.Context, id int64, reason string, retryIn time.Duration) (gaveUp bool, err error) {
+	err = s.Tx(ctx, func(tx *Store) error {
+		var m OutboxEmail
+		if err := tx.conn(ctx).Where("id = ? AND status = ?", id, EmailPending).Take(&m).Error; err != nil {
+			return notFound(err, "pending email")
+		}
+		now := tx.db.NowFunc()
+		attempts := m.Attempts + 1
+		status := EmailPending
+		if attempts >= MaxEmailAttempts {
+			status, gaveUp = EmailFailed, true
+		}
+		return tx.conn(ctx).Model(&OutboxEmail{}).Where("id = ?", id).
+			Updates(map[string]any{
+				"status":          status,
+				"attempts":        attempts,
+				"next_attempt_at": now.Add(retryIn),
+				"locked_until":    nil,
+				"last_error":      truncateError(reason),
+				"updated_at":      now,
+			}).Error
+	})
+	if err != nil {
+		return false, fmt.Errorf("mark email %d failed: %w", id, err)
+	}
+	return gaveUp, nil
+}
+
+// OutboxFor lists the messages ever queued for an address, oldest first, so
+// tests and developers can see what someone was sent.
+func (s *Store) OutboxFor(ctx context.Context, to string) ([]OutboxEmail, error) {
+	var emails []OutboxEmail
+	err := s.conn(ctx).Where("lower(to_address) = ?", strings.ToLower(strings.TrimSpace(to))).
+		Order("id").Find(&emails).Error
+	if err != nil {
+		return nil, fmt.Errorf("outbox for %s: %w", to, err)
+	}
+	return emails, nil
+}
+
+// truncateError keeps the first maxLastErrorLen bytes of reason without
+// cutting a UTF-8 character in half (Postgres refuses invalid UTF-8).
+func truncateError(reason string) string {
+	if len(reason) <= maxLastErrorLen {
+		return reason
+	}
+	cut := maxLastErrorLen
+	for cut > 0 && !utf8.RuneStart(reason[cut]) {
+		cut--
+	}
+	return reason[:cut]
 }
