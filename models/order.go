@@ -1,0 +1,215 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// OrderStatus is where an order is in its life.
+type OrderStatus string
+
+const (
+	OrderPending    OrderStatus = "pending"
+	OrderInProgress OrderStatus = "in_progress"
+	OrderCompleted  OrderStatus = "completed"
+	OrderCancelled  OrderStatus = "cancelled"
+)
+
+// OrderStatuses lists every status in the order an order passes through them.
+var OrderStatuses = []OrderStatus{OrderPending, OrderInProgress, OrderCompleted, OrderCancelled}
+
+// Label is the status as people read it.
+func (s OrderStatus) Label() string {
+	switch s {
+	case OrderPending:
+		return "Pending"
+	case OrderInProgress:
+		return "In progress"
+	case OrderCompleted:
+		return "Completed"
+	case OrderCancelled:
+		return "Cancelled"
+	}
+	return "Unknown"
+}
+
+// Order asks an applicant for the data its template collects.
+type Order struct {
+	ID              int64
+	TenantID        int64
+	TemplateID      int64
+	ApplicantName   string
+	ApplicantEmail  string
+	Reference       string
+	Status          OrderStatus
+	CreatedByUserID *int64
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// NewOrder describes an order to create.
+type NewOrder struct {
+	TemplateID     int64
+	ApplicantName  string
+	ApplicantEmail string // optional
+	Reference      string // optional: the customer's own reference
+}
+
+func (n *NewOrder) validate() FieldErrors {
+	n.ApplicantName = strings.TrimSpace(n.ApplicantName)
+	n.ApplicantEmail = NormalizeEmail(n.ApplicantEmail)
+	n.Reference = strings.TrimSpace(n.Reference)
+	errs := FieldErrors{}
+	if n.TemplateID <= 0 {
+		errs["template_id"] = "Choose a template."
+	}
+	switch l := len([]rune(n.ApplicantName)); {
+	case l == 0:
+		errs["applicant_name"] = "Enter the applicant's name."
+	case l > 200:
+		errs["applicant_name"] = "Use at most 200 characters."
+	}
+	if n.ApplicantEmail != "" {
+		if msg := ValidateEmail(n.ApplicantEmail); msg != "" {
+			errs["applicant_email"] = msg
+		}
+	}
+	if len([]rune(n.Reference)) > 100 {
+		errs["reference"] = "Use at most 100 characters."
+	}
+	return errs
+}
+
+// errTemplateNotAvailable is shown beside the template field when a member
+// picks a template they may not use, or one of another tenant.
+var errTemplateNotAvailable = FieldErrors{"template_id": "Choose one of the templates available to you."}
+
+// CreateOrder creates a pending order on behalf of a membership of the
+// tenant. The template must be one the membership may order from (see
+// AvailableTemplates); any other — restricted, unknown or another tenant's —
+// is refused beside the template field and nothing is written.
+func (s *Store) CreateOrder(ctx context.Context, tenantID, membershipID int64, n NewOrder) (*Order, error) {
+	if tenantID <= 0 {
+		return nil, ErrNoTenant
+	}
+	if err := n.validate().Err(); err != nil {
+		return nil, err
+	}
+	o := &Order{
+		TenantID: tenantID, TemplateID: n.TemplateID, ApplicantName: n.ApplicantName,
+		ApplicantEmail: n.ApplicantEmail, Reference: n.Reference, Status: OrderPending,
+	}
+	err := s.Tx(ctx, func(tx *Store) error {
+		m, err := tx.membershipByID(ctx, tenantID, membershipID)
+		if err != nil {
+			return err
+		}
+		cond, args := tx.availableTo(ctx, tenantID, membershipID)
+		var usable int64
+		err = tx.scoped(ctx, tenantID).Model(&Template{}).Where("id = ?", n.TemplateID).Where(cond, args...).Count(&usable).Error
+		if err != nil {
+			return fmt.Errorf("check template: %w", err)
+		}
+		if usable == 0 {
+			return errTemplateNotAvailable
+		}
+		o.CreatedByUserID = &m.UserID
+		if err := tx.conn(ctx).Create(o).Error; err != nil {
+			return fmt.Errorf("create order: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// SetOrderStatus moves an order of the tenant to another status.
+func (s *Store) SetOrderStatus(ctx context.Context, tenantID, orderID int64, status OrderStatus) error {
+	known := false
+	for _, st := range OrderStatuses {
+		known = known || st == status
+	}
+	if !known {
+		return FieldErrors{"status": "Choose a status from the list."}
+	}
+	res := s.scoped(ctx, tenantID).Model(&Order{}).Where("id = ?", orderID).
+		Updates(map[string]any{"status": status, "updated_at": s.db.NowFunc()})
+	if res.Error != nil {
+		return fmt.Errorf("set order status: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("set order status: %w", ErrNotFound)
+	}
+	return nil
+}
+
+// OrderByReference finds a tenant's order by its reference, or ErrNotFound.
+func (s *Store) OrderByReference(ctx context.Context, tenantID int64, reference string) (*Order, error) {
+	var o Order
+	err := s.scoped(ctx, tenantID).Where("reference = ?", strings.TrimSpace(reference)).Order("id").Take(&o).Error
+	return &o, notFound(err, "load order")
+}
+
+// OrderListItem is one row of the orders list: the order with its
+// template's name and the name of the person who created it.
+type OrderListItem struct {
+	Order
+	TemplateName     string
+	CreatorFirstName string
+	CreatorLastName  string
+	CreatorEmail     string
+}
+
+// CreatorName is who created the order, as the interface addresses them;
+// empty when that person no longer exists.
+func (o OrderListItem) CreatorName() string {
+	if name := strings.TrimSpace(o.CreatorFirstName + " " + o.CreatorLastName); name != "" {
+		return name
+	}
+	return o.CreatorEmail
+}
+
+// OrderFilter narrows the orders list.
+type OrderFilter struct {
+	Query string // part of the applicant's name or the reference, any case
+}
+
+// ListOrders is one page of a tenant's orders, newest first, each with its
+// template's and creator's names. The page is one query (plus one count)
+// however many orders, templates and people there are.
+func (s *Store) ListOrders(ctx context.Context, tenantID int64, f OrderFilter, page PageRequest) (Page[OrderListItem], error) {
+	out := Page[OrderListItem]{PageRequest: page}
+	if tenantID <= 0 {
+		return out, ErrNoTenant
+	}
+	orders := s.scoped(ctx, tenantID).Model(&Order{})
+	if q := strings.TrimSpace(f.Query); q != "" {
+		like := LikePattern(q)
+		orders = orders.Where(`(lower(applicant_name) LIKE ? ESCAPE '\' OR lower(reference) LIKE ? ESCAPE '\')`, like, like)
+	}
+	if err := orders.Session(&gorm.Session{}).Count(&out.Total).Error; err != nil {
+		return out, fmt.Errorf("count orders: %w", err)
+	}
+	// The tenant scope applies inside the derived tables, where tenant_id
+	// is not ambiguous; the template join also matches on tenant.
+	err := s.conn(ctx).Table("(?) AS o", orders.Session(&gorm.Session{}).Select("*")).
+		Select(`o.id, o.tenant_id, o.template_id, o.applicant_name, o.applicant_email, o.reference,
+			o.status, o.created_by_user_id, o.created_at, o.updated_at,
+			t.name AS template_name, u.first_name AS creator_first_name,
+			u.last_name AS creator_last_name, u.email AS creator_email`).
+		Joins("JOIN (?) AS t ON t.id = o.template_id AND t.tenant_id = o.tenant_id", s.scoped(ctx, tenantID).Model(&Template{}).Select("id, tenant_id, name")).
+		Joins("LEFT JOIN users AS u ON u.id = o.created_by_user_id").
+		Order("o.created_at DESC, o.id DESC").
+		Offset(page.Offset()).Limit(page.Size).
+		Scan(&out.Items).Error
+	if err != nil {
+		return out, fmt.Errorf("list orders: %w", err)
+	}
+	return out, nil
+}
