@@ -54,9 +54,27 @@ var routeExpectations = map[string]expectation{
 	"POST /logout":       {},                                 // checked in TestCSRF and TestSignOutEndsEverySession
 	"GET /auth/handoff":  {tenant: all(400), apex: all(404)}, // no token given
 	"GET /go/:subdomain": {},                                 // checked in TestNonMemberIsRefused and the switching tests
+
+	"GET /invitations/:token":                    {tenant: all(404), apex: all(404)}, // sample token is unknown; real ones in team tests
+	"POST /invitations/:token/accept":            {},                                 // checked in team_handlers_test.go
+	"POST /invitations/:token/decline":           {},
+	"GET /settings/team":                         {tenant: members(303, 303, 200), apex: all(404)},
+	"GET /settings/team/new":                     {tenant: map[string]int{"anonymous": 303, "non-member": 303, "viewer": 403, "admin": 200, "super_admin": 200}, apex: all(404)},
+	"POST /settings/team":                        {}, // checked in team_handlers_test.go
+	"POST /settings/team/members/:id/role":       {},
+	"POST /settings/team/members/:id/remove":     {},
+	"POST /settings/team/invitations/:id/resend": {},
+	"POST /settings/team/invitations/:id/revoke": {},
+	// Orders and templates: every member sees the lists; creating needs PermEdit.
+	"GET /orders":        {tenant: members(303, 303, 200), apex: all(404)},
+	"GET /orders/new":    {tenant: needsEdit(), apex: all(404)},
+	"POST /orders":       {}, // checked in order_handlers_test.go
+	"GET /templates":     {tenant: members(303, 303, 200), apex: all(404)},
+	"GET /templates/new": {tenant: needsEdit(), apex: all(404)},
+	"POST /templates":    {}, // checked in template_handlers_test.go
 }
 
-var samplePath = map[string]string{"GET /go/:subdomain": "/go/acme"}
+var samplePath = map[string]string{"GET /go/:subdomain": "/go/acme", "GET /invitations/:token": "/invitations/bogus"}
 
 func TestEveryRouteHasAnAccessRow(t *testing.T) {
 	h := newHandlersForRoutes(t)

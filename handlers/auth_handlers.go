@@ -60,6 +60,9 @@ func (h *Handlers) loginForm(c echo.Context) error {
 	if c.QueryParam("signed_out") != "" {
 		h.flash(c, "success", "You have been signed out.")
 	}
+	if c.QueryParam("joined") != "" && form.TenantName != "" {
+		h.flash(c, "success", "You joined "+form.TenantName+". Sign in to continue.")
+	}
 	return h.render(c, http.StatusOK, pages.Login(h.shell(c, "Sign in", ""), form))
 }
 

@@ -63,6 +63,19 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.publicRoute(site, http.MethodPost, "/logout", h.logout)
 	h.publicRoute(site, http.MethodGet, "/auth/handoff", h.redeemHandoff)
 	h.publicRoute(site, http.MethodGet, "/go/:subdomain", h.goToCompany)
+	h.publicRoute(site, http.MethodGet, "/invitations/:token", h.invitation)
+	h.publicRoute(site, http.MethodPost, "/invitations/:token/accept", h.acceptInvitation)
+	h.publicRoute(site, http.MethodPost, "/invitations/:token/decline", h.declineInvitation)
+
+	h.tenantRoute(site, http.MethodGet, "/settings/team", models.PermView, h.team)
+	h.tenantRoute(site, http.MethodGet, "/settings/team/new", models.PermManageMembers, h.newMemberForm)
+	h.tenantRoute(site, http.MethodPost, "/settings/team", models.PermManageMembers, h.addMember)
+	h.tenantRoute(site, http.MethodPost, "/settings/team/members/:id/role", models.PermManageMembers, h.changeRole)
+	h.tenantRoute(site, http.MethodPost, "/settings/team/members/:id/remove", models.PermManageMembers, h.removeMember)
+	h.tenantRoute(site, http.MethodPost, "/settings/team/invitations/:id/resend", models.PermManageMembers, h.resendInvitation)
+	h.tenantRoute(site, http.MethodPost, "/settings/team/invitations/:id/revoke", models.PermManageMembers, h.revokeInvitation)
+	h.orderRoutes(site)    // order_handlers.go: /orders, /orders/new
+	h.templateRoutes(site) // template_handlers.go: /templates, /templates/new
 	return h
 }
 

@@ -57,7 +57,13 @@ func (h *Handlers) shell(c echo.Context, title, nav string) views.Shell {
 	}
 	if rs.membership != nil {
 		s.Role = rs.membership.Role
-		s.OwnerEmail = h.ownerEmail(c, rs.tenant)
+		s.Path = c.Request().URL.RequestURI()
+		s.Companies = h.companiesOf(c, rs.user)
+		for _, company := range s.Companies {
+			if company.ID == rs.tenant.ID {
+				s.OwnerEmail = company.OwnerEmail
+			}
+		}
 	}
 	s.HomeHref = h.cfg.BaseLink("/", nil)
 	if rs.tenant != nil {
@@ -128,15 +134,12 @@ func tenantInactivePage(h *Handlers, c echo.Context, t *models.Tenant) templ.Com
 	return pages.TenantInactive(h.shell(c, t.Name+" is inactive", ""), t.Name, h.cfg.BaseLink("/", nil))
 }
 
-// ownerEmail is shown in the company tile; a failed lookup only hides it.
-func (h *Handlers) ownerEmail(c echo.Context, t *models.Tenant) string {
-	if t.OwnerUserID == nil {
-		return ""
-	}
-	u, err := h.store.UserByID(c.Request().Context(), *t.OwnerUserID)
+// companiesOf lists the user's companies for the toggle; a failed lookup
+// only hides the toggle, it does not fail the page.
+func (h *Handlers) companiesOf(c echo.Context, u *models.User) []models.Company {
+	list, err := h.store.CompaniesOf(c.Request().Context(), u.ID)
 	if err != nil {
-		h.log.Warn("load company owner", "tenant", t.ID, "err", err)
-		return ""
+		h.log.Warn("list companies for the toggle", "user", u.ID, "err", err)
 	}
-	return u.Email
+	return list
 }

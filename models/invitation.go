@@ -272,12 +272,20 @@ func (s *Store) InvitationByToken(ctx context.Context, token string) (*Invitatio
 	return &inv, t, nil
 }
 
+// Acceptance is what accepting an invitation did.
+type Acceptance struct {
+	User       *User
+	Tenant     *Tenant
+	NewAccount bool // the invitee had no account and chose a password now
+}
+
 // AcceptInvitation makes the invitee a member. Someone new becomes a user
 // with the given name and password (their email is the invitation's, never
 // one from the form); an existing user just joins. Answering twice fails.
-func (s *Store) AcceptInvitation(ctx context.Context, token string, newcomer NewUser) (*User, *Tenant, error) {
+func (s *Store) AcceptInvitation(ctx context.Context, token string, newcomer NewUser) (*Acceptance, error) {
 	var user *User
 	var tenant *Tenant
+	created := false
 	err := s.Tx(ctx, func(tx *Store) error {
 		inv, t, err := tx.InvitationByToken(ctx, token)
 		if err != nil {
@@ -291,6 +299,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, token string, newcomer New
 		if errors.Is(err, ErrNotFound) {
 			newcomer.Email = inv.Email
 			user, err = tx.CreateUser(ctx, newcomer)
+			created = true
 		}
 		if err != nil {
 			return err
@@ -308,9 +317,9 @@ func (s *Store) AcceptInvitation(ctx context.Context, token string, newcomer New
 		return nil
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return user, tenant, nil
+	return &Acceptance{User: user, Tenant: tenant, NewAccount: created}, nil
 }
 
 // DeclineInvitation records that the invitee said no.
@@ -348,19 +357,7 @@ func (s *Store) addMemberWithTemplates(ctx context.Context, tenantID, userID int
 	if len(templateIDs) == 0 {
 		return nil
 	}
-	return s.grantTemplates(ctx, tenantID, m.ID, templateIDs)
-}
-
-// grantTemplates records which templates a new member may order from.
-// TODO(lead): replace with SetMemberTemplates from template.go once it lands.
-func (s *Store) grantTemplates(ctx context.Context, tenantID, membershipID int64, ids []int64) error {
-	for _, id := range uniqueIDs(ids) {
-		row := map[string]any{"tenant_id": tenantID, "membership_id": membershipID, "template_id": id}
-		if err := s.conn(ctx).Table("membership_templates").Create(row).Error; err != nil {
-			return fmt.Errorf("grant template: %w", err)
-		}
-	}
-	return nil
+	return s.SetMemberTemplates(ctx, tenantID, m.ID, templateIDs)
 }
 
 // checkTemplateIDs refuses template ids that are not this tenant's.

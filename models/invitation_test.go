@@ -79,11 +79,12 @@ func TestInviteUnknownEmailThenAccept(t *testing.T) {
 		t.Fatalf("lookup: %+v %v", inv, err)
 	}
 	// The form cannot choose another email: the invitation's address is used.
-	user, _, err := w.store.AcceptInvitation(ctx, token, models.NewUser{Email: "attacker@evil.test", FirstName: "New", Password: "a-long-password"})
+	acc, err := w.store.AcceptInvitation(ctx, token, models.NewUser{Email: "attacker@evil.test", FirstName: "New", Password: "a-long-password"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if user.Email != "new@acme.test" {
+	user := acc.User
+	if user.Email != "new@acme.test" || !acc.NewAccount {
 		t.Fatalf("user created as %s", user.Email)
 	}
 	if m, err := w.store.MembershipOf(ctx, w.acme.ID, user.ID); err != nil || m.Role != models.RoleEditor {
@@ -93,7 +94,7 @@ func TestInviteUnknownEmailThenAccept(t *testing.T) {
 		t.Fatalf("cannot sign in with the chosen password: %v", err)
 	}
 	// Single use.
-	if _, _, err := w.store.AcceptInvitation(ctx, token, models.NewUser{FirstName: "X", Password: "a-long-password"}); !errors.Is(err, models.ErrInvitationUsed) {
+	if _, err := w.store.AcceptInvitation(ctx, token, models.NewUser{FirstName: "X", Password: "a-long-password"}); !errors.Is(err, models.ErrInvitationUsed) {
 		t.Fatalf("second acceptance: %v", err)
 	}
 }
@@ -135,7 +136,7 @@ func TestDeclinedUserIsEmailedNextTime(t *testing.T) {
 	if _, err := w.store.DeclineInvitation(ctx, mail.last()); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := w.store.AcceptInvitation(ctx, mail.last(), models.NewUser{FirstName: "M", Password: "a-long-password"}); !errors.Is(err, models.ErrInvitationUsed) {
+	if _, err := w.store.AcceptInvitation(ctx, mail.last(), models.NewUser{FirstName: "M", Password: "a-long-password"}); !errors.Is(err, models.ErrInvitationUsed) {
 		t.Fatalf("accepting a declined invitation: %v", err)
 	}
 	// Meanwhile they became an active user elsewhere; the earlier decline still means an email.
@@ -145,8 +146,8 @@ func TestDeclinedUserIsEmailedNextTime(t *testing.T) {
 		t.Fatalf("outcome %v err %v; a declined person must get an email", outcome, err)
 	}
 	// An existing user just accepts: no new account, no password needed.
-	user, _, err := w.store.AcceptInvitation(ctx, mail.last(), models.NewUser{})
-	if err != nil || user.Email != "maybe@acme.test" {
+	acc, err := w.store.AcceptInvitation(ctx, mail.last(), models.NewUser{})
+	if err != nil || acc.User.Email != "maybe@acme.test" || acc.NewAccount {
 		t.Fatalf("existing user accept: %v", err)
 	}
 }

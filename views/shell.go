@@ -19,13 +19,15 @@ type Shell struct {
 	CSRF        string
 	Flashes     []Flash
 	User        *models.User
-	Tenant      *models.Tenant // nil on the bare base domain
-	Role        models.Role    // the user's role in Tenant; "" when not a member
-	Nav         string         // which side-menu entry is current
-	TenantURL   string         // the current tenant's address, from configuration
-	TenantHost  string         // the same address without the scheme, for display
-	HomeHref    string         // where the logo leads: this company's Home, or the base domain
-	OwnerEmail  string         // the current company's owner, for the company tile
+	Tenant      *models.Tenant   // nil on the bare base domain
+	Role        models.Role      // the user's role in Tenant; "" when not a member
+	Nav         string           // which side-menu entry is current
+	TenantURL   string           // the current tenant's address, from configuration
+	TenantHost  string           // the same address without the scheme, for display
+	HomeHref    string           // where the logo leads: this company's Home, or the base domain
+	OwnerEmail  string           // the current company's owner, for the company tile
+	Companies   []models.Company // every active company of the user, for the toggle
+	Path        string           // the current page's path and query, kept when switching company
 	SignOutPath string
 }
 

@@ -1,0 +1,109 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"canopy/models"
+	"canopy/views/pages"
+)
+
+// invitation shows an emailed invitation on the base domain: who invites
+// whom to which company, and how to answer.
+func (h *Handlers) invitation(c echo.Context) error {
+	if stateOf(c).tenant != nil {
+		return errNotFound
+	}
+	inv, t, err := h.store.InvitationByToken(c.Request().Context(), c.Param("token"))
+	if err != nil {
+		return invitationError(err)
+	}
+	form := pages.InvitationForm{FirstName: inv.FirstName, LastName: inv.LastName}
+	return h.renderInvitation(c, http.StatusOK, inv, t, form)
+}
+
+func (h *Handlers) renderInvitation(c echo.Context, status int, inv *models.Invitation, t *models.Tenant, form pages.InvitationForm) error {
+	existing, err := h.store.UserByEmail(c.Request().Context(), inv.Email)
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
+		return err
+	}
+	form.Invitation, form.Tenant = inv, t
+	form.HasAccount = err == nil && existing.Status == models.UserActive
+	form.Token = c.Param("token")
+	return h.render(c, status, pages.Invitation(h.shell(c, "Join "+t.Name, ""), form))
+}
+
+// acceptInvitation joins the company. A newcomer chooses a password and is
+// signed in there; someone with an account is sent to sign in (or straight
+// in, when already signed in as that person).
+func (h *Handlers) acceptInvitation(c echo.Context) error {
+	rs := stateOf(c)
+	if rs.tenant != nil {
+		return errNotFound
+	}
+	ctx := c.Request().Context()
+	token := c.Param("token")
+	inv, t, err := h.store.InvitationByToken(ctx, token)
+	if err != nil {
+		return invitationError(err)
+	}
+	form := pages.InvitationForm{FirstName: c.FormValue("first_name"), LastName: c.FormValue("last_name")}
+	newcomer := models.NewUser{FirstName: form.FirstName, LastName: form.LastName, Password: c.FormValue("password")}
+	if _, err := h.store.UserByEmail(ctx, inv.Email); errors.Is(err, models.ErrNotFound) && newcomer.Password != c.FormValue("password_confirm") {
+		form.Errors = map[string]string{"password_confirm": "The two passwords do not match."}
+		return h.renderInvitation(c, http.StatusUnprocessableEntity, inv, t, form)
+	}
+	acc, err := h.store.AcceptInvitation(ctx, token, newcomer)
+	var fe models.FieldErrors
+	if errors.As(err, &fe) {
+		form.Errors = fe
+		return h.renderInvitation(c, http.StatusUnprocessableEntity, inv, t, form)
+	}
+	if err != nil {
+		return invitationError(err)
+	}
+	h.log.Info("invitation accepted", "tenant", acc.Tenant.ID, "user", acc.User.ID, "new_account", acc.NewAccount)
+	switch {
+	case acc.NewAccount:
+		h.signIn(c, acc.User) // they just chose this password
+	case rs.user == nil || rs.user.ID != acc.User.ID:
+		return c.Redirect(http.StatusSeeOther, h.loginURL(acc.Tenant.Subdomain, "")+"&joined=1")
+	}
+	return h.enterCompany(c, acc.Tenant.Subdomain, "")
+}
+
+// declineInvitation records a "no".
+func (h *Handlers) declineInvitation(c echo.Context) error {
+	if stateOf(c).tenant != nil {
+		return errNotFound
+	}
+	t, err := h.store.DeclineInvitation(c.Request().Context(), c.Param("token"))
+	if err != nil {
+		return invitationError(err)
+	}
+	return h.render(c, http.StatusOK, pages.InvitationDeclined(h.shell(c, "Invitation declined", ""), t.Name))
+}
+
+// invitationError says in plain words why a link does not work.
+func invitationError(err error) error {
+	page := func(status int, heading, message string) error {
+		return &pageError{status: status, heading: heading, message: message, href: "/", label: "Go to Canopy"}
+	}
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		return page(http.StatusNotFound, "This invitation link is not valid",
+			"It may have been replaced by a newer invitation, or mistyped. Ask the person who invited you to send it again.")
+	case errors.Is(err, models.ErrInvitationExpired):
+		return page(http.StatusGone, "This invitation has expired",
+			"Invitation links work for 7 days. Ask the person who invited you to send a new one.")
+	case errors.Is(err, models.ErrInvitationUsed):
+		return page(http.StatusGone, "This invitation has already been answered",
+			"It was accepted or declined before. If you accepted it, sign in to reach the company.")
+	case errors.Is(err, models.ErrInvitationRevoked):
+		return page(http.StatusGone, "This invitation was withdrawn",
+			"The company revoked it. Ask them if you think this is a mistake.")
+	}
+	return err
+}

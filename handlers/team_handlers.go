@@ -1,0 +1,250 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"canopy/models"
+	"canopy/views/pages"
+)
+
+// team is Settings → Team: members and invitations, searchable, paginated.
+func (h *Handlers) team(c echo.Context) error {
+	rs := stateOf(c)
+	q := strings.TrimSpace(c.QueryParam("q"))
+	page, err := h.store.Team(c.Request().Context(), rs.tenant.ID, q, models.ParsePage(c.QueryParam("page"), models.TeamPageSize))
+	if err != nil {
+		return err
+	}
+	data := pages.TeamData{
+		Page:        page,
+		Query:       q,
+		ActorUserID: rs.user.ID,
+		ActorRole:   rs.membership.Role,
+		Assignable:  models.AssignableRoles(rs.membership.Role),
+	}
+	if rs.tenant.OwnerUserID != nil {
+		data.OwnerUserID = *rs.tenant.OwnerUserID
+	}
+	return h.render(c, http.StatusOK, pages.Team(h.shell(c, "Settings", "settings"), data))
+}
+
+// newMemberForm is the Add member page, a focused page with the company tile.
+func (h *Handlers) newMemberForm(c echo.Context) error {
+	form := pages.MemberForm{
+		Email:     c.QueryParam("email"),
+		FirstName: c.QueryParam("first_name"),
+		LastName:  c.QueryParam("last_name"),
+		Role:      string(models.RoleViewer),
+	}
+	return h.renderMemberForm(c, http.StatusOK, form)
+}
+
+func (h *Handlers) renderMemberForm(c echo.Context, status int, form pages.MemberForm) error {
+	rs := stateOf(c)
+	templates, err := h.store.TemplatesOf(c.Request().Context(), rs.tenant.ID)
+	if err != nil {
+		return err
+	}
+	form.Templates = templates
+	form.Assignable = models.AssignableRoles(rs.membership.Role)
+	return h.render(c, status, pages.AddMember(h.shell(c, "Add member", "settings"), form))
+}
+
+// addMember adds an active user at once or emails an invitation (SPEC §5).
+func (h *Handlers) addMember(c echo.Context) error {
+	rs := stateOf(c)
+	form := pages.MemberForm{
+		FirstName: c.FormValue("first_name"),
+		LastName:  c.FormValue("last_name"),
+		Email:     c.FormValue("email"),
+		Role:      c.FormValue("role"),
+	}
+	ids, err := formIDs(c, "templates")
+	if err != nil {
+		form.Errors = map[string]string{"templates": "Choose templates from the list."}
+		return h.renderMemberForm(c, http.StatusUnprocessableEntity, form)
+	}
+	form.TemplateIDs = ids
+	req := models.InviteRequest{
+		TenantID: rs.tenant.ID, InviterID: rs.user.ID, InviterRole: rs.membership.Role,
+		Email: form.Email, FirstName: form.FirstName, LastName: form.LastName, Role: models.Role(form.Role), TemplateIDs: ids,
+	}
+	outcome, err := h.store.Invite(c.Request().Context(), req, h.invitationMail(rs.tenant, rs.user))
+	var fe models.FieldErrors
+	if errors.As(err, &fe) {
+		form.Errors = fe
+		return h.renderMemberForm(c, http.StatusUnprocessableEntity, form)
+	}
+	if err != nil {
+		return err
+	}
+	email := models.NormalizeEmail(form.Email)
+	switch outcome {
+	case models.AddedAtOnce:
+		h.flash(c, "success", email+" already has a Canopy account and is now a member of "+rs.tenant.Name+". No email was needed.")
+	default:
+		h.flash(c, "success", "Invitation sent to "+email+". The link works for 7 days.")
+	}
+	return c.Redirect(http.StatusSeeOther, "/settings/team")
+}
+
+// changeRole gives a member another role.
+func (h *Handlers) changeRole(c echo.Context) error {
+	change, err := h.memberChange(c)
+	if err != nil {
+		return err
+	}
+	role, err := models.ParseRole(c.FormValue("role"))
+	if err != nil {
+		h.flash(c, "error", "Choose a role from the list.")
+		return c.Redirect(http.StatusSeeOther, "/settings/team")
+	}
+	if err := h.store.ChangeRole(c.Request().Context(), change, role); err != nil {
+		return memberChangeError(err)
+	}
+	h.flash(c, "success", "Role changed to "+role.Label()+".")
+	return c.Redirect(http.StatusSeeOther, teamReturn(c))
+}
+
+// removeMember takes a member out of the company.
+func (h *Handlers) removeMember(c echo.Context) error {
+	change, err := h.memberChange(c)
+	if err != nil {
+		return err
+	}
+	if err := h.store.RemoveMembership(c.Request().Context(), change); err != nil {
+		return memberChangeError(err)
+	}
+	h.flash(c, "success", "Member removed. They lose access to "+stateOf(c).tenant.Name+" immediately.")
+	return c.Redirect(http.StatusSeeOther, teamReturn(c))
+}
+
+func (h *Handlers) resendInvitation(c echo.Context) error {
+	rs := stateOf(c)
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	err = h.store.ResendInvitation(c.Request().Context(), rs.tenant.ID, id, rs.membership.Role, h.invitationMail(rs.tenant, rs.user))
+	if err != nil {
+		return memberChangeError(err)
+	}
+	h.flash(c, "success", "Invitation sent again with a new link. The earlier link no longer works.")
+	return c.Redirect(http.StatusSeeOther, teamReturn(c))
+}
+
+func (h *Handlers) revokeInvitation(c echo.Context) error {
+	rs := stateOf(c)
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if err := h.store.RevokeInvitation(c.Request().Context(), rs.tenant.ID, id, rs.membership.Role); err != nil {
+		return memberChangeError(err)
+	}
+	h.flash(c, "success", "Invitation revoked. Its link no longer works.")
+	return c.Redirect(http.StatusSeeOther, teamReturn(c))
+}
+
+func (h *Handlers) memberChange(c echo.Context) (models.MemberChange, error) {
+	rs := stateOf(c)
+	id, err := pathID(c)
+	if err != nil {
+		return models.MemberChange{}, err
+	}
+	return models.MemberChange{TenantID: rs.tenant.ID, ActorUserID: rs.user.ID, ActorRole: rs.membership.Role, MembershipID: id}, nil
+}
+
+// memberChangeError explains a refused change; ids of another company's
+// members or invitations are simply not found.
+func memberChangeError(err error) error {
+	forbidden := func(msg string) error {
+		return &pageError{status: http.StatusForbidden, heading: "That change is not allowed", message: msg, href: "/settings/team", label: "Back to Team"}
+	}
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		return errNotFound
+	case errors.Is(err, models.ErrOwnerIsFixed):
+		return forbidden("The owner of a company cannot be removed or demoted.")
+	case errors.Is(err, models.ErrSelf):
+		return forbidden("You cannot change your own role or remove yourself. Ask another administrator.")
+	case errors.Is(err, models.ErrNotAllowed):
+		return forbidden("Your role does not allow this: nobody can act on someone above their own role, and only Super Admins grant or revoke Super Admin.")
+	case errors.Is(err, models.ErrInvitationUsed):
+		return &pageError{status: http.StatusConflict, heading: "That invitation was already answered",
+			message: "It was accepted, declined or revoked in the meantime.", href: "/settings/team", label: "Back to Team"}
+	}
+	return err
+}
+
+// teamReturn keeps the search and page the person was on.
+func teamReturn(c echo.Context) string {
+	q := url.Values{}
+	if v := c.FormValue("q"); v != "" {
+		q.Set("q", v)
+	}
+	if v := c.FormValue("page"); v != "" {
+		q.Set("page", v)
+	}
+	if len(q) == 0 {
+		return "/settings/team"
+	}
+	return "/settings/team?" + q.Encode()
+}
+
+// invitationMail writes the invitation email. Its link is built from the
+// configured base URL, never from the request's Host header.
+func (h *Handlers) invitationMail(t *models.Tenant, inviter *models.User) models.MailFor {
+	return func(inv *models.Invitation, token string) models.NewEmail {
+		link := h.cfg.BaseLink("/invitations/"+token, nil)
+		greeting := "Hello,"
+		if inv.FirstName != "" {
+			greeting = "Hello " + inv.FirstName + ","
+		}
+		what := "join " + t.Name + " on Canopy as " + inv.Role.Label()
+		if inv.MakesOwner {
+			what = "become the owner of " + t.Name + ", a new company on Canopy"
+		}
+		body := fmt.Sprintf("%s\n\n%s (%s) invited you to %s.\n\nOpen this link to accept or decline:\n%s\n\n"+
+			"The link works once and expires on %s. If you were not expecting this, you can ignore this email.\n",
+			greeting, inviter.Name(), inviter.Email, what, link, inv.ExpiresAt.In(t.Location()).Format("2 January 2006 at 15:04 MST"))
+		return models.NewEmail{
+			TenantID: t.ID,
+			To:       inv.Email,
+			Subject:  inviter.Name() + " invited you to " + t.Name + " on Canopy",
+			Body:     body,
+		}
+	}
+}
+
+// pathID reads the :id route parameter; a malformed one is a 404.
+func pathID(c echo.Context) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, errNotFound
+	}
+	return id, nil
+}
+
+// formIDs reads a multi-valued form field of ids.
+func formIDs(c echo.Context, field string) ([]int64, error) {
+	if err := c.Request().ParseForm(); err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, raw := range c.Request().Form[field] {
+		id, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || id <= 0 {
+			return nil, fmt.Errorf("bad id %q", raw)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
