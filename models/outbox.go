@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
@@ -86,12 +87,20 @@ func EmailRetryDelay(attempt int) time.Duration {
 // its messages locked only until then; another worker picks them up after.
 // The lease must outlast sending the whole batch.
 func (s *Store) ClaimDueEmails(ctx context.Context, limit int, lease time.Duration) ([]OutboxEmail, error) {
+	// The worker polls every second and there is usually nothing to send: a
+	// plain read first spares the database a write transaction (on SQLite,
+	// the one write lock) for each empty poll.
+	var anyDue []int64
+	if err := s.dueEmails(ctx, s.db.NowFunc()).Limit(1).Pluck("id", &anyDue).Error; err != nil {
+		return nil, fmt.Errorf("claim due emails: %w", err)
+	}
+	if len(anyDue) == 0 {
+		return nil, nil
+	}
 	var claimed []OutboxEmail
 	err := s.Tx(ctx, func(tx *Store) error {
 		now := tx.db.NowFunc()
-		due := tx.conn(ctx).Model(&OutboxEmail{}).
-			Where("status = ? AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until < ?)", EmailPending, now, now).
-			Order("next_attempt_at, id").Limit(limit)
+		due := tx.dueEmails(ctx, now).Limit(limit)
 		if tx.Dialect() == Postgres {
 			// Rows another worker is claiming right now are skipped, not
 			// waited for; SQLite needs nothing here because its
@@ -116,6 +125,13 @@ func (s *Store) ClaimDueEmails(ctx context.Context, limit int, lease time.Durati
 		return nil, fmt.Errorf("claim due emails: %w", err)
 	}
 	return claimed, nil
+}
+
+// dueEmails selects the messages a worker may claim at now, oldest first.
+func (s *Store) dueEmails(ctx context.Context, now time.Time) *gorm.DB {
+	return s.conn(ctx).Model(&OutboxEmail{}).
+		Where("status = ? AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until < ?)", EmailPending, now, now).
+		Order("next_attempt_at, id")
 }
 
 // ReleaseEmail gives up the lease on a message that was claimed but not

@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"net/http"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
 	"canopy/handlers"
 	"canopy/internal/config"
+	"canopy/internal/mailer"
 	"canopy/models"
 )
 
@@ -42,6 +44,13 @@ func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
+	stopMail, err := startMailWorker(cfg, store, log)
+	if err != nil {
+		return err
+	}
+	// Runs before the database closes (defers run last-in, first-out) on
+	// every early return; the normal path stops the worker explicitly below.
+	defer stopMail()
 	srv := &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           handlers.New(cfg, store, secrets, log).Router(),
@@ -70,8 +79,34 @@ func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 	if err := <-errs; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	// Only now can no request enqueue more mail; anything the worker does
+	// not reach stays in the outbox for the next start.
+	stopMail()
 	log.Info("stopped")
 	return nil
+}
+
+// startMailWorker delivers the email outbox in the background until the
+// returned stop is called; stop lets the message being sent finish and may
+// be called more than once.
+func startMailWorker(cfg *config.Config, store *models.Store, log *slog.Logger) (stop func(), err error) {
+	sender, err := mailer.NewSender(cfg.SMTP, cfg.DataDir, log)
+	if err != nil {
+		return nil, fmt.Errorf("mail: %w", err)
+	}
+	worker := mailer.NewWorker(store, sender, log)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		worker.Run(ctx)
+	}()
+	log.Info("mail worker started", "sender", fmt.Sprint(sender))
+	return sync.OnceFunc(func() {
+		cancel()
+		<-done
+		log.Info("mail worker stopped")
+	}), nil
 }
 
 func printWelcome(cfg *config.Config, log *slog.Logger) {
