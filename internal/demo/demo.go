@@ -81,7 +81,7 @@ func Seed(ctx context.Context, store *models.Store) error {
 				}
 			}
 		}
-		return nil
+		return ensureOrders(ctx, tx, tenants["acme"], users)
 	})
 }
 
@@ -129,4 +129,64 @@ func ensureMember(ctx context.Context, tx *models.Store, tenantID, userID int64,
 	}
 	_, err = tx.AddMember(ctx, tenantID, userID, role)
 	return err
+}
+
+// Acme's templates and orders (SPEC §9): two templates branded "Acme Corp"
+// and a handful of orders by alice and bob in every status.
+var templates = []models.NewTemplate{
+	{Name: "Employment verification", BrandingCompanyName: "Acme Corp", BrandColor: "#0f766e", Collects: []string{"employment", "identity"}},
+	{Name: "Income verification", BrandingCompanyName: "Acme Corp", BrandColor: "#1d4ed8", Collects: []string{"employment", "income", "assets"}},
+}
+
+type order struct {
+	reference, applicant, email, template, by string
+	status                                    models.OrderStatus
+}
+
+var orders = []order{
+	{"ACME-1001", "Maria Garcia", "maria.garcia@example.com", "Employment verification", "alice@acme.test", models.OrderCompleted},
+	{"ACME-1002", "James Wilson", "james.wilson@example.com", "Income verification", "bob@globex.test", models.OrderInProgress},
+	{"ACME-1003", "Priya Patel", "", "Employment verification", "alice@acme.test", models.OrderCompleted},
+	{"ACME-1004", "Chen Wei", "chen.wei@example.com", "Income verification", "alice@acme.test", models.OrderCancelled},
+	{"ACME-1005", "Olivia Brown", "olivia.brown@example.com", "Income verification", "bob@globex.test", models.OrderPending},
+	{"ACME-1006", "Noah Johnson", "", "Employment verification", "bob@globex.test", models.OrderPending},
+}
+
+func ensureOrders(ctx context.Context, tx *models.Store, acme *models.Tenant, users map[string]*models.User) error {
+	byName := map[string]int64{}
+	for _, n := range templates {
+		t, err := tx.TemplateByName(ctx, acme.ID, n.Name)
+		if errors.Is(err, models.ErrNotFound) {
+			t, err = tx.CreateTemplate(ctx, acme.ID, users["alice@acme.test"].ID, n)
+		}
+		if err != nil {
+			return fmt.Errorf("demo template %s: %w", n.Name, err)
+		}
+		byName[n.Name] = t.ID
+	}
+	for _, o := range orders {
+		_, err := tx.OrderByReference(ctx, acme.ID, o.reference)
+		if !errors.Is(err, models.ErrNotFound) {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		m, err := tx.MembershipOf(ctx, acme.ID, users[o.by].ID)
+		if err != nil {
+			return fmt.Errorf("demo order %s: %w", o.reference, err)
+		}
+		created, err := tx.CreateOrder(ctx, acme.ID, m.ID, models.NewOrder{
+			TemplateID: byName[o.template], ApplicantName: o.applicant, ApplicantEmail: o.email, Reference: o.reference,
+		})
+		if err != nil {
+			return fmt.Errorf("demo order %s: %w", o.reference, err)
+		}
+		if o.status != models.OrderPending {
+			if err := tx.SetOrderStatus(ctx, acme.ID, created.ID, o.status); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
