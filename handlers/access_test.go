@@ -72,6 +72,14 @@ var routeExpectations = map[string]expectation{
 	"GET /templates":     {tenant: members(303, 303, 200), apex: all(404)},
 	"GET /templates/new": {tenant: needsEdit(), apex: all(404)},
 	"POST /templates":    {}, // checked in template_handlers_test.go
+	// Sub-tenants: Super Admins only.
+	"GET /sub-tenants":     {tenant: onlySuperAdmin(), apex: all(404)},
+	"GET /sub-tenants/new": {tenant: onlySuperAdmin(), apex: all(404)},
+	"POST /sub-tenants":    {}, // checked in subtenant_handlers_test.go
+}
+
+func onlySuperAdmin() map[string]int {
+	return map[string]int{"anonymous": 303, "non-member": 303, "viewer": 403, "admin": 403, "super_admin": 200}
 }
 
 var samplePath = map[string]string{"GET /go/:subdomain": "/go/acme", "GET /invitations/:token": "/invitations/bogus"}

@@ -74,6 +74,9 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.tenantRoute(site, http.MethodPost, "/settings/team/members/:id/remove", models.PermManageMembers, h.removeMember)
 	h.tenantRoute(site, http.MethodPost, "/settings/team/invitations/:id/resend", models.PermManageMembers, h.resendInvitation)
 	h.tenantRoute(site, http.MethodPost, "/settings/team/invitations/:id/revoke", models.PermManageMembers, h.revokeInvitation)
+	h.tenantRoute(site, http.MethodGet, "/sub-tenants", models.PermManageSubTenants, h.subTenants)
+	h.tenantRoute(site, http.MethodGet, "/sub-tenants/new", models.PermManageSubTenants, h.newSubTenantForm)
+	h.tenantRoute(site, http.MethodPost, "/sub-tenants", models.PermManageSubTenants, h.createSubTenant)
 	h.orderRoutes(site)    // order_handlers.go: /orders, /orders/new
 	h.templateRoutes(site) // template_handlers.go: /templates, /templates/new
 	return h

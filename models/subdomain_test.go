@@ -90,3 +90,11 @@ func FuzzValidateEmail(f *testing.F) {
 		}
 	})
 }
+
+func TestTimezonesAllLoad(t *testing.T) {
+	for _, tz := range models.Timezones {
+		if msg := models.ValidateTimezone(tz); msg != "" {
+			t.Errorf("%s: %s", tz, msg)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -123,7 +124,7 @@ func TestSubdomainUniqueUnderRace(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			_, errs[i] = w.store.CreateTenant(context.Background(), models.NewTenant{
-				ParentID: w.platform.ID, Name: "Racer", Subdomain: "racer", Timezone: "UTC"})
+				ParentID: w.platform.ID, Name: "Racer " + strconv.Itoa(i), Subdomain: "racer", Timezone: "UTC"})
 		}()
 	}
 	wg.Wait()

@@ -48,3 +48,12 @@ func (s Shell) DocumentTitle() string {
 	}
 	return "Canopy"
 }
+
+// SubTenantsLabel names the current tenant's children: under the platform
+// they are the customer companies, below it sub-tenants.
+func (s Shell) SubTenantsLabel() string {
+	if s.Tenant != nil && s.Tenant.IsPlatform() {
+		return "Companies"
+	}
+	return "Sub-Tenants"
+}

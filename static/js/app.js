@@ -79,3 +79,31 @@
     });
   });
 })();
+
+// A dialog the server rendered open (e.g. "verify the details") becomes modal.
+(function () {
+  "use strict";
+  document.querySelectorAll("dialog.dialog-auto-modal[open]").forEach(function (d) {
+    if (typeof d.showModal !== "function") return;
+    d.close();
+    d.showModal();
+  });
+})();
+
+// Application URL follows the subdomain as it is typed; the field hints at
+// what is wrong before the server is asked.
+(function () {
+  "use strict";
+  document.querySelectorAll("input[data-app-url]").forEach(function (input) {
+    var target = document.querySelector(input.dataset.appUrl);
+    var template = input.dataset.appUrlTemplate;
+    if (!target || !template) return;
+    input.addEventListener("input", function () {
+      var sub = input.value.trim().toLowerCase();
+      if (input.value !== sub) input.value = sub;
+      target.value = sub ? template.replace("{sub}", sub) : "";
+      var ok = /^[a-z0-9]([a-z0-9-]{1,61}[a-z0-9])$/.test(sub);
+      input.setAttribute("aria-invalid", sub && !ok ? "true" : "false");
+    });
+  });
+})();

@@ -1,0 +1,184 @@
+package handlers_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"canopy/models"
+)
+
+func subTenantForm(name, sub, email string) url.Values {
+	return url.Values{"name": {name}, "subdomain": {sub}, "description": {"For the " + name + " team"}, "email": {email}, "timezone": {"Europe/Berlin"}}
+}
+
+func TestSubTenantListShowsChildrenOnly(t *testing.T) {
+	a := newApp(t)
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	list := alice.get(tenantURL("acme", "/sub-tenants"))
+	wantStatus(t, list, http.StatusOK)
+	rows := tableOf(list)
+	for _, want := range []string{"Acme Europe", "acme-eu", "Acme Lab", "acme-lab", "status-active", "status-inactive"} {
+		if !strings.Contains(rows, want) {
+			t.Errorf("list lacks %q", want)
+		}
+	}
+	for _, other := range []string{"Globex", "Initech", "Canopy Platform"} {
+		if strings.Contains(rows, other) {
+			t.Errorf("list shows %q, which is not a child of Acme", other)
+		}
+	}
+	found := tableOf(alice.get(tenantURL("acme", "/sub-tenants?q=LAB")))
+	if !strings.Contains(found, "Acme Lab") || strings.Contains(found, "Acme Europe") {
+		t.Errorf("search for LAB: %s", found)
+	}
+	// Acme Europe has no sub-tenants: an empty state invites the first one.
+	eve := a.browser()
+	eve.signIn("eve@acme.test", "acme-eu")
+	wantBody(t, eve.get(tenantURL("acme-eu", "/sub-tenants")), "No Sub-Tenants yet", "Create Sub-Tenant")
+}
+
+func TestManageMenuOnlyForSuperAdmins(t *testing.T) {
+	a := newApp(t)
+	for _, c := range []struct {
+		email string
+		shown bool
+	}{{"alice@acme.test", true}, {"bob@globex.test", false}, {"dave@acme.test", false}} {
+		b := a.browser()
+		home := b.signIn(c.email, "acme")
+		if got := strings.Contains(home.body, `class="menu manage-menu"`); got != c.shown {
+			t.Errorf("%s sees the Manage menu: %v, want %v", c.email, got, c.shown)
+		}
+	}
+}
+
+func TestCreateSubTenantAsksToConfirmThenCreates(t *testing.T) {
+	a := newApp(t)
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	form := subTenantForm("Acme Asia", "Acme-Asia", "owner@asia.example")
+	review := alice.submit(tenantURL("acme", "/sub-tenants/new"), tenantURL("acme", "/sub-tenants"), form)
+	wantStatus(t, review, http.StatusOK)
+	wantBody(t, review, "Please verify the details carefully, as they cannot be edited later.",
+		`name="confirmed" value="yes"`, `value="acme-asia"`, "http://acme-asia.localhost:8080")
+	if _, err := a.store.TenantBySubdomain(context.Background(), "acme-asia"); !errors.Is(err, models.ErrNotFound) {
+		t.Fatal("the review step created the tenant")
+	}
+	form.Set("confirmed", "yes")
+	created := alice.submit(tenantURL("acme", "/sub-tenants/new"), tenantURL("acme", "/sub-tenants"), form)
+	wantStatus(t, created, http.StatusSeeOther)
+	list := alice.follow(created)
+	wantBody(t, list, "Acme Asia is active at http://acme-asia.localhost:8080/", "An invitation to own it was emailed to owner@asia.example")
+	if !strings.Contains(tableOf(list), "Acme Asia") {
+		t.Fatal("not listed")
+	}
+	asia := a.tenant("acme-asia")
+	if asia.ParentID == nil || *asia.ParentID != a.tenant("acme").ID || !asia.Active() || asia.Timezone != "Europe/Berlin" || asia.ContactEmail != "owner@asia.example" {
+		t.Fatalf("created %+v", asia)
+	}
+	// The owner accepts the emailed invitation and lands in the new sub-tenant as its owner.
+	links := a.inbox("owner@asia.example")
+	if len(links) != 1 {
+		t.Fatalf("links %v", links)
+	}
+	owner := a.browser()
+	wantBody(t, owner.get(links[0]), "Join Acme Asia", "own this company")
+	home := owner.follow(owner.submit(links[0], links[0]+"/accept", url.Values{"first_name": {"Olga"}, "password": {"a-good-password"}, "password_confirm": {"a-good-password"}}))
+	wantStatus(t, home, http.StatusOK)
+	if host := mustParse(t, home.url).Host; host != "acme-asia.localhost:8080" {
+		t.Fatalf("owner landed on %s", home.url)
+	}
+	wantBody(t, home, "Welcome back, Olga", "Super Admin")
+	asia = a.tenant("acme-asia")
+	if asia.OwnerUserID == nil || *asia.OwnerUserID != a.user("owner@asia.example").ID {
+		t.Fatal("the invitee did not become the owner")
+	}
+}
+
+func TestActiveUserBecomesOwnerAtOnce(t *testing.T) {
+	a := newApp(t)
+	staff := a.browser()
+	staff.signIn("staff@canopy.test", "admin")
+	// Platform staff create companies: the same form, named for companies.
+	wantBody(t, staff.get(tenantURL("admin", "/sub-tenants")), "Companies", "Acme Corp", "Globex")
+	form := subTenantForm("Umbrella", "umbrella", "dave@acme.test") // dave owns nothing yet
+	form.Set("confirmed", "yes")
+	form.Set("billing_rolls_up", "on")
+	list := staff.follow(staff.submit(tenantURL("admin", "/sub-tenants/new"), tenantURL("admin", "/sub-tenants"), form))
+	wantBody(t, list, "Umbrella is active", "dave@acme.test already has an account and is its owner now")
+	if n := len(a.inbox("dave@acme.test")); n != 0 {
+		t.Fatalf("an active owner was emailed %d times", n)
+	}
+	u := a.tenant("umbrella")
+	if u.OwnerUserID == nil || *u.OwnerUserID != a.user("dave@acme.test").ID || !u.BillingRollsUp || *u.ParentID != a.tenant("admin").ID {
+		t.Fatalf("umbrella %+v", u)
+	}
+	// Dave now has two companies, so a toggle; Umbrella is reachable at once.
+	dave := a.browser()
+	home := dave.signIn("dave@acme.test", "umbrella")
+	wantStatus(t, home, http.StatusOK)
+	wantBody(t, home, "Umbrella", `class="menu company-toggle"`)
+}
+
+func TestCreateSubTenantRefusesBadInput(t *testing.T) {
+	a := newApp(t)
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	cases := []struct {
+		name  string
+		edit  func(url.Values)
+		field string
+		text  string
+	}{
+		{"reserved subdomain", func(f url.Values) { f.Set("subdomain", "www") }, "subdomain", "reserved"},
+		{"taken subdomain", func(f url.Values) { f.Set("subdomain", "globex") }, "subdomain", "already taken"},
+		{"malformed subdomain", func(f url.Values) { f.Set("subdomain", "-bad_") }, "subdomain", "lowercase letters"},
+		{"duplicate name", func(f url.Values) { f.Set("name", "acme europe") }, "name", "unique name"},
+		{"bad email", func(f url.Values) { f.Set("email", "nope") }, "email", "valid email"},
+		{"owner already owns a company", func(f url.Values) { f.Set("email", "bob@globex.test") }, "email", "already owns a company"},
+		{"unknown timezone", func(f url.Values) { f.Set("timezone", "Mars/Olympus") }, "timezone", "Choose a timezone"},
+		{"crafted confirmation skips nothing", func(f url.Values) { f.Set("subdomain", "www"); f.Set("confirmed", "yes") }, "subdomain", "reserved"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			form := subTenantForm("Fresh Co", "fresh-co", "fresh@example.com")
+			c.edit(form)
+			r := alice.submit(tenantURL("acme", "/sub-tenants/new"), tenantURL("acme", "/sub-tenants"), form)
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			wantBody(t, r, c.text, `id="f-`+c.field+`-error"`, `value="`+form.Get("email")+`"`)
+			if strings.Contains(r.body, "cannot be edited later") {
+				t.Error("asked to confirm invalid details")
+			}
+		})
+	}
+	page, _ := a.store.SubTenants(context.Background(), a.tenant("acme").ID, "", models.ParsePage("", 50))
+	if page.Total != 2 {
+		t.Fatalf("%d sub-tenants after refused creations, want the 2 demo ones", page.Total)
+	}
+	if n := len(a.inbox("fresh@example.com")); n != 0 {
+		t.Fatal("a refused creation sent an invitation")
+	}
+}
+
+func TestOnlySuperAdminsCreateSubTenants(t *testing.T) {
+	a := newApp(t)
+	bob := a.browser() // Admin of Acme
+	bob.signIn("bob@globex.test", "acme")
+	form := subTenantForm("Sneaky", "sneaky", "s@example.com")
+	form.Set("confirmed", "yes")
+	wantStatus(t, bob.submit(tenantURL("acme", "/"), tenantURL("acme", "/sub-tenants"), form), http.StatusForbidden)
+	if _, err := a.store.TenantBySubdomain(context.Background(), "sneaky"); !errors.Is(err, models.ErrNotFound) {
+		t.Fatal("an Admin created a sub-tenant")
+	}
+	// A sub-tenant's own Super Admin cannot see its parent's sub-tenants.
+	eve := a.browser()
+	eve.signIn("eve@acme.test", "acme-eu")
+	if strings.Contains(tableOf(eve.get(tenantURL("acme-eu", "/sub-tenants"))), "Acme Lab") {
+		t.Fatal("a sibling is listed")
+	}
+	wantStatus(t, eve.follow(eve.get(tenantURL("acme", "/sub-tenants"))), http.StatusForbidden)
+}

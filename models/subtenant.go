@@ -1,0 +1,150 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"gorm.io/gorm"
+)
+
+// NewSubTenant is the Create Sub-Tenant form (and, under the platform
+// tenant, the form platform staff use to create a customer company).
+type NewSubTenant struct {
+	ParentID       int64
+	ActorUserID    int64
+	Name           string
+	Subdomain      string
+	Description    string
+	Email          string // becomes the owner and first Super Admin
+	Timezone       string
+	BillingRollsUp bool
+}
+
+// ValidateSubTenant checks the form without writing anything, so the person
+// can confirm details that cannot be edited later. Availability is checked
+// here for a friendly answer; the unique indexes still decide at creation.
+func (s *Store) ValidateSubTenant(ctx context.Context, n *NewSubTenant) error {
+	n.Email = NormalizeEmail(n.Email)
+	nt := NewTenant{ParentID: n.ParentID, Name: n.Name, Subdomain: n.Subdomain, Description: n.Description, ContactEmail: n.Email, Timezone: n.Timezone}
+	errs := nt.validate()
+	n.Name, n.Subdomain, n.Description, n.Timezone = nt.Name, nt.Subdomain, nt.Description, nt.Timezone
+	if msg, ok := errs["contact_email"]; ok {
+		errs["email"] = msg
+		delete(errs, "contact_email")
+	}
+	if n.Email == "" {
+		errs["email"] = "Enter the email of the person who will own it."
+	}
+	if errs["subdomain"] == "" {
+		if _, err := s.TenantBySubdomain(ctx, n.Subdomain); err == nil {
+			errs["subdomain"] = "This subdomain is already taken. Choose another."
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
+	if errs["name"] == "" {
+		var taken int64
+		if err := s.conn(ctx).Model(&Tenant{}).Where("parent_id = ? AND lower(name) = ?", n.ParentID, strings.ToLower(n.Name)).Count(&taken).Error; err != nil {
+			return fmt.Errorf("check name: %w", err)
+		}
+		if taken > 0 {
+			errs["name"] = "Another company here already has this name. Choose a unique name."
+		}
+	}
+	if errs["email"] == "" {
+		if owns, err := s.ownsTenant(ctx, n.Email); err != nil {
+			return err
+		} else if owns {
+			errs["email"] = "This person already owns a company; each person can own only one. Choose another owner."
+		}
+	}
+	return errs.Err()
+}
+
+func (s *Store) ownsTenant(ctx context.Context, email string) (bool, error) {
+	var n int64
+	err := s.conn(ctx).Model(&Tenant{}).Joins("JOIN users ON users.id = tenants.owner_user_id").
+		Where("lower(users.email) = ?", email).Count(&n).Error
+	if err != nil {
+		return false, fmt.Errorf("check ownership: %w", err)
+	}
+	return n > 0, nil
+}
+
+// CreateSubTenant creates a child tenant and its owner in one transaction:
+// an active user becomes owner and Super Admin at once; anyone else is
+// invited by email as Super Admin and becomes owner on accepting (SPEC §5).
+// The new tenant is Active and reachable at its subdomain straight away.
+func (s *Store) CreateSubTenant(ctx context.Context, n NewSubTenant, mail MailFor) (*Tenant, InviteOutcome, error) {
+	if n.ParentID <= 0 {
+		return nil, 0, ErrNoTenant
+	}
+	if err := s.ValidateSubTenant(ctx, &n); err != nil {
+		return nil, 0, err
+	}
+	var tenant *Tenant
+	var outcome InviteOutcome
+	err := s.Tx(ctx, func(tx *Store) error {
+		owner, err := tx.UserByEmail(ctx, n.Email)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		nt := NewTenant{ParentID: n.ParentID, Name: n.Name, Subdomain: n.Subdomain, Description: n.Description,
+			ContactEmail: n.Email, Timezone: n.Timezone, BillingRollsUp: n.BillingRollsUp}
+		activeOwner := err == nil && owner.Status == UserActive
+		if activeOwner {
+			nt.OwnerUserID = owner.ID
+		}
+		tenant, err = tx.CreateTenant(ctx, nt)
+		if err != nil {
+			var fe FieldErrors
+			if errors.As(err, &fe) && fe["owner_email"] != "" {
+				return FieldErrors{"email": fe["owner_email"]}
+			}
+			return err
+		}
+		if activeOwner {
+			outcome = AddedAtOnce
+			return nil
+		}
+		outcome, err = tx.Invite(ctx, InviteRequest{
+			TenantID: tenant.ID, InviterID: n.ActorUserID, InviterRole: RoleSuperAdmin,
+			Email: n.Email, Role: RoleSuperAdmin, MakesOwner: true,
+		}, mail)
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return tenant, outcome, nil
+}
+
+// SubTenantPageSize is how many sub-tenants a list page shows.
+const SubTenantPageSize = 25
+
+// SubTenants lists a tenant's direct children, searchable by name or
+// subdomain, one page at a time.
+func (s *Store) SubTenants(ctx context.Context, parentID int64, query string, page PageRequest) (Page[Tenant], error) {
+	result := Page[Tenant]{PageRequest: page}
+	if parentID <= 0 {
+		return result, ErrNoTenant
+	}
+	children := func() *gorm.DB {
+		q := s.conn(ctx).Model(&Tenant{}).Where("parent_id = ?", parentID)
+		if query != "" {
+			like := LikePattern(query)
+			q = q.Where(`(lower(name) LIKE ? ESCAPE '\' OR subdomain LIKE ? ESCAPE '\')`, like, like)
+		}
+		return q
+	}
+	if err := children().Count(&result.Total).Error; err != nil {
+		return result, fmt.Errorf("count sub-tenants: %w", err)
+	}
+	err := children().Order("lower(name), id").Limit(page.Size).Offset(page.Offset()).Find(&result.Items).Error
+	if err != nil {
+		return result, fmt.Errorf("list sub-tenants: %w", err)
+	}
+	return result, nil
+}
