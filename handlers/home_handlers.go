@@ -12,11 +12,11 @@ import (
 func (h *Handlers) home(c echo.Context) error {
 	rs := stateOf(c)
 	ctx := c.Request().Context()
-	count, err := h.store.CountMembers(ctx, rs.tenant.ID)
+	setup, err := h.store.SetupOf(ctx, rs.tenant.ID)
 	if err != nil {
 		return err
 	}
-	data := pages.HomeData{MemberCount: count}
+	data := pages.HomeData{MemberCount: setup.Members, Setup: setup}
 	if rs.tenant.ParentID != nil {
 		if data.Parent, err = h.store.TenantByID(ctx, *rs.tenant.ParentID); err != nil {
 			return err

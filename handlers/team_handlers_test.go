@@ -323,3 +323,25 @@ func tableOf(r response) string {
 	}
 	return r.body[start:end]
 }
+
+func TestSetupChecklistFromRealData(t *testing.T) {
+	a := newApp(t)
+	eve := a.browser() // Acme Europe: only its owner, no templates
+	home := eve.signIn("eve@acme.test", "acme-eu")
+	wantBody(t, home, "Finish setting up your company", "Add your team members", "Request production keys",
+		"Set up templates with your company name", "Create webhooks")
+	if strings.Contains(home.body, "setup-item is-done") {
+		t.Fatal("an empty company shows setup steps as done")
+	}
+	// Acme has members and branded templates: those two steps are ticked.
+	alice := a.browser()
+	acme := alice.signIn("alice@acme.test", "acme")
+	if n := strings.Count(acme.body, "setup-item is-done"); n != 2 {
+		t.Fatalf("%d steps ticked for Acme, want 2 (team, templates)", n)
+	}
+	// A viewer is not asked to set up the company.
+	dave := a.browser()
+	if strings.Contains(dave.signIn("dave@acme.test", "acme").body, "Finish setting up") {
+		t.Fatal("a viewer sees the setup checklist")
+	}
+}
