@@ -63,7 +63,8 @@ func requireBrowser(t *testing.T) {
 
 // app is one Canopy server running inside the test process.
 type app struct {
-	port string
+	port  string
+	store *models.Store // to read what Canopy emailed, as a person reads their inbox
 }
 
 // baseHost is the bare sign-in domain, e.g. "localhost:41234".
@@ -124,7 +125,7 @@ func startCanopy(t *testing.T) *app {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return &app{port: port}
+	return &app{port: port, store: store}
 }
 
 // newBrowser starts a headless Chromium that lives until the test ends, or

@@ -1,0 +1,142 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// click clicks the first element matching a CSS selector.
+func click(t *testing.T, tab context.Context, selector string) {
+	t.Helper()
+	if err := chromedp.Do(tab, chromedp.WaitVisible(chromedp.CSS(selector)), chromedp.Click(chromedp.CSS(selector))); err != nil {
+		t.Fatalf("click %s: %v", selector, err)
+	}
+}
+
+// clickAndWait clicks something that loads a new page and waits for it.
+func clickAndWait(t *testing.T, tab context.Context, selector string) int64 {
+	t.Helper()
+	resp, err := chromedp.RunResponse(tab, chromedp.Click(chromedp.CSS(selector)))
+	if err != nil {
+		t.Fatalf("click %s: %v", selector, err)
+	}
+	return resp.Status
+}
+
+// TestCompanyToggle: alice opens the toggle at the bottom-left of Home, sees
+// her three companies with member counts and owners, and switches to Globex
+// without being asked for her password. Dave, with one company, has no toggle.
+func TestCompanyToggle(t *testing.T) {
+	requireBrowser(t)
+	a := startCanopy(t)
+	browser := newBrowser(t)
+	tab := newTab(t, browser, desktop)
+	signIn(t, tab, a, "acme", "alice@acme.test")
+
+	click(t, tab, ".company-toggle > summary")
+	if err := chromedp.Do(tab, chromedp.WaitVisible(chromedp.CSS(".toggle-panel"))); err != nil {
+		t.Fatal(err)
+	}
+	wantText(t, tab, "Switch company", "3 companies",
+		"Acme Corp", "3 members · alice@acme.test",
+		"Globex", "2 members · bob@globex.test",
+		"Initech", "2 members · carol@initech.test")
+	screenshot(t, tab, "toggle-open.png")
+
+	if status := clickAndWait(t, tab, `.toggle-list a[href="/go/globex"]`); status != http.StatusOK {
+		t.Fatalf("switching to Globex ended with status %d", status)
+	}
+	wantLocation(t, tab, a.tenantHost("globex"), "/")
+	wantText(t, tab, "Welcome back, Alice", "Globex", "Editor")
+	wantNoElement(t, tab, "#f-password")
+
+	dave := newTab(t, browser, desktop)
+	signIn(t, dave, a, "acme", "dave@acme.test")
+	wantNoElement(t, dave, ".company-toggle")
+	wantText(t, dave, "Acme Corp")
+}
+
+// TestCompanyTileOnFocusedPages: Create order, New template and Add member
+// have no side menu; a static tile names the company and its owner.
+func TestCompanyTileOnFocusedPages(t *testing.T) {
+	requireBrowser(t)
+	a := startCanopy(t)
+	tab := newTab(t, newBrowser(t), desktop)
+	signIn(t, tab, a, "acme", "alice@acme.test")
+	for _, page := range []struct{ path, shot, heading string }{
+		{"/orders/new", "tile-create-order.png", "Create order"},
+		{"/templates/new", "tile-new-template.png", "New template"},
+		{"/settings/team/new", "tile-add-member.png", "Add member"},
+	} {
+		wantStatus(t, open(t, tab, a.tenantURL("acme", page.path)), http.StatusOK)
+		wantNoElement(t, tab, ".sidebar")
+		wantNoElement(t, tab, ".company-tile a")
+		tile, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(".company-tile")))
+		if err != nil {
+			t.Fatalf("%s: no company tile: %v", page.path, err)
+		}
+		if !strings.Contains(tile, "Acme Corp") || !strings.Contains(tile, "alice@acme.test") {
+			t.Fatalf("%s: tile says %q", page.path, tile)
+		}
+		wantText(t, tab, page.heading)
+		screenshot(t, tab, page.shot)
+	}
+}
+
+var linkInMail = regexp.MustCompile(`https?://\S+/invitations/[A-Za-z0-9_-]+`)
+
+// TestInvitingMembers: an existing user joins at once with no email; a new
+// person gets an email, follows its link, chooses a password and lands
+// signed in at Acme.
+func TestInvitingMembers(t *testing.T) {
+	requireBrowser(t)
+	a := startCanopy(t)
+	browser := newBrowser(t)
+	alice := newTab(t, browser, desktop)
+	signIn(t, alice, a, "acme", "alice@acme.test")
+
+	addMember := func(first, last, email, role string) {
+		t.Helper()
+		wantStatus(t, open(t, alice, a.tenantURL("acme", "/settings/team/new")), http.StatusOK)
+		typeInto(t, alice, [][2]string{{"#f-first_name", first}, {"#f-last_name", last}, {"#f-email", email}})
+		chooseIn(t, alice, "#f-role", role)
+		if status := clickSubmit(t, alice); status != http.StatusOK {
+			t.Fatalf("add member %s: status %d", email, status)
+		}
+	}
+
+	addMember("Carol", "Chen", "carol@initech.test", "Viewer")
+	wantLocation(t, alice, a.tenantHost("acme"), "/settings/team")
+	wantText(t, alice, "carol@initech.test already has a Canopy account and is now a member of Acme Corp")
+	if msgs, _ := a.store.OutboxFor(context.Background(), "carol@initech.test"); len(msgs) != 0 {
+		t.Fatalf("an active user was emailed %d messages", len(msgs))
+	}
+
+	addMember("Nina", "Novak", "nina@example.com", "Editor")
+	wantText(t, alice, "Invitation sent to nina@example.com", "Invited")
+	screenshot(t, alice, "team.png")
+	msgs, err := a.store.OutboxFor(context.Background(), "nina@example.com")
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("invitation emails: %d, %v", len(msgs), err)
+	}
+	link := linkInMail.FindString(msgs[0].BodyText)
+	if !strings.HasPrefix(link, "http://localhost:"+a.port+"/invitations/") {
+		t.Fatalf("link %q is not on the configured base URL", link)
+	}
+
+	nina := newTab(t, browser, desktop)
+	wantStatus(t, open(t, nina, link), http.StatusOK)
+	wantText(t, nina, "Join Acme Corp", "Editor", "nina@example.com")
+	typeInto(t, nina, [][2]string{{"#f-password", "nina-password-1"}, {"#f-password_confirm", "nina-password-1"}})
+	screenshot(t, nina, "invitation.png")
+	if status := clickAndWait(t, nina, `.auth-card form.form button[type="submit"]`); status != http.StatusOK {
+		t.Fatalf("accept: status %d", status)
+	}
+	wantLocation(t, nina, a.tenantHost("acme"), "/")
+	wantText(t, nina, "Welcome back, Nina", "Editor")
+}
