@@ -95,3 +95,17 @@ func fieldErrors(err error, dst *map[string]string) bool {
 	}
 	return false
 }
+
+// subTenantParam is the sub-tenant named by the :id in the URL, which must be
+// a child of the tenant whose host this is; anything else is a 404.
+func (h *Handlers) subTenantParam(c echo.Context) (*models.Tenant, error) {
+	id, err := pathID(c)
+	if err != nil {
+		return nil, err
+	}
+	child, err := h.store.SubTenantOf(c.Request().Context(), stateOf(c).tenant.ID, id)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, errNotFound
+	}
+	return child, err
+}

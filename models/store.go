@@ -52,14 +52,15 @@ func (s *Store) scoped(ctx context.Context, tenantID int64) *gorm.DB {
 // uniqueIndexes maps each unique constraint to how SQLite names it in its
 // error message: by index name for expression indexes, by columns otherwise.
 var uniqueIndexes = map[string]string{
-	"users_email_key":             "index 'users_email_key'",
-	"templates_tenant_name_key":   "index 'templates_tenant_name_key'",
-	"tenants_subdomain_key":       "index 'tenants_subdomain_key'",
-	"tenants_parent_name_key":     "index 'tenants_parent_name_key'",
-	"tenants_owner_key":           "tenants.owner_user_id",
-	"memberships_tenant_user_key": "memberships.tenant_id, memberships.user_id",
-	"handoff_redemptions_pkey":    "handoff_redemptions.token_id",
-	"invitations_pending_key":     "invitations.tenant_id, invitations.email",
+	"users_email_key":               "index 'users_email_key'",
+	"templates_tenant_name_key":     "index 'templates_tenant_name_key'",
+	"tenants_subdomain_key":         "index 'tenants_subdomain_key'",
+	"tenants_parent_name_key":       "index 'tenants_parent_name_key'",
+	"tenants_owner_key":             "tenants.owner_user_id",
+	"memberships_tenant_user_key":   "memberships.tenant_id, memberships.user_id",
+	"handoff_redemptions_pkey":      "handoff_redemptions.token_id",
+	"invitations_pending_key":       "invitations.tenant_id, invitations.email",
+	"devices_tenant_identifier_key": "index 'devices_tenant_identifier_key'",
 }
 
 // violatesUnique tells whether err is a duplicate-key error on constraint.

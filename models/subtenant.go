@@ -148,3 +148,15 @@ func (s *Store) SubTenants(ctx context.Context, parentID int64, query string, pa
 	}
 	return result, nil
 }
+
+// SubTenantOf loads a direct child of parentID. Anything else — another
+// tenant's child, the parent itself, an unknown id — is ErrNotFound, so the
+// Sub-Tenants pages can never reach outside the parent's own children.
+func (s *Store) SubTenantOf(ctx context.Context, parentID, childID int64) (*Tenant, error) {
+	if parentID <= 0 {
+		return nil, ErrNoTenant
+	}
+	var t Tenant
+	err := s.conn(ctx).Where("id = ? AND parent_id = ?", childID, parentID).Take(&t).Error
+	return &t, notFound(err, "load sub-tenant")
+}

@@ -32,6 +32,7 @@ type Tenant struct {
 	Status         TenantStatus
 	OwnerUserID    *int64
 	BillingRollsUp bool
+	SSOInherit     bool `gorm:"column:sso_inherit"`
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 }
@@ -141,6 +142,7 @@ func (s *Store) CreateTenant(ctx context.Context, n NewTenant) (*Tenant, error) 
 	t := &Tenant{
 		Name: n.Name, Subdomain: n.Subdomain, Description: n.Description, ContactEmail: n.ContactEmail,
 		Timezone: n.Timezone, Status: TenantActive, BillingRollsUp: n.BillingRollsUp,
+		SSOInherit: n.ParentID != 0, // a new child follows its parent's SSO until told otherwise
 	}
 	if n.ParentID != 0 {
 		t.ParentID = &n.ParentID
