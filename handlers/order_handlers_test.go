@@ -49,7 +49,7 @@ func TestOrdersListShowsDemoOrders(t *testing.T) {
 		"Alice Anderson", "Bob Brown", "Completed", "In progress", "Pending", "Cancelled",
 		"1–6 of 6", `name="q"`)
 	// Times are in Acme's timezone (America/New_York).
-	if !regexp.MustCompile(`E[SD]T</time>`).MatchString(page.body) {
+	if !regexp.MustCompile(`\d:\d\d [AP]M E[SD]T<`).MatchString(page.body) {
 		t.Fatalf("times are not in the company's timezone:\n%s", excerpt(page.body))
 	}
 	wantNoBody(t, page, `href="/orders/new"`, `style=`)
