@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -76,6 +77,20 @@ var routeExpectations = map[string]expectation{
 	"GET /sub-tenants":     {tenant: onlySuperAdmin(), apex: all(404)},
 	"GET /sub-tenants/new": {tenant: onlySuperAdmin(), apex: all(404)},
 	"POST /sub-tenants":    {}, // checked in subtenant_handlers_test.go
+	// The details pages of acme's child acme-eu: Super Admins of acme only.
+	"GET /sub-tenants/:id":           {tenant: detailsOnlySuperAdmin(303), apex: all(404)},
+	"GET /sub-tenants/:id/users":     {tenant: detailsOnlySuperAdmin(200), apex: all(404)},
+	"GET /sub-tenants/:id/users/new": {tenant: detailsOnlySuperAdmin(200), apex: all(404)},
+	"GET /sub-tenants/:id/settings":  {tenant: detailsOnlySuperAdmin(200), apex: all(404)},
+	"POST /sub-tenants/:id/users":    {}, // checked in subtenant_handlers_test.go
+	"POST /sub-tenants/:id/settings": {},
+	"POST /sub-tenants/:id/status":   {},
+}
+
+func detailsOnlySuperAdmin(superAdmin int) map[string]int {
+	m := onlySuperAdmin()
+	m["super_admin"] = superAdmin
+	return m
 }
 
 func onlySuperAdmin() map[string]int {
@@ -114,6 +129,8 @@ func TestAccessMatrix(t *testing.T) {
 		if p, ok := samplePath[key]; ok {
 			path = p
 		}
+		// Sub-tenant pages are tried on acme's child, Acme Europe.
+		path = strings.ReplaceAll(path, ":id", strconv.FormatInt(a.tenant("acme-eu").ID, 10))
 		if method != http.MethodGet {
 			continue
 		}

@@ -77,6 +77,13 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.tenantRoute(site, http.MethodGet, "/sub-tenants", models.PermManageSubTenants, h.subTenants)
 	h.tenantRoute(site, http.MethodGet, "/sub-tenants/new", models.PermManageSubTenants, h.newSubTenantForm)
 	h.tenantRoute(site, http.MethodPost, "/sub-tenants", models.PermManageSubTenants, h.createSubTenant)
+	h.tenantRoute(site, http.MethodGet, "/sub-tenants/:id", models.PermManageSubTenants, h.subTenantDetails)
+	h.tenantRoute(site, http.MethodGet, "/sub-tenants/:id/users", models.PermManageSubTenants, h.subTenantUsers)
+	h.tenantRoute(site, http.MethodGet, "/sub-tenants/:id/users/new", models.PermManageSubTenants, h.inviteSubTenantUserForm)
+	h.tenantRoute(site, http.MethodPost, "/sub-tenants/:id/users", models.PermManageSubTenants, h.inviteSubTenantUser)
+	h.tenantRoute(site, http.MethodGet, "/sub-tenants/:id/settings", models.PermManageSubTenants, h.subTenantSettings)
+	h.tenantRoute(site, http.MethodPost, "/sub-tenants/:id/settings", models.PermManageSubTenants, h.saveSubTenantSettings)
+	h.tenantRoute(site, http.MethodPost, "/sub-tenants/:id/status", models.PermManageSubTenants, h.setSubTenantStatus)
 	h.orderRoutes(site)    // order_handlers.go: /orders, /orders/new
 	h.templateRoutes(site) // template_handlers.go: /templates, /templates/new
 	return h

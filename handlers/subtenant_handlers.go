@@ -109,3 +109,149 @@ func (h *Handlers) subTenantParam(c echo.Context) (*models.Tenant, error) {
 	}
 	return child, err
 }
+
+// subTenantFrame is what every tab of the details page shows about the child.
+func (h *Handlers) subTenantFrame(c echo.Context, child *models.Tenant, tab string) pages.SubTenantFrame {
+	return pages.SubTenantFrame{Tenant: child, Tab: tab, URL: h.cfg.TenantURL(child.Subdomain, "/"), Labels: pages.SubTenantLabelsFor(stateOf(c).tenant)}
+}
+
+// subTenantDetails opens a sub-tenant on its first tab.
+func (h *Handlers) subTenantDetails(c echo.Context) error {
+	if _, err := h.subTenantParam(c); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/sub-tenants/"+c.Param("id")+"/devices")
+}
+
+// subTenantUsers is the Users tab: the child's members and invitations.
+func (h *Handlers) subTenantUsers(c echo.Context) error {
+	child, err := h.subTenantParam(c)
+	if err != nil {
+		return err
+	}
+	q := strings.TrimSpace(c.QueryParam("q"))
+	page, err := h.store.Team(c.Request().Context(), child.ID, q, models.ParsePage(c.QueryParam("page"), models.TeamPageSize))
+	if err != nil {
+		return err
+	}
+	frame := h.subTenantFrame(c, child, "users")
+	return h.render(c, http.StatusOK, pages.SubTenantUsers(h.shell(c, child.Name, "sub-tenants"), frame, page, q))
+}
+
+// inviteSubTenantUserForm is + Invite User: any of the four roles, since the
+// parent's Super Admin outranks everyone in the child.
+func (h *Handlers) inviteSubTenantUserForm(c echo.Context) error {
+	child, err := h.subTenantParam(c)
+	if err != nil {
+		return err
+	}
+	return h.renderInviteSubTenantUser(c, child, http.StatusOK, pages.MemberForm{Role: string(models.RoleViewer)})
+}
+
+func (h *Handlers) renderInviteSubTenantUser(c echo.Context, child *models.Tenant, status int, form pages.MemberForm) error {
+	form.Assignable = models.AssignableRoles(models.RoleSuperAdmin)
+	return h.render(c, status, pages.InviteSubTenantUser(h.shell(c, "Invite User", "sub-tenants"), h.subTenantFrame(c, child, "users"), form))
+}
+
+func (h *Handlers) inviteSubTenantUser(c echo.Context) error {
+	rs := stateOf(c)
+	child, err := h.subTenantParam(c)
+	if err != nil {
+		return err
+	}
+	form := pages.MemberForm{FirstName: c.FormValue("first_name"), LastName: c.FormValue("last_name"), Email: c.FormValue("email"), Role: c.FormValue("role")}
+	req := models.InviteRequest{
+		TenantID: child.ID, InviterID: rs.user.ID, InviterRole: models.RoleSuperAdmin,
+		Email: form.Email, FirstName: form.FirstName, LastName: form.LastName, Role: models.Role(form.Role),
+	}
+	outcome, err := h.store.Invite(c.Request().Context(), req, h.invitationMail(child, rs.user))
+	if fieldErrors(err, &form.Errors) {
+		return h.renderInviteSubTenantUser(c, child, http.StatusUnprocessableEntity, form)
+	}
+	if err != nil {
+		return err
+	}
+	email := models.NormalizeEmail(form.Email)
+	if outcome == models.AddedAtOnce {
+		h.flash(c, "success", email+" already has a Canopy account and is now a member of "+child.Name+".")
+	} else {
+		h.flash(c, "success", "Invitation sent to "+email+".")
+	}
+	return c.Redirect(http.StatusSeeOther, "/sub-tenants/"+c.Param("id")+"/users")
+}
+
+// subTenantSettings is the Settings tab.
+func (h *Handlers) subTenantSettings(c echo.Context) error {
+	child, err := h.subTenantParam(c)
+	if err != nil {
+		return err
+	}
+	chosen, err := h.store.SolutionsOf(c.Request().Context(), child.ID)
+	if err != nil {
+		return err
+	}
+	form := pages.SubTenantSettingsForm{Chosen: chosen, SSOInherit: child.SSOInherit, Timezone: child.Timezone}
+	return h.renderSubTenantSettings(c, child, http.StatusOK, form)
+}
+
+func (h *Handlers) renderSubTenantSettings(c echo.Context, child *models.Tenant, status int, form pages.SubTenantSettingsForm) error {
+	rs := stateOf(c)
+	available, err := h.store.SolutionsOf(c.Request().Context(), rs.tenant.ID)
+	if err != nil {
+		return err
+	}
+	form.Available, form.ParentName = available, rs.tenant.Name
+	return h.render(c, status, pages.SubTenantSettings(h.shell(c, child.Name, "sub-tenants"), h.subTenantFrame(c, child, "settings"), form))
+}
+
+// saveSubTenantSettings changes solutions, SSO inheritance and timezone.
+// Whatever else a crafted form carries (name, subdomain…) is never read.
+func (h *Handlers) saveSubTenantSettings(c echo.Context) error {
+	rs := stateOf(c)
+	child, err := h.subTenantParam(c)
+	if err != nil {
+		return err
+	}
+	if err := c.Request().ParseForm(); err != nil {
+		return err
+	}
+	set := models.SubTenantSettings{
+		Solutions:  models.ParseSolutions(c.Request().Form["solutions"]),
+		SSOInherit: c.FormValue("sso_inherit") == "on",
+		Timezone:   c.FormValue("timezone"),
+	}
+	err = h.store.SaveSubTenantSettings(c.Request().Context(), rs.tenant.ID, child.ID, set)
+	form := pages.SubTenantSettingsForm{Chosen: set.Solutions, SSOInherit: set.SSOInherit, Timezone: set.Timezone}
+	if fieldErrors(err, &form.Errors) {
+		return h.renderSubTenantSettings(c, child, http.StatusUnprocessableEntity, form)
+	}
+	if err != nil {
+		return err
+	}
+	h.flash(c, "success", "Settings saved for "+child.Name+".")
+	return c.Redirect(http.StatusSeeOther, "/sub-tenants/"+c.Param("id")+"/settings")
+}
+
+// setSubTenantStatus activates or deactivates a sub-tenant.
+func (h *Handlers) setSubTenantStatus(c echo.Context) error {
+	rs := stateOf(c)
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	child, err := h.store.SetSubTenantStatus(c.Request().Context(), rs.tenant.ID, id, models.TenantStatus(c.FormValue("status")))
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		return errNotFound
+	case errors.Is(err, models.ErrInvalidStatus):
+		return &pageError{status: http.StatusUnprocessableEntity, heading: "Unknown status", message: "A sub-tenant is either active or inactive.", href: "/sub-tenants", label: "Back"}
+	case err != nil:
+		return err
+	}
+	if child.Active() {
+		h.flash(c, "success", child.Name+" is active again; its members can enter it.")
+	} else {
+		h.flash(c, "success", child.Name+" is now inactive; its members cannot enter it. Nothing was deleted.")
+	}
+	return c.Redirect(http.StatusSeeOther, "/sub-tenants/"+c.Param("id")+"/settings")
+}

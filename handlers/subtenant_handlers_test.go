@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -181,4 +182,119 @@ func TestOnlySuperAdminsCreateSubTenants(t *testing.T) {
 		t.Fatal("a sibling is listed")
 	}
 	wantStatus(t, eve.follow(eve.get(tenantURL("acme", "/sub-tenants"))), http.StatusForbidden)
+}
+
+func idOf(t *models.Tenant) string { return strconv.FormatInt(t.ID, 10) }
+
+func TestSubTenantUsersTab(t *testing.T) {
+	a := newApp(t)
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	eu := a.tenant("acme-eu")
+	users := alice.get(tenantURL("acme", "/sub-tenants/"+idOf(eu)+"/users"))
+	wantStatus(t, users, http.StatusOK)
+	wantBody(t, users, "Acme Europe", "Devices", "Users", "Settings", "eve@acme.test", "Owner", "Invite User")
+	if strings.Contains(tableOf(users), "dave@acme.test") {
+		t.Fatal("a member of the parent is listed in the child")
+	}
+	// The parent's Super Admin may invite with any role, Super Admin included.
+	form := url.Values{"first_name": {"Sam"}, "last_name": {"Sun"}, "email": {"sam@example.com"}, "role": {"super_admin"}}
+	r := alice.submit(tenantURL("acme", "/sub-tenants/"+idOf(eu)+"/users/new"), tenantURL("acme", "/sub-tenants/"+idOf(eu)+"/users"), form)
+	wantStatus(t, r, http.StatusSeeOther)
+	list := alice.follow(r)
+	wantBody(t, list, "Invitation sent to sam@example.com")
+	if !strings.Contains(tableOf(list), "sam@example.com") || !strings.Contains(tableOf(list), "Invited") {
+		t.Fatal("the invitation is not listed")
+	}
+	// The link lands the invitee in Acme Europe, not in Acme.
+	links := a.inbox("sam@example.com")
+	sam := a.browser()
+	home := sam.follow(sam.submit(links[0], links[0]+"/accept", url.Values{"first_name": {"Sam"}, "password": {"a-good-password"}, "password_confirm": {"a-good-password"}}))
+	if host := mustParse(t, home.url).Host; host != "acme-eu.localhost:8080" {
+		t.Fatalf("landed on %s", home.url)
+	}
+	wantBody(t, home, "Super Admin", "Acme Europe")
+	found := tableOf(alice.get(tenantURL("acme", "/sub-tenants/"+idOf(eu)+"/users?q=SAM")))
+	if !strings.Contains(found, "sam@example.com") || strings.Contains(found, "eve@acme.test") {
+		t.Fatalf("search: %s", found)
+	}
+	bad := alice.submit(tenantURL("acme", "/sub-tenants/"+idOf(eu)+"/users/new"), tenantURL("acme", "/sub-tenants/"+idOf(eu)+"/users"), url.Values{"first_name": {"X"}, "email": {"bad"}, "role": {"viewer"}})
+	wantStatus(t, bad, http.StatusUnprocessableEntity)
+	wantBody(t, bad, "valid email", `value="X"`)
+}
+
+func TestSubTenantSettingsTab(t *testing.T) {
+	a := newApp(t)
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	eu := a.tenant("acme-eu")
+	page := alice.get(tenantURL("acme", "/sub-tenants/"+idOf(eu)+"/settings"))
+	wantStatus(t, page, http.StatusOK)
+	wantBody(t, page, "Cold Chain Monitoring", "Shipment Tracking", "Inherit SSO login settings from parent tenant", "Save Changes")
+	if strings.Contains(page.body, "Air Cargo") {
+		t.Fatal("a solution Acme lacks is offered")
+	}
+	settings := tenantURL("acme", "/sub-tenants/"+idOf(eu)+"/settings")
+	// A crafted POST cannot change the immutable details, nor give Air Cargo.
+	craft := url.Values{"solutions": {"cold_chain", "shipment_tracking"}, "timezone": {"Asia/Tokyo"},
+		"name": {"Renamed"}, "subdomain": {"renamed"}, "description": {"changed"}, "email": {"x@evil.test"}, "contact_email": {"x@evil.test"}}
+	saved := alice.submit(settings, settings, craft)
+	wantStatus(t, saved, http.StatusSeeOther)
+	wantBody(t, alice.follow(saved), "Settings saved for Acme Europe")
+	after := a.tenant("acme-eu")
+	if after.Name != "Acme Europe" || after.Description != eu.Description || after.ContactEmail != eu.ContactEmail || after.Subdomain != "acme-eu" {
+		t.Fatalf("immutable details changed: %+v", after)
+	}
+	if after.Timezone != "Asia/Tokyo" || after.SSOInherit || !after.UpdatedAt.After(eu.UpdatedAt) {
+		t.Fatalf("settings not saved or Updated At did not move: %+v", after)
+	}
+	if sols, _ := a.store.SolutionsOf(context.Background(), eu.ID); len(sols) != 2 {
+		t.Fatalf("solutions %v", sols)
+	}
+	refused := alice.submit(settings, settings, url.Values{"solutions": {"air_cargo"}, "timezone": {"UTC"}})
+	wantStatus(t, refused, http.StatusUnprocessableEntity)
+	wantBody(t, refused, "Air Cargo is not enabled for the parent")
+	if got := a.tenant("acme-eu"); got.Timezone != "Asia/Tokyo" {
+		t.Fatal("a refused save changed the timezone")
+	}
+}
+
+func TestSubTenantStatus(t *testing.T) {
+	a := newApp(t)
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	lab := a.tenant("acme-lab")
+	frank := a.browser()
+	wantStatus(t, frank.signIn("frank@acme.test", "acme-lab"), http.StatusForbidden)
+	status := tenantURL("acme", "/sub-tenants/"+idOf(lab)+"/status")
+	r := alice.submit(tenantURL("acme", "/sub-tenants/"+idOf(lab)+"/settings"), status, url.Values{"status": {"active"}})
+	wantBody(t, alice.follow(r), "Acme Lab is active again")
+	frank = a.browser()
+	wantStatus(t, frank.signIn("frank@acme.test", "acme-lab"), http.StatusOK)
+	r = alice.submit(tenantURL("acme", "/sub-tenants/"+idOf(lab)+"/settings"), status, url.Values{"status": {"inactive"}})
+	wantBody(t, alice.follow(r), "Acme Lab is now inactive")
+	wantStatus(t, frank.get(tenantURL("acme-lab", "/")), http.StatusForbidden)
+	// The parent's Super Admins still see and manage it.
+	wantStatus(t, alice.get(tenantURL("acme", "/sub-tenants/"+idOf(lab)+"/settings")), http.StatusOK)
+	wantStatus(t, alice.submit(tenantURL("acme", "/sub-tenants"), status, url.Values{"status": {"paused"}}), http.StatusUnprocessableEntity)
+}
+
+func TestSubTenantPagesReachOnlyOwnChildren(t *testing.T) {
+	a := newApp(t)
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	for _, other := range []string{"globex", "acme", "admin"} {
+		id := idOf(a.tenant(other))
+		for _, path := range []string{"/sub-tenants/" + id, "/sub-tenants/" + id + "/users", "/sub-tenants/" + id + "/settings"} {
+			if r := alice.get(tenantURL("acme", path)); r.status != http.StatusNotFound {
+				t.Errorf("%s: status %d, want 404", path, r.status)
+			}
+		}
+		r := alice.submit(tenantURL("acme", "/sub-tenants"), tenantURL("acme", "/sub-tenants/"+id+"/status"), url.Values{"status": {"inactive"}})
+		wantStatus(t, r, http.StatusNotFound)
+		if !a.tenant(other).Active() {
+			t.Fatalf("%s was deactivated through acme's pages", other)
+		}
+	}
+	wantStatus(t, alice.get(tenantURL("acme", "/sub-tenants/"+idOf(a.tenant("acme-eu")))), http.StatusSeeOther)
 }

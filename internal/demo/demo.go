@@ -30,6 +30,7 @@ type company struct {
 	status                                                models.TenantStatus
 	billingRollsUp                                        bool
 	members                                               []member
+	solutions                                             []models.Solution
 }
 
 type member struct {
@@ -40,10 +41,12 @@ type member struct {
 // companies are in creation order: parents before children.
 var companies = []company{
 	{name: "Canopy Platform", subdomain: "admin", owner: "staff@canopy.test", timezone: "UTC",
-		description: "The provider's own tenant: Customer Success staff.", status: models.TenantActive},
+		description: "The provider's own tenant: Customer Success staff.", status: models.TenantActive,
+		solutions: models.Solutions},
 	{name: "Acme Corp", subdomain: "acme", parent: "admin", owner: "alice@acme.test", timezone: "America/New_York",
 		description: "Cold-chain logistics for pharmaceuticals.", status: models.TenantActive,
-		members: []member{{"bob@globex.test", models.RoleAdmin}, {"dave@acme.test", models.RoleViewer}}},
+		members:   []member{{"bob@globex.test", models.RoleAdmin}, {"dave@acme.test", models.RoleViewer}},
+		solutions: []models.Solution{models.SolutionColdChain, models.SolutionShipmentTracking}},
 	{name: "Globex", subdomain: "globex", parent: "admin", owner: "bob@globex.test", timezone: "America/Chicago",
 		description: "Global shipping and freight.", status: models.TenantActive,
 		members: []member{{"alice@acme.test", models.RoleEditor}}},
@@ -51,7 +54,8 @@ var companies = []company{
 		description: "Enterprise software and TPS reports.", status: models.TenantActive,
 		members: []member{{"alice@acme.test", models.RoleViewer}}},
 	{name: "Acme Europe", subdomain: "acme-eu", parent: "acme", owner: "eve@acme.test", timezone: "Europe/Berlin",
-		description: "Acme's European operations.", status: models.TenantActive, billingRollsUp: true},
+		description: "Acme's European operations.", status: models.TenantActive, billingRollsUp: true,
+		solutions: []models.Solution{models.SolutionColdChain}},
 	{name: "Acme Lab", subdomain: "acme-lab", parent: "acme", owner: "frank@acme.test", timezone: "America/New_York",
 		description: "Testing environment for new device models.", status: models.TenantInactive, billingRollsUp: true},
 }
@@ -112,6 +116,9 @@ func ensureTenant(ctx context.Context, tx *models.Store, c company, tenants map[
 	t, err = tx.CreateTenant(ctx, n)
 	if err != nil {
 		return nil, fmt.Errorf("demo tenant %s: %w", c.subdomain, err)
+	}
+	if err := tx.EnableSolutions(ctx, t.ID, c.solutions); err != nil {
+		return nil, err
 	}
 	if c.status != models.TenantActive {
 		if err := tx.SetTenantStatus(ctx, t.ID, c.status); err != nil {

@@ -1,0 +1,159 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Solution is a product line a tenant can be given.
+type Solution string
+
+const (
+	SolutionColdChain        Solution = "cold_chain"
+	SolutionShipmentTracking Solution = "shipment_tracking"
+	SolutionAirCargo         Solution = "air_cargo"
+)
+
+// Solutions lists every solution, in the order forms show them.
+var Solutions = []Solution{SolutionColdChain, SolutionShipmentTracking, SolutionAirCargo}
+
+// Label is the solution's name as people read it.
+func (s Solution) Label() string {
+	switch s {
+	case SolutionColdChain:
+		return "Cold Chain Monitoring"
+	case SolutionShipmentTracking:
+		return "Shipment Tracking"
+	case SolutionAirCargo:
+		return "Air Cargo"
+	}
+	return string(s)
+}
+
+type tenantSolution struct {
+	TenantID int64
+	Solution Solution
+}
+
+func (tenantSolution) TableName() string { return "tenant_solutions" }
+
+// SolutionsOf lists the solutions enabled for a tenant, in display order.
+func (s *Store) SolutionsOf(ctx context.Context, tenantID int64) ([]Solution, error) {
+	var rows []tenantSolution
+	if err := s.scoped(ctx, tenantID).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("list solutions: %w", err)
+	}
+	var out []Solution
+	for _, sol := range Solutions {
+		if slices.ContainsFunc(rows, func(r tenantSolution) bool { return r.Solution == sol }) {
+			out = append(out, sol)
+		}
+	}
+	return out, nil
+}
+
+// EnableSolutions sets a tenant's solutions without consulting its parent:
+// for setup (demo data, the platform tenant). Sub-tenants' solutions change
+// through SaveSubTenantSettings, which enforces the parent's.
+func (s *Store) EnableSolutions(ctx context.Context, tenantID int64, solutions []Solution) error {
+	return s.Tx(ctx, func(tx *Store) error { return tx.setSolutions(ctx, tenantID, solutions) })
+}
+
+// setSolutions replaces a tenant's solutions.
+func (s *Store) setSolutions(ctx context.Context, tenantID int64, solutions []Solution) error {
+	if err := s.scoped(ctx, tenantID).Delete(&tenantSolution{}).Error; err != nil {
+		return fmt.Errorf("clear solutions: %w", err)
+	}
+	for _, sol := range solutions {
+		if err := s.conn(ctx).Create(&tenantSolution{TenantID: tenantID, Solution: sol}).Error; err != nil {
+			return fmt.Errorf("enable solution: %w", err)
+		}
+	}
+	return nil
+}
+
+// SubTenantSettings is the Settings tab of a sub-tenant: what its parent's
+// Super Admins may change after creation.
+type SubTenantSettings struct {
+	Solutions  []Solution
+	SSOInherit bool
+	Timezone   string
+}
+
+// SaveSubTenantSettings changes a sub-tenant's solutions, SSO inheritance and
+// timezone in one transaction. A child may only get solutions its parent
+// has. Name, subdomain, description and email are not part of it: they
+// cannot change after creation.
+func (s *Store) SaveSubTenantSettings(ctx context.Context, parentID, childID int64, set SubTenantSettings) error {
+	return s.Tx(ctx, func(tx *Store) error {
+		child, err := tx.SubTenantOf(ctx, parentID, childID)
+		if err != nil {
+			return err
+		}
+		allowed, err := tx.SolutionsOf(ctx, parentID)
+		if err != nil {
+			return err
+		}
+		errs := FieldErrors{}
+		var chosen []Solution
+		for _, sol := range Solutions {
+			if !slices.Contains(set.Solutions, sol) {
+				continue
+			}
+			if !slices.Contains(allowed, sol) {
+				errs["solutions"] = sol.Label() + " is not enabled for the parent, so it cannot be given to a sub-tenant."
+			}
+			chosen = append(chosen, sol)
+		}
+		for _, sol := range set.Solutions {
+			if !slices.Contains(Solutions, sol) {
+				errs["solutions"] = "Choose solutions from the list."
+			}
+		}
+		set.Timezone = strings.TrimSpace(set.Timezone)
+		if msg := ValidateTimezone(set.Timezone); msg != "" {
+			errs["timezone"] = msg
+		}
+		if err := errs.Err(); err != nil {
+			return err
+		}
+		if err := tx.setSolutions(ctx, child.ID, chosen); err != nil {
+			return err
+		}
+		return tx.updateTenant(ctx, child.ID, map[string]any{"sso_inherit": set.SSOInherit, "timezone": set.Timezone})
+	})
+}
+
+// ParseSolutions reads solution keys from a form; unknown keys are kept so
+// validation can refuse them.
+func ParseSolutions(keys []string) []Solution {
+	out := make([]Solution, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, Solution(k))
+	}
+	return out
+}
+
+// ErrInvalidStatus refuses a status other than active or inactive.
+var ErrInvalidStatus = errors.New("unknown tenant status")
+
+// SetSubTenantStatus activates or deactivates a child of parentID. Members of
+// an inactive tenant cannot enter it; its parent's Super Admins still manage it.
+func (s *Store) SetSubTenantStatus(ctx context.Context, parentID, childID int64, status TenantStatus) (*Tenant, error) {
+	if status != TenantActive && status != TenantInactive {
+		return nil, ErrInvalidStatus
+	}
+	var child *Tenant
+	err := s.Tx(ctx, func(tx *Store) error {
+		var err error
+		if child, err = tx.SubTenantOf(ctx, parentID, childID); err != nil {
+			return err
+		}
+		child.Status = status
+		return tx.SetTenantStatus(ctx, child.ID, status)
+	})
+	return child, err
+}

@@ -1,0 +1,67 @@
+package models_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"canopy/models"
+)
+
+func TestSubTenantSettings(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if err := w.store.EnableSolutions(ctx, w.acme.ID, []models.Solution{models.SolutionColdChain, models.SolutionShipmentTracking}); err != nil {
+		t.Fatal(err)
+	}
+	eu, err := w.store.CreateTenant(ctx, models.NewTenant{ParentID: w.acme.ID, Name: "Acme Europe", Subdomain: "acme-eu", Timezone: "Europe/Berlin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !eu.SSOInherit {
+		t.Fatal("a new sub-tenant should inherit SSO until told otherwise")
+	}
+	cases := []struct {
+		name  string
+		set   models.SubTenantSettings
+		field string
+	}{
+		{"solution the parent lacks", models.SubTenantSettings{Solutions: []models.Solution{models.SolutionAirCargo}, Timezone: "UTC"}, "solutions"},
+		{"unknown solution", models.SubTenantSettings{Solutions: []models.Solution{"teleport"}, Timezone: "UTC"}, "solutions"},
+		{"unknown timezone", models.SubTenantSettings{Timezone: "Nowhere"}, "timezone"},
+	}
+	for _, c := range cases {
+		if err := w.store.SaveSubTenantSettings(ctx, w.acme.ID, eu.ID, c.set); fieldError(err, c.field) == "" {
+			t.Errorf("%s: err = %v", c.name, err)
+		}
+	}
+	if sols, _ := w.store.SolutionsOf(ctx, eu.ID); len(sols) != 0 {
+		t.Fatalf("refused settings were written: %v", sols)
+	}
+	before, _ := w.store.TenantByID(ctx, eu.ID)
+	good := models.SubTenantSettings{Solutions: []models.Solution{models.SolutionShipmentTracking, models.SolutionColdChain}, SSOInherit: false, Timezone: "Europe/Paris"}
+	if err := w.store.SaveSubTenantSettings(ctx, w.acme.ID, eu.ID, good); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := w.store.TenantByID(ctx, eu.ID)
+	sols, _ := w.store.SolutionsOf(ctx, eu.ID)
+	if len(sols) != 2 || sols[0] != models.SolutionColdChain || after.SSOInherit || after.Timezone != "Europe/Paris" || !after.UpdatedAt.After(before.UpdatedAt) {
+		t.Fatalf("saved %+v %v", after, sols)
+	}
+	// Only the parent reaches its child's settings.
+	if err := w.store.SaveSubTenantSettings(ctx, w.platform.ID, eu.ID, good); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("grandparent saved: %v", err)
+	}
+	if _, err := w.store.SetSubTenantStatus(ctx, w.acme.ID, eu.ID, models.TenantInactive); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := w.store.TenantByID(ctx, eu.ID); got.Active() {
+		t.Fatal("not deactivated")
+	}
+	if _, err := w.store.SetSubTenantStatus(ctx, w.acme.ID, eu.ID, "paused"); !errors.Is(err, models.ErrInvalidStatus) {
+		t.Fatalf("bad status: %v", err)
+	}
+	if _, err := w.store.SetSubTenantStatus(ctx, w.acme.ID, w.platform.ID, models.TenantInactive); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("deactivated a non-child: %v", err)
+	}
+}
