@@ -67,16 +67,19 @@ var routeExpectations = map[string]expectation{
 	"POST /settings/team/invitations/:id/resend": {},
 	"POST /settings/team/invitations/:id/revoke": {},
 	// Orders and templates: every member sees the lists; creating needs PermEdit.
-	"GET /orders":        {tenant: members(303, 303, 200), apex: all(404)},
-	"GET /orders/new":    {tenant: needsEdit(), apex: all(404)},
-	"POST /orders":       {}, // checked in order_handlers_test.go
-	"GET /templates":     {tenant: members(303, 303, 200), apex: all(404)},
-	"GET /templates/new": {tenant: needsEdit(), apex: all(404)},
-	"POST /templates":    {}, // checked in template_handlers_test.go
+	"GET /orders":            {tenant: members(303, 303, 200), apex: all(404)},
+	"GET /orders/new":        {tenant: needsEdit(), apex: all(404)},
+	"POST /orders":           {}, // checked in order_handlers_test.go
+	"GET /templates":         {tenant: members(303, 303, 200), apex: all(404)},
+	"GET /templates/new":     {tenant: needsEdit(), apex: all(404)},
+	"POST /templates":        {}, // checked in template_handlers_test.go
+	"GET /settings/company":  {tenant: members(303, 303, 200), apex: all(404)},
+	"POST /settings/company": {}, // checked in settings_handlers_test.go
 	// Sub-tenants: Super Admins only.
-	"GET /sub-tenants":     {tenant: onlySuperAdmin(), apex: all(404)},
-	"GET /sub-tenants/new": {tenant: onlySuperAdmin(), apex: all(404)},
-	"POST /sub-tenants":    {}, // checked in subtenant_handlers_test.go
+	"GET /sub-tenants/subdomain-check": {tenant: onlySuperAdmin(), apex: all(404)},
+	"GET /sub-tenants":                 {tenant: onlySuperAdmin(), apex: all(404)},
+	"GET /sub-tenants/new":             {tenant: onlySuperAdmin(), apex: all(404)},
+	"POST /sub-tenants":                {}, // checked in subtenant_handlers_test.go
 	// The details pages of acme's child acme-eu: Super Admins of acme only.
 	"GET /sub-tenants/:id":           {tenant: detailsOnlySuperAdmin(303), apex: all(404)},
 	"GET /sub-tenants/:id/users":     {tenant: detailsOnlySuperAdmin(200), apex: all(404)},

@@ -107,3 +107,33 @@
     });
   });
 })();
+
+// Subdomain availability, asked of the server a moment after typing stops.
+(function () {
+  "use strict";
+  document.querySelectorAll("input[data-check-url]").forEach(function (input) {
+    var status = document.getElementById(input.getAttribute("aria-describedby"));
+    if (!status || !window.fetch) return;
+    var timer = null;
+    var asked = "";
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      var sub = input.value.trim().toLowerCase();
+      status.textContent = "";
+      status.className = "field-hint subdomain-status span-2";
+      if (!sub) return;
+      timer = setTimeout(function () {
+        asked = sub;
+        fetch(input.dataset.checkUrl + "?subdomain=" + encodeURIComponent(sub), { credentials: "same-origin" })
+          .then(function (r) { return r.json(); })
+          .then(function (answer) {
+            if (answer.subdomain !== asked) return;
+            status.textContent = answer.available ? "✓ " + answer.subdomain + " is available." : answer.message;
+            status.className = "field-hint subdomain-status span-2 " + (answer.available ? "is-ok" : "is-bad");
+            input.setAttribute("aria-invalid", answer.available ? "false" : "true");
+          })
+          .catch(function () { /* the server checks again on submit */ });
+      }, 300);
+    });
+  });
+})();

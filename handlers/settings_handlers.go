@@ -1,0 +1,68 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"canopy/models"
+	"canopy/views/pages"
+)
+
+// companySettings is Settings → Company: the fixed details, the timezone,
+// and how SSO and solutions stand.
+func (h *Handlers) companySettings(c echo.Context) error {
+	rs := stateOf(c)
+	return h.renderCompanySettings(c, http.StatusOK, pages.CompanySettingsForm{Timezone: rs.tenant.Timezone})
+}
+
+func (h *Handlers) renderCompanySettings(c echo.Context, status int, form pages.CompanySettingsForm) error {
+	rs := stateOf(c)
+	ctx := c.Request().Context()
+	solutions, err := h.store.SolutionsOf(ctx, rs.tenant.ID)
+	if err != nil {
+		return err
+	}
+	form.Solutions = solutions
+	if form.Parent, err = h.parentOf(ctx, rs.tenant); err != nil {
+		return err
+	}
+	return h.render(c, status, pages.CompanySettings(h.shell(c, "Settings", "settings"), form))
+}
+
+func (h *Handlers) parentOf(ctx context.Context, t *models.Tenant) (*models.Tenant, error) {
+	if t.ParentID == nil {
+		return nil, nil
+	}
+	return h.store.TenantByID(ctx, *t.ParentID)
+}
+
+// saveCompanySettings changes the timezone; nothing else on the page is editable.
+func (h *Handlers) saveCompanySettings(c echo.Context) error {
+	rs := stateOf(c)
+	form := pages.CompanySettingsForm{Timezone: c.FormValue("timezone")}
+	err := h.store.SetTenantTimezone(c.Request().Context(), rs.tenant.ID, form.Timezone)
+	if fieldErrors(err, &form.Errors) {
+		return h.renderCompanySettings(c, http.StatusUnprocessableEntity, form)
+	}
+	if err != nil {
+		return err
+	}
+	h.flash(c, "success", "Settings saved. Times are now shown in "+form.Timezone+".")
+	return c.Redirect(http.StatusSeeOther, "/settings/company")
+}
+
+// subdomainCheck answers the Create form as the subdomain is typed: whether
+// it is well-formed and free. The unique index still decides at creation.
+func (h *Handlers) subdomainCheck(c echo.Context) error {
+	sub := models.NormalizeSubdomain(c.QueryParam("subdomain"))
+	msg := models.ValidateSubdomain(sub)
+	if msg == "" {
+		if _, err := h.store.TenantBySubdomain(c.Request().Context(), sub); err == nil {
+			msg = "This subdomain is already taken. Choose another."
+		}
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, map[string]any{"subdomain": sub, "available": msg == "", "message": msg})
+}
