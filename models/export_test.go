@@ -1,6 +1,10 @@
 package models
 
-import "context"
+import (
+	"context"
+
+	"gorm.io/gorm"
+)
 
 // SaveTenantForTest saves a whole tenant struct, as careless code might.
 func (s *Store) SaveTenantForTest(ctx context.Context, t *Tenant) error {
@@ -10,4 +14,26 @@ func (s *Store) SaveTenantForTest(ctx context.Context, t *Tenant) error {
 // ExecForTest runs raw SQL, to prove constraints hold below the Go layer.
 func (s *Store) ExecForTest(ctx context.Context, sql string, args ...any) error {
 	return s.conn(ctx).Exec(sql, args...).Error
+}
+
+// CountQueries runs fn and counts the SQL statements it sends.
+func (s *Store) CountQueries(fn func()) int {
+	n := 0
+	count := func(*gorm.DB) { n++ }
+	cb := s.db.Callback()
+	_ = cb.Query().After("gorm:query").Register("test:count_query", count)
+	_ = cb.Row().After("gorm:row").Register("test:count_row", count)
+	_ = cb.Raw().After("gorm:raw").Register("test:count_raw", count)
+	defer func() {
+		_ = cb.Query().Remove("test:count_query")
+		_ = cb.Row().Remove("test:count_row")
+		_ = cb.Raw().Remove("test:count_raw")
+	}()
+	fn()
+	return n
+}
+
+// CreateUserForTest adds a user without hashing a password, for bulk setup.
+func (s *Store) CreateUserForTest(ctx context.Context, email string) (*User, error) {
+	return s.createUserWithHash(ctx, NewUser{Email: email, FirstName: "Test"}, "")
 }

@@ -3,6 +3,8 @@ package models_test
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -287,5 +289,46 @@ func TestCompaniesOf(t *testing.T) {
 	_ = w.store.SetTenantStatus(ctx, w.acme.ID, models.TenantInactive)
 	if list, _ = w.store.CompaniesOf(ctx, w.alice.ID); len(list) != 1 {
 		t.Fatalf("inactive company listed: %+v", list)
+	}
+}
+
+// TestCompaniesOfFiveHundredIsOneQuery: the toggle of a user in 500
+// companies is one statement, with every count right.
+func TestCompaniesOfFiveHundredIsOneQuery(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	const n = 500
+	err := w.store.Tx(ctx, func(tx *models.Store) error {
+		for i := range n {
+			owner, err := tx.CreateUserForTest(ctx, "owner"+strconv.Itoa(i)+"@many.test")
+			if err != nil {
+				return err
+			}
+			c, err := tx.CreateTenant(ctx, models.NewTenant{ParentID: w.platform.ID, Name: "Company " + strconv.Itoa(i),
+				Subdomain: "company-" + strconv.Itoa(i), Timezone: "UTC", OwnerUserID: owner.ID})
+			if err != nil {
+				return err
+			}
+			if _, err := tx.AddMember(ctx, c.ID, w.alice.ID, models.RoleViewer); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list []models.Company
+	queries := w.store.CountQueries(func() { list, err = w.store.CompaniesOf(ctx, w.alice.ID) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != n+1 || queries != 1 {
+		t.Fatalf("%d companies in %d queries; want %d in 1", len(list), queries, n+1)
+	}
+	for _, c := range list {
+		if c.Subdomain != "acme" && (c.MemberCount != 2 || !strings.HasPrefix(c.OwnerEmail, "owner")) {
+			t.Fatalf("wrong row %+v", c)
+		}
 	}
 }
