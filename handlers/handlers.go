@@ -87,8 +87,12 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.tenantRoute(site, http.MethodGet, "/sub-tenants/:id/settings", models.PermManageSubTenants, h.subTenantSettings)
 	h.tenantRoute(site, http.MethodPost, "/sub-tenants/:id/settings", models.PermManageSubTenants, h.saveSubTenantSettings)
 	h.tenantRoute(site, http.MethodPost, "/sub-tenants/:id/status", models.PermManageSubTenants, h.setSubTenantStatus)
-	h.orderRoutes(site)    // order_handlers.go: /orders, /orders/new
-	h.templateRoutes(site) // template_handlers.go: /templates, /templates/new
+	h.tenantRoute(site, http.MethodGet, "/orders", models.PermView, h.ordersIndex)
+	h.tenantRoute(site, http.MethodGet, "/orders/new", models.PermEdit, h.newOrder)
+	h.tenantRoute(site, http.MethodPost, "/orders", models.PermEdit, h.createOrder)
+	h.tenantRoute(site, http.MethodGet, "/templates", models.PermView, h.templatesIndex)
+	h.tenantRoute(site, http.MethodGet, "/templates/new", models.PermEdit, h.newTemplate)
+	h.tenantRoute(site, http.MethodPost, "/templates", models.PermEdit, h.createTemplate)
 	return h
 }
 

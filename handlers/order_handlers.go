@@ -16,14 +16,6 @@ import (
 // ordersPageSize is how many orders one page of the list shows.
 const ordersPageSize = 20
 
-// orderRoutes registers the Orders pages (SPEC §7): everyone may see them;
-// creating an order needs PermEdit and a template the member may use.
-func (h *Handlers) orderRoutes(g *echo.Group) {
-	h.tenantRoute(g, http.MethodGet, "/orders", models.PermView, h.ordersIndex)
-	h.tenantRoute(g, http.MethodGet, "/orders/new", models.PermEdit, h.newOrder)
-	h.tenantRoute(g, http.MethodPost, "/orders", models.PermEdit, h.createOrder)
-}
-
 // ordersIndex lists the company's orders, newest first, with search.
 func (h *Handlers) ordersIndex(c echo.Context) error {
 	rs := stateOf(c)

@@ -15,14 +15,6 @@ import (
 // templatesPageSize is how many templates one page of the list shows.
 const templatesPageSize = 25
 
-// templateRoutes registers the Templates pages (SPEC §7): everyone may see
-// them; creating a template needs PermEdit.
-func (h *Handlers) templateRoutes(g *echo.Group) {
-	h.tenantRoute(g, http.MethodGet, "/templates", models.PermView, h.templatesIndex)
-	h.tenantRoute(g, http.MethodGet, "/templates/new", models.PermEdit, h.newTemplate)
-	h.tenantRoute(g, http.MethodPost, "/templates", models.PermEdit, h.createTemplate)
-}
-
 // templatesIndex lists the company's templates.
 func (h *Handlers) templatesIndex(c echo.Context) error {
 	rs := stateOf(c)
