@@ -88,6 +88,20 @@ var routeExpectations = map[string]expectation{
 	"POST /sub-tenants/:id/users":    {}, // checked in subtenant_handlers_test.go
 	"POST /sub-tenants/:id/settings": {},
 	"POST /sub-tenants/:id/status":   {},
+	// Devices: every member sees them; adding, importing and (de)activating
+	// need PermEdit, deprovisioning PermManageMembers (SPEC §3: Admin). The
+	// parent's Super Admins reach a child's devices only on its Devices tab.
+	"GET /devices":                                        {tenant: members(303, 303, 200), apex: all(404)},
+	"GET /devices/new":                                    {tenant: needsEdit(), apex: all(404)},
+	"POST /devices":                                       {}, // checked in device_handlers_test.go
+	"POST /devices/import":                                {},
+	"POST /devices/:id/status":                            {},
+	"POST /devices/:id/deprovision":                       {},
+	"GET /sub-tenants/:id/devices":                        {tenant: detailsOnlySuperAdmin(200), apex: all(404)},
+	"POST /sub-tenants/:id/devices":                       {},
+	"POST /sub-tenants/:id/devices/import":                {},
+	"POST /sub-tenants/:id/devices/:deviceID/status":      {},
+	"POST /sub-tenants/:id/devices/:deviceID/deprovision": {},
 }
 
 func detailsOnlySuperAdmin(superAdmin int) map[string]int {

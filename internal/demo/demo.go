@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"canopy/models"
 )
@@ -85,7 +86,10 @@ func Seed(ctx context.Context, store *models.Store) error {
 				}
 			}
 		}
-		return ensureOrders(ctx, tx, tenants["acme"], users)
+		if err := ensureOrders(ctx, tx, tenants["acme"], users); err != nil {
+			return err
+		}
+		return ensureDevices(ctx, tx, tenants["acme-eu"])
 	})
 }
 
@@ -192,6 +196,72 @@ func ensureOrders(ctx context.Context, tx *models.Store, acme *models.Tenant, us
 		if o.status != models.OrderPending {
 			if err := tx.SetOrderStatus(ctx, acme.ID, created.ID, o.status); err != nil {
 				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Acme Europe's devices (SPEC §9): about 25 of a few models, registered over
+// the past weeks, some inactive and two deprovisioned.
+type device struct {
+	identifier, model string
+	status            models.DeviceStatus
+}
+
+var euDevices = []device{
+	{"EU-TL100-0001", "Thermo Logger T-100", models.DeviceActive},
+	{"EU-TL100-0002", "Thermo Logger T-100", models.DeviceActive},
+	{"EU-TL100-0003", "Thermo Logger T-100", models.DeviceDeprovisioned},
+	{"EU-GPS-0001", "GPS Tracker G2", models.DeviceActive},
+	{"EU-TL100-0004", "Thermo Logger T-100", models.DeviceActive},
+	{"EU-GPS-0002", "GPS Tracker G2", models.DeviceInactive},
+	{"EU-TL100-0005", "Thermo Logger T-100", models.DeviceActive},
+	{"EU-DS1-0001", "Door Sensor DS-1", models.DeviceActive},
+	{"EU-GPS-0003", "GPS Tracker G2", models.DeviceActive},
+	{"EU-TL100-0006", "Thermo Logger T-100", models.DeviceInactive},
+	{"EU-DS1-0002", "Door Sensor DS-1", models.DeviceActive},
+	{"EU-GPS-0004", "GPS Tracker G2", models.DeviceDeprovisioned},
+	{"EU-TL200-0001", "Thermo Logger T-200", models.DeviceActive},
+	{"EU-TL100-0007", "Thermo Logger T-100", models.DeviceActive},
+	{"EU-GPS-0005", "GPS Tracker G2", models.DeviceActive},
+	{"EU-DS1-0003", "Door Sensor DS-1", models.DeviceInactive},
+	{"EU-TL200-0002", "Thermo Logger T-200", models.DeviceActive},
+	{"EU-TL100-0008", "Thermo Logger T-100", models.DeviceActive},
+	{"EU-GPS-0006", "GPS Tracker G2", models.DeviceActive},
+	{"EU-TL200-0003", "Thermo Logger T-200", models.DeviceInactive},
+	{"EU-DS1-0004", "Door Sensor DS-1", models.DeviceActive},
+	{"EU-TL200-0004", "Thermo Logger T-200", models.DeviceActive},
+	{"EU-TL100-0009", "Thermo Logger T-100", models.DeviceActive},
+	{"EU-GPS-0007", "GPS Tracker G2", models.DeviceActive},
+	{"EU-TL200-0005", "Thermo Logger T-200", models.DeviceActive},
+}
+
+// ensureDevices adds the demo devices Acme Europe lacks; devices it already
+// has are left as they are, whatever happened to them since.
+func ensureDevices(ctx context.Context, tx *models.Store, eu *models.Tenant) error {
+	now := time.Now().UTC().Truncate(time.Minute)
+	for i, d := range euDevices {
+		_, err := tx.DeviceByIdentifier(ctx, eu.ID, d.identifier)
+		if !errors.Is(err, models.ErrNotFound) {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		// Registered every other day or so, the last one yesterday.
+		age := time.Duration(len(euDevices)-i)*47*time.Hour + time.Duration(i%5)*53*time.Minute
+		n := models.NewDevice{Identifier: d.identifier, Model: d.model, Status: models.DeviceActive, CreatedAt: now.Add(-age)}
+		if d.status == models.DeviceInactive {
+			n.Status = models.DeviceInactive
+		}
+		created, err := tx.AddDevice(ctx, eu.ID, n)
+		if err != nil {
+			return fmt.Errorf("demo device %s: %w", d.identifier, err)
+		}
+		if d.status == models.DeviceDeprovisioned {
+			if _, err := tx.DeprovisionDevice(ctx, eu.ID, created.ID); err != nil {
+				return fmt.Errorf("demo device %s: %w", d.identifier, err)
 			}
 		}
 	}
