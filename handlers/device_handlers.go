@@ -21,6 +21,7 @@ import (
 type deviceView struct {
 	owner          *models.Tenant
 	base           string
+	inTab          bool   // a sub-tenant's Devices tab
 	deviceParam    string // the path parameter naming a device
 	canEdit        bool
 	canDeprovision bool
@@ -52,6 +53,7 @@ func (h *Handlers) childDevices(c echo.Context) (deviceView, error) {
 	return deviceView{
 		owner:          child,
 		base:           "/sub-tenants/" + strconv.FormatInt(child.ID, 10) + "/devices",
+		inTab:          true,
 		deviceParam:    "deviceID",
 		canEdit:        true,
 		canDeprovision: true,
@@ -116,7 +118,7 @@ func (h *Handlers) showDevices(c echo.Context, v deviceView, status int, d pages
 		return c.Redirect(http.StatusSeeOther, listHref(v.base, q, last))
 	}
 	d.Owner, d.Base, d.Page, d.Search = v.owner, v.base, list, q
-	d.CanEdit, d.CanDeprovision = v.canEdit, v.canDeprovision
+	d.CanEdit, d.CanDeprovision, d.InTab = v.canEdit, v.canDeprovision, v.inTab
 	return h.render(c, status, v.page(d))
 }
 
@@ -161,7 +163,7 @@ func (h *Handlers) importDevices(c echo.Context, v deviceView) error {
 		return refuse("Choose a CSV file to import.")
 	}
 	if fh.Size > models.MaxDeviceCSVBytes {
-		return refuse("The file is larger than 1 MiB. Split it into files of at most " + strconv.Itoa(models.MaxDeviceCSVRows) + " devices and import them one by one.")
+		return refuse("The file is larger than 1 MiB. Split it into files of at most 5,000 devices and import them one by one.")
 	}
 	f, err := fh.Open()
 	if err != nil {

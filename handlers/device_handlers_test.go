@@ -115,7 +115,7 @@ func TestEveSeesAcmeEuropesDevices(t *testing.T) {
 		t.Fatalf("rows %v", rows)
 	}
 	dep := rowOf(t, page, "EU-GPS-0004")
-	if !strings.Contains(dep, "Deprovisioned") || !regexp.MustCompile(`\d:\d\d [AP]M CES?T<`).MatchString(dep) || strings.Contains(dep, "Not deprovisioned") {
+	if !strings.Contains(dep, "Deprovisioned") || !regexp.MustCompile(`>\d\d:\d\d CES?T<`).MatchString(dep) || strings.Contains(dep, "Not deprovisioned") {
 		t.Errorf("deprovisioned row lacks its date in Berlin time: %s", dep)
 	}
 	if strings.Contains(dep, "/deprovision") || strings.Contains(dep, "/status") {

@@ -16,7 +16,7 @@ import (
 // Limits of one CSV import. Larger files are refused as a whole, with a
 // message saying how to split them.
 const (
-	MaxDeviceCSVRows  = 5000
+	MaxDeviceCSVRows  = 5000    // DeviceCSVLimit and the messages say so
 	MaxDeviceCSVBytes = 1 << 20 // 1 MiB
 )
 
@@ -86,6 +86,9 @@ type DeviceCSVError struct{ Message string }
 
 func (e *DeviceCSVError) Error() string { return e.Message }
 
+// DeviceCSVLimit says how large a file may be, for forms and messages.
+const DeviceCSVLimit = "5,000 devices and 1 MiB"
+
 // DeviceCSVFormat describes the expected file, for forms and messages.
 const DeviceCSVFormat = "identifier,model[,status]"
 
@@ -118,7 +121,7 @@ func ParseDeviceCSV(r io.Reader) ([]DeviceCSVRow, []DeviceRowOutcome, error) {
 		return nil, nil, fmt.Errorf("read CSV: %w", err)
 	}
 	if len(data) > MaxDeviceCSVBytes {
-		return nil, nil, &DeviceCSVError{fmt.Sprintf("The file is larger than 1 MiB. Split it into files of at most %d devices and import them one by one.", MaxDeviceCSVRows)}
+		return nil, nil, &DeviceCSVError{"The file is larger than 1 MiB. Split it into files of at most 5,000 devices and import them one by one."}
 	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if len(bytes.TrimSpace(data)) == 0 {
@@ -168,7 +171,7 @@ func ParseDeviceCSV(r io.Reader) ([]DeviceCSVRow, []DeviceRowOutcome, error) {
 		}
 		dataLines++
 		if dataLines > MaxDeviceCSVRows {
-			return nil, nil, &DeviceCSVError{fmt.Sprintf("The file has more than %d devices. Split it into files of at most %d devices and import them one by one.", MaxDeviceCSVRows, MaxDeviceCSVRows)}
+			return nil, nil, &DeviceCSVError{"The file has more than 5,000 devices. Split it into files of at most 5,000 devices and import them one by one."}
 		}
 		if err != nil {
 			refused = append(refused, DeviceRowOutcome{Line: line, Reason: "This line is not valid CSV: " + csvProblem(perr) + "."})
@@ -308,7 +311,7 @@ func (s *Store) ImportDevices(ctx context.Context, tenantID int64, rows []Device
 		return report, ErrNoTenant
 	}
 	if len(rows) > MaxDeviceCSVRows {
-		return report, &DeviceCSVError{fmt.Sprintf("At most %d devices can be imported at once.", MaxDeviceCSVRows)}
+		return report, &DeviceCSVError{"At most 5,000 devices can be imported at once."}
 	}
 	// The rows may not come from ParseDeviceCSV: check them again.
 	var candidates []DeviceCSVRow

@@ -113,7 +113,7 @@ func TestParseDeviceCSVRefusesWholeFiles(t *testing.T) {
 		{"missing model column", "identifier,status\nSN-1,active\n", "must name the identifier and model"},
 		{"unknown column", "identifier,model,colour\nSN-1,T,red\n", `unknown column "colour" (column 3)`},
 		{"column twice", "identifier,model,Device Model\n", "names the model column twice"},
-		{"too many rows", many, "more than 5000 devices"},
+		{"too many rows", many, "more than 5,000 devices"},
 		{"too large", "identifier,model\n" + strings.Repeat("a", models.MaxDeviceCSVBytes), "larger than 1 MiB"},
 	}
 	for _, c := range cases {

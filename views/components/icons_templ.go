@@ -131,7 +131,7 @@ func Icon(name string) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		case "device":
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "<rect x=\"6\" y=\"6\" width=\"12\" height=\"12\" rx=\"2\"></rect> <rect x=\"9.5\" y=\"9.5\" width=\"5\" height=\"5\" rx=\"1\"></rect> <path d=\"M9 3v3M15 3v3M9 18v3M15 18v3M3 9h3M3 15h3M18 9h3M18 15h3\"></path>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "<rect x=\"4\" y=\"12\" width=\"16\" height=\"8.5\" rx=\"2\"></rect> <path d=\"M8 16.25h.01M12 16.25h4\"></path> <path d=\"M9 8.6a4.2 4.2 0 0 1 6 0M6.5 6a7.8 7.8 0 0 1 11 0\"></path>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
