@@ -882,7 +882,7 @@ func SubTenantSettings(s views.Shell, f SubTenantFrame, form SubTenantSettingsFo
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = components.SelectField("Timezone", "timezone", timezoneOptions(), form.Timezone, form.Errors["timezone"], nil).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = components.SelectField("Times in this sub-tenant are shown in", "timezone", timezoneOptions(), form.Timezone, form.Errors["timezone"], nil).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
