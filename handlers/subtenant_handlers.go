@@ -68,7 +68,7 @@ func (h *Handlers) createSubTenant(c echo.Context) error {
 		form.Confirming = true
 		return h.renderSubTenantForm(c, http.StatusOK, form)
 	}
-	t, outcome, err := h.store.CreateSubTenant(ctx, n, h.invitationMail(rs.tenant, rs.user))
+	t, outcome, err := h.store.CreateSubTenant(ctx, n, h.invitationMail(rs.user))
 	if fieldErrors(err, &form.Errors) {
 		return h.renderSubTenantForm(c, http.StatusUnprocessableEntity, form)
 	}
@@ -164,7 +164,7 @@ func (h *Handlers) inviteSubTenantUser(c echo.Context) error {
 		TenantID: child.ID, InviterID: rs.user.ID, InviterRole: models.RoleSuperAdmin,
 		Email: form.Email, FirstName: form.FirstName, LastName: form.LastName, Role: models.Role(form.Role),
 	}
-	outcome, err := h.store.Invite(c.Request().Context(), req, h.invitationMail(child, rs.user))
+	outcome, err := h.store.Invite(c.Request().Context(), req, h.invitationMail(rs.user))
 	if fieldErrors(err, &form.Errors) {
 		return h.renderInviteSubTenantUser(c, child, http.StatusUnprocessableEntity, form)
 	}

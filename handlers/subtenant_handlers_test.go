@@ -86,6 +86,11 @@ func TestCreateSubTenantAsksToConfirmThenCreates(t *testing.T) {
 	if len(links) != 1 {
 		t.Fatalf("links %v", links)
 	}
+	// The email names the new sub-tenant, not the parent it was created from.
+	msgs, _ := a.store.OutboxFor(context.Background(), "owner@asia.example")
+	if !strings.Contains(msgs[0].Subject, "Acme Asia") || !strings.Contains(msgs[0].BodyText, "owner of Acme Asia") || strings.Contains(msgs[0].BodyText, "Acme Corp") {
+		t.Fatalf("owner invitation names the wrong company:\n%s\n%s", msgs[0].Subject, msgs[0].BodyText)
+	}
 	owner := a.browser()
 	wantBody(t, owner.get(links[0]), "Join Acme Asia", "own this company")
 	home := owner.follow(owner.submit(links[0], links[0]+"/accept", url.Values{"first_name": {"Olga"}, "password": {"a-good-password"}, "password_confirm": {"a-good-password"}}))

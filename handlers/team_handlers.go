@@ -76,7 +76,7 @@ func (h *Handlers) addMember(c echo.Context) error {
 		TenantID: rs.tenant.ID, InviterID: rs.user.ID, InviterRole: rs.membership.Role,
 		Email: form.Email, FirstName: form.FirstName, LastName: form.LastName, Role: models.Role(form.Role), TemplateIDs: ids,
 	}
-	outcome, err := h.store.Invite(c.Request().Context(), req, h.invitationMail(rs.tenant, rs.user))
+	outcome, err := h.store.Invite(c.Request().Context(), req, h.invitationMail(rs.user))
 	var fe models.FieldErrors
 	if errors.As(err, &fe) {
 		form.Errors = fe
@@ -132,7 +132,7 @@ func (h *Handlers) resendInvitation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	err = h.store.ResendInvitation(c.Request().Context(), rs.tenant.ID, id, rs.membership.Role, h.invitationMail(rs.tenant, rs.user))
+	err = h.store.ResendInvitation(c.Request().Context(), rs.tenant.ID, id, rs.membership.Role, h.invitationMail(rs.user))
 	if err != nil {
 		return memberChangeError(err)
 	}
@@ -201,8 +201,8 @@ func teamReturn(c echo.Context) string {
 
 // invitationMail writes the invitation email. Its link is built from the
 // configured base URL, never from the request's Host header.
-func (h *Handlers) invitationMail(t *models.Tenant, inviter *models.User) models.MailFor {
-	return func(inv *models.Invitation, token string) models.NewEmail {
+func (h *Handlers) invitationMail(inviter *models.User) models.MailFor {
+	return func(inv *models.Invitation, t *models.Tenant, token string) models.NewEmail {
 		link := h.cfg.BaseLink("/invitations/"+token, nil)
 		greeting := "Hello,"
 		if inv.FirstName != "" {

@@ -86,8 +86,9 @@ const (
 	InvitationSent
 )
 
-// MailFor builds the invitation email for a link token.
-type MailFor func(inv *Invitation, token string) NewEmail
+// MailFor builds the invitation email for a link token. It is given the
+// invitation's own tenant, so the email can only name the company it is for.
+type MailFor func(inv *Invitation, t *Tenant, token string) NewEmail
 
 func (r *InviteRequest) validate() FieldErrors {
 	r.Email = NormalizeEmail(r.Email)
@@ -179,11 +180,20 @@ func (s *Store) createInvitation(ctx context.Context, req InviteRequest, mail Ma
 	}
 	if err := s.conn(ctx).Create(inv).Error; err != nil {
 		if violatesUnique(err, "invitations_pending_key") {
-			return FieldErrors{"email": "This person already has an open invitation. Resend it from the team list instead."}
+			return FieldErrors{"email": "This person already has an open invitation. Resend it from the user list instead."}
 		}
 		return fmt.Errorf("create invitation: %w", err)
 	}
-	return s.EnqueueEmail(ctx, mail(inv, token))
+	return s.enqueueInvitation(ctx, inv, token, mail)
+}
+
+// enqueueInvitation writes the invitation email for inv's own tenant.
+func (s *Store) enqueueInvitation(ctx context.Context, inv *Invitation, token string, mail MailFor) error {
+	t, err := s.TenantByID(ctx, inv.TenantID)
+	if err != nil {
+		return err
+	}
+	return s.EnqueueEmail(ctx, mail(inv, t, token))
 }
 
 // ResendInvitation sends a pending invitation again with a fresh link (the
@@ -201,7 +211,7 @@ func (s *Store) ResendInvitation(ctx context.Context, tenantID, invitationID int
 		if err != nil {
 			return fmt.Errorf("renew invitation: %w", err)
 		}
-		return tx.EnqueueEmail(ctx, mail(inv, token))
+		return tx.enqueueInvitation(ctx, inv, token, mail)
 	})
 }
 

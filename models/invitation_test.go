@@ -17,11 +17,11 @@ type sentMail struct {
 	tokens []string
 }
 
-func (m *sentMail) build(inv *models.Invitation, token string) models.NewEmail {
+func (m *sentMail) build(inv *models.Invitation, t *models.Tenant, token string) models.NewEmail {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.tokens = append(m.tokens, token)
-	return models.NewEmail{TenantID: inv.TenantID, To: inv.Email, Subject: "Join", Body: "http://localhost/invitations/" + token}
+	return models.NewEmail{TenantID: t.ID, To: inv.Email, Subject: "Join " + t.Name, Body: "http://localhost/invitations/" + token}
 }
 
 func (m *sentMail) last() string {
