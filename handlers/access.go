@@ -125,10 +125,10 @@ func (h *Handlers) authorize(c echo.Context, perm models.Permission) error {
 	}
 	if rs.user == nil {
 		if c.Request().Method == http.MethodGet || c.Request().Method == http.MethodHead {
-			return &redirectTo{url: h.loginURL(rs.tenant.Subdomain, c.Request().URL.RequestURI())}
+			return &redirectTo{url: h.beginURL(rs.tenant.Subdomain, c.Request().URL.RequestURI())}
 		}
 		return &pageError{status: http.StatusUnauthorized, heading: "Please sign in again",
-			message: "Your session has ended. Sign in and try again.", href: h.loginURL(rs.tenant.Subdomain, ""), label: "Sign in"}
+			message: "Your session has ended. Sign in and try again.", href: h.beginURL(rs.tenant.Subdomain, ""), label: "Sign in"}
 	}
 	if rs.membership == nil {
 		return &pageError{status: http.StatusForbidden, heading: "You don't have access to " + rs.tenant.Name,

@@ -49,12 +49,13 @@ var routeExpectations = map[string]expectation{
 	"GET /static/*": {}, // checked in TestStaticFiles
 	// A non-member has no session on acme's host, so acme sends them to sign
 	// in, where the base domain refuses them (TestNonMemberIsRefused).
-	"GET /":              {tenant: members(303, 303, 200), apex: members(303, 303, 303)}, // apex: to sign-in or to a company
-	"GET /login":         {tenant: all(303), apex: members(200, 303, 303)},
-	"POST /login":        {},                                 // checked in the sign-in tests
-	"POST /logout":       {},                                 // checked in TestCSRF and TestSignOutEndsEverySession
-	"GET /auth/handoff":  {tenant: all(400), apex: all(404)}, // no token given
-	"GET /go/:subdomain": {},                                 // checked in TestNonMemberIsRefused and the switching tests
+	"GET /":                   {tenant: members(303, 303, 200), apex: members(303, 303, 303)}, // apex: to sign-in or to a company
+	"GET /login":              {tenant: all(303), apex: members(200, 303, 303)},
+	"POST /login":             {},                                 // checked in the sign-in tests
+	"POST /logout":            {},                                 // checked in TestCSRF and TestSignOutEndsEverySession
+	"GET /auth/handoff":       {tenant: all(400), apex: all(404)}, // no token given
+	"GET /auth/handoff/begin": {tenant: all(303), apex: all(404)},
+	"GET /go/:subdomain":      {}, // checked in TestNonMemberIsRefused and the switching tests
 
 	"GET /invitations/:token":                    {tenant: all(404), apex: all(404)}, // sample token is unknown; real ones in team tests
 	"POST /invitations/:token/accept":            {},                                 // checked in team_handlers_test.go

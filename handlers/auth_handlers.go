@@ -38,7 +38,7 @@ func (h *Handlers) sendToLandingCompany(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.enterCompany(c, t.Subdomain, "")
+	return h.enterCompany(c, t.Subdomain, "", "")
 }
 
 // loginForm shows the sign-in page on the base domain. A user who is already
@@ -47,16 +47,17 @@ func (h *Handlers) loginForm(c echo.Context) error {
 	rs := stateOf(c)
 	subdomain := models.NormalizeSubdomain(c.QueryParam("tenant"))
 	next := safeNext(c.QueryParam("next"))
+	state := cleanState(c.QueryParam("state"))
 	if rs.tenant != nil {
-		return c.Redirect(http.StatusSeeOther, h.loginURL(rs.tenant.Subdomain, next))
+		return c.Redirect(http.StatusSeeOther, h.beginURL(rs.tenant.Subdomain, next))
 	}
 	if rs.user != nil {
 		if subdomain != "" {
-			return h.enterCompany(c, subdomain, next)
+			return h.enterCompany(c, subdomain, next, state)
 		}
 		return h.sendToLandingCompany(c)
 	}
-	form := pages.LoginForm{Tenant: subdomain, Next: next, TenantName: h.tenantName(c, subdomain)}
+	form := pages.LoginForm{Tenant: subdomain, Next: next, State: state, TenantName: h.tenantName(c, subdomain)}
 	if c.QueryParam("signed_out") != "" {
 		h.flash(c, "success", "You have been signed out.")
 	}
@@ -77,6 +78,7 @@ func (h *Handlers) login(c echo.Context) error {
 		Email:  models.NormalizeEmail(c.FormValue("email")),
 		Tenant: models.NormalizeSubdomain(c.FormValue("tenant")),
 		Next:   safeNext(c.FormValue("next")),
+		State:  cleanState(c.FormValue("state")),
 		Errors: map[string]string{},
 	}
 	form.TenantName = h.tenantName(c, form.Tenant)
@@ -106,7 +108,7 @@ func (h *Handlers) login(c echo.Context) error {
 	h.log.Info("signed in", "user", u.ID, "ip", c.RealIP())
 	h.signIn(c, u)
 	if form.Tenant != "" {
-		return h.enterCompany(c, form.Tenant, form.Next)
+		return h.enterCompany(c, form.Tenant, form.Next, form.State)
 	}
 	return h.sendToLandingCompany(c)
 }
@@ -135,19 +137,71 @@ func (h *Handlers) logout(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, h.cfg.BaseLink("/login", url.Values{"signed_out": {"1"}}))
 }
 
-// goToCompany moves a signed-in user to another of their companies.
+// goToCompany moves a signed-in user to another of their companies. The
+// company's own host starts the hand-off, so the token it receives can be
+// bound to this browser.
 func (h *Handlers) goToCompany(c echo.Context) error {
-	rs := stateOf(c)
 	subdomain := models.NormalizeSubdomain(c.Param("subdomain"))
-	if rs.user == nil {
-		return c.Redirect(http.StatusSeeOther, h.loginURL(subdomain, ""))
+	if models.ValidateSubdomain(subdomain) != "" && subdomain != "admin" {
+		return h.unknownCompany()
 	}
-	return h.enterCompany(c, subdomain, safeNext(c.QueryParam("next")))
+	return c.Redirect(http.StatusSeeOther, h.beginURL(subdomain, safeNext(c.QueryParam("next"))))
+}
+
+// beginHandoff runs on the company's own host before a hand-off: it gives
+// the browser a short-lived random state in a host-only cookie and asks the
+// base domain for a token bound to that state. A token minted for someone
+// else's browser never matches, so nobody can send a link that signs you in
+// as them.
+func (h *Handlers) beginHandoff(c echo.Context) error {
+	rs := stateOf(c)
+	if rs.tenant == nil {
+		return errNotFound
+	}
+	state := handoff.NewState()
+	c.SetCookie(&http.Cookie{
+		Name: h.handoffCookieName(), Value: state, Path: "/auth/handoff", MaxAge: handoffStateMaxAge,
+		HttpOnly: true, Secure: h.cfg.Secure(), SameSite: http.SameSiteLaxMode,
+	})
+	q := url.Values{"tenant": {rs.tenant.Subdomain}, "state": {state}}
+	if next := safeNext(c.QueryParam("next")); next != "" && next != "/" {
+		q.Set("next", next)
+	}
+	return c.Redirect(http.StatusSeeOther, h.cfg.BaseLink("/login", q))
+}
+
+// handoffStateMaxAge is how long a browser may take from asking to enter a
+// company to arriving there, sign-in included.
+const handoffStateMaxAge = 10 * 60
+
+func (h *Handlers) handoffCookieName() string {
+	if h.cfg.Secure() {
+		return "__Host-canopy_handoff"
+	}
+	return "canopy_handoff"
+}
+
+// beginURL starts entering a company at its own host.
+func (h *Handlers) beginURL(subdomain, next string) string {
+	u := h.cfg.TenantURL(subdomain, "/auth/handoff/begin")
+	if next = safeNext(next); next != "" && next != "/" {
+		u += "?" + url.Values{"next": {next}}.Encode()
+	}
+	return u
+}
+
+// cleanState keeps a state value only if it looks like one we made.
+func cleanState(s string) string {
+	if len(s) == 0 || len(s) > 64 || strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
+		return ""
+	}
+	return s
 }
 
 // enterCompany sends the signed-in user to a company's own subdomain with a
-// hand-off token, after checking they may enter it.
-func (h *Handlers) enterCompany(c echo.Context, subdomain, next string) error {
+// hand-off token, after checking they may enter it. Without the company
+// host's state for this browser, it first goes there to get one.
+func (h *Handlers) enterCompany(c echo.Context, subdomain, next, state string) error {
 	rs := stateOf(c)
 	ctx := c.Request().Context()
 	t, err := h.store.TenantBySubdomain(ctx, subdomain)
@@ -167,7 +221,10 @@ func (h *Handlers) enterCompany(c echo.Context, subdomain, next string) error {
 	} else if err != nil {
 		return err
 	}
-	_, token := handoff.New(h.secrets.Handoff, rs.user.ID, t.ID, rs.user.SessionVersion, h.now())
+	if state == "" {
+		return c.Redirect(http.StatusSeeOther, h.beginURL(t.Subdomain, next))
+	}
+	_, token := handoff.New(h.secrets.Handoff, rs.user.ID, t.ID, rs.user.SessionVersion, state, h.now())
 	q := url.Values{"token": {token}}
 	if next = safeNext(next); next != "" && next != "/" {
 		q.Set("next", next)
@@ -187,9 +244,16 @@ func (h *Handlers) redeemHandoff(c echo.Context) error {
 	ctx := c.Request().Context()
 	invalid := &pageError{status: http.StatusBadRequest, heading: "This sign-in link has expired",
 		message: "Links that move you between companies work once and only for a minute. Continue to sign in again.",
-		href:    h.loginURL(rs.tenant.Subdomain, c.QueryParam("next")), label: "Continue"}
+		href:    h.beginURL(rs.tenant.Subdomain, c.QueryParam("next")), label: "Continue"}
 	tok, err := handoff.Parse(h.secrets.Handoff, c.QueryParam("token"), h.now())
 	if err != nil || tok.TenantID != rs.tenant.ID {
+		return invalid
+	}
+	stateCookie, err := c.Cookie(h.handoffCookieName())
+	if err != nil || !tok.MatchesState(stateCookie.Value) {
+		h.log.Warn("hand-off refused: not minted for this browser", "tenant", rs.tenant.ID, "user", tok.UserID)
+		invalid.heading = "This sign-in link is not for this browser"
+		invalid.message = "Links that move you between companies only work in the browser that asked for them. Continue to sign in here."
 		return invalid
 	}
 	u, err := h.store.UserByID(ctx, tok.UserID)

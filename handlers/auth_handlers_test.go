@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -41,12 +42,16 @@ func TestVisitingCompanySignedOutAsksToSignInThenContinues(t *testing.T) {
 	b := a.browser()
 	r := b.get(tenantURL("acme", "/?tab=x"))
 	wantStatus(t, r, http.StatusSeeOther)
-	if !strings.HasPrefix(r.location, base+"/login?") || !strings.Contains(r.location, "tenant=acme") {
-		t.Fatalf("redirected to %q, want the sign-in page for acme", r.location)
-	}
 	login := b.follow(r)
+	if !strings.HasPrefix(login.url, base+"/login?") || !strings.Contains(login.url, "tenant=acme") {
+		t.Fatalf("ended on %q, want the sign-in page for acme", login.url)
+	}
 	wantBody(t, login, "to continue to", "Acme Corp")
-	form := url.Values{"email": {"alice@acme.test"}, "password": {"demo-password"}, "tenant": {"acme"}, "next": {"/?tab=x"}}
+	state := regexp.MustCompile(`name="state" value="([^"]+)"`).FindStringSubmatch(login.body)
+	if state == nil {
+		t.Fatal("the sign-in form does not carry the hand-off state")
+	}
+	form := url.Values{"email": {"alice@acme.test"}, "password": {"demo-password"}, "tenant": {"acme"}, "next": {"/?tab=x"}, "state": {state[1]}}
 	form.Set("_csrf", csrfField.FindStringSubmatch(login.body)[1])
 	home := b.follow(b.post(base+"/login", form))
 	wantStatus(t, home, http.StatusOK)
@@ -116,7 +121,7 @@ func TestUnknownSubdomainIs404(t *testing.T) {
 			wantBody(t, r, "There is no company at this address")
 		})
 	}
-	wantStatus(t, b.get(base+"/go/nope"), http.StatusNotFound)
+	wantStatus(t, b.follow(b.get(base+"/go/nope")), http.StatusNotFound)
 }
 
 func TestInactiveCompanyCannotBeEntered(t *testing.T) {
@@ -136,11 +141,12 @@ func TestNonMemberIsRefused(t *testing.T) {
 	a := newApp(t)
 	carol := a.browser()
 	carol.signIn("carol@initech.test", "")
-	r := carol.get(base + "/go/acme")
+	r := carol.follow(carol.get(base + "/go/acme"))
 	wantStatus(t, r, http.StatusForbidden)
 	wantBody(t, r, "You don&#39;t have access to Acme Corp")
 	// A hand-off minted for Initech does not open Acme.
-	_, token := handoff.New(a.secrets.Handoff, a.user("carol@initech.test").ID, a.tenant("initech").ID, 1, time.Now())
+	state := carol.handoffState("acme")
+	_, token := handoff.New(a.secrets.Handoff, a.user("carol@initech.test").ID, a.tenant("initech").ID, 1, state, time.Now())
 	wantStatus(t, carol.get(tenantURL("acme", "/auth/handoff?token="+url.QueryEscape(token))), http.StatusBadRequest)
 }
 
@@ -170,56 +176,79 @@ func TestHandoffTokenRules(t *testing.T) {
 	a := newApp(t)
 	alice := a.user("alice@acme.test")
 	acme := a.tenant("acme")
+	mint := func(key []byte, tenantID, version int64, state string, at time.Time) string {
+		_, tok := handoff.New(key, alice.ID, tenantID, version, state, at)
+		return tok
+	}
 	cases := []struct {
-		name   string
-		token  func() string
-		status int
-		text   string
+		name  string
+		token func(state string) string
+		text  string
 	}{
-		{"garbage", func() string { return "not-a-token" }, http.StatusBadRequest, "expired"},
-		{"expired", func() string {
-			_, tok := handoff.New(a.secrets.Handoff, alice.ID, acme.ID, alice.SessionVersion, time.Now().Add(-2*handoff.TTL))
-			return tok
-		}, http.StatusBadRequest, "expired"},
-		{"signed with another key", func() string {
-			_, tok := handoff.New([]byte("some-other-key-some-other-key-00"), alice.ID, acme.ID, alice.SessionVersion, time.Now())
-			return tok
-		}, http.StatusBadRequest, "expired"},
-		{"old session version", func() string {
-			_, tok := handoff.New(a.secrets.Handoff, alice.ID, acme.ID, alice.SessionVersion-1, time.Now())
-			return tok
-		}, http.StatusBadRequest, "expired"},
-		{"other tenant", func() string {
-			_, tok := handoff.New(a.secrets.Handoff, alice.ID, a.tenant("globex").ID, alice.SessionVersion, time.Now())
-			return tok
-		}, http.StatusBadRequest, "expired"},
+		{"garbage", func(string) string { return "not-a-token" }, "expired"},
+		{"expired", func(s string) string {
+			return mint(a.secrets.Handoff, acme.ID, alice.SessionVersion, s, time.Now().Add(-2*handoff.TTL))
+		}, "expired"},
+		{"signed with another key", func(s string) string {
+			return mint([]byte("some-other-key-some-other-key-00"), acme.ID, alice.SessionVersion, s, time.Now())
+		}, "expired"},
+		{"old session version", func(s string) string { return mint(a.secrets.Handoff, acme.ID, alice.SessionVersion-1, s, time.Now()) }, "expired"},
+		{"other tenant", func(s string) string {
+			return mint(a.secrets.Handoff, a.tenant("globex").ID, alice.SessionVersion, s, time.Now())
+		}, "expired"},
+		{"minted for another browser", func(string) string {
+			return mint(a.secrets.Handoff, acme.ID, alice.SessionVersion, a.browser().handoffState("acme"), time.Now())
+		}, "not for this browser"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := a.browser().get(tenantURL("acme", "/auth/handoff?token="+url.QueryEscape(c.token())))
-			wantStatus(t, r, c.status)
+			b := a.browser()
+			r := b.get(tenantURL("acme", "/auth/handoff?token="+url.QueryEscape(c.token(b.handoffState("acme")))))
+			wantStatus(t, r, http.StatusBadRequest)
 			wantBody(t, r, c.text)
 		})
 	}
 	t.Run("replayed", func(t *testing.T) {
-		_, tok := handoff.New(a.secrets.Handoff, alice.ID, acme.ID, alice.SessionVersion, time.Now())
-		link := tenantURL("acme", "/auth/handoff?token="+url.QueryEscape(tok))
-		first := a.browser().get(link)
-		wantStatus(t, first, http.StatusSeeOther)
-		second := a.browser().get(link)
+		b := a.browser()
+		link := tenantURL("acme", "/auth/handoff?token="+url.QueryEscape(mint(a.secrets.Handoff, acme.ID, alice.SessionVersion, b.handoffState("acme"), time.Now())))
+		wantStatus(t, b.get(link), http.StatusSeeOther)
+		second := b.get(link)
 		wantStatus(t, second, http.StatusBadRequest)
 		wantBody(t, second, "already used")
 	})
 	t.Run("open redirect", func(t *testing.T) {
 		for _, next := range []string{"//evil.example/x", "https://evil.example", "/\\evil.example", "javascript:alert(1)"} {
-			_, tok := handoff.New(a.secrets.Handoff, alice.ID, acme.ID, alice.SessionVersion, time.Now())
-			r := a.browser().get(tenantURL("acme", "/auth/handoff?token="+url.QueryEscape(tok)+"&next="+url.QueryEscape(next)))
+			b := a.browser()
+			tok := mint(a.secrets.Handoff, acme.ID, alice.SessionVersion, b.handoffState("acme"), time.Now())
+			r := b.get(tenantURL("acme", "/auth/handoff?token="+url.QueryEscape(tok)+"&next="+url.QueryEscape(next)))
 			wantStatus(t, r, http.StatusSeeOther)
 			if r.location != "/" {
 				t.Errorf("next=%q redirected to %q", next, r.location)
 			}
 		}
 	})
+}
+
+// TestHandoffLinkCannotSwapSessions: dave makes a hand-off link for his own
+// account and sends it to alice. Opening it must not sign her in as dave.
+func TestHandoffLinkCannotSwapSessions(t *testing.T) {
+	a := newApp(t)
+	dave := a.browser()
+	dave.signIn("dave@acme.test", "acme")
+	// Dave walks the hand-off himself but stops before the last redirect.
+	r := dave.get(tenantURL("acme", "/go/acme"))
+	for i := 0; i < 5 && !strings.Contains(r.location, "/auth/handoff?token="); i++ {
+		r = dave.get(mustParse(t, r.url).ResolveReference(mustParse(t, r.location)).String())
+	}
+	if !strings.Contains(r.location, "/auth/handoff?token=") {
+		t.Fatalf("never reached a hand-off link: %s", r.location)
+	}
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	swapped := alice.get(r.location)
+	wantStatus(t, swapped, http.StatusBadRequest)
+	wantBody(t, swapped, "not for this browser")
+	wantBody(t, alice.get(tenantURL("acme", "/")), "Welcome back, Alice")
 }
 
 func TestSignOutEndsEverySession(t *testing.T) {
@@ -235,8 +264,8 @@ func TestSignOutEndsEverySession(t *testing.T) {
 	wantBody(t, b.follow(r), "You have been signed out.")
 	for _, br := range []*browser{b, other} {
 		for _, sub := range []string{"acme", "globex", "initech"} {
-			if r := br.get(tenantURL(sub, "/")); r.status != http.StatusSeeOther || !strings.Contains(r.location, "/login") {
-				t.Fatalf("%s still open after sign-out: %d %s", sub, r.status, r.location)
+			if r := br.follow(br.get(tenantURL(sub, "/"))); !strings.Contains(r.body, `name="password"`) {
+				t.Fatalf("%s still open after sign-out: ended on %s", sub, r.url)
 			}
 		}
 	}
@@ -308,7 +337,7 @@ func TestSessionCookieIsBoundToItsHost(t *testing.T) {
 	acme := mustParse(t, tenantURL("acme", "/"))
 	b.client.Jar.SetCookies(acme, b.client.Jar.Cookies(globex))
 	r := b.get(tenantURL("acme", "/"))
-	if r.status != http.StatusSeeOther || !strings.Contains(r.location, "/login") {
+	if r.status != http.StatusSeeOther || !strings.Contains(r.location, "/auth/handoff/begin") {
 		t.Fatalf("a cookie from globex opened acme: %d %s", r.status, r.location)
 	}
 }

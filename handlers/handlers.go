@@ -61,6 +61,7 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.publicRoute(site, http.MethodGet, "/login", h.loginForm)
 	h.publicRoute(site, http.MethodPost, "/login", h.login)
 	h.publicRoute(site, http.MethodPost, "/logout", h.logout)
+	h.publicRoute(site, http.MethodGet, "/auth/handoff/begin", h.beginHandoff)
 	h.publicRoute(site, http.MethodGet, "/auth/handoff", h.redeemHandoff)
 	h.publicRoute(site, http.MethodGet, "/go/:subdomain", h.goToCompany)
 	h.publicRoute(site, http.MethodGet, "/invitations/:token", h.invitation)

@@ -238,3 +238,18 @@ func newHandlersForRoutes(t *testing.T) *handlers.Handlers {
 	}
 	return handlers.New(cfg, models.NewStore(testdb.Open(t)), secrets, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
+
+// handoffState starts a hand-off at a company's host, as a browser does
+// before it is sent to sign in, and returns the state that host gave it.
+func (b *browser) handoffState(sub string) string {
+	b.app.t.Helper()
+	r := b.get(tenantURL(sub, "/auth/handoff/begin"))
+	if r.status != http.StatusSeeOther {
+		b.app.t.Fatalf("begin hand-off at %s: status %d", sub, r.status)
+	}
+	state := mustParse(b.app.t, r.location).Query().Get("state")
+	if state == "" {
+		b.app.t.Fatalf("no state in %s", r.location)
+	}
+	return state
+}

@@ -71,7 +71,7 @@ func (h *Handlers) acceptInvitation(c echo.Context) error {
 	case rs.user == nil || rs.user.ID != acc.User.ID:
 		return c.Redirect(http.StatusSeeOther, h.loginURL(acc.Tenant.Subdomain, "")+"&joined=1")
 	}
-	return h.enterCompany(c, acc.Tenant.Subdomain, "")
+	return h.enterCompany(c, acc.Tenant.Subdomain, "", "")
 }
 
 // declineInvitation records a "no".

@@ -20,20 +20,51 @@ import (
 const TTL = 60 * time.Second
 
 // Token is what a hand-off carries: who moves, into which tenant, with which
-// session version (so a token minted before a sign-out is worthless).
+// session version (so a token minted before a sign-out is worthless), and a
+// hash of the state the target host gave the browser that asked for it (so a
+// token is useless in anyone else's browser: nobody can send you a link that
+// signs you in as them).
 type Token struct {
 	ID             string // random; redeeming records it, so each token works once
 	UserID         int64
 	TenantID       int64
 	SessionVersion int64
 	ExpiresAt      time.Time
+	stateHash      [stateHashLen]byte
 }
 
 const (
-	idLen      = 16
-	payloadLen = idLen + 8*4
-	macLen     = sha256.Size
+	idLen        = 16
+	stateHashLen = 16
+	payloadLen   = idLen + 8*4 + stateHashLen
+	macLen       = sha256.Size
 )
+
+// NewState is the random value a target host keeps in a short-lived cookie
+// and sends along to be bound into the token.
+func NewState() string {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return encode(b)
+}
+
+func hashState(state string) [stateHashLen]byte {
+	sum := sha256.Sum256([]byte("canopy-handoff-state\x00" + state))
+	var h [stateHashLen]byte
+	copy(h[:], sum[:stateHashLen])
+	return h
+}
+
+// MatchesState tells whether the token was minted for this browser's state.
+func (t Token) MatchesState(state string) bool {
+	if state == "" {
+		return false
+	}
+	want := hashState(state)
+	return hmac.Equal(t.stateHash[:], want[:])
+}
 
 // Errors a reader of a token can get.
 var (
@@ -42,19 +73,22 @@ var (
 	ErrExpired   = errors.New("hand-off token has expired")
 )
 
-// New mints a token for a user entering a tenant, valid for TTL from now.
-func New(key []byte, userID, tenantID, sessionVersion int64, now time.Time) (Token, string) {
+// New mints a token for a user entering a tenant, valid for TTL from now,
+// bound to the state the target host handed the user's browser.
+func New(key []byte, userID, tenantID, sessionVersion int64, state string, now time.Time) (Token, string) {
 	id := make([]byte, idLen)
 	if _, err := rand.Read(id); err != nil {
 		panic(err) // crypto/rand does not fail on supported platforms
 	}
-	t := Token{ID: hex.EncodeToString(id), UserID: userID, TenantID: tenantID, SessionVersion: sessionVersion, ExpiresAt: now.Add(TTL).Truncate(time.Second)}
+	t := Token{ID: hex.EncodeToString(id), UserID: userID, TenantID: tenantID, SessionVersion: sessionVersion,
+		ExpiresAt: now.Add(TTL).Truncate(time.Second), stateHash: hashState(state)}
 	payload := make([]byte, 0, payloadLen)
 	payload = append(payload, id...)
 	payload = binary.BigEndian.AppendUint64(payload, uint64(userID))
 	payload = binary.BigEndian.AppendUint64(payload, uint64(tenantID))
 	payload = binary.BigEndian.AppendUint64(payload, uint64(sessionVersion))
 	payload = binary.BigEndian.AppendUint64(payload, uint64(t.ExpiresAt.Unix()))
+	payload = append(payload, t.stateHash[:]...)
 	return t, encode(payload) + "." + encode(sign(key, payload))
 }
 
@@ -63,7 +97,7 @@ func New(key []byte, userID, tenantID, sessionVersion int64, now time.Time) (Tok
 // record its ID.
 func Parse(key []byte, raw string, now time.Time) (Token, error) {
 	payloadPart, macPart, ok := strings.Cut(raw, ".")
-	if !ok || len(raw) > 200 {
+	if !ok || len(raw) > 240 {
 		return Token{}, ErrMalformed
 	}
 	payload, err1 := decode(payloadPart)
@@ -82,6 +116,7 @@ func Parse(key []byte, raw string, now time.Time) (Token, error) {
 		SessionVersion: field(2),
 		ExpiresAt:      time.Unix(field(3), 0),
 	}
+	copy(t.stateHash[:], payload[idLen+8*4:])
 	if !now.Before(t.ExpiresAt) {
 		return Token{}, ErrExpired
 	}

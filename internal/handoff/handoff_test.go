@@ -11,7 +11,7 @@ var key = []byte("0123456789abcdef0123456789abcdef")
 
 func TestRoundTrip(t *testing.T) {
 	now := time.Now()
-	minted, raw := New(key, 7, 42, 3, now)
+	minted, raw := New(key, 7, 42, 3, "state-1", now)
 	got, err := Parse(key, raw, now.Add(10*time.Second))
 	if err != nil {
 		t.Fatal(err)
@@ -19,16 +19,19 @@ func TestRoundTrip(t *testing.T) {
 	if got != minted {
 		t.Fatalf("parsed %+v, minted %+v", got, minted)
 	}
-	if _, other := New(key, 7, 42, 3, now); other == raw {
+	if !got.MatchesState("state-1") || got.MatchesState("state-2") || got.MatchesState("") {
+		t.Fatal("a token must match exactly the state it was minted for")
+	}
+	if _, other := New(key, 7, 42, 3, "state-1", now); other == raw {
 		t.Fatal("two tokens for the same hand-off are identical; ids must be random")
 	}
 }
 
 func TestRejects(t *testing.T) {
 	now := time.Now()
-	_, raw := New(key, 7, 42, 3, now)
+	_, raw := New(key, 7, 42, 3, "state-1", now)
 	payload, mac, _ := strings.Cut(raw, ".")
-	_, forged := New([]byte("another key, another key, another"), 7, 42, 3, now)
+	_, forged := New([]byte("another key, another key, another"), 7, 42, 3, "state-1", now)
 	cases := []struct {
 		name string
 		raw  string
@@ -63,7 +66,7 @@ func flip(s string) string {
 
 func FuzzParse(f *testing.F) {
 	now := time.Now()
-	_, raw := New(key, 1, 2, 3, now)
+	_, raw := New(key, 1, 2, 3, "state-1", now)
 	f.Add(raw)
 	f.Add("")
 	f.Add("a.b")
