@@ -62,7 +62,8 @@ func (s *Store) EnableSolutions(ctx context.Context, tenantID int64, solutions [
 	return s.Tx(ctx, func(tx *Store) error { return tx.setSolutions(ctx, tenantID, solutions) })
 }
 
-// setSolutions replaces a tenant's solutions.
+// setSolutions replaces a tenant's solutions. A solution taken away is taken
+// from every tenant below it too: a child may only have what its parent has.
 func (s *Store) setSolutions(ctx context.Context, tenantID int64, solutions []Solution) error {
 	if err := s.scoped(ctx, tenantID).Delete(&tenantSolution{}).Error; err != nil {
 		return fmt.Errorf("clear solutions: %w", err)
@@ -71,6 +72,23 @@ func (s *Store) setSolutions(ctx context.Context, tenantID int64, solutions []So
 		if err := s.conn(ctx).Create(&tenantSolution{TenantID: tenantID, Solution: sol}).Error; err != nil {
 			return fmt.Errorf("enable solution: %w", err)
 		}
+	}
+	return s.trimDescendantSolutions(ctx, tenantID, solutions)
+}
+
+// trimDescendantSolutions removes, below tenantID at any depth, every
+// solution not in kept.
+func (s *Store) trimDescendantSolutions(ctx context.Context, tenantID int64, kept []Solution) error {
+	descendants := `WITH RECURSIVE below(id) AS (
+		SELECT id FROM tenants WHERE parent_id = ?
+		UNION ALL SELECT tenants.id FROM tenants JOIN below ON tenants.parent_id = below.id)
+		SELECT id FROM below`
+	q := s.conn(ctx).Where("tenant_id IN (?)", s.conn(ctx).Raw(descendants, tenantID))
+	if len(kept) > 0 {
+		q = q.Where("solution NOT IN ?", kept)
+	}
+	if err := q.Delete(&tenantSolution{}).Error; err != nil {
+		return fmt.Errorf("remove solutions from sub-tenants: %w", err)
 	}
 	return nil
 }

@@ -65,3 +65,39 @@ func TestSubTenantSettings(t *testing.T) {
 		t.Fatalf("deactivated a non-child: %v", err)
 	}
 }
+
+// TestRemovingASolutionCascades: a solution taken from a parent leaves every
+// tenant below it, at any depth; the others stay.
+func TestRemovingASolutionCascades(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	both := []models.Solution{models.SolutionColdChain, models.SolutionShipmentTracking}
+	if err := w.store.EnableSolutions(ctx, w.platform.ID, models.Solutions); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.store.EnableSolutions(ctx, w.acme.ID, both); err != nil {
+		t.Fatal(err)
+	}
+	eu, _ := w.store.CreateTenant(ctx, models.NewTenant{ParentID: w.acme.ID, Name: "Acme Europe", Subdomain: "acme-eu", Timezone: "UTC"})
+	paris, _ := w.store.CreateTenant(ctx, models.NewTenant{ParentID: eu.ID, Name: "Acme Paris", Subdomain: "acme-paris", Timezone: "UTC"})
+	for _, tn := range []*models.Tenant{eu, paris} {
+		if err := w.store.EnableSolutions(ctx, tn.ID, both); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.store.SaveSubTenantSettings(ctx, w.platform.ID, w.acme.ID, models.SubTenantSettings{Solutions: []models.Solution{models.SolutionColdChain}, Timezone: "UTC"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tn := range []*models.Tenant{w.acme, eu, paris} {
+		sols, _ := w.store.SolutionsOf(ctx, tn.ID)
+		if len(sols) != 1 || sols[0] != models.SolutionColdChain {
+			t.Errorf("%s keeps %v after the parent lost Shipment Tracking", tn.Subdomain, sols)
+		}
+	}
+	if err := w.store.SaveSubTenantSettings(ctx, w.platform.ID, w.acme.ID, models.SubTenantSettings{Timezone: "UTC"}); err != nil {
+		t.Fatal(err)
+	}
+	if sols, _ := w.store.SolutionsOf(ctx, paris.ID); len(sols) != 0 {
+		t.Errorf("grandchild keeps %v after the parent lost everything", sols)
+	}
+}
