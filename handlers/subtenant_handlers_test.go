@@ -303,3 +303,21 @@ func TestSubTenantPagesReachOnlyOwnChildren(t *testing.T) {
 	}
 	wantStatus(t, alice.get(tenantURL("acme", "/sub-tenants/"+idOf(a.tenant("acme-eu")))), http.StatusSeeOther)
 }
+
+func TestControlCharactersInNamesAreRefused(t *testing.T) {
+	a := newApp(t)
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	form := subTenantForm("a\x00b", "nul-name", "n@example.com")
+	form.Set("confirmed", "yes")
+	r := alice.submit(tenantURL("acme", "/sub-tenants/new"), tenantURL("acme", "/sub-tenants"), form)
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	wantBody(t, r, "control characters")
+	// Tabs and line breaks in a name are folded into single spaces.
+	form = subTenantForm("Tab\tName\r\nNewline", "tab-name", "tab@example.com")
+	form.Set("confirmed", "yes")
+	alice.submit(tenantURL("acme", "/sub-tenants/new"), tenantURL("acme", "/sub-tenants"), form)
+	if got := a.tenant("tab-name").Name; got != "Tab Name Newline" {
+		t.Fatalf("stored name %q", got)
+	}
+}

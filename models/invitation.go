@@ -92,16 +92,22 @@ type MailFor func(inv *Invitation, t *Tenant, token string) NewEmail
 
 func (r *InviteRequest) validate() FieldErrors {
 	r.Email = NormalizeEmail(r.Email)
-	r.FirstName = strings.TrimSpace(r.FirstName)
-	r.LastName = strings.TrimSpace(r.LastName)
 	errs := FieldErrors{}
+	var ok bool
+	if r.FirstName, ok = cleanLine(r.FirstName); !ok {
+		errs["first_name"] = controlCharacterMessage
+	}
+	if r.LastName, ok = cleanLine(r.LastName); !ok {
+		errs["last_name"] = controlCharacterMessage
+	}
 	if msg := ValidateEmail(r.Email); msg != "" {
 		errs["email"] = msg
 	}
-	if r.FirstName == "" && !r.MakesOwner {
+	switch {
+	case errs["first_name"] != "":
+	case r.FirstName == "" && !r.MakesOwner:
 		errs["first_name"] = "Enter a first name."
-	}
-	if len(r.FirstName) > 100 {
+	case len(r.FirstName) > 100:
 		errs["first_name"] = "Use at most 100 characters."
 	}
 	if len(r.LastName) > 100 {

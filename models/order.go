@@ -60,10 +60,9 @@ type NewOrder struct {
 }
 
 func (n *NewOrder) validate() FieldErrors {
-	n.ApplicantName = strings.TrimSpace(n.ApplicantName)
-	n.ApplicantEmail = NormalizeEmail(n.ApplicantEmail)
-	n.Reference = strings.TrimSpace(n.Reference)
 	errs := FieldErrors{}
+	cleanLines(errs, map[string]*string{"applicant_name": &n.ApplicantName, "reference": &n.Reference})
+	n.ApplicantEmail = NormalizeEmail(n.ApplicantEmail)
 	if n.TemplateID <= 0 {
 		errs["template_id"] = "Choose a template."
 	}

@@ -80,13 +80,12 @@ type NewTemplate struct {
 var hexColor = regexp.MustCompile(`^#[0-9a-f]{6}$`)
 
 func (n *NewTemplate) validate() FieldErrors {
-	n.Name = strings.TrimSpace(n.Name)
-	n.BrandingCompanyName = strings.TrimSpace(n.BrandingCompanyName)
+	errs := FieldErrors{}
+	cleanLines(errs, map[string]*string{"name": &n.Name, "branding_company_name": &n.BrandingCompanyName})
 	n.BrandColor = strings.ToLower(strings.TrimSpace(n.BrandColor))
 	if n.BrandColor == "" {
 		n.BrandColor = DefaultBrandColor
 	}
-	errs := FieldErrors{}
 	switch l := len([]rune(n.Name)); {
 	case l == 0:
 		errs["name"] = "Enter a name."

@@ -96,13 +96,19 @@ type NewTenant struct {
 }
 
 func (n *NewTenant) validate() FieldErrors {
-	n.Name = strings.TrimSpace(n.Name)
+	errs := FieldErrors{}
+	var ok bool
+	if n.Name, ok = cleanLine(n.Name); !ok {
+		errs["name"] = controlCharacterMessage
+	}
+	if n.Description, ok = cleanText(n.Description); !ok {
+		errs["description"] = controlCharacterMessage
+	}
 	n.Subdomain = NormalizeSubdomain(n.Subdomain)
-	n.Description = strings.TrimSpace(n.Description)
 	n.ContactEmail = NormalizeEmail(n.ContactEmail)
 	n.Timezone = strings.TrimSpace(n.Timezone)
-	errs := FieldErrors{}
 	switch l := len([]rune(n.Name)); {
+	case errs["name"] != "":
 	case l == 0:
 		errs["name"] = "Enter a name."
 	case l < 2:
@@ -117,7 +123,7 @@ func (n *NewTenant) validate() FieldErrors {
 	if msg != "" {
 		errs["subdomain"] = msg
 	}
-	if len([]rune(n.Description)) > 500 {
+	if errs["description"] == "" && len([]rune(n.Description)) > 500 {
 		errs["description"] = "Use at most 500 characters."
 	}
 	if n.ContactEmail != "" {

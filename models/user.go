@@ -85,18 +85,25 @@ type NewUser struct {
 
 func (n *NewUser) validate() FieldErrors {
 	n.Email = NormalizeEmail(n.Email)
-	n.FirstName = strings.TrimSpace(n.FirstName)
-	n.LastName = strings.TrimSpace(n.LastName)
 	errs := FieldErrors{}
+	var ok bool
+	if n.FirstName, ok = cleanLine(n.FirstName); !ok {
+		errs["first_name"] = controlCharacterMessage
+	}
+	if n.LastName, ok = cleanLine(n.LastName); !ok {
+		errs["last_name"] = controlCharacterMessage
+	}
 	if msg := ValidateEmail(n.Email); msg != "" {
 		errs["email"] = msg
 	}
-	if n.FirstName == "" {
+	switch {
+	case errs["first_name"] != "":
+	case n.FirstName == "":
 		errs["first_name"] = "Enter a first name."
-	} else if len(n.FirstName) > 100 {
+	case len(n.FirstName) > 100:
 		errs["first_name"] = "Use at most 100 characters."
 	}
-	if len(n.LastName) > 100 {
+	if errs["last_name"] == "" && len(n.LastName) > 100 {
 		errs["last_name"] = "Use at most 100 characters."
 	}
 	if msg := ValidatePassword(n.Password); msg != "" {
