@@ -145,7 +145,22 @@ func (h *Handlers) goToCompany(c echo.Context) error {
 	if models.ValidateSubdomain(subdomain) != "" && subdomain != "admin" {
 		return h.unknownCompany()
 	}
-	return c.Redirect(http.StatusSeeOther, h.beginURL(subdomain, safeNext(c.QueryParam("next"))))
+	return c.Redirect(http.StatusSeeOther, h.beginURL(subdomain, sectionOf(c.QueryParam("next"))))
+}
+
+// switchSections are the pages every company has and every member may see:
+// switching company from one of them lands on the same page there. From
+// anywhere else (a record's page, an admin page) it lands on Home.
+var switchSections = []string{"/orders", "/templates", "/devices", "/settings/team", "/settings/company"}
+
+func sectionOf(next string) string {
+	path, _, _ := strings.Cut(safeNext(next), "?")
+	for _, section := range switchSections {
+		if path == section {
+			return section
+		}
+	}
+	return ""
 }
 
 // beginHandoff runs on the company's own host before a hand-off: it gives

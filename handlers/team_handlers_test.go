@@ -345,3 +345,23 @@ func TestSetupChecklistFromRealData(t *testing.T) {
 		t.Fatal("a viewer sees the setup checklist")
 	}
 }
+
+func TestSwitchingKeepsOnlyCommonSections(t *testing.T) {
+	a := newApp(t)
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	alice.signIn("alice@acme.test", "globex")
+	cases := map[string]string{
+		"/orders?q=x":          "/orders",
+		"/settings/team":       "/settings/team",
+		"/sub-tenants/5/users": "/",
+		"/orders/new":          "/",
+		"//evil.example":       "/",
+	}
+	for from, want := range cases {
+		r := alice.follow(alice.get(tenantURL("acme", "/go/globex?next="+url.QueryEscape(from))))
+		if got := mustParse(t, r.url); got.Host != "globex.localhost:8080" || got.Path != want {
+			t.Errorf("switching from %s ended on %s, want %s on globex", from, r.url, want)
+		}
+	}
+}
