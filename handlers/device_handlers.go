@@ -226,9 +226,9 @@ func (h *Handlers) setDeviceStatus(c echo.Context, v deviceView) error {
 // nothing changes; a device already deprovisioned (perhaps in another tab)
 // gets a message on the list.
 func (h *Handlers) changeDevice(c echo.Context, v deviceView, change func(id int64) (*models.Device, error)) error {
-	id, err := strconv.ParseInt(c.Param(v.deviceParam), 10, 64)
-	if err != nil || id <= 0 {
-		return errNotFound
+	id, err := deviceID(c, v)
+	if err != nil {
+		return err
 	}
 	q, page := listQuery(c)
 	_, err = change(id)
