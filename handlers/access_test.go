@@ -65,6 +65,7 @@ var routeExpectations = map[string]expectation{
 	"POST /settings/team":                        {}, // checked in team_handlers_test.go
 	"POST /settings/team/members/:id/role":       {},
 	"POST /settings/team/members/:id/remove":     {},
+	"POST /settings/team/members/:id/owner":      {},
 	"POST /settings/team/invitations/:id/resend": {},
 	"POST /settings/team/invitations/:id/revoke": {},
 	// Orders and templates: every member sees the lists; creating needs PermEdit.

@@ -73,6 +73,7 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.tenantRoute(site, http.MethodPost, "/settings/team", models.PermManageMembers, h.addMember)
 	h.tenantRoute(site, http.MethodPost, "/settings/team/members/:id/role", models.PermManageMembers, h.changeRole)
 	h.tenantRoute(site, http.MethodPost, "/settings/team/members/:id/remove", models.PermManageMembers, h.removeMember)
+	h.tenantRoute(site, http.MethodPost, "/settings/team/members/:id/owner", models.PermManageSubTenants, h.transferOwnership)
 	h.tenantRoute(site, http.MethodPost, "/settings/team/invitations/:id/resend", models.PermManageMembers, h.resendInvitation)
 	h.tenantRoute(site, http.MethodPost, "/settings/team/invitations/:id/revoke", models.PermManageMembers, h.revokeInvitation)
 	h.tenantRoute(site, http.MethodGet, "/settings/company", models.PermView, h.companySettings)

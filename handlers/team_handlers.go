@@ -126,6 +126,29 @@ func (h *Handlers) removeMember(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, teamReturn(c))
 }
 
+// transferOwnership makes another member the company's owner.
+func (h *Handlers) transferOwnership(c echo.Context) error {
+	rs := stateOf(c)
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	owner, err := h.store.TransferOwnership(c.Request().Context(), rs.tenant.ID, rs.user.ID, id)
+	if errors.Is(err, models.ErrOwnsAnother) {
+		h.flash(c, "error", "That person already owns a company, and each person can own only one.")
+		return c.Redirect(http.StatusSeeOther, teamReturn(c))
+	}
+	if errors.Is(err, models.ErrNotAllowed) {
+		return &pageError{status: http.StatusForbidden, heading: "Only the owner can transfer ownership",
+			message: "Ask the current owner of " + rs.tenant.Name + " to do it.", href: "/settings/team", label: "Back to Team"}
+	}
+	if err != nil {
+		return memberChangeError(err)
+	}
+	h.flash(c, "success", owner.Name()+" is now the owner of "+rs.tenant.Name+". You remain a Super Admin.")
+	return c.Redirect(http.StatusSeeOther, teamReturn(c))
+}
+
 func (h *Handlers) resendInvitation(c echo.Context) error {
 	rs := stateOf(c)
 	id, err := pathID(c)

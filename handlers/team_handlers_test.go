@@ -365,3 +365,33 @@ func TestSwitchingKeepsOnlyCommonSections(t *testing.T) {
 		}
 	}
 }
+
+func TestOwnershipTransfer(t *testing.T) {
+	a := newApp(t)
+	acme := a.tenant("acme")
+	dave, _ := a.store.MembershipOf(context.Background(), acme.ID, a.user("dave@acme.test").ID)
+	bob, _ := a.store.MembershipOf(context.Background(), acme.ID, a.user("bob@globex.test").ID)
+	team := tenantURL("acme", "/settings/team")
+	owner := func(id int64) string { return tenantURL("acme", "/settings/team/members/"+strconv.FormatInt(id, 10)+"/owner") }
+
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	wantBody(t, alice.get(team), "Make owner")
+	// Bob already owns Globex: refused, nothing changes.
+	wantBody(t, alice.follow(alice.submit(team, owner(bob.ID), nil)), "already owns a company")
+	r := alice.submit(team, owner(dave.ID), nil)
+	wantBody(t, alice.follow(r), "Dave Davis is now the owner of Acme Corp")
+	after := a.tenant("acme")
+	if after.OwnerUserID == nil || *after.OwnerUserID != a.user("dave@acme.test").ID {
+		t.Fatal("ownership did not move")
+	}
+	if m, _ := a.store.MembershipOf(context.Background(), acme.ID, a.user("dave@acme.test").ID); m.Role != models.RoleSuperAdmin {
+		t.Fatalf("new owner is %s, want Super Admin", m.Role)
+	}
+	// Alice is no longer the owner: she cannot transfer again, and can now be managed.
+	aliceM, _ := a.store.MembershipOf(context.Background(), acme.ID, a.user("alice@acme.test").ID)
+	wantStatus(t, alice.submit(team, owner(bob.ID), nil), http.StatusForbidden)
+	if aliceM.Role != models.RoleSuperAdmin {
+		t.Fatal("the former owner lost Super Admin")
+	}
+}

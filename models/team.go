@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -130,4 +131,49 @@ func (s *Store) RemoveMembership(ctx context.Context, c MemberChange) error {
 		}
 		return tx.RemoveMember(ctx, c.TenantID, m.UserID)
 	})
+}
+
+// ErrOwnsAnother refuses making someone the owner of a second company.
+var ErrOwnsAnother = errors.New("this person already owns a company, and each person can own only one")
+
+// TransferOwnership makes another member the tenant's owner (and a Super
+// Admin). Only the current owner may do it; they stay a Super Admin.
+func (s *Store) TransferOwnership(ctx context.Context, tenantID, actorUserID, membershipID int64) (*User, error) {
+	var newOwner *User
+	err := s.Tx(ctx, func(tx *Store) error {
+		t, err := tx.TenantByID(ctx, tenantID)
+		if err != nil {
+			return err
+		}
+		var m Membership
+		if err := tx.scoped(ctx, tenantID).Where("id = ?", membershipID).Take(&m).Error; err != nil {
+			return notFound(err, "load member")
+		}
+		switch {
+		case t.OwnerUserID == nil || *t.OwnerUserID != actorUserID:
+			return ErrNotAllowed
+		case m.UserID == actorUserID:
+			return ErrSelf
+		}
+		now := tx.db.NowFunc()
+		res := tx.conn(ctx).Model(&Tenant{}).Where("id = ? AND owner_user_id = ?", tenantID, actorUserID).
+			Updates(map[string]any{"owner_user_id": m.UserID, "updated_at": now})
+		if violatesUnique(res.Error, "tenants_owner_key") {
+			return ErrOwnsAnother
+		}
+		if res.Error != nil {
+			return fmt.Errorf("transfer ownership: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotAllowed // ownership changed hands meanwhile
+		}
+		err = tx.scoped(ctx, tenantID).Model(&Membership{}).Where("id = ?", m.ID).
+			Updates(map[string]any{"role": RoleSuperAdmin, "updated_at": now}).Error
+		if err != nil {
+			return fmt.Errorf("make new owner Super Admin: %w", err)
+		}
+		newOwner, err = tx.UserByID(ctx, m.UserID)
+		return err
+	})
+	return newOwner, err
 }
