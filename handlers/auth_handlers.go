@@ -227,7 +227,8 @@ func (h *Handlers) enterCompany(c echo.Context, subdomain, next, state string) e
 		return err
 	}
 	if !t.Active() {
-		return h.render(c, http.StatusForbidden, tenantInactivePage(h, c, t))
+		// The company's own host explains; a redirect keeps a refresh from re-posting.
+		return c.Redirect(http.StatusSeeOther, h.cfg.TenantURL(t.Subdomain, "/"))
 	}
 	if _, err := h.store.MembershipOf(ctx, t.ID, rs.user.ID); errors.Is(err, models.ErrNotFound) {
 		return &pageError{status: http.StatusForbidden, heading: "You don't have access to " + t.Name,

@@ -51,9 +51,16 @@ func (h *Handlers) acceptInvitation(c echo.Context) error {
 	}
 	form := pages.InvitationForm{FirstName: c.FormValue("first_name"), LastName: c.FormValue("last_name")}
 	newcomer := models.NewUser{FirstName: form.FirstName, LastName: form.LastName, Password: c.FormValue("password")}
-	if _, err := h.store.UserByEmail(ctx, inv.Email); errors.Is(err, models.ErrNotFound) && newcomer.Password != c.FormValue("password_confirm") {
-		form.Errors = map[string]string{"password_confirm": "The two passwords do not match."}
-		return h.renderInvitation(c, http.StatusUnprocessableEntity, inv, t, form)
+	if _, err := h.store.UserByEmail(ctx, inv.Email); errors.Is(err, models.ErrNotFound) {
+		form.Errors = map[string]string{}
+		if msg := models.ValidatePassword(newcomer.Password); msg != "" {
+			form.Errors["password"] = msg
+		} else if newcomer.Password != c.FormValue("password_confirm") {
+			form.Errors["password_confirm"] = "The two passwords do not match."
+		}
+		if len(form.Errors) > 0 {
+			return h.renderInvitation(c, http.StatusUnprocessableEntity, inv, t, form)
+		}
 	}
 	acc, err := h.store.AcceptInvitation(ctx, token, newcomer)
 	var fe models.FieldErrors

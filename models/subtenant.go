@@ -50,7 +50,7 @@ func (s *Store) ValidateSubTenant(ctx context.Context, n *NewSubTenant) error {
 			return fmt.Errorf("check name: %w", err)
 		}
 		if taken > 0 {
-			errs["name"] = "Another company here already has this name. Choose a unique name."
+			errs["name"] = "This name is already used here. Choose a unique name."
 		}
 	}
 	if errs["email"] == "" {

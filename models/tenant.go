@@ -165,7 +165,7 @@ func (s *Store) CreateTenant(ctx context.Context, n NewTenant) (*Tenant, error) 
 			case violatesUnique(err, "tenants_subdomain_key"):
 				return FieldErrors{"subdomain": "This subdomain is already taken. Choose another."}
 			case violatesUnique(err, "tenants_parent_name_key"):
-				return FieldErrors{"name": "Another company here already has this name. Choose a unique name."}
+				return FieldErrors{"name": "This name is already used here. Choose a unique name."}
 			case violatesUnique(err, "tenants_owner_key"):
 				return FieldErrors{"owner_email": "This person already owns a company; each person can own only one."}
 			}

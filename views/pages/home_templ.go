@@ -134,7 +134,7 @@ func Home(s views.Shell, d HomeData) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if s.Can(models.PermManageSettings) {
+			if s.Can(models.PermManageSettings) && !s.Tenant.IsPlatform() {
 				templ_7745c5c3_Err = setupChecklist(d.Setup).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
