@@ -83,13 +83,15 @@ var routeExpectations = map[string]expectation{
 	"GET /sub-tenants/new":             {tenant: onlySuperAdmin(), apex: all(404)},
 	"POST /sub-tenants":                {}, // checked in subtenant_handlers_test.go
 	// The details pages of acme's child acme-eu: Super Admins of acme only.
-	"GET /sub-tenants/:id":           {tenant: detailsOnlySuperAdmin(303), apex: all(404)},
-	"GET /sub-tenants/:id/users":     {tenant: detailsOnlySuperAdmin(200), apex: all(404)},
-	"GET /sub-tenants/:id/users/new": {tenant: detailsOnlySuperAdmin(200), apex: all(404)},
-	"GET /sub-tenants/:id/settings":  {tenant: detailsOnlySuperAdmin(200), apex: all(404)},
-	"POST /sub-tenants/:id/users":    {}, // checked in subtenant_handlers_test.go
-	"POST /sub-tenants/:id/settings": {},
-	"POST /sub-tenants/:id/status":   {},
+	"GET /sub-tenants/:id":                                   {tenant: detailsOnlySuperAdmin(303), apex: all(404)},
+	"GET /sub-tenants/:id/users":                             {tenant: detailsOnlySuperAdmin(200), apex: all(404)},
+	"GET /sub-tenants/:id/users/new":                         {tenant: detailsOnlySuperAdmin(200), apex: all(404)},
+	"GET /sub-tenants/:id/settings":                          {tenant: detailsOnlySuperAdmin(200), apex: all(404)},
+	"POST /sub-tenants/:id/users":                            {}, // checked in subtenant_handlers_test.go
+	"POST /sub-tenants/:id/invitations/:invitationID/resend": {},
+	"POST /sub-tenants/:id/invitations/:invitationID/revoke": {},
+	"POST /sub-tenants/:id/settings":                         {},
+	"POST /sub-tenants/:id/status":                           {},
 	// Devices: every member sees them; adding, importing and (de)activating
 	// need PermEdit, deprovisioning PermManageMembers (SPEC §3: Admin). The
 	// parent's Super Admins reach a child's devices only on its Devices tab.

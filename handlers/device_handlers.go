@@ -183,13 +183,7 @@ func (h *Handlers) importDevices(c echo.Context, v deviceView) error {
 }
 
 // deviceID is the device named in the URL; not a number is a 404.
-func deviceID(c echo.Context, v deviceView) (int64, error) {
-	id, err := strconv.ParseInt(c.Param(v.deviceParam), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, errNotFound
-	}
-	return id, nil
-}
+func deviceID(c echo.Context, v deviceView) (int64, error) { return paramID(c, v.deviceParam) }
 
 // deprovisionDevice deprovisions a device for good. A device of any other
 // tenant is a 404 and nothing changes; one already deprovisioned is said so.

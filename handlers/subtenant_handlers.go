@@ -255,3 +255,34 @@ func (h *Handlers) setSubTenantStatus(c echo.Context) error {
 	}
 	return c.Redirect(http.StatusSeeOther, "/sub-tenants/"+c.Param("id")+"/settings")
 }
+
+// resendSubTenantInvitation sends a sub-tenant's pending invitation again
+// (its owner's included) with a fresh link.
+func (h *Handlers) resendSubTenantInvitation(c echo.Context) error {
+	return h.changeSubTenantInvitation(c, "Invitation sent again with a new link.", func(childID, invitationID int64) error {
+		return h.store.ResendInvitation(c.Request().Context(), childID, invitationID, models.RoleSuperAdmin, h.invitationMail(stateOf(c).user))
+	})
+}
+
+// revokeSubTenantInvitation withdraws a sub-tenant's pending invitation.
+func (h *Handlers) revokeSubTenantInvitation(c echo.Context) error {
+	return h.changeSubTenantInvitation(c, "Invitation revoked. Its link no longer works.", func(childID, invitationID int64) error {
+		return h.store.RevokeInvitation(c.Request().Context(), childID, invitationID, models.RoleSuperAdmin)
+	})
+}
+
+func (h *Handlers) changeSubTenantInvitation(c echo.Context, done string, change func(childID, invitationID int64) error) error {
+	child, err := h.subTenantParam(c)
+	if err != nil {
+		return err
+	}
+	invitationID, err := paramID(c, "invitationID")
+	if err != nil {
+		return err
+	}
+	if err := change(child.ID, invitationID); err != nil {
+		return memberChangeError(err)
+	}
+	h.flash(c, "success", done)
+	return c.Redirect(http.StatusSeeOther, "/sub-tenants/"+c.Param("id")+"/users")
+}

@@ -321,3 +321,30 @@ func TestControlCharactersInNamesAreRefused(t *testing.T) {
 		t.Fatalf("stored name %q", got)
 	}
 }
+
+func TestSubTenantOwnerInvitationCanBeResentAndRevoked(t *testing.T) {
+	a := newApp(t)
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	form := subTenantForm("Acme Asia", "acme-asia", "owner@asia.example")
+	form.Set("confirmed", "yes")
+	alice.submit(tenantURL("acme", "/sub-tenants/new"), tenantURL("acme", "/sub-tenants"), form)
+	asia := a.tenant("acme-asia")
+	var invitationID int64
+	a.db.Raw("SELECT id FROM invitations WHERE email = ?", "owner@asia.example").Scan(&invitationID)
+	base := tenantURL("acme", "/sub-tenants/"+idOf(asia))
+	inv := strconv.FormatInt(invitationID, 10)
+	r := alice.submit(base+"/users", base+"/invitations/"+inv+"/resend", nil)
+	wantBody(t, alice.follow(r), "Invitation sent again")
+	links := a.inbox("owner@asia.example")
+	if len(links) != 2 {
+		t.Fatalf("links %v", links)
+	}
+	wantStatus(t, a.browser().get(links[0]), http.StatusNotFound)
+	// Another parent's pages cannot touch it: Globex's id is not acme's child.
+	other := tenantURL("acme", "/sub-tenants/"+idOf(a.tenant("globex"))+"/invitations/"+inv+"/revoke")
+	wantStatus(t, alice.submit(base+"/users", other, nil), http.StatusNotFound)
+	r = alice.submit(base+"/users", base+"/invitations/"+inv+"/revoke", nil)
+	wantBody(t, alice.follow(r), "Invitation revoked")
+	wantBody(t, a.browser().get(links[1]), "withdrawn")
+}

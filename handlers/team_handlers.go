@@ -248,8 +248,11 @@ func (h *Handlers) invitationMail(inviter *models.User) models.MailFor {
 }
 
 // pathID reads the :id route parameter; a malformed one is a 404.
-func pathID(c echo.Context) (int64, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+func pathID(c echo.Context) (int64, error) { return paramID(c, "id") }
+
+// paramID reads a numeric route parameter; a malformed one is a 404.
+func paramID(c echo.Context, name string) (int64, error) {
+	id, err := strconv.ParseInt(c.Param(name), 10, 64)
 	if err != nil || id <= 0 {
 		return 0, errNotFound
 	}
