@@ -348,3 +348,16 @@ func TestSubTenantOwnerInvitationCanBeResentAndRevoked(t *testing.T) {
 	wantBody(t, alice.follow(r), "Invitation revoked")
 	wantBody(t, a.browser().get(links[1]), "withdrawn")
 }
+
+func TestSubTenantUsersTabOffersInvitationActions(t *testing.T) {
+	a := newApp(t)
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	eu := a.tenant("acme-eu")
+	form := url.Values{"first_name": {"Ivy"}, "email": {"ivy@example.com"}, "role": {"viewer"}}
+	alice.submit(tenantURL("acme", "/sub-tenants/"+idOf(eu)+"/users/new"), tenantURL("acme", "/sub-tenants/"+idOf(eu)+"/users"), form)
+	rows := tableOf(alice.get(tenantURL("acme", "/sub-tenants/"+idOf(eu)+"/users")))
+	if !strings.Contains(rows, "/invitations/") || !strings.Contains(rows, "Resend") || !strings.Contains(rows, "Revoke") {
+		t.Fatalf("no invitation actions on the Users tab:\n%s", rows)
+	}
+}
