@@ -372,7 +372,9 @@ func TestOwnershipTransfer(t *testing.T) {
 	dave, _ := a.store.MembershipOf(context.Background(), acme.ID, a.user("dave@acme.test").ID)
 	bob, _ := a.store.MembershipOf(context.Background(), acme.ID, a.user("bob@globex.test").ID)
 	team := tenantURL("acme", "/settings/team")
-	owner := func(id int64) string { return tenantURL("acme", "/settings/team/members/"+strconv.FormatInt(id, 10)+"/owner") }
+	owner := func(id int64) string {
+		return tenantURL("acme", "/settings/team/members/"+strconv.FormatInt(id, 10)+"/owner")
+	}
 
 	alice := a.browser()
 	alice.signIn("alice@acme.test", "acme")
