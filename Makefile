@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/canopy
 PKGS    := ./...
 
-.PHONY: run build generate test test-postgres test-e2e check-generated fmt vet clean
+.PHONY: run build generate test test-postgres test-e2e fuzz check-generated fmt vet clean
 
 ## run: build, migrate, load demo data into an empty database, serve on :8080
 run: build
@@ -28,6 +28,10 @@ test-postgres:
 ## test-e2e: browser tests in headless Chromium (needs /usr/bin/chromium)
 test-e2e:
 	CANOPY_E2E=1 $(GO) test -count=1 -v ./e2e/...
+
+## fuzz: every fuzz target briefly, after replaying its committed corpus (FUZZTIME=5s)
+fuzz:
+	bash .ci/fuzz
 
 ## check-generated: fail when committed templ output is stale
 check-generated: generate
