@@ -77,6 +77,9 @@ var routeExpectations = map[string]expectation{
 	"POST /templates":        {}, // checked in template_handlers_test.go
 	"GET /settings/company":  {tenant: members(303, 303, 200), apex: all(404)},
 	"POST /settings/company": {}, // checked in settings_handlers_test.go
+	// The audit log: Admins and Super Admins (PermManageSettings).
+	"GET /settings/audit":     {tenant: needsManageSettings(), apex: all(404)},
+	"GET /settings/audit.csv": {tenant: needsManageSettings(), apex: all(404)},
 	// Sub-tenants: Super Admins only.
 	"GET /sub-tenants/subdomain-check": {tenant: onlySuperAdmin(), apex: all(404)},
 	"GET /sub-tenants":                 {tenant: onlySuperAdmin(), apex: all(404)},
@@ -106,6 +109,10 @@ var routeExpectations = map[string]expectation{
 	"POST /sub-tenants/:id/devices/import":                {},
 	"POST /sub-tenants/:id/devices/:deviceID/status":      {},
 	"POST /sub-tenants/:id/devices/:deviceID/deprovision": {},
+}
+
+func needsManageSettings() map[string]int {
+	return map[string]int{"anonymous": 303, "non-member": 303, "viewer": 403, "admin": 200, "super_admin": 200}
 }
 
 func detailsOnlySuperAdmin(superAdmin int) map[string]int {

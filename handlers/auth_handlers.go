@@ -99,6 +99,9 @@ func (h *Handlers) login(c echo.Context) error {
 	u, err := h.store.Authenticate(c.Request().Context(), form.Email, password)
 	if errors.Is(err, models.ErrBadCredentials) {
 		h.log.Info("sign-in refused", "email", form.Email, "ip", c.RealIP())
+		if err := h.auditSignInFailed(c, form.Tenant, form.Email); err != nil {
+			return err
+		}
 		form.Error = "The email or password is not correct."
 		return h.render(c, http.StatusUnauthorized, pages.Login(h.shell(c, "Sign in", ""), form))
 	}
@@ -107,6 +110,9 @@ func (h *Handlers) login(c echo.Context) error {
 	}
 	h.log.Info("signed in", "user", u.ID, "ip", c.RealIP())
 	h.signIn(c, u)
+	if err := h.auditSignIn(c, form.Tenant, u); err != nil {
+		return err
+	}
 	if form.Tenant != "" {
 		return h.enterCompany(c, form.Tenant, form.Next, form.State)
 	}
@@ -295,9 +301,60 @@ func (h *Handlers) redeemHandoff(c echo.Context) error {
 	if err := h.store.RememberLastTenant(ctx, u.ID, rs.tenant.ID); err != nil {
 		return err
 	}
+	h.actAs(c, u)
+	if err := h.store.Audit(c.Request().Context(), rs.tenant.ID, models.AuditCompanyEntered, tenantTarget(rs.tenant), nil, nil); err != nil {
+		return err
+	}
 	next := safeNext(c.QueryParam("next"))
 	if next == "" || strings.HasPrefix(next, "/auth/") {
 		next = "/"
 	}
 	return c.Redirect(http.StatusSeeOther, next)
+}
+
+// auditSignInFailed records a refused sign-in on the company the person was
+// signing in to, when the form named one that exists; a sign-in on the bare
+// base domain belongs to no company and is only logged.
+func (h *Handlers) auditSignInFailed(c echo.Context, subdomain, email string) error {
+	if subdomain == "" {
+		return nil
+	}
+	ctx := c.Request().Context()
+	t, err := h.store.TenantBySubdomain(ctx, subdomain)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ctx = models.WithActor(ctx, models.Actor{Email: email, IP: c.RealIP()})
+	return h.store.Audit(ctx, t.ID, models.AuditSignInFailed, models.AuditTarget{Type: "user", Label: email}, nil, nil)
+}
+
+// auditSignIn records a successful sign-in on the company the person lands
+// in: the one the form named if they are a member, else their landing
+// company. Someone with no company yet has nowhere to record it.
+func (h *Handlers) auditSignIn(c echo.Context, subdomain string, u *models.User) error {
+	h.actAs(c, u)
+	ctx := c.Request().Context()
+	var t *models.Tenant
+	var err error
+	if subdomain != "" {
+		if t, err = h.store.TenantBySubdomain(ctx, subdomain); err == nil {
+			_, err = h.store.MembershipOf(ctx, t.ID, u.ID)
+		}
+	} else {
+		t, err = h.store.LandingTenant(ctx, u)
+	}
+	if errors.Is(err, models.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return h.store.Audit(ctx, t.ID, models.AuditSignIn, models.AuditTarget{Type: "user", ID: u.ID, Label: u.Email}, nil, nil)
+}
+
+func tenantTarget(t *models.Tenant) models.AuditTarget {
+	return models.AuditTarget{Type: "tenant", ID: t.ID, Label: t.Name}
 }

@@ -56,7 +56,7 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.access["GET /healthz"] = accessRule{public: true}
 	h.access["GET "+static.Prefix+"*"] = accessRule{public: true}
 
-	site := e.Group("", h.resolveHost, h.loadSession, h.checkCSRF)
+	site := e.Group("", h.resolveHost, h.loadSession, h.setActor, h.checkCSRF)
 	h.publicRoute(site, http.MethodGet, "/", h.root)
 	h.publicRoute(site, http.MethodGet, "/login", h.loginForm)
 	h.publicRoute(site, http.MethodPost, "/login", h.login)
@@ -78,6 +78,8 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.tenantRoute(site, http.MethodPost, "/settings/team/invitations/:id/revoke", models.PermManageMembers, h.revokeInvitation)
 	h.tenantRoute(site, http.MethodGet, "/settings/company", models.PermView, h.companySettings)
 	h.tenantRoute(site, http.MethodPost, "/settings/company", models.PermManageSettings, h.saveCompanySettings)
+	h.tenantRoute(site, http.MethodGet, "/settings/audit", models.PermManageSettings, h.auditLog)
+	h.tenantRoute(site, http.MethodGet, "/settings/audit.csv", models.PermManageSettings, h.auditCSV)
 	h.tenantRoute(site, http.MethodGet, "/sub-tenants", models.PermManageSubTenants, h.subTenants)
 	h.tenantRoute(site, http.MethodGet, "/sub-tenants/subdomain-check", models.PermManageSubTenants, h.subdomainCheck)
 	h.tenantRoute(site, http.MethodGet, "/sub-tenants/new", models.PermManageSubTenants, h.newSubTenantForm)

@@ -75,6 +75,25 @@ func (h *Handlers) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// setActor puts who is acting — the signed-in user, if any, and the client's
+// IP — in the request's context, once, for the audit log.
+func (h *Handlers) setActor(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h.actAs(c, stateOf(c).user)
+		return next(c)
+	}
+}
+
+// actAs makes u (nil for nobody) the request's actor, e.g. once a sign-in
+// or a hand-off has identified them mid-request.
+func (h *Handlers) actAs(c echo.Context, u *models.User) {
+	actor := models.Actor{IP: c.RealIP()}
+	if u != nil {
+		actor.UserID, actor.Email = u.ID, u.Email
+	}
+	c.SetRequest(c.Request().WithContext(models.WithActor(c.Request().Context(), actor)))
+}
+
 func (h *Handlers) loadUser(c echo.Context) error {
 	rs := stateOf(c)
 	uid, _ := rs.session.Values[keyUserID].(int64)

@@ -69,6 +69,11 @@ type Device struct {
 	UpdatedAt       time.Time
 }
 
+// target is the device as an audit event names it.
+func (d *Device) target() AuditTarget {
+	return AuditTarget{Type: "device", ID: d.ID, Label: d.Identifier}
+}
+
 // Deprovisioned tells whether the device has been deprovisioned, for good.
 func (d *Device) Deprovisioned() bool { return d.Status == DeviceDeprovisioned }
 
@@ -172,7 +177,7 @@ func (s *Store) AddDevice(ctx context.Context, tenantID int64, n NewDevice) (*De
 			}
 			return fmt.Errorf("add device: %w", err)
 		}
-		return nil
+		return tx.audit(ctx, tenantID, AuditDeviceAdded, d.target(), nil, map[string]any{"identifier": d.Identifier, "model": d.Model, "status": d.Status})
 	})
 	if err != nil {
 		return nil, err
@@ -231,7 +236,7 @@ func (s *Store) SetDeviceStatus(ctx context.Context, tenantID, deviceID int64, s
 		return nil, FieldErrors{"status": "Choose active or inactive."}
 	}
 	// A device already in that status is left alone, Updated At included.
-	return s.changeDevice(ctx, tenantID, deviceID, "set device status", []DeviceStatus{DeviceDeprovisioned, status}, func(now time.Time) map[string]any {
+	return s.changeDevice(ctx, tenantID, deviceID, "set device status", AuditDeviceStatusChanged, []DeviceStatus{DeviceDeprovisioned, status}, func(now time.Time) map[string]any {
 		return map[string]any{"status": status, "updated_at": now}
 	})
 }
@@ -244,7 +249,7 @@ func (s *Store) DeprovisionDevice(ctx context.Context, tenantID, deviceID int64)
 	if tenantID <= 0 {
 		return nil, ErrNoTenant
 	}
-	return s.changeDevice(ctx, tenantID, deviceID, "deprovision device", []DeviceStatus{DeviceDeprovisioned}, func(now time.Time) map[string]any {
+	return s.changeDevice(ctx, tenantID, deviceID, "deprovision device", AuditDeviceDeprovisioned, []DeviceStatus{DeviceDeprovisioned}, func(now time.Time) map[string]any {
 		return map[string]any{"status": DeviceDeprovisioned, "deprovisioned_at": now, "updated_at": now}
 	})
 }
@@ -253,16 +258,19 @@ func (s *Store) DeprovisionDevice(ctx context.Context, tenantID, deviceID int64)
 // unless, in one transaction, and returns it as it is now. A deprovisioned
 // device is ErrDeviceDeprovisioned. The condition sits in the UPDATE itself,
 // so two simultaneous requests cannot both pass it.
-func (s *Store) changeDevice(ctx context.Context, tenantID, deviceID int64, what string, unless []DeviceStatus, changes func(now time.Time) map[string]any) (*Device, error) {
+func (s *Store) changeDevice(ctx context.Context, tenantID, deviceID int64, what, action string, unless []DeviceStatus, changes func(now time.Time) map[string]any) (*Device, error) {
 	var d *Device
 	err := s.Tx(ctx, func(tx *Store) error {
+		was, err := tx.DeviceByID(ctx, tenantID, deviceID)
+		if err != nil {
+			return err
+		}
 		res := tx.scoped(ctx, tenantID).Model(&Device{}).
 			Where("id = ? AND status NOT IN ?", deviceID, unless).
 			Updates(changes(tx.db.NowFunc()))
 		if res.Error != nil {
 			return fmt.Errorf("%s: %w", what, res.Error)
 		}
-		var err error
 		d, err = tx.DeviceByID(ctx, tenantID, deviceID)
 		if err != nil {
 			return err
@@ -270,7 +278,10 @@ func (s *Store) changeDevice(ctx context.Context, tenantID, deviceID int64, what
 		if res.RowsAffected == 0 && d.Deprovisioned() {
 			return fmt.Errorf("%s %s: %w", what, d.Identifier, ErrDeviceDeprovisioned)
 		}
-		return nil
+		if res.RowsAffected == 0 {
+			return nil
+		}
+		return tx.audit(ctx, tenantID, action, d.target(), map[string]any{"status": was.Status}, map[string]any{"status": d.Status})
 	})
 	if err != nil {
 		return nil, err

@@ -391,7 +391,7 @@ func (s *Store) importNew(ctx context.Context, tenantID int64, candidates []Devi
 		if err := tx.conn(ctx).CreateInBatches(&devices, importChunk).Error; err != nil {
 			return fmt.Errorf("import devices: %w", err)
 		}
-		return nil
+		return tx.audit(ctx, tenantID, AuditDeviceImported, AuditTarget{Type: "device", Label: fmt.Sprintf("%d devices", len(devices))}, nil, map[string]any{"imported": len(devices), "already_present": len(outcomes) - len(devices)})
 	})
 	return outcomes, err
 }

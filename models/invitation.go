@@ -54,6 +54,11 @@ func (i *Invitation) Name() string {
 	return i.Email
 }
 
+// target is the invitation as an audit event names it.
+func (i *Invitation) target() AuditTarget {
+	return AuditTarget{Type: "invitation", ID: i.ID, Label: i.Email}
+}
+
 // Errors an invitation link can meet, each shown to the person in plain words.
 var (
 	ErrInvitationExpired = errors.New("this invitation has expired")
@@ -190,6 +195,9 @@ func (s *Store) createInvitation(ctx context.Context, req InviteRequest, mail Ma
 		}
 		return fmt.Errorf("create invitation: %w", err)
 	}
+	if err := s.audit(ctx, inv.TenantID, AuditInvitationSent, inv.target(), nil, map[string]any{"role": inv.Role, "makes_owner": inv.MakesOwner}); err != nil {
+		return err
+	}
 	return s.enqueueInvitation(ctx, inv, token, mail)
 }
 
@@ -217,6 +225,9 @@ func (s *Store) ResendInvitation(ctx context.Context, tenantID, invitationID int
 		if err != nil {
 			return fmt.Errorf("renew invitation: %w", err)
 		}
+		if err := tx.audit(ctx, tenantID, AuditInvitationResent, inv.target(), nil, map[string]any{"expires_at": inv.ExpiresAt}); err != nil {
+			return err
+		}
 		return tx.enqueueInvitation(ctx, inv, token, mail)
 	})
 }
@@ -228,7 +239,10 @@ func (s *Store) RevokeInvitation(ctx context.Context, tenantID, invitationID int
 		if err != nil {
 			return err
 		}
-		return tx.respond(ctx, inv, InvitationRevoked)
+		if err := tx.respond(ctx, inv, InvitationRevoked); err != nil {
+			return err
+		}
+		return tx.audit(ctx, tenantID, AuditInvitationRevoked, inv.target(), map[string]any{"status": InvitationPending}, map[string]any{"status": InvitationRevoked})
 	})
 }
 
@@ -327,6 +341,9 @@ func (s *Store) AcceptInvitation(ctx context.Context, token string, newcomer New
 		} else if err != nil {
 			return err
 		}
+		if err := tx.audit(asPerson(ctx, user.ID, user.Email), t.ID, AuditInvitationAccepted, inv.target(), map[string]any{"status": InvitationPending}, map[string]any{"status": InvitationAccepted, "new_account": created}); err != nil {
+			return err
+		}
 		if inv.MakesOwner && t.OwnerUserID == nil {
 			return tx.setOwner(ctx, t, user.ID)
 		}
@@ -347,7 +364,10 @@ func (s *Store) DeclineInvitation(ctx context.Context, token string) (*Tenant, e
 			return err
 		}
 		tenant = t
-		return tx.respond(ctx, inv, InvitationDeclined)
+		if err := tx.respond(ctx, inv, InvitationDeclined); err != nil {
+			return err
+		}
+		return tx.audit(asPerson(ctx, 0, inv.Email), t.ID, AuditInvitationDeclined, inv.target(), map[string]any{"status": InvitationPending}, map[string]any{"status": InvitationDeclined})
 	})
 	return tenant, err
 }

@@ -44,6 +44,9 @@ func (s *Store) AddMember(ctx context.Context, tenantID, userID int64, role Role
 		}
 		return nil, fmt.Errorf("add member: %w", err)
 	}
+	if err := s.auditUser(ctx, tenantID, AuditMemberAdded, userID, nil, map[string]any{"role": role}); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -91,6 +94,10 @@ func (s *Store) RemoveMember(ctx context.Context, tenantID, userID int64) error 
 		if t.OwnerUserID != nil && *t.OwnerUserID == userID {
 			return ErrOwnerIsFixed
 		}
+		m, err := tx.MembershipOf(ctx, tenantID, userID)
+		if err != nil {
+			return fmt.Errorf("remove member: %w", err)
+		}
 		res := tx.scoped(ctx, tenantID).Where("user_id = ?", userID).Delete(&Membership{})
 		if res.Error != nil {
 			return fmt.Errorf("remove member: %w", res.Error)
@@ -98,6 +105,6 @@ func (s *Store) RemoveMember(ctx context.Context, tenantID, userID int64) error 
 		if res.RowsAffected == 0 {
 			return fmt.Errorf("remove member: %w", ErrNotFound)
 		}
-		return nil
+		return tx.auditUser(ctx, tenantID, AuditMemberRemoved, userID, map[string]any{"role": m.Role}, nil)
 	})
 }

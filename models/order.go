@@ -120,7 +120,7 @@ func (s *Store) CreateOrder(ctx context.Context, tenantID, membershipID int64, n
 		if err := tx.conn(ctx).Create(o).Error; err != nil {
 			return fmt.Errorf("create order: %w", err)
 		}
-		return nil
+		return tx.audit(ctx, tenantID, AuditOrderCreated, AuditTarget{Type: "order", ID: o.ID, Label: o.Reference}, nil, map[string]any{"template_id": o.TemplateID, "applicant_email": o.ApplicantEmail, "reference": o.Reference})
 	})
 	if err != nil {
 		return nil, err

@@ -138,10 +138,19 @@ func (s *Store) SaveSubTenantSettings(ctx context.Context, parentID, childID int
 		if err := errs.Err(); err != nil {
 			return err
 		}
+		had, err := tx.SolutionsOf(ctx, child.ID)
+		if err != nil {
+			return err
+		}
 		if err := tx.setSolutions(ctx, child.ID, chosen); err != nil {
 			return err
 		}
-		return tx.updateTenant(ctx, child.ID, map[string]any{"sso_inherit": set.SSOInherit, "timezone": set.Timezone})
+		if err := tx.updateTenant(ctx, child.ID, map[string]any{"sso_inherit": set.SSOInherit, "timezone": set.Timezone}); err != nil {
+			return err
+		}
+		return tx.audit(ctx, child.ID, AuditSettingsSaved, child.target(),
+			map[string]any{"solutions": had, "sso_inherit": child.SSOInherit, "timezone": child.Timezone},
+			map[string]any{"solutions": chosen, "sso_inherit": set.SSOInherit, "timezone": set.Timezone})
 	})
 }
 
@@ -170,8 +179,16 @@ func (s *Store) SetSubTenantStatus(ctx context.Context, parentID, childID int64,
 		if child, err = tx.SubTenantOf(ctx, parentID, childID); err != nil {
 			return err
 		}
+		was := child.Status
 		child.Status = status
-		return tx.SetTenantStatus(ctx, child.ID, status)
+		if err := tx.SetTenantStatus(ctx, child.ID, status); err != nil {
+			return err
+		}
+		action := AuditTenantActivated
+		if status == TenantInactive {
+			action = AuditTenantDeactivated
+		}
+		return tx.audit(ctx, child.ID, action, child.target(), map[string]any{"status": was}, map[string]any{"status": status})
 	})
 	return child, err
 }

@@ -117,7 +117,7 @@ func (s *Store) ChangeRole(ctx context.Context, c MemberChange, role Role) error
 		if err != nil {
 			return fmt.Errorf("change role: %w", err)
 		}
-		return nil
+		return tx.auditUser(ctx, c.TenantID, AuditMemberRoleChanged, m.UserID, map[string]any{"role": m.Role}, map[string]any{"role": role})
 	})
 }
 
@@ -172,8 +172,10 @@ func (s *Store) TransferOwnership(ctx context.Context, tenantID, actorUserID, me
 		if err != nil {
 			return fmt.Errorf("make new owner Super Admin: %w", err)
 		}
-		newOwner, err = tx.UserByID(ctx, m.UserID)
-		return err
+		if newOwner, err = tx.UserByID(ctx, m.UserID); err != nil {
+			return err
+		}
+		return tx.audit(ctx, tenantID, AuditOwnershipTransferred, AuditTarget{Type: "user", ID: m.UserID, Label: newOwner.Email}, map[string]any{"owner_user_id": actorUserID}, map[string]any{"owner_user_id": m.UserID})
 	})
 	return newOwner, err
 }

@@ -138,11 +138,17 @@ func (s *Store) CreateTemplate(ctx context.Context, tenantID, createdByUserID in
 	if createdByUserID > 0 {
 		t.CreatedByUserID = &createdByUserID
 	}
-	if err := s.conn(ctx).Create(t).Error; err != nil {
-		if violatesUnique(err, "templates_tenant_name_key") {
-			return nil, FieldErrors{"name": "A template with this name already exists. Choose another name."}
+	err := s.Tx(ctx, func(tx *Store) error {
+		if err := tx.conn(ctx).Create(t).Error; err != nil {
+			if violatesUnique(err, "templates_tenant_name_key") {
+				return FieldErrors{"name": "A template with this name already exists. Choose another name."}
+			}
+			return fmt.Errorf("create template: %w", err)
 		}
-		return nil, fmt.Errorf("create template: %w", err)
+		return tx.audit(ctx, tenantID, AuditTemplateCreated, AuditTarget{Type: "template", ID: t.ID, Label: t.Name}, nil, map[string]any{"name": t.Name, "collects": t.Collects})
+	})
+	if err != nil {
+		return nil, err
 	}
 	return t, nil
 }

@@ -40,6 +40,9 @@ type Tenant struct {
 // Active tells whether members may enter the tenant.
 func (t *Tenant) Active() bool { return t.Status == TenantActive }
 
+// target is the tenant as an audit event names it.
+func (t *Tenant) target() AuditTarget { return AuditTarget{Type: "tenant", ID: t.ID, Label: t.Name} }
+
 // IsPlatform tells whether t is the root of the tree, whose Super Admins are
 // the provider's own staff.
 func (t *Tenant) IsPlatform() bool { return t.ParentID == nil }
@@ -171,6 +174,9 @@ func (s *Store) CreateTenant(ctx context.Context, n NewTenant) (*Tenant, error) 
 			}
 			return fmt.Errorf("create tenant: %w", err)
 		}
+		if err := tx.audit(ctx, t.ID, AuditTenantCreated, t.target(), nil, map[string]any{"name": t.Name, "subdomain": t.Subdomain, "parent_id": t.ParentID, "timezone": t.Timezone}); err != nil {
+			return err
+		}
 		if n.OwnerUserID != 0 {
 			if _, err := tx.AddMember(ctx, t.ID, n.OwnerUserID, RoleSuperAdmin); err != nil {
 				return err
@@ -227,7 +233,16 @@ func (s *Store) SetTenantTimezone(ctx context.Context, tenantID int64, tz string
 	if msg := ValidateTimezone(tz); msg != "" {
 		return FieldErrors{"timezone": msg}
 	}
-	return s.updateTenant(ctx, tenantID, map[string]any{"timezone": tz})
+	return s.Tx(ctx, func(tx *Store) error {
+		t, err := tx.TenantByID(ctx, tenantID)
+		if err != nil {
+			return err
+		}
+		if err := tx.updateTenant(ctx, tenantID, map[string]any{"timezone": tz}); err != nil {
+			return err
+		}
+		return tx.audit(ctx, tenantID, AuditSettingsSaved, t.target(), map[string]any{"timezone": t.Timezone}, map[string]any{"timezone": tz})
+	})
 }
 
 // updateTenant writes only mutable columns; the hook and the trigger refuse the rest.

@@ -64,7 +64,7 @@ func CompanySettings(s views.Shell, f CompanySettingsForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = SettingsTabs("company").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = SettingsTabs(s, "company").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
