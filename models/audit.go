@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -126,6 +127,55 @@ type AuditEvent struct {
 
 // ActionLabel is the event's action as people read it.
 func (e AuditEvent) ActionLabel() string { return AuditActionLabel(e.Action) }
+
+// AuditChange is one field of an event's before and after, as text.
+type AuditChange struct {
+	Field  string
+	Before string // "" when the field had no earlier value
+	After  string // "" when the field has no value any more
+}
+
+// Changes lists the fields the event's before and after name, in order,
+// each value as text (strings bare, anything else as JSON).
+func (e AuditEvent) Changes() []AuditChange {
+	before, after := auditFields(e.Before), auditFields(e.After)
+	keys := make([]string, 0, len(before)+len(after))
+	for k := range before {
+		keys = append(keys, k)
+	}
+	for k := range after {
+		if _, dup := before[k]; !dup {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	out := make([]AuditChange, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, AuditChange{Field: strings.ReplaceAll(k, "_", " "), Before: before[k], After: after[k]})
+	}
+	return out
+}
+
+func auditFields(raw *string) map[string]string {
+	out := map[string]string{}
+	if raw == nil {
+		return out
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(*raw), &m); err != nil {
+		out["value"] = *raw
+		return out
+	}
+	for k, v := range m {
+		var s string
+		if json.Unmarshal(v, &s) == nil {
+			out[k] = s
+		} else {
+			out[k] = string(v)
+		}
+	}
+	return out
+}
 
 // audit records one event on tenantID, through s: called on the transaction
 // (tx) that makes the change, it commits or rolls back with it. The actor

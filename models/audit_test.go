@@ -85,8 +85,14 @@ func TestAuditRecordsEachAction(t *testing.T) {
 			if _, err := store.Invite(ctx, invite(w, "dan@acme.test", models.RoleViewer), mail.build); err != nil {
 				return err
 			}
-			_, err := store.AcceptInvitation(ctx, mail.last(), models.NewUser{FirstName: "Dan", Password: "a-long-password"})
-			return err
+			if _, err := store.AcceptInvitation(ctx, mail.last(), models.NewUser{FirstName: "Dan", Password: "a-long-password"}); err != nil {
+				return err
+			}
+			// Joining is the invitee's own act, recorded as theirs.
+			if added := auditEvents(t, store, w.acme.ID, models.AuditMemberAdded); added[0].ActorEmail != "dan@acme.test" || added[0].TargetLabel != "dan@acme.test" {
+				return errors.New("member.added on acceptance is not dan's: " + added[0].ActorEmail)
+			}
+			return nil
 		}},
 		{action: models.AuditInvitationDeclined, tenant: acme, actor: "erin@acme.test", targetLabel: "erin@acme.test", before: "pending", after: "declined", do: func() error {
 			if _, err := store.Invite(ctx, invite(w, "erin@acme.test", models.RoleViewer), mail.build); err != nil {

@@ -335,7 +335,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, token string, newcomer New
 			return err
 		}
 		if _, err := tx.MembershipOf(ctx, t.ID, user.ID); errors.Is(err, ErrNotFound) {
-			if err := tx.addMemberWithTemplates(ctx, t.ID, user.ID, inv.Role, splitIDs(inv.TemplateIDs)); err != nil {
+			if err := tx.addMemberWithTemplates(asPerson(ctx, user.ID, user.Email), t.ID, user.ID, inv.Role, splitIDs(inv.TemplateIDs)); err != nil {
 				return err
 			}
 		} else if err != nil {
