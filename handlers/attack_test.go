@@ -6,15 +6,18 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"canopy/internal/demo"
+	"canopy/internal/handoff"
 	"canopy/models"
 )
 
@@ -140,6 +143,7 @@ func newAtk(t *testing.T) *atk {
 	x.ids["inv:globex"] = x.invitationID("pending-globex@attack.test")
 	x.ids["member:acme"] = a.membershipID("dave@acme.test", "acme")
 	x.ids["member:globex"] = a.membershipID("alice@acme.test", "globex")
+	x.ids["member:initech"] = a.membershipID("carol@initech.test", "initech")
 	x.ids["device:acme-eu"] = a.device("acme-eu", "EU-TL100-0001").ID
 	x.ids["device:acme"] = a.addDevice("acme", "ACME-DEV-0001", "Thermo Logger T-100").ID
 	x.ids["template:acme"] = a.templateID("acme", "Employment verification")
@@ -197,9 +201,11 @@ func (x *atk) snapshot() string {
 // that host as the visitor's own browser sees it ("" when the host shows the
 // visitor no page with a form: a visitor without a session there).
 func (x *atk) token(b *browser, host string) string {
-	r := b.get(host + "/")
-	if m := csrfField.FindStringSubmatch(r.body); m != nil {
-		return m[1]
+	for _, path := range []string{"/", "/login"} {
+		r := b.get(host + path)
+		if m := csrfField.FindStringSubmatch(r.body); m != nil {
+			return m[1]
+		}
 	}
 	return ""
 }
@@ -548,8 +554,20 @@ func TestAttackMatrix(t *testing.T) {
 		}
 	}
 	x.a.t = t
+	named := 0
+	for _, row := range x.namedRows() {
+		named++
+		t.Run(row.name, func(t *testing.T) {
+			x.a.t = t
+			row.run(t)
+		})
+	}
+	x.a.t = t
+	t.Logf("named rows: %d", named)
 	t.Logf("attack matrix: %d routes × %d visitors × %d targets = %d cases", len(keys), len(atkVisitors), len(atkTargets), cases)
 }
+
+var atkEmailRE = regexp.MustCompile(`[a-z0-9._+-]+@[a-z0-9.-]+\.[a-z]+`)
 
 var headingRE = regexp.MustCompile(`<h[12][^>]*>([^<]*)<`)
 
@@ -562,4 +580,461 @@ func heading(body string) string {
 		body = body[:200]
 	}
 	return strconv.Quote(body)
+}
+
+// ---- Named rows: known attacks, one t.Run each. ----
+
+// signedIn is a fresh browser signed in as email that has entered subs.
+func (x *atk) signedIn(email string, subs ...string) *browser {
+	x.a.t.Helper()
+	b := x.a.browser()
+	b.signIn(email, "")
+	for _, sub := range subs {
+		wantStatus(x.a.t, b.follow(b.get(tenantURL(sub, "/"))), http.StatusOK)
+	}
+	return b
+}
+
+// refused sends a request that must be refused with status and change no record.
+func (x *atk) refused(t *testing.T, b *browser, method, rawURL string, form url.Values, status int) response {
+	t.Helper()
+	before := x.snapshot()
+	r := x.send(b, method, rawURL, form)
+	if r.status != status {
+		t.Fatalf("%s %s: status %d, want %d %s", method, rawURL, r.status, status, heading(r.body))
+	}
+	if x.snapshot() != before {
+		t.Fatalf("%s %s was refused but changed records", method, rawURL)
+	}
+	return r
+}
+
+// cookieOf is a browser's session cookie on a host.
+func (b *browser) cookieOf(host string) *http.Cookie {
+	for _, c := range b.client.Jar.Cookies(mustParse(b.app.t, host)) {
+		if c.Name == "canopy_session" {
+			return c
+		}
+	}
+	b.app.t.Fatalf("no session cookie for %s", host)
+	return nil
+}
+
+// plant puts a cookie in a browser's jar for a host, as a sibling subdomain
+// tossing a cookie, or a thief replaying one, would.
+func (b *browser) plant(host string, c *http.Cookie) {
+	b.client.Jar.SetCookies(mustParse(b.app.t, host), []*http.Cookie{{Name: c.Name, Value: c.Value, Path: "/"}})
+}
+
+// hops follows redirects and returns every address visited.
+func (b *browser) hops(rawURL string) (response, []string) {
+	r := b.get(rawURL)
+	visited := []string{rawURL}
+	for i := 0; i < 10 && r.status >= 300 && r.status < 400; i++ {
+		next := mustParse(b.app.t, r.url).ResolveReference(mustParse(b.app.t, r.location)).String()
+		visited = append(visited, next)
+		r = b.get(next)
+	}
+	return r, visited
+}
+
+func ourHost(u *url.URL) bool {
+	return u.Host == "localhost:8080" || strings.HasSuffix(u.Host, ".localhost:8080") && !strings.Contains(strings.TrimSuffix(u.Host, ".localhost:8080"), ".")
+}
+
+func (x *atk) scalar(query string, args ...any) string {
+	var s string
+	if err := x.a.db.Raw(query, args...).Row().Scan(&s); err != nil {
+		return "<none>"
+	}
+	return s
+}
+
+func (x *atk) namedRows() []struct {
+	name string
+	run  func(t *testing.T)
+} {
+	a := x.a
+	ctx := context.Background()
+	acme, globex := tenantURL("acme", ""), tenantURL("globex", "")
+	sub := func(key string) string { return x.id("tenant:" + key) }
+	noData := func(t *testing.T, r response, markers ...string) {
+		t.Helper()
+		for _, m := range markers {
+			if strings.Contains(r.body, m) {
+				t.Fatalf("%s shows %q %s", r.url, m, heading(r.body))
+			}
+		}
+	}
+	foreign := []string{"carol@initech.test", "staff@canopy.test", "eve@acme.test", "frank@acme.test", "TPS reports", "Global shipping", "EU-TL100-0001"}
+	var alice, bob *browser
+	type row = struct {
+		name string
+		run  func(t *testing.T)
+	}
+	return []row{
+		{"setup: fresh sessions after the matrix signed everyone out", func(t *testing.T) {
+			alice = x.signedIn("alice@acme.test", "acme", "globex")
+			bob = x.signedIn("bob@globex.test", "acme", "globex")
+		}},
+
+		// Ids of another tenant in URLs and forms: 404 (or refused), nothing changed.
+		{"foreign id/globex membership in acme's role form is 404", func(t *testing.T) {
+			x.refused(t, alice, "POST", acme+"/settings/team/members/"+x.id("member:globex")+"/role", url.Values{"role": {"viewer"}}, 404)
+		}},
+		{"foreign id/acme-eu under /sub-tenants/:id: acme's Super Admin 200, globex's 404", func(t *testing.T) {
+			wantBody(t, alice.get(acme+"/sub-tenants/"+sub("acme-eu")+"/users"), "Acme Europe", "eve@acme.test")
+			r := bob.get(globex + "/sub-tenants/" + sub("acme-eu") + "/users")
+			wantStatus(t, r, 404)
+			noData(t, r, "Acme Europe", "eve@acme.test")
+		}},
+		{"foreign id/acme-eu device in acme's /devices/:id/deprovision is 404", func(t *testing.T) {
+			x.refused(t, bob, "POST", acme+"/devices/"+x.id("device:acme-eu")+"/deprovision", nil, 404)
+			x.refused(t, alice, "POST", acme+"/sub-tenants/"+sub("acme-eu")+"/devices/"+x.id("device:acme")+"/deprovision", nil, 404)
+		}},
+		{"foreign id/acme template in globex's invitation form is refused", func(t *testing.T) {
+			x.refused(t, bob, "POST", globex+"/settings/team", url.Values{"first_name": {"T"}, "last_name": {"Pl"}, "email": {"tpl@attack.test"}, "role": {"viewer"}, "templates": {x.id("template:acme")}}, 422)
+		}},
+		{"foreign id/acme template in globex's order form is refused", func(t *testing.T) {
+			x.refused(t, bob, "POST", globex+"/orders", url.Values{"template_id": {x.id("template:acme")}, "applicant_name": {"Mal"}}, 422)
+		}},
+
+		// tenant_id or role smuggled into a request body: ignored.
+		{"smuggled/tenant_id in company settings changes only acme", func(t *testing.T) {
+			globexTZ := a.tenant("globex").Timezone
+			r := x.send(alice, "POST", acme+"/settings/company", url.Values{"timezone": {"Asia/Tokyo"}, "tenant_id": {sub("globex")}, "tenant": {"globex"}, "subdomain": {"globex"}, "id": {sub("globex")}})
+			wantStatus(t, r, http.StatusSeeOther)
+			if tz := a.tenant("acme").Timezone; tz != "Asia/Tokyo" {
+				t.Fatalf("acme timezone %s", tz)
+			}
+			if tz := a.tenant("globex").Timezone; tz != globexTZ {
+				t.Fatalf("globex timezone changed to %s", tz)
+			}
+		}},
+		{"smuggled/role duplicated in the invitation form", func(t *testing.T) {
+			// bob is an Admin of acme: he may invite up to Admin, never Super Admin.
+			for i, roles := range [][]string{{"viewer", "super_admin"}, {"super_admin", "viewer"}} {
+				email := fmt.Sprintf("dup%d@attack.test", i)
+				r := x.send(bob, "POST", acme+"/settings/team", url.Values{"first_name": {"D"}, "last_name": {"Up"}, "email": {email}, "role": roles, "tenant_id": {sub("globex")}})
+				if r.status != http.StatusSeeOther && r.status != http.StatusForbidden && r.status != http.StatusUnprocessableEntity {
+					t.Fatalf("roles %v: status %d", roles, r.status)
+				}
+				if got := x.scalar("SELECT role FROM invitations WHERE email = ? AND role NOT IN ('viewer')", email); got != "<none>" {
+					t.Fatalf("roles %v: an Admin's invitation carries role %s", roles, got)
+				}
+				if got := x.scalar("SELECT tenant_id FROM invitations WHERE email = ? AND tenant_id <> ?", email, x.ids["tenant:acme"]); got != "<none>" {
+					t.Fatalf("roles %v: invitation went to tenant %s", roles, got)
+				}
+			}
+		}},
+		{"smuggled/tenant_id in the device form adds to acme only", func(t *testing.T) {
+			wantStatus(t, x.send(bob, "POST", acme+"/devices", url.Values{"identifier": {"SMUGGLED-1"}, "model": {"M"}, "status": {"active"}, "tenant_id": {sub("acme-eu")}}), http.StatusSeeOther)
+			if !a.hasDevice("acme", "SMUGGLED-1") || a.hasDevice("acme-eu", "SMUGGLED-1") {
+				t.Fatal("the device did not land in acme alone")
+			}
+		}},
+
+		// Forged Host and X-Forwarded-Host.
+		{"forged host/X-Forwarded-Host never reaches an emailed link", func(t *testing.T) {
+			form := url.Values{"first_name": {"X"}, "last_name": {"Fh"}, "email": {"xfh@attack.test"}, "role": {"viewer"}, "_csrf": {x.token(alice, acme)}}
+			req, _ := http.NewRequest("POST", acme+"/settings/team", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("X-Forwarded-Host", "evil.example")
+			req.Header.Set("X-Forwarded-Proto", "https")
+			req.Header.Set("Forwarded", "host=evil.example;proto=https")
+			wantStatus(t, alice.do(req), http.StatusSeeOther)
+			msgs, err := a.store.OutboxFor(ctx, "xfh@attack.test")
+			if err != nil || len(msgs) != 1 {
+				t.Fatalf("outbox %v %v", msgs, err)
+			}
+			if body := msgs[0].BodyText; strings.Contains(body, "evil.example") || !strings.Contains(body, "http://localhost:8080/invitations/") {
+				t.Fatalf("emailed link follows the request:\n%s", body)
+			}
+		}},
+		{"forged host/Host header of no company is 404 with nothing of acme", func(t *testing.T) {
+			for _, host := range []string{"evil.example", "acme.localhost:8080.evil.example", "acme.evil.example", "x.acme.localhost:8080", "acme.localhost:8081", ".localhost:8080"} {
+				req, _ := http.NewRequest("GET", acme+"/settings/team", nil)
+				req.Host = host
+				r := alice.do(req)
+				wantStatus(t, r, 404)
+				noData(t, r, "Acme Corp", "ACME-1001", "dave@acme.test")
+			}
+		}},
+
+		// Open redirects.
+		{"open redirect/next on /login, /go/:subdomain and the hand-off stays on Canopy", func(t *testing.T) {
+			nexts := []string{"//evil.example", "https://evil.example", `/\evil.example`, `\\evil.example`, "/%2F%2Fevil.example", "///evil.example", "http:evil.example", "/\t/evil.example", "//evil.example/%2e%2e/", "javascript:alert(1)"}
+			anon := a.browser()
+			for _, next := range nexts {
+				q := url.Values{"next": {next}}.Encode()
+				for _, b := range []*browser{alice, anon} {
+					for _, start := range []string{base + "/login?tenant=acme&" + q, base + "/go/acme?" + q, acme + "/go/globex?" + q, acme + "/auth/handoff/begin?" + q, base + "/login?" + q} {
+						r, visited := b.hops(start)
+						for _, v := range append(visited, r.url) {
+							if u := mustParse(t, v); !ourHost(u) || strings.Contains(u.Host, "evil") {
+								t.Fatalf("next=%q from %s led to %s", next, start, v)
+							}
+						}
+						if loc := r.location; strings.Contains(loc, "evil") {
+							t.Fatalf("next=%q from %s: Location %s", next, start, loc)
+						}
+					}
+				}
+			}
+		}},
+
+		// Hand-off tokens.
+		{"hand-off/replayed token is refused", func(t *testing.T) {
+			dave := a.browser()
+			login, _ := dave.hops(acme + "/orders") // to sign in, with acme's state for this browser
+			wantStatus(t, login, 200)
+			q := mustParse(t, login.url).Query()
+			form := url.Values{"email": {"dave@acme.test"}, "password": {demo.Password}, "tenant": {q.Get("tenant")}, "state": {q.Get("state")}, "next": {q.Get("next")}}
+			r := dave.submit(login.url, base+"/login", form)
+			link := r.location
+			if !strings.Contains(link, "/auth/handoff?") || !strings.Contains(link, "token=") {
+				t.Fatalf("sign-in sent to %q", link)
+			}
+			wantBody(t, dave.follow(r), "ACME-1001")
+			again := dave.get(link)
+			wantStatus(t, again, http.StatusBadRequest)
+			wantBody(t, again, "already used")
+			thief := a.browser()
+			thief.handoffState("acme")
+			r = thief.get(link)
+			wantStatus(t, r, http.StatusBadRequest)
+			noData(t, r, "ACME-1001", "Maria Garcia")
+		}},
+		{"hand-off/expired, other tenant's and other browser's tokens are refused", func(t *testing.T) {
+			dave := a.user("dave@acme.test")
+			b := a.browser()
+			state := b.handoffState("acme")
+			_, expired := handoff.New(a.secrets.Handoff, dave.ID, x.ids["tenant:acme"], dave.SessionVersion, state, time.Now().Add(-time.Hour))
+			wantStatus(t, b.get(acme+"/auth/handoff?token="+url.QueryEscape(expired)), http.StatusBadRequest)
+			_, forGlobex := handoff.New(a.secrets.Handoff, dave.ID, x.ids["tenant:globex"], dave.SessionVersion, b.handoffState("globex"), time.Now())
+			wantStatus(t, b.get(acme+"/auth/handoff?token="+url.QueryEscape(forGlobex)), http.StatusBadRequest)
+			_, otherBrowser := handoff.New(a.secrets.Handoff, dave.ID, x.ids["tenant:acme"], dave.SessionVersion, "not-this-browsers-state", time.Now())
+			wantStatus(t, b.get(acme+"/auth/handoff?token="+url.QueryEscape(otherBrowser)), http.StatusBadRequest)
+			// The same token, freshly minted for this browser, works: the refusals above are about what they say.
+			_, good := handoff.New(a.secrets.Handoff, dave.ID, x.ids["tenant:acme"], dave.SessionVersion, b.handoffState("acme"), time.Now())
+			wantStatus(t, b.get(acme+"/auth/handoff?token="+url.QueryEscape(good)), http.StatusSeeOther)
+		}},
+
+		// Invitations (CVE-2022-39306: a link reused, or used with another email).
+		{"invitation/CVE-2022-39306 accepted twice", func(t *testing.T) {
+			wantStatus(t, x.send(alice, "POST", acme+"/settings/team", person("twice@attack.test", "viewer")), http.StatusSeeOther)
+			link := a.inbox("twice@attack.test")[0]
+			accept := url.Values{"first_name": {"Tw"}, "last_name": {"Ice"}, "password": {"a-good-password"}, "password_confirm": {"a-good-password"}}
+			first := a.browser()
+			wantStatus(t, first.submit(link, link+"/accept", accept), http.StatusSeeOther)
+			second := a.browser()
+			before := x.snapshot()
+			wantStatus(t, x.send(second, "POST", link+"/accept", url.Values{"first_name": {"Mal"}, "password": {"another-password"}, "password_confirm": {"another-password"}}), http.StatusGone)
+			if x.snapshot() != before {
+				t.Fatal("a second acceptance changed records")
+			}
+		}},
+		{"invitation/CVE-2022-39306 accepted by another email: the form's email is ignored", func(t *testing.T) {
+			wantStatus(t, x.send(alice, "POST", acme+"/settings/team", person("invited@attack.test", "viewer")), http.StatusSeeOther)
+			link := a.inbox("invited@attack.test")[0]
+			mallory := a.browser()
+			r := mallory.submit(link, link+"/accept", url.Values{"email": {"mallory@attack.test"}, "first_name": {"Mal"}, "last_name": {"Lory"},
+				"password": {"a-good-password"}, "password_confirm": {"a-good-password"}, "tenant_id": {sub("globex")}, "role": {"super_admin"}})
+			wantStatus(t, r, http.StatusSeeOther)
+			if _, err := a.store.UserByEmail(ctx, "mallory@attack.test"); err == nil {
+				t.Fatal("an account was made for the email typed into the form")
+			}
+			m, err := a.store.MembershipOf(ctx, x.ids["tenant:acme"], a.user("invited@attack.test").ID)
+			if err != nil || m.Role != models.RoleViewer {
+				t.Fatalf("membership of the invited email: %+v %v", m, err)
+			}
+			if _, err := a.store.MembershipOf(ctx, x.ids["tenant:globex"], a.user("invited@attack.test").ID); err == nil {
+				t.Fatal("a smuggled tenant_id joined globex")
+			}
+		}},
+		{"invitation/accepted after revocation or expiry", func(t *testing.T) {
+			for _, email := range []string{"revoked@attack.test", "expired@attack.test"} {
+				wantStatus(t, x.send(alice, "POST", acme+"/settings/team", person(email, "viewer")), http.StatusSeeOther)
+			}
+			wantStatus(t, x.send(alice, "POST", acme+"/settings/team/invitations/"+strconv.FormatInt(x.invitationID("revoked@attack.test"), 10)+"/revoke", nil), http.StatusSeeOther)
+			if err := a.db.Exec("UPDATE invitations SET expires_at = ? WHERE email = ?", time.Now().UTC().Add(-time.Hour), "expired@attack.test").Error; err != nil {
+				t.Fatal(err)
+			}
+			for _, email := range []string{"revoked@attack.test", "expired@attack.test"} {
+				link := a.inbox(email)[0]
+				x.refused(t, a.browser(), "POST", link+"/accept", url.Values{"first_name": {"L"}, "password": {"a-good-password"}, "password_confirm": {"a-good-password"}}, http.StatusGone)
+			}
+		}},
+
+		// Sessions.
+		{"session/cookie of one subdomain presented to another", func(t *testing.T) {
+			// bob owns globex and is an Admin of acme: his acme cookie is a
+			// valid session, but of acme's host only.
+			thief := a.browser()
+			thief.plant(globex, bob.cookieOf(acme))
+			r := thief.get(globex + "/settings/team")
+			wantStatus(t, r, http.StatusSeeOther)
+			noData(t, r, "Global shipping", "Globex")
+			thief.plant(tenantURL("initech", ""), alice.cookieOf(acme)) // alice is a Viewer of initech
+			r = thief.get(tenantURL("initech", "/orders"))
+			wantStatus(t, r, http.StatusSeeOther)
+			noData(t, r, "TPS reports", "carol@initech.test")
+			// ...while on its own host it works, so the refusals are about the host.
+			same := a.browser()
+			same.plant(acme, bob.cookieOf(acme))
+			wantStatus(t, same.get(acme+"/settings/team"), http.StatusOK)
+		}},
+		{"session/removed member's open session is denied on the next request, lists and searches included", func(t *testing.T) {
+			ed := x.signedIn("ed@attack.test", "acme")
+			wantStatus(t, ed.get(acme+"/orders"), http.StatusOK)
+			edID := strconv.FormatInt(a.membershipID("ed@attack.test", "acme"), 10)
+			wantStatus(t, x.send(alice, "POST", acme+"/settings/team/members/"+edID+"/remove", nil), http.StatusSeeOther)
+			for _, path := range []string{"/", "/settings/team", "/settings/team?q=dave", "/settings/team?q=%25", "/orders", "/orders?q=ACME", "/devices?q=ACME", "/templates", "/settings/company"} {
+				r := ed.get(acme + path)
+				wantStatus(t, r, http.StatusForbidden)
+				noData(t, r, "ACME-1001", "Maria Garcia", "dave@acme.test", "ACME-DEV-0001", "Employment verification", "Cold-chain")
+			}
+			x.refused(t, ed, "POST", acme+"/devices", url.Values{"identifier": {"GHOST-1"}, "model": {"M"}, "status": {"active"}}, http.StatusForbidden)
+		}},
+		{"session/deactivated tenant shuts out its members at once", func(t *testing.T) {
+			eve := x.signedIn("eve@acme.test", "acme-eu")
+			eu := tenantURL("acme-eu", "")
+			wantBody(t, eve.get(eu+"/devices"), "EU-TL100-0001")
+			wantStatus(t, x.send(alice, "POST", acme+"/sub-tenants/"+sub("acme-eu")+"/status", url.Values{"status": {"inactive"}}), http.StatusSeeOther)
+			for _, path := range []string{"/", "/devices", "/devices?q=EU", "/settings/team", "/orders"} {
+				r := eve.get(eu + path)
+				wantStatus(t, r, http.StatusForbidden)
+				noData(t, r, "EU-TL100-0001", "eve@acme.test", "European operations")
+			}
+			x.refused(t, eve, "POST", eu+"/devices", url.Values{"identifier": {"GHOST-2"}, "model": {"M"}, "status": {"active"}}, http.StatusForbidden)
+			frank := a.browser()
+			frank.signIn("frank@acme.test", "")
+			r := frank.get(tenantURL("acme-lab", "/settings/team"))
+			wantStatus(t, r, http.StatusForbidden)
+			noData(t, r, "frank@acme.test", "new device models")
+			wantStatus(t, x.send(alice, "POST", acme+"/sub-tenants/"+sub("acme-eu")+"/status", url.Values{"status": {"active"}}), http.StatusSeeOther)
+		}},
+
+		// CSRF.
+		{"csrf/POST without a token", func(t *testing.T) {
+			before := x.snapshot()
+			wantStatus(t, alice.post(acme+"/settings/company", url.Values{"timezone": {"Asia/Dubai"}}), http.StatusForbidden)
+			if x.snapshot() != before {
+				t.Fatal("changed")
+			}
+		}},
+		{"csrf/stale token from before sign-in", func(t *testing.T) {
+			b := a.browser()
+			stale := b.csrf(base + "/login")
+			b.signIn("dave@acme.test", "")
+			r := b.post(base+"/logout", url.Values{"_csrf": {stale}})
+			wantStatus(t, r, http.StatusForbidden)
+			wantStatus(t, b.get(acme+"/orders"), http.StatusOK) // still signed in
+		}},
+		{"csrf/stale token from an earlier session on the host", func(t *testing.T) {
+			b := x.signedIn("bob@globex.test", "globex")
+			stale := x.token(b, globex)
+			b2 := x.signedIn("bob@globex.test", "globex") // another sign-in elsewhere leaves b's session alone...
+			_ = b2
+			wantStatus(t, b.post(globex+"/logout", url.Values{"_csrf": {stale}}), http.StatusSeeOther) // ...until b signs out
+			b.signIn("bob@globex.test", "")
+			wantStatus(t, b.follow(b.get(globex+"/")), http.StatusOK)
+			wantStatus(t, b.follow(b.get(acme+"/")), http.StatusOK)
+			before := x.snapshot()
+			wantStatus(t, b.post(globex+"/settings/company", url.Values{"timezone": {"Asia/Dubai"}, "_csrf": {stale}}), http.StatusForbidden)
+			if x.snapshot() != before {
+				t.Fatal("changed")
+			}
+			bob = b
+		}},
+		{"csrf/token and cookie planted from a sibling subdomain's session (cookie tossing)", func(t *testing.T) {
+			// The attacker, bob, owns globex: he has a session and token there.
+			attacker := x.signedIn("bob@globex.test", "globex")
+			tossedCookie, tossedToken := attacker.cookieOf(globex), x.token(attacker, globex)
+			victim := x.signedIn("alice@acme.test", "acme")
+			before := x.snapshot()
+			// Token alone, with the victim's own cookie.
+			wantStatus(t, victim.post(acme+"/settings/company", url.Values{"timezone": {"Asia/Dubai"}, "_csrf": {tossedToken}}), http.StatusForbidden)
+			req, _ := http.NewRequest("POST", acme+"/settings/company", strings.NewReader("timezone=Asia%2FDubai"))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("X-CSRF-Token", tossedToken)
+			wantStatus(t, victim.do(req), http.StatusForbidden)
+			// Cookie and token together, the cookie planted on acme's host.
+			victim.plant(acme, tossedCookie)
+			wantStatus(t, victim.post(acme+"/settings/company", url.Values{"timezone": {"Asia/Dubai"}, "_csrf": {tossedToken}}), http.StatusForbidden)
+			if x.snapshot() != before {
+				t.Fatal("changed")
+			}
+		}},
+
+		// The published Grafana cases.
+		{"CVE-2021-41244/an Admin of acme managing members of initech and globex", func(t *testing.T) {
+			carol := x.id("member:initech")
+			for _, action := range []string{"role", "remove", "owner"} {
+				onAcme := http.StatusNotFound
+				if action == "owner" {
+					onAcme = http.StatusForbidden // an Admin may not transfer ownership at all
+				}
+				x.refused(t, bob, "POST", acme+"/settings/team/members/"+carol+"/"+action, url.Values{"role": {"viewer"}}, onAcme)
+				x.refused(t, bob, "POST", tenantURL("initech", "/settings/team/members/"+carol+"/"+action), url.Values{"role": {"viewer"}}, http.StatusForbidden)
+				// As owner of globex, bob aims at dave's acme membership from globex.
+				x.refused(t, bob, "POST", globex+"/settings/team/members/"+x.id("member:acme")+"/"+action, url.Values{"role": {"admin"}}, http.StatusNotFound)
+			}
+		}},
+		{"CVE-2022-21713/team search and counts show no one of another company", func(t *testing.T) {
+			dave := x.signedIn("dave@acme.test", "acme")
+			for _, q := range []string{"carol", "initech", "eve", "staff", "%25", "_", "%25%40%25", "'", "*"} {
+				r := dave.get(acme + "/settings/team?q=" + q)
+				wantStatus(t, r, http.StatusOK)
+				noData(t, r, foreign...)
+			}
+			// Every email the list shows is a member or invitee of acme.
+			var acmeEmails []string
+			a.db.Raw("SELECT u.email FROM users u JOIN memberships m ON m.user_id = u.id WHERE m.tenant_id = ? UNION SELECT email FROM invitations WHERE tenant_id = ?",
+				x.ids["tenant:acme"], x.ids["tenant:acme"]).Scan(&acmeEmails)
+			for _, q := range []string{"", "%25", "@", "."} {
+				for page := 1; page <= 3; page++ {
+					table := tableOf(dave.get(acme + "/settings/team?q=" + q + "&page=" + strconv.Itoa(page)))
+					for _, email := range atkEmailRE.FindAllString(table, -1) {
+						if !slices.Contains(acmeEmails, email) {
+							t.Fatalf("acme's team list (q=%q) shows %s, who is not of acme", q, email)
+						}
+					}
+				}
+			}
+			for _, r := range []response{dave.get(acme + "/"), dave.get(acme + "/orders?q=%25"), dave.get(acme + "/devices?q=EU")} {
+				noData(t, r, append(foreign, "Globex", "Initech", "Acme Europe")...)
+			}
+			// The parent's Super Admin searching a child's users sees that child only.
+			r := alice.get(acme + "/sub-tenants/" + sub("acme-eu") + "/users?q=carol")
+			wantStatus(t, r, http.StatusOK)
+			r.body = tableOf(r) // alice's company toggle rightly names initech's owner
+			noData(t, r, "carol@initech.test")
+		}},
+		{"CVE-2022-21703/a CSRF-forged invitation", func(t *testing.T) {
+			victim := x.signedIn("alice@acme.test", "acme")
+			attacker := x.signedIn("bob@globex.test", "acme")
+			form := person("forged@attack.test", "admin")
+			before := x.snapshot()
+			wantStatus(t, victim.post(acme+"/settings/team", form), http.StatusForbidden)
+			f2 := person("forged@attack.test", "admin")
+			f2.Set("_csrf", x.token(attacker, acme)) // the attacker's own valid token for acme
+			wantStatus(t, victim.post(acme+"/settings/team", f2), http.StatusForbidden)
+			req, _ := http.NewRequest("POST", acme+"/settings/team", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "text/plain")
+			wantStatus(t, victim.do(req), http.StatusForbidden)
+			if x.snapshot() != before || len(a.inbox("forged@attack.test")) != 0 {
+				t.Fatal("a forged invitation was recorded or emailed")
+			}
+		}},
+		{"CVE-2024-10452/deleting another tenant's pending invitation", func(t *testing.T) {
+			x.refused(t, alice, "POST", acme+"/settings/team/invitations/"+x.id("inv:globex")+"/revoke", nil, http.StatusNotFound)
+			x.refused(t, alice, "POST", acme+"/sub-tenants/"+sub("acme-eu")+"/invitations/"+x.id("inv:globex")+"/revoke", nil, http.StatusNotFound)
+			x.refused(t, bob, "POST", globex+"/settings/team/invitations/"+x.id("inv:acme")+"/revoke", nil, http.StatusNotFound)
+			x.refused(t, bob, "POST", globex+"/settings/team/invitations/"+x.id("inv:acme")+"/resend", nil, http.StatusNotFound)
+			if got := x.scalar("SELECT status FROM invitations WHERE id = ?", x.ids["inv:globex"]); got != "pending" {
+				t.Fatalf("globex's invitation is %s", got)
+			}
+		}},
+	}
 }
