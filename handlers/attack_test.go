@@ -29,16 +29,18 @@ import (
 
 // atkVisitors are the kinds of visitor, each anchored on acme:
 //   - anonymous: nobody signed in;
+//   - stranger: a signed-in user who never belonged to any target (frank,
+//     whose only company, acme-lab, is inactive): a target's host knows no
+//     session of theirs, so they fare as anonymous there;
 //   - non-member: a signed-in user whose membership of every target was
 //     removed after they entered it, so they hold an open session on every
-//     target host but belong to none (the strongest non-member there is: a
-//     non-member who never belonged has no session on the host at all and is
-//     treated as anonymous there);
+//     target host but belong to none;
 //   - viewer (dave), editor (ed, made at setup), admin (bob), super admin
 //     (alice): members of acme, and whatever else the demo data makes them.
-var atkVisitors = []string{"anonymous", "non-member", "viewer", "editor", "admin", "super_admin"}
+var atkVisitors = []string{"anonymous", "stranger", "non-member", "viewer", "editor", "admin", "super_admin"}
 
 var atkEmail = map[string]string{
+	"stranger":    "frank@acme.test",
 	"non-member":  "outsider@attack.test",
 	"viewer":      "dave@acme.test",
 	"editor":      "ed@attack.test",
@@ -563,8 +565,7 @@ func TestAttackMatrix(t *testing.T) {
 		})
 	}
 	x.a.t = t
-	t.Logf("named rows: %d", named)
-	t.Logf("attack matrix: %d routes × %d visitors × %d targets = %d cases", len(keys), len(atkVisitors), len(atkTargets), cases)
+	t.Logf("attack matrix: %d routes × %d visitors × %d targets = %d cases; named rows: %d; total %d", len(keys), len(atkVisitors), len(atkTargets), cases, named, cases+named)
 }
 
 var atkEmailRE = regexp.MustCompile(`[a-z0-9._+-]+@[a-z0-9.-]+\.[a-z]+`)
@@ -818,6 +819,51 @@ func (x *atk) namedRows() []struct {
 			// The same token, freshly minted for this browser, works: the refusals above are about what they say.
 			_, good := handoff.New(a.secrets.Handoff, dave.ID, x.ids["tenant:acme"], dave.SessionVersion, b.handoffState("acme"), time.Now())
 			wantStatus(t, b.get(acme+"/auth/handoff?token="+url.QueryEscape(good)), http.StatusSeeOther)
+		}},
+
+		// A GET never changes state: every POST route's path, with ids that
+		// a POST could act on, answers 404 or 405 to a GET and changes nothing.
+		{"GET on every POST route changes nothing", func(t *testing.T) {
+			wantStatus(t, x.send(alice, "POST", acme+"/settings/team", person("get-probe@attack.test", "viewer")), http.StatusSeeOther)
+			token := strings.TrimPrefix(a.inbox("get-probe@attack.test")[0], base+"/invitations/")
+			real := strings.NewReplacer(":id/invitations/:invitationID", sub("acme-eu")+"/invitations/"+x.id("inv:acme"),
+				":id/devices/:deviceID", sub("acme-eu")+"/devices/"+x.id("device:acme-eu"),
+				"/sub-tenants/:id", "/sub-tenants/"+sub("acme-eu"),
+				"/members/:id", "/members/"+x.id("member:acme"),
+				"/invitations/:id", "/invitations/"+x.id("inv:acme"),
+				"/devices/:id", "/devices/"+x.id("device:acme"),
+				":token", token)
+			before := x.snapshot()
+			n := 0
+			routes := a.server.Config.Handler.(*echo.Echo).Routes()
+			page := map[string]bool{} // paths that are also a page: a GET shows it, and must change nothing
+			for _, r := range routes {
+				if r.Method == http.MethodGet {
+					page[r.Path] = true
+				}
+			}
+			for _, r := range routes {
+				if r.Method != http.MethodPost {
+					continue
+				}
+				path := real.Replace(r.Path)
+				for _, b := range []*browser{alice, a.browser()} {
+					for _, host := range []string{acme, base} {
+						for _, method := range []string{http.MethodGet, http.MethodHead} {
+							req, _ := http.NewRequest(method, host+path+"?timezone=Asia/Dubai&status=inactive&role=viewer", nil)
+							res := b.do(req)
+							if !page[r.Path] && res.status != http.StatusNotFound && res.status != http.StatusMethodNotAllowed {
+								t.Errorf("%s %s%s: status %d", method, host, path, res.status)
+							}
+							n++
+						}
+					}
+				}
+			}
+			if x.snapshot() != before {
+				t.Fatal("a GET changed records")
+			}
+			t.Logf("%d GET/HEAD requests on POST routes", n)
 		}},
 
 		// Invitations (CVE-2022-39306: a link reused, or used with another email).
