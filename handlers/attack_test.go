@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"encoding/csv"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -878,6 +879,45 @@ func (x *atk) namedRows() []struct {
 				t.Fatal("a GET changed records")
 			}
 			t.Logf("%d GET/HEAD requests on POST routes", n)
+		}},
+
+		{"smuggled/parent_id in the create sub-tenant form: the child is acme's", func(t *testing.T) {
+			form := url.Values{"name": {"Smuggled Child"}, "subdomain": {"smuggled-child"}, "email": {"owner-smuggled@attack.test"}, "timezone": {"UTC"},
+				"confirmed": {"yes"}, "parent_id": {sub("globex")}, "tenant_id": {sub("globex")}, "parent": {"globex"}}
+			wantStatus(t, x.send(alice, "POST", acme+"/sub-tenants", form), http.StatusSeeOther)
+			child := a.tenant("smuggled-child")
+			if child.ParentID == nil || *child.ParentID != x.ids["tenant:acme"] {
+				t.Fatalf("the new child's parent is %v", child.ParentID)
+			}
+		}},
+		{"audit log/acme's log and its CSV hold acme's events, and its children's for its Super Admin only", func(t *testing.T) {
+			// By now globex, initech and acme-eu all have events of their own.
+			var family []string
+			a.db.Raw("SELECT name FROM tenants WHERE id = ? OR parent_id = ?", x.ids["tenant:acme"], x.ids["tenant:acme"]).Scan(&family)
+			for _, tc := range []struct {
+				b       *browser
+				allowed []string
+			}{{alice, family}, {bob, []string{"Acme Corp"}}} {
+				for _, q := range []string{"", "?actor=bob", "?actor=carol", "?actor=%25", "?actor=_"} {
+					r := tc.b.get(acme + "/settings/audit.csv" + q)
+					wantStatus(t, r, http.StatusOK)
+					records, err := csv.NewReader(strings.NewReader(r.body)).ReadAll()
+					if err != nil || len(records) == 0 {
+						t.Fatalf("CSV: %v", err)
+					}
+					for _, rec := range records[1:] {
+						if !slices.Contains(tc.allowed, rec[1]) {
+							t.Fatalf("acme's audit CSV%s holds an event of %q: %v", q, rec[1], rec)
+						}
+					}
+					page := tc.b.get(acme + "/settings/audit" + q)
+					wantStatus(t, page, http.StatusOK)
+					noData(t, response{url: page.url, body: tableOf(page)}, "Globex", "Initech", "Canopy Platform", "carol@initech.test", "staff@canopy.test")
+				}
+			}
+			if got := x.scalar("SELECT COUNT(*) FROM audit_events WHERE tenant_id = ?", x.ids["tenant:globex"]); got == "0" {
+				t.Fatal("globex has no events: the row proves nothing")
+			}
 		}},
 
 		// Invitations (CVE-2022-39306: a link reused, or used with another email).
