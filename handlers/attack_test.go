@@ -588,6 +588,8 @@ func TestAttackMatrix(t *testing.T) {
 
 var atkEmailRE = regexp.MustCompile(`[a-z0-9._+-]+@[a-z0-9.-]+\.[a-z]+`)
 
+var atkPagerRE = regexp.MustCompile(`\d+–\d+ of (\d+)`)
+
 var headingRE = regexp.MustCompile(`<h[12][^>]*>([^<]*)<`)
 
 // heading is a page's first heading, to say briefly which page came back.
@@ -1091,8 +1093,18 @@ func (x *atk) namedRows() []struct {
 				r := dave.get(acme + "/settings/team?q=" + q)
 				wantStatus(t, r, http.StatusOK)
 				noData(t, r, foreign...)
+				if m := atkPagerRE.FindStringSubmatch(r.body); m != nil && (q == "carol" || q == "initech" || q == "eve" || q == "staff") {
+					t.Fatalf("searching acme's team for %q counts %s people", q, m[1])
+				}
 			}
-			// Every email the list shows is a member or invitee of acme.
+			// The count agrees with acme's own people, and every email the
+			// list shows is a member or invitee of acme.
+			var acmePeople int64
+			a.db.Raw("SELECT (SELECT COUNT(*) FROM memberships WHERE tenant_id = ?) + (SELECT COUNT(*) FROM invitations WHERE tenant_id = ? AND status = 'pending')",
+				x.ids["tenant:acme"], x.ids["tenant:acme"]).Scan(&acmePeople)
+			if m := atkPagerRE.FindStringSubmatch(dave.get(acme + "/settings/team").body); m == nil || m[1] != strconv.FormatInt(acmePeople, 10) {
+				t.Fatalf("acme's team counts %v, acme has %d members and pending invitations", m, acmePeople)
+			}
 			var acmeEmails []string
 			a.db.Raw("SELECT u.email FROM users u JOIN memberships m ON m.user_id = u.id WHERE m.tenant_id = ? UNION SELECT email FROM invitations WHERE tenant_id = ?",
 				x.ids["tenant:acme"], x.ids["tenant:acme"]).Scan(&acmeEmails)
