@@ -373,7 +373,7 @@ func (x *atk) foreignDevice(c atkCase) string {
 	return x.id("device:acme-eu")
 }
 
-// childOrForeign is acme-eu, acme's child, for GETs (acme's Super Admin
+// subTenant is acme-eu, acme's child, for GETs (acme's Super Admin
 // reads it); POSTs aim at a tenant that is no child of the target, so that
 // every case is a refusal and the matrix changes nothing by accident.
 func (x *atk) subTenant(c atkCase) string {
@@ -764,6 +764,14 @@ func (x *atk) namedRows() []struct {
 					t.Fatalf("roles %v: invitation went to tenant %s", roles, got)
 				}
 			}
+		}},
+		{"smuggled/role above one's own in acme's role form is refused", func(t *testing.T) {
+			dave, alicesOwn := x.id("member:acme"), strconv.FormatInt(a.membershipID("alice@acme.test", "acme"), 10)
+			x.refused(t, bob, "POST", acme+"/settings/team/members/"+dave+"/role", url.Values{"role": {"super_admin"}}, http.StatusForbidden)
+			x.refused(t, bob, "POST", acme+"/settings/team/members/"+alicesOwn+"/role", url.Values{"role": {"viewer"}}, http.StatusForbidden)
+			x.refused(t, bob, "POST", acme+"/settings/team/members/"+alicesOwn+"/remove", nil, http.StatusForbidden)
+			r := x.refused(t, bob, "POST", acme+"/settings/team/members/"+dave+"/role", url.Values{"role": {"owner"}}, http.StatusSeeOther)
+			wantBody(t, bob.follow(r), "Choose a role from the list.")
 		}},
 		{"smuggled/tenant_id in the device form adds to acme only", func(t *testing.T) {
 			wantStatus(t, x.send(bob, "POST", acme+"/devices", url.Values{"identifier": {"SMUGGLED-1"}, "model": {"M"}, "status": {"active"}, "tenant_id": {sub("acme-eu")}}), http.StatusSeeOther)
