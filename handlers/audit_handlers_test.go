@@ -167,6 +167,11 @@ func TestAuditRecordsSignIns(t *testing.T) {
 	wrong := a.browser()
 	form := url.Values{"email": {"alice@acme.test"}, "password": {"not-the-password"}, "tenant": {"acme"}}
 	wantStatus(t, wrong.submit(base+"/login?tenant=acme", base+"/login", form), http.StatusUnauthorized)
+	// Strangers and non-members cannot write into acme's log by naming it.
+	for _, email := range []string{"nobody@example.com", "carol@initech.test"} {
+		stranger := url.Values{"email": {email}, "password": {"guess-guess"}, "tenant": {"acme"}}
+		wantStatus(t, a.browser().submit(base+"/login?tenant=acme", base+"/login", stranger), http.StatusUnauthorized)
+	}
 	alice := a.browser()
 	alice.signIn("alice@acme.test", "acme")
 	// Switching to Globex is entering it.

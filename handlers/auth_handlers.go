@@ -313,8 +313,10 @@ func (h *Handlers) redeemHandoff(c echo.Context) error {
 }
 
 // auditSignInFailed records a refused sign-in on the company the person was
-// signing in to, when the form named one that exists; a sign-in on the bare
-// base domain belongs to no company and is only logged.
+// signing in to, when the form named one and the email is one of its
+// members; a sign-in on the bare base domain belongs to no company and is
+// only logged. Strangers cannot write into a company's log, and the answer
+// to the person is the same either way.
 func (h *Handlers) auditSignInFailed(c echo.Context, subdomain, email string) error {
 	if subdomain == "" {
 		return nil
@@ -325,6 +327,18 @@ func (h *Handlers) auditSignInFailed(c echo.Context, subdomain, email string) er
 		return nil
 	}
 	if err != nil {
+		return err
+	}
+	u, err := h.store.UserByEmail(ctx, email)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := h.store.MembershipOf(ctx, t.ID, u.ID); errors.Is(err, models.ErrNotFound) {
+		return nil
+	} else if err != nil {
 		return err
 	}
 	ctx = models.WithActor(ctx, models.Actor{Email: email, IP: c.RealIP()})
