@@ -98,25 +98,9 @@ type MailFor func(inv *Invitation, t *Tenant, token string) NewEmail
 func (r *InviteRequest) validate() FieldErrors {
 	r.Email = NormalizeEmail(r.Email)
 	errs := FieldErrors{}
-	var ok bool
-	if r.FirstName, ok = cleanLine(r.FirstName); !ok {
-		errs["first_name"] = controlCharacterMessage
-	}
-	if r.LastName, ok = cleanLine(r.LastName); !ok {
-		errs["last_name"] = controlCharacterMessage
-	}
+	validatePersonName(errs, &r.FirstName, &r.LastName, !r.MakesOwner)
 	if msg := ValidateEmail(r.Email); msg != "" {
 		errs["email"] = msg
-	}
-	switch {
-	case errs["first_name"] != "":
-	case r.FirstName == "" && !r.MakesOwner:
-		errs["first_name"] = "Enter a first name."
-	case len(r.FirstName) > 100:
-		errs["first_name"] = "Use at most 100 characters."
-	}
-	if len(r.LastName) > 100 {
-		errs["last_name"] = "Use at most 100 characters."
 	}
 	if _, err := ParseRole(string(r.Role)); err != nil {
 		errs["role"] = "Choose a role from the list."

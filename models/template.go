@@ -238,14 +238,8 @@ func (s *Store) SetMemberTemplates(ctx context.Context, tenantID, membershipID i
 		if _, err := tx.membershipByID(ctx, tenantID, membershipID); err != nil {
 			return err
 		}
-		if len(ids) > 0 {
-			var n int64
-			if err := tx.scoped(ctx, tenantID).Model(&Template{}).Where("id IN ?", ids).Count(&n).Error; err != nil {
-				return fmt.Errorf("check templates: %w", err)
-			}
-			if n != int64(len(ids)) {
-				return FieldErrors{"templates": "Choose templates from the list."}
-			}
+		if err := tx.checkTemplateIDs(ctx, tenantID, ids); err != nil {
+			return err
 		}
 		if err := tx.scoped(ctx, tenantID).Where("membership_id = ?", membershipID).Delete(&MembershipTemplate{}).Error; err != nil {
 			return fmt.Errorf("clear member templates: %w", err)

@@ -86,25 +86,9 @@ type NewUser struct {
 func (n *NewUser) validate() FieldErrors {
 	n.Email = NormalizeEmail(n.Email)
 	errs := FieldErrors{}
-	var ok bool
-	if n.FirstName, ok = cleanLine(n.FirstName); !ok {
-		errs["first_name"] = controlCharacterMessage
-	}
-	if n.LastName, ok = cleanLine(n.LastName); !ok {
-		errs["last_name"] = controlCharacterMessage
-	}
+	validatePersonName(errs, &n.FirstName, &n.LastName, true)
 	if msg := ValidateEmail(n.Email); msg != "" {
 		errs["email"] = msg
-	}
-	switch {
-	case errs["first_name"] != "":
-	case n.FirstName == "":
-		errs["first_name"] = "Enter a first name."
-	case len(n.FirstName) > 100:
-		errs["first_name"] = "Use at most 100 characters."
-	}
-	if errs["last_name"] == "" && len(n.LastName) > 100 {
-		errs["last_name"] = "Use at most 100 characters."
 	}
 	if msg := ValidatePassword(n.Password); msg != "" {
 		errs["password"] = msg
@@ -193,4 +177,20 @@ func (s *Store) RememberLastTenant(ctx context.Context, userID, tenantID int64) 
 	err := s.conn(ctx).Model(&User{}).Where("id = ?", userID).
 		UpdateColumn("last_tenant_id", tenantID).Error
 	return notFound(err, "remember last tenant")
+}
+
+// validatePersonName cleans a first and last name in place and notes what
+// is wrong with them; a first name may be optional (a company's future owner).
+func validatePersonName(errs FieldErrors, first, last *string, firstRequired bool) {
+	cleanLines(errs, map[string]*string{"first_name": first, "last_name": last})
+	switch {
+	case errs["first_name"] != "":
+	case *first == "" && firstRequired:
+		errs["first_name"] = "Enter a first name."
+	case len(*first) > 100:
+		errs["first_name"] = "Use at most 100 characters."
+	}
+	if errs["last_name"] == "" && len(*last) > 100 {
+		errs["last_name"] = "Use at most 100 characters."
+	}
 }
