@@ -29,6 +29,13 @@ test-postgres:
 test-e2e:
 	CANOPY_E2E=1 $(GO) test -count=1 -v ./e2e/...
 
+## bench: serve the bench-data database and drive each page with 32 signed-in clients; prints the
+## table and writes bench/results.md (BENCH_FLAGS, e.g. BENCH_FLAGS="-duration 2s -only healthz,home")
+.PHONY: bench
+bench:
+	BENCH_DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/canopy_bench?sslmode=disable} \
+		$(GO) run ./bench $(BENCH_FLAGS)
+
 ## fuzz: every fuzz target briefly, after replaying its committed corpus (FUZZTIME=5s)
 fuzz:
 	bash .ci/fuzz
