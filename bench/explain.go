@@ -3,16 +3,17 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
-	"time"
 
-	"gorm.io/gorm/logger"
+	"gorm.io/gorm"
 
 	"canopy/handlers"
 	"canopy/internal/config"
@@ -21,40 +22,66 @@ import (
 
 // The EXPLAIN pass runs one sample of each scenario through the real
 // handlers in this process — same configuration and session key as the
-// server, so the virtual clients' cookies work — with a GORM logger that
-// records every statement. The SQL is therefore exactly what the server
-// runs, not a copy that could drift from models/*.go. Each SELECT is then
-// EXPLAINed as the server's database role, in one transaction that replays
-// the request's set_config calls (so row-level security sees the same
-// scope) and is rolled back.
+// server, so the virtual clients' cookies work — with a GORM callback that
+// records every statement and its parameters. The SQL is therefore exactly
+// what the server runs, not a copy that could drift from models/*.go. Each
+// SELECT is then EXPLAINed as the server's database role, in one transaction
+// that replays the request's set_config calls (so row-level security sees
+// the same scope) and is rolled back.
+//
+// Each SELECT is explained twice. With its values written in, Postgres
+// plans for those values (a custom plan). But the server's driver (pgx)
+// prepares each statement once per connection and reuses it, and after five
+// runs Postgres may switch that statement to a generic plan made without
+// the values, which can be far worse (it assumes an average tenant). So the
+// statement is also PREPAREd, EXECUTEd five times and then explained: the
+// plan a warm server connection really runs.
 
 const explainIntro = "Every statement one sample of each page sent, captured from the handlers run in-process with the server's configuration, " +
 	"then each SELECT run again under `EXPLAIN (ANALYZE, BUFFERS)` as the server's database role, after the request's `set_config` scope, " +
-	"in a transaction rolled back afterwards. A query already shown for an earlier page (same text up to its literals) is only listed. " +
+	"in a transaction rolled back afterwards. Two times per SELECT: **custom**, planned for its values; **cached**, the sixth EXECUTE " +
+	"of a prepared statement, which is what the server's driver runs once a connection is warm (Postgres may then use a generic plan). " +
+	"The cached plan is shown when it is much slower. A query already shown for an earlier page (same text) is only listed. " +
 	"Times are from a quiet server, after the load.\n\n"
 
-// recorder is a GORM logger that keeps every statement's SQL.
+// recorder keeps every statement GORM sends, with its parameters.
 type recorder struct {
-	mu   sync.Mutex
-	sqls []string
+	mu    sync.Mutex
+	stmts []captured
 }
 
-func (r *recorder) LogMode(logger.LogLevel) logger.Interface { return r }
-func (r *recorder) Info(context.Context, string, ...any)     {}
-func (r *recorder) Warn(context.Context, string, ...any)     {}
-func (r *recorder) Error(context.Context, string, ...any)    {}
-func (r *recorder) Trace(_ context.Context, _ time.Time, fc func() (string, int64), _ error) {
-	sql, _ := fc()
-	r.mu.Lock()
-	r.sqls = append(r.sqls, sql)
-	r.mu.Unlock()
+type captured struct {
+	sql  string // with $1, $2… placeholders
+	vars []any
 }
 
-func (r *recorder) take() []string {
+// listen records every statement of db, whichever way it was sent.
+func (r *recorder) listen(db *gorm.DB) error {
+	record := func(tx *gorm.DB) {
+		// A dry run only builds SQL: GORM makes a subquery's text that way.
+		if tx.Statement.SQL.Len() == 0 || tx.DryRun {
+			return
+		}
+		r.mu.Lock()
+		r.stmts = append(r.stmts, captured{tx.Statement.SQL.String(), slices.Clone(tx.Statement.Vars)})
+		r.mu.Unlock()
+	}
+	cb := db.Callback()
+	return errors.Join(
+		cb.Query().After("gorm:query").Register("bench:record", record),
+		cb.Row().After("gorm:row").Register("bench:record", record),
+		cb.Raw().After("gorm:raw").Register("bench:record", record),
+		cb.Create().After("gorm:create").Register("bench:record", record),
+		cb.Update().After("gorm:update").Register("bench:record", record),
+		cb.Delete().After("gorm:delete").Register("bench:record", record),
+	)
+}
+
+func (r *recorder) take() []captured {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := r.sqls
-	r.sqls = nil
+	out := r.stmts
+	r.stmts = nil
 	return out
 }
 
@@ -79,12 +106,22 @@ type pagePlans struct {
 }
 
 type statement struct {
-	sql     string
-	kind    string // "select", "scope" (set_config) or "write"
-	plan    string // EXPLAIN output, for a select
-	time    string // its "Execution Time" line
-	err     string
-	shownIn string // the earlier page whose same query is shown in full
+	captured
+	literal    string // sql with its values written in
+	kind       string // "select", "scope" (set_config), "savepoint" or "write"
+	plan, time string // EXPLAIN of the literal statement: custom plan, "Execution Time"
+	cachedPlan string // EXPLAIN EXECUTE of the warm prepared statement
+	cachedTime string
+	err        string
+	shownIn    string // the earlier page whose same query is shown in full
+}
+
+// cachedSlower tells whether the warm prepared statement ran much slower
+// than the custom plan: a generic plan the server suffers from.
+func (st statement) cachedSlower() bool {
+	custom, err1 := strconv.ParseFloat(strings.TrimSuffix(st.time, " ms"), 64)
+	cached, err2 := strconv.ParseFloat(strings.TrimSuffix(st.cachedTime, " ms"), 64)
+	return err1 == nil && err2 == nil && cached > 2*custom && cached-custom > 1
 }
 
 func explainPages(ctx context.Context, env map[string]string, appURL string, scenarios []scenario) ([]pagePlans, error) {
@@ -102,7 +139,9 @@ func explainPages(ctx context.Context, env map[string]string, appURL string, sce
 	}
 	defer models.Close(db)
 	rec := &recorder{}
-	db.Logger = rec
+	if err := rec.listen(db); err != nil {
+		return nil, err
+	}
 	router := handlers.New(cfg, models.NewStore(db), secrets, slog.New(slog.DiscardHandler)).Router()
 
 	explainDB, err := sql.Open("pgx", appURL)
@@ -122,10 +161,10 @@ func explainPages(ctx context.Context, env map[string]string, appURL string, sce
 		if err := sc.do(ctx, sc.clients[0].via(inProcess{router})); err != nil {
 			p.err = err.Error()
 		}
-		for _, s := range rec.take() {
-			p.statements = append(p.statements, statement{sql: s, kind: kindOf(s)})
+		for _, c := range rec.take() {
+			p.statements = append(p.statements, statement{captured: c, literal: db.Dialector.Explain(c.sql, c.vars...), kind: kindOf(c.sql)})
 		}
-		if err := explainAll(ctx, explainDB, p.statements); err != nil {
+		if err := explainAll(ctx, explainDB, db.Dialector, p.statements); err != nil {
 			p.err = strings.TrimSpace(p.err + " " + err.Error())
 		}
 		for i := range p.statements {
@@ -133,10 +172,10 @@ func explainPages(ctx context.Context, env map[string]string, appURL string, sce
 			if st.kind != "select" {
 				continue
 			}
-			if page, ok := shown[shape(st.sql)]; ok {
+			if page, ok := shown[st.sql]; ok {
 				st.shownIn = page
 			} else {
-				shown[shape(st.sql)] = sc.name
+				shown[st.sql] = sc.name
 			}
 		}
 		out = append(out, p)
@@ -151,6 +190,8 @@ func kindOf(sql string) string {
 		return "scope"
 	case strings.HasPrefix(s, "SELECT"), strings.HasPrefix(s, "WITH"):
 		return "select"
+	case strings.HasPrefix(s, "SAVEPOINT"), strings.HasPrefix(s, "RELEASE"), strings.HasPrefix(s, "ROLLBACK"):
+		return "savepoint"
 	default:
 		return "write"
 	}
@@ -158,8 +199,8 @@ func kindOf(sql string) string {
 
 // explainAll replays a request's statements in one rolled-back transaction:
 // scopes are applied, selects explained, writes skipped (they already ran).
-// A savepoint around each EXPLAIN keeps one failure from spoiling the rest.
-func explainAll(ctx context.Context, db *sql.DB, stmts []statement) error {
+// A savepoint around each select keeps one failure from spoiling the rest.
+func explainAll(ctx context.Context, db *sql.DB, dialector gorm.Dialector, stmts []statement) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -169,17 +210,27 @@ func explainAll(ctx context.Context, db *sql.DB, stmts []statement) error {
 		st := &stmts[i]
 		switch st.kind {
 		case "scope":
-			if _, err := tx.ExecContext(ctx, st.sql); err != nil {
-				return fmt.Errorf("replay %s: %w", st.sql, err)
+			if _, err := tx.ExecContext(ctx, st.literal); err != nil {
+				return fmt.Errorf("replay %s: %w", st.literal, err)
 			}
 		case "select":
 			if _, err := tx.ExecContext(ctx, "SAVEPOINT explain"); err != nil {
 				return err
 			}
-			st.plan, st.time, err = explainOne(ctx, tx, st.sql)
-			if err != nil {
+			if err := explainSelect(ctx, tx, dialector, st); err != nil {
 				st.err = err.Error()
 				if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT explain"); err != nil {
+					return err
+				}
+			}
+			// Prepared statements outlive savepoints; only ours goes (the
+			// driver keeps its own on this connection).
+			var prepared bool
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT FROM pg_prepared_statements WHERE name = 'bench_q')`).Scan(&prepared); err != nil {
+				return err
+			}
+			if prepared {
+				if _, err := tx.ExecContext(ctx, "DEALLOCATE bench_q"); err != nil {
 					return err
 				}
 			}
@@ -188,8 +239,32 @@ func explainAll(ctx context.Context, db *sql.DB, stmts []statement) error {
 	return nil
 }
 
-func explainOne(ctx context.Context, tx *sql.Tx, query string) (plan, took string, err error) {
-	rows, err := tx.QueryContext(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+query)
+func explainSelect(ctx context.Context, tx *sql.Tx, dialector gorm.Dialector, st *statement) (err error) {
+	if st.plan, st.time, err = explain(ctx, tx, "EXPLAIN (ANALYZE, BUFFERS) "+st.literal); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "PREPARE bench_q AS "+st.sql); err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	execute := "EXECUTE bench_q"
+	if len(st.vars) > 0 {
+		placeholders := make([]string, len(st.vars))
+		for i := range placeholders {
+			placeholders[i] = "$" + strconv.Itoa(i+1)
+		}
+		execute = dialector.Explain(execute+"("+strings.Join(placeholders, ", ")+")", st.vars...)
+	}
+	for range 5 { // Postgres plans the first five runs for their values
+		if _, err := tx.ExecContext(ctx, execute); err != nil {
+			return fmt.Errorf("execute: %w", err)
+		}
+	}
+	st.cachedPlan, st.cachedTime, err = explain(ctx, tx, "EXPLAIN (ANALYZE, BUFFERS) "+execute)
+	return err
+}
+
+func explain(ctx context.Context, tx *sql.Tx, query string) (plan, took string, err error) {
+	rows, err := tx.QueryContext(ctx, query)
 	if err != nil {
 		return "", "", err
 	}
@@ -208,41 +283,35 @@ func explainOne(ctx context.Context, tx *sql.Tx, query string) (plan, took strin
 	return strings.Join(lines, "\n"), took, rows.Err()
 }
 
-var literals = regexp.MustCompile(`'(?:[^']|'')*'|\b\d+\b`)
-
-// shape is a query with its literals blanked: the same query for another
-// tenant or user has the same shape.
-func shape(sql string) string { return literals.ReplaceAllString(sql, "?") }
-
 func (p pagePlans) markdown() string {
 	var b strings.Builder
-	var selects, scopes, writes int
+	n := map[string]int{}
 	for _, st := range p.statements {
-		switch st.kind {
-		case "select":
-			selects++
-		case "scope":
-			scopes++
-		default:
-			writes++
-		}
+		n[st.kind]++
 	}
-	fmt.Fprintf(&b, "### %s\n\n%s: %d statements (%d selects, %d writes, %d set_config scopes).\n\n",
-		p.name, p.request, len(p.statements), selects, writes, scopes)
+	fmt.Fprintf(&b, "### %s\n\n%s: %d statements (%d selects, %d writes, %d set_config scopes, %d savepoints).\n\n",
+		p.name, p.request, len(p.statements), n["select"], n["write"], n["scope"], n["savepoint"])
 	if p.err != "" {
 		fmt.Fprintf(&b, "Error: `%s`\n\n", p.err)
 	}
 	for i, st := range p.statements {
+		times := fmt.Sprintf("custom %s, cached %s", st.time, st.cachedTime)
+		if st.cachedSlower() {
+			times += " **(generic plan, slower)**"
+		}
 		switch {
 		case st.kind != "select":
-			fmt.Fprintf(&b, "%d. %s: `%s`\n", i+1, st.kind, oneLine(st.sql, 160))
+			fmt.Fprintf(&b, "%d. %s: `%s`\n", i+1, st.kind, oneLine(st.literal, 160))
 		case st.err != "":
-			fmt.Fprintf(&b, "%d. `%s`\n   EXPLAIN failed: %s\n", i+1, oneLine(st.sql, 160), st.err)
+			fmt.Fprintf(&b, "%d. `%s`\n   EXPLAIN failed: %s\n", i+1, oneLine(st.literal, 160), st.err)
 		case st.shownIn != "":
-			fmt.Fprintf(&b, "%d. %s (as in %s): `%s`\n", i+1, st.time, st.shownIn, oneLine(st.sql, 160))
+			fmt.Fprintf(&b, "%d. %s (as in %s): `%s`\n", i+1, times, st.shownIn, oneLine(st.literal, 160))
 		default:
-			fmt.Fprintf(&b, "%d. %s\n\n   ```sql\n   %s\n   ```\n\n   <details><summary>plan</summary>\n\n   ```\n%s\n   ```\n\n   </details>\n\n",
-				i+1, st.time, oneLine(st.sql, 0), indent(st.plan, "   "))
+			fmt.Fprintf(&b, "%d. %s\n\n   ```sql\n   %s\n   ```\n\n", i+1, times, oneLine(st.literal, 0))
+			fmt.Fprintf(&b, "   <details><summary>plan</summary>\n\n   ```\n%s\n   ```\n\n   </details>\n\n", indent(st.plan, "   "))
+			if st.cachedSlower() {
+				fmt.Fprintf(&b, "   <details><summary>cached (generic) plan</summary>\n\n   ```\n%s\n   ```\n\n   </details>\n\n", indent(st.cachedPlan, "   "))
+			}
 		}
 	}
 	b.WriteString("\n")

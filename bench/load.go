@@ -265,16 +265,18 @@ type result struct {
 }
 
 // run lets every client of sc repeat its request, back to back, for warmup
-// plus duration; only samples started after the warm-up are counted.
+// plus duration. A sample counts when it finishes after the warm-up; one
+// still running at the end is waited for and counted in the latencies (the
+// slowest must not escape), but not in requests/s.
 func run(ctx context.Context, sc scenario, warmup, duration time.Duration, rss *rssSampler) result {
 	start := time.Now()
 	measureFrom, end := start.Add(warmup), start.Add(warmup+duration)
 	var (
-		mu       sync.Mutex
-		all      []time.Duration
-		errs     int
-		firstErr string
-		wg       sync.WaitGroup
+		mu              sync.Mutex
+		all             []time.Duration
+		completed, errs int
+		firstErr        string
+		wg              sync.WaitGroup
 	)
 	rss.reset()
 	cpuAtStart := make(chan cpuSnapshot, 1)
@@ -284,7 +286,7 @@ func run(ctx context.Context, sc scenario, warmup, duration time.Duration, rss *
 		go func() {
 			defer wg.Done()
 			var mine []time.Duration
-			var myErrs int
+			var myCompleted, myErrs int
 			var myFirst string
 			for {
 				t0 := time.Now()
@@ -292,11 +294,14 @@ func run(ctx context.Context, sc scenario, warmup, duration time.Duration, rss *
 					break
 				}
 				err := sc.do(ctx, c)
-				took := time.Since(t0)
-				if t0.Before(measureFrom) {
+				t1 := time.Now()
+				if t1.Before(measureFrom) {
 					continue
 				}
-				mine = append(mine, took)
+				mine = append(mine, t1.Sub(t0))
+				if !t1.After(end) {
+					myCompleted++
+				}
 				if err != nil {
 					myErrs++
 					if myFirst == "" {
@@ -306,6 +311,7 @@ func run(ctx context.Context, sc scenario, warmup, duration time.Duration, rss *
 			}
 			mu.Lock()
 			all = append(all, mine...)
+			completed += myCompleted
 			errs += myErrs
 			if firstErr == "" {
 				firstErr = myFirst
@@ -315,7 +321,7 @@ func run(ctx context.Context, sc scenario, warmup, duration time.Duration, rss *
 	}
 	wg.Wait()
 	cpu := cpuBetween(<-cpuAtStart, takeCPU(rss.srv.cmd.Process.Pid))
-	return result{scenario: sc, summary: summarize(all, errs, duration), maxRSS: rss.max(), cpu: cpu, firstErr: firstErr}
+	return result{scenario: sc, summary: summarize(all, completed, errs, duration), maxRSS: rss.max(), cpu: cpu, firstErr: firstErr}
 }
 
 // rssSampler reads the server's resident memory ten times a second.

@@ -95,6 +95,9 @@ func (r report) verdict(res result) string {
 	if !res.page {
 		return "ceiling"
 	}
+	if res.Count == 0 {
+		return "**missed**: no request finished"
+	}
 	var missed []string
 	if res.Errors > 0 {
 		missed = append(missed, fmt.Sprintf("%d errors", res.Errors))

@@ -8,28 +8,30 @@ import (
 
 // summary is what one scenario measured.
 type summary struct {
-	Count   int           // samples that started inside the measured window
-	Errors  int           // of those, the ones with a wrong status or a transport error
-	Elapsed time.Duration // the measured window
-	P50     time.Duration
-	P95     time.Duration
-	P99     time.Duration
-	Max     time.Duration
+	Count     int           // samples that finished after the warm-up: the percentiles' population
+	Completed int           // of those, the ones that finished inside the measured window
+	Errors    int           // samples with a wrong status or a transport error
+	Elapsed   time.Duration // the measured window
+	P50       time.Duration
+	P95       time.Duration
+	P99       time.Duration
+	Max       time.Duration
 }
 
-// RPS is samples per second over the measured window.
+// RPS is samples finished per second of the measured window.
 func (s summary) RPS() float64 {
 	if s.Elapsed <= 0 {
 		return 0
 	}
-	return float64(s.Count) / s.Elapsed.Seconds()
+	return float64(s.Completed) / s.Elapsed.Seconds()
 }
 
 // summarize turns the latencies of every sample (errors included, so a fast
-// failure cannot hide) into a summary. It sorts latencies in place.
-func summarize(latencies []time.Duration, errors int, elapsed time.Duration) summary {
+// failure cannot hide) into a summary; completed of them finished inside
+// the elapsed window. It sorts latencies in place.
+func summarize(latencies []time.Duration, completed, errors int, elapsed time.Duration) summary {
 	slices.Sort(latencies)
-	s := summary{Count: len(latencies), Errors: errors, Elapsed: elapsed}
+	s := summary{Count: len(latencies), Completed: completed, Errors: errors, Elapsed: elapsed}
 	if len(latencies) > 0 {
 		s.P50 = percentile(latencies, 50)
 		s.P95 = percentile(latencies, 95)

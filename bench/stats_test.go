@@ -45,23 +45,24 @@ func TestSummarize(t *testing.T) {
 	}
 	lat = append([]time.Duration{ms(90)}, lat...)
 	lat = append(lat, ms(50))
-	s := summarize(lat, 3, 2*time.Second)
+	// 190 of them finished inside the 2 s window, 10 while the last requests drained.
+	s := summarize(lat, 190, 3, 2*time.Second)
 	if s.Count != 200 || s.Errors != 3 {
 		t.Fatalf("count %d errors %d, want 200 and 3", s.Count, s.Errors)
 	}
-	if s.RPS() != 100 {
-		t.Errorf("RPS = %v, want 100", s.RPS())
+	if s.RPS() != 95 {
+		t.Errorf("RPS = %v, want 95", s.RPS())
 	}
 	// p99 is rank 198: still 1 ms; the two slow samples are the top 1%.
 	if s.P50 != ms(1) || s.P95 != ms(1) || s.P99 != ms(1) || s.Max != ms(90) {
 		t.Errorf("p50 %v p95 %v p99 %v max %v, want 1, 1, 1, 90 ms", s.P50, s.P95, s.P99, s.Max)
 	}
 	// One more slow sample moves p99 (rank ceil(199.98) = 200 of 202, sorted ..., 50, 60, 90).
-	s = summarize(append(lat, ms(60), ms(1)), 0, time.Second)
+	s = summarize(append(lat, ms(60), ms(1)), 202, 0, time.Second)
 	if s.P99 != ms(50) {
 		t.Errorf("p99 of 202 samples = %v, want 50 ms", s.P99)
 	}
-	if empty := summarize(nil, 0, 0); empty.RPS() != 0 || empty.P99 != 0 {
+	if empty := summarize(nil, 0, 0, 0); empty.RPS() != 0 || empty.P99 != 0 {
 		t.Errorf("empty summary = %+v", empty)
 	}
 }
