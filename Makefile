@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/canopy
 PKGS    := ./...
 
-.PHONY: run build generate test test-postgres test-e2e fuzz check-generated fmt vet clean
+.PHONY: run build generate test test-postgres test-e2e fuzz check-generated fmt vet clean bench-data
 
 ## run: build, migrate, load demo data into an empty database, serve on :8080
 run: build
@@ -28,6 +28,12 @@ test-postgres:
 ## test-e2e: browser tests in headless Chromium (needs /usr/bin/chromium)
 test-e2e:
 	CANOPY_E2E=1 $(GO) test -count=1 -v ./e2e/...
+
+## bench-data: load the large benchmark platform into Postgres (BENCH_DATABASE_URL, a superuser;
+## creates the database; a second run sees the data and stops). Reload: canopy seed --scale --recreate-database
+bench-data:
+	url=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/canopy_bench?sslmode=disable}; \
+		DATABASE_URL=$$url DATABASE_OWNER_URL=$$url $(GO) run ./cmd/canopy seed --scale --create-database
 
 ## bench: serve the bench-data database and drive each page with 32 signed-in clients; prints the
 ## table and writes bench/results.md (BENCH_FLAGS, e.g. BENCH_FLAGS="-duration 2s -only healthz,home")

@@ -22,6 +22,8 @@ Usage:
   canopy serve [--seed-demo-if-empty]   migrate, then serve HTTP on $CANOPY_ADDR
   canopy migrate                         bring the database schema up to date
   canopy seed --demo [--if-empty]        load the demo data (safe to repeat)
+  canopy seed --scale [--create-database | --recreate-database]
+                                         load the large benchmark data (PostgreSQL; make bench-data)
 
 Configuration is read from the environment; see README.md.
 `

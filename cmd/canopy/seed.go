@@ -11,19 +11,24 @@ import (
 	"canopy/models"
 )
 
-// seed loads the demo data. With --if-empty it does nothing when any tenant
-// exists, so `make run` never touches a database someone has been using.
+// seed loads the demo data, or with --scale the benchmark data (seed_scale.go).
+// With --if-empty it does nothing when any tenant exists, so `make run` never
+// touches a database someone has been using.
 func seed(cfg *config.Config, log *slog.Logger, args []string) error {
 	flags := flag.NewFlagSet("seed", flag.ContinueOnError)
 	withDemo := flags.Bool("demo", false, "load the demo companies and people")
 	ifEmpty := flags.Bool("if-empty", false, "only when the database has no tenants yet")
+	scaleOpts := addScaleFlags(flags) // seed_scale.go
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
-	if !*withDemo {
-		return errors.New("seed: say what to load: canopy seed --demo")
-	}
 	ctx := context.Background()
+	if *scaleOpts.load && !*withDemo {
+		return seedScale(ctx, cfg, log, scaleOpts)
+	}
+	if *withDemo == *scaleOpts.load {
+		return errors.New("seed: say what to load, one of: canopy seed --demo, canopy seed --scale")
+	}
 	db, err := openDatabase(ctx, cfg, log)
 	if err != nil {
 		return err
