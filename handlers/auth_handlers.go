@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -109,7 +110,9 @@ func (h *Handlers) login(c echo.Context) error {
 		return err
 	}
 	h.log.Info("signed in", "user", u.ID, "ip", c.RealIP())
-	h.signIn(c, u)
+	if err := h.signIn(c, u); err != nil {
+		return err
+	}
 	if err := h.auditSignIn(c, form.Tenant, u); err != nil {
 		return err
 	}
@@ -291,8 +294,10 @@ func (h *Handlers) redeemHandoff(c echo.Context) error {
 	} else if err != nil {
 		return err
 	}
-	h.signIn(c, u)
-	if err := h.loadUser(c); err != nil {
+	if err := h.signIn(c, u); err != nil {
+		return err
+	}
+	if err := h.loadMembership(c); err != nil {
 		return err
 	}
 	if rs.membership == nil {
@@ -336,13 +341,16 @@ func (h *Handlers) auditSignInFailed(c echo.Context, subdomain, email string) er
 	if err != nil {
 		return err
 	}
-	if _, err := h.store.MembershipOf(ctx, t.ID, u.ID); errors.Is(err, models.ErrNotFound) {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	ctx = models.WithActor(ctx, models.Actor{Email: email, IP: c.RealIP()})
-	return h.store.Audit(ctx, t.ID, models.AuditSignInFailed, models.AuditTarget{Type: "user", Label: email}, nil, nil)
+	// The base domain belongs to no company; the log is the company's.
+	return h.store.Within(ctx, models.Scope{TenantID: t.ID}, func(ctx context.Context, tx *models.Store) error {
+		if _, err := tx.MembershipOf(ctx, t.ID, u.ID); errors.Is(err, models.ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		ctx = models.WithActor(ctx, models.Actor{Email: email, IP: c.RealIP()})
+		return tx.Audit(ctx, t.ID, models.AuditSignInFailed, models.AuditTarget{Type: "user", Label: email}, nil, nil)
+	})
 }
 
 // auditSignIn records a successful sign-in on the company the person lands
@@ -366,7 +374,9 @@ func (h *Handlers) auditSignIn(c echo.Context, subdomain string, u *models.User)
 	if err != nil {
 		return err
 	}
-	return h.store.Audit(ctx, t.ID, models.AuditSignIn, models.AuditTarget{Type: "user", ID: u.ID, Label: u.Email}, nil, nil)
+	return h.store.Within(ctx, models.Scope{TenantID: t.ID, UserID: u.ID}, func(ctx context.Context, tx *models.Store) error {
+		return tx.Audit(ctx, t.ID, models.AuditSignIn, models.AuditTarget{Type: "user", ID: u.ID, Label: u.Email}, nil, nil)
+	})
 }
 
 func tenantTarget(t *models.Tenant) models.AuditTarget {

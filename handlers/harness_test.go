@@ -30,14 +30,18 @@ const base = "http://localhost:8080"
 func tenantURL(sub, path string) string { return "http://" + sub + ".localhost:8080" + path }
 
 // app is Canopy with the demo data, served by its real router over a real
-// database (SQLite, or Postgres when CANOPY_TEST_DATABASE_URL is set).
+// database (SQLite, or Postgres when CANOPY_TEST_DATABASE_URL is set). On
+// Postgres the server connects as the test's member of canopy_app, so
+// row-level security applies to every request exactly as in production;
+// db and store are the owner's, for setting up and inspecting data.
 type app struct {
-	t       *testing.T
-	db      *gorm.DB
-	store   *models.Store
-	cfg     *config.Config
-	secrets *config.Secrets
-	server  *httptest.Server
+	t        *testing.T
+	db       *gorm.DB
+	store    *models.Store
+	serverDB *gorm.DB // the server's own connection
+	cfg      *config.Config
+	secrets  *config.Secrets
+	server   *httptest.Server
 }
 
 func newApp(t *testing.T) *app {
@@ -47,7 +51,7 @@ func newApp(t *testing.T) *app {
 
 func newAppWith(t *testing.T, env map[string]string) *app {
 	t.Helper()
-	db := testdb.Open(t)
+	db, serverDB := testdb.OpenAsApp(t)
 	store := models.NewStore(db)
 	if err := demo.Seed(context.Background(), store); err != nil {
 		t.Fatal(err)
@@ -64,10 +68,10 @@ func newAppWith(t *testing.T, env map[string]string) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := handlers.New(cfg, store, secrets, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h := handlers.New(cfg, models.NewStore(serverDB), secrets, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	server := httptest.NewServer(h.Router())
 	t.Cleanup(server.Close)
-	return &app{t: t, db: db, store: store, cfg: cfg, secrets: secrets, server: server}
+	return &app{t: t, db: db, store: store, serverDB: serverDB, cfg: cfg, secrets: secrets, server: server}
 }
 
 // browser is one person's browser: its own cookie jar, keyed by host like a

@@ -74,7 +74,10 @@ func (h *Handlers) acceptInvitation(c echo.Context) error {
 	h.log.Info("invitation accepted", "tenant", acc.Tenant.ID, "user", acc.User.ID, "new_account", acc.NewAccount)
 	switch {
 	case acc.NewAccount:
-		h.signIn(c, acc.User) // they just chose this password
+		// They just chose this password.
+		if err := h.signIn(c, acc.User); err != nil {
+			return err
+		}
 	case rs.user == nil || rs.user.ID != acc.User.ID:
 		return c.Redirect(http.StatusSeeOther, h.loginURL(acc.Tenant.Subdomain, "")+"&joined=1")
 	}

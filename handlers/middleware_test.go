@@ -109,7 +109,7 @@ func TestDatabaseOutage(t *testing.T) {
 	a := newApp(t)
 	b := a.browser()
 	b.signIn("alice@acme.test", "acme")
-	if err := models.Close(a.db); err != nil {
+	if err := models.Close(a.serverDB); err != nil {
 		t.Fatal(err)
 	}
 	r := b.get(tenantURL("acme", "/"))

@@ -183,10 +183,10 @@ func TestOrdersSearchAndPages(t *testing.T) {
 	// Count the database queries of one list page: it must not grow with the data.
 	var queries atomic.Int64
 	count := func(*gorm.DB) { queries.Add(1) }
-	if err := a.db.Callback().Query().Before("gorm:query").Register("test:count_queries", count); err != nil {
+	if err := a.serverDB.Callback().Query().Before("gorm:query").Register("test:count_queries", count); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.db.Callback().Row().Before("gorm:row").Register("test:count_rows", count); err != nil {
+	if err := a.serverDB.Callback().Row().Before("gorm:row").Register("test:count_rows", count); err != nil {
 		t.Fatal(err)
 	}
 	queriesFor := func(path string) int64 {

@@ -94,27 +94,37 @@ func (h *Handlers) actAs(c echo.Context, u *models.User) {
 	c.SetRequest(c.Request().WithContext(models.WithActor(c.Request().Context(), actor)))
 }
 
+// loadUser makes the session's user, if still valid, the request's user,
+// scopes the request's queries to its host and that user, and loads the
+// user's membership of the host's tenant.
 func (h *Handlers) loadUser(c echo.Context) error {
 	rs := stateOf(c)
-	uid, _ := rs.session.Values[keyUserID].(int64)
-	if uid == 0 {
-		return nil
+	if uid, _ := rs.session.Values[keyUserID].(int64); uid != 0 {
+		u, err := h.store.UserByID(c.Request().Context(), uid)
+		version, _ := rs.session.Values[keyVersion].(int64)
+		switch {
+		case errors.Is(err, models.ErrNotFound) || err == nil && (u.SessionVersion != version || u.Status != models.UserActive):
+			h.resetSession(c)
+		case err != nil:
+			return err
+		default:
+			rs.user = u
+		}
 	}
-	ctx := c.Request().Context()
-	u, err := h.store.UserByID(ctx, uid)
-	version, _ := rs.session.Values[keyVersion].(int64)
-	if errors.Is(err, models.ErrNotFound) || err == nil && (u.SessionVersion != version || u.Status != models.UserActive) {
-		h.resetSession(c)
-		return nil
-	}
-	if err != nil {
+	if err := h.scopeRequest(c); err != nil {
 		return err
 	}
-	rs.user = u
-	if rs.tenant == nil {
+	return h.loadMembership(c)
+}
+
+// loadMembership loads the request's user's membership of the host's tenant.
+func (h *Handlers) loadMembership(c echo.Context) error {
+	rs := stateOf(c)
+	rs.membership = nil
+	if rs.user == nil || rs.tenant == nil {
 		return nil
 	}
-	m, err := h.store.MembershipOf(ctx, rs.tenant.ID, u.ID)
+	m, err := h.store.MembershipOf(c.Request().Context(), rs.tenant.ID, rs.user.ID)
 	if errors.Is(err, models.ErrNotFound) {
 		return nil
 	}
@@ -125,14 +135,35 @@ func (h *Handlers) loadUser(c echo.Context) error {
 	return nil
 }
 
+// scopeRequest tells Postgres row-level security what the rest of the
+// request may see: its host's tenant (with the tenants below it) and the
+// signed-in user's own memberships. Nothing a handler says can widen it.
+func (h *Handlers) scopeRequest(c echo.Context) error {
+	rs := stateOf(c)
+	var scope models.Scope
+	if rs.tenant != nil {
+		scope.TenantID = rs.tenant.ID
+	}
+	if rs.user != nil {
+		scope.UserID = rs.user.ID
+	}
+	ctx, err := h.store.SetScope(c.Request().Context(), scope)
+	if err != nil {
+		return err
+	}
+	c.SetRequest(c.Request().WithContext(ctx))
+	return nil
+}
+
 // signIn starts a new session for u on this host: everything the old
 // session held, its CSRF token included, is dropped.
-func (h *Handlers) signIn(c echo.Context, u *models.User) {
+func (h *Handlers) signIn(c echo.Context, u *models.User) error {
 	h.resetSession(c)
 	rs := stateOf(c)
 	rs.session.Values[keyUserID] = u.ID
 	rs.session.Values[keyVersion] = u.SessionVersion
 	rs.user = u
+	return h.scopeRequest(c)
 }
 
 // resetSession empties the session, keeping it bound to this host.

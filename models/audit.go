@@ -235,9 +235,14 @@ func asPerson(ctx context.Context, userID int64, email string) context.Context {
 	return WithActor(ctx, Actor{UserID: userID, Email: email, IP: ActorFrom(ctx).IP})
 }
 
-// Audit records an event in a transaction of its own, for what handlers
-// observe rather than change: signing in, a failed sign-in, entering a company.
+// Audit records an event, for what handlers observe rather than change:
+// signing in, a failed sign-in, entering a company. It is one statement, so
+// the transaction already open suffices; without one it opens its own, where
+// the row-level security scope applies.
 func (s *Store) Audit(ctx context.Context, tenantID int64, action string, target AuditTarget, before, after any) error {
+	if s.inTx || requestTx(ctx) != nil {
+		return s.audit(ctx, tenantID, action, target, before, after)
+	}
 	return s.Tx(ctx, func(tx *Store) error { return tx.audit(ctx, tenantID, action, target, before, after) })
 }
 

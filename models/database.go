@@ -149,3 +149,32 @@ var (
 	ErrNoTenant       = errors.New("no tenant in scope: refusing an unscoped query")
 	ErrImmutableField = errors.New("name, subdomain, description and contact email cannot be changed after creation")
 )
+
+// RowSecurityWarning says why row-level security would not hold for db's
+// role, or "" when it does: a superuser or a BYPASSRLS role skips every
+// policy, and an owner of the tables could switch them off. SQLite has no
+// such security, which `make run` accepts.
+func RowSecurityWarning(ctx context.Context, db *gorm.DB) (string, error) {
+	if DialectOf(db) != Postgres {
+		return "", nil
+	}
+	var role struct {
+		Name      string
+		Bypasses  bool
+		OwnsTable bool
+	}
+	err := db.WithContext(ctx).Raw(`SELECT current_user AS name,
+		(SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user) AS bypasses,
+		EXISTS (SELECT 1 FROM pg_tables WHERE tableowner = current_user AND schemaname = current_schema()) AS owns_table`).
+		Scan(&role).Error
+	if err != nil {
+		return "", fmt.Errorf("check database role: %w", err)
+	}
+	switch {
+	case role.Bypasses:
+		return fmt.Sprintf("the server connects as %s, a superuser or BYPASSRLS role, so row-level security does not apply: connect DATABASE_URL as a member of canopy_app and put the owner in DATABASE_OWNER_URL", role.Name), nil
+	case role.OwnsTable:
+		return fmt.Sprintf("the server connects as %s, which owns Canopy's tables and could switch row-level security off: connect DATABASE_URL as a member of canopy_app and put the owner in DATABASE_OWNER_URL", role.Name), nil
+	}
+	return "", nil
+}

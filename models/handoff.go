@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"gorm.io/gorm/clause"
 )
 
 // HandoffRedemption records that a single-use hand-off token was spent.
@@ -17,21 +19,26 @@ type HandoffRedemption struct {
 var ErrHandoffUsed = errors.New("this sign-in link was already used")
 
 // RedeemHandoff spends a hand-off token. The primary key makes the second
-// redemption fail even when two arrive at once. Spent tokens past their
-// expiry are swept at the same time, so the table stays small.
+// redemption fail even when two arrive at once; DO NOTHING makes that an
+// answer rather than an error, which would spoil the request's transaction.
 func (s *Store) RedeemHandoff(ctx context.Context, tokenID string, expiresAt time.Time) error {
-	return s.Tx(ctx, func(tx *Store) error {
-		now := tx.db.NowFunc()
-		if err := tx.conn(ctx).Where("expires_at < ?", now).Delete(&HandoffRedemption{}).Error; err != nil {
-			return fmt.Errorf("sweep hand-offs: %w", err)
-		}
-		err := tx.conn(ctx).Create(&HandoffRedemption{TokenID: tokenID, ExpiresAt: expiresAt.UTC()}).Error
-		if violatesUnique(err, "handoff_redemptions_pkey") {
-			return ErrHandoffUsed
-		}
-		if err != nil {
-			return fmt.Errorf("redeem hand-off: %w", err)
-		}
-		return nil
-	})
+	res := s.conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).
+		Create(&HandoffRedemption{TokenID: tokenID, ExpiresAt: expiresAt.UTC()})
+	if res.Error != nil {
+		return fmt.Errorf("redeem hand-off: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrHandoffUsed
+	}
+	return nil
+}
+
+// SweepHandoffs forgets spent tokens past their expiry, which could not be
+// redeemed again anyway, so the table stays small.
+func (s *Store) SweepHandoffs(ctx context.Context) (int64, error) {
+	res := s.conn(ctx).Where("expires_at < ?", s.db.NowFunc()).Delete(&HandoffRedemption{})
+	if res.Error != nil {
+		return 0, fmt.Errorf("sweep hand-offs: %w", res.Error)
+	}
+	return res.RowsAffected, nil
 }

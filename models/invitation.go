@@ -267,7 +267,14 @@ func (s *Store) respond(ctx context.Context, inv *Invitation, status InvitationS
 // answered, withdrawn or expired one is an error saying which.
 func (s *Store) InvitationByToken(ctx context.Context, token string) (*Invitation, *Tenant, error) {
 	var inv Invitation
-	err := s.conn(ctx).Where("token_hash = ?", hashToken(token)).Take(&inv).Error
+	hash := hashToken(token)
+	// Holding the link is what lets its holder read the invitation, before
+	// anyone knows which company it is for.
+	scope := scopeFrom(ctx)
+	scope.invitationToken = hash
+	err := s.Within(ctx, scope, func(ctx context.Context, tx *Store) error {
+		return tx.conn(ctx).Where("token_hash = ?", hash).Take(&inv).Error
+	})
 	if err != nil {
 		return nil, nil, notFound(err, "load invitation by token")
 	}
@@ -306,37 +313,50 @@ func (s *Store) AcceptInvitation(ctx context.Context, token string, newcomer New
 			return err
 		}
 		tenant = t
-		if err := tx.respond(ctx, inv, InvitationAccepted); err != nil {
+		return tx.Within(ctx, Scope{TenantID: t.ID}, func(ctx context.Context, tx *Store) error {
+			user, created, err = tx.accept(ctx, inv, t, newcomer)
 			return err
-		}
-		user, err = tx.UserByEmail(ctx, inv.Email)
-		if errors.Is(err, ErrNotFound) {
-			newcomer.Email = inv.Email
-			user, err = tx.CreateUser(ctx, newcomer)
-			created = true
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := tx.MembershipOf(ctx, t.ID, user.ID); errors.Is(err, ErrNotFound) {
-			if err := tx.addMemberWithTemplates(asPerson(ctx, user.ID, user.Email), t.ID, user.ID, inv.Role, splitIDs(inv.TemplateIDs)); err != nil {
-				return err
-			}
-		} else if err != nil {
-			return err
-		}
-		if err := tx.audit(asPerson(ctx, user.ID, user.Email), t.ID, AuditInvitationAccepted, inv.target(), map[string]any{"status": InvitationPending}, map[string]any{"status": InvitationAccepted, "new_account": created}); err != nil {
-			return err
-		}
-		if inv.MakesOwner && t.OwnerUserID == nil {
-			return tx.setOwner(ctx, t, user.ID)
-		}
-		return nil
+		})
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &Acceptance{User: user, Tenant: tenant, NewAccount: created}, nil
+}
+
+// accept answers inv yes inside the invitation's company, which holding its
+// token proved the right to act in, and returns the member and whether they
+// are new to Canopy.
+func (s *Store) accept(ctx context.Context, inv *Invitation, t *Tenant, newcomer NewUser) (*User, bool, error) {
+	if err := s.respond(ctx, inv, InvitationAccepted); err != nil {
+		return nil, false, err
+	}
+	created := false
+	user, err := s.UserByEmail(ctx, inv.Email)
+	if errors.Is(err, ErrNotFound) {
+		newcomer.Email = inv.Email
+		user, err = s.CreateUser(ctx, newcomer)
+		created = true
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if _, err := s.MembershipOf(ctx, t.ID, user.ID); errors.Is(err, ErrNotFound) {
+		if err := s.addMemberWithTemplates(asPerson(ctx, user.ID, user.Email), t.ID, user.ID, inv.Role, splitIDs(inv.TemplateIDs)); err != nil {
+			return nil, false, err
+		}
+	} else if err != nil {
+		return nil, false, err
+	}
+	if err := s.audit(asPerson(ctx, user.ID, user.Email), t.ID, AuditInvitationAccepted, inv.target(), map[string]any{"status": InvitationPending}, map[string]any{"status": InvitationAccepted, "new_account": created}); err != nil {
+		return nil, false, err
+	}
+	if inv.MakesOwner && t.OwnerUserID == nil {
+		if err := s.setOwner(ctx, t, user.ID); err != nil {
+			return nil, false, err
+		}
+	}
+	return user, created, nil
 }
 
 // DeclineInvitation records that the invitee said no.
@@ -348,10 +368,12 @@ func (s *Store) DeclineInvitation(ctx context.Context, token string) (*Tenant, e
 			return err
 		}
 		tenant = t
-		if err := tx.respond(ctx, inv, InvitationDeclined); err != nil {
-			return err
-		}
-		return tx.audit(asPerson(ctx, 0, inv.Email), t.ID, AuditInvitationDeclined, inv.target(), map[string]any{"status": InvitationPending}, map[string]any{"status": InvitationDeclined})
+		return tx.Within(ctx, Scope{TenantID: t.ID}, func(ctx context.Context, tx *Store) error {
+			if err := tx.respond(ctx, inv, InvitationDeclined); err != nil {
+				return err
+			}
+			return tx.audit(asPerson(ctx, 0, inv.Email), t.ID, AuditInvitationDeclined, inv.target(), map[string]any{"status": InvitationPending}, map[string]any{"status": InvitationDeclined})
+		})
 	})
 	return tenant, err
 }

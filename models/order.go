@@ -83,6 +83,14 @@ func (n *NewOrder) validate() FieldErrors {
 	return errs
 }
 
+// whyNotOrderable tells a missing membership from a template it may not use.
+func (s *Store) whyNotOrderable(ctx context.Context, tenantID, membershipID int64) error {
+	if _, err := s.membershipByID(ctx, tenantID, membershipID); err != nil {
+		return err
+	}
+	return errTemplateNotAvailable
+}
+
 // errTemplateNotAvailable is shown beside the template field when a member
 // picks a template they may not use, or one of another tenant.
 var errTemplateNotAvailable = FieldErrors{"template_id": "Choose one of the templates available to you."}
@@ -103,20 +111,20 @@ func (s *Store) CreateOrder(ctx context.Context, tenantID, membershipID int64, n
 		ApplicantEmail: n.ApplicantEmail, Reference: n.Reference, Status: OrderPending,
 	}
 	err := s.Tx(ctx, func(tx *Store) error {
-		m, err := tx.membershipByID(ctx, tenantID, membershipID)
-		if err != nil {
-			return err
-		}
+		// One statement finds the member and checks the template is theirs
+		// to use: an order page has a budget of statements.
 		cond, args := tx.availableTo(ctx, tenantID, membershipID)
-		var usable int64
-		err = tx.scoped(ctx, tenantID).Model(&Template{}).Where("id = ?", n.TemplateID).Where(cond, args...).Count(&usable).Error
+		usable := tx.scoped(ctx, tenantID).Model(&Template{}).Select("1").Where("id = ?", n.TemplateID).Where(cond, args...)
+		var creators []int64
+		err := tx.scoped(ctx, tenantID).Model(&Membership{}).Where("id = ? AND EXISTS (?)", membershipID, usable).
+			Pluck("user_id", &creators).Error
 		if err != nil {
 			return fmt.Errorf("check template: %w", err)
 		}
-		if usable == 0 {
-			return errTemplateNotAvailable
+		if len(creators) == 0 {
+			return tx.whyNotOrderable(ctx, tenantID, membershipID)
 		}
-		o.CreatedByUserID = &m.UserID
+		o.CreatedByUserID = &creators[0]
 		if err := tx.conn(ctx).Create(o).Error; err != nil {
 			return fmt.Errorf("create order: %w", err)
 		}

@@ -82,6 +82,19 @@ func EmailRetryDelay(attempt int) time.Duration {
 	return min(delay, ceiling)
 }
 
+// The worker's methods below read and write the outbox under MailerScope:
+// messages carry invitation links, so nothing else may read them all.
+
+// asMailer runs fn under MailerScope. On SQLite, which has no row-level
+// security, it runs fn as it is: a transaction there would take the one
+// write lock on every poll of the worker.
+func (s *Store) asMailer(ctx context.Context, fn func(ctx context.Context, tx *Store) error) error {
+	if s.Dialect() != Postgres {
+		return fn(ctx, s)
+	}
+	return s.Within(ctx, MailerScope, fn)
+}
+
 // ClaimDueEmails leases up to limit messages that are due, so this caller
 // alone sends them until the lease ends. A worker that dies mid-send leaves
 // its messages locked only until then; another worker picks them up after.
@@ -91,14 +104,17 @@ func (s *Store) ClaimDueEmails(ctx context.Context, limit int, lease time.Durati
 	// plain read first spares the database a write transaction (on SQLite,
 	// the one write lock) for each empty poll.
 	var anyDue []int64
-	if err := s.dueEmails(ctx, s.db.NowFunc()).Limit(1).Pluck("id", &anyDue).Error; err != nil {
+	err := s.asMailer(ctx, func(ctx context.Context, tx *Store) error {
+		return tx.dueEmails(ctx, tx.db.NowFunc()).Limit(1).Pluck("id", &anyDue).Error
+	})
+	if err != nil {
 		return nil, fmt.Errorf("claim due emails: %w", err)
 	}
 	if len(anyDue) == 0 {
 		return nil, nil
 	}
 	var claimed []OutboxEmail
-	err := s.Tx(ctx, func(tx *Store) error {
+	err = s.Within(ctx, MailerScope, func(ctx context.Context, tx *Store) error {
 		now := tx.db.NowFunc()
 		due := tx.dueEmails(ctx, now).Limit(limit)
 		if tx.Dialect() == Postgres {
@@ -138,8 +154,10 @@ func (s *Store) dueEmails(ctx context.Context, now time.Time) *gorm.DB {
 // attempted (the worker is stopping), so it is sent without waiting for the
 // lease to run out. It does not count as an attempt.
 func (s *Store) ReleaseEmail(ctx context.Context, id int64) error {
-	err := s.conn(ctx).Model(&OutboxEmail{}).Where("id = ? AND status = ?", id, EmailPending).
-		Updates(map[string]any{"locked_until": nil, "updated_at": s.db.NowFunc()}).Error
+	err := s.asMailer(ctx, func(ctx context.Context, tx *Store) error {
+		return tx.conn(ctx).Model(&OutboxEmail{}).Where("id = ? AND status = ?", id, EmailPending).
+			Updates(map[string]any{"locked_until": nil, "updated_at": tx.db.NowFunc()}).Error
+	})
 	if err != nil {
 		return fmt.Errorf("release email %d: %w", id, err)
 	}
@@ -150,15 +168,17 @@ func (s *Store) ReleaseEmail(ctx context.Context, id int64) error {
 // the message again.
 func (s *Store) MarkEmailSent(ctx context.Context, id int64) error {
 	now := s.db.NowFunc()
-	err := s.conn(ctx).Model(&OutboxEmail{}).Where("id = ? AND status = ?", id, EmailPending).
-		Updates(map[string]any{
-			"status":       EmailSent,
-			"sent_at":      now,
-			"attempts":     clause.Expr{SQL: "attempts + 1"},
-			"locked_until": nil,
-			"last_error":   "",
-			"updated_at":   now,
-		}).Error
+	err := s.asMailer(ctx, func(ctx context.Context, tx *Store) error {
+		return tx.conn(ctx).Model(&OutboxEmail{}).Where("id = ? AND status = ?", id, EmailPending).
+			Updates(map[string]any{
+				"status":       EmailSent,
+				"sent_at":      now,
+				"attempts":     clause.Expr{SQL: "attempts + 1"},
+				"locked_until": nil,
+				"last_error":   "",
+				"updated_at":   now,
+			}).Error
+	})
 	if err != nil {
 		return fmt.Errorf("mark email %d sent: %w", id, err)
 	}
@@ -169,7 +189,7 @@ func (s *Store) MarkEmailSent(ctx context.Context, id int64) error {
 // again after retryIn (normally EmailRetryDelay of the attempt number), or,
 // once it has had MaxEmailAttempts, given up on as failed. gaveUp tells which.
 func (s *Store) MarkEmailFailed(ctx context.Context, id int64, reason string, retryIn time.Duration) (gaveUp bool, err error) {
-	err = s.Tx(ctx, func(tx *Store) error {
+	err = s.Within(ctx, MailerScope, func(ctx context.Context, tx *Store) error {
 		var m OutboxEmail
 		if err := tx.conn(ctx).Where("id = ? AND status = ?", id, EmailPending).Take(&m).Error; err != nil {
 			return notFound(err, "pending email")
@@ -200,8 +220,10 @@ func (s *Store) MarkEmailFailed(ctx context.Context, id int64, reason string, re
 // tests and developers can see what someone was sent.
 func (s *Store) OutboxFor(ctx context.Context, to string) ([]OutboxEmail, error) {
 	var emails []OutboxEmail
-	err := s.conn(ctx).Where("lower(to_address) = ?", strings.ToLower(strings.TrimSpace(to))).
-		Order("id").Find(&emails).Error
+	err := s.asMailer(ctx, func(ctx context.Context, tx *Store) error {
+		return tx.conn(ctx).Where("lower(to_address) = ?", strings.ToLower(strings.TrimSpace(to))).
+			Order("id").Find(&emails).Error
+	})
 	if err != nil {
 		return nil, fmt.Errorf("outbox for %s: %w", to, err)
 	}

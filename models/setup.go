@@ -19,18 +19,15 @@ func (s Setup) TeamAdded() bool { return s.Members > 1 }
 // TemplatesBranded: there are templates, and each names the company it brands.
 func (s Setup) TemplatesBranded() bool { return s.Templates > 0 && s.UnbrandedTemplates == 0 }
 
-// SetupOf reads a tenant's setup progress.
+// SetupOf reads a tenant's setup progress, in one statement.
 func (s *Store) SetupOf(ctx context.Context, tenantID int64) (Setup, error) {
 	var st Setup
-	if err := s.scoped(ctx, tenantID).Model(&Membership{}).Count(&st.Members).Error; err != nil {
-		return st, fmt.Errorf("count members: %w", err)
-	}
-	if err := s.scoped(ctx, tenantID).Model(&Template{}).Count(&st.Templates).Error; err != nil {
-		return st, fmt.Errorf("count templates: %w", err)
-	}
-	err := s.scoped(ctx, tenantID).Model(&Template{}).Where("branding_company_name = ''").Count(&st.UnbrandedTemplates).Error
+	err := s.scoped(ctx, tenantID).Model(&Template{}).
+		Select(`(SELECT member_count FROM tenants WHERE id = ?) AS members, COUNT(*) AS templates,
+			COALESCE(SUM(CASE WHEN branding_company_name = '' THEN 1 ELSE 0 END), 0) AS unbranded_templates`, tenantID).
+		Scan(&st).Error
 	if err != nil {
-		return st, fmt.Errorf("count unbranded templates: %w", err)
+		return st, fmt.Errorf("read setup progress: %w", err)
 	}
 	return st, nil
 }

@@ -13,7 +13,8 @@ import (
 // Store is Canopy's data layer. Handlers reach the database only through it,
 // so transactions and tenant scoping each live in exactly one place here.
 type Store struct {
-	db *gorm.DB
+	db   *gorm.DB
+	inTx bool // db is a transaction opened by Tx
 }
 
 // NewStore wraps an open database.
@@ -26,22 +27,39 @@ func (s *Store) Dialect() Dialect { return DialectOf(s.db) }
 func (s *Store) Ping(ctx context.Context) error { return Ping(ctx, s.db) }
 
 // Tx runs fn in one transaction: every write fn makes lands, or none does.
-// It is the only way Canopy opens a transaction.
+// It is the only way Canopy opens a transaction (Request opens the one a
+// whole request runs in, inside which Tx makes a savepoint). A transaction
+// of its own starts by applying ctx's row-level security scope.
 func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(&Store{db: tx})
+	nested := s.inTx || requestTx(ctx) != nil
+	return s.conn(ctx).Transaction(func(tx *gorm.DB) error {
+		inner := &Store{db: tx, inTx: true}
+		if scope := scopeFrom(ctx); !nested && scope != (Scope{}) {
+			if err := inner.applyScope(ctx, scope); err != nil {
+				return err
+			}
+		}
+		return fn(inner)
 	})
 }
 
-// conn is the connection bound to ctx, for queries that are not tenant-owned
-// (users, the tenant tree itself).
-func (s *Store) conn(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }
+// conn is the connection for ctx: the transaction this store is, else the
+// request's transaction, else the pool. Used as it is for what is not
+// tenant-owned (users, the tenant tree itself).
+func (s *Store) conn(ctx context.Context) *gorm.DB {
+	if !s.inTx {
+		if tx := requestTx(ctx); tx != nil {
+			return tx.WithContext(ctx)
+		}
+	}
+	return s.db.WithContext(ctx)
+}
 
 // scoped is the one place that restricts a query to one tenant's rows. A zero
 // tenant id is an error, never an unscoped query: GORM would silently drop a
 // zero value from a struct condition, so the column is named explicitly.
 func (s *Store) scoped(ctx context.Context, tenantID int64) *gorm.DB {
-	db := s.db.WithContext(ctx)
+	db := s.conn(ctx)
 	if tenantID <= 0 {
 		_ = db.AddError(ErrNoTenant)
 		return db
@@ -58,7 +76,6 @@ var uniqueIndexes = map[string]string{
 	"tenants_parent_name_key":       "index 'tenants_parent_name_key'",
 	"tenants_owner_key":             "tenants.owner_user_id",
 	"memberships_tenant_user_key":   "memberships.tenant_id, memberships.user_id",
-	"handoff_redemptions_pkey":      "handoff_redemptions.token_id",
 	"invitations_pending_key":       "invitations.tenant_id, invitations.email",
 	"devices_tenant_identifier_key": "index 'devices_tenant_identifier_key'",
 }

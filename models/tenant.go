@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	_ "time/tzdata" // timezones work on machines without a zoneinfo database
 
@@ -49,11 +50,20 @@ func (t *Tenant) IsPlatform() bool { return t.ParentID == nil }
 
 // Location is the tenant's timezone for showing times; UTC if it cannot load.
 func (t *Tenant) Location() *time.Location {
-	if loc, err := time.LoadLocation(t.Timezone); err == nil {
-		return loc
+	if loc, ok := locations.Load(t.Timezone); ok {
+		return loc.(*time.Location)
 	}
-	return time.UTC
+	loc, err := time.LoadLocation(t.Timezone)
+	if err != nil {
+		loc = time.UTC
+	}
+	locations.Store(t.Timezone, loc)
+	return loc
 }
+
+// locations caches time zones by name: loading one reads the zone database
+// from disk, and a list page formats a time on every row.
+var locations sync.Map
 
 // immutableTenantFields cannot change once a tenant exists.
 var immutableTenantFields = []string{"Name", "Subdomain", "Description", "ContactEmail"}
@@ -174,20 +184,31 @@ func (s *Store) CreateTenant(ctx context.Context, n NewTenant) (*Tenant, error) 
 			}
 			return fmt.Errorf("create tenant: %w", err)
 		}
-		if err := tx.audit(ctx, t.ID, AuditTenantCreated, t.target(), nil, map[string]any{"name": t.Name, "subdomain": t.Subdomain, "parent_id": t.ParentID, "timezone": t.Timezone}); err != nil {
-			return err
+		if n.ParentID == 0 {
+			// The root has nothing above it to act in, so it acts in itself.
+			return tx.Within(ctx, Scope{TenantID: t.ID}, func(ctx context.Context, tx *Store) error {
+				return tx.recordNewTenant(ctx, t, n.OwnerUserID)
+			})
 		}
-		if n.OwnerUserID != 0 {
-			if _, err := tx.AddMember(ctx, t.ID, n.OwnerUserID, RoleSuperAdmin); err != nil {
-				return err
-			}
-		}
-		return nil
+		return tx.recordNewTenant(ctx, t, n.OwnerUserID)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return t, nil
+}
+
+// recordNewTenant audits a new tenant and makes its owner, if any, its
+// Super Admin.
+func (s *Store) recordNewTenant(ctx context.Context, t *Tenant, ownerUserID int64) error {
+	if err := s.audit(ctx, t.ID, AuditTenantCreated, t.target(), nil, map[string]any{"name": t.Name, "subdomain": t.Subdomain, "parent_id": t.ParentID, "timezone": t.Timezone}); err != nil {
+		return err
+	}
+	if ownerUserID == 0 {
+		return nil
+	}
+	_, err := s.AddMember(ctx, t.ID, ownerUserID, RoleSuperAdmin)
+	return err
 }
 
 // checkParent refuses a second root and a parent that does not exist.

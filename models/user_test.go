@@ -142,4 +142,14 @@ func TestRedeemHandoffOnce(t *testing.T) {
 	if err := w.store.RedeemHandoff(ctx, "token-2", exp); err != nil {
 		t.Fatal(err)
 	}
+	if err := w.store.RedeemHandoff(ctx, "token-old", time.Now().Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	swept, err := w.store.SweepHandoffs(ctx)
+	if err != nil || swept != 1 {
+		t.Fatalf("sweep: %d swept, err %v; want only the expired token", swept, err)
+	}
+	if err := w.store.RedeemHandoff(ctx, "token-1", exp); !errors.Is(err, models.ErrHandoffUsed) {
+		t.Fatalf("after the sweep a live token was redeemable again: err = %v", err)
+	}
 }

@@ -65,22 +65,52 @@ func newLogger(cfg *config.Config, out io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level}))
 }
 
-// openDatabase connects to Postgres when DATABASE_URL is set, else to the
-// embedded SQLite file, and brings its schema up to date.
+// openDatabase brings the schema up to date and connects as the server: to
+// Postgres when DATABASE_URL is set, migrating over DATABASE_OWNER_URL when
+// that is given; else to the embedded SQLite file.
 func openDatabase(ctx context.Context, cfg *config.Config, log *slog.Logger) (*gorm.DB, error) {
-	var db *gorm.DB
-	var err error
-	if cfg.UsesPostgres() {
-		db, err = models.OpenPostgres(cfg.DatabaseURL)
-	} else {
-		db, err = models.OpenSQLite(cfg.SQLitePath())
+	if !cfg.UsesPostgres() {
+		db, err := models.OpenSQLite(cfg.SQLitePath())
+		if err != nil {
+			return nil, err
+		}
+		return db, migrateOrClose(ctx, db, log)
 	}
+	if cfg.MigrationDatabaseURL() != cfg.DatabaseURL {
+		owner, err := models.OpenPostgres(cfg.MigrationDatabaseURL())
+		if err != nil {
+			return nil, fmt.Errorf("owner connection: %w", err)
+		}
+		err = models.Migrate(ctx, owner, log)
+		_ = models.Close(owner)
+		if err != nil {
+			return nil, err
+		}
+	}
+	db, err := models.OpenPostgres(cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}
-	if err := models.Migrate(ctx, db, log); err != nil {
+	if cfg.MigrationDatabaseURL() == cfg.DatabaseURL {
+		if err := migrateOrClose(ctx, db, log); err != nil {
+			return nil, err
+		}
+	}
+	warning, err := models.RowSecurityWarning(ctx, db)
+	if err != nil {
 		_ = models.Close(db)
 		return nil, err
 	}
+	if warning != "" {
+		log.Warn(warning)
+	}
 	return db, nil
+}
+
+func migrateOrClose(ctx context.Context, db *gorm.DB, log *slog.Logger) error {
+	if err := models.Migrate(ctx, db, log); err != nil {
+		_ = models.Close(db)
+		return err
+	}
+	return nil
 }

@@ -51,6 +51,7 @@ func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 	// Runs before the database closes (defers run last-in, first-out) on
 	// every early return; the normal path stops the worker explicitly below.
 	defer stopMail()
+	go sweepHandoffs(ctx, store, log)
 	srv := &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           handlers.New(cfg, store, secrets, log).Router(),
@@ -107,6 +108,26 @@ func startMailWorker(cfg *config.Config, store *models.Store, log *slog.Logger) 
 		<-done
 		log.Info("mail worker stopped")
 	}), nil
+}
+
+// handoffSweepInterval is how often spent hand-off tokens are forgotten;
+// they live a minute, so the table never holds more than this much traffic.
+const handoffSweepInterval = 10 * time.Minute
+
+// sweepHandoffs forgets expired hand-off redemptions until ctx ends.
+func sweepHandoffs(ctx context.Context, store *models.Store, log *slog.Logger) {
+	ticker := time.NewTicker(handoffSweepInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			if _, err := store.SweepHandoffs(ctx); err != nil && ctx.Err() == nil {
+				log.Error("sweep hand-offs", "err", err)
+			}
+		}
+	}
 }
 
 func printWelcome(cfg *config.Config, log *slog.Logger) {

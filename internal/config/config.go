@@ -21,8 +21,12 @@ type Config struct {
 	BaseURL     *url.URL // CANOPY_BASE_URL: scheme and host of the bare (sign-in) domain
 	DataDir     string   // CANOPY_DATA_DIR
 	DatabaseURL string   // DATABASE_URL: empty means SQLite in DataDir
-	SessionKey  string   // CANOPY_SESSION_KEY: empty means a key generated once into DataDir
-	LogLevel    string   // CANOPY_LOG_LEVEL
+	// OwnerDatabaseURL connects as the tables' owner, for migrations and
+	// seeding; the server's own DatabaseURL should be a member of canopy_app,
+	// which row-level security applies to. Empty means DatabaseURL.
+	OwnerDatabaseURL string // DATABASE_OWNER_URL
+	SessionKey       string // CANOPY_SESSION_KEY: empty means a key generated once into DataDir
+	LogLevel         string // CANOPY_LOG_LEVEL
 	// TrustedProxies are the networks whose X-Forwarded-For is believed.
 	// Empty means the TCP peer address is the client address.
 	TrustedProxies []*net.IPNet // CANOPY_TRUSTED_PROXIES
@@ -66,11 +70,12 @@ func Parse(lookup func(string) (string, bool)) (*Config, error) {
 	}
 	var errs []error
 	cfg := &Config{
-		Addr:        get("CANOPY_ADDR", DefaultAddr),
-		DataDir:     get("CANOPY_DATA_DIR", DefaultDataDir),
-		DatabaseURL: get("DATABASE_URL", ""),
-		SessionKey:  get("CANOPY_SESSION_KEY", ""),
-		LogLevel:    strings.ToLower(get("CANOPY_LOG_LEVEL", "info")),
+		Addr:             get("CANOPY_ADDR", DefaultAddr),
+		DataDir:          get("CANOPY_DATA_DIR", DefaultDataDir),
+		DatabaseURL:      get("DATABASE_URL", ""),
+		OwnerDatabaseURL: get("DATABASE_OWNER_URL", ""),
+		SessionKey:       get("CANOPY_SESSION_KEY", ""),
+		LogLevel:         strings.ToLower(get("CANOPY_LOG_LEVEL", "info")),
 		SMTP: SMTP{
 			Host:     get("CANOPY_SMTP_HOST", ""),
 			Username: get("CANOPY_SMTP_USERNAME", ""),
@@ -104,8 +109,14 @@ func Parse(lookup func(string) (string, bool)) (*Config, error) {
 		errs = append(errs, fmt.Errorf("CANOPY_LOG_LEVEL: %q is not one of debug, info, warn, error", cfg.LogLevel))
 	}
 
-	if cfg.DatabaseURL != "" && !strings.HasPrefix(cfg.DatabaseURL, "postgres://") && !strings.HasPrefix(cfg.DatabaseURL, "postgresql://") {
+	if cfg.DatabaseURL != "" && !isPostgresURL(cfg.DatabaseURL) {
 		errs = append(errs, errors.New("DATABASE_URL: only postgres:// URLs are supported (leave it empty for SQLite)"))
+	}
+	switch {
+	case cfg.OwnerDatabaseURL != "" && cfg.DatabaseURL == "":
+		errs = append(errs, errors.New("DATABASE_OWNER_URL: set DATABASE_URL too (SQLite has no owner role)"))
+	case cfg.OwnerDatabaseURL != "" && !isPostgresURL(cfg.OwnerDatabaseURL):
+		errs = append(errs, errors.New("DATABASE_OWNER_URL: only postgres:// URLs are supported"))
 	}
 
 	timeout, err := time.ParseDuration(get("CANOPY_SHUTDOWN_TIMEOUT", "15s"))
@@ -168,6 +179,19 @@ func (c *Config) TenantURL(subdomain, path string) string {
 func (c *Config) BaseLink(path string, query url.Values) string {
 	u := url.URL{Scheme: c.BaseURL.Scheme, Host: c.BaseURL.Host, Path: path, RawQuery: query.Encode()}
 	return u.String()
+}
+
+func isPostgresURL(u string) bool {
+	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
+}
+
+// MigrationDatabaseURL is the connection migrations and seeding use: the
+// owner's when given, else the server's own.
+func (c *Config) MigrationDatabaseURL() string {
+	if c.OwnerDatabaseURL != "" {
+		return c.OwnerDatabaseURL
+	}
+	return c.DatabaseURL
 }
 
 // SQLitePath is where the embedded database lives when DATABASE_URL is empty.

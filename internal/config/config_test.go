@@ -50,6 +50,25 @@ func TestParseValues(t *testing.T) {
 	if !cfg.UsesPostgres() || cfg.SMTP.Port != 2525 || len(cfg.TrustedProxies) != 2 {
 		t.Errorf("values not read: %+v", cfg)
 	}
+	if cfg.MigrationDatabaseURL() != "postgres://u@db/canopy" {
+		t.Errorf("migrations should use DATABASE_URL without an owner URL, got %q", cfg.MigrationDatabaseURL())
+	}
+}
+
+func TestOwnerURLRunsMigrations(t *testing.T) {
+	cfg, err := Parse(env(map[string]string{
+		"DATABASE_URL":       "postgres://canopy@db/canopy",
+		"DATABASE_OWNER_URL": "postgres://owner@db/canopy",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.MigrationDatabaseURL() != "postgres://owner@db/canopy" || cfg.DatabaseURL != "postgres://canopy@db/canopy" {
+		t.Errorf("owner URL not used for migrations: %+v", cfg)
+	}
+	if _, err := Parse(env(map[string]string{"DATABASE_URL": "postgres://a@db/x", "DATABASE_OWNER_URL": "mysql://x"})); err == nil {
+		t.Error("a non-postgres owner URL was accepted")
+	}
 }
 
 func TestParseRejects(t *testing.T) {
@@ -66,6 +85,7 @@ func TestParseRejects(t *testing.T) {
 		{"CANOPY_SMTP_FROM", "not an address", "CANOPY_SMTP_FROM"},
 		{"CANOPY_LOG_LEVEL", "loud", "CANOPY_LOG_LEVEL"},
 		{"DATABASE_URL", "mysql://x", "DATABASE_URL"},
+		{"DATABASE_OWNER_URL", "postgres://owner@db/canopy", "set DATABASE_URL too"},
 		{"CANOPY_SHUTDOWN_TIMEOUT", "-1s", "CANOPY_SHUTDOWN_TIMEOUT"},
 		{"CANOPY_TRUSTED_PROXIES", "10.0.0.0/99", "CANOPY_TRUSTED_PROXIES"},
 	}

@@ -80,17 +80,34 @@ func Seed(ctx context.Context, store *models.Store) error {
 				return err
 			}
 			tenants[c.subdomain] = t
-			for _, m := range c.members {
-				if err := ensureMember(ctx, tx, t.ID, users[m.email].ID, m.role); err != nil {
-					return err
+			err = actingIn(ctx, tx, t.ID, func(ctx context.Context, tx *models.Store) error {
+				for _, m := range c.members {
+					if err := ensureMember(ctx, tx, t.ID, users[m.email].ID, m.role); err != nil {
+						return err
+					}
 				}
+				return nil
+			})
+			if err != nil {
+				return err
 			}
 		}
-		if err := ensureOrders(ctx, tx, tenants["acme"], users); err != nil {
+		err := actingIn(ctx, tx, tenants["acme"].ID, func(ctx context.Context, tx *models.Store) error {
+			return ensureOrders(ctx, tx, tenants["acme"], users)
+		})
+		if err != nil {
 			return err
 		}
-		return ensureDevices(ctx, tx, tenants["acme-eu"])
+		return actingIn(ctx, tx, tenants["acme-eu"].ID, func(ctx context.Context, tx *models.Store) error {
+			return ensureDevices(ctx, tx, tenants["acme-eu"])
+		})
 	})
+}
+
+// actingIn runs fn as if a request of the tenant's own host did: under
+// Postgres row-level security, a company's rows can only be written so.
+func actingIn(ctx context.Context, tx *models.Store, tenantID int64, fn func(context.Context, *models.Store) error) error {
+	return tx.Within(ctx, models.Scope{TenantID: tenantID}, fn)
 }
 
 func ensureUser(ctx context.Context, tx *models.Store, p person) (*models.User, error) {
@@ -114,22 +131,31 @@ func ensureTenant(ctx context.Context, tx *models.Store, c company, tenants map[
 		Name: c.name, Subdomain: c.subdomain, Description: c.description, ContactEmail: c.owner,
 		Timezone: c.timezone, OwnerUserID: users[c.owner].ID, BillingRollsUp: c.billingRollsUp,
 	}
-	if c.parent != "" {
+	if c.parent == "" {
+		t, err = tx.CreateTenant(ctx, n) // the root: nothing above it to act in
+	} else {
 		n.ParentID = tenants[c.parent].ID
+		err = actingIn(ctx, tx, n.ParentID, func(ctx context.Context, tx *models.Store) error {
+			t, err = tx.CreateTenant(ctx, n)
+			return err
+		})
 	}
-	t, err = tx.CreateTenant(ctx, n)
 	if err != nil {
 		return nil, fmt.Errorf("demo tenant %s: %w", c.subdomain, err)
 	}
-	if err := tx.EnableSolutions(ctx, t.ID, c.solutions); err != nil {
+	err = actingIn(ctx, tx, t.ID, func(ctx context.Context, tx *models.Store) error {
+		if err := tx.EnableSolutions(ctx, t.ID, c.solutions); err != nil {
+			return err
+		}
+		if c.status != models.TenantActive {
+			return tx.SetTenantStatus(ctx, t.ID, c.status)
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	if c.status != models.TenantActive {
-		if err := tx.SetTenantStatus(ctx, t.ID, c.status); err != nil {
-			return nil, err
-		}
-		t.Status = c.status
-	}
+	t.Status = c.status
 	return t, nil
 }
 

@@ -1,0 +1,85 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"maps"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"canopy/models"
+)
+
+// inTransaction runs each request in one database transaction (on Postgres;
+// models.Store.Request) so that the row-level security scope set for it
+// holds for all of its queries and for nothing else. The response is held
+// back until the transaction has committed: a page must never announce a
+// change that did not land. Errors are rendered inside the transaction, so
+// their pages see what the request saw.
+func (h *Handlers) inTransaction(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if h.store.Dialect() != models.Postgres {
+			return next(c)
+		}
+		res := c.Response()
+		headers := res.Header().Clone()
+		held := &heldResponse{ResponseWriter: res.Writer}
+		res.Writer = held
+		released := false
+		defer func() {
+			res.Writer = held.ResponseWriter
+			if !released {
+				// Nothing of the held page may reach the client, cookies
+				// included; the error handler (or, after a panic, the
+				// recovery middleware) answers instead.
+				clear(res.Header())
+				maps.Copy(res.Header(), headers)
+				res.Committed, res.Status, res.Size = false, 0, 0
+			}
+		}()
+
+		req := c.Request()
+		err := h.store.Request(req.Context(), func(ctx context.Context) error {
+			c.SetRequest(req.WithContext(ctx))
+			if err := next(c); err != nil {
+				c.Error(err)
+			}
+			return nil
+		})
+		c.SetRequest(req)
+		if err != nil {
+			return err
+		}
+		released = true
+		return held.release()
+	}
+}
+
+// heldResponse keeps a response in memory until release.
+type heldResponse struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (r *heldResponse) WriteHeader(status int) { r.status = status }
+
+func (r *heldResponse) Write(p []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.body.Write(p)
+}
+
+// Flush is a no-op until release: a flushed byte would be a promise.
+func (r *heldResponse) Flush() {}
+
+func (r *heldResponse) release() error {
+	if r.status == 0 {
+		return nil
+	}
+	r.ResponseWriter.WriteHeader(r.status)
+	_, err := r.ResponseWriter.Write(r.body.Bytes())
+	return err
+}

@@ -1,0 +1,161 @@
+-- +goose Up
+-- Row-level security: the database's own wall between tenants, behind the
+-- application's tenant filter (models.Store.scoped). The server connects as a
+-- member of canopy_app, which owns nothing, so every policy applies to it;
+-- FORCE makes them apply to the tables' owner too. Each transaction says
+-- what it may see with set_config(..., true) (models/scope.go):
+--   app.tenant_id          the request's tenant: its rows and its descendants'
+--   app.user_id            the signed-in user: their own memberships anywhere
+--   app.invitation_token   a link's token hash: that one invitation
+--   app.mailer             'on' for the mail worker: the outbox
+-- Unset or empty settings match nothing, so a forgotten scope fails closed.
+
+-- +goose StatementBegin
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'canopy_app') THEN
+        CREATE ROLE canopy_app NOLOGIN;
+    END IF;
+EXCEPTION
+    -- Another database of this cluster created it at the same moment.
+    WHEN duplicate_object OR unique_violation THEN NULL;
+    WHEN insufficient_privilege THEN
+        RAISE EXCEPTION 'role canopy_app does not exist and % may not create it; as an administrator run: CREATE ROLE canopy_app NOLOGIN', current_user;
+END
+$$;
+-- +goose StatementEnd
+
+GRANT USAGE ON SCHEMA public TO canopy_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO canopy_app;
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO canopy_app;
+-- Only migrations, run as the owner, touch the schema's version table.
+REVOKE ALL ON goose_db_version FROM canopy_app;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO canopy_app;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO canopy_app;
+
+-- The company toggle shows each company's member count, but a user may not
+-- read other members' rows of a company they are not acting in; the count is
+-- kept on the tenant instead, by the database, in the same transaction.
+ALTER TABLE tenants ADD COLUMN member_count BIGINT NOT NULL DEFAULT 0 CHECK (member_count >= 0);
+UPDATE tenants SET member_count = (SELECT count(*) FROM memberships WHERE memberships.tenant_id = tenants.id);
+-- +goose StatementBegin
+CREATE FUNCTION memberships_count_members() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        UPDATE tenants SET member_count = member_count + 1 WHERE id = NEW.tenant_id;
+    ELSE
+        UPDATE tenants SET member_count = member_count - 1 WHERE id = OLD.tenant_id;
+    END IF;
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+-- +goose StatementEnd
+CREATE TRIGGER memberships_count AFTER INSERT OR DELETE ON memberships
+    FOR EACH ROW EXECUTE FUNCTION memberships_count_members();
+
+-- The tenants a transaction may see: the request's tenant and everything
+-- below it, so a parent's Super Admins reach their sub-tenants and nothing
+-- beside or above them. Used as `tenant_id IN (SELECT app_tenant_tree())`,
+-- which Postgres evaluates once per statement.
+-- +goose StatementBegin
+CREATE FUNCTION app_tenant_tree() RETURNS SETOF BIGINT AS $$
+    WITH RECURSIVE tree (id) AS (
+        SELECT id FROM tenants WHERE id = NULLIF(current_setting('app.tenant_id', true), '')::BIGINT
+        UNION ALL
+        SELECT child.id FROM tenants AS child JOIN tree ON child.parent_id = tree.id
+    )
+    SELECT id FROM tree
+$$ LANGUAGE sql STABLE;
+-- +goose StatementEnd
+
+ALTER TABLE memberships ENABLE ROW LEVEL SECURITY;
+ALTER TABLE memberships FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON memberships
+    USING (tenant_id IN (SELECT app_tenant_tree()))
+    WITH CHECK (tenant_id IN (SELECT app_tenant_tree()));
+-- The company toggle and the landing company read the user's own rows.
+CREATE POLICY own_memberships ON memberships FOR SELECT
+    USING (user_id = NULLIF(current_setting('app.user_id', true), '')::BIGINT);
+
+ALTER TABLE membership_templates ENABLE ROW LEVEL SECURITY;
+ALTER TABLE membership_templates FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON membership_templates
+    USING (tenant_id IN (SELECT app_tenant_tree()))
+    WITH CHECK (tenant_id IN (SELECT app_tenant_tree()));
+
+ALTER TABLE templates ENABLE ROW LEVEL SECURITY;
+ALTER TABLE templates FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON templates
+    USING (tenant_id IN (SELECT app_tenant_tree()))
+    WITH CHECK (tenant_id IN (SELECT app_tenant_tree()));
+
+ALTER TABLE orders ENABLE ROW LEVEL SECURITY;
+ALTER TABLE orders FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON orders
+    USING (tenant_id IN (SELECT app_tenant_tree()))
+    WITH CHECK (tenant_id IN (SELECT app_tenant_tree()));
+
+ALTER TABLE invitations ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invitations FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON invitations
+    USING (tenant_id IN (SELECT app_tenant_tree()))
+    WITH CHECK (tenant_id IN (SELECT app_tenant_tree()));
+-- An invitation link's holder may read that one invitation, and nothing else,
+-- before anyone knows which company it is for.
+CREATE POLICY invitation_by_token ON invitations FOR SELECT
+    USING (token_hash = NULLIF(current_setting('app.invitation_token', true), ''));
+
+ALTER TABLE devices ENABLE ROW LEVEL SECURITY;
+ALTER TABLE devices FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON devices
+    USING (tenant_id IN (SELECT app_tenant_tree()))
+    WITH CHECK (tenant_id IN (SELECT app_tenant_tree()));
+
+ALTER TABLE tenant_solutions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenant_solutions FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON tenant_solutions
+    USING (tenant_id IN (SELECT app_tenant_tree()))
+    WITH CHECK (tenant_id IN (SELECT app_tenant_tree()));
+
+ALTER TABLE audit_events ENABLE ROW LEVEL SECURITY;
+ALTER TABLE audit_events FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON audit_events
+    USING (tenant_id IN (SELECT app_tenant_tree()))
+    WITH CHECK (tenant_id IN (SELECT app_tenant_tree()));
+
+ALTER TABLE outbox_emails ENABLE ROW LEVEL SECURITY;
+ALTER TABLE outbox_emails FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON outbox_emails
+    USING (tenant_id IN (SELECT app_tenant_tree()))
+    WITH CHECK (tenant_id IN (SELECT app_tenant_tree()));
+-- Messages carry invitation links, so only the mail worker reads them all.
+CREATE POLICY mail_delivery ON outbox_emails
+    USING (current_setting('app.mailer', true) = 'on')
+    WITH CHECK (current_setting('app.mailer', true) = 'on');
+
+-- +goose Down
+DROP POLICY mail_delivery ON outbox_emails;
+DROP POLICY invitation_by_token ON invitations;
+DROP POLICY own_memberships ON memberships;
+-- +goose StatementBegin
+DO $$
+DECLARE t TEXT;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['memberships', 'membership_templates', 'templates', 'orders', 'invitations',
+                             'devices', 'tenant_solutions', 'audit_events', 'outbox_emails'] LOOP
+        EXECUTE format('DROP POLICY tenant_isolation ON %I', t);
+        EXECUTE format('ALTER TABLE %I NO FORCE ROW LEVEL SECURITY', t);
+        EXECUTE format('ALTER TABLE %I DISABLE ROW LEVEL SECURITY', t);
+    END LOOP;
+END
+$$;
+-- +goose StatementEnd
+DROP FUNCTION app_tenant_tree();
+DROP TRIGGER memberships_count ON memberships;
+DROP FUNCTION memberships_count_members();
+ALTER TABLE tenants DROP COLUMN member_count;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM canopy_app;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE USAGE, SELECT ON SEQUENCES FROM canopy_app;
+REVOKE ALL ON ALL TABLES IN SCHEMA public FROM canopy_app;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM canopy_app;
+REVOKE USAGE ON SCHEMA public FROM canopy_app;
