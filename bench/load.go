@@ -261,6 +261,7 @@ type result struct {
 	summary
 	maxRSS   int64  // the server's largest resident set seen during it
 	cpu      cpuUse // cores used while measuring
+	newConns int64  // database connections opened during the scenario, warm-up included
 	firstErr string // the first error, to say what went wrong
 }
 

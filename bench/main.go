@@ -50,7 +50,7 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured time before each scenario (connections, caches)")
 	flag.StringVar(&o.password, "password", "bench-password", "every user's password")
 	flag.StringVar(&o.manyUser, "many-user", "many@scale.test", "the user in many companies: Home with the toggle, company switch")
-	flag.StringVar(&o.manyTenant, "many-tenant", "", "the company of -many-user whose Home is measured (empty: where they land)")
+	flag.StringVar(&o.manyTenant, "many-tenant", "", "the company of -many-user whose Home is measured (empty: their first by subdomain)")
 	flag.StringVar(&o.fleet, "fleet", "fleet", "the tenant with the most devices: devices, team, orders")
 	flag.StringVar(&o.fleetUser, "fleet-user", "fleet-admin@scale.test", "an Admin of -fleet")
 	flag.StringVar(&o.platform, "platform", "scale", "the tenant with the most sub-tenants")
@@ -110,7 +110,7 @@ func benchmark(ctx context.Context, o options) error {
 	defer srv.stop()
 
 	tr := newTransport(srv.addr, o.clients)
-	scenarios, err := prepare(ctx, o, srv, tr)
+	scenarios, err := prepare(ctx, o, owner, srv, tr)
 	if err != nil {
 		return fmt.Errorf("%w\nserver log: %s", err, tail(srv.logPath, 5))
 	}
@@ -121,7 +121,9 @@ func benchmark(ctx context.Context, o options) error {
 	var results []result
 	for _, sc := range scenarios {
 		log("%-22s %d clients, %s warm-up + %s", sc.name, len(sc.clients), o.warmup, o.duration)
+		before := dbSessions(ctx, owner)
 		r := run(ctx, sc, o.warmup, o.duration, rss)
+		r.newConns = dbSessions(ctx, owner) - before
 		if r.firstErr != "" {
 			log("  %d errors; first: %s", r.Errors, r.firstErr)
 		}
@@ -216,7 +218,7 @@ func appConnection(ctx context.Context, owner *sql.DB, ownerURL, role string) (a
 }
 
 // prepare signs the users in and builds each scenario's virtual clients.
-func prepare(ctx context.Context, o options, srv *server, tr http.RoundTripper) ([]scenario, error) {
+func prepare(ctx context.Context, o options, owner *sql.DB, srv *server, tr http.RoundTripper) ([]scenario, error) {
 	sessions := map[string]*session{}
 	signed := func(email, tenant string) (*session, error) {
 		if s, ok := sessions[email+" "+tenant]; ok {
@@ -260,22 +262,18 @@ func prepare(ctx context.Context, o options, srv *server, tr http.RoundTripper) 
 		return nil
 	}
 
-	many, err := signed(o.manyUser, o.manyTenant)
+	// Home and the switch use the user's first two active companies by
+	// subdomain, not wherever the last run's switching left them, so runs
+	// compare.
+	home, other, err := twoCompanies(ctx, owner, o.manyUser, o.manyTenant)
 	if err != nil {
 		return nil, err
 	}
-	home := subdomainOf(many.landing.Host)
+	many, err := signed(o.manyUser, home)
+	if err != nil {
+		return nil, err
+	}
 	companies := uniq(goRe.FindAllStringSubmatch(many.body, -1))
-	other := ""
-	for _, sub := range companies {
-		if sub != home {
-			other = sub
-			break
-		}
-	}
-	if other == "" {
-		return nil, fmt.Errorf("%s's Home at %s lists no other company to switch to", o.manyUser, home)
-	}
 	fleet, err := signed(o.fleetUser, o.fleet)
 	if err != nil {
 		return nil, err
@@ -304,6 +302,41 @@ func prepare(ctx context.Context, o options, srv *server, tr http.RoundTripper) 
 		return nil, err
 	}
 	return out, nil
+}
+
+// dbSessions is how many connections the database has accepted since its
+// statistics were reset; the difference shows a pool that reconnects.
+func dbSessions(ctx context.Context, db *sql.DB) int64 {
+	var n int64
+	_ = db.QueryRowContext(ctx, `SELECT sessions FROM pg_stat_database WHERE datname = current_database()`).Scan(&n)
+	return n
+}
+
+// twoCompanies picks the many-company user's Home (first, unless given) and
+// the company they switch to.
+func twoCompanies(ctx context.Context, db *sql.DB, email, first string) (home, other string, err error) {
+	rows, err := db.QueryContext(ctx, `SELECT t.subdomain FROM memberships m
+		JOIN users u ON u.id = m.user_id JOIN tenants t ON t.id = m.tenant_id
+		WHERE u.email = $1 AND t.status = 'active' ORDER BY t.subdomain <> $2, t.subdomain LIMIT 2`, email, first)
+	if err != nil {
+		return "", "", err
+	}
+	defer rows.Close()
+	var subs []string
+	for rows.Next() {
+		var sub string
+		if err := rows.Scan(&sub); err != nil {
+			return "", "", err
+		}
+		subs = append(subs, sub)
+	}
+	if err := rows.Err(); err != nil {
+		return "", "", err
+	}
+	if len(subs) < 2 || first != "" && subs[0] != first {
+		return "", "", fmt.Errorf("%s needs two active companies (and -many-tenant %q among them) for Home and the switch", email, first)
+	}
+	return subs[0], subs[1], nil
 }
 
 // orderForm reads the Create order form once: the CSRF token and the first

@@ -144,12 +144,12 @@ func (r report) maxRSS() int64 {
 // table is the results table and the targets under it, in Markdown.
 func (r report) table() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "| scenario | request | req/s | p50 | p95 | p99 | max | errors | server RSS | CPU cores: server / load / all | target |\n")
-	fmt.Fprintf(&b, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
+	fmt.Fprintf(&b, "| scenario | request | req/s | p50 | p95 | p99 | max | errors | server RSS | CPU cores: server / load / all | new DB conns | target |\n")
+	fmt.Fprintf(&b, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
 	for _, res := range r.results {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %d | %s | %s | %s |\n",
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %d | %s | %s | %s | %s |\n",
 			res.name, res.request, thousands(int64(res.RPS()+0.5)), fmtMS(res.P50), fmtMS(res.P95), fmtMS(res.P99), fmtMS(res.Max),
-			res.Errors, fmtMB(res.maxRSS), res.cpu, r.verdict(res))
+			res.Errors, fmtMB(res.maxRSS), res.cpu, thousands(res.newConns), r.verdict(res))
 	}
 	b.WriteString("\nTargets (issue 6):\n\n")
 	var slow []string
