@@ -37,3 +37,7 @@ func (s *Store) CountQueries(fn func()) int {
 func (s *Store) CreateUserForTest(ctx context.Context, email string) (*User, error) {
 	return s.createUserWithHash(ctx, NewUser{Email: email, FirstName: "Test"}, "")
 }
+
+// DBForTest is the connection s would run a query for ctx on — inside
+// Within, the transaction with its row-level security scope — for raw SQL.
+func (s *Store) DBForTest(ctx context.Context) *gorm.DB { return s.conn(ctx) }

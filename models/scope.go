@@ -90,12 +90,19 @@ func (s *Store) SetScope(ctx context.Context, scope Scope) (context.Context, err
 // link's token names, the company a sign-in lands in, demo data.
 func (s *Store) Within(ctx context.Context, scope Scope, fn func(ctx context.Context, tx *Store) error) error {
 	inner := WithScope(ctx, scope)
+	nested := s.inTx || requestTx(ctx) != nil
 	return s.Tx(inner, func(tx *Store) error {
-		if err := tx.applyScope(inner, scope); err != nil {
-			return err
+		if nested {
+			// A fresh transaction applied scope as it began.
+			if err := tx.applyScope(inner, scope); err != nil {
+				return err
+			}
 		}
 		if err := fn(inner, tx); err != nil {
 			return err
+		}
+		if !nested {
+			return nil // the setting ends with the transaction
 		}
 		return tx.applyScope(ctx, scopeFrom(ctx))
 	})
