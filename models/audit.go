@@ -300,7 +300,7 @@ func (s *Store) AuditLog(ctx context.Context, tenantID int64, withChildren bool,
 	if tenantID <= 0 {
 		return out, ErrNoTenant
 	}
-	if err := s.auditEvents(ctx, tenantID, withChildren, f).Count(&out.Total).Error; err != nil {
+	if err := countCapped(s.conn(ctx), s.auditEvents(ctx, tenantID, withChildren, f), &out); err != nil {
 		return out, fmt.Errorf("count audit events: %w", err)
 	}
 	err := s.auditRows(ctx, tenantID, withChildren, f).Offset(page.Offset()).Limit(page.Size).Scan(&out.Items).Error

@@ -187,8 +187,9 @@ func (s *Store) AddDevice(ctx context.Context, tenantID int64, n NewDevice) (*De
 
 // ListDevices is one page of a tenant's devices, newest first, optionally
 // narrowed to those whose identifier or model contains query in any case.
-// It is two queries (count and page) however many devices there are; the
-// order is the one the (tenant_id, created_at DESC, id DESC) index keeps.
+// It is two queries (a count up to CountCap, and the page) however many
+// devices there are; the order is the one the (tenant_id, created_at DESC,
+// id DESC) index keeps, and a search is served by the trigram indexes.
 func (s *Store) ListDevices(ctx context.Context, tenantID int64, query string, page PageRequest) (Page[Device], error) {
 	out := Page[Device]{PageRequest: page}
 	if tenantID <= 0 {
@@ -196,10 +197,9 @@ func (s *Store) ListDevices(ctx context.Context, tenantID int64, query string, p
 	}
 	devices := s.scoped(ctx, tenantID).Model(&Device{})
 	if q := strings.TrimSpace(query); q != "" {
-		like := LikePattern(q)
-		devices = devices.Where(`(lower(identifier) LIKE ? ESCAPE '\' OR lower(model) LIKE ? ESCAPE '\')`, like, like)
+		devices = s.containsAny(devices, q, "identifier", "model")
 	}
-	if err := devices.Session(&gorm.Session{}).Count(&out.Total).Error; err != nil {
+	if err := countCapped(s.conn(ctx), devices.Session(&gorm.Session{}), &out); err != nil {
 		return out, fmt.Errorf("count devices: %w", err)
 	}
 	err := devices.Session(&gorm.Session{}).Order("created_at DESC, id DESC").

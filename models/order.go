@@ -197,10 +197,9 @@ func (s *Store) ListOrders(ctx context.Context, tenantID int64, f OrderFilter, p
 	}
 	orders := s.scoped(ctx, tenantID).Model(&Order{})
 	if q := strings.TrimSpace(f.Query); q != "" {
-		like := LikePattern(q)
-		orders = orders.Where(`(lower(applicant_name) LIKE ? ESCAPE '\' OR lower(reference) LIKE ? ESCAPE '\')`, like, like)
+		orders = s.containsAny(orders, q, "applicant_name", "reference")
 	}
-	if err := orders.Session(&gorm.Session{}).Count(&out.Total).Error; err != nil {
+	if err := countCapped(s.conn(ctx), orders.Session(&gorm.Session{}), &out); err != nil {
 		return out, fmt.Errorf("count orders: %w", err)
 	}
 	// The tenant scope applies inside the derived tables, where tenant_id

@@ -3,6 +3,8 @@ package models
 import (
 	"strconv"
 	"strings"
+
+	"gorm.io/gorm"
 )
 
 // PageRequest is which slice of a list to show.
@@ -11,18 +13,21 @@ type PageRequest struct {
 	Size   int
 }
 
-// MaxPageNumber bounds OFFSET so a crafted page number cannot make the
-// database walk an arbitrarily long list.
-const MaxPageNumber = 10000
+// CountCap is how far a list counts and pages: "1–25 of 10,000+" is as
+// useful as an exact count of a million, which would read a million rows on
+// every page view, and the pages past it (OFFSET walks every row before the
+// page) are reached by searching instead.
+const CountCap = 10000
 
-// ParsePage reads a "page" query value; anything unusable means page 1.
+// ParsePage reads a "page" query value; anything unusable means page 1, and
+// no page starts past CountCap.
 func ParsePage(raw string, size int) PageRequest {
 	n, err := strconv.Atoi(strings.TrimSpace(raw))
 	if err != nil || n < 1 {
 		n = 1
 	}
-	if n > MaxPageNumber {
-		n = MaxPageNumber
+	if size > 0 && n > CountCap/size {
+		n = max(1, CountCap/size)
 	}
 	return PageRequest{Number: n, Size: size}
 }
@@ -34,7 +39,8 @@ func (p PageRequest) Offset() int { return (p.Number - 1) * p.Size }
 type Page[T any] struct {
 	Items []T
 	PageRequest
-	Total int64
+	Total  int64
+	Capped bool // there are more than Total (CountCap) rows
 }
 
 // HasPrev tells whether there is a page before this one.
@@ -52,6 +58,38 @@ func (p Page[T]) First() int64 {
 }
 
 func (p Page[T]) Last() int64 { return int64(p.Offset() + len(p.Items)) }
+
+// countCapped counts rows up to CountCap into page, reading at most one row
+// past it. db is any connection; rows is the list's query, unordered.
+func countCapped[T any](db, rows *gorm.DB, page *Page[T]) error {
+	if rows.Error != nil { // e.g. ErrNoTenant, which a subquery would drop
+		return rows.Error
+	}
+	var n int64
+	if err := db.Table("(?) AS counted", rows.Select("1").Limit(CountCap+1)).Count(&n).Error; err != nil {
+		return err
+	}
+	page.Total, page.Capped = min(n, CountCap), n > CountCap
+	return nil
+}
+
+// containsAny narrows q to rows where any of columns contains what a person
+// typed, in any case: ILIKE on Postgres, which the trigram indexes serve,
+// and LIKE on SQLite, which ignores case by itself (ASCII, as lower() does).
+func (s *Store) containsAny(q *gorm.DB, typed string, columns ...string) *gorm.DB {
+	op := "LIKE"
+	if s.Dialect() == Postgres {
+		op = "ILIKE"
+	}
+	like := LikePattern(typed)
+	conds := make([]string, len(columns))
+	args := make([]any, len(columns))
+	for i, column := range columns {
+		conds[i] = column + " " + op + ` ? ESCAPE '\'`
+		args[i] = like
+	}
+	return q.Where("("+strings.Join(conds, " OR ")+")", args...)
+}
 
 // LikePattern turns what a person typed into a case-insensitive substring
 // pattern, with LIKE's wildcards taken literally.

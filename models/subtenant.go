@@ -134,12 +134,11 @@ func (s *Store) SubTenants(ctx context.Context, parentID int64, query string, pa
 	children := func() *gorm.DB {
 		q := s.conn(ctx).Model(&Tenant{}).Where("parent_id = ?", parentID)
 		if query != "" {
-			like := LikePattern(query)
-			q = q.Where(`(lower(name) LIKE ? ESCAPE '\' OR subdomain LIKE ? ESCAPE '\')`, like, like)
+			q = s.containsAny(q, query, "name", "subdomain")
 		}
 		return q
 	}
-	if err := children().Count(&result.Total).Error; err != nil {
+	if err := countCapped(s.conn(ctx), children(), &result); err != nil {
 		return result, fmt.Errorf("count sub-tenants: %w", err)
 	}
 	err := children().Order("lower(name), id").Limit(page.Size).Offset(page.Offset()).Find(&result.Items).Error

@@ -60,7 +60,7 @@ func (s *Store) Team(ctx context.Context, tenantID int64, query string, page Pag
 	}
 	union := s.conn(ctx).Raw("? UNION ALL ?", members, invited)
 	team := func() *gorm.DB { return s.conn(ctx).Table("(?) AS team", union) }
-	if err := team().Count(&result.Total).Error; err != nil {
+	if err := countCapped(s.conn(ctx), team(), &result); err != nil {
 		return result, fmt.Errorf("count team: %w", err)
 	}
 	err := team().Order("CASE status WHEN 'active' THEN 0 WHEN 'invited' THEN 1 ELSE 2 END, lower(first_name), lower(last_name), email").

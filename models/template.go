@@ -166,7 +166,7 @@ func (s *Store) TemplatesOf(ctx context.Context, tenantID int64) ([]Template, er
 // ListTemplates is one page of a tenant's templates by name.
 func (s *Store) ListTemplates(ctx context.Context, tenantID int64, page PageRequest) (Page[Template], error) {
 	out := Page[Template]{PageRequest: page}
-	if err := s.scoped(ctx, tenantID).Model(&Template{}).Count(&out.Total).Error; err != nil {
+	if err := countCapped(s.conn(ctx), s.scoped(ctx, tenantID).Model(&Template{}), &out); err != nil {
 		return out, fmt.Errorf("count templates: %w", err)
 	}
 	err := s.scoped(ctx, tenantID).Order("lower(name), id").

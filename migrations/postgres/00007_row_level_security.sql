@@ -53,14 +53,23 @@ $$ LANGUAGE plpgsql;
 CREATE TRIGGER memberships_count AFTER INSERT OR DELETE ON memberships
     FOR EACH ROW EXECUTE FUNCTION memberships_count_members();
 
+-- The request's tenant, or NULL (matching nothing) when none is set.
+-- +goose StatementBegin
+CREATE FUNCTION app_tenant_id() RETURNS BIGINT AS $$
+    SELECT NULLIF(current_setting('app.tenant_id', true), '')::BIGINT
+$$ LANGUAGE sql STABLE;
+-- +goose StatementEnd
+
 -- The tenants a transaction may see: the request's tenant and everything
 -- below it, so a parent's Super Admins reach their sub-tenants and nothing
--- beside or above them. Used as `tenant_id IN (SELECT app_tenant_tree())`,
--- which Postgres evaluates once per statement.
+-- beside or above them. Policies test `tenant_id = app_tenant_id()` first:
+-- the tree, a recursive query Postgres runs once per statement, is only
+-- built when a row of another tenant (a sub-tenant's) is looked at, which at
+-- the top of a tree of ten thousand saves milliseconds on every query.
 -- +goose StatementBegin
 CREATE FUNCTION app_tenant_tree() RETURNS SETOF BIGINT AS $$
     WITH RECURSIVE tree (id) AS (
-        SELECT id FROM tenants WHERE id = NULLIF(current_setting('app.tenant_id', true), '')::BIGINT
+        SELECT id FROM tenants WHERE id = app_tenant_id()
         UNION ALL
         SELECT child.id FROM tenants AS child JOIN tree ON child.parent_id = tree.id
     )
@@ -71,8 +80,8 @@ $$ LANGUAGE sql STABLE;
 ALTER TABLE memberships ENABLE ROW LEVEL SECURITY;
 ALTER TABLE memberships FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON memberships
-    USING (tenant_id IN (SELECT app_tenant_tree()))
-    WITH CHECK (tenant_id IN (SELECT app_tenant_tree()));
+    USING (tenant_id = app_tenant_id() OR tenant_id IN (SELECT app_tenant_tree()))
+    WITH CHECK (tenant_id = app_tenant_id() OR tenant_id IN (SELECT app_tenant_tree()));
 -- The company toggle and the landing company read the user's own rows.
 CREATE POLICY own_memberships ON memberships FOR SELECT
     USING (user_id = NULLIF(current_setting('app.user_id', true), '')::BIGINT);
@@ -80,26 +89,26 @@ CREATE POLICY own_memberships ON memberships FOR SELECT
 ALTER TABLE membership_templates ENABLE ROW LEVEL SECURITY;
 ALTER TABLE membership_templates FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON membership_templates
-    USING (tenant_id IN (SELECT app_tenant_tree()))
-    WITH CHECK (tenant_id IN (SELECT app_tenant_tree()));
+    USING (tenant_id = app_tenant_id() OR tenant_id IN (SELECT app_tenant_tree()))
+    WITH CHECK (tenant_id = app_tenant_id() OR tenant_id IN (SELECT app_tenant_tree()));
 
 ALTER TABLE templates ENABLE ROW LEVEL SECURITY;
 ALTER TABLE templates FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON templates
-    USING (tenant_id IN (SELECT app_tenant_tree()))
-    WITH CHECK (tenant_id IN (SELECT app_tenant_tree()));
+    USING (tenant_id = app_tenant_id() OR tenant_id IN (SELECT app_tenant_tree()))
+    WITH CHECK (tenant_id = app_tenant_id() OR tenant_id IN (SELECT app_tenant_tree()));
 
 ALTER TABLE orders ENABLE ROW LEVEL SECURITY;
 ALTER TABLE orders FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON orders
-    USING (tenant_id IN (SELECT app_tenant_tree()))
-    WITH CHECK (tenant_id IN (SELECT app_tenant_tree()));
+    USING (tenant_id = app_tenant_id() OR tenant_id IN (SELECT app_tenant_tree()))
+    WITH CHECK (tenant_id = app_tenant_id() OR tenant_id IN (SELECT app_tenant_tree()));
 
 ALTER TABLE invitations ENABLE ROW LEVEL SECURITY;
 ALTER TABLE invitations FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON invitations
-    USING (tenant_id IN (SELECT app_tenant_tree()))
-    WITH CHECK (tenant_id IN (SELECT app_tenant_tree()));
+    USING (tenant_id = app_tenant_id() OR tenant_id IN (SELECT app_tenant_tree()))
+    WITH CHECK (tenant_id = app_tenant_id() OR tenant_id IN (SELECT app_tenant_tree()));
 -- An invitation link's holder may read that one invitation, and nothing else,
 -- before anyone knows which company it is for.
 CREATE POLICY invitation_by_token ON invitations FOR SELECT
@@ -108,26 +117,26 @@ CREATE POLICY invitation_by_token ON invitations FOR SELECT
 ALTER TABLE devices ENABLE ROW LEVEL SECURITY;
 ALTER TABLE devices FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON devices
-    USING (tenant_id IN (SELECT app_tenant_tree()))
-    WITH CHECK (tenant_id IN (SELECT app_tenant_tree()));
+    USING (tenant_id = app_tenant_id() OR tenant_id IN (SELECT app_tenant_tree()))
+    WITH CHECK (tenant_id = app_tenant_id() OR tenant_id IN (SELECT app_tenant_tree()));
 
 ALTER TABLE tenant_solutions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE tenant_solutions FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON tenant_solutions
-    USING (tenant_id IN (SELECT app_tenant_tree()))
-    WITH CHECK (tenant_id IN (SELECT app_tenant_tree()));
+    USING (tenant_id = app_tenant_id() OR tenant_id IN (SELECT app_tenant_tree()))
+    WITH CHECK (tenant_id = app_tenant_id() OR tenant_id IN (SELECT app_tenant_tree()));
 
 ALTER TABLE audit_events ENABLE ROW LEVEL SECURITY;
 ALTER TABLE audit_events FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON audit_events
-    USING (tenant_id IN (SELECT app_tenant_tree()))
-    WITH CHECK (tenant_id IN (SELECT app_tenant_tree()));
+    USING (tenant_id = app_tenant_id() OR tenant_id IN (SELECT app_tenant_tree()))
+    WITH CHECK (tenant_id = app_tenant_id() OR tenant_id IN (SELECT app_tenant_tree()));
 
 ALTER TABLE outbox_emails ENABLE ROW LEVEL SECURITY;
 ALTER TABLE outbox_emails FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON outbox_emails
-    USING (tenant_id IN (SELECT app_tenant_tree()))
-    WITH CHECK (tenant_id IN (SELECT app_tenant_tree()));
+    USING (tenant_id = app_tenant_id() OR tenant_id IN (SELECT app_tenant_tree()))
+    WITH CHECK (tenant_id = app_tenant_id() OR tenant_id IN (SELECT app_tenant_tree()));
 -- Messages carry invitation links, so only the mail worker reads them all.
 CREATE POLICY mail_delivery ON outbox_emails
     USING (current_setting('app.mailer', true) = 'on')
@@ -151,6 +160,7 @@ END
 $$;
 -- +goose StatementEnd
 DROP FUNCTION app_tenant_tree();
+DROP FUNCTION app_tenant_id();
 DROP TRIGGER memberships_count ON memberships;
 DROP FUNCTION memberships_count_members();
 ALTER TABLE tenants DROP COLUMN member_count;

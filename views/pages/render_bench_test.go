@@ -32,10 +32,10 @@ type renderCase struct {
 func renderCases() []renderCase {
 	return []renderCase{
 		{"Home500Companies", homePage(500), []string{"Welcome back, Alice", "500 companies", "Guard Company 499"}},
-		{"DevicesFullPage", devicesPage(), []string{"1–25 of 200000", "DEV-0000024", "Deprovision"}},
-		{"SubTenantsFullPage", subTenantsPage(), []string{"1–25 of 10000", "Sub-Tenant 00024"}},
+		{"DevicesFullPage", devicesPage(), []string{"1–25 of 200,000", "DEV-0000024", "Deprovision"}},
+		{"SubTenantsFullPage", subTenantsPage(), []string{"1–25 of 10,000", "Sub-Tenant 00024"}},
 		{"TeamFullPage", teamPage(), []string{"1–25 of 120", "member-019@acme.test", "invitee-004@acme.test"}},
-		{"AuditLogFullPage", auditPage(), []string{"1–50 of 5000", "Acme Europe", "actor-49@acme.test"}},
+		{"AuditLogFullPage", auditPage(), []string{"1–50 of 5,000", "Acme Europe", "actor-49@acme.test"}},
 	}
 }
 
