@@ -2,12 +2,15 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"canopy/models"
 )
 
 // click clicks the first element matching a CSS selector.
@@ -139,4 +142,79 @@ func TestInvitingMembers(t *testing.T) {
 	}
 	wantLocation(t, nina, a.tenantHost("acme"), "/")
 	wantText(t, nina, "Welcome back, Nina", "Editor")
+}
+
+// TestToggleOfManyCompanies: someone in 40 companies sees 20 in the toggle;
+// typing in its search finds one of the others on the server, and choosing
+// it switches company. "See all" leads to the Companies page.
+func TestToggleOfManyCompanies(t *testing.T) {
+	requireBrowser(t)
+	a := startCanopy(t)
+	ctx := context.Background()
+	alice, err := a.store.UserByEmail(ctx, "alice@acme.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := a.store.TenantBySubdomain(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 37 {
+		owner, err := a.store.CreateUser(ctx, models.NewUser{Email: fmt.Sprintf("owner%02d@many.test", i), FirstName: "Owner", Password: "long-enough-password"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := a.store.CreateTenant(ctx, models.NewTenant{ParentID: admin.ID, Name: fmt.Sprintf("Northwind %02d", i),
+			Subdomain: fmt.Sprintf("northwind-%02d", i), Timezone: "UTC", OwnerUserID: owner.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.store.AddMember(ctx, c.ID, alice.ID, models.RoleViewer); err != nil {
+			t.Fatal(err)
+		}
+	}
+	browser := newBrowser(t)
+	tab := newTab(t, browser, desktop)
+	signIn(t, tab, a, "acme", "alice@acme.test")
+
+	click(t, tab, ".company-toggle > summary")
+	wantText(t, tab, "40 companies", "See all 40 companies")
+	shown := listed(t, tab)
+	if shown != 20 {
+		t.Fatalf("the toggle lists %d companies, want 20", shown)
+	}
+	screenshot(t, tab, "toggle-many.png")
+
+	// Northwind 36 is past the first 20 by name: only the server can find it.
+	if err := chromedp.Do(tab, chromedp.SendKeys(".toggle-filter", "wind 36")); err != nil {
+		t.Fatal(err)
+	}
+	waitVisible(t, tab, `#company-list a[href="/go/northwind-36"]`)
+	shown = listed(t, tab)
+	if shown != 1 {
+		t.Fatalf("the search left %d companies, want Northwind 36 alone", shown)
+	}
+	screenshot(t, tab, "toggle-many-search.png")
+	if status := clickAndWait(t, tab, `#company-list a[href="/go/northwind-36"]`); status != http.StatusOK {
+		t.Fatalf("switching ended with status %d", status)
+	}
+	wantLocation(t, tab, a.tenantHost("northwind-36"), "/")
+	wantText(t, tab, "Northwind 36")
+
+	click(t, tab, ".company-toggle > summary")
+	if status := clickAndWait(t, tab, ".toggle-all"); status != http.StatusOK {
+		t.Fatalf("See all ended with status %d", status)
+	}
+	wantText(t, tab, "Your companies", "1–25 of 40", "Acme Corp")
+	screenshot(t, tab, "companies-page.png")
+}
+
+// listed counts the companies the toggle's list shows.
+func listed(t *testing.T, tab context.Context) int {
+	t.Helper()
+	n, err := chromedp.Run(tab, chromedp.Evaluate[int](`document.querySelectorAll("#company-list [data-filter-text]:not([hidden])").length`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -60,6 +60,7 @@ var routeExpectations = map[string]expectation{
 	"GET /invitations/:token":                    {tenant: all(404), apex: all(404)}, // sample token is unknown; real ones in team tests
 	"POST /invitations/:token/accept":            {},                                 // checked in team_handlers_test.go
 	"POST /invitations/:token/decline":           {},
+	"GET /companies":                             {tenant: members(303, 303, 200), apex: all(404)},
 	"GET /settings/team":                         {tenant: members(303, 303, 200), apex: all(404)},
 	"GET /settings/team/new":                     {tenant: map[string]int{"anonymous": 303, "non-member": 303, "viewer": 403, "admin": 200, "super_admin": 200}, apex: all(404)},
 	"POST /settings/team":                        {}, // checked in team_handlers_test.go

@@ -448,6 +448,7 @@ func atkRoutes(x *atk) map[string]atkRoute {
 		"POST /settings/team/invitations/:id/revoke": {path: p("/settings/team/invitations/{inv}/revoke"),
 			want: gate(manage, notFound)},
 
+		"GET /companies":          {path: p("/companies?q=a"), want: gate(view, ok)},
 		"GET /settings/company":   {want: gate(view, ok)},
 		"POST /settings/company":  {noSnap: true, form: f("timezone", "Europe/Paris"), want: gate(settings, done)},
 		"GET /settings/audit":     {want: gate(settings, ok)},

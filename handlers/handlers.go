@@ -68,6 +68,7 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.publicRoute(site, http.MethodPost, "/invitations/:token/accept", h.acceptInvitation)
 	h.publicRoute(site, http.MethodPost, "/invitations/:token/decline", h.declineInvitation)
 
+	h.tenantRoute(site, http.MethodGet, "/companies", models.PermView, h.companies)
 	h.tenantRoute(site, http.MethodGet, "/settings/team", models.PermView, h.team)
 	h.tenantRoute(site, http.MethodGet, "/settings/team/new", models.PermManageMembers, h.newMemberForm)
 	h.tenantRoute(site, http.MethodPost, "/settings/team", models.PermManageMembers, h.addMember)

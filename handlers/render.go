@@ -58,7 +58,7 @@ func (h *Handlers) shell(c echo.Context, title, nav string) views.Shell {
 	if rs.membership != nil {
 		s.Role = rs.membership.Role
 		s.Path = c.Request().URL.RequestURI()
-		s.Companies = h.companiesOf(c, rs.user)
+		s.Companies, s.CompanyCount = h.companyToggle(c, rs.user, rs.tenant)
 		for _, company := range s.Companies {
 			if company.ID == rs.tenant.ID {
 				s.OwnerEmail = company.OwnerEmail
@@ -134,12 +134,12 @@ func tenantInactivePage(h *Handlers, c echo.Context, t *models.Tenant) templ.Com
 	return pages.TenantInactive(h.shell(c, t.Name+" is inactive", ""), t.Name, h.cfg.BaseLink("/", nil))
 }
 
-// companiesOf lists the user's companies for the toggle; a failed lookup
-// only hides the toggle, it does not fail the page.
-func (h *Handlers) companiesOf(c echo.Context, u *models.User) []models.Company {
-	list, err := h.store.CompaniesOf(c.Request().Context(), u.ID)
+// companyToggle lists the user's companies for the toggle, the current one
+// first; a failed lookup only costs the toggle, never the page.
+func (h *Handlers) companyToggle(c echo.Context, u *models.User, current *models.Tenant) ([]models.Company, int64) {
+	list, total, err := h.store.CompanyToggle(c.Request().Context(), u.ID, current.ID)
 	if err != nil {
 		h.log.Warn("list companies for the toggle", "user", u.ID, "err", err)
 	}
-	return list
+	return list, total
 }

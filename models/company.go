@@ -3,6 +3,9 @@ package models
 import (
 	"context"
 	"fmt"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Company is one entry of a user's company toggle.
@@ -14,23 +17,82 @@ type Company struct {
 	MemberCount int64
 }
 
-// CompaniesOf lists the active companies a user is a member of, at any depth
-// of the tree, with each one's member count and owner's email. It is one
-// query however many companies there are. It reads across tenants by design
-// — it is the user's own list, which row-level security lets the user read
-// (Scope.UserID); the counts are kept on the tenants by the database,
-// because other members' rows of those companies are not visible here.
-func (s *Store) CompaniesOf(ctx context.Context, userID int64) ([]Company, error) {
-	var out []Company
-	err := s.conn(ctx).Table("memberships").
-		Select(`tenants.id, tenants.name, tenants.subdomain, COALESCE(owners.email, '') AS owner_email, tenants.member_count`).
+// ToggleSize is how many companies the toggle lists; someone in more finds
+// the rest with its search, or on the Companies page. Listing 500 on every
+// page would make each page 185 KB.
+const ToggleSize = 20
+
+// CompanyPageSize is how many companies a page of the Companies page shows.
+const CompanyPageSize = 25
+
+// companiesOf selects the active companies a user is a member of, at any
+// depth of the tree, with each one's member count and owner's email. It
+// reads across tenants by design — it is the user's own list, which
+// row-level security lets the user read (Scope.UserID); the counts are kept
+// on the tenants by the database, because other members' rows of those
+// companies are not visible here.
+func (s *Store) companiesOf(ctx context.Context, userID int64) *gorm.DB {
+	return s.conn(ctx).Table("memberships").
 		Joins("JOIN tenants ON tenants.id = memberships.tenant_id").
 		Joins("LEFT JOIN users AS owners ON owners.id = tenants.owner_user_id").
-		Where("memberships.user_id = ? AND tenants.status = ?", userID, TenantActive).
-		Order("lower(tenants.name), tenants.id").
-		Scan(&out).Error
+		Where("memberships.user_id = ? AND tenants.status = ?", userID, TenantActive)
+}
+
+const companyColumns = `tenants.id, tenants.name, tenants.subdomain, COALESCE(owners.email, '') AS owner_email, tenants.member_count`
+
+// CompaniesOf lists all of a user's active companies by name, in one query
+// however many there are.
+func (s *Store) CompaniesOf(ctx context.Context, userID int64) ([]Company, error) {
+	var out []Company
+	err := s.companiesOf(ctx, userID).Select(companyColumns).Order("lower(tenants.name), tenants.id").Scan(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("list companies of user: %w", err)
+	}
+	return out, nil
+}
+
+// CompanyToggle is what the toggle shows: the current company first, then
+// the user's others by name, ToggleSize in all, and how many active
+// companies the user has — in one query.
+func (s *Store) CompanyToggle(ctx context.Context, userID, currentID int64) ([]Company, int64, error) {
+	var rows []struct {
+		Company
+		Total int64
+	}
+	err := s.companiesOf(ctx, userID).Select(companyColumns+`, COUNT(*) OVER () AS total`).
+		Clauses(clause.OrderBy{Expression: clause.Expr{SQL: "CASE WHEN tenants.id = ? THEN 0 ELSE 1 END, lower(tenants.name), tenants.id", Vars: []any{currentID}}}).
+		Limit(ToggleSize).Scan(&rows).Error
+	if err != nil {
+		return nil, 0, fmt.Errorf("list companies for the toggle: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, 0, nil
+	}
+	out := make([]Company, len(rows))
+	for i, r := range rows {
+		out[i] = r.Company
+	}
+	return out, rows[0].Total, nil
+}
+
+// SearchCompanies is one page of a user's active companies by name,
+// narrowed to those whose name or subdomain contains query.
+func (s *Store) SearchCompanies(ctx context.Context, userID int64, query string, page PageRequest) (Page[Company], error) {
+	out := Page[Company]{PageRequest: page}
+	companies := func() *gorm.DB {
+		q := s.companiesOf(ctx, userID)
+		if query != "" {
+			q = s.containsAny(q, query, "tenants.name", "tenants.subdomain")
+		}
+		return q
+	}
+	if err := countCapped(s.conn(ctx), companies(), &out); err != nil {
+		return out, fmt.Errorf("count companies: %w", err)
+	}
+	err := companies().Select(companyColumns).Order("lower(tenants.name), tenants.id").
+		Limit(page.Size).Offset(page.Offset()).Scan(&out.Items).Error
+	if err != nil {
+		return out, fmt.Errorf("search companies: %w", err)
 	}
 	return out, nil
 }

@@ -331,4 +331,27 @@ func TestCompaniesOfFiveHundredIsOneQuery(t *testing.T) {
 			t.Fatalf("wrong row %+v", c)
 		}
 	}
+
+	// The toggle lists ToggleSize of them, the current one first, and counts all.
+	current, err := w.store.TenantBySubdomain(ctx, "company-499")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var toggle []models.Company
+	var total int64
+	queries = w.store.CountQueries(func() { toggle, total, err = w.store.CompanyToggle(ctx, w.alice.ID, current.ID) })
+	if err != nil || queries != 1 || total != n+1 || len(toggle) != models.ToggleSize || toggle[0].ID != current.ID ||
+		toggle[1].Subdomain != "acme" || toggle[0].MemberCount != 2 {
+		t.Fatalf("toggle: %d rows of %d in %d queries, first %+v, err %v", len(toggle), total, queries, toggle[0], err)
+	}
+
+	// The Companies page finds the rest by name.
+	found, err := w.store.SearchCompanies(ctx, w.alice.ID, "COMPANY 49", models.PageRequest{Number: 1, Size: models.CompanyPageSize})
+	if err != nil || found.Total != 11 || found.Items[0].Name != "Company 49" || found.Items[10].Name != "Company 499" {
+		t.Fatalf("search: %d found (%+v), err %v", found.Total, found.Items, err)
+	}
+	second, err := w.store.SearchCompanies(ctx, w.alice.ID, "", models.PageRequest{Number: 2, Size: models.CompanyPageSize})
+	if err != nil || second.Total != n+1 || len(second.Items) != models.CompanyPageSize || !second.HasNext() {
+		t.Fatalf("second page: %d of %d, err %v", len(second.Items), second.Total, err)
+	}
 }

@@ -15,21 +15,26 @@ type Flash struct {
 // Shell is what the layouts need to know about the request: who is signed
 // in, in which tenant, with which role, and the page's CSRF token.
 type Shell struct {
-	Title       string
-	CSRF        string
-	Flashes     []Flash
-	User        *models.User
-	Tenant      *models.Tenant   // nil on the bare base domain
-	Role        models.Role      // the user's role in Tenant; "" when not a member
-	Nav         string           // which side-menu entry is current
-	TenantURL   string           // the current tenant's address, from configuration
-	TenantHost  string           // the same address without the scheme, for display
-	HomeHref    string           // where the logo leads: this company's Home, or the base domain
-	OwnerEmail  string           // the current company's owner, for the company tile
-	Companies   []models.Company // every active company of the user, for the toggle
-	Path        string           // the current page's path and query, kept when switching company
-	SignOutPath string
+	Title        string
+	CSRF         string
+	Flashes      []Flash
+	User         *models.User
+	Tenant       *models.Tenant   // nil on the bare base domain
+	Role         models.Role      // the user's role in Tenant; "" when not a member
+	Nav          string           // which side-menu entry is current
+	TenantURL    string           // the current tenant's address, from configuration
+	TenantHost   string           // the same address without the scheme, for display
+	HomeHref     string           // where the logo leads: this company's Home, or the base domain
+	OwnerEmail   string           // the current company's owner, for the company tile
+	Companies    []models.Company // the toggle's companies: the current one first, then up to models.ToggleSize
+	CompanyCount int64            // how many active companies the user has in all
+	Path         string           // the current page's path and query, kept when switching company
+	SignOutPath  string
 }
+
+// SomeCompanies tells whether the toggle lists only some of the user's
+// companies, so that its search asks the server and a link leads to all.
+func (s Shell) SomeCompanies() bool { return s.CompanyCount > int64(len(s.Companies)) }
 
 // Can tells whether the signed-in member may do something in this tenant.
 func (s Shell) Can(p models.Permission) bool { return s.Role.Can(p) }

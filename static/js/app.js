@@ -67,6 +67,10 @@
     var list = document.querySelector(input.dataset.filter);
     if (!list) return;
     var empty = list.querySelector("[data-filter-empty]");
+    if (input.dataset.remote) {
+      remoteFilter(input, list, empty);
+      return;
+    }
     input.addEventListener("input", function () {
       var q = input.value.trim().toLowerCase();
       var shown = 0;
@@ -78,6 +82,47 @@
       if (empty) empty.hidden = shown !== 0;
     });
   });
+
+  // A list holding only some of the items (the toggle of someone in many
+  // companies) is searched on the server instead: data-remote is a page
+  // listing all of them, whose matching items replace the list's.
+  function remoteFilter(input, list, empty) {
+    var first = Array.prototype.slice.call(list.querySelectorAll("[data-filter-text]"));
+    var timer;
+    var latest = 0;
+    function show(items) {
+      list.querySelectorAll("[data-filter-text]").forEach(function (item) { item.remove(); });
+      items.forEach(function (item) { list.insertBefore(item, empty); });
+      if (empty) empty.hidden = items.length !== 0;
+    }
+    function search() {
+      var q = input.value.trim();
+      var ticket = ++latest;
+      if (q === "") {
+        show(first);
+        return;
+      }
+      var url = new URL(input.dataset.remote, window.location.href);
+      url.searchParams.set("q", q);
+      fetch(url, { credentials: "same-origin" })
+        .then(function (res) {
+          if (!res.ok) throw new Error("search failed: " + res.status);
+          return res.text();
+        })
+        .then(function (html) {
+          if (ticket !== latest) return; // a later search is under way
+          var page = new DOMParser().parseFromString(html, "text/html");
+          show(Array.prototype.map.call(page.querySelectorAll("#company-results > li"), function (item) {
+            return document.importNode(item, true);
+          }));
+        })
+        .catch(function () { /* the list stays as it was */ });
+    }
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(search, 200);
+    });
+  }
 })();
 
 // A dialog the server rendered open (e.g. "verify the details") becomes modal.
