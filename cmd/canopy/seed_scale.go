@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -37,11 +36,7 @@ func addScaleFlags(flags *flag.FlagSet) scaleOptions {
 // when set and DATABASE_URL otherwise. A second run finds the data present
 // and changes nothing.
 func seedScale(ctx context.Context, cfg *config.Config, log *slog.Logger, opts scaleOptions) error {
-	// TODO: cfg.OwnerDatabaseURL() once internal/config reads DATABASE_OWNER_URL.
-	dbURL := strings.TrimSpace(os.Getenv("DATABASE_OWNER_URL"))
-	if dbURL == "" {
-		dbURL = cfg.DatabaseURL
-	}
+	dbURL := cfg.MigrationDatabaseURL()
 	if dbURL == "" {
 		return errors.New("seed --scale loads into PostgreSQL only, and DATABASE_URL is empty (SQLite): " +
 			"set DATABASE_URL (or DATABASE_OWNER_URL) to a postgres:// URL, or run make bench-data")
