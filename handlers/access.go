@@ -92,8 +92,9 @@ func (h *Handlers) unknownCompany() *pageError {
 // accessRule says who may call a route. It is recorded for every route so
 // tests can walk the router and prove each one is covered.
 type accessRule struct {
-	public bool              // anyone; the handler decides what to show
-	perm   models.Permission // for tenant routes: the permission a member needs
+	public  bool              // anyone; the handler decides what to show
+	account bool              // the signed-in person's own account: any member on a tenant host, anyone signed in on the base domain
+	perm    models.Permission // for tenant routes: the permission a member needs
 }
 
 // publicRoute registers a route whose handler does its own checks (sign-in
@@ -113,6 +114,37 @@ func (h *Handlers) tenantRoute(g *echo.Group, method, path string, perm models.P
 		}
 		return fn(c)
 	})
+}
+
+// accountRoute registers a page of the signed-in person's own account. It
+// exists on every host: on a tenant host for any of its members, like Home,
+// and on the base domain for anyone signed in, so that a person with no
+// active company can reach it too.
+func (h *Handlers) accountRoute(g *echo.Group, method, path string, fn echo.HandlerFunc) {
+	h.access[method+" "+path] = accessRule{account: true, perm: models.PermView}
+	g.Add(method, path, func(c echo.Context) error {
+		if err := h.authorizeAccount(c); err != nil {
+			return err
+		}
+		return fn(c)
+	})
+}
+
+// authorizeAccount lets the signed-in person at their own account: on a
+// tenant host only as one of its members; on the base domain when signed in.
+func (h *Handlers) authorizeAccount(c echo.Context) error {
+	rs := stateOf(c)
+	if rs.tenant != nil {
+		return h.authorize(c, models.PermView)
+	}
+	if rs.user != nil {
+		return nil
+	}
+	if c.Request().Method == http.MethodGet || c.Request().Method == http.MethodHead {
+		return &redirectTo{url: h.loginURL("", "")}
+	}
+	return &pageError{status: http.StatusUnauthorized, heading: "Please sign in again",
+		message: "Your session has ended. Sign in and try again.", href: h.loginURL("", ""), label: "Sign in"}
 }
 
 // authorize is the one gate in front of tenant data: the request must be on

@@ -110,6 +110,11 @@ var routeExpectations = map[string]expectation{
 	"POST /sub-tenants/:id/devices/import":                {},
 	"POST /sub-tenants/:id/devices/:deviceID/status":      {},
 	"POST /sub-tenants/:id/devices/:deviceID/deprovision": {},
+
+	// The signed-in person's own account: any member on a company's host,
+	// anyone signed in on the base domain (carol, a non-member of acme, too).
+	"GET /account/password":  {tenant: members(303, 303, 200), apex: members(303, 200, 200)},
+	"POST /account/password": {}, // checked in account_handlers_test.go
 }
 
 func needsManageSettings() map[string]int {

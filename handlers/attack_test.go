@@ -434,6 +434,12 @@ func atkRoutes(x *atk) map[string]atkRoute {
 		"POST /invitations/:token/accept": {path: p("/invitations/bogus/accept"),
 			form: f("first_name", "Mallory", "password", "a-long-password", "password_confirm", "a-long-password"), want: csrfGated(http.StatusNotFound)},
 		"POST /invitations/:token/decline": {path: p("/invitations/bogus/decline"), want: csrfGated(http.StatusNotFound)},
+		// Any member may change their own password; the sample form leaves
+		// out the current password, so an allowed case is refused beside the
+		// field (422) without testing a password or spending the rate limit.
+		"GET /account/password": {want: gate(view, ok)},
+		"POST /account/password": {form: f("new_password", "a-brand-new-secret", "confirm_password", "a-brand-new-secret"),
+			want: gate(view, always(http.StatusUnprocessableEntity))},
 
 		"GET /settings/team":     {path: p("/settings/team?q=a"), want: gate(view, ok)},
 		"GET /settings/team/new": {want: gate(manage, ok)},

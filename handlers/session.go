@@ -22,7 +22,12 @@ const (
 	keyVersion    = "sv"
 	keyHost       = "host"
 	keyCSRF       = "csrf"
+	keyRole       = "role" // the user's role at the session's host when last seen; noRole for none
+	keyFlashes    = "_flash"
 )
+
+// noRole is what a session remembers when its user holds no membership of its host's tenant.
+const noRole = "-"
 
 // newCookieStore makes host-only (no Domain), HttpOnly, SameSite=Lax cookies,
 // Secure and __Host- prefixed when Canopy is served over https.
@@ -117,7 +122,8 @@ func (h *Handlers) loadUser(c echo.Context) error {
 	return h.loadMembership(c)
 }
 
-// loadMembership loads the request's user's membership of the host's tenant.
+// loadMembership loads the request's user's membership of the host's tenant
+// and, when it differs from what the session last saw, renews the session.
 func (h *Handlers) loadMembership(c echo.Context) error {
 	rs := stateOf(c)
 	rs.membership = nil
@@ -125,13 +131,45 @@ func (h *Handlers) loadMembership(c echo.Context) error {
 		return nil
 	}
 	m, err := h.store.MembershipOf(c.Request().Context(), rs.tenant.ID, rs.user.ID)
-	if errors.Is(err, models.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
 		return err
 	}
-	rs.membership = m
+	if err == nil {
+		rs.membership = m
+	}
+	return h.noteRole(c)
+}
+
+// noteRole remembers in the session the role its user holds at its host.
+// When the role has changed since the session last saw it — raised,
+// lowered, or the membership gone — the session is renewed as at sign-in
+// (a new CSRF token, nothing else carried over but the user and any flash
+// messages), so no form rendered under the old role can be submitted under
+// the new one. The user stays signed in: a member works on with their new
+// role, a former member is told plainly that they have no access.
+func (h *Handlers) noteRole(c echo.Context) error {
+	rs := stateOf(c)
+	role := noRole
+	if rs.membership != nil {
+		role = string(rs.membership.Role)
+	}
+	seen, known := rs.session.Values[keyRole].(string)
+	if known && seen == role {
+		return nil
+	}
+	if known {
+		h.log.Info("session renewed: role changed", "user", rs.user.ID, "tenant", rs.tenant.ID, "from", seen, "to", role)
+		flashes, membership := rs.session.Values[keyFlashes], rs.membership
+		if err := h.signIn(c, rs.user); err != nil {
+			return err
+		}
+		rs.membership = membership
+		if flashes != nil {
+			rs.session.Values[keyFlashes] = flashes
+		}
+	}
+	rs.session.Values[keyRole] = role
+	rs.dirty = true
 	return nil
 }
 

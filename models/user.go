@@ -172,6 +172,77 @@ func (s *Store) EndAllSessions(ctx context.Context, userID int64) error {
 	return notFound(err, "end sessions")
 }
 
+// PasswordChange is what a signed-in person types to change their password.
+type PasswordChange struct {
+	Current string
+	New     string
+	Confirm string
+}
+
+func (p PasswordChange) validate() FieldErrors {
+	errs := FieldErrors{}
+	if p.Current == "" {
+		errs["current_password"] = "Enter your current password."
+	}
+	switch msg := ValidatePassword(p.New); {
+	case p.New == "":
+		errs["new_password"] = "Enter a new password."
+	case msg != "":
+		errs["new_password"] = msg
+	case p.New == p.Current:
+		errs["new_password"] = "Choose a password different from your current one."
+	case p.Confirm == "":
+		errs["confirm_password"] = "Enter the new password again."
+	case p.Confirm != p.New:
+		errs["confirm_password"] = "The two passwords do not match."
+	}
+	return errs
+}
+
+// ChangePassword replaces a user's password after checking the current one,
+// and in the same transaction ends every session of theirs, on every host
+// and device: the returned user carries the new session version, for the
+// one session the caller starts afresh. What is wrong is reported beside
+// the field, all at once; nothing changes unless everything is right.
+func (s *Store) ChangePassword(ctx context.Context, userID int64, p PasswordChange) (*User, error) {
+	errs := p.validate()
+	var changed *User
+	err := s.Tx(ctx, func(tx *Store) error {
+		u, err := tx.UserByID(ctx, userID)
+		if err != nil {
+			return err
+		}
+		if p.Current != "" {
+			if ok, _ := checkPassword(p.Current, u.PasswordHash); !ok || u.Status != UserActive {
+				errs["current_password"] = "The current password is not correct."
+			}
+		}
+		if err := errs.Err(); err != nil {
+			return err
+		}
+		hash, err := HashPassword(p.New)
+		if err != nil {
+			return err
+		}
+		// Only from the hash just checked: a change that landed meanwhile
+		// (another tab, another device) makes this one fail, not overwrite it.
+		res := tx.conn(ctx).Model(&User{}).Where("id = ? AND password_hash = ?", u.ID, u.PasswordHash).
+			Updates(map[string]any{"password_hash": hash, "session_version": gorm.Expr("session_version + 1")})
+		if res.Error != nil {
+			return notFound(res.Error, "change password")
+		}
+		if res.RowsAffected != 1 {
+			return FieldErrors{"current_password": "The current password is not correct."}
+		}
+		changed, err = tx.UserByID(ctx, u.ID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return changed, nil
+}
+
 // RememberLastTenant records where to send the user after their next sign-in.
 func (s *Store) RememberLastTenant(ctx context.Context, userID, tenantID int64) error {
 	err := s.conn(ctx).Model(&User{}).Where("id = ?", userID).

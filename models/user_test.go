@@ -153,3 +153,86 @@ func TestRedeemHandoffOnce(t *testing.T) {
 		t.Fatalf("after the sweep a live token was redeemable again: err = %v", err)
 	}
 }
+
+func TestChangePassword(t *testing.T) {
+	const current = "a-long-password" // mustUser's
+	cases := []struct {
+		name  string
+		in    models.PasswordChange
+		field string // "" when the change must succeed
+		want  string // part of the message beside field
+	}{
+		{"changed", models.PasswordChange{Current: current, New: "a-brand-new-secret", Confirm: "a-brand-new-secret"}, "", ""},
+		{"wrong current password", models.PasswordChange{Current: "not-the-password", New: "a-brand-new-secret", Confirm: "a-brand-new-secret"}, "current_password", "not correct"},
+		{"no current password", models.PasswordChange{New: "a-brand-new-secret", Confirm: "a-brand-new-secret"}, "current_password", "Enter your current password"},
+		{"too short", models.PasswordChange{Current: current, New: "short", Confirm: "short"}, "new_password", "at least 10"},
+		{"too long", models.PasswordChange{Current: current, New: strings.Repeat("x", 257), Confirm: strings.Repeat("x", 257)}, "new_password", "at most 256"},
+		{"no new password", models.PasswordChange{Current: current}, "new_password", "Enter a new password"},
+		{"same as the current one", models.PasswordChange{Current: current, New: current, Confirm: current}, "new_password", "different"},
+		{"confirmation missing", models.PasswordChange{Current: current, New: "a-brand-new-secret"}, "confirm_password", "again"},
+		{"confirmation differs", models.PasswordChange{Current: current, New: "a-brand-new-secret", Confirm: "a-brand-new-secreT"}, "confirm_password", "do not match"},
+		// Everything wrong at once is reported at once.
+		{"wrong current and mismatch", models.PasswordChange{Current: "not-the-password", New: "a-brand-new-secret", Confirm: "other"}, "confirm_password", "do not match"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := newWorld(t)
+			ctx := context.Background()
+			before, _ := w.store.UserByID(ctx, w.alice.ID)
+			u, err := w.store.ChangePassword(ctx, w.alice.ID, c.in)
+			after, _ := w.store.UserByID(ctx, w.alice.ID)
+			if c.field != "" {
+				if msg := fieldError(err, c.field); !strings.Contains(msg, c.want) {
+					t.Fatalf("err = %v, want %q beside %s", err, c.want, c.field)
+				}
+				if after.PasswordHash != before.PasswordHash || after.SessionVersion != before.SessionVersion {
+					t.Fatal("a refused change changed the password or ended the sessions")
+				}
+				if _, err := w.store.Authenticate(ctx, "alice@acme.test", current); err != nil {
+					t.Fatalf("the current password stopped working: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u.SessionVersion != before.SessionVersion+1 || after.SessionVersion != u.SessionVersion {
+				t.Fatalf("session version %d (stored %d), want %d: other sessions not ended", u.SessionVersion, after.SessionVersion, before.SessionVersion+1)
+			}
+			if !strings.HasPrefix(after.PasswordHash, "$argon2id$v=19$m=19456,t=2,p=1$") {
+				t.Fatalf("new hash is not today's argon2id: %s", after.PasswordHash)
+			}
+			if _, err := w.store.Authenticate(ctx, "alice@acme.test", current); !errors.Is(err, models.ErrBadCredentials) {
+				t.Fatalf("old password still works: %v", err)
+			}
+			if _, err := w.store.Authenticate(ctx, "alice@acme.test", c.in.New); err != nil {
+				t.Fatalf("new password refused: %v", err)
+			}
+		})
+	}
+}
+
+func TestChangePasswordReportsEveryFieldAtOnce(t *testing.T) {
+	w := newWorld(t)
+	_, err := w.store.ChangePassword(context.Background(), w.alice.ID, models.PasswordChange{Current: "not-the-password", New: "short", Confirm: "short"})
+	if fieldError(err, "current_password") == "" || fieldError(err, "new_password") == "" {
+		t.Fatalf("err = %v, want messages beside both the current and the new password", err)
+	}
+}
+
+// A second change (another tab's form) needs the password the first one set.
+func TestChangePasswordTwiceNeedsTheNewPassword(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	in := models.PasswordChange{Current: "a-long-password", New: "first-new-secret", Confirm: "first-new-secret"}
+	if _, err := w.store.ChangePassword(ctx, w.alice.ID, in); err != nil {
+		t.Fatal(err)
+	}
+	in.New, in.Confirm = "second-new-secret", "second-new-secret"
+	if _, err := w.store.ChangePassword(ctx, w.alice.ID, in); fieldError(err, "current_password") == "" {
+		t.Fatalf("err = %v, want the old current password refused", err)
+	}
+	if _, err := w.store.Authenticate(ctx, "alice@acme.test", "first-new-secret"); err != nil {
+		t.Fatal(err)
+	}
+}
