@@ -59,7 +59,7 @@ func (s *Store) CompanyToggle(ctx context.Context, userID, currentID int64) ([]C
 		Company
 		Total int64
 	}
-	err := s.companiesOf(ctx, userID).Select(companyColumns+`, COUNT(*) OVER () AS total`).
+	err := s.companiesOf(ctx, userID).Select(companyColumns + `, COUNT(*) OVER () AS total`).
 		Clauses(clause.OrderBy{Expression: clause.Expr{SQL: "CASE WHEN tenants.id = ? THEN 0 ELSE 1 END, lower(tenants.name), tenants.id", Vars: []any{currentID}}}).
 		Limit(ToggleSize).Scan(&rows).Error
 	if err != nil {
