@@ -31,7 +31,7 @@ type renderCase struct {
 
 func renderCases() []renderCase {
 	return []renderCase{
-		{"Home500Companies", homePage(500), []string{"Welcome back, Alice", "500 companies", "Guard Company 499"}},
+		{"Home500Companies", homePage(500), []string{"Welcome back, Alice", "See all 500 companies", "Guard Company 019"}},
 		{"DevicesFullPage", devicesPage(), []string{"1–25 of 200,000", "DEV-0000024", "Deprovision"}},
 		{"SubTenantsFullPage", subTenantsPage(), []string{"1–25 of 10,000", "Sub-Tenant 00024"}},
 		{"TeamFullPage", teamPage(), []string{"1–25 of 120", "member-019@acme.test", "invitee-004@acme.test"}},
@@ -113,12 +113,14 @@ func companies(n int) []models.Company {
 	return list
 }
 
-// shell is what handlers.shell gives a Super Admin of Acme in n companies.
+// shell is what handlers.shell gives a Super Admin of Acme in n companies:
+// a toggle of the first models.ToggleSize of them.
 func shell(title, nav, path string, n int) views.Shell {
 	return views.Shell{
 		Title: title, CSRF: strings.Repeat("c", 43), User: alice(), Tenant: acme(), Role: models.RoleSuperAdmin,
 		Nav: nav, TenantURL: "http://acme.localhost:8080/", TenantHost: "acme.localhost:8080", HomeHref: "/",
-		OwnerEmail: "alice@acme.test", Companies: companies(n), Path: path, SignOutPath: "/logout",
+		OwnerEmail: "alice@acme.test", Companies: companies(min(n, models.ToggleSize)), CompanyCount: int64(n),
+		Path: path, SignOutPath: "/logout",
 	}
 }
 
