@@ -79,6 +79,11 @@ func (s *Store) CompanyToggle(ctx context.Context, userID, currentID int64) ([]C
 // narrowed to those whose name or subdomain contains query.
 func (s *Store) SearchCompanies(ctx context.Context, userID int64, query string, page PageRequest) (Page[Company], error) {
 	out := Page[Company]{PageRequest: page}
+	if query != "" {
+		if err := s.planSearch(ctx); err != nil {
+			return out, err
+		}
+	}
 	companies := func() *gorm.DB {
 		q := s.companiesOf(ctx, userID)
 		if query != "" {

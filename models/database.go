@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	neturl "net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -39,7 +38,7 @@ func DialectOf(db *gorm.DB) Dialect {
 
 // OpenPostgres connects to the PostgreSQL database at url.
 func OpenPostgres(url string) (*gorm.DB, error) {
-	db, err := gorm.Open(postgres.Open(withCustomPlans(url)), gormConfig())
+	db, err := gorm.Open(postgres.Open(url), gormConfig())
 	if err != nil {
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
@@ -51,24 +50,6 @@ func OpenPostgres(url string) (*gorm.DB, error) {
 	sqlDB.SetMaxIdleConns(20) // as many as may be open: a busy server should not reconnect
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	return db, nil
-}
-
-// withCustomPlans asks Postgres to plan every statement for its values. The
-// driver prepares statements, and after five runs Postgres may switch to a
-// generic plan that ignores them: a plan good for a tenant of ten members
-// and terrible for one of a thousand (measured: 4 ms became 120 ms). A
-// setting already in the URL wins.
-func withCustomPlans(rawURL string) string {
-	u, err := neturl.Parse(rawURL)
-	if err != nil || u.Scheme == "" {
-		return rawURL // a key=value DSN: left as it is
-	}
-	q := u.Query()
-	if q.Get("plan_cache_mode") == "" {
-		q.Set("plan_cache_mode", "force_custom_plan")
-	}
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // OpenSQLite opens (creating if needed) the embedded database file at path.

@@ -197,6 +197,9 @@ func (s *Store) ListDevices(ctx context.Context, tenantID int64, query string, p
 	}
 	devices := s.scoped(ctx, tenantID).Model(&Device{})
 	if q := strings.TrimSpace(query); q != "" {
+		if err := s.planSearch(ctx); err != nil {
+			return out, err
+		}
 		devices = s.containsAny(devices, q, "identifier", "model")
 	}
 	if err := countCapped(s.conn(ctx), devices.Session(&gorm.Session{}), &out); err != nil {

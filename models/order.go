@@ -197,6 +197,9 @@ func (s *Store) ListOrders(ctx context.Context, tenantID int64, f OrderFilter, p
 	}
 	orders := s.scoped(ctx, tenantID).Model(&Order{})
 	if q := strings.TrimSpace(f.Query); q != "" {
+		if err := s.planSearch(ctx); err != nil {
+			return out, err
+		}
 		orders = s.containsAny(orders, q, "applicant_name", "reference")
 	}
 	if err := countCapped(s.conn(ctx), orders.Session(&gorm.Session{}), &out); err != nil {

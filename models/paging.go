@@ -1,6 +1,8 @@
 package models
 
 import (
+	"context"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -70,6 +72,21 @@ func countCapped[T any](db, rows *gorm.DB, page *Page[T]) error {
 		return err
 	}
 	page.Total, page.Capped = min(n, CountCap), n > CountCap
+	return nil
+}
+
+// planSearch makes Postgres plan the rest of the transaction's statements
+// for their values. Plans are otherwise cached per connection after five
+// runs, and a cached plan for "contains x" cannot know whether x matches
+// three rows or thirty thousand (measured: 0.5 ms planned, 4.7 ms cached).
+// Outside a transaction (SQLite, tests) it does nothing.
+func (s *Store) planSearch(ctx context.Context) error {
+	if s.Dialect() != Postgres || (!s.inTx && requestTx(ctx) == nil) {
+		return nil
+	}
+	if err := s.conn(ctx).Exec("SET LOCAL plan_cache_mode = force_custom_plan").Error; err != nil {
+		return fmt.Errorf("plan search: %w", err)
+	}
 	return nil
 }
 

@@ -131,6 +131,11 @@ func (s *Store) SubTenants(ctx context.Context, parentID int64, query string, pa
 	if parentID <= 0 {
 		return result, ErrNoTenant
 	}
+	if query != "" {
+		if err := s.planSearch(ctx); err != nil {
+			return result, err
+		}
+	}
 	children := func() *gorm.DB {
 		q := s.conn(ctx).Model(&Tenant{}).Where("parent_id = ?", parentID)
 		if query != "" {
