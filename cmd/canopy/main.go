@@ -96,14 +96,6 @@ func openDatabase(ctx context.Context, cfg *config.Config, log *slog.Logger) (*g
 			return nil, err
 		}
 	}
-	warning, err := models.RowSecurityWarning(ctx, db)
-	if err != nil {
-		_ = models.Close(db)
-		return nil, err
-	}
-	if warning != "" {
-		log.Warn(warning)
-	}
 	return db, nil
 }
 

@@ -34,6 +34,12 @@ func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 		return err
 	}
 	defer models.Close(db)
+	// Seeding and migrations may run as the owner; serving should not.
+	if warning, err := models.RowSecurityWarning(ctx, db); err != nil {
+		return err
+	} else if warning != "" {
+		log.Warn(warning)
+	}
 	store := models.NewStore(db)
 	if *seedIfEmpty {
 		if err := seedDemo(ctx, store, log, true); err != nil {
