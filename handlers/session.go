@@ -173,6 +173,22 @@ func (h *Handlers) noteRole(c echo.Context) error {
 	return nil
 }
 
+// forgetSessionChanges drops what the request did to the session — a
+// sign-in, a flash announcing a change — when its transaction did not
+// commit: the error page must not set a cookie for what did not happen.
+func (h *Handlers) forgetSessionChanges(c echo.Context) {
+	rs := stateOf(c)
+	if rs.session == nil {
+		return
+	}
+	sess, err := h.cookies.New(c.Request(), h.cookieName())
+	if err != nil {
+		sess, _ = h.cookies.New(&http.Request{Header: http.Header{}}, h.cookieName())
+	}
+	rs.session, rs.dirty = sess, false
+	rs.user, rs.membership = nil, nil
+}
+
 // scopeRequest tells Postgres row-level security what the rest of the
 // request may see: its host's tenant (with the tenants below it) and the
 // signed-in user's own memberships. Nothing a handler says can widen it.

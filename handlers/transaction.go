@@ -3,6 +3,8 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"maps"
 	"net/http"
 
@@ -15,12 +17,19 @@ import (
 // models.Store.Request) so that the row-level security scope set for it
 // holds for all of its queries and for nothing else. The response is held
 // back until the transaction has committed: a page must never announce a
-// change that did not land. Errors are rendered inside the transaction, so
-// their pages see what the request saw.
+// change that did not land. Client errors (a form to correct, a 404) are
+// rendered inside the transaction, so their pages see what the request saw;
+// a server error rolls everything back, and so does a failed commit, whose
+// page forgets the session's changes too.
 func (h *Handlers) inTransaction(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if h.store.Dialect() != models.Postgres {
 			return next(c)
+		}
+		// The body arrives before the transaction begins: a client sending
+		// it slowly must not hold one of the pool's connections meanwhile.
+		if err := readBody(c.Request()); err != nil {
+			return err
 		}
 		res := c.Response()
 		headers := res.Header().Clone()
@@ -36,6 +45,7 @@ func (h *Handlers) inTransaction(next echo.HandlerFunc) echo.HandlerFunc {
 				clear(res.Header())
 				maps.Copy(res.Header(), headers)
 				res.Committed, res.Status, res.Size = false, 0, 0
+				h.forgetSessionChanges(c)
 			}
 		}()
 
@@ -43,7 +53,13 @@ func (h *Handlers) inTransaction(next echo.HandlerFunc) echo.HandlerFunc {
 		err := h.store.Request(req.Context(), func(ctx context.Context) error {
 			c.SetRequest(req.WithContext(ctx))
 			if err := next(c); err != nil {
+				if statusOf(err) >= http.StatusInternalServerError {
+					return err
+				}
 				c.Error(err)
+			}
+			if res.Status >= http.StatusInternalServerError {
+				return errServerError
 			}
 			return nil
 		})
@@ -54,6 +70,39 @@ func (h *Handlers) inTransaction(next echo.HandlerFunc) echo.HandlerFunc {
 		released = true
 		return held.release()
 	}
+}
+
+// errServerError rolls back a request whose handler answered 5xx itself.
+var errServerError = errors.New("the request ended in a server error")
+
+// statusOf is the status the error handler will answer err with.
+func statusOf(err error) int {
+	var pe *pageError
+	var he *echo.HTTPError
+	var redirect *redirectTo
+	switch {
+	case errors.As(err, &redirect):
+		return http.StatusSeeOther
+	case errors.As(err, &pe):
+		return pe.status
+	case errors.As(err, &he):
+		return he.Code
+	}
+	return http.StatusInternalServerError
+}
+
+// readBody reads the request's body into memory (BodyLimit bounds it).
+func readBody(r *http.Request) error {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	body, err := io.ReadAll(r.Body)
+	_ = r.Body.Close()
+	if err != nil {
+		return err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return nil
 }
 
 // heldResponse keeps a response in memory until release.

@@ -111,7 +111,7 @@ func (s *Store) containsAny(q *gorm.DB, typed string, columns ...string) *gorm.D
 // LikePattern turns what a person typed into a case-insensitive substring
 // pattern, with LIKE's wildcards taken literally.
 func LikePattern(q string) string {
-	q = strings.ToLower(strings.TrimSpace(q))
+	q = strings.ToLower(searchable(q))
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 	return "%" + r.Replace(q) + "%"
 }

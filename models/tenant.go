@@ -237,7 +237,7 @@ func (s *Store) TenantByID(ctx context.Context, id int64) (*Tenant, error) {
 // TenantBySubdomain loads the tenant at a subdomain (any case), or ErrNotFound.
 func (s *Store) TenantBySubdomain(ctx context.Context, subdomain string) (*Tenant, error) {
 	var t Tenant
-	err := s.conn(ctx).Where("lower(subdomain) = ?", NormalizeSubdomain(subdomain)).Take(&t).Error
+	err := s.conn(ctx).Where("lower(subdomain) = ?", NormalizeSubdomain(searchable(subdomain))).Take(&t).Error
 	return &t, notFound(err, "load tenant by subdomain")
 }
 

@@ -3,6 +3,7 @@ package models
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // cleanLine prepares a one-line value such as a name: runs of white space
@@ -10,6 +11,9 @@ import (
 // ok is false when s holds any other control character (NUL, escape…),
 // which no name needs and which the database or a terminal may mishandle.
 func cleanLine(s string) (clean string, ok bool) {
+	if !utf8.ValidString(s) {
+		return strings.TrimSpace(strings.ToValidUTF8(s, "")), false
+	}
 	for _, r := range s {
 		if unicode.IsControl(r) && !unicode.IsSpace(r) {
 			return strings.TrimSpace(s), false
@@ -22,6 +26,9 @@ func cleanLine(s string) (clean string, ok bool) {
 // are kept (as \n), the ends trimmed, other control characters refused.
 func cleanText(s string) (clean string, ok bool) {
 	s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
+	if !utf8.ValidString(s) {
+		return strings.TrimSpace(strings.ToValidUTF8(s, "")), false
+	}
 	for _, r := range s {
 		if unicode.IsControl(r) && r != '\n' && r != '\t' {
 			return strings.TrimSpace(s), false
@@ -43,4 +50,18 @@ func cleanLines(errs FieldErrors, fields map[string]*string) {
 			errs[name] = controlCharacterMessage
 		}
 	}
+}
+
+// searchable is what a person typed into a search or lookup, kept to what
+// the database can compare: invalid UTF-8 and control characters (a NUL
+// fails a Postgres query outright) are dropped, white space collapsed.
+func searchable(s string) string {
+	s = strings.ToValidUTF8(s, "")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+	"unicode/utf8"
 )
 
 func TestCleanLine(t *testing.T) {
@@ -16,6 +17,7 @@ func TestCleanLine(t *testing.T) {
 		{"a\x00b", "", false},
 		{"esc\x1b[31m", "", false},
 		{"Zoë Ångström", "Zoë Ångström", true},
+		{"bad \xff byte", "", false}, // Postgres refuses invalid UTF-8
 	}
 	for _, c := range cases {
 		got, ok := cleanLine(c.in)
@@ -47,6 +49,39 @@ func FuzzCleanLine(f *testing.F) {
 			if unicode.IsControl(r) {
 				t.Fatalf("cleanLine(%q) kept control %q", s, r)
 			}
+		}
+		if !utf8.ValidString(got) {
+			t.Fatalf("cleanLine(%q) = %q is not UTF-8", s, got)
+		}
+	})
+}
+
+func TestSearchable(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"  device  42 ", "device 42"},
+		{"a\x00b", "a b"},
+		{"\xffacme", "acme"},
+		{"tab\tsplit", "tab split"},
+		{"Zoë", "Zoë"},
+	}
+	for _, c := range cases {
+		if got := searchable(c.in); got != c.want {
+			t.Errorf("searchable(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func FuzzSearchable(f *testing.F) {
+	for _, s := range []string{"acme", "a\x00b", "\xff", " x "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := searchable(s)
+		if !utf8.ValidString(got) || strings.ContainsFunc(got, unicode.IsControl) {
+			t.Fatalf("searchable(%q) = %q holds what a query cannot", s, got)
+		}
+		if got != strings.TrimSpace(got) {
+			t.Fatalf("searchable(%q) = %q is not trimmed", s, got)
 		}
 	})
 }

@@ -130,7 +130,7 @@ func (s *Store) UserByID(ctx context.Context, id int64) (*User, error) {
 // UserByEmail loads a user by address (any case), or ErrNotFound.
 func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
 	var u User
-	err := s.conn(ctx).Where("lower(email) = ?", NormalizeEmail(email)).Take(&u).Error
+	err := s.conn(ctx).Where("lower(email) = ?", NormalizeEmail(searchable(email))).Take(&u).Error
 	return &u, notFound(err, "load user by email")
 }
 
