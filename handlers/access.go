@@ -19,8 +19,12 @@ type requestState struct {
 	tenant     *models.Tenant // nil on the bare base domain
 	user       *models.User
 	membership *models.Membership
-	session    *sessions.Session
-	dirty      bool // the session must be written back
+	// membershipLoaded: membership is known (nil meaning none), not yet to be
+	// guessed from what the session last saw.
+	membershipLoaded bool
+	scope            *models.Scope // the row-level security scope last applied
+	session          *sessions.Session
+	dirty            bool // the session must be written back
 }
 
 const stateKey = "canopy.state"

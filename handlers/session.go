@@ -126,7 +126,7 @@ func (h *Handlers) loadUser(c echo.Context) error {
 // and, when it differs from what the session last saw, renews the session.
 func (h *Handlers) loadMembership(c echo.Context) error {
 	rs := stateOf(c)
-	rs.membership = nil
+	rs.membership, rs.membershipLoaded = nil, false
 	if rs.user == nil || rs.tenant == nil {
 		return nil
 	}
@@ -137,7 +137,11 @@ func (h *Handlers) loadMembership(c echo.Context) error {
 	if err == nil {
 		rs.membership = m
 	}
-	return h.noteRole(c)
+	rs.membershipLoaded = true
+	if err := h.noteRole(c); err != nil {
+		return err
+	}
+	return h.scopeRequest(c)
 }
 
 // noteRole remembers in the session the role its user holds at its host.
@@ -163,7 +167,7 @@ func (h *Handlers) noteRole(c echo.Context) error {
 		if err := h.signIn(c, rs.user); err != nil {
 			return err
 		}
-		rs.membership = membership
+		rs.membership, rs.membershipLoaded = membership, true
 		if flashes != nil {
 			rs.session.Values[keyFlashes] = flashes
 		}
@@ -186,27 +190,53 @@ func (h *Handlers) forgetSessionChanges(c echo.Context) {
 		sess, _ = h.cookies.New(&http.Request{Header: http.Header{}}, h.cookieName())
 	}
 	rs.session, rs.dirty = sess, false
-	rs.user, rs.membership = nil, nil
+	rs.user, rs.membership, rs.membershipLoaded = nil, nil, false
 }
 
 // scopeRequest tells Postgres row-level security what the rest of the
-// request may see: its host's tenant (with the tenants below it) and the
-// signed-in user's own memberships. Nothing a handler says can widen it.
+// request may see: the signed-in user's own memberships and, for a member
+// of the host's tenant, that tenant — with the tenants below it for those
+// who manage them. Until the membership is loaded, the role the session saw
+// last stands in for it, so a member's request sets its scope once; loading
+// the membership corrects any difference. Nothing a handler says can widen it.
 func (h *Handlers) scopeRequest(c echo.Context) error {
 	rs := stateOf(c)
 	var scope models.Scope
-	if rs.tenant != nil {
-		scope.TenantID = rs.tenant.ID
-	}
 	if rs.user != nil {
 		scope.UserID = rs.user.ID
+		if role, member := h.roleAtHost(rs); member && rs.tenant != nil {
+			scope.TenantID = rs.tenant.ID
+			scope.Subtree = role.Can(models.PermManageSubTenants)
+		}
+	}
+	applied := models.Scope{} // a new transaction sees nothing
+	if rs.scope != nil {
+		applied = *rs.scope
+	}
+	if scope == applied {
+		return nil
 	}
 	ctx, err := h.store.SetScope(c.Request().Context(), scope)
 	if err != nil {
 		return err
 	}
+	rs.scope = &scope
 	c.SetRequest(c.Request().WithContext(ctx))
 	return nil
+}
+
+// roleAtHost is the user's role at the host: the membership's once it is
+// loaded, before that the one the session remembers.
+func (h *Handlers) roleAtHost(rs *requestState) (models.Role, bool) {
+	if rs.membershipLoaded {
+		if rs.membership == nil {
+			return "", false
+		}
+		return rs.membership.Role, true
+	}
+	seen, _ := rs.session.Values[keyRole].(string)
+	role, err := models.ParseRole(seen)
+	return role, err == nil
 }
 
 // signIn starts a new session for u on this host: everything the old
@@ -224,7 +254,7 @@ func (h *Handlers) signIn(c echo.Context, u *models.User) error {
 func (h *Handlers) resetSession(c echo.Context) {
 	rs := stateOf(c)
 	rs.session.Values = map[any]any{keyHost: rs.host, keyCSRF: randomToken()}
-	rs.user, rs.membership = nil, nil
+	rs.user, rs.membership, rs.membershipLoaded = nil, nil, false
 	rs.dirty = true
 }
 

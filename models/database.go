@@ -165,7 +165,8 @@ func RowSecurityWarning(ctx context.Context, db *gorm.DB) (string, error) {
 	}
 	err := db.WithContext(ctx).Raw(`SELECT current_user AS name,
 		(SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user) AS bypasses,
-		EXISTS (SELECT 1 FROM pg_tables WHERE tableowner = current_user AND schemaname = current_schema()) AS owns_table`).
+		EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema()
+			AND pg_has_role(current_user, tableowner, 'USAGE')) AS owns_table`).
 		Scan(&role).Error
 	if err != nil {
 		return "", fmt.Errorf("check database role: %w", err)
@@ -174,7 +175,7 @@ func RowSecurityWarning(ctx context.Context, db *gorm.DB) (string, error) {
 	case role.Bypasses:
 		return fmt.Sprintf("the server connects as %s, a superuser or BYPASSRLS role, so row-level security does not apply: connect DATABASE_URL as a member of canopy_app and put the owner in DATABASE_OWNER_URL", role.Name), nil
 	case role.OwnsTable:
-		return fmt.Sprintf("the server connects as %s, which owns Canopy's tables and could switch row-level security off: connect DATABASE_URL as a member of canopy_app and put the owner in DATABASE_OWNER_URL", role.Name), nil
+		return fmt.Sprintf("the server connects as %s, which owns Canopy's tables (or is a member of their owner) and could switch row-level security off: connect DATABASE_URL as a member of canopy_app and put the owner in DATABASE_OWNER_URL", role.Name), nil
 	}
 	return "", nil
 }

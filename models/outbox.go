@@ -55,12 +55,18 @@ type NewEmail struct {
 // EnqueueEmail writes a message to the outbox. Called inside the transaction
 // of the change that causes it, the message exists exactly when the change
 // does; the mail worker delivers it later, retrying until it gets through.
+//
+// It is a plain INSERT, without the RETURNING a GORM Create adds: under
+// row-level security a tenant may queue mail but not read the outbox back.
 func (s *Store) EnqueueEmail(ctx context.Context, e NewEmail) error {
-	m := &OutboxEmail{ToAddress: e.To, Subject: e.Subject, BodyText: e.Body, Status: EmailPending, NextAttemptAt: s.db.NowFunc()}
+	var tenantID *int64
 	if e.TenantID != 0 {
-		m.TenantID = &e.TenantID
+		tenantID = &e.TenantID
 	}
-	if err := s.conn(ctx).Create(m).Error; err != nil {
+	now := s.db.NowFunc()
+	err := s.conn(ctx).Exec(`INSERT INTO outbox_emails (tenant_id, to_address, subject, body_text, status, next_attempt_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, tenantID, e.To, e.Subject, e.Body, EmailPending, now, now, now).Error
+	if err != nil {
 		return fmt.Errorf("enqueue email: %w", err)
 	}
 	return nil

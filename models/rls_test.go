@@ -322,7 +322,17 @@ func TestRLSParentSeesExactlyItsDescendants(t *testing.T) {
 	acme, eu, lab := w.tenant["acme"], w.tenant["acme-eu"], w.tenant["acme-lab"]
 	family := []int64{acme, eu, lab}
 	slices.Sort(family)
+	// Without Subtree (anyone but a Super Admin) acme's scope is acme alone.
 	w.as(t, models.Scope{TenantID: acme}, func(db *gorm.DB) error {
+		if got := tenantIDsOf(t, db, "memberships"); !slices.Equal(got, []int64{acme}) {
+			t.Errorf("acme's scope without Subtree sees memberships of %v, want acme's alone", got)
+		}
+		if got := tenantIDsOf(t, db, "devices"); len(got) != 0 {
+			t.Errorf("acme's scope without Subtree sees devices of %v", got)
+		}
+		return nil
+	})
+	w.as(t, models.Scope{TenantID: acme, Subtree: true}, func(db *gorm.DB) error {
 		if got := tenantIDsOf(t, db, "memberships"); !slices.Equal(got, family) {
 			t.Errorf("acme's scope sees memberships of %v, want exactly acme and its sub-tenants %v", got, family)
 		}
@@ -331,7 +341,7 @@ func TestRLSParentSeesExactlyItsDescendants(t *testing.T) {
 		}
 		return nil
 	})
-	w.as(t, models.Scope{TenantID: eu}, func(db *gorm.DB) error {
+	w.as(t, models.Scope{TenantID: eu, Subtree: true}, func(db *gorm.DB) error {
 		if got := tenantIDsOf(t, db, "memberships"); !slices.Equal(got, []int64{eu}) {
 			t.Errorf("acme-eu's scope sees memberships of %v, not only its own", got)
 		}
@@ -340,7 +350,7 @@ func TestRLSParentSeesExactlyItsDescendants(t *testing.T) {
 
 	// The store's own pages agree: a sub-tenant's devices are there for the
 	// parent, and a sibling's are not, even when the application asks.
-	ctx, err := w.app.SetScope(context.Background(), models.Scope{TenantID: acme})
+	ctx, err := w.app.SetScope(context.Background(), models.Scope{TenantID: acme, Subtree: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -412,16 +422,68 @@ func TestRLSInvitationVisibleOnlyWithItsToken(t *testing.T) {
 	if _, _, err := w.app.InvitationByToken(ctx, token+"x"); err == nil {
 		t.Fatal("a wrong token read an invitation")
 	}
-	// The outbox, which holds the link, is the mail worker's alone.
-	w.as(t, models.Scope{TenantID: w.tenant["acme"]}, func(db *gorm.DB) error {
-		db.Raw("SELECT count(*) FROM outbox_emails").Scan(&count)
-		if count != 0 {
-			t.Errorf("acme's scope sees %d of globex's emails", count)
-		}
-		return nil
-	})
+	// The outbox, which holds the link, is the mail worker's alone: not
+	// another tenant's, nor even globex's own.
+	for _, sub := range []string{"acme", "globex", "admin"} {
+		w.as(t, models.Scope{TenantID: w.tenant[sub], Subtree: true}, func(db *gorm.DB) error {
+			db.Raw("SELECT count(*) FROM outbox_emails").Scan(&count)
+			if count != 0 {
+				t.Errorf("%s's scope reads %d queued emails", sub, count)
+			}
+			return nil
+		})
+	}
 	emails, err := w.app.OutboxFor(ctx, "newcomer@example.com")
 	if err != nil || len(emails) != 1 {
 		t.Fatalf("the mail worker's scope: %d emails, err %v", len(emails), err)
+	}
+}
+
+func TestRLSTenantTreeIsFixed(t *testing.T) {
+	w := newRLSWorld(t)
+	acme, eu, globex := w.tenant["acme"], w.tenant["acme-eu"], w.tenant["globex"]
+	ctx := context.Background()
+	try := func(scope models.Scope, sql string, args ...any) (int64, error) {
+		var rows int64
+		err := w.app.Within(ctx, scope, func(ctx context.Context, tx *models.Store) error {
+			res := tx.DBForTest(ctx).Exec(sql, args...)
+			rows = res.RowsAffected
+			return res.Error
+		})
+		return rows, err
+	}
+	manager := models.Scope{TenantID: acme, Subtree: true}
+
+	// Every tenant can be read: hosts resolve against the directory.
+	w.as(t, models.Scope{}, func(db *gorm.DB) error {
+		var n int64
+		db.Raw("SELECT count(*) FROM tenants").Scan(&n)
+		if n != int64(len(w.tenant)) {
+			t.Errorf("the directory shows %d of %d tenants", n, len(w.tenant))
+		}
+		return nil
+	})
+	// Another tenant cannot be changed, nor created under another tenant.
+	if rows, err := try(manager, "UPDATE tenants SET timezone = 'UTC' WHERE id = ?", globex); err != nil || rows != 0 {
+		t.Errorf("acme changed globex: %d rows, err %v", rows, err)
+	}
+	if _, err := try(manager, "INSERT INTO tenants (parent_id, name, subdomain) VALUES (?, 'Sneaky', 'sneaky')", globex); err == nil || !strings.Contains(err.Error(), "row-level security") {
+		t.Errorf("acme created a tenant under globex: err %v", err)
+	}
+	// Without Subtree, acme's own sub-tenants are out of reach too.
+	if rows, err := try(models.Scope{TenantID: acme}, "UPDATE tenants SET timezone = 'UTC' WHERE id = ?", eu); err != nil || rows != 0 {
+		t.Errorf("acme without Subtree changed acme-eu: %d rows, err %v", rows, err)
+	}
+	// The tree cannot be rearranged, even within one's own tree.
+	if _, err := try(manager, "UPDATE tenants SET parent_id = ? WHERE id = ?", globex, eu); err == nil || !strings.Contains(err.Error(), "immutable") {
+		t.Errorf("acme-eu moved in the tree: err %v", err)
+	}
+	// Rows never move between tenants, even between one's own.
+	if _, err := try(manager, "UPDATE devices SET tenant_id = ? WHERE tenant_id = ?", acme, eu); err == nil || !strings.Contains(err.Error(), "between tenants") {
+		t.Errorf("devices moved from acme-eu to acme: err %v", err)
+	}
+	// What a manager may do still works.
+	if rows, err := try(manager, "UPDATE tenants SET timezone = 'UTC' WHERE id = ?", eu); err != nil || rows != 1 {
+		t.Errorf("acme could not change its own sub-tenant: %d rows, err %v", rows, err)
 	}
 }

@@ -12,10 +12,13 @@ import (
 // own wall behind Store.scoped: a query that forgets its tenant filter still
 // sees only the rows its scope allows, and an empty scope sees none.
 type Scope struct {
-	// TenantID is the tenant of the request's host. Its rows and those of
-	// its descendants are visible, so a parent's Super Admins reach their
-	// sub-tenants, and nothing beside or above it is.
+	// TenantID is the tenant of the request's host, set once the user is
+	// known to be a member of it. Its rows are visible, and nothing beside
+	// or above it is.
 	TenantID int64
+	// Subtree adds the tenants below TenantID, for those who manage them
+	// (a parent's Super Admins); without it a scope sees its tenant alone.
+	Subtree bool
 	// UserID is the signed-in user: their own memberships, in any tenant,
 	// are visible for the company toggle and the landing company.
 	UserID int64
@@ -108,23 +111,26 @@ func (s *Store) Within(ctx context.Context, scope Scope, fn func(ctx context.Con
 	})
 }
 
-// applyScope sets the settings the policies read, all four at once so that
+// applyScope sets the settings the policies read, all five at once so that
 // nothing of an earlier scope survives, as bound parameters.
 func (s *Store) applyScope(ctx context.Context, scope Scope) error {
 	if s.Dialect() != Postgres {
 		return nil
 	}
-	mailer := ""
-	if scope.mailer {
-		mailer = "on"
-	}
-	err := s.conn(ctx).Exec(`SELECT set_config('app.tenant_id', ?, true), set_config('app.user_id', ?, true),
-		set_config('app.invitation_token', ?, true), set_config('app.mailer', ?, true)`,
-		idSetting(scope.TenantID), idSetting(scope.UserID), scope.invitationToken, mailer).Error
+	err := s.conn(ctx).Exec(`SELECT set_config('app.tenant_id', ?, true), set_config('app.subtree', ?, true),
+		set_config('app.user_id', ?, true), set_config('app.invitation_token', ?, true), set_config('app.mailer', ?, true)`,
+		idSetting(scope.TenantID), onSetting(scope.Subtree), idSetting(scope.UserID), scope.invitationToken, onSetting(scope.mailer)).Error
 	if err != nil {
 		return fmt.Errorf("set row-level security scope: %w", err)
 	}
 	return nil
+}
+
+func onSetting(on bool) string {
+	if on {
+		return "on"
+	}
+	return ""
 }
 
 func idSetting(id int64) string {

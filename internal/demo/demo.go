@@ -104,10 +104,11 @@ func Seed(ctx context.Context, store *models.Store) error {
 	})
 }
 
-// actingIn runs fn as if a request of the tenant's own host did: under
-// Postgres row-level security, a company's rows can only be written so.
+// actingIn runs fn as a Super Admin's request of the tenant's own host
+// would: under Postgres row-level security, a company's rows (and its new
+// sub-tenants') can only be written so.
 func actingIn(ctx context.Context, tx *models.Store, tenantID int64, fn func(context.Context, *models.Store) error) error {
-	return tx.Within(ctx, models.Scope{TenantID: tenantID}, fn)
+	return tx.Within(ctx, models.Scope{TenantID: tenantID, Subtree: true}, fn)
 }
 
 func ensureUser(ctx context.Context, tx *models.Store, p person) (*models.User, error) {
