@@ -5,10 +5,13 @@
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
 -- Under row-level security Postgres uses an index for a condition only when
--- its operator is LEAKPROOF, and ILIKE's function is not marked so, although
--- it can only fail on a malformed pattern (Canopy's own, escaped) and never
--- reveals a row it is not given. Marking it needs a superuser; without one
--- the searches stay correct and use the tenant index instead.
+-- its operator is LEAKPROOF, and ILIKE's function is not marked so: it can
+-- fail on a malformed pattern, and a pattern built from another row's text
+-- could turn that error into a one-bit oracle about that row. Canopy's
+-- patterns are always literal user text escaped by models.LikePattern, so
+-- the app cannot be led there; someone running their own SQL as the app
+-- role could. We accept that for the index. Marking it needs a superuser;
+-- without one the searches stay correct and scan the tenant's rows.
 -- +goose StatementBegin
 DO $$
 BEGIN
