@@ -487,3 +487,39 @@ func TestRLSTenantTreeIsFixed(t *testing.T) {
 		t.Errorf("acme could not change its own sub-tenant: %d rows, err %v", rows, err)
 	}
 }
+
+// TestRLSWithinPutsBackTheScopeInForce: Within, handed a context older than
+// the request's latest scope, still restores the scope in force, after
+// success and after failure alike.
+func TestRLSWithinPutsBackTheScopeInForce(t *testing.T) {
+	w := newRLSWorld(t)
+	eu, globex, acme := w.tenant["acme-eu"], w.tenant["globex"], w.tenant["acme"]
+	err := w.app.Request(context.Background(), func(ctx context.Context) error {
+		stale, err := w.app.SetScope(ctx, models.Scope{TenantID: eu})
+		if err != nil {
+			return err
+		}
+		latest, err := w.app.SetScope(stale, models.Scope{TenantID: globex})
+		if err != nil {
+			return err
+		}
+		for _, fail := range []bool{false, true} {
+			err := w.app.Within(stale, models.Scope{TenantID: acme, Subtree: true}, func(ctx context.Context, tx *models.Store) error {
+				if fail {
+					return fmt.Errorf("the work failed")
+				}
+				return nil
+			})
+			if (err != nil) != fail {
+				return fmt.Errorf("Within: %v", err)
+			}
+			if got := tenantIDsOf(t, w.app.DBForTest(latest), "devices"); !slices.Equal(got, []int64{globex}) {
+				t.Errorf("after Within (failed %v) the request sees devices of %v, want globex's", fail, got)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

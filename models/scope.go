@@ -37,7 +37,10 @@ type requestTxKey struct{}
 // requestTxHolder lets Request unbind its transaction once it has ended, so
 // a context that outlives it (an error page, a panic) falls back to the pool
 // instead of a finished transaction.
-type requestTxHolder struct{ tx *gorm.DB }
+type requestTxHolder struct {
+	tx      *gorm.DB
+	applied Scope // the scope in force in tx, which Within puts back
+}
 
 // scopeFrom is the scope ctx carries; the zero Scope sees nothing.
 func scopeFrom(ctx context.Context) Scope {
@@ -52,10 +55,18 @@ func WithScope(ctx context.Context, scope Scope) context.Context {
 
 // requestTx is the transaction Request bound to ctx, if any.
 func requestTx(ctx context.Context) *gorm.DB {
-	if holder, _ := ctx.Value(requestTxKey{}).(*requestTxHolder); holder != nil {
+	if holder := holderOf(ctx); holder != nil {
 		return holder.tx
 	}
 	return nil
+}
+
+func holderOf(ctx context.Context) *requestTxHolder {
+	holder, _ := ctx.Value(requestTxKey{}).(*requestTxHolder)
+	if holder == nil || holder.tx == nil {
+		return nil
+	}
+	return holder
 }
 
 // Request runs fn — one HTTP request's database work — in one transaction on
@@ -94,7 +105,14 @@ func (s *Store) SetScope(ctx context.Context, scope Scope) (context.Context, err
 func (s *Store) Within(ctx context.Context, scope Scope, fn func(ctx context.Context, tx *Store) error) error {
 	inner := WithScope(ctx, scope)
 	nested := s.inTx || requestTx(ctx) != nil
-	return s.Tx(inner, func(tx *Store) error {
+	// What to put back: the scope in force in the request's transaction,
+	// else the one ctx carries (a transaction started from ctx applied it).
+	restore := scopeFrom(ctx)
+	holder := holderOf(ctx)
+	if holder != nil {
+		restore = holder.applied
+	}
+	err := s.Tx(inner, func(tx *Store) error {
 		if nested {
 			// A fresh transaction applied scope as it began.
 			if err := tx.applyScope(inner, scope); err != nil {
@@ -107,8 +125,12 @@ func (s *Store) Within(ctx context.Context, scope Scope, fn func(ctx context.Con
 		if !nested {
 			return nil // the setting ends with the transaction
 		}
-		return tx.applyScope(ctx, scopeFrom(ctx))
+		return tx.applyScope(ctx, restore)
 	})
+	if err != nil && holder != nil {
+		holder.applied = restore // the savepoint's rollback put it back
+	}
+	return err
 }
 
 // applyScope sets the settings the policies read, all five at once so that
@@ -122,6 +144,9 @@ func (s *Store) applyScope(ctx context.Context, scope Scope) error {
 		idSetting(scope.TenantID), onSetting(scope.Subtree), idSetting(scope.UserID), scope.invitationToken, onSetting(scope.mailer)).Error
 	if err != nil {
 		return fmt.Errorf("set row-level security scope: %w", err)
+	}
+	if holder := holderOf(ctx); holder != nil {
+		holder.applied = scope
 	}
 	return nil
 }
