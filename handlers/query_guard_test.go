@@ -486,12 +486,12 @@ func growCompanies(t *testing.T, a *app, n int) {
 	t.Helper()
 	ctx := context.Background()
 	alice := a.user("alice@acme.test")
-	have, err := a.store.CompaniesOf(ctx, alice.ID)
+	_, have, err := a.store.CompanyToggle(ctx, alice.ID, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	admin := a.tenant("admin")
-	owners := bulkUsers(t, a, "owner", n-len(have))
+	owners := bulkUsers(t, a, "owner", n-int(have))
 	for i, owner := range owners {
 		tn, err := a.store.CreateTenant(ctx, models.NewTenant{
 			ParentID: admin.ID, Name: fmt.Sprintf("Guard Company %03d", i), Subdomain: fmt.Sprintf("guard-co-%03d", i),
@@ -504,8 +504,8 @@ func growCompanies(t *testing.T, a *app, n int) {
 			t.Fatal(err)
 		}
 	}
-	if got, err := a.store.CompaniesOf(ctx, alice.ID); err != nil || len(got) != n {
-		t.Fatalf("alice is in %d companies (%v), want %d", len(got), err, n)
+	if _, got, err := a.store.CompanyToggle(ctx, alice.ID, 0); err != nil || got != int64(n) {
+		t.Fatalf("alice is in %d companies (%v), want %d", got, err, n)
 	}
 }
 

@@ -135,7 +135,8 @@ func tenantInactivePage(h *Handlers, c echo.Context, t *models.Tenant) templ.Com
 }
 
 // companyToggle lists the user's companies for the toggle, the current one
-// first; a failed lookup only costs the toggle, never the page.
+// first. A failed lookup is logged and leaves the toggle empty; on Postgres
+// it also fails the request's transaction, so the page becomes an error page.
 func (h *Handlers) companyToggle(c echo.Context, u *models.User, current *models.Tenant) ([]models.Company, int64) {
 	list, total, err := h.store.CompanyToggle(c.Request().Context(), u.ID, current.ID)
 	if err != nil {

@@ -40,17 +40,6 @@ func (s *Store) companiesOf(ctx context.Context, userID int64) *gorm.DB {
 
 const companyColumns = `tenants.id, tenants.name, tenants.subdomain, COALESCE(owners.email, '') AS owner_email, tenants.member_count`
 
-// CompaniesOf lists all of a user's active companies by name, in one query
-// however many there are.
-func (s *Store) CompaniesOf(ctx context.Context, userID int64) ([]Company, error) {
-	var out []Company
-	err := s.companiesOf(ctx, userID).Select(companyColumns).Order("lower(tenants.name), tenants.id").Scan(&out).Error
-	if err != nil {
-		return nil, fmt.Errorf("list companies of user: %w", err)
-	}
-	return out, nil
-}
-
 // CompanyToggle is what the toggle shows: the current company first, then
 // the user's others by name, ToggleSize in all, and how many active
 // companies the user has — in one query.

@@ -9,7 +9,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -270,14 +269,7 @@ func blankRecord(record []string) bool {
 // displayValue makes what a refused line held fit to show back: valid
 // UTF-8, no control characters, at most 80 characters.
 func displayValue(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.TrimSpace(s)
+	s = strings.TrimSpace(controlsToSpaces(strings.ToValidUTF8(s, "\uFFFD")))
 	if utf8.RuneCountInString(s) > 80 {
 		s = string([]rune(s)[:79]) + "…"
 	}

@@ -305,18 +305,11 @@ type Acceptance struct {
 // one from the form); an existing user just joins. Answering twice fails.
 func (s *Store) AcceptInvitation(ctx context.Context, token string, newcomer NewUser) (*Acceptance, error) {
 	var user *User
-	var tenant *Tenant
 	created := false
-	err := s.Tx(ctx, func(tx *Store) error {
-		inv, t, err := tx.InvitationByToken(ctx, token)
-		if err != nil {
-			return err
-		}
-		tenant = t
-		return tx.Within(ctx, Scope{TenantID: t.ID}, func(ctx context.Context, tx *Store) error {
-			user, created, err = tx.accept(ctx, inv, t, newcomer)
-			return err
-		})
+	tenant, err := s.answerInvitation(ctx, token, func(ctx context.Context, tx *Store, inv *Invitation, t *Tenant) error {
+		var err error
+		user, created, err = tx.accept(ctx, inv, t, newcomer)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -324,9 +317,25 @@ func (s *Store) AcceptInvitation(ctx context.Context, token string, newcomer New
 	return &Acceptance{User: user, Tenant: tenant, NewAccount: created}, nil
 }
 
-// accept answers inv yes inside the invitation's company, which holding its
-// token proved the right to act in, and returns the member and whether they
-// are new to Canopy.
+// answerInvitation finds the open invitation token names and runs fn inside
+// its company, which holding the token proved the right to act in.
+func (s *Store) answerInvitation(ctx context.Context, token string, fn func(ctx context.Context, tx *Store, inv *Invitation, t *Tenant) error) (*Tenant, error) {
+	var tenant *Tenant
+	err := s.Tx(ctx, func(tx *Store) error {
+		inv, t, err := tx.InvitationByToken(ctx, token)
+		if err != nil {
+			return err
+		}
+		tenant = t
+		return tx.Within(ctx, Scope{TenantID: t.ID}, func(ctx context.Context, tx *Store) error {
+			return fn(ctx, tx, inv, t)
+		})
+	})
+	return tenant, err
+}
+
+// accept answers inv yes, inside its company, and returns the member and
+// whether they are new to Canopy.
 func (s *Store) accept(ctx context.Context, inv *Invitation, t *Tenant, newcomer NewUser) (*User, bool, error) {
 	if err := s.respond(ctx, inv, InvitationAccepted); err != nil {
 		return nil, false, err
@@ -361,21 +370,12 @@ func (s *Store) accept(ctx context.Context, inv *Invitation, t *Tenant, newcomer
 
 // DeclineInvitation records that the invitee said no.
 func (s *Store) DeclineInvitation(ctx context.Context, token string) (*Tenant, error) {
-	var tenant *Tenant
-	err := s.Tx(ctx, func(tx *Store) error {
-		inv, t, err := tx.InvitationByToken(ctx, token)
-		if err != nil {
+	return s.answerInvitation(ctx, token, func(ctx context.Context, tx *Store, inv *Invitation, t *Tenant) error {
+		if err := tx.respond(ctx, inv, InvitationDeclined); err != nil {
 			return err
 		}
-		tenant = t
-		return tx.Within(ctx, Scope{TenantID: t.ID}, func(ctx context.Context, tx *Store) error {
-			if err := tx.respond(ctx, inv, InvitationDeclined); err != nil {
-				return err
-			}
-			return tx.audit(asPerson(ctx, 0, inv.Email), t.ID, AuditInvitationDeclined, inv.target(), map[string]any{"status": InvitationPending}, map[string]any{"status": InvitationDeclined})
-		})
+		return tx.audit(asPerson(ctx, 0, inv.Email), t.ID, AuditInvitationDeclined, inv.target(), map[string]any{"status": InvitationPending}, map[string]any{"status": InvitationDeclined})
 	})
-	return tenant, err
 }
 
 func (s *Store) setOwner(ctx context.Context, t *Tenant, userID int64) error {

@@ -278,22 +278,24 @@ func TestCompaniesOf(t *testing.T) {
 	if _, err := w.store.Invite(ctx, models.InviteRequest{TenantID: w.platform.ID, InviterRole: models.RoleSuperAdmin, Email: "alice@acme.test", FirstName: "A", Role: models.RoleViewer}, mail.build); err != nil {
 		t.Fatal(err)
 	}
-	list, err := w.store.CompaniesOf(ctx, w.alice.ID)
+	all := models.PageRequest{Number: 1, Size: models.CompanyPageSize}
+	found, err := w.store.SearchCompanies(ctx, w.alice.ID, "", all)
 	if err != nil {
 		t.Fatal(err)
 	}
+	list := found.Items
 	if len(list) != 2 || list[0].Subdomain != "acme" || list[0].OwnerEmail != "alice@acme.test" || list[0].MemberCount != 1 ||
 		list[1].Subdomain != "admin" || list[1].OwnerEmail != staff.Email || list[1].MemberCount != 2 {
 		t.Fatalf("companies: %+v", list)
 	}
 	_ = w.store.SetTenantStatus(ctx, w.acme.ID, models.TenantInactive)
-	if list, _ = w.store.CompaniesOf(ctx, w.alice.ID); len(list) != 1 {
-		t.Fatalf("inactive company listed: %+v", list)
+	if found, _ = w.store.SearchCompanies(ctx, w.alice.ID, "", all); len(found.Items) != 1 || found.Total != 1 {
+		t.Fatalf("inactive company listed: %+v", found.Items)
 	}
 }
 
-// TestCompaniesOfFiveHundredIsOneQuery: the toggle of a user in 500
-// companies is one statement, with every count right.
+// TestCompaniesOfFiveHundredIsOneQuery: a user in 500 companies has every
+// count right, and their toggle is one statement.
 func TestCompaniesOfFiveHundredIsOneQuery(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
@@ -318,15 +320,14 @@ func TestCompaniesOfFiveHundredIsOneQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var list []models.Company
-	queries := w.store.CountQueries(func() { list, err = w.store.CompaniesOf(ctx, w.alice.ID) })
+	found, err := w.store.SearchCompanies(ctx, w.alice.ID, "", models.PageRequest{Number: 1, Size: n + 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(list) != n+1 || queries != 1 {
-		t.Fatalf("%d companies in %d queries; want %d in 1", len(list), queries, n+1)
+	if len(found.Items) != n+1 || found.Total != n+1 {
+		t.Fatalf("%d companies of %d listed; want %d", len(found.Items), found.Total, n+1)
 	}
-	for _, c := range list {
+	for _, c := range found.Items {
 		if c.Subdomain != "acme" && (c.MemberCount != 2 || !strings.HasPrefix(c.OwnerEmail, "owner")) {
 			t.Fatalf("wrong row %+v", c)
 		}
@@ -339,14 +340,14 @@ func TestCompaniesOfFiveHundredIsOneQuery(t *testing.T) {
 	}
 	var toggle []models.Company
 	var total int64
-	queries = w.store.CountQueries(func() { toggle, total, err = w.store.CompanyToggle(ctx, w.alice.ID, current.ID) })
+	queries := w.store.CountQueries(func() { toggle, total, err = w.store.CompanyToggle(ctx, w.alice.ID, current.ID) })
 	if err != nil || queries != 1 || total != n+1 || len(toggle) != models.ToggleSize || toggle[0].ID != current.ID ||
 		toggle[1].Subdomain != "acme" || toggle[0].MemberCount != 2 {
 		t.Fatalf("toggle: %d rows of %d in %d queries, first %+v, err %v", len(toggle), total, queries, toggle[0], err)
 	}
 
 	// The Companies page finds the rest by name.
-	found, err := w.store.SearchCompanies(ctx, w.alice.ID, "COMPANY 49", models.PageRequest{Number: 1, Size: models.CompanyPageSize})
+	found, err = w.store.SearchCompanies(ctx, w.alice.ID, "COMPANY 49", models.PageRequest{Number: 1, Size: models.CompanyPageSize})
 	if err != nil || found.Total != 11 || found.Items[0].Name != "Company 49" || found.Items[10].Name != "Company 499" {
 		t.Fatalf("search: %d found (%+v), err %v", found.Total, found.Items, err)
 	}

@@ -88,17 +88,17 @@ func EmailRetryDelay(attempt int) time.Duration {
 	return min(delay, ceiling)
 }
 
-// The worker's methods below read and write the outbox under MailerScope:
+// The worker's methods below read and write the outbox under mailerScope:
 // messages carry invitation links, so nothing else may read them all.
 
-// asMailer runs fn under MailerScope. On SQLite, which has no row-level
+// asMailer runs fn under mailerScope. On SQLite, which has no row-level
 // security, it runs fn as it is: a transaction there would take the one
 // write lock on every poll of the worker.
 func (s *Store) asMailer(ctx context.Context, fn func(ctx context.Context, tx *Store) error) error {
 	if s.Dialect() != Postgres {
 		return fn(ctx, s)
 	}
-	return s.Within(ctx, MailerScope, fn)
+	return s.Within(ctx, mailerScope, fn)
 }
 
 // ClaimDueEmails leases up to limit messages that are due, so this caller
@@ -120,7 +120,7 @@ func (s *Store) ClaimDueEmails(ctx context.Context, limit int, lease time.Durati
 		return nil, nil
 	}
 	var claimed []OutboxEmail
-	err = s.Within(ctx, MailerScope, func(ctx context.Context, tx *Store) error {
+	err = s.Within(ctx, mailerScope, func(ctx context.Context, tx *Store) error {
 		now := tx.db.NowFunc()
 		due := tx.dueEmails(ctx, now).Limit(limit)
 		if tx.Dialect() == Postgres {
@@ -195,7 +195,7 @@ func (s *Store) MarkEmailSent(ctx context.Context, id int64) error {
 // again after retryIn (normally EmailRetryDelay of the attempt number), or,
 // once it has had MaxEmailAttempts, given up on as failed. gaveUp tells which.
 func (s *Store) MarkEmailFailed(ctx context.Context, id int64, reason string, retryIn time.Duration) (gaveUp bool, err error) {
-	err = s.Within(ctx, MailerScope, func(ctx context.Context, tx *Store) error {
+	err = s.Within(ctx, mailerScope, func(ctx context.Context, tx *Store) error {
 		var m OutboxEmail
 		if err := tx.conn(ctx).Where("id = ? AND status = ?", id, EmailPending).Take(&m).Error; err != nil {
 			return notFound(err, "pending email")

@@ -27,8 +27,8 @@ type Scope struct {
 	mailer          bool   // the mail worker: the whole outbox
 }
 
-// MailerScope is the mail worker's: the outbox and nothing else.
-var MailerScope = Scope{mailer: true}
+// mailerScope is the mail worker's: the outbox and nothing else.
+var mailerScope = Scope{mailer: true}
 
 type scopeKey struct{}
 

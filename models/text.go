@@ -56,12 +56,15 @@ func cleanLines(errs FieldErrors, fields map[string]*string) {
 // the database can compare: invalid UTF-8 and control characters (a NUL
 // fails a Postgres query outright) are dropped, white space collapsed.
 func searchable(s string) string {
-	s = strings.ToValidUTF8(s, "")
-	s = strings.Map(func(r rune) rune {
+	return strings.Join(strings.Fields(controlsToSpaces(strings.ToValidUTF8(s, ""))), " ")
+}
+
+// controlsToSpaces turns every control character of s into a space.
+func controlsToSpaces(s string) string {
+	return strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
 			return ' '
 		}
 		return r
 	}, s)
-	return strings.Join(strings.Fields(s), " ")
 }
