@@ -22,7 +22,6 @@ type requestState struct {
 	// membershipLoaded: membership is known (nil meaning none), not yet to be
 	// guessed from what the session last saw.
 	membershipLoaded bool
-	scope            *models.Scope // the row-level security scope last applied
 	session          *sessions.Session
 	dirty            bool // the session must be written back
 }

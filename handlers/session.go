@@ -209,18 +209,10 @@ func (h *Handlers) scopeRequest(c echo.Context) error {
 			scope.Subtree = role.Can(models.PermManageSubTenants)
 		}
 	}
-	applied := models.Scope{} // a new transaction sees nothing
-	if rs.scope != nil {
-		applied = *rs.scope
-	}
-	if scope == applied {
-		return nil
-	}
 	ctx, err := h.store.SetScope(c.Request().Context(), scope)
 	if err != nil {
 		return err
 	}
-	rs.scope = &scope
 	c.SetRequest(c.Request().WithContext(ctx))
 	return nil
 }

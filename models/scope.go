@@ -95,6 +95,9 @@ func (s *Store) SetScope(ctx context.Context, scope Scope) (context.Context, err
 	if requestTx(ctx) == nil && !s.inTx {
 		return ctx, nil // applied by each transaction started from ctx
 	}
+	if holder := holderOf(ctx); holder != nil && holder.applied == scope {
+		return ctx, nil // in force already (a new transaction: nothing)
+	}
 	return ctx, s.applyScope(ctx, scope)
 }
 
