@@ -16,14 +16,22 @@ build: generate
 generate:
 	$(GO) tool templ generate -log-level error
 
+# TESTFLAGS: every test under the race detector, with a budget that fails a
+# stuck or badly slowed run clearly instead of at go test's 10-minute
+# default. The race detector also turns on checkptr, which checks unsafe
+# pointer arithmetic; it is switched off for the pure-Go SQLite engine only
+# (machine-translated C: it has no bearing on Canopy's code, and checking it
+# doubled the handler tests' time).
+TESTFLAGS ?= -race -count=1 -timeout 6m -gcflags='modernc.org/...=-d=checkptr=0'
+
 ## test: unit and handler tests on SQLite (and on Postgres when CANOPY_TEST_DATABASE_URL is set)
 test: generate
-	$(GO) test -race -count=1 $(PKGS)
+	$(GO) test $(TESTFLAGS) $(PKGS)
 
 ## test-postgres: the same tests against the local PostgreSQL server
 test-postgres:
 	CANOPY_TEST_DATABASE_URL=$${CANOPY_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable} \
-		$(GO) test -race -count=1 ./models/... ./handlers/... ./internal/...
+		$(GO) test $(TESTFLAGS) ./models/... ./handlers/... ./internal/...
 
 ## test-e2e: browser tests in headless Chromium (needs /usr/bin/chromium)
 test-e2e:

@@ -51,6 +51,8 @@ var (
 // requireBrowser skips the test unless CANOPY_E2E=1, and then insists on
 // Chromium: CI sets the variable, so a missing browser must fail there
 // rather than turn the browser tests into a silent skip.
+func TestMain(m *testing.M) { testdb.Main(m) }
+
 func requireBrowser(t *testing.T) {
 	t.Helper()
 	if os.Getenv("CANOPY_E2E") != "1" {
@@ -100,10 +102,7 @@ func startCanopy(t *testing.T) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := models.NewStore(testdb.Open(t))
-	if err := demo.Seed(context.Background(), store); err != nil {
-		t.Fatalf("seed demo data: %v", err)
-	}
+	store := models.NewStore(testdb.OpenDemo(t))
 	secrets, err := cfg.LoadSecrets()
 	if err != nil {
 		t.Fatal(err)

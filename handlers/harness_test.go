@@ -51,11 +51,8 @@ func newApp(t *testing.T) *app {
 
 func newAppWith(t *testing.T, env map[string]string) *app {
 	t.Helper()
-	db, serverDB := testdb.OpenAsApp(t)
+	db, serverDB := testdb.OpenDemoAsApp(t)
 	store := models.NewStore(db)
-	if err := demo.Seed(context.Background(), store); err != nil {
-		t.Fatal(err)
-	}
 	vars := map[string]string{"CANOPY_BASE_URL": base, "CANOPY_DATA_DIR": t.TempDir()}
 	for k, v := range env {
 		vars[k] = v

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"testing"
 
 	"gorm.io/gorm"
 )
@@ -41,3 +42,11 @@ func (s *Store) CreateUserForTest(ctx context.Context, email string) (*User, err
 // DBForTest is the connection s would run a query for ctx on — inside
 // Within, the transaction with its row-level security scope — for raw SQL.
 func (s *Store) DBForTest(ctx context.Context) *gorm.DB { return s.conn(ctx) }
+
+// UseProductionPasswordCost makes new hashes cost what they cost in the
+// server until the test ends (test binaries otherwise hash cheaply).
+func UseProductionPasswordCost(t testing.TB) {
+	previous := passwordParams.Load()
+	passwordParams.Store(passwordParamsFor(false))
+	t.Cleanup(func() { passwordParams.Store(previous) })
+}

@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -10,7 +11,6 @@ import (
 
 	"gorm.io/gorm"
 
-	"canopy/internal/demo"
 	"canopy/internal/testdb"
 	"canopy/models"
 )
@@ -30,15 +30,12 @@ type rlsWorld struct {
 
 func newRLSWorld(t *testing.T) *rlsWorld {
 	t.Helper()
-	owner, appDB := testdb.OpenAsApp(t)
-	if models.DialectOf(owner) != models.Postgres {
+	if os.Getenv(testdb.EnvVar) == "" {
 		t.Skip("row-level security is Postgres's; set " + testdb.EnvVar)
 	}
+	owner, appDB := testdb.OpenDemoAsApp(t)
 	ctx := context.Background()
 	ownerStore := models.NewStore(owner)
-	if err := demo.Seed(ctx, ownerStore); err != nil {
-		t.Fatal(err)
-	}
 	w := &rlsWorld{owner: owner, appDB: appDB, app: models.NewStore(appDB), tenant: map[string]int64{}}
 	var rows []struct {
 		ID        int64

@@ -34,6 +34,7 @@ func TestCreateUserValidation(t *testing.T) {
 }
 
 func TestAuthenticate(t *testing.T) {
+	models.UseProductionPasswordCost(t) // the cost the server hashes with
 	w := newWorld(t)
 	ctx := context.Background()
 	u, err := w.store.Authenticate(ctx, "  Alice@ACME.test ", "a-long-password")
@@ -55,6 +56,7 @@ func TestAuthenticate(t *testing.T) {
 }
 
 func TestWeakHashUpgradedAtSignIn(t *testing.T) {
+	models.UseProductionPasswordCost(t)
 	w := newWorld(t)
 	ctx := context.Background()
 	weak, err := argon2id.CreateHash("a-long-password", &argon2id.Params{Memory: 4096, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32})
@@ -176,6 +178,9 @@ func TestChangePassword(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			if c.field == "" {
+				models.UseProductionPasswordCost(t) // the new hash is the server's
+			}
 			w := newWorld(t)
 			ctx := context.Background()
 			before, _ := w.store.UserByID(ctx, w.alice.ID)

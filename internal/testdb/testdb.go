@@ -1,6 +1,11 @@
 // Package testdb gives each test a fresh, migrated database: an SQLite file by
 // default, or a Postgres database when CANOPY_TEST_DATABASE_URL is set, so the
 // same tests run on both.
+//
+// Migrating (and loading the demo data) takes far longer than copying the
+// result, so each test binary builds every starting state once, as a
+// template, and each test gets a copy of it: a copied file on SQLite, a
+// database created from the template on Postgres.
 package testdb
 
 import (
@@ -8,6 +13,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -16,6 +22,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"canopy/internal/demo"
 	"canopy/models"
 )
 
@@ -30,7 +37,7 @@ const AppRole = "canopy_test_app"
 // test, connected as its owner (on Postgres, the superuser of
 // CANOPY_TEST_DATABASE_URL, which row-level security does not stop).
 func Open(t testing.TB) *gorm.DB {
-	owner, _ := open(t, false)
+	owner, _ := open(t, migrated, false)
 	return owner
 }
 
@@ -38,35 +45,128 @@ func Open(t testing.TB) *gorm.DB {
 // inspect data, and as the server connects, through AppRole, to which
 // row-level security applies. On SQLite both are the same connection.
 func OpenAsApp(t testing.TB) (owner, app *gorm.DB) {
-	return open(t, true)
+	return open(t, migrated, true)
 }
 
-func open(t testing.TB, asApp bool) (owner, app *gorm.DB) {
+// OpenDemo is Open with the demo data loaded.
+func OpenDemo(t testing.TB) *gorm.DB {
+	owner, _ := open(t, withDemo, false)
+	return owner
+}
+
+// OpenDemoAsApp is OpenAsApp with the demo data loaded.
+func OpenDemoAsApp(t testing.TB) (owner, app *gorm.DB) {
+	return open(t, withDemo, true)
+}
+
+// template is a starting state, built at most once per test binary.
+type template struct {
+	label string
+	load  func(ctx context.Context, db *gorm.DB) error // after migrating; nil for nothing
+	once  sync.Once
+	ref   string // the SQLite file, or the Postgres database name
+	err   error
+}
+
+var (
+	migrated = &template{label: "migrated"}
+	withDemo = &template{label: "demo", load: func(ctx context.Context, db *gorm.DB) error {
+		return demo.Seed(ctx, models.NewStore(db))
+	}}
+	templates = []*template{migrated, withDemo}
+)
+
+// prepare brings a new database to the template's state.
+func (tp *template) prepare(db *gorm.DB) error {
+	ctx := context.Background()
+	if err := models.Migrate(ctx, db, nil); err != nil {
+		return err
+	}
+	if tp.load == nil {
+		return nil
+	}
+	return tp.load(ctx, db)
+}
+
+func open(t testing.TB, tp *template, asApp bool) (owner, app *gorm.DB) {
 	t.Helper()
 	if url := os.Getenv(EnvVar); url != "" {
-		return openPostgres(t, url, asApp)
+		return openPostgres(t, url, tp, asApp)
 	}
-	db, err := models.OpenSQLite(filepath.Join(t.TempDir(), "test.db"))
+	return openSQLite(t, tp)
+}
+
+// sqliteDir holds the SQLite templates of this test binary.
+var sqliteDir struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+func openSQLite(t testing.TB, tp *template) (owner, app *gorm.DB) {
+	t.Helper()
+	tp.once.Do(func() { tp.ref, tp.err = makeSQLiteTemplate(tp) })
+	if tp.err != nil {
+		t.Fatalf("prepare the %s template database: %v", tp.label, tp.err)
+	}
+	path := filepath.Join(t.TempDir(), "test.db")
+	if err := copyFile(tp.ref, path); err != nil {
+		t.Fatal(err)
+	}
+	db, err := models.OpenSQLite(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = models.Close(db) })
-	if err := models.Migrate(context.Background(), db, nil); err != nil {
-		t.Fatal(err)
-	}
 	return db, db
 }
 
-var (
-	templateOnce sync.Once
-	templateName string
-	templateErr  error
-	createMu     sync.Mutex
-)
+func makeSQLiteTemplate(tp *template) (string, error) {
+	sqliteDir.once.Do(func() { sqliteDir.path, sqliteDir.err = os.MkdirTemp("", "canopy-testdb-") })
+	if sqliteDir.err != nil {
+		return "", sqliteDir.err
+	}
+	path := filepath.Join(sqliteDir.path, tp.label+".db")
+	db, err := models.OpenSQLite(path)
+	if err != nil {
+		return "", err
+	}
+	if err := tp.prepare(db); err != nil {
+		_ = models.Close(db)
+		return "", err
+	}
+	// Everything into the main file, so that copying it copies it all.
+	if err := db.Exec("PRAGMA wal_checkpoint(TRUNCATE)").Error; err != nil {
+		_ = models.Close(db)
+		return "", err
+	}
+	return path, models.Close(db)
+}
 
-// openPostgres clones a migrated template database, which is much faster than
-// migrating a new database for every test.
-func openPostgres(t testing.TB, serverURL string, asApp bool) (owner, app *gorm.DB) {
+func copyFile(from, to string) error {
+	src, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		_ = dst.Close()
+		return err
+	}
+	return dst.Close()
+}
+
+// createMu serialises CREATE DATABASE … TEMPLATE, which fails while another
+// session is copying the same template.
+var createMu sync.Mutex
+
+// openPostgres creates a database from the template's, connected as its
+// owner and, when asApp, also as AppRole.
+func openPostgres(t testing.TB, serverURL string, tp *template, asApp bool) (owner, app *gorm.DB) {
 	t.Helper()
 	admin, err := models.OpenPostgres(serverURL)
 	if err != nil {
@@ -74,13 +174,13 @@ func openPostgres(t testing.TB, serverURL string, asApp bool) (owner, app *gorm.
 	}
 	defer models.Close(admin)
 
-	templateOnce.Do(func() { templateName, templateErr = makeTemplate(admin, serverURL) })
-	if templateErr != nil {
-		t.Fatalf("prepare template database: %v", templateErr)
+	tp.once.Do(func() { tp.ref, tp.err = makePostgresTemplate(admin, serverURL, tp) })
+	if tp.err != nil {
+		t.Fatalf("prepare the %s template database: %v", tp.label, tp.err)
 	}
 	name := "canopy_test_" + randomSuffix()
 	createMu.Lock()
-	err = admin.Exec(fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, templateName)).Error
+	err = admin.Exec(fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, tp.ref)).Error
 	createMu.Unlock()
 	if err != nil {
 		t.Fatalf("create test database: %v", err)
@@ -98,16 +198,13 @@ func openPostgres(t testing.TB, serverURL string, asApp bool) (owner, app *gorm.
 	t.Cleanup(func() {
 		_ = models.Close(app)
 		_ = models.Close(db)
-		if cleaner, err := models.OpenPostgres(serverURL); err == nil {
-			cleaner.Exec(fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, name))
-			_ = models.Close(cleaner)
-		}
+		dropDatabase(serverURL, name)
 	})
 	return db, app
 }
 
-func makeTemplate(admin *gorm.DB, serverURL string) (string, error) {
-	name := "canopy_tmpl_" + randomSuffix()
+func makePostgresTemplate(admin *gorm.DB, serverURL string, tp *template) (string, error) {
+	name := "canopy_tmpl_" + tp.label + "_" + randomSuffix()
 	if err := admin.Exec(fmt.Sprintf(`CREATE DATABASE %s`, name)).Error; err != nil {
 		return "", err
 	}
@@ -116,7 +213,7 @@ func makeTemplate(admin *gorm.DB, serverURL string) (string, error) {
 		return "", err
 	}
 	defer models.Close(db)
-	if err := models.Migrate(context.Background(), db, nil); err != nil {
+	if err := tp.prepare(db); err != nil {
 		return "", err
 	}
 	// Roles belong to the whole server, and test packages run at once.
@@ -130,19 +227,28 @@ func makeTemplate(admin *gorm.DB, serverURL string) (string, error) {
 	return name, nil
 }
 
-// Cleanup drops the template database; call it from TestMain after m.Run.
-func Cleanup() {
-	url := os.Getenv(EnvVar)
-	if url == "" || templateName == "" {
-		return
-	}
-	if admin, err := models.OpenPostgres(url); err == nil {
-		admin.Exec(fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, templateName))
+func dropDatabase(serverURL, name string) {
+	if admin, err := models.OpenPostgres(serverURL); err == nil {
+		admin.Exec(fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, name))
 		_ = models.Close(admin)
 	}
 }
 
-// Main runs a package's tests and then removes its template database.
+// Cleanup removes the templates; Main calls it after the tests.
+func Cleanup() {
+	if url := os.Getenv(EnvVar); url != "" {
+		for _, tp := range templates {
+			if tp.ref != "" {
+				dropDatabase(url, tp.ref)
+			}
+		}
+	}
+	if sqliteDir.path != "" {
+		_ = os.RemoveAll(sqliteDir.path)
+	}
+}
+
+// Main runs a package's tests and then removes its template databases.
 func Main(m *testing.M) {
 	code := m.Run()
 	Cleanup()
