@@ -178,9 +178,6 @@ func (h *Handlers) authorize(c echo.Context, perm models.Permission) error {
 	return nil
 }
 
-var errNotFound = &pageError{status: http.StatusNotFound, heading: "Page not found",
-	message: "The page you asked for does not exist or has moved.", href: "/", label: "Go home"}
-
 // loginURL is the sign-in page on the base domain, continuing to a tenant.
 func (h *Handlers) loginURL(subdomain, next string) string {
 	q := url.Values{}

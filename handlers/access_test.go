@@ -97,7 +97,7 @@ var routeExpectations = map[string]expectation{
 	"POST /sub-tenants/:id/settings":                         {},
 	"POST /sub-tenants/:id/status":                           {},
 	// Devices: every member sees them; adding, importing and (de)activating
-	// need PermEdit, deprovisioning PermManageMembers (SPEC §3: Admin). The
+	// need PermEdit, deprovisioning PermManageMembers (an Admin's). The
 	// parent's Super Admins reach a child's devices only on its Devices tab.
 	"GET /devices":                                        {tenant: members(303, 303, 200), apex: all(404)},
 	"GET /devices/new":                                    {tenant: needsEdit(), apex: all(404)},

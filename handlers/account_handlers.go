@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -40,12 +39,12 @@ func (h *Handlers) changePassword(c echo.Context) error {
 		})
 	}
 	u, err := h.store.ChangePassword(c.Request().Context(), rs.user.ID, in)
-	var fe models.FieldErrors
-	if errors.As(err, &fe) {
-		if fe["current_password"] != "" && in.Current != "" {
+	var refused pages.PasswordForm
+	if fieldErrors(err, &refused.Errors) {
+		if refused.Errors["current_password"] != "" && in.Current != "" {
 			h.log.Info("password change refused: wrong current password", "user", rs.user.ID, "ip", c.RealIP())
 		}
-		return h.renderPasswordForm(c, http.StatusUnprocessableEntity, pages.PasswordForm{Errors: fe})
+		return h.renderPasswordForm(c, http.StatusUnprocessableEntity, refused)
 	}
 	if err != nil {
 		return err

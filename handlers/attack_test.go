@@ -22,7 +22,7 @@ import (
 	"canopy/models"
 )
 
-// The attack matrix (issue 5, item 3): every route of the router × every
+// The attack matrix: every route of the router × every
 // kind of visitor × the tenant the request is aimed at, relative to the
 // visitor's own company (acme) → the expected status, nothing leaked from a
 // company the visitor may not see, and nothing changed when refused. Named

@@ -141,7 +141,7 @@ func (h *Handlers) addDevice(c echo.Context, v deviceView) error {
 		status = models.DeviceStatus(form.Status) // refused beside the field
 	}
 	d, err := h.store.AddDevice(c.Request().Context(), v.owner.ID, models.NewDevice{Identifier: form.Identifier, Model: form.Model, Status: status})
-	if fieldErrors(err, (*map[string]string)(&form.Errors)) {
+	if fieldErrors(err, &form.Errors) {
 		return h.showDevices(c, v, http.StatusUnprocessableEntity, pages.DevicesData{Add: form, AddOpen: true})
 	}
 	if err != nil {
@@ -227,10 +227,8 @@ func (h *Handlers) changeDevice(c echo.Context, v deviceView, change func(id int
 	q, page := listQuery(c)
 	_, err = change(id)
 	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return errNotFound
 	case errors.Is(err, models.ErrDeviceDeprovisioned):
-		h.flash(c, "error", "That device is already deprovisioned; nothing changed. Deprovisioning is final.")
+		h.flash(c, "error", refusal(err))
 	case err != nil:
 		return err
 	}

@@ -102,7 +102,7 @@ func TestEveSeesAcmeEuropesDevices(t *testing.T) {
 		"EU-TL100-0001", "Thermo Logger T-100", "Thermo Logger T-200", "GPS Tracker G2", "Door Sensor DS-1",
 		"1–25 of 25", `name="q"`, `aria-current="page"`, "Times in Europe/Berlin")
 	wantNoBody(t, page, `style=`, "onclick", "<script>")
-	// The demo's ~25 devices: some inactive, two deprovisioned (SPEC §9).
+	// The demo's ~25 devices: some inactive, two deprovisioned.
 	if n := strings.Count(page.body, `status-pill status-pill-deprovisioned`); n != 2 {
 		t.Errorf("%d deprovisioned devices shown, want 2", n)
 	}
@@ -374,7 +374,8 @@ func TestParentSuperAdminManagesChildDevices(t *testing.T) {
 }
 
 // TestParentSeesChildDevicesOnlyOnSubTenantPages: alice is Acme's Super
-// Admin but not a member of Acme Europe: its own /devices refuses her (SPEC §2).
+// Admin but not a member of Acme Europe: its own /devices refuses her, since
+// a tenant's own host admits its members only.
 func TestParentSeesChildDevicesOnlyOnSubTenantPages(t *testing.T) {
 	a := newApp(t)
 	alice := a.browser()

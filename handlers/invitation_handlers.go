@@ -18,7 +18,7 @@ func (h *Handlers) invitation(c echo.Context) error {
 	}
 	inv, t, err := h.store.InvitationByToken(c.Request().Context(), c.Param("token"))
 	if err != nil {
-		return invitationError(err)
+		return err
 	}
 	form := pages.InvitationForm{FirstName: inv.FirstName, LastName: inv.LastName}
 	return h.renderInvitation(c, http.StatusOK, inv, t, form)
@@ -47,7 +47,7 @@ func (h *Handlers) acceptInvitation(c echo.Context) error {
 	token := c.Param("token")
 	inv, t, err := h.store.InvitationByToken(ctx, token)
 	if err != nil {
-		return invitationError(err)
+		return err
 	}
 	form := pages.InvitationForm{FirstName: c.FormValue("first_name"), LastName: c.FormValue("last_name")}
 	newcomer := models.NewUser{FirstName: form.FirstName, LastName: form.LastName, Password: c.FormValue("password")}
@@ -63,13 +63,11 @@ func (h *Handlers) acceptInvitation(c echo.Context) error {
 		}
 	}
 	acc, err := h.store.AcceptInvitation(ctx, token, newcomer)
-	var fe models.FieldErrors
-	if errors.As(err, &fe) {
-		form.Errors = fe
+	if fieldErrors(err, &form.Errors) {
 		return h.renderInvitation(c, http.StatusUnprocessableEntity, inv, t, form)
 	}
 	if err != nil {
-		return invitationError(err)
+		return err
 	}
 	h.log.Info("invitation accepted", "tenant", acc.Tenant.ID, "user", acc.User.ID, "new_account", acc.NewAccount)
 	switch {
@@ -91,29 +89,7 @@ func (h *Handlers) declineInvitation(c echo.Context) error {
 	}
 	t, err := h.store.DeclineInvitation(c.Request().Context(), c.Param("token"))
 	if err != nil {
-		return invitationError(err)
+		return err
 	}
 	return h.render(c, http.StatusOK, pages.InvitationDeclined(h.shell(c, "Invitation declined", ""), t.Name))
-}
-
-// invitationError says in plain words why a link does not work.
-func invitationError(err error) error {
-	page := func(status int, heading, message string) error {
-		return &pageError{status: status, heading: heading, message: message, href: "/", label: "Go to Canopy"}
-	}
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return page(http.StatusNotFound, "This invitation link is not valid",
-			"It may have been replaced by a newer invitation, or mistyped. Ask the person who invited you to send it again.")
-	case errors.Is(err, models.ErrInvitationExpired):
-		return page(http.StatusGone, "This invitation has expired",
-			"Invitation links work for 7 days. Ask the person who invited you to send a new one.")
-	case errors.Is(err, models.ErrInvitationUsed):
-		return page(http.StatusGone, "This invitation has already been answered",
-			"It was accepted or declined before. If you accepted it, sign in to reach the company.")
-	case errors.Is(err, models.ErrInvitationRevoked):
-		return page(http.StatusGone, "This invitation was withdrawn",
-			"The company revoked it. Ask them if you think this is a mistake.")
-	}
-	return err
 }

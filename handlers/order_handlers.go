@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -70,12 +69,10 @@ func (h *Handlers) createOrder(c echo.Context) error {
 		Reference:      form.Get("reference"),
 	}
 	order, err := h.store.CreateOrder(c.Request().Context(), rs.tenant.ID, rs.membership.ID, in)
-	var fe models.FieldErrors
-	if errors.As(err, &fe) {
-		return h.renderOrderForm(c, http.StatusUnprocessableEntity, pages.OrderForm{
-			TemplateID: form.Get("template_id"), ApplicantName: in.ApplicantName,
-			ApplicantEmail: in.ApplicantEmail, Reference: in.Reference, Errors: fe,
-		})
+	refused := pages.OrderForm{TemplateID: form.Get("template_id"), ApplicantName: in.ApplicantName,
+		ApplicantEmail: in.ApplicantEmail, Reference: in.Reference}
+	if fieldErrors(err, &refused.Errors) {
+		return h.renderOrderForm(c, http.StatusUnprocessableEntity, refused)
 	}
 	if err != nil {
 		return err

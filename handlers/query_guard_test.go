@@ -22,7 +22,7 @@ import (
 )
 
 // queryBudget is the most SQL statements any one request of a hot page may
-// send (issue 6, item 4).
+// send, however much data its tenant has (docs/product.md, Quality rules).
 const queryBudget = 8
 
 // The query guard drives the hot pages of the load benchmark through the

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 
@@ -86,16 +85,6 @@ func (h *Handlers) createSubTenant(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/sub-tenants")
 }
 
-// fieldErrors copies validation messages into dst and tells whether err was one.
-func fieldErrors(err error, dst *map[string]string) bool {
-	var fe models.FieldErrors
-	if errors.As(err, &fe) {
-		*dst = fe
-		return true
-	}
-	return false
-}
-
 // subTenantParam is the sub-tenant named by the :id in the URL, which must be
 // a child of the tenant whose host this is; anything else is a 404.
 func (h *Handlers) subTenantParam(c echo.Context) (*models.Tenant, error) {
@@ -103,11 +92,7 @@ func (h *Handlers) subTenantParam(c echo.Context) (*models.Tenant, error) {
 	if err != nil {
 		return nil, err
 	}
-	child, err := h.store.SubTenantOf(c.Request().Context(), stateOf(c).tenant.ID, id)
-	if errors.Is(err, models.ErrNotFound) {
-		return nil, errNotFound
-	}
-	return child, err
+	return h.store.SubTenantOf(c.Request().Context(), stateOf(c).tenant.ID, id)
 }
 
 // subTenantFrame is what every tab of the details page shows about the child.
@@ -240,12 +225,7 @@ func (h *Handlers) setSubTenantStatus(c echo.Context) error {
 		return err
 	}
 	child, err := h.store.SetSubTenantStatus(c.Request().Context(), rs.tenant.ID, id, models.TenantStatus(c.FormValue("status")))
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return errNotFound
-	case errors.Is(err, models.ErrInvalidStatus):
-		return &pageError{status: http.StatusUnprocessableEntity, heading: "Unknown status", message: "A sub-tenant is either active or inactive.", href: "/sub-tenants", label: "Back"}
-	case err != nil:
+	if err != nil {
 		return err
 	}
 	if child.Active() {
@@ -281,7 +261,7 @@ func (h *Handlers) changeSubTenantInvitation(c echo.Context, done string, change
 		return err
 	}
 	if err := change(child.ID, invitationID); err != nil {
-		return memberChangeError(err)
+		return err
 	}
 	h.flash(c, "success", done)
 	return c.Redirect(http.StatusSeeOther, "/sub-tenants/"+c.Param("id")+"/users")

@@ -57,7 +57,8 @@ func (h *Handlers) renderMemberForm(c echo.Context, status int, form pages.Membe
 	return h.render(c, status, pages.AddMember(h.shell(c, "Add member", "settings"), form))
 }
 
-// addMember adds an active user at once or emails an invitation (SPEC §5).
+// addMember adds someone with an active account at once, and emails anyone
+// else an invitation (docs/product.md, Team and invitations).
 func (h *Handlers) addMember(c echo.Context) error {
 	rs := stateOf(c)
 	form := pages.MemberForm{
@@ -77,9 +78,7 @@ func (h *Handlers) addMember(c echo.Context) error {
 		Email: form.Email, FirstName: form.FirstName, LastName: form.LastName, Role: models.Role(form.Role), TemplateIDs: ids,
 	}
 	outcome, err := h.store.Invite(c.Request().Context(), req, h.invitationMail(rs.user))
-	var fe models.FieldErrors
-	if errors.As(err, &fe) {
-		form.Errors = fe
+	if fieldErrors(err, &form.Errors) {
 		return h.renderMemberForm(c, http.StatusUnprocessableEntity, form)
 	}
 	if err != nil {
@@ -107,7 +106,7 @@ func (h *Handlers) changeRole(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, "/settings/team")
 	}
 	if err := h.store.ChangeRole(c.Request().Context(), change, role); err != nil {
-		return memberChangeError(err)
+		return err
 	}
 	h.flash(c, "success", "Role changed to "+role.Label()+".")
 	return c.Redirect(http.StatusSeeOther, teamReturn(c))
@@ -120,7 +119,7 @@ func (h *Handlers) removeMember(c echo.Context) error {
 		return err
 	}
 	if err := h.store.RemoveMembership(c.Request().Context(), change); err != nil {
-		return memberChangeError(err)
+		return err
 	}
 	h.flash(c, "success", "Member removed. They lose access to "+stateOf(c).tenant.Name+" immediately.")
 	return c.Redirect(http.StatusSeeOther, teamReturn(c))
@@ -135,15 +134,11 @@ func (h *Handlers) transferOwnership(c echo.Context) error {
 	}
 	owner, err := h.store.TransferOwnership(c.Request().Context(), rs.tenant.ID, rs.user.ID, id)
 	if errors.Is(err, models.ErrOwnsAnother) {
-		h.flash(c, "error", "That person already owns a company, and each person can own only one.")
+		h.flash(c, "error", refusal(err))
 		return c.Redirect(http.StatusSeeOther, teamReturn(c))
 	}
-	if errors.Is(err, models.ErrNotAllowed) {
-		return &pageError{status: http.StatusForbidden, heading: "Only the owner can transfer ownership",
-			message: "Ask the current owner of " + rs.tenant.Name + " to do it.", href: "/settings/team", label: "Back to Team"}
-	}
 	if err != nil {
-		return memberChangeError(err)
+		return err
 	}
 	h.flash(c, "success", owner.Name()+" is now the owner of "+rs.tenant.Name+". You remain a Super Admin.")
 	return c.Redirect(http.StatusSeeOther, teamReturn(c))
@@ -157,7 +152,7 @@ func (h *Handlers) resendInvitation(c echo.Context) error {
 	}
 	err = h.store.ResendInvitation(c.Request().Context(), rs.tenant.ID, id, rs.membership.Role, h.invitationMail(rs.user))
 	if err != nil {
-		return memberChangeError(err)
+		return err
 	}
 	h.flash(c, "success", "Invitation sent again with a new link. The earlier link no longer works.")
 	return c.Redirect(http.StatusSeeOther, teamReturn(c))
@@ -170,7 +165,7 @@ func (h *Handlers) revokeInvitation(c echo.Context) error {
 		return err
 	}
 	if err := h.store.RevokeInvitation(c.Request().Context(), rs.tenant.ID, id, rs.membership.Role); err != nil {
-		return memberChangeError(err)
+		return err
 	}
 	h.flash(c, "success", "Invitation revoked. Its link no longer works.")
 	return c.Redirect(http.StatusSeeOther, teamReturn(c))
@@ -183,28 +178,6 @@ func (h *Handlers) memberChange(c echo.Context) (models.MemberChange, error) {
 		return models.MemberChange{}, err
 	}
 	return models.MemberChange{TenantID: rs.tenant.ID, ActorUserID: rs.user.ID, ActorRole: rs.membership.Role, MembershipID: id}, nil
-}
-
-// memberChangeError explains a refused change; ids of another company's
-// members or invitations are simply not found.
-func memberChangeError(err error) error {
-	forbidden := func(msg string) error {
-		return &pageError{status: http.StatusForbidden, heading: "That change is not allowed", message: msg, href: "/settings/team", label: "Back to Team"}
-	}
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return errNotFound
-	case errors.Is(err, models.ErrOwnerIsFixed):
-		return forbidden("The owner of a company cannot be removed or demoted.")
-	case errors.Is(err, models.ErrSelf):
-		return forbidden("You cannot change your own role or remove yourself. Ask another administrator.")
-	case errors.Is(err, models.ErrNotAllowed):
-		return forbidden("Your role does not allow this: nobody can act on someone above their own role, and only Super Admins grant or revoke Super Admin.")
-	case errors.Is(err, models.ErrInvitationUsed):
-		return &pageError{status: http.StatusConflict, heading: "That invitation was already answered",
-			message: "It was accepted, declined or revoked in the meantime.", href: "/settings/team", label: "Back to Team"}
-	}
-	return err
 }
 
 // teamReturn keeps the search and page the person was on.

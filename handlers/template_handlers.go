@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -54,13 +53,9 @@ func (h *Handlers) createTemplate(c echo.Context) error {
 		Collects:            form["collects"],
 	}
 	tpl, err := h.store.CreateTemplate(c.Request().Context(), rs.tenant.ID, rs.user.ID, in)
-	var fe models.FieldErrors
-	if errors.As(err, &fe) {
-		page := pages.TemplateForm{
-			Name: in.Name, BrandingCompanyName: in.BrandingCompanyName, BrandColor: in.BrandColor,
-			Collects: form["collects"], Errors: fe,
-		}
-		return h.render(c, http.StatusUnprocessableEntity, pages.NewTemplate(h.shell(c, "New template", "templates"), page))
+	refused := pages.TemplateForm{Name: in.Name, BrandingCompanyName: in.BrandingCompanyName, BrandColor: in.BrandColor, Collects: form["collects"]}
+	if fieldErrors(err, &refused.Errors) {
+		return h.render(c, http.StatusUnprocessableEntity, pages.NewTemplate(h.shell(c, "New template", "templates"), refused))
 	}
 	if err != nil {
 		return err

@@ -75,22 +75,6 @@ func (h *Handlers) inTransaction(next echo.HandlerFunc) echo.HandlerFunc {
 // errServerError rolls back a request whose handler answered 5xx itself.
 var errServerError = errors.New("the request ended in a server error")
 
-// statusOf is the status the error handler will answer err with.
-func statusOf(err error) int {
-	var pe *pageError
-	var he *echo.HTTPError
-	var redirect *redirectTo
-	switch {
-	case errors.As(err, &redirect):
-		return http.StatusSeeOther
-	case errors.As(err, &pe):
-		return pe.status
-	case errors.As(err, &he):
-		return he.Code
-	}
-	return http.StatusInternalServerError
-}
-
 // readBody reads the request's body into memory (BodyLimit bounds it).
 func readBody(r *http.Request) error {
 	if r.Body == nil || r.Body == http.NoBody {

@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -142,13 +141,6 @@ func Close(db *gorm.DB) error {
 	}
 	return sqlDB.Close()
 }
-
-// Errors that callers turn into friendly messages.
-var (
-	ErrNotFound       = errors.New("not found")
-	ErrNoTenant       = errors.New("no tenant in scope: refusing an unscoped query")
-	ErrImmutableField = errors.New("name, subdomain, description and contact email cannot be changed after creation")
-)
 
 // RowSecurityWarning says why row-level security would not hold for db's
 // role, or "" when it does: a superuser or a BYPASSRLS role skips every

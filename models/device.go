@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -85,10 +84,6 @@ const (
 
 // DevicePageSize is how many devices one page of the list shows.
 const DevicePageSize = 25
-
-// ErrDeviceDeprovisioned refuses changing a device that is already
-// deprovisioned: deprovisioning is final.
-var ErrDeviceDeprovisioned = errors.New("the device is already deprovisioned; deprovisioning is final")
 
 var deviceIdentifierChars = regexp.MustCompile(`^[A-Za-z0-9._:-]+$`)
 

@@ -339,8 +339,8 @@ func raceDetector() bool {
 }
 
 // TestDeviceListStaysFastWithManyDevices fills one tenant with 200,000
-// devices (issue 4: pagination stays fast with 200,000 devices in one
-// tenant) and times the first, a deep and a searched page, checking their
+// devices (pages of its list must stay fast at that size) and times the
+// first, a deep and a searched page, checking their
 // order. Under the race detector it uses 10,000, which still shows a page
 // that sorted every row on each request.
 func TestDeviceListStaysFastWithManyDevices(t *testing.T) {

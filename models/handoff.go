@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -14,9 +13,6 @@ type HandoffRedemption struct {
 	TokenID   string `gorm:"primaryKey"`
 	ExpiresAt time.Time
 }
-
-// ErrHandoffUsed means the token was already redeemed once.
-var ErrHandoffUsed = errors.New("this sign-in link was already used")
 
 // RedeemHandoff spends a hand-off token. The primary key makes the second
 // redemption fail even when two arrive at once; DO NOTHING makes that an

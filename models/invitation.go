@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // InvitationStatus is where an invitation stands.
@@ -59,15 +61,6 @@ func (i *Invitation) target() AuditTarget {
 	return AuditTarget{Type: "invitation", ID: i.ID, Label: i.Email}
 }
 
-// Errors an invitation link can meet, each shown to the person in plain words.
-var (
-	ErrInvitationExpired = errors.New("this invitation has expired")
-	ErrInvitationUsed    = errors.New("this invitation has already been answered")
-	ErrInvitationRevoked = errors.New("this invitation was withdrawn")
-	ErrNotAllowed        = errors.New("your role does not allow this")
-	ErrSelf              = errors.New("you cannot change your own role or remove yourself here")
-)
-
 // InviteRequest is the Add member form, or a new company's owner.
 type InviteRequest struct {
 	TenantID    int64
@@ -110,7 +103,8 @@ func (r *InviteRequest) validate() FieldErrors {
 	return errs
 }
 
-// Invite applies SPEC §5: an active user who has not declined this tenant
+// Invite adds a member (docs/product.md, Team and invitations): an active
+// user who has not declined this tenant
 // before becomes a member at once and gets no email; anyone else gets an
 // invitation email with a single-use link valid for InvitationTTL. It all
 // happens in one transaction, email included, so a double submit leaves one
@@ -238,7 +232,7 @@ func (s *Store) pendingInvitation(ctx context.Context, tenantID, invitationID in
 		return nil, notFound(err, "load invitation")
 	}
 	if inv.Status != InvitationPending {
-		return nil, ErrInvitationUsed
+		return nil, ErrInvitationNotPending
 	}
 	if !CanAssign(actor, "", inv.Role) {
 		return nil, ErrNotAllowed
@@ -275,8 +269,11 @@ func (s *Store) InvitationByToken(ctx context.Context, token string) (*Invitatio
 	err := s.Within(ctx, scope, func(ctx context.Context, tx *Store) error {
 		return tx.conn(ctx).Where("token_hash = ?", hash).Take(&inv).Error
 	})
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil, ErrInvitationUnknown
+	}
 	if err != nil {
-		return nil, nil, notFound(err, "load invitation by token")
+		return nil, nil, fmt.Errorf("load invitation by token: %w", err)
 	}
 	switch {
 	case inv.Status == InvitationRevoked:

@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -80,9 +79,6 @@ func (s *Store) LandingTenant(ctx context.Context, u *User) (*Tenant, error) {
 		Take(&t).Error
 	return &t, notFound(err, "find landing tenant")
 }
-
-// ErrOwnerIsFixed refuses removing or demoting a tenant's owner.
-var ErrOwnerIsFixed = errors.New("the owner of a company cannot be removed or demoted; transfer ownership first")
 
 // RemoveMember takes a user's access to a tenant away. The owner stays.
 func (s *Store) RemoveMember(ctx context.Context, tenantID, userID int64) error {

@@ -53,7 +53,7 @@ func (r Role) rank() int {
 // AtLeast tells whether r is as powerful as other.
 func (r Role) AtLeast(other Role) bool { return r.rank() > 0 && r.rank() >= other.rank() }
 
-// Permission is one row of the role matrix (SPEC §3).
+// Permission is one row of the role matrix (docs/product.md, Roles).
 type Permission string
 
 const (

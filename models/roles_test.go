@@ -6,7 +6,8 @@ import (
 	"canopy/models"
 )
 
-// TestRoleMatrix is SPEC §3 written out: one row per permission, one column per role.
+// TestRoleMatrix is the role matrix of docs/product.md written out: one row
+// per permission, one column per role.
 func TestRoleMatrix(t *testing.T) {
 	matrix := map[models.Permission][4]bool{ // viewer, editor, admin, super admin
 		models.PermView:             {true, true, true, true},

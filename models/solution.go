@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -163,9 +162,6 @@ func ParseSolutions(keys []string) []Solution {
 	}
 	return out
 }
-
-// ErrInvalidStatus refuses a status other than active or inactive.
-var ErrInvalidStatus = errors.New("unknown tenant status")
 
 // SetSubTenantStatus activates or deactivates a child of parentID. Members of
 // an inactive tenant cannot enter it; its parent's Super Admins still manage it.

@@ -110,23 +110,3 @@ func notFound(err error, what string) error {
 	}
 	return nil
 }
-
-// FieldErrors maps a form field to the message shown beside it. It is an
-// error so validation failures travel the ordinary error path.
-type FieldErrors map[string]string
-
-func (fe FieldErrors) Error() string {
-	parts := make([]string, 0, len(fe))
-	for field, msg := range fe {
-		parts = append(parts, field+": "+msg)
-	}
-	return "invalid input: " + strings.Join(parts, "; ")
-}
-
-// Err returns fe as an error, or nil when there is nothing wrong.
-func (fe FieldErrors) Err() error {
-	if len(fe) == 0 {
-		return nil
-	}
-	return fe
-}

@@ -75,7 +75,7 @@ func (s *Store) ownsTenant(ctx context.Context, email string) (bool, error) {
 
 // CreateSubTenant creates a child tenant and its owner in one transaction:
 // an active user becomes owner and Super Admin at once; anyone else is
-// invited by email as Super Admin and becomes owner on accepting (SPEC §5).
+// invited by email as Super Admin and becomes owner on accepting.
 // The new tenant is Active and reachable at its subdomain straight away.
 func (s *Store) CreateSubTenant(ctx context.Context, n NewSubTenant, mail MailFor) (*Tenant, InviteOutcome, error) {
 	if n.ParentID <= 0 {

@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -153,9 +152,6 @@ func (s *Store) RemoveMembership(ctx context.Context, c MemberChange) error {
 	})
 }
 
-// ErrOwnsAnother refuses making someone the owner of a second company.
-var ErrOwnsAnother = errors.New("this person already owns a company, and each person can own only one")
-
 // TransferOwnership makes another member the tenant's owner (and a Super
 // Admin). Only the current owner may do it; they stay a Super Admin.
 func (s *Store) TransferOwnership(ctx context.Context, tenantID, actorUserID, membershipID int64) (*User, error) {
@@ -171,7 +167,7 @@ func (s *Store) TransferOwnership(ctx context.Context, tenantID, actorUserID, me
 		}
 		switch {
 		case t.OwnerUserID == nil || *t.OwnerUserID != actorUserID:
-			return ErrNotAllowed
+			return ErrNotOwner
 		case m.UserID == actorUserID:
 			return ErrSelf
 		}
@@ -185,7 +181,7 @@ func (s *Store) TransferOwnership(ctx context.Context, tenantID, actorUserID, me
 			return fmt.Errorf("transfer ownership: %w", res.Error)
 		}
 		if res.RowsAffected == 0 {
-			return ErrNotAllowed // ownership changed hands meanwhile
+			return ErrNotOwner // ownership changed hands meanwhile
 		}
 		err = tx.scoped(ctx, tenantID).Model(&Membership{}).Where("id = ?", m.ID).
 			Updates(map[string]any{"role": RoleSuperAdmin, "updated_at": now}).Error

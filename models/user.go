@@ -134,10 +134,6 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
 	return &u, notFound(err, "load user by email")
 }
 
-// ErrBadCredentials is the single answer for an unknown email, a wrong
-// password or an account that cannot sign in, so none can be told apart.
-var ErrBadCredentials = errors.New("the email or password is not correct")
-
 // Authenticate checks an email and password. An unknown email is checked
 // against a dummy hash so both failures take about as long. A hash made with
 // weaker parameters than today's is replaced on success.

@@ -1,0 +1,80 @@
+package models
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// The errors the data layer answers with when it refuses something. Each is
+// a rule of the product, and the handlers show each as one page (or one
+// message) of its own, so callers compare with errors.Is and never with text.
+var (
+	// ErrNotFound: no such record, or none the caller may see. Another
+	// tenant's record is not found rather than forbidden, so that ids say
+	// nothing about what exists elsewhere.
+	ErrNotFound = errors.New("not found")
+	// ErrNoTenant: a tenant-owned query was asked for without a tenant. A
+	// zero tenant id is a bug in the caller, never an unscoped query.
+	ErrNoTenant = errors.New("no tenant in scope: refusing an unscoped query")
+	// ErrImmutableField: a tenant's name, subdomain, description and
+	// contact email are fixed when it is created.
+	ErrImmutableField = errors.New("name, subdomain, description and contact email cannot be changed after creation")
+	// ErrInvalidStatus: a tenant is either active or inactive.
+	ErrInvalidStatus = errors.New("unknown tenant status")
+
+	// ErrBadCredentials is the single answer for an unknown email, a wrong
+	// password or an account that cannot sign in, so none can be told apart.
+	ErrBadCredentials = errors.New("the email or password is not correct")
+	// ErrHandoffUsed: a hand-off token between subdomains works once.
+	ErrHandoffUsed = errors.New("this sign-in link was already used")
+
+	// ErrNotAllowed: nobody acts on someone above their own role, and only
+	// Super Admins grant or revoke Super Admin.
+	ErrNotAllowed = errors.New("your role does not allow this")
+	// ErrSelf: members do not re-role or remove themselves from the Team page.
+	ErrSelf = errors.New("you cannot change your own role or remove yourself here")
+	// ErrOwnerIsFixed: a tenant's owner cannot be removed or demoted;
+	// ownership is transferred instead.
+	ErrOwnerIsFixed = errors.New("the owner of a company cannot be removed or demoted; transfer ownership first")
+	// ErrNotOwner: only a tenant's current owner transfers its ownership.
+	ErrNotOwner = errors.New("only the owner can transfer ownership")
+	// ErrOwnsAnother: each person owns at most one tenant.
+	ErrOwnsAnother = errors.New("this person already owns a company, and each person can own only one")
+
+	// ErrInvitationUnknown: no open invitation has this link (mistyped, or
+	// replaced by a newer one). It is a kind of ErrNotFound.
+	ErrInvitationUnknown = fmt.Errorf("invitation link: %w", ErrNotFound)
+	// ErrInvitationExpired: invitation links work for InvitationTTL.
+	ErrInvitationExpired = errors.New("this invitation has expired")
+	// ErrInvitationUsed: the invitee answered this invitation already.
+	ErrInvitationUsed = errors.New("this invitation has already been answered")
+	// ErrInvitationRevoked: the company withdrew the invitation.
+	ErrInvitationRevoked = errors.New("this invitation was withdrawn")
+	// ErrInvitationNotPending: an administrator acts on an invitation that
+	// was accepted, declined or revoked in the meantime.
+	ErrInvitationNotPending = errors.New("the invitation is no longer pending")
+
+	// ErrDeviceDeprovisioned: deprovisioning a device is final.
+	ErrDeviceDeprovisioned = errors.New("the device is already deprovisioned; deprovisioning is final")
+)
+
+// FieldErrors maps a form field to the message shown beside it. It is an
+// error so validation failures travel the ordinary error path.
+type FieldErrors map[string]string
+
+func (fe FieldErrors) Error() string {
+	parts := make([]string, 0, len(fe))
+	for field, msg := range fe {
+		parts = append(parts, field+": "+msg)
+	}
+	return "invalid input: " + strings.Join(parts, "; ")
+}
+
+// Err returns fe as an error, or nil when there is nothing wrong.
+func (fe FieldErrors) Err() error {
+	if len(fe) == 0 {
+		return nil
+	}
+	return fe
+}
