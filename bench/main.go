@@ -1,4 +1,4 @@
-// Command bench is Canopy's load benchmark (issue 6, `make bench`): it starts
+// Command bench is Canopy's load benchmark (`make bench`): it starts
 // `canopy serve` against the large data set of `canopy seed --scale`, signs
 // users in through the real sign-in flow, drives each page with concurrent
 // virtual clients over loopback, and writes requests/s, latency percentiles,

@@ -12,11 +12,12 @@ import (
 	"time"
 )
 
-// The targets of issue 6, on this machine with 32 concurrent clients.
+// The performance targets (docs/product.md), on this machine with 32
+// concurrent clients.
 const (
 	targetP99       = 25 * time.Millisecond
 	targetHomeShare = 0.30              // Home's requests/s as a share of /healthz's
-	targetRSS       = 150 * 1000 * 1000 // bytes; "MB" as in the issue
+	targetRSS       = 150 * 1000 * 1000 // bytes; "MB" as the target says
 )
 
 type report struct {
@@ -151,7 +152,7 @@ func (r report) table() string {
 			res.name, res.request, thousands(int64(res.RPS()+0.5)), fmtMS(res.P50), fmtMS(res.P95), fmtMS(res.P99), fmtMS(res.Max),
 			res.Errors, fmtMB(res.maxRSS), res.cpu, thousands(res.newConns), r.verdict(res))
 	}
-	b.WriteString("\nTargets (issue 6):\n\n")
+	b.WriteString("\nTargets:\n\n")
 	var slow []string
 	for _, res := range r.results {
 		if res.page && res.P99 > targetP99 {

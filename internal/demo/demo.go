@@ -1,5 +1,5 @@
-// Package demo loads the demonstration data of SPEC §9, so a fresh `make run`
-// has companies, sub-tenants and people to sign in as.
+// Package demo loads the demonstration data (docs/product.md, Demo data), so
+// a fresh `make run` has companies, sub-tenants and people to sign in as.
 package demo
 
 import (
@@ -169,7 +169,7 @@ func ensureMember(ctx context.Context, tx *models.Store, tenantID, userID int64,
 	return err
 }
 
-// Acme's templates and orders (SPEC §9): two templates branded "Acme Corp"
+// Acme's templates and orders: two templates branded "Acme Corp"
 // and a handful of orders by alice and bob in every status.
 var templates = []models.NewTemplate{
 	{Name: "Employment verification", BrandingCompanyName: "Acme Corp", BrandColor: "#0f766e", Collects: []string{"employment", "identity"}},
@@ -229,7 +229,7 @@ func ensureOrders(ctx context.Context, tx *models.Store, acme *models.Tenant, us
 	return nil
 }
 
-// Acme Europe's devices (SPEC §9): about 25 of a few models, registered over
+// Acme Europe's devices: about 25 of a few models, registered over
 // the past weeks, some inactive and two deprovisioned.
 type device struct {
 	identifier, model string

@@ -1,5 +1,5 @@
 // Package scale loads a large, realistic platform into PostgreSQL for the load
-// benchmark (issue 6): `canopy seed --scale`, run by `make bench-data`.
+// benchmark: `canopy seed --scale`, run by `make bench-data`.
 //
 // The data is generated in Go from a fixed random seed (so every run loads the
 // same shape) and streamed with COPY inside one transaction, so a failed run
@@ -45,7 +45,8 @@ type Counts struct {
 	FleetTemplates int
 }
 
-// Full is the platform of issue 6.
+// Full is the benchmark platform: the scale the performance targets of
+// docs/product.md are measured at.
 func Full() Counts {
 	return Counts{
 		Tenants: 10_000, Customers: 9_000, Users: 100_000, Memberships: 300_000,

@@ -17,7 +17,7 @@ import (
 )
 
 // The render benchmarks measure the heaviest pages' templ rendering alone,
-// without a database (issue 6, item 6): each page is built from the same
+// without a database: each page is built from the same
 // view-models its handler passes, at full size, and written to io.Discard.
 //
 //	go test ./views/pages/ -run '^$' -bench Render -benchtime=200x
