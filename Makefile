@@ -16,12 +16,12 @@ build: generate
 generate:
 	$(GO) tool templ generate -log-level error
 
-# TESTFLAGS: every test under the race detector, with a budget (about four times what an idle run takes) that fails a
-# stuck or badly slowed run clearly instead of at go test's 10-minute
-# default. The race detector also turns on checkptr, which checks unsafe
-# pointer arithmetic; it is switched off for the pure-Go SQLite engine only
-# (machine-translated C: it has no bearing on Canopy's code, and checking it
-# doubled the handler tests' time).
+# TESTFLAGS: every test under the race detector, with a budget (about four
+# times what an idle run takes) that fails a stuck or badly slowed run
+# clearly instead of at go test's 10-minute default. The race detector also
+# turns on checkptr, which checks unsafe pointer arithmetic; it is switched
+# off for the pure-Go SQLite engine only (machine-translated C: it has no
+# bearing on Canopy's code, and checking it doubled the handler tests' time).
 TESTFLAGS ?= -race -count=1 -timeout 8m -gcflags='modernc.org/...=-d=checkptr=0'
 
 ## test: unit and handler tests on SQLite (and on Postgres when CANOPY_TEST_DATABASE_URL is set)
