@@ -4,7 +4,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +25,7 @@ import (
 	"canopy/internal/config"
 	"canopy/internal/demo"
 	"canopy/internal/testdb"
+	"canopy/internal/testkit"
 	"canopy/models"
 )
 
@@ -149,7 +148,7 @@ func newBrowser(t *testing.T) context.Context {
 	// Chromium's output and chromedp's errors are noise when all is well;
 	// keep them to show on a failure. (Not t.Logf: chromedp may report from
 	// its own goroutines after the test has ended, where t.Logf panics.)
-	var output lockedBuffer
+	var output testkit.LockedBuffer
 	opts = append(opts, chromedp.CombinedOutput(&output))
 	logErr := func(format string, args ...any) { fmt.Fprintf(&output, "chromedp: "+format+"\n", args...) }
 
@@ -316,28 +315,4 @@ func screenshot(t *testing.T, tab context.Context, name string) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: e2e/%s", path)
-}
-
-// lockedBuffer collects Chromium's output, which arrives on another goroutine.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) Len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Len()
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -118,6 +118,3 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 
 // Router is the HTTP handler to serve.
 func (h *Handlers) Router() *echo.Echo { return h.echo }
-
-// AccessRules lists who may call each route, for the authorization tests.
-func (h *Handlers) AccessRules() map[string]accessRule { return h.access }

@@ -2,33 +2,15 @@ package main
 
 import (
 	"bytes"
+	"canopy/internal/testkit"
 	"io"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
-
-// lockedBuffer collects the server's log while it runs in another goroutine.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func freePort(t *testing.T) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -49,7 +31,7 @@ func TestServeSeedsAndShutsDownOnSIGTERM(t *testing.T) {
 	t.Setenv("CANOPY_BASE_URL", "http://localhost:"+port)
 	t.Setenv("CANOPY_DATA_DIR", t.TempDir())
 	t.Setenv("DATABASE_URL", "")
-	out := &lockedBuffer{}
+	out := &testkit.LockedBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- run([]string{"serve", "--seed-demo-if-empty"}, out) }()
 
