@@ -1,0 +1,359 @@
+package handlers_test
+
+import (
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+
+	"canopy/models"
+)
+
+// atkCase is one visitor aiming one route at one tenant.
+type atkCase struct {
+	x               *atk
+	method, visitor string
+	target          string
+}
+
+func (c atkCase) member() (models.Role, bool) {
+	r, ok := c.x.role[c.visitor][c.target]
+	return r, ok
+}
+
+func (c atkCase) hasSession() bool { return c.x.session[c.visitor][c.target] }
+
+// atkRoute is a route's row: the path and form of a sample request aimed at
+// a target, and the status each case expects.
+type atkRoute struct {
+	path   func(c atkCase) string     // nil: the route's own path
+	form   func(c atkCase) url.Values // POSTs: values that would change something
+	want   func(c atkCase) int
+	last   bool // run after every other row (it ends sessions)
+	noSnap bool // a success is expected to change records; refusals still checked
+}
+
+// gate is a tenant route needing perm: a visitor without a session on the
+// host is sent to sign in (GET) or refused for want of a CSRF token, which a
+// host gives only to a session of its own (POST); a non-member or a role
+// without perm gets 403; anyone else gets ok.
+func gate(perm models.Permission, ok func(c atkCase) int) func(c atkCase) int {
+	return func(c atkCase) int {
+		if !c.hasSession() {
+			if c.method == http.MethodGet {
+				return http.StatusSeeOther
+			}
+			return http.StatusForbidden
+		}
+		role, member := c.member()
+		if !member || !role.Can(perm) {
+			return http.StatusForbidden
+		}
+		return ok(c)
+	}
+}
+
+func always(status int) func(atkCase) int { return func(atkCase) int { return status } }
+
+// onlyOn answers status on one target and other elsewhere: a sample id
+// belongs to that target only.
+func onlyOn(sub string, status, other int) func(atkCase) int {
+	return func(c atkCase) int {
+		if c.target == sub {
+			return status
+		}
+		return other
+	}
+}
+
+// csrfGated is a public POST: refused without a token of the host.
+func csrfGated(ok int) func(atkCase) int {
+	return func(c atkCase) int {
+		if !c.hasSession() {
+			return http.StatusForbidden
+		}
+		return ok
+	}
+}
+
+// Foreign ids: each names a record of a company other than the target.
+func (x *atk) foreignMember(c atkCase) string {
+	if c.target == "acme" {
+		return x.id("member:globex")
+	}
+	return x.id("member:acme")
+}
+
+func (x *atk) foreignInvitation(c atkCase) string {
+	if c.target == "acme" {
+		return x.id("inv:globex")
+	}
+	return x.id("inv:acme")
+}
+
+func (x *atk) foreignDevice(c atkCase) string {
+	if c.target == "acme-eu" {
+		return x.id("device:acme")
+	}
+	return x.id("device:acme-eu")
+}
+
+// subTenant is acme-eu, acme's child, for GETs (acme's Super Admin
+// reads it); POSTs aim at a tenant that is no child of the target, so that
+// every case is a refusal and the matrix changes nothing by accident.
+func (x *atk) subTenant(c atkCase) string {
+	if c.method == http.MethodPost && c.target == "acme" {
+		return x.id("tenant:initech")
+	}
+	return x.id("tenant:acme-eu")
+}
+
+func atkRoutes(x *atk) map[string]atkRoute {
+	p := func(s string) func(atkCase) string {
+		return func(c atkCase) string {
+			s := strings.ReplaceAll(s, "{member}", x.foreignMember(c))
+			s = strings.ReplaceAll(s, "{inv}", x.foreignInvitation(c))
+			s = strings.ReplaceAll(s, "{device}", x.foreignDevice(c))
+			return strings.ReplaceAll(s, "{sub}", x.subTenant(c))
+		}
+	}
+	view, edit, manage, settings, super := models.PermView, models.PermEdit, models.PermManageMembers, models.PermManageSettings, models.PermManageSubTenants
+	ok := always(http.StatusOK)
+	done := always(http.StatusSeeOther)
+	notFound := always(http.StatusNotFound)
+	// acme-eu is acme's child only: another Super Admin asking for it gets 404.
+	child := func(status int) func(atkCase) int { return onlyOn("acme", status, http.StatusNotFound) }
+	f := func(kv ...string) func(atkCase) url.Values {
+		return func(atkCase) url.Values {
+			v := url.Values{}
+			for i := 0; i+1 < len(kv); i += 2 {
+				val := kv[i+1]
+				if strings.Contains(val, "{n}") {
+					val = strings.ReplaceAll(val, "{n}", x.unique(""))
+				}
+				v.Add(kv[i], val)
+			}
+			return v
+		}
+	}
+	return map[string]atkRoute{
+		"GET /healthz":  {want: ok},
+		"GET /static/*": {path: p("/static/css/app.css"), want: ok},
+		"GET /":         {want: gate(view, ok)},
+		"GET /login":    {want: done},
+		"POST /login": {form: f("email", "alice@acme.test", "password", "demo-password", "tenant", "acme"),
+			want: csrfGated(http.StatusNotFound)},
+		"POST /logout": {last: true, noSnap: true, want: func(c atkCase) int {
+			// Signing out ends every session of the visitor: the first
+			// sign-out works, and later ones find no session to carry a token.
+			if !c.hasSession() || x.signedOut[c.visitor] {
+				return http.StatusForbidden
+			}
+			x.signedOut[c.visitor] = true
+			return http.StatusSeeOther
+		}},
+		"GET /auth/handoff":       {path: p("/auth/handoff?token=forged"), want: always(http.StatusBadRequest)},
+		"GET /auth/handoff/begin": {path: p("/auth/handoff/begin?next=//evil.example"), want: done},
+		"GET /go/:subdomain":      {path: p("/go/initech?next=//evil.example"), want: done},
+		"GET /invitations/:token": {path: p("/invitations/bogus"), want: notFound},
+		"POST /invitations/:token/accept": {path: p("/invitations/bogus/accept"),
+			form: f("first_name", "Mallory", "password", "a-long-password", "password_confirm", "a-long-password"), want: csrfGated(http.StatusNotFound)},
+		"POST /invitations/:token/decline": {path: p("/invitations/bogus/decline"), want: csrfGated(http.StatusNotFound)},
+		// Any member may change their own password; the sample form leaves
+		// out the current password, so an allowed case is refused beside the
+		// field (422) without testing a password or spending the rate limit.
+		"GET /account/password": {want: gate(view, ok)},
+		"POST /account/password": {form: f("new_password", "a-brand-new-secret", "confirm_password", "a-brand-new-secret"),
+			want: gate(view, always(http.StatusUnprocessableEntity))},
+
+		"GET /settings/team":     {path: p("/settings/team?q=a"), want: gate(view, ok)},
+		"GET /settings/team/new": {want: gate(manage, ok)},
+		"POST /settings/team": {noSnap: true, form: f("first_name", "Mal", "last_name", "Lory", "email", "mallory{n}@attack.test", "role", "viewer"),
+			want: gate(manage, done)},
+		"POST /settings/team/members/:id/role": {path: p("/settings/team/members/{member}/role"), form: f("role", "admin"),
+			want: gate(manage, notFound)},
+		"POST /settings/team/members/:id/remove": {path: p("/settings/team/members/{member}/remove"), want: gate(manage, notFound)},
+		"POST /settings/team/members/:id/owner":  {path: p("/settings/team/members/{member}/owner"), want: gate(super, notFound)},
+		"POST /settings/team/invitations/:id/resend": {path: p("/settings/team/invitations/{inv}/resend"),
+			want: gate(manage, notFound)},
+		"POST /settings/team/invitations/:id/revoke": {path: p("/settings/team/invitations/{inv}/revoke"),
+			want: gate(manage, notFound)},
+
+		"GET /companies":          {path: p("/companies?q=a"), want: gate(view, ok)},
+		"GET /settings/company":   {want: gate(view, ok)},
+		"POST /settings/company":  {noSnap: true, form: f("timezone", "Europe/Paris"), want: gate(settings, done)},
+		"GET /settings/audit":     {want: gate(settings, ok)},
+		"GET /settings/audit.csv": {want: gate(settings, ok)},
+
+		"GET /orders":     {path: p("/orders?q=a"), want: gate(view, ok)},
+		"GET /orders/new": {want: gate(edit, ok)},
+		"POST /orders": {noSnap: true, form: func(c atkCase) url.Values {
+			return url.Values{"template_id": {x.id("template:acme")}, "applicant_name": {x.unique("Mallory ")}, "applicant_email": {"m@attack.test"}}
+		}, want: gate(edit, onlyOn("acme", http.StatusSeeOther, http.StatusUnprocessableEntity))},
+		"GET /templates":     {want: gate(view, ok)},
+		"GET /templates/new": {want: gate(edit, ok)},
+		"POST /templates": {noSnap: true, form: f("name", "Attack template {n}", "branding_company_name", "Attack", "brand_color", "#112233", "collects", "employment"),
+			want: gate(edit, done)},
+
+		"GET /sub-tenants/subdomain-check": {path: p("/sub-tenants/subdomain-check?subdomain=acme-eu"), want: gate(super, ok)},
+		"GET /sub-tenants":                 {want: gate(super, ok)},
+		"GET /sub-tenants/new":             {want: gate(super, ok)},
+		"POST /sub-tenants": {noSnap: true, form: f("name", "Attack Co {n}", "subdomain", "attack-{n}", "email", "owner@attack.test",
+			"timezone", "UTC", "confirmed", "yes"), want: gate(super, done)},
+		"GET /sub-tenants/:id":           {path: p("/sub-tenants/{sub}"), want: gate(super, child(http.StatusSeeOther))},
+		"GET /sub-tenants/:id/users":     {path: p("/sub-tenants/{sub}/users?q=a"), want: gate(super, child(http.StatusOK))},
+		"GET /sub-tenants/:id/users/new": {path: p("/sub-tenants/{sub}/users/new"), want: gate(super, child(http.StatusOK))},
+		"GET /sub-tenants/:id/settings":  {path: p("/sub-tenants/{sub}/settings"), want: gate(super, child(http.StatusOK))},
+		"GET /sub-tenants/:id/devices":   {path: p("/sub-tenants/{sub}/devices?q=a"), want: gate(super, child(http.StatusOK))},
+		"POST /sub-tenants/:id/users": {path: p("/sub-tenants/{sub}/users"), form: f("first_name", "Mal", "last_name", "Lory", "email", "mallory{n}@attack.test", "role", "admin"),
+			want: gate(super, notFound)},
+		"POST /sub-tenants/:id/invitations/:invitationID/resend": {path: p("/sub-tenants/{sub}/invitations/{inv}/resend"), want: gate(super, notFound)},
+		"POST /sub-tenants/:id/invitations/:invitationID/revoke": {path: p("/sub-tenants/{sub}/invitations/{inv}/revoke"), want: gate(super, notFound)},
+		"POST /sub-tenants/:id/settings":                         {path: p("/sub-tenants/{sub}/settings"), form: f("timezone", "Asia/Tokyo", "sso_inherit", "on"), want: gate(super, notFound)},
+		"POST /sub-tenants/:id/status":                           {path: p("/sub-tenants/{sub}/status"), form: f("status", "inactive"), want: gate(super, notFound)},
+		"POST /sub-tenants/:id/devices": {path: p("/sub-tenants/{sub}/devices"), form: f("identifier", "ATK-{n}", "model", "Evil", "status", "active"),
+			want: gate(super, notFound)},
+		"POST /sub-tenants/:id/devices/import":                {path: p("/sub-tenants/{sub}/devices/import"), want: gate(super, notFound)},
+		"POST /sub-tenants/:id/devices/:deviceID/status":      {path: p("/sub-tenants/{sub}/devices/{device}/status"), form: f("status", "inactive"), want: gate(super, notFound)},
+		"POST /sub-tenants/:id/devices/:deviceID/deprovision": {path: p("/sub-tenants/{sub}/devices/{device}/deprovision"), want: gate(super, notFound)},
+
+		"GET /devices":                  {path: p("/devices?q=EU"), want: gate(view, ok)},
+		"GET /devices/new":              {want: gate(edit, ok)},
+		"POST /devices":                 {noSnap: true, form: f("identifier", "ATK-{n}", "model", "Evil", "status", "active"), want: gate(edit, done)},
+		"POST /devices/import":          {want: gate(edit, always(http.StatusUnprocessableEntity))}, // no file: the allowed see the form again
+		"POST /devices/:id/status":      {path: p("/devices/{device}/status"), form: f("status", "inactive"), want: gate(edit, notFound)},
+		"POST /devices/:id/deprovision": {path: p("/devices/{device}/deprovision"), want: gate(manage, notFound)},
+	}
+}
+
+// TestAttackMatrix: every route of the router × every kind of visitor × the
+// tenant the request is aimed at, relative to the visitor's own company
+// (acme) → the expected status, nothing leaked from a company the visitor may
+// not see, and nothing changed when refused. Each target runs on a fixture
+// of its own, in parallel with the others.
+func TestAttackMatrix(t *testing.T) {
+	x := newAtk(t)
+	// The leak check itself is checked: a child's name on a Viewer's page
+	// is caught, on its Super Admin's page it is not.
+	if got := x.leaks("viewer", "acme", "Acme Europe EU-TL100-0001"); len(got) != 2 {
+		t.Fatalf("leak check missed a child's data: %q", got)
+	}
+	if got := x.leaks("super_admin", "acme", "Acme Europe Globex Initech carol@initech.test"); len(got) != 0 {
+		t.Fatalf("leak check flags what the visitor may see: %q", got)
+	}
+	keys := matrixRoutes(t, x)
+	var cases atomic.Int64
+	t.Cleanup(func() {
+		t.Logf("attack matrix: %d routes × %d visitors × %d targets = %d cases", len(keys), len(atkVisitors), len(atkTargets), cases.Load())
+	})
+	for i, tg := range atkTargets {
+		t.Run(tg.rel, func(t *testing.T) {
+			t.Parallel()
+			fixture := x
+			if i > 0 {
+				fixture = newAtk(t)
+			}
+			cases.Add(int64(runMatrixTarget(t, fixture, keys, tg.sub)))
+		})
+	}
+}
+
+// matrixRoutes are the keys of every route, in the order the matrix runs
+// them (the rows that end sessions last). The route list is Echo's own: a
+// route without a row fails.
+func matrixRoutes(t *testing.T, x *atk) []string {
+	routes := atkRoutes(x)
+	var keys []string
+	for _, r := range x.a.server.Config.Handler.(*echo.Echo).Routes() {
+		if r.Method == "echo_route_not_found" {
+			continue
+		}
+		key := r.Method + " " + r.Path
+		if _, ok := routes[key]; !ok {
+			t.Errorf("route %s has no row in the attack matrix", key)
+			continue
+		}
+		keys = append(keys, key)
+	}
+	sort.SliceStable(keys, func(i, j int) bool {
+		if routes[keys[i]].last != routes[keys[j]].last {
+			return !routes[keys[i]].last
+		}
+		return keys[i] < keys[j]
+	})
+	return keys
+}
+
+// runMatrixTarget aims every route at one target as every visitor and
+// returns how many cases it ran.
+func runMatrixTarget(t *testing.T, x *atk, keys []string, sub string) int {
+	routes := atkRoutes(x)
+	cases, last, tokens := 0, "", map[string]string{}
+	for _, key := range keys {
+		row := routes[key]
+		method, path, _ := strings.Cut(key, " ")
+		for _, v := range atkVisitors {
+			c := atkCase{x: x, method: method, visitor: v, target: sub}
+			cases++
+			t.Run(key+"/"+v, func(t *testing.T) {
+				x.a.t = t
+				target := path
+				if row.path != nil {
+					target = row.path(c)
+				}
+				var form url.Values
+				if row.form != nil {
+					form = row.form(c)
+				}
+				// Only the matrix's own POSTs change records, and each is
+				// followed by a snapshot: the last one is this one's "before".
+				before := last
+				if method != http.MethodGet && before == "" {
+					before = x.snapshot()
+				}
+				// The visitor's token of the host, read once: the matrix
+				// renews no session until its sign-out rows.
+				if _, ok := tokens[v]; (!ok || row.last) && method != http.MethodGet {
+					tokens[v] = x.token(x.br[v], tenantURL(sub, ""))
+				}
+				var r response
+				if method == http.MethodGet {
+					r = x.br[v].get(tenantURL(sub, target))
+				} else {
+					if form == nil {
+						form = url.Values{}
+					}
+					if tokens[v] != "" {
+						form.Set("_csrf", tokens[v])
+					}
+					r = x.br[v].post(tenantURL(sub, target), form)
+				}
+				if want := row.want(c); r.status != want {
+					t.Errorf("status %d, want %d (location %q) %s", r.status, want, r.location, heading(r.body))
+				}
+				if method == http.MethodPost && c.hasSession() && !row.last && strings.Contains(r.body, "This form has expired") {
+					t.Errorf("refused for its CSRF token, not by authorization: the case proves nothing")
+				}
+				if leaked := x.leaks(v, sub, r.body); len(leaked) > 0 {
+					t.Errorf("page shows data of companies %s may not see: %q %s", v, leaked, heading(r.body))
+				}
+				if method != http.MethodGet && !row.last {
+					after := x.snapshot()
+					last = after
+					switch {
+					case (r.status >= 400 || !row.noSnap) && after != before:
+						t.Errorf("a refused %s changed records", key)
+					case r.status < 400 && row.noSnap && after == before:
+						t.Errorf("the sample form of %s changed nothing even where allowed: it proves nothing", key)
+					}
+				}
+			})
+		}
+	}
+	x.a.t = t
+	return cases
+}
