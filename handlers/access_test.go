@@ -134,6 +134,7 @@ func onlySuperAdmin() map[string]int {
 var samplePath = map[string]string{"GET /go/:subdomain": "/go/acme", "GET /invitations/:token": "/invitations/bogus"}
 
 func TestEveryRouteHasAnAccessRow(t *testing.T) {
+	t.Parallel()
 	h := newHandlersForRoutes(t)
 	for _, r := range h.Router().Routes() {
 		if r.Method == "echo_route_not_found" {
@@ -150,6 +151,7 @@ func TestEveryRouteHasAnAccessRow(t *testing.T) {
 }
 
 func TestAccessMatrix(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	browsers := map[string]*browser{"anonymous": a.browser()}
 	for visitor, email := range signInAs {
@@ -183,6 +185,7 @@ func TestAccessMatrix(t *testing.T) {
 
 // TestEditorOnHome covers the role the acme demo data has no member for.
 func TestEditorOnHome(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	page := b.signIn("alice@acme.test", "globex") // alice is an Editor in Globex

@@ -27,6 +27,7 @@ func (b *browser) signInWith(email, password string) response {
 }
 
 func TestUserMenuLinksToChangePassword(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	home := b.signIn("dave@acme.test", "acme") // a Viewer
@@ -42,6 +43,7 @@ func TestUserMenuLinksToChangePassword(t *testing.T) {
 // the base domain, is signed out everywhere on its next request, and the
 // browser she used stays signed in.
 func TestChangePasswordEndsEverySession(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	acme, globex := tenantURL("acme", ""), tenantURL("globex", "")
 	here := a.browser()
@@ -100,6 +102,7 @@ func TestChangePasswordEndsEverySession(t *testing.T) {
 // company (a person without an active one can still reach it), and ends
 // the sessions on company hosts the same way.
 func TestChangePasswordOnTheBaseDomain(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	b.signIn("dave@acme.test", "acme")
@@ -121,6 +124,7 @@ func TestChangePasswordOnTheBaseDomain(t *testing.T) {
 }
 
 func TestChangePasswordFormErrors(t *testing.T) {
+	t.Parallel()
 	acme := tenantURL("acme", "")
 	cases := []struct {
 		name                    string
@@ -160,6 +164,7 @@ func TestChangePasswordFormErrors(t *testing.T) {
 }
 
 func TestChangePasswordNeedsCSRFToken(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	acme := tenantURL("acme", "")
 	b := a.browser()
@@ -185,6 +190,7 @@ func TestChangePasswordNeedsCSRFToken(t *testing.T) {
 // TestChangePasswordIsRateLimited: the form cannot be used to guess the
 // current password; it shares the account's sign-in budget.
 func TestChangePasswordIsRateLimited(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	b.signIn("carol@initech.test", "initech")
@@ -211,6 +217,7 @@ func TestChangePasswordIsRateLimited(t *testing.T) {
 // form bob had open under his old role cannot be submitted, though his new
 // role would allow the action; a page he opens afterwards works.
 func TestRoleChangeRenewsSession(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	acme := tenantURL("acme", "")
 	alice, bob := a.browser(), a.browser()
@@ -267,6 +274,7 @@ func TestRoleChangeRenewsSession(t *testing.T) {
 // TestRoleChangeKeepsFlashMessages: a renewal does not swallow the message
 // a person was about to see.
 func TestRoleChangeKeepsFlashMessages(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	acme := tenantURL("acme", "")
 	alice, bob := a.browser(), a.browser()

@@ -236,6 +236,7 @@ func atkRoutes(x *atk) map[string]atkRoute {
 // not see, and nothing changed when refused. Each target runs on a fixture
 // of its own, in parallel with the others.
 func TestAttackMatrix(t *testing.T) {
+	t.Parallel()
 	x := newAtk(t)
 	// The leak check itself is checked: a child's name on a Viewer's page
 	// is caught, on its Super Admin's page it is not.

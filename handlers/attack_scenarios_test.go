@@ -55,6 +55,7 @@ var acme, globex, initech = tenantURL("acme", ""), tenantURL("globex", ""), tena
 var foreignToAcme = []string{"carol@initech.test", "staff@canopy.test", "eve@acme.test", "frank@acme.test", "TPS reports", "Global shipping", "EU-TL100-0001"}
 
 func TestAttackScenarios(t *testing.T) {
+	t.Parallel()
 	x := newAtk(t)
 	for _, s := range attackScenarios() {
 		t.Run(s.name, func(t *testing.T) {

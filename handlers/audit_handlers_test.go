@@ -13,6 +13,7 @@ import (
 )
 
 func TestAuditLogShowsChanges(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	acme := a.tenant("acme")
 	alice := a.browser()
@@ -103,6 +104,7 @@ func TestAuditLogShowsChanges(t *testing.T) {
 }
 
 func TestAuditCSVExport(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	acme := a.tenant("acme")
 	ctx := models.WithActor(context.Background(), models.Actor{Email: "=evil@acme.test", IP: "198.51.100.1"})
@@ -143,6 +145,7 @@ func TestAuditCSVExport(t *testing.T) {
 }
 
 func TestAuditLogIsForAdmins(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	dave := a.browser() // Viewer in acme
 	dave.signIn("dave@acme.test", "acme")
@@ -162,6 +165,7 @@ func TestAuditLogIsForAdmins(t *testing.T) {
 }
 
 func TestAuditRecordsSignIns(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	acme := a.tenant("acme")
 	wrong := a.browser()

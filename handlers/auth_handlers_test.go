@@ -14,6 +14,7 @@ import (
 )
 
 func TestSignInLandsOnCompanyHome(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	cases := []struct {
 		email, tenant, wantHost, wantText string
@@ -38,6 +39,7 @@ func TestSignInLandsOnCompanyHome(t *testing.T) {
 }
 
 func TestVisitingCompanySignedOutAsksToSignInThenContinues(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	r := b.get(tenantURL("acme", "/?tab=x"))
@@ -61,6 +63,7 @@ func TestVisitingCompanySignedOutAsksToSignInThenContinues(t *testing.T) {
 }
 
 func TestSignInRefusalsLookTheSame(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	cases := []struct{ name, email, password string }{
 		{"wrong password", "alice@acme.test", "not-the-password"},
@@ -84,6 +87,7 @@ func TestSignInRefusalsLookTheSame(t *testing.T) {
 }
 
 func TestSignInFormErrorsBesideFields(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	r := a.browser().submit(base+"/login", base+"/login", url.Values{"email": {"alice@acme.test"}})
 	wantStatus(t, r, http.StatusUnprocessableEntity)
@@ -91,6 +95,7 @@ func TestSignInFormErrorsBesideFields(t *testing.T) {
 }
 
 func TestSignInIsRateLimited(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	limited := false
@@ -111,6 +116,7 @@ func TestSignInIsRateLimited(t *testing.T) {
 }
 
 func TestUnknownSubdomainIs404(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	b.signIn("alice@acme.test", "")
@@ -125,6 +131,7 @@ func TestUnknownSubdomainIs404(t *testing.T) {
 }
 
 func TestInactiveCompanyCannotBeEntered(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	frank := a.browser() // owner of the inactive Acme Lab
 	r := frank.get(tenantURL("acme-lab", "/"))
@@ -138,6 +145,7 @@ func TestInactiveCompanyCannotBeEntered(t *testing.T) {
 }
 
 func TestNonMemberIsRefused(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	carol := a.browser()
 	carol.signIn("carol@initech.test", "")
@@ -151,6 +159,7 @@ func TestNonMemberIsRefused(t *testing.T) {
 }
 
 func TestSwitchingCompaniesNeedsNoPassword(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	b.signIn("alice@acme.test", "acme")
@@ -173,6 +182,7 @@ func TestSwitchingCompaniesNeedsNoPassword(t *testing.T) {
 }
 
 func TestHandoffTokenRules(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	alice := a.user("alice@acme.test")
 	acme := a.tenant("acme")
@@ -232,6 +242,7 @@ func TestHandoffTokenRules(t *testing.T) {
 // TestHandoffLinkCannotSwapSessions: dave makes a hand-off link for his own
 // account and sends it to alice. Opening it must not sign her in as dave.
 func TestHandoffLinkCannotSwapSessions(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	dave := a.browser()
 	dave.signIn("dave@acme.test", "acme")
@@ -252,6 +263,7 @@ func TestHandoffLinkCannotSwapSessions(t *testing.T) {
 }
 
 func TestSignOutEndsEverySession(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	b.signIn("alice@acme.test", "acme")
@@ -274,6 +286,7 @@ func TestSignOutEndsEverySession(t *testing.T) {
 }
 
 func TestRemovedMemberLosesAccessOnNextRequest(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	dave := a.browser()
 	wantStatus(t, dave.signIn("dave@acme.test", "acme"), http.StatusOK)
@@ -287,6 +300,7 @@ func TestRemovedMemberLosesAccessOnNextRequest(t *testing.T) {
 }
 
 func TestDeactivatedCompanyClosesOpenSessions(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	b.signIn("alice@acme.test", "initech")
@@ -299,6 +313,7 @@ func TestDeactivatedCompanyClosesOpenSessions(t *testing.T) {
 }
 
 func TestCSRF(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	b.signIn("alice@acme.test", "acme")
@@ -329,6 +344,7 @@ func TestCSRF(t *testing.T) {
 }
 
 func TestSessionCookieIsBoundToItsHost(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	b.signIn("alice@acme.test", "globex")
@@ -343,6 +359,7 @@ func TestSessionCookieIsBoundToItsHost(t *testing.T) {
 }
 
 func TestSessionCookieFlags(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		base       string
 		name       string

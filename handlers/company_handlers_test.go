@@ -10,6 +10,7 @@ import (
 // of 20, the current one first, with a search that asks the server and a
 // link to all of them; the Companies page lists, searches and pages them.
 func TestToggleListsSomeCompaniesOfMany(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	growCompanies(t, a, 30)
 	b := a.browser()
@@ -50,6 +51,7 @@ func TestToggleListsSomeCompaniesOfMany(t *testing.T) {
 // TestToggleOfFewCompaniesFiltersInPlace: with every company in the toggle,
 // its filter works in the page and there is no link to more.
 func TestToggleOfFewCompaniesFiltersInPlace(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	growCompanies(t, a, 8)
 	b := a.browser()

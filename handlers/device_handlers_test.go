@@ -93,6 +93,7 @@ func rowOf(t *testing.T, r response, identifier string) string {
 }
 
 func TestEveSeesAcmeEuropesDevices(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	eve := a.browser()
 	eve.signIn("eve@acme.test", "acme-eu")
@@ -140,6 +141,7 @@ func TestEveSeesAcmeEuropesDevices(t *testing.T) {
 }
 
 func TestDeviceSearchAndPages(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	eve := a.browser()
 	eve.signIn("eve@acme.test", "acme-eu")
@@ -185,6 +187,7 @@ func TestDeviceSearchAndPages(t *testing.T) {
 }
 
 func TestEveAddsDeprovisionsAndTogglesDevices(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	eve := a.browser()
 	eve.signIn("eve@acme.test", "acme-eu")
@@ -255,6 +258,7 @@ func TestEveAddsDeprovisionsAndTogglesDevices(t *testing.T) {
 }
 
 func TestImportDevicesFromCSV(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	eve := a.browser()
 	eve.signIn("eve@acme.test", "acme-eu")
@@ -310,6 +314,7 @@ func TestImportDevicesFromCSV(t *testing.T) {
 }
 
 func TestParentSuperAdminManagesChildDevices(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	alice := a.browser()
 	alice.signIn("alice@acme.test", "acme")
@@ -377,6 +382,7 @@ func TestParentSuperAdminManagesChildDevices(t *testing.T) {
 // Admin but not a member of Acme Europe: its own /devices refuses her, since
 // a tenant's own host admits its members only.
 func TestParentSeesChildDevicesOnlyOnSubTenantPages(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	alice := a.browser()
 	alice.signIn("alice@acme.test", "acme")
@@ -395,6 +401,7 @@ func TestParentSeesChildDevicesOnlyOnSubTenantPages(t *testing.T) {
 }
 
 func TestDevicesOfOtherTenantsAreNotFound(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	theirs := a.addDevice("globex", "GLOBEX-1", "Globex Box")
 	sibling := a.addDevice("acme-lab", "LAB-1", "Lab Box")
@@ -427,6 +434,7 @@ func TestDevicesOfOtherTenantsAreNotFound(t *testing.T) {
 }
 
 func TestSubTenantDevicesOnlyForDirectChildren(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	alice := a.browser()
 	alice.signIn("alice@acme.test", "acme")
@@ -457,6 +465,7 @@ func TestSubTenantDevicesOnlyForDirectChildren(t *testing.T) {
 }
 
 func TestDeviceActionsFollowTheRole(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	dev := a.addDevice("acme", "ACME-1", "Thermo Logger T-100")
 	list := tenantURL("acme", "/devices")

@@ -13,6 +13,7 @@ import (
 // page, however deeply it is wrapped, and an error that wraps another is not
 // shadowed by it; anything else is a server error.
 func TestModelErrorPages(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		err     error
 		status  int

@@ -6,6 +6,7 @@ import (
 )
 
 func TestSplitHost(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		host, sub   string
 		apex, valid bool
@@ -48,6 +49,7 @@ func FuzzSplitHost(f *testing.F) {
 }
 
 func TestSafeNext(t *testing.T) {
+	t.Parallel()
 	cases := map[string]string{
 		"":                      "",
 		"/":                     "/",

@@ -10,6 +10,7 @@ import (
 )
 
 func TestSecurityHeadersOnEveryPage(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	for _, u := range []string{base + "/login", tenantURL("acme", "/"), tenantURL("nope", "/"), base + "/healthz"} {
@@ -30,6 +31,7 @@ func TestSecurityHeadersOnEveryPage(t *testing.T) {
 }
 
 func TestPagesHaveNoInlineScript(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	page := b.signIn("alice@acme.test", "acme")
@@ -41,6 +43,7 @@ func TestPagesHaveNoInlineScript(t *testing.T) {
 }
 
 func TestHealth(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	r := a.browser().get(base + "/healthz")
 	wantStatus(t, r, http.StatusOK)
@@ -50,6 +53,7 @@ func TestHealth(t *testing.T) {
 }
 
 func TestStaticFiles(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	versioned := b.get(base + static.Path("css/app.css"))
@@ -73,6 +77,7 @@ func TestStaticFiles(t *testing.T) {
 }
 
 func TestErrorPages(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	b.signIn("alice@acme.test", "acme")
@@ -92,6 +97,7 @@ func TestErrorPages(t *testing.T) {
 }
 
 func TestForgedHostHeadersAreIgnored(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	req, _ := http.NewRequest(http.MethodGet, tenantURL("acme", "/"), nil)
@@ -106,6 +112,7 @@ func TestForgedHostHeadersAreIgnored(t *testing.T) {
 // TestDatabaseOutage: a broken database gives a friendly 500 page with no
 // internals, and health checks report it.
 func TestDatabaseOutage(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	b.signIn("alice@acme.test", "acme")

@@ -39,6 +39,7 @@ func (a *app) membershipID(email, sub string) int64 {
 func optionFor(id int64) string { return `<option value="` + strconv.FormatInt(id, 10) + `"` }
 
 func TestOrdersListShowsDemoOrders(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	b.signIn("dave@acme.test", "acme") // Viewer
@@ -56,6 +57,7 @@ func TestOrdersListShowsDemoOrders(t *testing.T) {
 }
 
 func TestViewerCannotCreateOrders(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	b.signIn("dave@acme.test", "acme")
@@ -68,6 +70,7 @@ func TestViewerCannotCreateOrders(t *testing.T) {
 }
 
 func TestEditorCreatesOrder(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	b.signIn("alice@acme.test", "globex") // Editor in Globex
@@ -113,6 +116,7 @@ func TestEditorCreatesOrder(t *testing.T) {
 }
 
 func TestRestrictedMemberOrdersOnlyFromAllowedTemplates(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	ctx := context.Background()
 	acme := a.tenant("acme")
@@ -145,6 +149,7 @@ func TestRestrictedMemberOrdersOnlyFromAllowedTemplates(t *testing.T) {
 }
 
 func TestOrderWithAnotherCompanysTemplateIsRefused(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	foreign, err := a.store.CreateTemplate(context.Background(), a.tenant("globex").ID, 0, models.NewTemplate{
 		Name: "Globex secret", BrandingCompanyName: "Globex", Collects: []string{"income"},
@@ -172,6 +177,7 @@ func TestOrderWithAnotherCompanysTemplateIsRefused(t *testing.T) {
 }
 
 func TestOrdersSearchAndPages(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	ctx := context.Background()
 	acme := a.tenant("acme")
@@ -240,6 +246,7 @@ func TestOrdersSearchAndPages(t *testing.T) {
 }
 
 func TestDemoOrdersAreSeededOnce(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	if err := demo.Seed(context.Background(), a.store); err != nil {
 		t.Fatal(err)

@@ -31,6 +31,7 @@ const queryBudget = 8
 // or one whose count changes with the amount of data (an N+1), fails with
 // the statements it saw.
 func TestQueryGuard(t *testing.T) {
+	t.Parallel()
 	for _, tc := range guardCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.skip != "" {
@@ -66,6 +67,7 @@ func TestQueryGuard(t *testing.T) {
 // counted once, whichever GORM API sends it; subqueries built inside one
 // and statements that fail before they are sent are not counted.
 func TestQueryGuardCounting(t *testing.T) {
+	t.Parallel()
 	a, guard := newGuardedApp(t)
 	var n int64
 	var one int

@@ -8,6 +8,7 @@ import (
 )
 
 func TestCompanySettings(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	eve := a.browser() // owner of the sub-tenant Acme Europe
 	eve.signIn("eve@acme.test", "acme-eu")
@@ -36,6 +37,7 @@ func TestCompanySettings(t *testing.T) {
 }
 
 func TestSubdomainCheck(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	alice := a.browser()
 	alice.signIn("alice@acme.test", "acme")

@@ -17,6 +17,7 @@ func subTenantForm(name, sub, email string) url.Values {
 }
 
 func TestSubTenantListShowsChildrenOnly(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	alice := a.browser()
 	alice.signIn("alice@acme.test", "acme")
@@ -44,6 +45,7 @@ func TestSubTenantListShowsChildrenOnly(t *testing.T) {
 }
 
 func TestManageMenuOnlyForSuperAdmins(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	for _, c := range []struct {
 		email string
@@ -58,6 +60,7 @@ func TestManageMenuOnlyForSuperAdmins(t *testing.T) {
 }
 
 func TestCreateSubTenantAsksToConfirmThenCreates(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	alice := a.browser()
 	alice.signIn("alice@acme.test", "acme")
@@ -106,6 +109,7 @@ func TestCreateSubTenantAsksToConfirmThenCreates(t *testing.T) {
 }
 
 func TestActiveUserBecomesOwnerAtOnce(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	staff := a.browser()
 	staff.signIn("staff@canopy.test", "admin")
@@ -131,6 +135,7 @@ func TestActiveUserBecomesOwnerAtOnce(t *testing.T) {
 }
 
 func TestCreateSubTenantRefusesBadInput(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	alice := a.browser()
 	alice.signIn("alice@acme.test", "acme")
@@ -171,6 +176,7 @@ func TestCreateSubTenantRefusesBadInput(t *testing.T) {
 }
 
 func TestOnlySuperAdminsCreateSubTenants(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	bob := a.browser() // Admin of Acme
 	bob.signIn("bob@globex.test", "acme")
@@ -192,6 +198,7 @@ func TestOnlySuperAdminsCreateSubTenants(t *testing.T) {
 func idOf(t *models.Tenant) string { return strconv.FormatInt(t.ID, 10) }
 
 func TestSubTenantUsersTab(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	alice := a.browser()
 	alice.signIn("alice@acme.test", "acme")
@@ -229,6 +236,7 @@ func TestSubTenantUsersTab(t *testing.T) {
 }
 
 func TestSubTenantSettingsTab(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	alice := a.browser()
 	alice.signIn("alice@acme.test", "acme")
@@ -265,6 +273,7 @@ func TestSubTenantSettingsTab(t *testing.T) {
 }
 
 func TestSubTenantStatus(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	alice := a.browser()
 	alice.signIn("alice@acme.test", "acme")
@@ -285,6 +294,7 @@ func TestSubTenantStatus(t *testing.T) {
 }
 
 func TestSubTenantPagesReachOnlyOwnChildren(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	alice := a.browser()
 	alice.signIn("alice@acme.test", "acme")
@@ -305,6 +315,7 @@ func TestSubTenantPagesReachOnlyOwnChildren(t *testing.T) {
 }
 
 func TestControlCharactersInNamesAreRefused(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	alice := a.browser()
 	alice.signIn("alice@acme.test", "acme")
@@ -323,6 +334,7 @@ func TestControlCharactersInNamesAreRefused(t *testing.T) {
 }
 
 func TestSubTenantOwnerInvitationCanBeResentAndRevoked(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	alice := a.browser()
 	alice.signIn("alice@acme.test", "acme")
@@ -350,6 +362,7 @@ func TestSubTenantOwnerInvitationCanBeResentAndRevoked(t *testing.T) {
 }
 
 func TestSubTenantUsersTabOffersInvitationActions(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	alice := a.browser()
 	alice.signIn("alice@acme.test", "acme")

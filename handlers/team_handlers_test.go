@@ -41,6 +41,7 @@ func person(email, role string) url.Values {
 }
 
 func TestAddingAnActiveUserMakesThemAMemberWithoutEmail(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	alice := a.browser()
 	alice.signIn("alice@acme.test", "acme")
@@ -58,6 +59,7 @@ func TestAddingAnActiveUserMakesThemAMemberWithoutEmail(t *testing.T) {
 }
 
 func TestInvitedNewcomerAcceptsAndLandsSignedIn(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	alice := a.browser()
 	alice.signIn("alice@acme.test", "acme")
@@ -89,6 +91,7 @@ func TestInvitedNewcomerAcceptsAndLandsSignedIn(t *testing.T) {
 }
 
 func TestInvitationLinksSayWhyTheyFail(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	alice := a.browser()
 	alice.signIn("alice@acme.test", "acme")
@@ -122,6 +125,7 @@ func TestInvitationLinksSayWhyTheyFail(t *testing.T) {
 }
 
 func TestResendReplacesTheLink(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	alice := a.browser()
 	alice.signIn("alice@acme.test", "acme")
@@ -139,6 +143,7 @@ func TestResendReplacesTheLink(t *testing.T) {
 }
 
 func TestDoubleSubmittedInvitationLeavesOne(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	alice := a.browser()
 	alice.signIn("alice@acme.test", "acme")
@@ -156,6 +161,7 @@ func TestDoubleSubmittedInvitationLeavesOne(t *testing.T) {
 }
 
 func TestTeamRulesRefuseAndWriteNothing(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	bob := a.browser() // Admin of Acme
 	bob.signIn("bob@globex.test", "acme")
@@ -221,6 +227,7 @@ func TestTeamRulesRefuseAndWriteNothing(t *testing.T) {
 }
 
 func TestAdminManagesMembers(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	bob := a.browser()
 	bob.signIn("bob@globex.test", "acme")
@@ -241,6 +248,7 @@ func TestAdminManagesMembers(t *testing.T) {
 }
 
 func TestTeamListSearchAndVisibility(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	dave := a.browser()
 	dave.signIn("dave@acme.test", "acme")
@@ -266,6 +274,7 @@ func TestTeamListSearchAndVisibility(t *testing.T) {
 }
 
 func TestCompanyToggle(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	alice := a.browser()
 	home := alice.signIn("alice@acme.test", "acme")
@@ -299,6 +308,7 @@ func TestCompanyToggle(t *testing.T) {
 }
 
 func TestCompanyTileOnAddMember(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	bob := a.browser()
 	bob.signIn("bob@globex.test", "acme")
@@ -325,6 +335,7 @@ func tableOf(r response) string {
 }
 
 func TestSetupChecklistFromRealData(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	eve := a.browser() // Acme Europe: only its owner, no templates
 	home := eve.signIn("eve@acme.test", "acme-eu")
@@ -347,6 +358,7 @@ func TestSetupChecklistFromRealData(t *testing.T) {
 }
 
 func TestSwitchingKeepsOnlyCommonSections(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	alice := a.browser()
 	alice.signIn("alice@acme.test", "acme")
@@ -367,6 +379,7 @@ func TestSwitchingKeepsOnlyCommonSections(t *testing.T) {
 }
 
 func TestOwnershipTransfer(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	acme := a.tenant("acme")
 	dave, _ := a.store.MembershipOf(context.Background(), acme.ID, a.user("dave@acme.test").ID)

@@ -50,6 +50,7 @@ func wantNoBody(t *testing.T, r response, fragments ...string) {
 }
 
 func TestTemplatesListShowsDemoTemplates(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	b.signIn("dave@acme.test", "acme") // Viewer
@@ -60,6 +61,7 @@ func TestTemplatesListShowsDemoTemplates(t *testing.T) {
 }
 
 func TestViewerCannotCreateTemplates(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	b.signIn("dave@acme.test", "acme")
@@ -72,6 +74,7 @@ func TestViewerCannotCreateTemplates(t *testing.T) {
 }
 
 func TestEditorCreatesTemplate(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	b.signIn("alice@acme.test", "globex") // Editor in Globex, which has no templates
@@ -118,6 +121,7 @@ func TestEditorCreatesTemplate(t *testing.T) {
 }
 
 func TestCompanyTileOnFocusedPages(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	b.signIn("alice@acme.test", "acme")
@@ -135,6 +139,7 @@ func TestCompanyTileOnFocusedPages(t *testing.T) {
 }
 
 func TestCreateTemplateNeedsCSRF(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	b.signIn("alice@acme.test", "acme")

@@ -41,6 +41,7 @@ func requirePostgres(t *testing.T, a *app) {
 // commit, the page says so, and neither it nor the next page announces the
 // change; the setting is unchanged.
 func TestFailedCommitAnnouncesNothing(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	requirePostgres(t, a)
 	b := a.browser()
@@ -58,6 +59,7 @@ func TestFailedCommitAnnouncesNothing(t *testing.T) {
 // TestFailedCommitSignsNobodyIn: a sign-in whose transaction did not commit
 // sets no session cookie.
 func TestFailedCommitSignsNobodyIn(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	requirePostgres(t, a)
 	failCommitOf(t, a, "auth.signin")
@@ -72,6 +74,7 @@ func TestFailedCommitSignsNobodyIn(t *testing.T) {
 // TestSlowBodiesHoldNoConnection: twenty clients that never finish sending
 // a form hold no database connection, so everyone else is still served.
 func TestSlowBodiesHoldNoConnection(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	requirePostgres(t, a)
 	addr := a.server.Listener.Addr().String()
@@ -100,6 +103,7 @@ func TestSlowBodiesHoldNoConnection(t *testing.T) {
 // TestBadInputIsNotAServerError: input Postgres cannot store in a query
 // (a NUL byte) is a client's mistake on both databases, not a 500.
 func TestBadInputIsNotAServerError(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	for _, u := range []string{base + "/login?tenant=%00acme", base + "/login?tenant=%ff"} {
