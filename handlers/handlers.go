@@ -1,6 +1,3 @@
-// Package handlers is Canopy's HTTP layer: the router, its middleware and one
-// file of handlers per area. Handlers get everything they need from Handlers;
-// there are no globals.
 package handlers
 
 import (
