@@ -184,6 +184,41 @@ func (s *Store) TemplateByName(ctx context.Context, tenantID int64, name string)
 	return &t, notFound(err, "load template")
 }
 
+// TemplateDetails is a template with who created it and how many orders
+// were made from it.
+type TemplateDetails struct {
+	Template
+	CreatorFirstName string
+	CreatorLastName  string
+	CreatorEmail     string // "" when the creator's account is gone or unknown
+	Orders           int64  // counted up to CountCap
+	OrdersCapped     bool   // more than CountCap orders
+}
+
+// CreatorName is the creator's name as people read it, or "".
+func (d *TemplateDetails) CreatorName() string {
+	return strings.TrimSpace(d.CreatorFirstName + " " + d.CreatorLastName)
+}
+
+// TemplateByID loads a tenant's template with its creator and how many
+// orders use it; a template of another tenant is ErrNotFound.
+func (s *Store) TemplateByID(ctx context.Context, tenantID, id int64) (*TemplateDetails, error) {
+	var d TemplateDetails
+	err := s.scoped(ctx, tenantID).Model(&Template{}).
+		Select("templates.*, u.first_name AS creator_first_name, u.last_name AS creator_last_name, u.email AS creator_email").
+		Joins("LEFT JOIN users AS u ON u.id = templates.created_by_user_id").
+		Where("templates.id = ?", id).Take(&d).Error
+	if err != nil {
+		return nil, notFound(err, "load template")
+	}
+	used := Page[Order]{}
+	if err := countCapped(s.conn(ctx), s.scoped(ctx, tenantID).Model(&Order{}).Where("template_id = ?", id), &used); err != nil {
+		return nil, fmt.Errorf("count the template's orders: %w", err)
+	}
+	d.Orders, d.OrdersCapped = used.Total, used.Capped
+	return &d, nil
+}
+
 // availableTo keeps, in a query on templates, those a membership may order
 // from: the ones listed for it, or every one when none is listed.
 func (s *Store) availableTo(ctx context.Context, tenantID, membershipID int64) (string, []any) {

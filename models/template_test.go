@@ -239,3 +239,40 @@ func TestListTemplatesPages(t *testing.T) {
 		t.Fatalf("page 2: total %d items %v", p.Total, templateNames(p.Items))
 	}
 }
+
+func TestTemplateByID(t *testing.T) {
+	w := newTemplateWorld(t)
+	ctx := context.Background()
+	tpl, err := w.store.CreateTemplate(ctx, w.acme.ID, w.alice.ID, models.NewTemplate{
+		Name: "Employment", BrandingCompanyName: "Acme Corp", BrandColor: "#123abc", Collects: []string{"employment", "identity"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unused := mustTemplate(t, w.store, w.acme.ID, "Unused")
+	for i := range 3 {
+		if _, err := w.store.CreateOrder(ctx, w.acme.ID, w.aliceAtAcme.ID, models.NewOrder{TemplateID: tpl.ID, ApplicantName: "Applicant " + string(rune('A'+i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := w.store.TemplateByID(ctx, w.acme.ID, tpl.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "Employment" || got.BrandColor != "#123abc" || got.CreatorName() != w.alice.Name() || got.CreatorEmail != "alice@acme.test" ||
+		got.Orders != 3 || got.OrdersCapped || !slices.Equal(got.CollectLabels(), []string{"Employment", "Identity"}) {
+		t.Fatalf("template details: %+v", got)
+	}
+	if got, err := w.store.TemplateByID(ctx, w.acme.ID, unused.ID); err != nil || got.Orders != 0 || got.CreatorEmail != "" {
+		t.Fatalf("a template without orders or creator: %+v, %v", got, err)
+	}
+	// Another tenant's template, or none at all, is not found.
+	for _, c := range []struct{ tenant, id int64 }{{w.globex.ID, tpl.ID}, {w.acme.ID, tpl.ID + 1000}} {
+		if _, err := w.store.TemplateByID(ctx, c.tenant, c.id); !errors.Is(err, models.ErrNotFound) {
+			t.Fatalf("template %d of tenant %d: err = %v, want ErrNotFound", c.id, c.tenant, err)
+		}
+	}
+	if _, err := w.store.TemplateByID(ctx, 0, tpl.ID); !errors.Is(err, models.ErrNoTenant) {
+		t.Fatalf("no tenant: err = %v", err)
+	}
+}
