@@ -582,7 +582,7 @@ func SubTenantUsers(s views.Shell, f SubTenantFrame, page models.Page[models.Tea
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = components.Pager(f.path("users"), searchQuery(query), page.Number, page.First(), page.Last(), page.Total, page.Capped, page.HasPrev(), page.HasNext()).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = components.Pager(f.path("users"), searchQuery(query), page.Info()).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
