@@ -69,7 +69,7 @@ func (d DevicesData) back() map[string]string {
 }
 
 func (d DevicesData) devicePath(dev models.Device, action string) string {
-	return d.Base + "/" + strconv.FormatInt(dev.ID, 10) + "/" + action
+	return views.DevicePath(d.Base, dev.ID, action)
 }
 
 func (d DevicesData) empty() bool { return d.Page.Total == 0 && d.Search == "" }
