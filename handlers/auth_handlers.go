@@ -11,6 +11,7 @@ import (
 
 	"canopy/internal/handoff"
 	"canopy/models"
+	"canopy/views"
 	"canopy/views/pages"
 )
 
@@ -160,7 +161,7 @@ func (h *Handlers) goToCompany(c echo.Context) error {
 // switchSections are the pages every company has and every member may see:
 // switching company from one of them lands on the same page there. From
 // anywhere else (a record's page, an admin page) it lands on Home.
-var switchSections = []string{"/orders", "/templates", "/devices", "/settings/team", "/settings/company"}
+var switchSections = []string{views.OrdersPath, views.TemplatesPath, views.DevicesPath, views.TeamPath, views.CompanySettingsPath}
 
 func sectionOf(next string) string {
 	path, _, _ := strings.Cut(safeNext(next), "?")

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"canopy/models"
+	"canopy/views"
 	"canopy/views/pages"
 )
 
@@ -33,7 +34,7 @@ func (h *Handlers) ownDevices(c echo.Context) (deviceView, error) {
 	rs := stateOf(c)
 	return deviceView{
 		owner:          rs.tenant,
-		base:           "/devices",
+		base:           views.DevicesPath,
 		deviceParam:    "id",
 		canEdit:        rs.membership.Role.Can(models.PermEdit),
 		canDeprovision: rs.membership.Role.Can(models.PermManageMembers),
@@ -52,7 +53,7 @@ func (h *Handlers) childDevices(c echo.Context) (deviceView, error) {
 	}
 	return deviceView{
 		owner:          child,
-		base:           "/sub-tenants/" + strconv.FormatInt(child.ID, 10) + "/devices",
+		base:           views.SubTenantPath(child.ID, "devices"),
 		inTab:          true,
 		deviceParam:    "deviceID",
 		canEdit:        true,

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"canopy/models"
+	"canopy/views"
 	"canopy/views/pages"
 )
 
@@ -33,7 +34,7 @@ func (h *Handlers) ordersIndex(c echo.Context) error {
 	}
 	if last := lastPage(list.Total, page.Size); page.Number > last {
 		query.Set("page", strconv.Itoa(last))
-		return c.Redirect(http.StatusSeeOther, "/orders?"+query.Encode())
+		return c.Redirect(http.StatusSeeOther, views.OrdersPath+"?"+query.Encode())
 	}
 	return h.render(c, http.StatusOK, pages.Orders(h.shell(c, "Orders", "orders"), pages.OrdersData{
 		Page: list, Search: q, Query: query, Location: rs.tenant.Location(),
@@ -78,7 +79,7 @@ func (h *Handlers) createOrder(c echo.Context) error {
 		return err
 	}
 	h.flash(c, "success", "Order for "+order.ApplicantName+" created.")
-	return c.Redirect(http.StatusSeeOther, "/orders")
+	return c.Redirect(http.StatusSeeOther, views.OrdersPath)
 }
 
 func (h *Handlers) renderOrderForm(c echo.Context, status int, form pages.OrderForm) error {

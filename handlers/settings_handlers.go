@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"canopy/models"
+	"canopy/views"
 	"canopy/views/pages"
 )
 
@@ -50,7 +51,7 @@ func (h *Handlers) saveCompanySettings(c echo.Context) error {
 		return err
 	}
 	h.flash(c, "success", "Settings saved. Times are now shown in "+form.Timezone+".")
-	return c.Redirect(http.StatusSeeOther, "/settings/company")
+	return c.Redirect(http.StatusSeeOther, views.CompanySettingsPath)
 }
 
 // subdomainCheck answers the Create form as the subdomain is typed: whether

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"canopy/models"
+	"canopy/views"
 	"canopy/views/pages"
 )
 
@@ -82,7 +83,7 @@ func (h *Handlers) createSubTenant(c echo.Context) error {
 		msg += " An invitation to own it was emailed to " + n.Email + "."
 	}
 	h.flash(c, "success", msg)
-	return c.Redirect(http.StatusSeeOther, "/sub-tenants")
+	return c.Redirect(http.StatusSeeOther, views.SubTenantsPath)
 }
 
 // subTenantParam is the sub-tenant named by the :id in the URL, which must be
@@ -102,10 +103,11 @@ func (h *Handlers) subTenantFrame(c echo.Context, child *models.Tenant, tab stri
 
 // subTenantDetails opens a sub-tenant on its first tab.
 func (h *Handlers) subTenantDetails(c echo.Context) error {
-	if _, err := h.subTenantParam(c); err != nil {
+	child, err := h.subTenantParam(c)
+	if err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/sub-tenants/"+c.Param("id")+"/devices")
+	return c.Redirect(http.StatusSeeOther, views.SubTenantPath(child.ID, "devices"))
 }
 
 // subTenantUsers is the Users tab: the child's members and invitations.
@@ -162,7 +164,7 @@ func (h *Handlers) inviteSubTenantUser(c echo.Context) error {
 	} else {
 		h.flash(c, "success", "Invitation sent to "+email+".")
 	}
-	return c.Redirect(http.StatusSeeOther, "/sub-tenants/"+c.Param("id")+"/users")
+	return c.Redirect(http.StatusSeeOther, views.SubTenantPath(child.ID, "users"))
 }
 
 // subTenantSettings is the Settings tab.
@@ -214,7 +216,7 @@ func (h *Handlers) saveSubTenantSettings(c echo.Context) error {
 		return err
 	}
 	h.flash(c, "success", "Settings saved for "+child.Name+".")
-	return c.Redirect(http.StatusSeeOther, "/sub-tenants/"+c.Param("id")+"/settings")
+	return c.Redirect(http.StatusSeeOther, views.SubTenantPath(child.ID, "settings"))
 }
 
 // setSubTenantStatus activates or deactivates a sub-tenant.
@@ -233,7 +235,7 @@ func (h *Handlers) setSubTenantStatus(c echo.Context) error {
 	} else {
 		h.flash(c, "success", child.Name+" is now inactive; its members cannot enter it. Nothing was deleted.")
 	}
-	return c.Redirect(http.StatusSeeOther, "/sub-tenants/"+c.Param("id")+"/settings")
+	return c.Redirect(http.StatusSeeOther, views.SubTenantPath(child.ID, "settings"))
 }
 
 // resendSubTenantInvitation sends a sub-tenant's pending invitation again
@@ -264,5 +266,5 @@ func (h *Handlers) changeSubTenantInvitation(c echo.Context, done string, change
 		return err
 	}
 	h.flash(c, "success", done)
-	return c.Redirect(http.StatusSeeOther, "/sub-tenants/"+c.Param("id")+"/users")
+	return c.Redirect(http.StatusSeeOther, views.SubTenantPath(child.ID, "users"))
 }

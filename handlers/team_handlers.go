@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"canopy/models"
+	"canopy/views"
 	"canopy/views/pages"
 )
 
@@ -91,7 +92,7 @@ func (h *Handlers) addMember(c echo.Context) error {
 	default:
 		h.flash(c, "success", "Invitation sent to "+email+". The link works for 7 days.")
 	}
-	return c.Redirect(http.StatusSeeOther, "/settings/team")
+	return c.Redirect(http.StatusSeeOther, views.TeamPath)
 }
 
 // changeRole gives a member another role.
@@ -103,7 +104,7 @@ func (h *Handlers) changeRole(c echo.Context) error {
 	role, err := models.ParseRole(c.FormValue("role"))
 	if err != nil {
 		h.flash(c, "error", "Choose a role from the list.")
-		return c.Redirect(http.StatusSeeOther, "/settings/team")
+		return c.Redirect(http.StatusSeeOther, views.TeamPath)
 	}
 	if err := h.store.ChangeRole(c.Request().Context(), change, role); err != nil {
 		return err
@@ -190,9 +191,9 @@ func teamReturn(c echo.Context) string {
 		q.Set("page", v)
 	}
 	if len(q) == 0 {
-		return "/settings/team"
+		return views.TeamPath
 	}
-	return "/settings/team?" + q.Encode()
+	return views.TeamPath + "?" + q.Encode()
 }
 
 // invitationMail writes the invitation email. Its link is built from the

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"canopy/models"
+	"canopy/views"
 	"canopy/views/pages"
 )
 
@@ -23,7 +24,7 @@ func (h *Handlers) templatesIndex(c echo.Context) error {
 		return err
 	}
 	if last := lastPage(list.Total, page.Size); page.Number > last {
-		return c.Redirect(http.StatusSeeOther, "/templates?page="+strconv.Itoa(last))
+		return c.Redirect(http.StatusSeeOther, views.TemplatesPath+"?page="+strconv.Itoa(last))
 	}
 	return h.render(c, http.StatusOK, pages.Templates(h.shell(c, "Templates", "templates"), pages.TemplatesData{
 		Page: list, Query: url.Values{}, Location: rs.tenant.Location(),
@@ -61,5 +62,5 @@ func (h *Handlers) createTemplate(c echo.Context) error {
 		return err
 	}
 	h.flash(c, "success", "Template “"+tpl.Name+"” created.")
-	return c.Redirect(http.StatusSeeOther, "/templates")
+	return c.Redirect(http.StatusSeeOther, views.TemplatesPath)
 }

@@ -61,6 +61,25 @@ func (p Page[T]) First() int64 {
 
 func (p Page[T]) Last() int64 { return int64(p.Offset() + len(p.Items)) }
 
+// PageInfo is where a page sits in its list, without its rows: all a pager
+// needs, whatever the list holds.
+type PageInfo struct {
+	Number           int
+	Rows             int   // on this page
+	First, Last      int64 // see Page.First
+	Total            int64
+	Capped           bool
+	HasPrev, HasNext bool
+}
+
+// Info is the page without its rows.
+func (p Page[T]) Info() PageInfo {
+	return PageInfo{
+		Number: p.Number, Rows: len(p.Items), First: p.First(), Last: p.Last(),
+		Total: p.Total, Capped: p.Capped, HasPrev: p.HasPrev(), HasNext: p.HasNext(),
+	}
+}
+
 // countCapped counts rows up to CountCap into page, reading at most one row
 // past it. db is any connection; rows is the list's query, unordered.
 func countCapped[T any](db, rows *gorm.DB, page *Page[T]) error {

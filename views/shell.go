@@ -1,5 +1,3 @@
-// Package views holds what every page is rendered with; the templ layouts,
-// components and pages live in the folders below it.
 package views
 
 import (

@@ -427,7 +427,7 @@ func setupChecklist(st models.Setup) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = setupItem(st.TeamAdded(), "Add your team members", "Invite the people who work here and give each a role.", "/settings/team/new", "Add member").Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = setupItem(st.TeamAdded(), "Add your team members", "Invite the people who work here and give each a role.", views.NewMemberPath, "Add member").Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -435,7 +435,7 @@ func setupChecklist(st models.Setup) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = setupItem(st.TemplatesBranded(), "Set up templates with your company name", "Each template's Branding section should name the company your applicants know.", "/templates", "Open templates").Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = setupItem(st.TemplatesBranded(), "Set up templates with your company name", "Each template's Branding section should name the company your applicants know.", views.TemplatesPath, "Open templates").Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -1,0 +1,58 @@
+package views
+
+import (
+	"strconv"
+	"strings"
+)
+
+// The addresses pages link to and handlers redirect to, named once so that
+// a link cannot drift from the others. handlers/handlers.go registers the
+// routes behind them, with Echo's :id patterns.
+const (
+	TeamPath            = "/settings/team"
+	NewMemberPath       = TeamPath + "/new"
+	CompanySettingsPath = "/settings/company"
+	AuditPath           = "/settings/audit"
+	AuditCSVPath        = AuditPath + ".csv"
+	SubTenantsPath      = "/sub-tenants"
+	NewSubTenantPath    = SubTenantsPath + "/new"
+	DevicesPath         = "/devices"
+	OrdersPath          = "/orders"
+	NewOrderPath        = OrdersPath + "/new"
+	TemplatesPath       = "/templates"
+	NewTemplatePath     = TemplatesPath + "/new"
+	CompaniesPath       = "/companies"
+)
+
+// MemberPath is an action on a member of the team: MemberPath(7, "remove")
+// is "/settings/team/members/7/remove".
+func MemberPath(id int64, action string) string {
+	return itemPath(TeamPath+"/members", id, action)
+}
+
+// InvitationPath is an action on an invitation to the team.
+func InvitationPath(id int64, action string) string {
+	return itemPath(TeamPath+"/invitations", id, action)
+}
+
+// SubTenantPath is a sub-tenant's details page, or what lies below it:
+// SubTenantPath(7) is "/sub-tenants/7", SubTenantPath(7, "users", "new") is
+// "/sub-tenants/7/users/new".
+func SubTenantPath(id int64, below ...string) string {
+	return itemPath(SubTenantsPath, id, below...)
+}
+
+// SubTenantInvitationPath is an action on an invitation to a sub-tenant.
+func SubTenantInvitationPath(tenantID, invitationID int64, action string) string {
+	return itemPath(SubTenantPath(tenantID, "invitations"), invitationID, action)
+}
+
+// DevicePath is an action on a device of the list at base, which is
+// DevicesPath or a sub-tenant's devices tab.
+func DevicePath(base string, id int64, action string) string {
+	return itemPath(base, id, action)
+}
+
+func itemPath(base string, id int64, below ...string) string {
+	return strings.Join(append([]string{base, strconv.FormatInt(id, 10)}, below...), "/")
+}
