@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"canopy/models"
+	"canopy/views"
 	"canopy/views/pages"
 )
 
@@ -52,22 +53,22 @@ var modelErrorPages = []struct {
 	{models.ErrInvitationRevoked, pageError{status: http.StatusGone, heading: "This invitation was withdrawn",
 		message: "The company revoked it. Ask them if you think this is a mistake.", href: "/", label: "Go to Canopy"}},
 	{models.ErrInvitationNotPending, pageError{status: http.StatusConflict, heading: "That invitation was already answered",
-		message: "It was accepted, declined or revoked in the meantime.", href: "/settings/team", label: "Back to Team"}},
+		message: "It was accepted, declined or revoked in the meantime.", href: views.TeamPath, label: "Back to Team"}},
 	{models.ErrOwnerIsFixed, pageError{status: http.StatusForbidden, heading: "That change is not allowed",
-		message: "The owner of a company cannot be removed or demoted.", href: "/settings/team", label: "Back to Team"}},
+		message: "The owner of a company cannot be removed or demoted.", href: views.TeamPath, label: "Back to Team"}},
 	{models.ErrSelf, pageError{status: http.StatusForbidden, heading: "That change is not allowed",
-		message: "You cannot change your own role or remove yourself. Ask another administrator.", href: "/settings/team", label: "Back to Team"}},
+		message: "You cannot change your own role or remove yourself. Ask another administrator.", href: views.TeamPath, label: "Back to Team"}},
 	{models.ErrNotAllowed, pageError{status: http.StatusForbidden, heading: "That change is not allowed",
 		message: "Your role does not allow this: nobody can act on someone above their own role, and only Super Admins grant or revoke Super Admin.",
-		href:    "/settings/team", label: "Back to Team"}},
+		href:    views.TeamPath, label: "Back to Team"}},
 	{models.ErrNotOwner, pageError{status: http.StatusForbidden, heading: "Only the owner can transfer ownership",
-		message: "Ask the company's current owner to do it.", href: "/settings/team", label: "Back to Team"}},
+		message: "Ask the company's current owner to do it.", href: views.TeamPath, label: "Back to Team"}},
 	{models.ErrOwnsAnother, pageError{status: http.StatusConflict, heading: "That person already owns a company",
 		message: "That person already owns a company, and each person can own only one."}},
 	{models.ErrDeviceDeprovisioned, pageError{status: http.StatusConflict, heading: "That device is already deprovisioned",
 		message: "That device is already deprovisioned; nothing changed. Deprovisioning is final."}},
 	{models.ErrInvalidStatus, pageError{status: http.StatusUnprocessableEntity, heading: "Unknown status",
-		message: "A sub-tenant is either active or inactive.", href: "/sub-tenants", label: "Back"}},
+		message: "A sub-tenant is either active or inactive.", href: views.SubTenantsPath, label: "Back"}},
 	{models.ErrImmutableField, pageError{status: http.StatusUnprocessableEntity, heading: "These details cannot be changed",
 		message: "A company's name, subdomain, description and contact email are fixed when it is created."}},
 	{models.ErrBadCredentials, pageError{status: http.StatusUnauthorized, heading: "The email or password is not correct",
