@@ -75,6 +75,7 @@ var routeExpectations = map[string]expectation{
 	"POST /orders":           {}, // checked in order_handlers_test.go
 	"GET /templates":         {tenant: members(303, 303, 200), apex: all(404)},
 	"GET /templates/new":     {tenant: needsEdit(), apex: all(404)},
+	"GET /templates/:id":     {tenant: members(303, 303, 200), apex: all(404)}, // acme's Employment verification
 	"POST /templates":        {}, // checked in template_handlers_test.go
 	"GET /settings/company":  {tenant: members(303, 303, 200), apex: all(404)},
 	"POST /settings/company": {}, // checked in settings_handlers_test.go
@@ -165,7 +166,9 @@ func TestAccessMatrix(t *testing.T) {
 		if p, ok := samplePath[key]; ok {
 			path = p
 		}
-		// Sub-tenant pages are tried on acme's child, Acme Europe.
+		// A template's page is tried on one of acme's; sub-tenant pages on
+		// acme's child, Acme Europe.
+		path = strings.ReplaceAll(path, "/templates/:id", "/templates/"+strconv.FormatInt(a.templateID("acme", "Employment verification"), 10))
 		path = strings.ReplaceAll(path, ":id", strconv.FormatInt(a.tenant("acme-eu").ID, 10))
 		if method != http.MethodGet {
 			continue

@@ -118,6 +118,7 @@ func atkRoutes(x *atk) map[string]atkRoute {
 			s := strings.ReplaceAll(s, "{member}", x.foreignMember(c))
 			s = strings.ReplaceAll(s, "{inv}", x.foreignInvitation(c))
 			s = strings.ReplaceAll(s, "{device}", x.foreignDevice(c))
+			s = strings.ReplaceAll(s, "{template}", x.id("template:acme"))
 			return strings.ReplaceAll(s, "{sub}", x.subTenant(c))
 		}
 	}
@@ -196,6 +197,8 @@ func atkRoutes(x *atk) map[string]atkRoute {
 		}, want: gate(edit, onlyOn("acme", http.StatusSeeOther, http.StatusUnprocessableEntity))},
 		"GET /templates":     {want: gate(view, ok)},
 		"GET /templates/new": {want: gate(edit, ok)},
+		// acme's template: its page on acme, not found on any other host.
+		"GET /templates/:id": {path: p("/templates/{template}"), want: gate(view, onlyOn("acme", http.StatusOK, http.StatusNotFound))},
 		"POST /templates": {noSnap: true, form: f("name", "Attack template {n}", "branding_company_name", "Attack", "brand_color", "#112233", "collects", "employment"),
 			want: gate(edit, done)},
 

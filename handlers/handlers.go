@@ -109,6 +109,7 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.tenantRoute(site, http.MethodPost, "/orders", models.PermEdit, h.createOrder)
 	h.tenantRoute(site, http.MethodGet, "/templates", models.PermView, h.templatesIndex)
 	h.tenantRoute(site, http.MethodGet, "/templates/new", models.PermEdit, h.newTemplate)
+	h.tenantRoute(site, http.MethodGet, "/templates/:id", models.PermView, h.templateDetails)
 	h.tenantRoute(site, http.MethodPost, "/templates", models.PermEdit, h.createTemplate)
 	return h
 }

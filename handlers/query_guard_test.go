@@ -235,6 +235,16 @@ func guardCases() []guardCase {
 			},
 		},
 		{
+			name: "template details", email: "alice@acme.test", sub: "acme",
+			unit: "templates", sizes: [2]int{2, 40}, grow: growTemplatesAndOrders,
+			steps: func(t *testing.T, a *app, b *browser, n int) []guardStep {
+				id := a.templateID("acme", "Employment verification")
+				return []guardStep{{name: "GET /templates/:id", status: http.StatusOK,
+					body:    []string{"Employment verification", "Create order"},
+					request: get(tenantURL("acme", "/templates/"+strconv.FormatInt(id, 10)))}}
+			},
+		},
+		{
 			name: "company switch round trip", email: "alice@acme.test", sub: "acme",
 			unit: "companies", sizes: [2]int{3, 60}, grow: growCompanies,
 			steps: func(t *testing.T, a *app, b *browser, n int) []guardStep {

@@ -31,6 +31,29 @@ func (h *Handlers) templatesIndex(c echo.Context) error {
 	}))
 }
 
+// templateDetails is one template's page: its branding as applicants see
+// it, the data it collects, who created it and how many orders use it. The
+// Create order button is there for those who may order from it.
+func (h *Handlers) templateDetails(c echo.Context) error {
+	rs := stateOf(c)
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	tpl, err := h.store.TemplateByID(ctx, rs.tenant.ID, id)
+	if err != nil {
+		return err
+	}
+	data := pages.TemplateDetailsData{Template: tpl, Location: rs.tenant.Location()}
+	if rs.membership.Role.Can(models.PermEdit) {
+		if data.CanOrder, err = h.store.MayOrderFrom(ctx, rs.tenant.ID, rs.membership.ID, id); err != nil {
+			return err
+		}
+	}
+	return h.render(c, http.StatusOK, pages.TemplateDetails(h.shell(c, tpl.Name, "templates"), data))
+}
+
 // newTemplate shows the New template form. The branding company name starts
 // as the company's own name, which is what most templates want.
 func (h *Handlers) newTemplate(c echo.Context) error {

@@ -2,8 +2,10 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -147,5 +149,56 @@ func TestCreateTemplateNeedsCSRF(t *testing.T) {
 	wantStatus(t, b.post(tenantURL("acme", "/templates"), form), http.StatusForbidden)
 	if names := a.templateNames("acme"); len(names) != 2 {
 		t.Fatalf("a POST without a token wrote a template: %v", names)
+	}
+}
+
+// TestTemplateDetails: every member reaches a template's page from the
+// list; it shows the branding, the data collected, the creator and how many
+// orders use it, and offers Create order only to those who may order from
+// it. Another company's template is not found.
+func TestTemplateDetails(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	ctx := context.Background()
+	acme := a.tenant("acme")
+	employment, income := a.templateID("acme", "Employment verification"), a.templateID("acme", "Income verification")
+	path := func(id int64) string { return tenantURL("acme", "/templates/"+strconv.FormatInt(id, 10)) }
+	var orders int64
+	if err := a.db.Raw("SELECT COUNT(*) FROM orders WHERE template_id = ?", employment).Scan(&orders).Error; err != nil || orders == 0 {
+		t.Fatalf("the demo has %d Employment orders (%v): the count proves nothing", orders, err)
+	}
+
+	dave := a.browser()
+	dave.signIn("dave@acme.test", "acme") // Viewer
+	list := dave.get(tenantURL("acme", "/templates"))
+	wantBody(t, list, `href="/templates/`+strconv.FormatInt(employment, 10)+`"`)
+	page := dave.get(path(employment))
+	wantStatus(t, page, http.StatusOK)
+	wantBody(t, page, "Employment verification", "Order template of Acme Corp", "Acme Corp", `fill="#0f766e"`, "#0f766e",
+		"Employment", "Identity", fmt.Sprintf(`data-testid="template-orders">%d orders<`, orders), "alice@acme.test")
+	wantNoBody(t, page, "Create order", "/orders/new")
+
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme") // Super Admin, may order from every template
+	page = alice.get(path(employment))
+	wantBody(t, page, "Create order", `href="/orders/new?template=`+strconv.FormatInt(employment, 10)+`"`)
+	form := alice.get(tenantURL("acme", "/orders/new?template="+strconv.FormatInt(employment, 10)))
+	wantBody(t, form, `value="`+strconv.FormatInt(employment, 10)+`" selected`)
+
+	// bob (Admin) may order from Income verification only.
+	bobAtAcme := a.membershipID("bob@globex.test", "acme")
+	if err := a.store.SetMemberTemplates(ctx, acme.ID, bobAtAcme, []int64{income}); err != nil {
+		t.Fatal(err)
+	}
+	bob := a.browser()
+	bob.signIn("bob@globex.test", "acme")
+	wantNoBody(t, bob.get(path(employment)), "Create order")
+	wantBody(t, bob.get(path(income)), "Create order")
+
+	// Acme's template on globex's host, and ids that are no template, are 404.
+	wantStatus(t, bob.follow(bob.get(tenantURL("globex", "/"))), http.StatusOK) // bob owns globex
+	wantStatus(t, bob.get(tenantURL("globex", "/templates/"+strconv.FormatInt(employment, 10))), http.StatusNotFound)
+	for _, id := range []string{"0", "-1", "abc", strconv.FormatInt(employment+income+1000, 10)} {
+		wantStatus(t, dave.get(tenantURL("acme", "/templates/"+id)), http.StatusNotFound)
 	}
 }

@@ -228,6 +228,21 @@ func (s *Store) availableTo(ctx context.Context, tenantID, membershipID int64) (
 	return "(NOT EXISTS (?) OR id IN (?))", []any{listed(), listed()}
 }
 
+// MayOrderFrom tells whether a membership of the tenant may create orders
+// from one of its templates: the template is listed for it, or none is. A
+// membership or template of another tenant may not.
+func (s *Store) MayOrderFrom(ctx context.Context, tenantID, membershipID, templateID int64) (bool, error) {
+	available, args := s.availableTo(ctx, tenantID, membershipID)
+	member := s.scoped(ctx, tenantID).Model(&Membership{}).Select("1").Where("id = ?", membershipID)
+	var n int64
+	err := s.scoped(ctx, tenantID).Model(&Template{}).Where("id = ?", templateID).
+		Where(available, args...).Where("EXISTS (?)", member).Count(&n).Error
+	if err != nil {
+		return false, fmt.Errorf("may order from template: %w", err)
+	}
+	return n > 0, nil
+}
+
 // AvailableTemplates lists, by name, the templates a membership may order
 // from: those listed for it in membership_templates, or all of the tenant's
 // when none is listed. A membership of another tenant is ErrNotFound.

@@ -276,3 +276,33 @@ func TestTemplateByID(t *testing.T) {
 		t.Fatalf("no tenant: err = %v", err)
 	}
 }
+
+func TestMayOrderFrom(t *testing.T) {
+	w := newTemplateWorld(t)
+	ctx := context.Background()
+	first, second := mustTemplate(t, w.store, w.acme.ID, "First"), mustTemplate(t, w.store, w.acme.ID, "Second")
+	globexTemplate := mustTemplate(t, w.store, w.globex.ID, "Globex's")
+	bobAtGlobex, err := w.store.MembershipOf(ctx, w.globex.ID, w.bob.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.store.SetMemberTemplates(ctx, w.acme.ID, w.daveAtAcme.ID, []int64{second.ID}); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name                 string
+		tenant, member, tmpl int64
+		want                 bool
+	}{
+		{"no list: every template", w.acme.ID, w.aliceAtAcme.ID, first.ID, true},
+		{"listed", w.acme.ID, w.daveAtAcme.ID, second.ID, true},
+		{"not listed", w.acme.ID, w.daveAtAcme.ID, first.ID, false},
+		{"another tenant's template", w.acme.ID, w.aliceAtAcme.ID, globexTemplate.ID, false},
+		{"another tenant's membership", w.acme.ID, bobAtGlobex.ID, first.ID, false},
+	}
+	for _, c := range cases {
+		if got, err := w.store.MayOrderFrom(ctx, c.tenant, c.member, c.tmpl); err != nil || got != c.want {
+			t.Errorf("%s: %v, %v; want %v", c.name, got, err, c.want)
+		}
+	}
+}

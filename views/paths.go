@@ -47,6 +47,14 @@ func SubTenantInvitationPath(tenantID, invitationID int64, action string) string
 	return itemPath(SubTenantPath(tenantID, "invitations"), invitationID, action)
 }
 
+// TemplatePath is a template's page: TemplatePath(7) is "/templates/7".
+func TemplatePath(id int64) string { return itemPath(TemplatesPath, id) }
+
+// NewOrderFromPath is the Create order form with a template chosen.
+func NewOrderFromPath(templateID int64) string {
+	return NewOrderPath + "?template=" + strconv.FormatInt(templateID, 10)
+}
+
 // DevicePath is an action on a device of the list at base, which is
 // DevicesPath or a sub-tenant's devices tab.
 func DevicePath(base string, id int64, action string) string {
