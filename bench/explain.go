@@ -162,7 +162,7 @@ func explainPages(ctx context.Context, env map[string]string, appURL string, sce
 			p.err = err.Error()
 		}
 		for _, c := range rec.take() {
-			p.statements = append(p.statements, statement{captured: c, literal: db.Dialector.Explain(c.sql, c.vars...), kind: kindOf(c.sql)})
+			p.statements = append(p.statements, statement{captured: c, literal: db.Explain(c.sql, c.vars...), kind: kindOf(c.sql)})
 		}
 		if err := explainAll(ctx, explainDB, db.Dialector, p.statements); err != nil {
 			p.err = strings.TrimSpace(p.err + " " + err.Error())
@@ -205,7 +205,7 @@ func explainAll(ctx context.Context, db *sql.DB, dialector gorm.Dialector, stmts
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }() // always rolled back: it only explains
 	for i := range stmts {
 		st := &stmts[i]
 		switch st.kind {

@@ -108,7 +108,7 @@ func (s *server) waitHealthy(ctx context.Context) error {
 	for time.Now().Before(deadline) {
 		select {
 		case <-s.done:
-			return fmt.Errorf("canopy serve exited during start-up: %v", s.waitErr)
+			return fmt.Errorf("canopy serve exited during start-up: %w", s.waitErr)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):

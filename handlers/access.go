@@ -144,7 +144,7 @@ func (h *Handlers) authorizeAccount(c echo.Context) error {
 		return nil
 	}
 	if c.Request().Method == http.MethodGet || c.Request().Method == http.MethodHead {
-		return &redirectTo{url: h.loginURL("", "")}
+		return &redirectError{url: h.loginURL("", "")}
 	}
 	return &pageError{status: http.StatusUnauthorized, heading: "Please sign in again",
 		message: "Your session has ended. Sign in and try again.", href: h.loginURL("", ""), label: "Sign in"}
@@ -160,7 +160,7 @@ func (h *Handlers) authorize(c echo.Context, perm models.Permission) error {
 	}
 	if rs.user == nil {
 		if c.Request().Method == http.MethodGet || c.Request().Method == http.MethodHead {
-			return &redirectTo{url: h.beginURL(rs.tenant.Subdomain, c.Request().URL.RequestURI())}
+			return &redirectError{url: h.beginURL(rs.tenant.Subdomain, c.Request().URL.RequestURI())}
 		}
 		return &pageError{status: http.StatusUnauthorized, heading: "Please sign in again",
 			message: "Your session has ended. Sign in and try again.", href: h.beginURL(rs.tenant.Subdomain, ""), label: "Sign in"}

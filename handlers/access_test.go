@@ -76,7 +76,7 @@ var routeExpectations = map[string]expectation{
 	"GET /templates":         {tenant: members(303, 303, 200), apex: all(404)},
 	"GET /templates/new":     {tenant: needsEdit(), apex: all(404)},
 	"GET /templates/:id":     {tenant: members(303, 303, 200), apex: all(404)}, // acme's Employment verification
-	"POST /templates":        {}, // checked in template_handlers_test.go
+	"POST /templates":        {},                                               // checked in template_handlers_test.go
 	"GET /settings/company":  {tenant: members(303, 303, 200), apex: all(404)},
 	"POST /settings/company": {}, // checked in settings_handlers_test.go
 	// The audit log: Admins and Super Admins (PermManageSettings).

@@ -192,7 +192,7 @@ func atkRoutes(x *atk) map[string]atkRoute {
 
 		"GET /orders":     {path: p("/orders?q=a"), want: gate(view, ok)},
 		"GET /orders/new": {want: gate(edit, ok)},
-		"POST /orders": {noSnap: true, form: func(c atkCase) url.Values {
+		"POST /orders": {noSnap: true, form: func(atkCase) url.Values {
 			return url.Values{"template_id": {x.id("template:acme")}, "applicant_name": {x.unique("Mallory ")}, "applicant_email": {"m@attack.test"}}
 		}, want: gate(edit, onlyOn("acme", http.StatusSeeOther, http.StatusUnprocessableEntity))},
 		"GET /templates":     {want: gate(view, ok)},

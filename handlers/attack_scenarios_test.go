@@ -382,7 +382,7 @@ func getOnPostRoutes(t *testing.T, x *atk) {
 	a, alice := x.a, x.br["super_admin"]
 	wantStatus(t, x.send(alice, "POST", acme+"/settings/team", person("get-probe@attack.test", "viewer")), http.StatusSeeOther)
 	token := strings.TrimPrefix(a.inbox("get-probe@attack.test")[0], base+"/invitations/")
-	real := strings.NewReplacer(":id/invitations/:invitationID", x.id("tenant:acme-eu")+"/invitations/"+x.id("inv:acme"),
+	withIDs := strings.NewReplacer(":id/invitations/:invitationID", x.id("tenant:acme-eu")+"/invitations/"+x.id("inv:acme"),
 		":id/devices/:deviceID", x.id("tenant:acme-eu")+"/devices/"+x.id("device:acme-eu"),
 		"/sub-tenants/:id", "/sub-tenants/"+x.id("tenant:acme-eu"),
 		"/members/:id", "/members/"+x.id("member:acme"),
@@ -402,7 +402,7 @@ func getOnPostRoutes(t *testing.T, x *atk) {
 		if r.Method != http.MethodPost {
 			continue
 		}
-		path := real.Replace(r.Path)
+		path := withIDs.Replace(r.Path)
 		for _, b := range []*browser{alice, a.browser()} {
 			for _, host := range []string{acme, base} {
 				for _, method := range []string{http.MethodGet, http.MethodHead} {

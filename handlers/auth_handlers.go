@@ -184,7 +184,7 @@ func (h *Handlers) beginHandoff(c echo.Context) error {
 		return errNotFound
 	}
 	state := handoff.NewState()
-	c.SetCookie(&http.Cookie{
+	c.SetCookie(&http.Cookie{ //nolint:gosec // G124: Secure whenever Canopy is served over https; a development server on http cannot set it
 		Name: h.handoffCookieName(), Value: state, Path: "/auth/handoff", MaxAge: handoffStateMaxAge,
 		HttpOnly: true, Secure: h.cfg.Secure(), SameSite: http.SameSiteLaxMode,
 	})

@@ -24,11 +24,11 @@ type pageError struct {
 
 func (e *pageError) Error() string { return fmt.Sprintf("%d %s", e.status, e.heading) }
 
-// redirectTo stops a request and sends the browser elsewhere, e.g. to sign in.
+// redirectError stops a request and sends the browser elsewhere, e.g. to sign in.
 // It is an error so that a gate such as authorize ends the handler.
-type redirectTo struct{ url string }
+type redirectError struct{ url string }
 
-func (r *redirectTo) Error() string { return "redirect to " + r.url }
+func (r *redirectError) Error() string { return "redirect to " + r.url }
 
 var errNotFound = &pageError{status: http.StatusNotFound, heading: "Page not found",
 	message: "The page you asked for does not exist or has moved.", href: "/", label: "Go home"}
@@ -106,7 +106,7 @@ func refusal(err error) string {
 
 // statusOf is the status the error handler will answer err with.
 func statusOf(err error) int {
-	var redirect *redirectTo
+	var redirect *redirectError
 	if errors.As(err, &redirect) {
 		return http.StatusSeeOther
 	}
@@ -132,7 +132,7 @@ func (h *Handlers) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	var redirect *redirectTo
+	var redirect *redirectError
 	if errors.As(err, &redirect) {
 		_ = c.Redirect(http.StatusSeeOther, redirect.url)
 		return

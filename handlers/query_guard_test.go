@@ -167,7 +167,7 @@ func guardCases() []guardCase {
 		{
 			name: "home with company toggle", email: "alice@acme.test", sub: "acme",
 			unit: "companies", sizes: [2]int{3, 60}, grow: growCompanies,
-			steps: func(t *testing.T, a *app, b *browser, n int) []guardStep {
+			steps: func(_ *testing.T, _ *app, _ *browser, n int) []guardStep {
 				return []guardStep{{name: "GET / (Home)", status: http.StatusOK,
 					body:    []string{"Welcome back, Alice", countOf(n, "companies")},
 					request: get(tenantURL("acme", "/"))}}
@@ -176,7 +176,7 @@ func guardCases() []guardCase {
 		{
 			name: "device list", email: "alice@acme.test", sub: "acme",
 			unit: "devices", sizes: [2]int{5, 300}, grow: growDevices,
-			steps: func(t *testing.T, a *app, b *browser, n int) []guardStep {
+			steps: func(_ *testing.T, _ *app, _ *browser, n int) []guardStep {
 				gateways := (n + 1) / 2
 				return []guardStep{
 					{name: "GET /devices (page 1)", status: http.StatusOK,
@@ -191,7 +191,7 @@ func guardCases() []guardCase {
 		{
 			name: "sub-tenants list", email: "alice@acme.test", sub: "acme",
 			unit: "sub-tenants", sizes: [2]int{3, 80}, grow: growSubTenants,
-			steps: func(t *testing.T, a *app, b *browser, n int) []guardStep {
+			steps: func(_ *testing.T, _ *app, _ *browser, n int) []guardStep {
 				return []guardStep{
 					{name: "GET /sub-tenants (page 1)", status: http.StatusOK,
 						body:    []string{pagerText(n, models.SubTenantPageSize), "Acme Europe"},
@@ -205,7 +205,7 @@ func guardCases() []guardCase {
 		{
 			name: "team list", email: "alice@acme.test", sub: "acme",
 			unit: "people", sizes: [2]int{4, 120}, grow: growTeam,
-			steps: func(t *testing.T, a *app, b *browser, n int) []guardStep {
+			steps: func(_ *testing.T, _ *app, _ *browser, n int) []guardStep {
 				return []guardStep{{name: "GET /settings/team", status: http.StatusOK,
 					body:    []string{pagerText(n, models.TeamPageSize)},
 					request: get(tenantURL("acme", "/settings/team"))}}
@@ -214,7 +214,7 @@ func guardCases() []guardCase {
 		{
 			name: "create order", email: "alice@acme.test", sub: "acme",
 			unit: "templates", sizes: [2]int{2, 40}, grow: growTemplatesAndOrders,
-			steps: func(t *testing.T, a *app, b *browser, n int) []guardStep {
+			steps: func(t *testing.T, a *app, b *browser, _ int) []guardStep {
 				tmpl, err := a.store.TemplateByName(context.Background(), a.tenant("acme").ID, "Employment verification")
 				if err != nil {
 					t.Fatal(err)
@@ -237,7 +237,7 @@ func guardCases() []guardCase {
 		{
 			name: "template details", email: "alice@acme.test", sub: "acme",
 			unit: "templates", sizes: [2]int{2, 40}, grow: growTemplatesAndOrders,
-			steps: func(t *testing.T, a *app, b *browser, n int) []guardStep {
+			steps: func(_ *testing.T, a *app, _ *browser, _ int) []guardStep {
 				id := a.templateID("acme", "Employment verification")
 				return []guardStep{{name: "GET /templates/:id", status: http.StatusOK,
 					body:    []string{"Employment verification", "Create order"},
@@ -247,7 +247,7 @@ func guardCases() []guardCase {
 		{
 			name: "company switch round trip", email: "alice@acme.test", sub: "acme",
 			unit: "companies", sizes: [2]int{3, 60}, grow: growCompanies,
-			steps: func(t *testing.T, a *app, b *browser, n int) []guardStep {
+			steps: func(_ *testing.T, _ *app, _ *browser, n int) []guardStep {
 				return []guardStep{
 					{name: "GET acme /go/globex (toggle choice)", status: http.StatusSeeOther,
 						request: get(tenantURL("acme", "/go/globex"))},
@@ -262,7 +262,7 @@ func guardCases() []guardCase {
 		{
 			name: "healthz", email: "alice@acme.test", sub: "acme",
 			unit: "companies", sizes: [2]int{3, 60}, grow: growCompanies,
-			steps: func(t *testing.T, a *app, b *browser, n int) []guardStep {
+			steps: func(_ *testing.T, _ *app, _ *browser, _ int) []guardStep {
 				return []guardStep{{name: "GET /healthz", status: http.StatusOK, body: []string{`"status":"ok"`},
 					request: get(base + "/healthz")}}
 			},
@@ -373,7 +373,7 @@ func guardHook[C gormCallback, P gormProcessor[C]](t *testing.T, g *queryGuard, 
 		if sent, _ := tx.InstanceGet(guardSentKey); sent != true || tx.Statement.SQL.Len() == 0 {
 			return
 		}
-		g.record(tx.Dialector.Explain(tx.Statement.SQL.String(), tx.Statement.Vars...))
+		g.record(tx.Explain(tx.Statement.SQL.String(), tx.Statement.Vars...))
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 // Dialect names the two databases Canopy runs on.
 type Dialect string
 
+// The dialects: PostgreSQL in production, SQLite as the zero-setup default.
 const (
 	Postgres Dialect = "postgres"
 	SQLite   Dialect = "sqlite"
@@ -29,7 +30,7 @@ const (
 
 // DialectOf tells which database a connection talks to.
 func DialectOf(db *gorm.DB) Dialect {
-	if db.Dialector.Name() == "postgres" {
+	if db.Name() == "postgres" {
 		return Postgres
 	}
 	return SQLite
@@ -58,7 +59,7 @@ func OpenPostgres(url string) (*gorm.DB, error) {
 // driver ignores _txlock when _time_format is given, so that stays unset;
 // times are always UTC, so the default format still sorts correctly.)
 func OpenSQLite(path string) (*gorm.DB, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("create database folder: %w", err)
 	}
 	dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"

@@ -15,6 +15,7 @@ import (
 // DeviceStatus is where a device is in its life. Deprovisioned is final.
 type DeviceStatus string
 
+// The device statuses.
 const (
 	DeviceActive        DeviceStatus = "active"
 	DeviceInactive      DeviceStatus = "inactive"

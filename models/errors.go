@@ -61,7 +61,7 @@ var (
 
 // FieldErrors maps a form field to the message shown beside it. It is an
 // error so validation failures travel the ordinary error path.
-type FieldErrors map[string]string
+type FieldErrors map[string]string //nolint:errname // a form's messages by field name: the map is named for what it holds
 
 func (fe FieldErrors) Error() string {
 	parts := make([]string, 0, len(fe))

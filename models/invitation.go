@@ -18,6 +18,7 @@ import (
 // InvitationStatus is where an invitation stands.
 type InvitationStatus string
 
+// The invitation statuses: pending until answered or revoked.
 const (
 	InvitationPending  InvitationStatus = "pending"
 	InvitationAccepted InvitationStatus = "accepted"
@@ -78,9 +79,9 @@ type InviteRequest struct {
 type InviteOutcome int
 
 const (
-	// AddedAtOnce: an active user became a member immediately; no email.
+	// AddedAtOnce means an active user became a member immediately; no email.
 	AddedAtOnce InviteOutcome = iota + 1
-	// InvitationSent: an email with a single-use link is on its way.
+	// InvitationSent means an email with a single-use link is on its way.
 	InvitationSent
 )
 

@@ -12,6 +12,7 @@ import (
 // OrderStatus is where an order is in its life.
 type OrderStatus string
 
+// The order statuses.
 const (
 	OrderPending    OrderStatus = "pending"
 	OrderInProgress OrderStatus = "in_progress"

@@ -51,7 +51,7 @@ func (p Page[T]) HasPrev() bool { return p.Number > 1 }
 // HasNext tells whether there is a page after this one.
 func (p Page[T]) HasNext() bool { return int64(p.Number*p.Size) < p.Total }
 
-// First and Last are the 1-based positions of this page's rows in the whole list.
+// First is the 1-based position of this page's first row in the whole list.
 func (p Page[T]) First() int64 {
 	if len(p.Items) == 0 {
 		return 0
@@ -59,6 +59,7 @@ func (p Page[T]) First() int64 {
 	return int64(p.Offset() + 1)
 }
 
+// Last is the 1-based position of this page's last row in the whole list.
 func (p Page[T]) Last() int64 { return int64(p.Offset() + len(p.Items)) }
 
 // PageInfo is where a page sits in its list, without its rows: all a pager

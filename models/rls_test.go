@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -501,14 +502,14 @@ func TestRLSWithinPutsBackTheScopeInForce(t *testing.T) {
 			return err
 		}
 		for _, fail := range []bool{false, true} {
-			err := w.app.Within(stale, models.Scope{TenantID: acme, Subtree: true}, func(ctx context.Context, tx *models.Store) error {
+			err := w.app.Within(stale, models.Scope{TenantID: acme, Subtree: true}, func(context.Context, *models.Store) error {
 				if fail {
-					return fmt.Errorf("the work failed")
+					return errors.New("the work failed")
 				}
 				return nil
 			})
 			if (err != nil) != fail {
-				return fmt.Errorf("Within: %v", err)
+				return fmt.Errorf("Within: %w", err)
 			}
 			if got := tenantIDsOf(t, w.app.DBForTest(latest), "devices"); !slices.Equal(got, []int64{globex}) {
 				t.Errorf("after Within (failed %v) the request sees devices of %v, want globex's", fail, got)

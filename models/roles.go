@@ -6,6 +6,7 @@ import "fmt"
 // different role in each tenant they belong to.
 type Role string
 
+// The roles, from least to most powerful.
 const (
 	RoleViewer     Role = "viewer"
 	RoleEditor     Role = "editor"
@@ -57,15 +58,17 @@ func (r Role) AtLeast(other Role) bool { return r.rank() > 0 && r.rank() >= othe
 type Permission string
 
 const (
-	// See Home, devices, orders, templates, team and settings.
+	// PermView sees Home, devices, orders, templates, team and settings.
 	PermView Permission = "view"
-	// Create orders and templates; add and edit devices.
+	// PermEdit creates orders and templates, and adds and edits devices.
 	PermEdit Permission = "edit"
-	// Deprovision devices; add, remove and re-role members up to Admin; resend and revoke invitations.
+	// PermManageMembers deprovisions devices; adds, removes and re-roles
+	// members up to Admin; resends and revokes invitations.
 	PermManageMembers Permission = "manage_members"
-	// API keys, webhooks, branding and tenant settings.
+	// PermManageSettings changes company settings and reads the audit log.
 	PermManageSettings Permission = "manage_settings"
-	// Grant or revoke Super Admin; the Sub-Tenants menu.
+	// PermManageSubTenants grants and revokes Super Admin, transfers
+	// ownership, and manages sub-tenants.
 	PermManageSubTenants Permission = "manage_sub_tenants"
 )
 

@@ -5,18 +5,19 @@ import (
 	"fmt"
 )
 
-// Setup is how far a company is through "Finishing new company setup"
-// (seed 000), read from its data.
+// Setup is how far a company is through finishing its setup (production
+// keys, branded templates, webhooks), read from its data.
 type Setup struct {
 	Members            int64
 	Templates          int64
 	UnbrandedTemplates int64 // templates without a branding company name
 }
 
-// TeamAdded: someone besides the owner has joined.
+// TeamAdded tells whether someone besides the owner has joined.
 func (s Setup) TeamAdded() bool { return s.Members > 1 }
 
-// TemplatesBranded: there are templates, and each names the company it brands.
+// TemplatesBranded tells whether there are templates, and each names the
+// company it brands.
 func (s Setup) TemplatesBranded() bool { return s.Templates > 0 && s.UnbrandedTemplates == 0 }
 
 // SetupOf reads a tenant's setup progress, in one statement.

@@ -10,6 +10,7 @@ import (
 // Solution is a product line a tenant can be given.
 type Solution string
 
+// The solutions Canopy offers.
 const (
 	SolutionColdChain        Solution = "cold_chain"
 	SolutionShipmentTracking Solution = "shipment_tracking"

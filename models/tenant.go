@@ -15,6 +15,7 @@ import (
 // TenantStatus tells whether a tenant's members can enter it.
 type TenantStatus string
 
+// The tenant statuses.
 const (
 	TenantActive   TenantStatus = "active"
 	TenantInactive TenantStatus = "inactive"

@@ -13,6 +13,7 @@ import (
 // UserStatus tells whether a person can sign in.
 type UserStatus string
 
+// The user statuses.
 const (
 	UserActive   UserStatus = "active"
 	UserInvited  UserStatus = "invited" // has an invitation but no password yet

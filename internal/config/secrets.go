@@ -42,7 +42,7 @@ func (c *Config) masterSecret() ([]byte, error) {
 		return decodeSecret(c.SessionKey, "CANOPY_SESSION_KEY")
 	}
 	path := filepath.Join(c.DataDir, secretFile)
-	if raw, err := os.ReadFile(path); err == nil {
+	if raw, err := os.ReadFile(path); err == nil { //nolint:gosec // G304: the path is the operator's CANOPY_DATA_DIR
 		return decodeSecret(strings.TrimSpace(string(raw)), path)
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("read %s: %w", path, err)
@@ -51,20 +51,23 @@ func (c *Config) masterSecret() ([]byte, error) {
 	if _, err := rand.Read(secret); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(c.DataDir, 0o755); err != nil {
+	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data folder: %w", err)
 	}
 	encoded := base64.StdEncoding.EncodeToString(secret)
 	// O_EXCL: if two processes start at once, one writes and the other reads.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600) //nolint:gosec // G304: the path is the operator's CANOPY_DATA_DIR
 	if errors.Is(err, os.ErrExist) {
 		return c.masterSecret()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
-	defer f.Close()
 	if _, err := f.WriteString(encoded + "\n"); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil { // a failed close may have lost the key
 		return nil, fmt.Errorf("write %s: %w", path, err)
 	}
 	return secret, nil

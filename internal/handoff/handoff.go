@@ -84,10 +84,9 @@ func New(key []byte, userID, tenantID, sessionVersion int64, state string, now t
 		ExpiresAt: now.Add(TTL).Truncate(time.Second), stateHash: hashState(state)}
 	payload := make([]byte, 0, payloadLen)
 	payload = append(payload, id...)
-	payload = binary.BigEndian.AppendUint64(payload, uint64(userID))
-	payload = binary.BigEndian.AppendUint64(payload, uint64(tenantID))
-	payload = binary.BigEndian.AppendUint64(payload, uint64(sessionVersion))
-	payload = binary.BigEndian.AppendUint64(payload, uint64(t.ExpiresAt.Unix()))
+	for _, field := range []int64{userID, tenantID, sessionVersion, t.ExpiresAt.Unix()} {
+		payload = appendInt64(payload, field)
+	}
 	payload = append(payload, t.stateHash[:]...)
 	return t, encode(payload) + "." + encode(sign(key, payload))
 }
@@ -108,7 +107,7 @@ func Parse(key []byte, raw string, now time.Time) (Token, error) {
 	if !hmac.Equal(mac, sign(key, payload)) {
 		return Token{}, ErrSignature
 	}
-	field := func(i int) int64 { return int64(binary.BigEndian.Uint64(payload[idLen+8*i:])) }
+	field := func(i int) int64 { return readInt64(payload[idLen+8*i:]) }
 	t := Token{
 		ID:             hex.EncodeToString(payload[:idLen]),
 		UserID:         field(0),
@@ -133,3 +132,14 @@ func sign(key, payload []byte) []byte {
 func encode(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
 func decode(s string) ([]byte, error) { return base64.RawURLEncoding.Strict().DecodeString(s) }
+
+// appendInt64 and readInt64 carry an int64 as its eight bytes, big-endian.
+// The conversions reinterpret the bits, so every value, negative ones
+// included, comes back as it went.
+func appendInt64(b []byte, v int64) []byte {
+	return binary.BigEndian.AppendUint64(b, uint64(v)) //nolint:gosec // G115: a bit-for-bit round trip, undone by readInt64
+}
+
+func readInt64(b []byte) int64 {
+	return int64(binary.BigEndian.Uint64(b)) //nolint:gosec // G115: a bit-for-bit round trip of appendInt64
+}

@@ -119,7 +119,7 @@ func Load(ctx context.Context, conn *pgx.Conn, c Counts, log *slog.Logger) (load
 	if err != nil {
 		return false, err
 	}
-	defer tx.Rollback(ctx) // no-op after Commit
+	defer func() { _ = tx.Rollback(ctx) }() // a no-op after Commit
 
 	// Two loaders at once queue here; the second then finds scale present.
 	if _, err := tx.Exec(ctx, `LOCK TABLE tenants IN SHARE ROW EXCLUSIVE MODE`); err != nil {

@@ -391,8 +391,8 @@ func Home(s views.Shell, d HomeData) templ.Component {
 	})
 }
 
-// setupChecklist is seed 000's "Finishing new company setup", each item
-// ticked from the company's own data.
+// setupChecklist is "Finishing new company setup", each item ticked from
+// the company's own data.
 func setupChecklist(st models.Setup) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
