@@ -16,6 +16,7 @@ const (
 	AuditCSVPath        = AuditPath + ".csv"
 	SubTenantsPath      = "/sub-tenants"
 	NewSubTenantPath    = SubTenantsPath + "/new"
+	SubdomainCheckPath  = SubTenantsPath + "/subdomain-check"
 	DevicesPath         = "/devices"
 	OrdersPath          = "/orders"
 	NewOrderPath        = OrdersPath + "/new"

@@ -356,7 +356,7 @@ func NewSubTenant(s views.Shell, f SubTenantForm) templ.Component {
 				"required": true, "minlength": "3", "maxlength": "63", "pattern": "[a-z0-9]([a-z0-9-]*[a-z0-9])?",
 				"autocomplete": "off", "spellcheck": "false", "data-app-url": "#f-application_url",
 				"placeholder":    "lowercase letters, digits, hyphens",
-				"data-check-url": "/sub-tenants/subdomain-check", "aria-describedby": "subdomain-status",
+				"data-check-url": views.SubdomainCheckPath, "aria-describedby": "subdomain-status",
 				"data-app-url-template": f.Scheme + "://{sub}." + f.BaseHost,
 			}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
