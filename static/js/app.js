@@ -18,8 +18,13 @@
   });
 
   // Prevent double submission: a form that is on its way disables its buttons.
+  // A form that only closes a dialog (method="dialog", or a button with
+  // formmethod="dialog") sends nothing, so it is never "on its way": guarding
+  // it would leave the dialog's buttons dead the next time it opens.
   document.addEventListener("submit", function (event) {
     var form = event.target;
+    var submitter = event.submitter;
+    if (form.method === "dialog" || (submitter && submitter.formMethod === "dialog")) return;
     if (form.dataset.submitting) {
       event.preventDefault();
       return;
