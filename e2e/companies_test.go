@@ -58,36 +58,52 @@ func TestCompanyToggle(t *testing.T) {
 	wantText(t, tab, "Welcome back, Alice", "Globex", "Editor")
 	wantNoElement(t, tab, "#f-password")
 
+	// Dave belongs to Acme alone: nothing at the bottom-left of the side
+	// menu, neither a toggle nor a tile naming the company.
 	dave := newTab(t, browser, desktop)
 	signIn(t, dave, a, "acme", "dave@acme.test")
 	wantNoElement(t, dave, ".company-toggle")
+	wantNoElement(t, dave, ".sidebar .company-current")
+	wantNoElement(t, dave, ".sidebar-footer")
+	if text := pageText(t, dave); strings.Contains(text, "alice@acme.test") {
+		t.Errorf("dave's Home names Acme's owner:\n%s", text)
+	}
 	wantText(t, dave, "Acme Corp")
+	screenshot(t, dave, "toggle-one-company.png")
 }
 
 // TestCompanyTileOnFocusedPages: Create order, New template and Add member
-// have no side menu; a static tile names the company and its owner.
+// have no side menu; a static tile names the company and its owner, for
+// someone in several companies (alice) and in one (carol, of Initech alone,
+// who has no toggle on Home).
 func TestCompanyTileOnFocusedPages(t *testing.T) {
 	requireBrowser(t)
 	a := startCanopy(t)
-	tab := newTab(t, newBrowser(t), desktop)
-	signIn(t, tab, a, "acme", "alice@acme.test")
-	for _, page := range []struct{ path, shot, heading string }{
-		{"/orders/new", "tile-create-order.png", "Create order"},
-		{"/templates/new", "tile-new-template.png", "New template"},
-		{"/settings/team/new", "tile-add-member.png", "Add member"},
+	browser := newBrowser(t)
+	for _, who := range []struct{ subdomain, email, company, shot string }{
+		{"acme", "alice@acme.test", "Acme Corp", "tile-"},
+		{"initech", "carol@initech.test", "Initech", "tile-one-company-"},
 	} {
-		wantStatus(t, open(t, tab, a.tenantURL("acme", page.path)), http.StatusOK)
-		wantNoElement(t, tab, ".sidebar")
-		wantNoElement(t, tab, ".company-tile a")
-		tile, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(".company-tile")))
-		if err != nil {
-			t.Fatalf("%s: no company tile: %v", page.path, err)
+		tab := newTab(t, browser, desktop)
+		signIn(t, tab, a, who.subdomain, who.email)
+		for _, page := range []struct{ path, shot, heading string }{
+			{"/orders/new", "create-order.png", "Create order"},
+			{"/templates/new", "new-template.png", "New template"},
+			{"/settings/team/new", "add-member.png", "Add member"},
+		} {
+			wantStatus(t, open(t, tab, a.tenantURL(who.subdomain, page.path)), http.StatusOK)
+			wantNoElement(t, tab, ".sidebar")
+			wantNoElement(t, tab, ".company-tile a")
+			tile, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(".company-tile")))
+			if err != nil {
+				t.Fatalf("%s: no company tile: %v", page.path, err)
+			}
+			if !strings.Contains(tile, who.company) || !strings.Contains(tile, who.email) {
+				t.Fatalf("%s: tile says %q", page.path, tile)
+			}
+			wantText(t, tab, page.heading)
+			screenshot(t, tab, who.shot+page.shot)
 		}
-		if !strings.Contains(tile, "Acme Corp") || !strings.Contains(tile, "alice@acme.test") {
-			t.Fatalf("%s: tile says %q", page.path, tile)
-		}
-		wantText(t, tab, page.heading)
-		screenshot(t, tab, page.shot)
 	}
 }
 

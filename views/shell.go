@@ -34,6 +34,10 @@ type Shell struct {
 // companies, so that its search asks the server and a link leads to all.
 func (s Shell) SomeCompanies() bool { return s.CompanyCount > int64(len(s.Companies)) }
 
+// HasToggle tells whether the side menu shows the company toggle: only to
+// someone with another company to switch to.
+func (s Shell) HasToggle() bool { return s.Tenant != nil && s.CompanyCount > 1 }
+
 // Can tells whether the signed-in member may do something in this tenant.
 func (s Shell) Can(p models.Permission) bool { return s.Role.Can(p) }
 
