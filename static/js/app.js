@@ -8,14 +8,39 @@
       if (!menu.contains(event.target)) menu.removeAttribute("open");
     });
   });
+  // Escape closes the open menus; a menu it closed marks the key as used
+  // (defaultPrevented), so the phone's side menu around it stays open.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;
     document.querySelectorAll("details.menu[open]").forEach(function (menu) {
       menu.removeAttribute("open");
+      event.preventDefault();
       var summary = menu.querySelector("summary");
       if (summary) summary.focus();
     });
   });
+  // A menu opened near the bottom of a phone's screen scrolls into view.
+  document.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (!menu.matches || !menu.matches("details.menu[open]")) return;
+    var panel = menu.querySelector(".menu-panel");
+    if (panel) panel.scrollIntoView({ block: "nearest" });
+  }, true);
+
+  // At phone width the side menu folds behind its Menu button (app.css hides
+  // the menu while aria-expanded is "false"). Escape folds it again.
+  var menuButton = document.querySelector(".menu-toggle[aria-controls]");
+  if (menuButton) {
+    menuButton.addEventListener("click", function () {
+      var open = menuButton.getAttribute("aria-expanded") !== "true";
+      menuButton.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape" || event.defaultPrevented || menuButton.getAttribute("aria-expanded") !== "true") return;
+      menuButton.setAttribute("aria-expanded", "false");
+      menuButton.focus();
+    });
+  }
 
   // Prevent double submission: a form that is on its way disables its buttons.
   // A form that only closes a dialog (method="dialog", or a button with
