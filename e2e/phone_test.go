@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
@@ -245,10 +244,7 @@ func TestMenuAtPhoneWidth(t *testing.T) {
 	// Without JavaScript there is no button to press: the links are shown.
 	noJS := newTab(t, browser, phone)
 	signIn(t, noJS, a, "acme", "alice@acme.test")
-	if err := chromedp.Do(noJS, chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
-		_, err := cdp.Call(ctx, target, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
-		return err
-	})); err != nil {
+	if _, err := chromedp.Call(noJS, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
 		t.Fatal(err)
 	}
 	open(t, noJS, a.tenantURL("acme", "/settings/team"))

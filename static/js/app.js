@@ -62,6 +62,39 @@
   });
 })();
 
+// The theme choice of the Account menu (layouts.ThemeChoice), remembered for
+// a year in a cookie that the server reads to put data-theme on <html>
+// before the first paint. The cookie is set on the base domain, so that
+// every company's address (each its own origin) shares it. Browsers refuse
+// that for a base domain of one label (localhost): then the address in use
+// remembers the choice alone. A change applies at once; "system" forgets
+// the choice and follows the system again.
+(function () {
+  "use strict";
+  var choice = document.querySelector(".theme-choice");
+  if (!choice) return;
+  var name = choice.dataset.cookie;
+  function write(value, domain) {
+    document.cookie = name + "=" + value + "; Path=/; SameSite=Lax" +
+      (domain ? "; Domain=" + domain : "") +
+      (value ? "; Max-Age=31536000" : "; Max-Age=0") +
+      (location.protocol === "https:" ? "; Secure" : "");
+  }
+  function saved(value) {
+    return document.cookie.split(/;\s*/).indexOf(name + "=" + value) !== -1;
+  }
+  choice.addEventListener("change", function (event) {
+    var theme = event.target.value === "light" || event.target.value === "dark" ? event.target.value : "";
+    write("", ""); // this address's own, if the base domain's was refused before
+    write(theme, choice.dataset.cookieDomain);
+    if (theme && !saved(theme)) write(theme, "");
+    var root = document.documentElement;
+    if (theme) root.setAttribute("data-theme", theme); else root.removeAttribute("data-theme");
+    var meta = document.querySelector('meta[name="color-scheme"]');
+    if (meta) meta.setAttribute("content", theme || "light dark");
+  });
+})();
+
 // Confirmation before destructive actions: a form with data-confirm opens the
 // shared dialog; only "Confirm" submits it.
 (function () {
