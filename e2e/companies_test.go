@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -223,6 +224,27 @@ func TestToggleOfManyCompanies(t *testing.T) {
 	}
 	wantText(t, tab, "Your companies", "1–25 of 40", "Acme Corp")
 	screenshot(t, tab, "companies-page.png")
+
+	// On a phone the long list opens in the unfolded menu, whole on the
+	// screen, and scrolls within itself down to its last company.
+	phoneTab := newTab(t, browser, phone)
+	signIn(t, phoneTab, a, "acme", "alice@acme.test")
+	click(t, phoneTab, phoneMenuButton)
+	click(t, phoneTab, ".company-toggle > summary")
+	waitVisible(t, phoneTab, ".toggle-panel")
+	wantInViewport(t, phoneTab, ".toggle-panel")
+	wantFits(t, phoneTab)
+	scrolls, err := chromedp.Run(phoneTab, chromedp.Evaluate[bool](`(l => l.scrollHeight > l.clientHeight)(document.querySelector(".toggle-list"))`))
+	if err != nil || !scrolls {
+		t.Errorf("the toggle's list of 20 does not scroll within itself (%v)", err)
+	}
+	last := ".toggle-list li:nth-child(20) .toggle-item"
+	if _, err := chromedp.Run(phoneTab, chromedp.Evaluate[any](`document.querySelector(`+strconv.Quote(last)+`).scrollIntoView({block: "nearest"})`)); err != nil {
+		t.Fatal(err)
+	}
+	wantInViewport(t, phoneTab, last)
+	wantInViewport(t, phoneTab, ".toggle-all")
+	screenshot(t, phoneTab, "toggle-many-phone.png")
 }
 
 // listed counts the companies the toggle's list shows.
