@@ -71,6 +71,17 @@ func themeAtFirstBody(t *testing.T, tab context.Context) string {
 	return theme
 }
 
+// openInTheme opens a page and checks that it shows the scheme, and that
+// the theme (light, dark or system) was on its <html> before the first paint.
+func openInTheme(t *testing.T, tab context.Context, rawURL, theme, scheme string) {
+	t.Helper()
+	open(t, tab, rawURL)
+	wantScheme(t, tab, scheme)
+	if got := themeAtFirstBody(t, tab); got != theme {
+		t.Errorf("before the first paint of %s the theme is %q, want %s", rawURL, got, theme)
+	}
+}
+
 // chooseTheme picks System, Light or Dark in the Account menu.
 func chooseTheme(t *testing.T, tab context.Context, value string) {
 	t.Helper()
@@ -100,29 +111,17 @@ func TestThemeChoice(t *testing.T) {
 	chooseTheme(t, tab, "light")
 	wantScheme(t, tab, "light")
 	screenshot(t, tab, "theme-menu-light.png")
-	open(t, tab, a.tenantURL("acme", "/devices"))
-	wantScheme(t, tab, "light")
-	if got := themeAtFirstBody(t, tab); got != "light" {
-		t.Errorf("before the first paint the page's theme is %q, want light", got)
-	}
+	openInTheme(t, tab, a.tenantURL("acme", "/devices"), "light", "light")
 
 	preferScheme(t, tab, "light")
 	chooseTheme(t, tab, "dark")
 	wantScheme(t, tab, "dark")
 	screenshot(t, tab, "theme-menu-dark.png")
-	open(t, tab, a.tenantURL("acme", "/"))
-	wantScheme(t, tab, "dark")
-	if got := themeAtFirstBody(t, tab); got != "dark" {
-		t.Errorf("before the first paint the page's theme is %q, want dark", got)
-	}
+	openInTheme(t, tab, a.tenantURL("acme", "/"), "dark", "dark")
 
 	chooseTheme(t, tab, "system")
 	wantScheme(t, tab, "light")
-	open(t, tab, a.tenantURL("acme", "/orders"))
-	wantScheme(t, tab, "light")
-	if got := themeAtFirstBody(t, tab); got != "system" {
-		t.Errorf("after System the page's theme is %q, want the system's", got)
-	}
+	openInTheme(t, tab, a.tenantURL("acme", "/orders"), "system", "light")
 	preferScheme(t, tab, "dark")
 	wantScheme(t, tab, "dark")
 	csp.none(t)
