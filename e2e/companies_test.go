@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -58,36 +59,52 @@ func TestCompanyToggle(t *testing.T) {
 	wantText(t, tab, "Welcome back, Alice", "Globex", "Editor")
 	wantNoElement(t, tab, "#f-password")
 
+	// Dave belongs to Acme alone: nothing at the bottom-left of the side
+	// menu, neither a toggle nor a tile naming the company.
 	dave := newTab(t, browser, desktop)
 	signIn(t, dave, a, "acme", "dave@acme.test")
 	wantNoElement(t, dave, ".company-toggle")
+	wantNoElement(t, dave, ".sidebar .company-current")
+	wantNoElement(t, dave, ".sidebar-footer")
+	if text := pageText(t, dave); strings.Contains(text, "alice@acme.test") {
+		t.Errorf("dave's Home names Acme's owner:\n%s", text)
+	}
 	wantText(t, dave, "Acme Corp")
+	screenshot(t, dave, "toggle-one-company.png")
 }
 
 // TestCompanyTileOnFocusedPages: Create order, New template and Add member
-// have no side menu; a static tile names the company and its owner.
+// have no side menu; a static tile names the company and its owner, for
+// someone in several companies (alice) and in one (carol, of Initech alone,
+// who has no toggle on Home).
 func TestCompanyTileOnFocusedPages(t *testing.T) {
 	requireBrowser(t)
 	a := startCanopy(t)
-	tab := newTab(t, newBrowser(t), desktop)
-	signIn(t, tab, a, "acme", "alice@acme.test")
-	for _, page := range []struct{ path, shot, heading string }{
-		{"/orders/new", "tile-create-order.png", "Create order"},
-		{"/templates/new", "tile-new-template.png", "New template"},
-		{"/settings/team/new", "tile-add-member.png", "Add member"},
+	browser := newBrowser(t)
+	for _, who := range []struct{ subdomain, email, company, shot string }{
+		{"acme", "alice@acme.test", "Acme Corp", "tile-"},
+		{"initech", "carol@initech.test", "Initech", "tile-one-company-"},
 	} {
-		wantStatus(t, open(t, tab, a.tenantURL("acme", page.path)), http.StatusOK)
-		wantNoElement(t, tab, ".sidebar")
-		wantNoElement(t, tab, ".company-tile a")
-		tile, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(".company-tile")))
-		if err != nil {
-			t.Fatalf("%s: no company tile: %v", page.path, err)
+		tab := newTab(t, browser, desktop)
+		signIn(t, tab, a, who.subdomain, who.email)
+		for _, page := range []struct{ path, shot, heading string }{
+			{"/orders/new", "create-order.png", "Create order"},
+			{"/templates/new", "new-template.png", "New template"},
+			{"/settings/team/new", "add-member.png", "Add member"},
+		} {
+			wantStatus(t, open(t, tab, a.tenantURL(who.subdomain, page.path)), http.StatusOK)
+			wantNoElement(t, tab, ".sidebar")
+			wantNoElement(t, tab, ".company-tile a")
+			tile, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(".company-tile")))
+			if err != nil {
+				t.Fatalf("%s: no company tile: %v", page.path, err)
+			}
+			if !strings.Contains(tile, who.company) || !strings.Contains(tile, who.email) {
+				t.Fatalf("%s: tile says %q", page.path, tile)
+			}
+			wantText(t, tab, page.heading)
+			screenshot(t, tab, who.shot+page.shot)
 		}
-		if !strings.Contains(tile, "Acme Corp") || !strings.Contains(tile, "alice@acme.test") {
-			t.Fatalf("%s: tile says %q", page.path, tile)
-		}
-		wantText(t, tab, page.heading)
-		screenshot(t, tab, page.shot)
 	}
 }
 
@@ -207,6 +224,27 @@ func TestToggleOfManyCompanies(t *testing.T) {
 	}
 	wantText(t, tab, "Your companies", "1–25 of 40", "Acme Corp")
 	screenshot(t, tab, "companies-page.png")
+
+	// On a phone the long list opens in the unfolded menu, whole on the
+	// screen, and scrolls within itself down to its last company.
+	phoneTab := newTab(t, browser, phone)
+	signIn(t, phoneTab, a, "acme", "alice@acme.test")
+	click(t, phoneTab, phoneMenuButton)
+	click(t, phoneTab, ".company-toggle > summary")
+	waitVisible(t, phoneTab, ".toggle-panel")
+	wantInViewport(t, phoneTab, ".toggle-panel")
+	wantFits(t, phoneTab)
+	scrolls, err := chromedp.Run(phoneTab, chromedp.Evaluate[bool](`(l => l.scrollHeight > l.clientHeight)(document.querySelector(".toggle-list"))`))
+	if err != nil || !scrolls {
+		t.Errorf("the toggle's list of 20 does not scroll within itself (%v)", err)
+	}
+	last := ".toggle-list li:nth-child(20) .toggle-item"
+	if _, err := chromedp.Run(phoneTab, chromedp.Evaluate[any](`document.querySelector(`+strconv.Quote(last)+`).scrollIntoView({block: "nearest"})`)); err != nil {
+		t.Fatal(err)
+	}
+	wantInViewport(t, phoneTab, last)
+	wantInViewport(t, phoneTab, ".toggle-all")
+	screenshot(t, phoneTab, "toggle-many-phone.png")
 }
 
 // listed counts the companies the toggle's list shows.

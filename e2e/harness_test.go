@@ -43,7 +43,7 @@ const (
 type viewport struct{ width, height int64 }
 
 var (
-	desktop = viewport{1280, 800}
+	desktop = viewport{1440, 900}
 	phone   = viewport{390, 844}
 )
 
@@ -64,12 +64,19 @@ func requireBrowser(t *testing.T) {
 
 // app is one Canopy server running inside the test process.
 type app struct {
-	port  string
-	store *models.Store // to read what Canopy emailed, as a person reads their inbox
+	hostname string // the base domain's name: "localhost", or canopyTest
+	port     string
+	store    *models.Store // to read what Canopy emailed, as a person reads their inbox
 }
 
+// canopyTest is a base domain of two labels, like a real one (canopy.example.com)
+// and unlike localhost: browsers refuse a cookie for the whole of localhost,
+// but not for canopy.test. The browsers resolve it and its subdomains to the
+// loopback address (newBrowser); .test is reserved, so it is nobody's name.
+const canopyTest = "canopy.test"
+
 // baseHost is the bare sign-in domain, e.g. "localhost:41234".
-func (a *app) baseHost() string { return "localhost:" + a.port }
+func (a *app) baseHost() string { return a.hostname + ":" + a.port }
 
 // tenantHost is a company's subdomain, e.g. "acme.localhost:41234".
 func (a *app) tenantHost(subdomain string) string { return subdomain + "." + a.baseHost() }
@@ -82,8 +89,14 @@ func (a *app) tenantURL(subdomain, path string) string {
 }
 
 // startCanopy serves Canopy with the demo data on a free loopback port until
-// the test ends.
+// the test ends, with localhost as its base domain.
 func startCanopy(t *testing.T) *app {
+	t.Helper()
+	return startCanopyOn(t, "localhost")
+}
+
+// startCanopyOn is startCanopy with hostname as the base domain.
+func startCanopyOn(t *testing.T, hostname string) *app {
 	t.Helper()
 	// Listen first: the base URL must name the real port, because Canopy
 	// builds every redirect between the domain and its subdomains from it.
@@ -93,7 +106,7 @@ func startCanopy(t *testing.T) *app {
 	}
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	env := map[string]string{
-		"CANOPY_BASE_URL": "http://localhost:" + port,
+		"CANOPY_BASE_URL": "http://" + hostname + ":" + port,
 		"CANOPY_DATA_DIR": t.TempDir(),
 		"CANOPY_ADDR":     "127.0.0.1:" + port,
 	}
@@ -123,7 +136,7 @@ func startCanopy(t *testing.T) *app {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return &app{port: port, store: store}
+	return &app{hostname: hostname, port: port, store: store}
 }
 
 // newBrowser starts a headless Chromium that lives until the test ends, or
@@ -142,6 +155,8 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-quic", true),
+		// Chromium resolves *.localhost by itself; canopyTest is told here.
+		chromedp.Flag("host-resolver-rules", "MAP "+canopyTest+" 127.0.0.1, MAP *."+canopyTest+" 127.0.0.1"),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(int(desktop.width), int(desktop.height)),
 	)

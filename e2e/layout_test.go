@@ -187,10 +187,12 @@ func TestLayout(t *testing.T) {
 		}
 	})
 
-	// At phone width the side menu is a bar at the top: the toggle opens
-	// downwards, on screen, and every company can be reached.
+	// At phone width the side menu is folded behind the Menu button at the
+	// top: the toggle in it opens downwards, on screen, and every company
+	// can be reached.
 	t.Run("company-toggle", func(t *testing.T) {
 		open(t, tab, a.tenantURL("acme", "/"))
+		click(t, tab, phoneMenuButton)
 		click(t, tab, ".company-toggle > summary")
 		waitVisible(t, tab, ".toggle-panel")
 		wantInViewport(t, tab, ".toggle-panel")
@@ -220,6 +222,7 @@ func TestLayout(t *testing.T) {
 			t.Fatal(err)
 		}
 		open(t, tab, a.tenantURL("acme", "/"))
+		click(t, tab, phoneMenuButton)
 		click(t, tab, ".company-toggle > summary")
 		waitVisible(t, tab, ".toggle-panel")
 		wantInViewport(t, tab, ".toggle-panel")

@@ -290,3 +290,44 @@ func TestRoleChangeKeepsFlashMessages(t *testing.T) {
 	wantStatus(t, page, http.StatusOK)
 	wantBody(t, page, "FLASH-1", `class="flash flash-success"`)
 }
+
+// TestThemeCookieChoosesTheScheme: the theme chosen in the Account menu
+// (a cookie, set by app.js) is on <html> as the page arrives, on the company's
+// pages and on the sign-in page; the menu shows it chosen and names the base
+// domain for the cookie. Anything but light or dark is the system's.
+func TestThemeCookieChoosesTheScheme(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	b := a.browser()
+	b.signIn("alice@acme.test", "acme")
+	withTheme := func(rawURL, value string) response {
+		t.Helper()
+		return b.withCookie(rawURL, "canopy_theme", value)
+	}
+
+	dark := withTheme(tenantURL("acme", "/"), "dark")
+	wantStatus(t, dark, http.StatusOK)
+	wantBody(t, dark, `<html lang="en" data-theme="dark">`, `<meta name="color-scheme" content="dark">`,
+		`data-cookie="canopy_theme" data-cookie-domain="localhost"`, `<input type="radio" name="theme" value="dark" checked>`)
+	wantNoBody(t, dark, `value="system" checked`)
+
+	light := a.browser().withCookie(base+"/login", "canopy_theme", "light")
+	wantStatus(t, light, http.StatusOK)
+	wantBody(t, light, `<html lang="en" data-theme="light">`, `<meta name="color-scheme" content="light">`)
+
+	for _, value := range []string{"", "sepia", `dark"><script>`} {
+		system := withTheme(tenantURL("acme", "/orders"), value)
+		wantBody(t, system, `<html lang="en">`, `<meta name="color-scheme" content="light dark">`, `value="system" checked`)
+		wantNoBody(t, system, "data-theme=", "<script>alert")
+	}
+}
+
+// withCookie gets a page sending one more cookie (none when value is empty).
+func (b *browser) withCookie(rawURL, name, value string) response {
+	b.app.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, rawURL, nil)
+	if value != "" {
+		req.AddCookie(&http.Cookie{Name: name, Value: value})
+	}
+	return b.do(req)
+}

@@ -63,3 +63,26 @@ func TestToggleOfFewCompaniesFiltersInPlace(t *testing.T) {
 		t.Fatalf("the toggle lists %d companies, want all 8", got)
 	}
 }
+
+// TestOneCompanyHasNoToggleOrTile: someone in one company has nothing at the
+// bottom of the side menu, not even a tile naming the company; the pages
+// without the side menu still show the tile in their header.
+func TestOneCompanyHasNoToggleOrTile(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	dave := a.browser()
+	dave.signIn("dave@acme.test", "acme")
+	home := dave.get(tenantURL("acme", "/"))
+	wantStatus(t, home, http.StatusOK)
+	wantBody(t, home, `class="sidebar"`)
+	wantNoBody(t, home, "sidebar-footer", "company-current", "company-toggle", "alice@acme.test")
+
+	carol := a.browser()
+	carol.signIn("carol@initech.test", "initech")
+	form := carol.get(tenantURL("initech", "/orders/new"))
+	wantBody(t, form, `class="company-tile"`, "Initech", "carol@initech.test")
+
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	wantBody(t, alice.get(tenantURL("acme", "/")), "sidebar-footer", `class="menu company-toggle"`, "3 companies")
+}

@@ -27,13 +27,15 @@ func (h *Handlers) render(c echo.Context, status int, component templ.Component)
 func (h *Handlers) shell(c echo.Context, title, nav string) views.Shell {
 	rs := stateOf(c)
 	s := views.Shell{
-		Title:       title,
-		CSRF:        h.csrfToken(c),
-		Flashes:     h.takeFlashes(c),
-		User:        rs.user,
-		Tenant:      rs.tenant,
-		Nav:         nav,
-		SignOutPath: "/logout",
+		Title:        title,
+		CSRF:         h.csrfToken(c),
+		Flashes:      h.takeFlashes(c),
+		User:         rs.user,
+		Tenant:       rs.tenant,
+		Nav:          nav,
+		SignOutPath:  "/logout",
+		Theme:        themeOf(c),
+		CookieDomain: h.cfg.BaseURL.Hostname(),
 	}
 	if rs.membership != nil {
 		s.Role = rs.membership.Role
@@ -54,6 +56,15 @@ func (h *Handlers) shell(c echo.Context, title, nav string) views.Shell {
 		}
 	}
 	return s
+}
+
+// themeOf is the theme this browser chose in the Account menu.
+func themeOf(c echo.Context) views.Theme {
+	cookie, err := c.Cookie(views.ThemeCookie)
+	if err != nil {
+		return views.ThemeSystem
+	}
+	return views.ParseTheme(cookie.Value)
 }
 
 func tenantInactivePage(h *Handlers, c echo.Context, t *models.Tenant) templ.Component {

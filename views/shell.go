@@ -28,11 +28,50 @@ type Shell struct {
 	CompanyCount int64            // how many active companies the user has in all
 	Path         string           // the current page's path and query, kept when switching company
 	SignOutPath  string
+	Theme        Theme  // the colour scheme chosen in the Account menu; ThemeSystem follows the system
+	CookieDomain string // the base domain's host name: the theme cookie is set there, so every company's address shares it
+}
+
+// Theme is a colour scheme chosen in the Account menu, remembered per browser
+// in the ThemeCookie on the base domain.
+type Theme string
+
+// The themes. ThemeSystem, the default, follows the system's preference.
+const (
+	ThemeSystem Theme = ""
+	ThemeLight  Theme = "light"
+	ThemeDark   Theme = "dark"
+)
+
+// ThemeCookie holds the chosen theme; app.js sets it, the server reads it.
+const ThemeCookie = "canopy_theme"
+
+// ParseTheme reads the theme cookie's value; anything but light or dark is
+// the system's.
+func ParseTheme(value string) Theme {
+	switch t := Theme(value); t {
+	case ThemeLight, ThemeDark:
+		return t
+	}
+	return ThemeSystem
+}
+
+// ColorSchemes is the color-scheme meta tag's content: the schemes the page
+// may be shown in.
+func (t Theme) ColorSchemes() string {
+	if t == ThemeSystem {
+		return "light dark"
+	}
+	return string(t)
 }
 
 // SomeCompanies tells whether the toggle lists only some of the user's
 // companies, so that its search asks the server and a link leads to all.
 func (s Shell) SomeCompanies() bool { return s.CompanyCount > int64(len(s.Companies)) }
+
+// HasToggle tells whether the side menu shows the company toggle: only to
+// someone with another company to switch to.
+func (s Shell) HasToggle() bool { return s.Tenant != nil && s.CompanyCount > 1 }
 
 // Can tells whether the signed-in member may do something in this tenant.
 func (s Shell) Can(p models.Permission) bool { return s.Role.Can(p) }

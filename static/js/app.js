@@ -8,18 +8,48 @@
       if (!menu.contains(event.target)) menu.removeAttribute("open");
     });
   });
+  // Escape closes the open menus; a menu it closed marks the key as used
+  // (defaultPrevented), so the phone's side menu around it stays open.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;
     document.querySelectorAll("details.menu[open]").forEach(function (menu) {
       menu.removeAttribute("open");
+      event.preventDefault();
       var summary = menu.querySelector("summary");
       if (summary) summary.focus();
     });
   });
+  // A menu opened near the bottom of a phone's screen scrolls into view.
+  document.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (!menu.matches || !menu.matches("details.menu[open]")) return;
+    var panel = menu.querySelector(".menu-panel");
+    if (panel) panel.scrollIntoView({ block: "nearest" });
+  }, true);
+
+  // At phone width the side menu folds behind its Menu button (app.css hides
+  // the menu while aria-expanded is "false"). Escape folds it again.
+  var menuButton = document.querySelector(".menu-toggle[aria-controls]");
+  if (menuButton) {
+    menuButton.addEventListener("click", function () {
+      var open = menuButton.getAttribute("aria-expanded") !== "true";
+      menuButton.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape" || event.defaultPrevented || menuButton.getAttribute("aria-expanded") !== "true") return;
+      menuButton.setAttribute("aria-expanded", "false");
+      menuButton.focus();
+    });
+  }
 
   // Prevent double submission: a form that is on its way disables its buttons.
+  // A form that only closes a dialog (method="dialog", or a button with
+  // formmethod="dialog") sends nothing, so it is never "on its way": guarding
+  // it would leave the dialog's buttons dead the next time it opens.
   document.addEventListener("submit", function (event) {
     var form = event.target;
+    var submitter = event.submitter;
+    if (form.method === "dialog" || (submitter && submitter.formMethod === "dialog")) return;
     if (form.dataset.submitting) {
       event.preventDefault();
       return;
@@ -29,6 +59,39 @@
       b.setAttribute("aria-disabled", "true");
       b.classList.add("is-busy");
     });
+  });
+})();
+
+// The theme choice of the Account menu (layouts.ThemeChoice), remembered for
+// a year in a cookie that the server reads to put data-theme on <html>
+// before the first paint. The cookie is set on the base domain, so that
+// every company's address (each its own origin) shares it. Browsers refuse
+// that for a base domain of one label (localhost): then the address in use
+// remembers the choice alone. A change applies at once; "system" forgets
+// the choice and follows the system again.
+(function () {
+  "use strict";
+  var choice = document.querySelector(".theme-choice");
+  if (!choice) return;
+  var name = choice.dataset.cookie;
+  function write(value, domain) {
+    document.cookie = name + "=" + value + "; Path=/; SameSite=Lax" +
+      (domain ? "; Domain=" + domain : "") +
+      (value ? "; Max-Age=31536000" : "; Max-Age=0") +
+      (location.protocol === "https:" ? "; Secure" : "");
+  }
+  function saved(value) {
+    return document.cookie.split(/;\s*/).indexOf(name + "=" + value) !== -1;
+  }
+  choice.addEventListener("change", function (event) {
+    var theme = event.target.value === "light" || event.target.value === "dark" ? event.target.value : "";
+    write("", ""); // this address's own, if the base domain's was refused before
+    write(theme, choice.dataset.cookieDomain);
+    if (theme && !saved(theme)) write(theme, "");
+    var root = document.documentElement;
+    if (theme) root.setAttribute("data-theme", theme); else root.removeAttribute("data-theme");
+    var meta = document.querySelector('meta[name="color-scheme"]');
+    if (meta) meta.setAttribute("content", theme || "light dark");
   });
 })();
 
