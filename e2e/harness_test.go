@@ -78,6 +78,9 @@ const canopyTest = "canopy.test"
 // baseHost is the bare sign-in domain, e.g. "localhost:41234".
 func (a *app) baseHost() string { return a.hostname + ":" + a.port }
 
+// baseURL is a page on the bare base domain.
+func (a *app) baseURL(path string) string { return "http://" + a.baseHost() + path }
+
 // tenantHost is a company's subdomain, e.g. "acme.localhost:41234".
 func (a *app) tenantHost(subdomain string) string { return subdomain + "." + a.baseHost() }
 
@@ -143,6 +146,13 @@ func startCanopyOn(t *testing.T, hostname string) *app {
 // until testTimeout passes, whichever comes first.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
+	return startBrowser(t, testTimeout)
+}
+
+// startBrowser starts a headless Chromium that lives until the test ends,
+// or until budget passes.
+func startBrowser(t *testing.T, budget time.Duration) context.Context {
+	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath),
 		chromedp.Headless,
@@ -167,7 +177,7 @@ func newBrowser(t *testing.T) context.Context {
 	opts = append(opts, chromedp.CombinedOutput(&output))
 	logErr := func(format string, args ...any) { fmt.Fprintf(&output, "chromedp: "+format+"\n", args...) }
 
-	ctx, cancelTimeout := context.WithTimeout(context.Background(), testTimeout)
+	ctx, cancelTimeout := context.WithTimeout(context.Background(), budget)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithErrorf(logErr))
 	t.Cleanup(func() {
@@ -322,10 +332,10 @@ func screenshot(t *testing.T, tab context.Context, name string) {
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
-	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
+	path := filepath.Join(screenshotDir, name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(screenshotDir, name)
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"net/http"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/chromedp/cdproto/emulation"
@@ -211,101 +209,31 @@ func unreadable(t *testing.T, tab context.Context) []string {
 	return found
 }
 
-// TestEveryPageInBothSchemes: every kind of page, in the light and in the
-// dark scheme, has readable text everywhere (see unreadable), at desktop
-// width and, for the busiest, at phone width; the screenshots are for
-// people to look at.
-func TestEveryPageInBothSchemes(t *testing.T) {
+// TestOverlaysInBothSchemes: what opens over a page — the Account menu,
+// the company toggle and the confirmation dialog — is looked over (see
+// lookOver) in the light and the dark scheme, at desktop and phone width.
+// The pages themselves are TestEveryPage's.
+func TestOverlaysInBothSchemes(t *testing.T) {
 	requireBrowser(t)
 	a := startCanopy(t)
-	ctx := context.Background()
-	eu := tenantNamed(t, a, "acme-eu")
-	euPath := "/sub-tenants/" + strconv.FormatInt(eu.ID, 10)
-	token := inviteFor(t, a, tenantNamed(t, a, "acme"), "nina@example.com")
-	templates, err := a.store.TemplatesOf(ctx, tenantNamed(t, a, "acme").ID)
-	if err != nil || len(templates) == 0 {
-		t.Fatalf("Acme's templates: %v", err)
-	}
-	templatePath := "/templates/" + strconv.FormatInt(templates[0].ID, 10)
-
-	pages := []struct{ name, path string }{
-		{"home", "/"},
-		{"devices", "/devices"},
-		{"orders", "/orders"},
-		{"orders-new", "/orders/new"},
-		{"templates", "/templates"},
-		{"template", templatePath},
-		{"templates-new", "/templates/new"},
-		{"team", "/settings/team"},
-		{"team-new", "/settings/team/new"},
-		{"company-settings", "/settings/company"},
-		{"audit", "/settings/audit"},
-		{"subtenants", "/sub-tenants"},
-		{"subtenant-new", "/sub-tenants/new"},
-		{"subtenant-devices", euPath + "/devices"},
-		{"subtenant-users", euPath + "/users"},
-		{"subtenant-settings", euPath + "/settings"},
-		{"companies", "/companies"},
-		{"password", "/account/password"},
-		{"not-found", "/no-such-page"},
-	}
-	phonePages := map[string]bool{"home": true, "team": true, "subtenant-devices": true, "audit": true}
-
-	for _, scheme := range []string{"light", "dark"} {
-		t.Run(scheme, func(t *testing.T) {
-			browser := newBrowser(t)
-			visitor := newTab(t, browser, desktop)
-			preferScheme(t, visitor, scheme)
-			wantStatus(t, open(t, visitor, "http://"+a.baseHost()+"/login"), http.StatusOK)
-			checkPage(t, visitor, scheme, "signin")
-			wantStatus(t, open(t, visitor, "http://"+a.baseHost()+"/invitations/"+token), http.StatusOK)
-			checkPage(t, visitor, scheme, "invitation")
-
-			for _, size := range []struct {
-				name string
-				vp   viewport
-			}{{"desktop", desktop}, {"phone", phone}} {
-				tab := newTab(t, browser, size.vp)
-				preferScheme(t, tab, scheme)
-				signIn(t, tab, a, "acme", "alice@acme.test")
-				for _, p := range pages {
-					if size.name == "phone" && !phonePages[p.name] {
-						continue
-					}
-					open(t, tab, a.tenantURL("acme", p.path))
-					if size.name == "desktop" {
-						checkPage(t, tab, scheme, p.name)
-					} else {
-						checkPage(t, tab, scheme, p.name+"-phone")
-					}
-				}
-				// What opens over a page: the Account menu, the company
-				// toggle and the confirmation dialog.
-				open(t, tab, a.tenantURL("acme", "/settings/team"))
-				click(t, tab, ".user-menu > summary")
-				checkPage(t, tab, scheme, "account-menu-"+size.name)
-				if size.name == "phone" {
-					click(t, tab, phoneMenuButton)
-				}
-				click(t, tab, ".company-toggle > summary")
-				checkPage(t, tab, scheme, "toggle-"+size.name)
-				clickXPath(t, tab, rowButton("dave@acme.test", "Remove"))
-				waitVisible(t, tab, "#confirm-dialog")
-				checkPage(t, tab, scheme, "confirm-"+size.name)
+	browser := newBrowser(t)
+	for _, scheme := range tourSchemes {
+		for _, size := range tourSizes {
+			tab := newTab(t, browser, size.size)
+			preferScheme(t, tab, scheme)
+			signIn(t, tab, a, "acme", "alice@acme.test")
+			name := func(what string) string { return what + "-" + size.name + "-" + scheme }
+			open(t, tab, a.tenantURL("acme", "/settings/team"))
+			click(t, tab, ".user-menu > summary")
+			lookOver(t, tab, name("account-menu"), scheme, false)
+			if size.name == "phone" {
+				click(t, tab, phoneMenuButton)
 			}
-		})
-	}
-}
-
-// checkPage checks that the page is shown in the scheme and all its text is
-// readable, and takes its picture.
-func checkPage(t *testing.T, tab context.Context, scheme, name string) {
-	t.Helper()
-	wantScheme(t, tab, scheme)
-	for _, p := range unreadable(t, tab) {
-		t.Errorf("%s (%s): %s", name, scheme, p)
-	}
-	if strings.HasSuffix(name, "-phone") || scheme == "dark" {
-		screenshot(t, tab, "scheme-"+scheme+"-"+name+".png")
+			click(t, tab, ".company-toggle > summary")
+			lookOver(t, tab, name("toggle"), scheme, false)
+			clickXPath(t, tab, rowButton("dave@acme.test", "Remove"))
+			waitVisible(t, tab, "#confirm-dialog")
+			lookOver(t, tab, name("confirm"), scheme, false)
+		}
 	}
 }

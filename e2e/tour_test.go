@@ -1,0 +1,212 @@
+package e2e
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// axeSource is axe-core, the accessibility checker, injected into each
+// page through the DevTools protocol (which the Content Security Policy does
+// not govern); users are never sent it.
+//
+//go:embed testdata/axe/axe.min.js
+var axeSource string
+
+// tourPage is one page of the tour: whose session, which host and path.
+type tourPage struct {
+	name string // file name stem of its screenshots
+	as   string // a demo user's email; "" for nobody signed in
+	sub  string // the company's subdomain; "" for the base domain
+	path string
+	want int64 // the status the page answers with
+}
+
+// tourSchemes are the colour schemes every page is looked at in.
+var tourSchemes = []string{"light", "dark"}
+
+// tourSizes are the widths every page is looked at in.
+var tourSizes = []struct {
+	name string
+	size viewport
+}{{"desktop", viewport{1440, 900}}, {"phone", phone}}
+
+// TestEveryPage visits every page as the person who would see it, at
+// desktop (1440×900) and phone (390×844) width, in the light and the dark
+// colour scheme, and looks each over (lookOver): the right status, the
+// scheme, readable text, no serious or critical accessibility violation by
+// axe-core, nothing to scroll sideways on a phone. The pictures, four per
+// page, are written to e2e/screenshots/tour for people to look through.
+func TestEveryPage(t *testing.T) {
+	requireBrowser(t)
+	a := startCanopy(t)
+	browser := newBrowserWithin(t, 10*time.Minute)
+	pages := tourPages(t, a)
+
+	tabs := map[string]context.Context{}
+	for _, p := range pages {
+		tab, ok := tabs[p.as]
+		if !ok {
+			tab = newTab(t, browser, desktop)
+			if p.as != "" {
+				signIn(t, tab, a, landingOf(p.as), p.as)
+			}
+			tabs[p.as] = tab
+		}
+		t.Run(p.name, func(t *testing.T) {
+			rawURL := a.baseURL(p.path)
+			if p.sub != "" {
+				rawURL = a.tenantURL(p.sub, p.path)
+			}
+			for _, scheme := range tourSchemes {
+				for _, sz := range tourSizes {
+					setView(t, tab, sz.size, scheme)
+					wantStatus(t, open(t, tab, rawURL), p.want)
+					lookOver(t, tab, fmt.Sprintf("%s-%s-%s", p.name, sz.name, scheme), scheme, sz.name == "phone")
+				}
+			}
+		})
+	}
+}
+
+// landingOf is the company a demo user signs in to for the tour.
+func landingOf(email string) string {
+	switch email {
+	case "staff@canopy.test":
+		return "admin"
+	case "eve@acme.test":
+		return "acme-eu"
+	}
+	return "acme"
+}
+
+// tourPages lists every page a person can reach, with the ids the demo data
+// gives its records.
+func tourPages(t *testing.T, a *app) []tourPage {
+	t.Helper()
+	ctx := context.Background()
+	acme, err := a.store.TenantBySubdomain(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	europe, err := a.store.TenantBySubdomain(ctx, "acme-eu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := a.store.TemplateByName(ctx, acme.ID, "Employment verification")
+	if err != nil {
+		t.Fatal(err)
+	}
+	invitation := "/invitations/" + inviteFor(t, a, acme, "tour-invitee@example.com")
+	child := func(below string) string { return fmt.Sprintf("/sub-tenants/%d/%s", europe.ID, below) }
+	const alice, dave, eve, staff = "alice@acme.test", "dave@acme.test", "eve@acme.test", "staff@canopy.test"
+	ok := int64(http.StatusOK)
+	return []tourPage{
+		{"sign-in", "", "", "/login", ok},
+		{"invitation", "", "", invitation, ok},
+		{"unknown-company", "", "nowhere", "/", http.StatusNotFound},
+
+		{"home", alice, "acme", "/", ok},
+		{"home-viewer", dave, "acme", "/", ok},
+		{"orders", alice, "acme", "/orders", ok},
+		{"order-new", alice, "acme", "/orders/new", ok},
+		{"templates", alice, "acme", "/templates", ok},
+		{"template", alice, "acme", fmt.Sprintf("/templates/%d", tmpl.ID), ok},
+		{"template-new", alice, "acme", "/templates/new", ok},
+		{"team", alice, "acme", "/settings/team", ok},
+		{"member-new", alice, "acme", "/settings/team/new", ok},
+		{"company-settings", alice, "acme", "/settings/company", ok},
+		{"audit", alice, "acme", "/settings/audit", ok},
+		{"companies", alice, "acme", "/companies", ok},
+		{"password", alice, "acme", "/account/password", ok},
+		{"sub-tenants", alice, "acme", "/sub-tenants", ok},
+		{"sub-tenant-new", alice, "acme", "/sub-tenants/new", ok},
+		{"sub-tenant-devices", alice, "acme", child("devices"), ok},
+		{"sub-tenant-users", alice, "acme", child("users"), ok},
+		{"sub-tenant-invite", alice, "acme", child("users/new"), ok},
+		{"sub-tenant-settings", alice, "acme", child("settings"), ok},
+		{"inactive-company", alice, "acme-lab", "/", http.StatusForbidden},
+		{"not-found", alice, "acme", "/no-such-page", http.StatusNotFound},
+		{"forbidden", dave, "acme", "/settings/team/new", http.StatusForbidden},
+
+		{"devices", eve, "acme-eu", "/devices", ok},
+		{"device-new", eve, "acme-eu", "/devices/new", ok},
+
+		{"staff-home", staff, "admin", "/", ok},
+		{"staff-companies", staff, "admin", "/sub-tenants", ok},
+		{"password-base-domain", staff, "", "/account/password", ok},
+	}
+}
+
+// newBrowserWithin is newBrowser for a session longer than one test's usual
+// budget.
+func newBrowserWithin(t *testing.T, budget time.Duration) context.Context {
+	t.Helper()
+	return startBrowser(t, budget)
+}
+
+// setView sizes the tab and chooses the colour scheme the page is asked
+// for, as the operating system's setting would.
+func setView(t *testing.T, tab context.Context, size viewport, scheme string) {
+	t.Helper()
+	if err := chromedp.Do(tab, chromedp.EmulateViewport(size.width, size.height, chromedp.EmulatePortrait)); err != nil {
+		t.Fatalf("set the view to %dx%d: %v", size.width, size.height, err)
+	}
+	preferScheme(t, tab, scheme)
+}
+
+// lookOver checks what a person sees of the page as it stands: painted in
+// the scheme, every text readable against what is behind it, no serious or
+// critical accessibility violation, and at phone width nothing to scroll
+// sideways; then it takes the page's picture for people to look at.
+func lookOver(t *testing.T, tab context.Context, name, scheme string, phoneWidth bool) {
+	t.Helper()
+	wantScheme(t, tab, scheme)
+	for _, p := range unreadable(t, tab) {
+		t.Errorf("%s: %s", name, p)
+	}
+	for _, v := range axeViolations(t, tab) {
+		t.Errorf("%s: %s (%s, %s) at %s", name, v.Help, v.ID, v.Impact, strings.Join(v.Nodes, " | "))
+	}
+	if phoneWidth {
+		wantNoSideways(t, tab)
+	}
+	screenshot(t, tab, filepath.Join("tour", name+".png"))
+}
+
+// axeViolation is one rule axe-core found broken on a page.
+type axeViolation struct {
+	ID     string   `json:"id"`
+	Impact string   `json:"impact"`
+	Help   string   `json:"help"`
+	Nodes  []string `json:"nodes"`
+}
+
+// axeViolations runs axe-core over the page and returns its serious and
+// critical violations.
+func axeViolations(t *testing.T, tab context.Context) []axeViolation {
+	t.Helper()
+	if _, err := chromedp.Run(tab, chromedp.Evaluate[chromedp.Void](`if (!window.axe) { (function () {`+axeSource+`
+	}).call(window); }`)); err != nil {
+		t.Fatalf("load axe-core: %v", err)
+	}
+	found, err := chromedp.Run(tab, chromedp.Evaluate[[]axeViolation](`axe.run(document, {resultTypes: ["violations"]}).then(function (r) {
+		return r.violations
+			.filter(function (v) { return v.impact === "serious" || v.impact === "critical"; })
+			.map(function (v) {
+				return {id: v.id, impact: v.impact, help: v.help,
+					nodes: v.nodes.slice(0, 5).map(function (n) { return n.target.join(" "); })};
+			});
+	})`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("run axe-core: %v", err)
+	}
+	return found
+}
