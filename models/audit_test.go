@@ -311,3 +311,18 @@ func TestAuditLogScope(t *testing.T) {
 		t.Fatalf("zero tenant export: %v", err)
 	}
 }
+
+// TestEveryAuditActionIsAccepted: the database's list of actions (a CHECK
+// constraint, see the migrations) holds every action the code knows.
+func TestEveryAuditActionIsAccepted(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	for _, a := range models.AuditActions {
+		if err := w.store.Audit(ctx, w.acme.ID, a.Key, models.AuditTarget{Type: "test", Label: a.Label}, nil, nil); err != nil {
+			t.Errorf("%s: %v", a.Key, err)
+		}
+	}
+	if err := w.store.Audit(ctx, w.acme.ID, "template.stolen", models.AuditTarget{Type: "test"}, nil, nil); err == nil {
+		t.Error("the database accepted an unknown action")
+	}
+}
