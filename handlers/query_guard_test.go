@@ -248,6 +248,20 @@ func guardCases() []guardCase {
 			},
 		},
 		{
+			name: "platform home and companies list", email: "staff@canopy.test", sub: "admin",
+			unit: "companies", sizes: [2]int{3, 60}, grow: growCompanies,
+			steps: func(_ *testing.T, _ *app, _ *browser, n int) []guardStep {
+				return []guardStep{
+					{name: "GET admin / (platform Home)", status: http.StatusOK,
+						body:    []string{"Welcome back, Casey", `data-testid="companies">` + strconv.Itoa(n) + `<`},
+						request: get(tenantURL("admin", "/"))},
+					{name: "GET admin /sub-tenants (Companies)", status: http.StatusOK,
+						body:    []string{pagerText(n, models.SubTenantPageSize), "alice@acme.test", "<th scope=\"col\">Owner</th>"},
+						request: get(tenantURL("admin", "/sub-tenants"))},
+				}
+			},
+		},
+		{
 			name: "edit member", email: "alice@acme.test", sub: "acme",
 			unit: "templates", sizes: [2]int{2, 40}, grow: growTemplatesAndOrders,
 			steps: func(_ *testing.T, a *app, _ *browser, _ int) []guardStep {
