@@ -1,12 +1,29 @@
 package e2e
 
 import (
+	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 )
+
+// openFirstTemplate opens the Templates list and the first template in it,
+// as a person would, and returns the template page's address.
+func openFirstTemplate(t *testing.T, tab context.Context, a *app) *url.URL {
+	t.Helper()
+	wantStatus(t, open(t, tab, a.tenantURL("acme", "/templates")), http.StatusOK)
+	if status := clickAndWait(t, tab, `.cell-link[href^="/templates/"]`); status != http.StatusOK {
+		t.Fatalf("opening a template answered %d", status)
+	}
+	page := location(t, tab)
+	if !strings.HasPrefix(page.Path, "/templates/") {
+		t.Fatalf("the list's link led to %s", page)
+	}
+	return page
+}
 
 // TestTemplatePage: alice opens a template from the list and sees what its
 // orders will use — branding, the data collected, who made it, how many
@@ -19,15 +36,7 @@ func TestTemplatePage(t *testing.T) {
 	browser := newBrowser(t)
 	tab := newTab(t, browser, desktop)
 	signIn(t, tab, a, "acme", "alice@acme.test")
-
-	wantStatus(t, open(t, tab, a.tenantURL("acme", "/templates")), http.StatusOK)
-	if status := clickAndWait(t, tab, `.cell-link[href^="/templates/"]`); status != http.StatusOK {
-		t.Fatalf("opening a template answered %d", status)
-	}
-	page := location(t, tab)
-	if !strings.HasPrefix(page.Path, "/templates/") {
-		t.Fatalf("the list's link led to %s", page)
-	}
+	page := openFirstTemplate(t, tab, a)
 	wantText(t, tab, "Employment verification", "Order template of Acme Corp", "Branding", "Acme Corp", "#0f766e",
 		"Order data it collects", "Employment", "Identity", "Orders", "alice@acme.test", "Create order")
 	wantNoSideways(t, tab)

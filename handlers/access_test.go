@@ -57,28 +57,33 @@ var routeExpectations = map[string]expectation{
 	"GET /auth/handoff/begin": {tenant: all(303), apex: all(404)},
 	"GET /go/:subdomain":      {}, // checked in TestNonMemberIsRefused and the switching tests
 
-	"GET /invitations/:token":                    {tenant: all(404), apex: all(404)}, // sample token is unknown; real ones in team tests
-	"POST /invitations/:token/accept":            {},                                 // checked in team_handlers_test.go
-	"POST /invitations/:token/decline":           {},
-	"GET /companies":                             {tenant: members(303, 303, 200), apex: all(404)},
-	"GET /settings/team":                         {tenant: members(303, 303, 200), apex: all(404)},
-	"GET /settings/team/new":                     {tenant: map[string]int{"anonymous": 303, "non-member": 303, "viewer": 403, "admin": 200, "super_admin": 200}, apex: all(404)},
-	"POST /settings/team":                        {}, // checked in team_handlers_test.go
-	"POST /settings/team/members/:id/role":       {},
+	"GET /invitations/:token":          {tenant: all(404), apex: all(404)}, // sample token is unknown; real ones in team tests
+	"POST /invitations/:token/accept":  {},                                 // checked in team_handlers_test.go
+	"POST /invitations/:token/decline": {},
+	"GET /companies":                   {tenant: members(303, 303, 200), apex: all(404)},
+	"GET /settings/team":               {tenant: members(303, 303, 200), apex: all(404)},
+	"GET /settings/team/new":           {tenant: map[string]int{"anonymous": 303, "non-member": 303, "viewer": 403, "admin": 200, "super_admin": 200}, apex: all(404)},
+	"POST /settings/team":              {}, // checked in team_handlers_test.go
+	// Editing dave, acme's Viewer: Admins and Super Admins (PermManageMembers).
+	"GET /settings/team/members/:id/edit":        {tenant: map[string]int{"anonymous": 303, "non-member": 303, "viewer": 403, "admin": 200, "super_admin": 200}, apex: all(404)},
+	"POST /settings/team/members/:id/edit":       {}, // checked in team_handlers_test.go
 	"POST /settings/team/members/:id/remove":     {},
 	"POST /settings/team/members/:id/owner":      {},
 	"POST /settings/team/invitations/:id/resend": {},
 	"POST /settings/team/invitations/:id/revoke": {},
 	// Orders and templates: every member sees the lists; creating needs PermEdit.
-	"GET /orders":            {tenant: members(303, 303, 200), apex: all(404)},
-	"GET /orders/new":        {tenant: needsEdit(), apex: all(404)},
-	"POST /orders":           {}, // checked in order_handlers_test.go
-	"GET /templates":         {tenant: members(303, 303, 200), apex: all(404)},
-	"GET /templates/new":     {tenant: needsEdit(), apex: all(404)},
-	"GET /templates/:id":     {tenant: members(303, 303, 200), apex: all(404)}, // acme's Employment verification
-	"POST /templates":        {},                                               // checked in template_handlers_test.go
-	"GET /settings/company":  {tenant: members(303, 303, 200), apex: all(404)},
-	"POST /settings/company": {}, // checked in settings_handlers_test.go
+	"GET /orders":                {tenant: members(303, 303, 200), apex: all(404)},
+	"GET /orders/new":            {tenant: needsEdit(), apex: all(404)},
+	"POST /orders":               {}, // checked in order_handlers_test.go
+	"GET /templates":             {tenant: members(303, 303, 200), apex: all(404)},
+	"GET /templates/new":         {tenant: needsEdit(), apex: all(404)},
+	"GET /templates/:id":         {tenant: members(303, 303, 200), apex: all(404)}, // acme's Employment verification
+	"GET /templates/:id/edit":    {tenant: needsEdit(), apex: all(404)},
+	"POST /templates":            {}, // checked in template_handlers_test.go
+	"POST /templates/:id/edit":   {},
+	"POST /templates/:id/delete": {},
+	"GET /settings/company":      {tenant: members(303, 303, 200), apex: all(404)},
+	"POST /settings/company":     {}, // checked in settings_handlers_test.go
 	// The audit log: Admins and Super Admins (PermManageSettings).
 	"GET /settings/audit":     {tenant: needsManageSettings(), apex: all(404)},
 	"GET /settings/audit.csv": {tenant: needsManageSettings(), apex: all(404)},
@@ -106,11 +111,15 @@ var routeExpectations = map[string]expectation{
 	"POST /devices/import":                                {},
 	"POST /devices/:id/status":                            {},
 	"POST /devices/:id/deprovision":                       {},
+	"GET /devices/:id/edit":                               {tenant: needsEdit(), apex: all(404)}, // a device of acme's
+	"POST /devices/:id/edit":                              {},
 	"GET /sub-tenants/:id/devices":                        {tenant: detailsOnlySuperAdmin(200), apex: all(404)},
 	"POST /sub-tenants/:id/devices":                       {},
 	"POST /sub-tenants/:id/devices/import":                {},
 	"POST /sub-tenants/:id/devices/:deviceID/status":      {},
 	"POST /sub-tenants/:id/devices/:deviceID/deprovision": {},
+	"GET /sub-tenants/:id/devices/:deviceID/edit":         {tenant: detailsOnlySuperAdmin(200), apex: all(404)}, // a device of acme-eu's
+	"POST /sub-tenants/:id/devices/:deviceID/edit":        {},
 
 	// The signed-in person's own account: any member on a company's host,
 	// anyone signed in on the base domain (carol, a non-member of acme, too).
@@ -154,6 +163,7 @@ func TestEveryRouteHasAnAccessRow(t *testing.T) {
 func TestAccessMatrix(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
+	acmeDevice := a.addDevice("acme", "ACME-ACCESS-1", "Thermo Logger T-100")
 	browsers := map[string]*browser{"anonymous": a.browser()}
 	for visitor, email := range signInAs {
 		b := a.browser()
@@ -166,9 +176,13 @@ func TestAccessMatrix(t *testing.T) {
 		if p, ok := samplePath[key]; ok {
 			path = p
 		}
-		// A template's page is tried on one of acme's; sub-tenant pages on
-		// acme's child, Acme Europe.
+		// A template's page is tried on one of acme's, a member's on dave's
+		// and a device's on one of acme's; sub-tenant pages on acme's child,
+		// Acme Europe, and a device's there on one of Acme Europe's.
 		path = strings.ReplaceAll(path, "/templates/:id", "/templates/"+strconv.FormatInt(a.templateID("acme", "Employment verification"), 10))
+		path = strings.ReplaceAll(path, "/members/:id", "/members/"+strconv.FormatInt(a.membershipID("dave@acme.test", "acme"), 10))
+		path = strings.ReplaceAll(path, "/devices/:id", "/devices/"+strconv.FormatInt(acmeDevice.ID, 10))
+		path = strings.ReplaceAll(path, ":deviceID", strconv.FormatInt(a.device("acme-eu", "EU-TL100-0001").ID, 10))
 		path = strings.ReplaceAll(path, ":id", strconv.FormatInt(a.tenant("acme-eu").ID, 10))
 		if method != http.MethodGet {
 			continue

@@ -227,9 +227,9 @@ func TestRoleChangeRenewsSession(t *testing.T) {
 	oldToken := bob.csrf(acme + "/devices/new") // Add device, open as an Admin
 	bobID := strconv.FormatInt(a.membershipID("bob@globex.test", "acme"), 10)
 
-	r := alice.submit(acme+"/settings/team", acme+"/settings/team/members/"+bobID+"/role", url.Values{"role": {"editor"}})
+	r := alice.submit(acme+"/settings/team/members/"+bobID+"/edit", acme+"/settings/team/members/"+bobID+"/edit", url.Values{"role": {"editor"}})
 	wantStatus(t, r, http.StatusSeeOther)
-	wantBody(t, alice.follow(r), "Role changed to Editor.")
+	wantBody(t, alice.follow(r), "Bob Brown is an Editor")
 
 	// An Editor may add devices, but not with a form from before the change.
 	r = bob.post(acme+"/devices", url.Values{"identifier": {"ROLE-1"}, "model": {"M"}, "status": {"active"}, "_csrf": {oldToken}})
@@ -285,7 +285,7 @@ func TestRoleChangeKeepsFlashMessages(t *testing.T) {
 	r := bob.submit(acme+"/devices/new", acme+"/devices", url.Values{"identifier": {"FLASH-1"}, "model": {"M"}, "status": {"active"}})
 	wantStatus(t, r, http.StatusSeeOther)
 	bobID := strconv.FormatInt(a.membershipID("bob@globex.test", "acme"), 10)
-	wantStatus(t, alice.submit(acme+"/settings/team", acme+"/settings/team/members/"+bobID+"/role", url.Values{"role": {"editor"}}), http.StatusSeeOther)
+	wantStatus(t, alice.submit(acme+"/settings/team", acme+"/settings/team/members/"+bobID+"/edit", url.Values{"role": {"editor"}}), http.StatusSeeOther)
 	page := bob.follow(r)
 	wantStatus(t, page, http.StatusOK)
 	wantBody(t, page, "FLASH-1", `class="flash flash-success"`)

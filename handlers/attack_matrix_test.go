@@ -175,7 +175,8 @@ func atkRoutes(x *atk) map[string]atkRoute {
 		"GET /settings/team/new": {want: gate(manage, ok)},
 		"POST /settings/team": {noSnap: true, form: f("first_name", "Mal", "last_name", "Lory", "email", "mallory{n}@attack.test", "role", "viewer"),
 			want: gate(manage, done)},
-		"POST /settings/team/members/:id/role": {path: p("/settings/team/members/{member}/role"), form: f("role", "admin"),
+		"GET /settings/team/members/:id/edit": {path: p("/settings/team/members/{member}/edit"), want: gate(manage, notFound)},
+		"POST /settings/team/members/:id/edit": {path: p("/settings/team/members/{member}/edit"), form: f("role", "admin", "templates", "{template}"),
 			want: gate(manage, notFound)},
 		"POST /settings/team/members/:id/remove": {path: p("/settings/team/members/{member}/remove"), want: gate(manage, notFound)},
 		"POST /settings/team/members/:id/owner":  {path: p("/settings/team/members/{member}/owner"), want: gate(super, notFound)},
@@ -201,6 +202,13 @@ func atkRoutes(x *atk) map[string]atkRoute {
 		"GET /templates/:id": {path: p("/templates/{template}"), want: gate(view, onlyOn("acme", http.StatusOK, http.StatusNotFound))},
 		"POST /templates": {noSnap: true, form: f("name", "Attack template {n}", "branding_company_name", "Attack", "brand_color", "#112233", "collects", "employment"),
 			want: gate(edit, done)},
+		"GET /templates/:id/edit": {path: p("/templates/{template}/edit"), want: gate(edit, onlyOn("acme", http.StatusOK, http.StatusNotFound))},
+		// acme's template, which orders use: deleting it is refused on acme
+		// (back to its page, which says why) and not found anywhere else.
+		"POST /templates/:id/delete": {path: p("/templates/{template}/delete"), want: gate(edit, onlyOn("acme", http.StatusSeeOther, http.StatusNotFound))},
+		"POST /templates/:id/edit": {path: p("/templates/{template}/edit"), noSnap: true,
+			form: f("name", "Attack template {n}", "branding_company_name", "Attack", "brand_color", "#112233", "collects", "employment"),
+			want: gate(edit, onlyOn("acme", http.StatusSeeOther, http.StatusNotFound))},
 
 		"GET /sub-tenants/subdomain-check": {path: p("/sub-tenants/subdomain-check?subdomain=acme-eu"), want: gate(super, ok)},
 		"GET /sub-tenants":                 {want: gate(super, ok)},
@@ -223,6 +231,10 @@ func atkRoutes(x *atk) map[string]atkRoute {
 		"POST /sub-tenants/:id/devices/import":                {path: p("/sub-tenants/{sub}/devices/import"), want: gate(super, notFound)},
 		"POST /sub-tenants/:id/devices/:deviceID/status":      {path: p("/sub-tenants/{sub}/devices/{device}/status"), form: f("status", "inactive"), want: gate(super, notFound)},
 		"POST /sub-tenants/:id/devices/:deviceID/deprovision": {path: p("/sub-tenants/{sub}/devices/{device}/deprovision"), want: gate(super, notFound)},
+		// A GET names acme-eu and, aimed at acme, one of acme-eu's devices,
+		// which acme's Super Admins may edit; a POST names no child of the target.
+		"GET /sub-tenants/:id/devices/:deviceID/edit":  {path: p("/sub-tenants/{sub}/devices/{device}/edit"), want: gate(super, child(http.StatusOK))},
+		"POST /sub-tenants/:id/devices/:deviceID/edit": {path: p("/sub-tenants/{sub}/devices/{device}/edit"), form: f("model", "Evil"), want: gate(super, notFound)},
 
 		"GET /devices":                  {path: p("/devices?q=EU"), want: gate(view, ok)},
 		"GET /devices/new":              {want: gate(edit, ok)},
@@ -230,6 +242,8 @@ func atkRoutes(x *atk) map[string]atkRoute {
 		"POST /devices/import":          {want: gate(edit, always(http.StatusUnprocessableEntity))}, // no file: the allowed see the form again
 		"POST /devices/:id/status":      {path: p("/devices/{device}/status"), form: f("status", "inactive"), want: gate(edit, notFound)},
 		"POST /devices/:id/deprovision": {path: p("/devices/{device}/deprovision"), want: gate(manage, notFound)},
+		"GET /devices/:id/edit":         {path: p("/devices/{device}/edit"), want: gate(edit, notFound)},
+		"POST /devices/:id/edit":        {path: p("/devices/{device}/edit"), form: f("model", "Evil"), want: gate(edit, notFound)},
 	}
 }
 

@@ -153,8 +153,12 @@ func attackScenarios() []attackScenario {
 	}
 	scenarios := []attackScenario{
 		// Ids of another tenant in URLs and forms: 404 (or refused), nothing changed.
-		{name: "foreign id/globex membership in acme's role form is 404", requests: []attackRequest{
-			post("super_admin", acme+"/settings/team/members/{member:globex}/role", url.Values{"role": {"viewer"}}, 404),
+		{name: "foreign id/globex membership in acme's Edit member form is 404", requests: []attackRequest{
+			{as: "super_admin", method: http.MethodGet, url: acme + "/settings/team/members/{member:globex}/edit", status: 404},
+			post("super_admin", acme+"/settings/team/members/{member:globex}/edit", url.Values{"role": {"viewer"}}, 404),
+		}},
+		{name: "foreign id/globex template in acme's Edit member form is refused", requests: []attackRequest{
+			post("super_admin", acme+"/settings/team/members/{member:acme}/edit", url.Values{"role": {"viewer"}, "templates": {"{template:globex}"}}, 422),
 		}},
 		{name: "foreign id/acme-eu under /sub-tenants/:id: acme's Super Admin 200, globex's 404", requests: []attackRequest{
 			{as: "super_admin", method: http.MethodGet, url: acme + "/sub-tenants/{tenant:acme-eu}/users", status: 200, body: []string{"Acme Europe", "eve@acme.test"}},
@@ -199,12 +203,13 @@ func attackScenarios() []attackScenario {
 				}
 			}
 		}},
-		{name: "smuggled/role above one's own in acme's role form is refused", requests: []attackRequest{
-			post("admin", acme+"/settings/team/members/{member:acme}/role", url.Values{"role": {"super_admin"}}, http.StatusForbidden),
-			post("admin", acme+"/settings/team/members/{member:acme-owner}/role", url.Values{"role": {"viewer"}}, http.StatusForbidden),
+		{name: "smuggled/role above one's own in acme's Edit member form is refused", requests: []attackRequest{
+			post("admin", acme+"/settings/team/members/{member:acme}/edit", url.Values{"role": {"super_admin"}}, http.StatusForbidden),
+			post("admin", acme+"/settings/team/members/{member:acme-owner}/edit", url.Values{"role": {"viewer"}}, http.StatusForbidden),
+			post("super_admin", acme+"/settings/team/members/{member:acme-owner}/edit", url.Values{"role": {"viewer"}}, http.StatusForbidden),
 			post("admin", acme+"/settings/team/members/{member:acme-owner}/remove", nil, http.StatusForbidden),
-			{as: "admin", method: http.MethodPost, url: acme + "/settings/team/members/{member:acme}/role", form: url.Values{"role": {"owner"}},
-				status: http.StatusSeeOther, follow: true, body: []string{"Choose a role from the list."}},
+			{as: "admin", method: http.MethodPost, url: acme + "/settings/team/members/{member:acme}/edit", form: url.Values{"role": {"owner"}},
+				status: http.StatusUnprocessableEntity, body: []string{"Choose a role from the list."}},
 		}},
 		{name: "smuggled/tenant_id in the device form adds to acme only", changes: true, requests: []attackRequest{
 			post("admin", acme+"/devices", url.Values{"identifier": {"SMUGGLED-1"}, "model": {"M"}, "status": {"active"}, "tenant_id": {"{tenant:acme-eu}"}}, http.StatusSeeOther),

@@ -31,7 +31,7 @@ func TestAuditLogShowsChanges(t *testing.T) {
 	bob := a.browser()
 	bob.signIn("bob@globex.test", "acme")
 	dave, _ := a.store.MembershipOf(context.Background(), acme.ID, a.user("dave@acme.test").ID)
-	wantStatus(t, bob.submit(team, tenantURL("acme", "/settings/team/members/"+num(dave.ID)+"/role"), url.Values{"role": {"editor"}}), http.StatusSeeOther)
+	wantStatus(t, bob.submit(team, tenantURL("acme", "/settings/team/members/"+num(dave.ID)+"/edit"), url.Values{"role": {"editor"}}), http.StatusSeeOther)
 
 	// Eve deprovisions a device of her company, acme's child Acme Europe.
 	eve := a.browser()

@@ -22,6 +22,7 @@ import (
 type deviceView struct {
 	owner          *models.Tenant
 	base           string
+	label          string // what the list is called, on the way back to it
 	inTab          bool   // a sub-tenant's Devices tab
 	deviceParam    string // the path parameter naming a device
 	canEdit        bool
@@ -35,6 +36,7 @@ func (h *Handlers) ownDevices(c echo.Context) (deviceView, error) {
 	return deviceView{
 		owner:          rs.tenant,
 		base:           views.DevicesPath,
+		label:          "Devices",
 		deviceParam:    "id",
 		canEdit:        rs.membership.Role.Can(models.PermEdit),
 		canDeprovision: rs.membership.Role.Can(models.PermManageMembers),
@@ -54,6 +56,7 @@ func (h *Handlers) childDevices(c echo.Context) (deviceView, error) {
 	return deviceView{
 		owner:          child,
 		base:           views.SubTenantPath(child.ID, "devices"),
+		label:          child.Name + " devices",
 		inTab:          true,
 		deviceParam:    "deviceID",
 		canEdit:        true,
@@ -197,6 +200,72 @@ func (h *Handlers) deprovisionDevice(c echo.Context, v deviceView) error {
 		}
 		return d, err
 	})
+}
+
+// editDeviceForm is the Edit device form. A deprovisioned device cannot be
+// changed: the list says so instead.
+func (h *Handlers) editDeviceForm(c echo.Context, v deviceView) error {
+	id, err := deviceID(c, v)
+	if err != nil {
+		return err
+	}
+	d, err := h.store.DeviceByID(c.Request().Context(), v.owner.ID, id)
+	if err != nil {
+		return err
+	}
+	if d.Deprovisioned() {
+		q, page := listQuery(c)
+		h.flash(c, "error", refusal(models.ErrDeviceDeprovisioned))
+		return c.Redirect(http.StatusSeeOther, listHref(v.base, q, page.Number))
+	}
+	return h.renderDeviceEdit(c, v, http.StatusOK, pages.DeviceEditData{Device: d, Model: d.Model})
+}
+
+// renderDeviceEdit shows the Edit device form with what d holds.
+func (h *Handlers) renderDeviceEdit(c echo.Context, v deviceView, status int, d pages.DeviceEditData) error {
+	q, page := listQuery(c)
+	d.Owner, d.Action, d.Back, d.BackLabel = v.owner, views.DevicePath(v.base, d.Device.ID, "edit"), listHref(v.base, q, page.Number), v.label
+	d.Keep = map[string]string{}
+	if q != "" {
+		d.Keep["q"] = q
+	}
+	if page.Number > 1 {
+		d.Keep["page"] = strconv.Itoa(page.Number)
+	}
+	nav := "devices"
+	if v.inTab {
+		nav = "sub-tenants"
+	}
+	return h.render(c, status, pages.EditDevice(h.shell(c, "Edit "+d.Device.Identifier, nav), d))
+}
+
+// saveDevice saves the Edit device form and goes back to the list where it
+// was, or shows the form again with the problem beside the field.
+func (h *Handlers) saveDevice(c echo.Context, v deviceView) error {
+	id, err := deviceID(c, v)
+	if err != nil {
+		return err
+	}
+	model := c.FormValue("model")
+	ctx := c.Request().Context()
+	d, err := h.store.SetDeviceModel(ctx, v.owner.ID, id, model)
+	var problems models.FieldErrors
+	if fieldErrors(err, &problems) {
+		if d, err = h.store.DeviceByID(ctx, v.owner.ID, id); err != nil {
+			return err
+		}
+		return h.renderDeviceEdit(c, v, http.StatusUnprocessableEntity, pages.DeviceEditData{Device: d, Model: model, Errors: problems})
+	}
+	q, page := listQuery(c)
+	switch {
+	case errors.Is(err, models.ErrDeviceDeprovisioned):
+		h.flash(c, "error", refusal(err))
+	case err != nil:
+		return err
+	default:
+		h.flash(c, "success", d.Identifier+" saved: its model is "+d.Model+".")
+	}
+	return c.Redirect(http.StatusSeeOther, listHref(v.base, q, page.Number))
 }
 
 // setDeviceStatus makes a device active or inactive.

@@ -84,9 +84,15 @@ func deviceRows(r response) []string {
 // rowOf is the table row of one device.
 func rowOf(t *testing.T, r response, identifier string) string {
 	t.Helper()
-	start := strings.Index(r.body, `<tr data-device="`+identifier+`"`)
+	return rowWith(t, r, "data-device", identifier)
+}
+
+// rowWith is the table row whose attribute attr is value.
+func rowWith(t *testing.T, r response, attr, value string) string {
+	t.Helper()
+	start := strings.Index(r.body, `<tr `+attr+`="`+value+`"`)
 	if start < 0 {
-		t.Fatalf("%s: no row for %s\n%s", r.url, identifier, excerpt(r.body))
+		t.Fatalf("%s: no row with %s=%q\n%s", r.url, attr, value, excerpt(r.body))
 	}
 	end := strings.Index(r.body[start:], "</tr>")
 	return r.body[start : start+end]
@@ -476,13 +482,15 @@ func TestDeviceActionsFollowTheRole(t *testing.T) {
 	page := dave.get(list)
 	wantStatus(t, page, http.StatusOK)
 	wantBody(t, page, "ACME-1", "Thermo Logger T-100")
-	wantNoBody(t, page, `id="add-device"`, `id="import-devices"`, "/deprovision", "/status", "Deactivate", "Add device")
+	wantNoBody(t, page, `id="add-device"`, `id="import-devices"`, "/deprovision", "/status", "/edit", "Deactivate", "Add device")
 	wantStatus(t, dave.get(tenantURL("acme", "/devices/new")), http.StatusForbidden)
 	wantStatus(t, dave.submit(list, list, url.Values{"identifier": {"DAVE-1"}, "model": {"X"}}), http.StatusForbidden)
 	wantStatus(t, dave.upload(list, tenantURL("acme", "/devices/import"), "x.csv", []byte("identifier,model\nDAVE-2,X\n")), http.StatusForbidden)
 	wantStatus(t, dave.submit(list, tenantURL("acme", "/devices/"+num(dev.ID)+"/status"), url.Values{"status": {"inactive"}}), http.StatusForbidden)
 	wantStatus(t, dave.submit(list, tenantURL("acme", "/devices/"+num(dev.ID)+"/deprovision"), nil), http.StatusForbidden)
-	if got := a.device("acme", "ACME-1"); got.Status != models.DeviceActive || a.deviceCount("acme") != 1 {
+	wantStatus(t, dave.get(tenantURL("acme", "/devices/"+num(dev.ID)+"/edit")), http.StatusForbidden)
+	wantStatus(t, dave.submit(list, tenantURL("acme", "/devices/"+num(dev.ID)+"/edit"), url.Values{"model": {"Dave's"}}), http.StatusForbidden)
+	if got := a.device("acme", "ACME-1"); got.Status != models.DeviceActive || got.Model != "Thermo Logger T-100" || a.deviceCount("acme") != 1 {
 		t.Fatalf("a viewer changed devices: %+v", got)
 	}
 
@@ -492,12 +500,13 @@ func TestDeviceActionsFollowTheRole(t *testing.T) {
 	alice.signIn("alice@acme.test", "globex")
 	glist := tenantURL("globex", "/devices")
 	gpage := alice.get(glist)
-	wantBody(t, gpage, `id="add-device"`, `id="import-devices"`, "Deactivate")
+	wantBody(t, gpage, `id="add-device"`, `id="import-devices"`, "Deactivate", `href="/devices/`+num(g.ID)+`/edit"`)
 	wantNoBody(t, gpage, "/deprovision")
+	wantStatus(t, alice.submit(glist, tenantURL("globex", "/devices/"+num(g.ID)+"/edit"), url.Values{"model": {"Globex Box 2"}}), http.StatusSeeOther)
 	wantStatus(t, alice.submit(glist, glist, url.Values{"identifier": {"GLOBEX-2"}, "model": {"X"}}), http.StatusSeeOther)
 	wantStatus(t, alice.submit(glist, tenantURL("globex", "/devices/"+num(g.ID)+"/status"), url.Values{"status": {"inactive"}}), http.StatusSeeOther)
 	wantStatus(t, alice.submit(glist, tenantURL("globex", "/devices/"+num(g.ID)+"/deprovision"), nil), http.StatusForbidden)
-	if got := a.device("globex", "GLOBEX-1"); got.Status != models.DeviceInactive || !a.hasDevice("globex", "GLOBEX-2") {
+	if got := a.device("globex", "GLOBEX-1"); got.Status != models.DeviceInactive || got.Model != "Globex Box 2" || !a.hasDevice("globex", "GLOBEX-2") {
 		t.Fatalf("editor's changes: %+v", got)
 	}
 
@@ -509,4 +518,89 @@ func TestDeviceActionsFollowTheRole(t *testing.T) {
 	if !a.device("acme", "ACME-1").Deprovisioned() {
 		t.Fatal("an Admin could not deprovision")
 	}
+}
+
+// TestEditDeviceModel: eve opens a device's Edit form from her searched
+// list, fixes a mistake shown beside the field, saves and is back at the
+// same search; a deprovisioned device offers no Edit and refuses a change.
+func TestEditDeviceModel(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	eve := a.browser()
+	eve.signIn("eve@acme.test", "acme-eu")
+	dev, gone := a.device("acme-eu", "EU-TL100-0002"), a.device("acme-eu", "EU-TL100-0003")
+	list := eve.get(tenantURL("acme-eu", "/devices?q=T-100"))
+	editHref := "/devices/" + num(dev.ID) + "/edit?q=T-100"
+	wantBody(t, list, `href="`+editHref+`"`, `aria-label="Edit EU-TL100-0002"`)
+	wantNoBody(t, list, `href="/devices/`+num(gone.ID)+`/edit`)
+
+	formURL := tenantURL("acme-eu", editHref)
+	form := eve.get(formURL)
+	wantStatus(t, form, http.StatusOK)
+	wantBody(t, form, "Edit device", "A device of Acme Europe.", "EU-TL100-0002", `value="Thermo Logger T-100"`, `name="q" value="T-100"`,
+		`href="/devices?q=T-100"`, "Save changes")
+	action := tenantURL("acme-eu", "/devices/"+num(dev.ID)+"/edit")
+	r := eve.submit(formURL, action, url.Values{"model": {"   "}, "q": {"T-100"}})
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	wantBody(t, r, `id="f-model-error"`, "Enter the device model.", `name="q" value="T-100"`)
+	if got := a.device("acme-eu", "EU-TL100-0002"); got.Model != "Thermo Logger T-100" {
+		t.Fatalf("a refused form changed the model to %q", got.Model)
+	}
+	r = eve.submit(formURL, action, url.Values{"model": {"Thermo Logger T-200"}, "q": {"T-100"}})
+	wantStatus(t, r, http.StatusSeeOther)
+	if r.location != "/devices?q=T-100" {
+		t.Fatalf("saved, then sent to %q", r.location)
+	}
+	wantBody(t, eve.follow(r), "EU-TL100-0002 saved: its model is Thermo Logger T-200.")
+	if got := a.device("acme-eu", "EU-TL100-0002"); got.Model != "Thermo Logger T-200" || got.Identifier != "EU-TL100-0002" {
+		t.Fatalf("saved device: %+v", got)
+	}
+
+	// A deprovisioned device: back to the list, with the reason.
+	r = eve.get(tenantURL("acme-eu", "/devices/"+num(gone.ID)+"/edit"))
+	wantStatus(t, r, http.StatusSeeOther)
+	wantBody(t, eve.follow(r), "already deprovisioned")
+	r = eve.submit(tenantURL("acme-eu", "/devices"), tenantURL("acme-eu", "/devices/"+num(gone.ID)+"/edit"), url.Values{"model": {"Revived"}})
+	wantStatus(t, r, http.StatusSeeOther)
+	wantBody(t, eve.follow(r), "already deprovisioned")
+	if got := a.device("acme-eu", "EU-TL100-0003"); got.Model != "Thermo Logger T-100" {
+		t.Fatalf("a deprovisioned device's model became %q", got.Model)
+	}
+	// Another company's device is not found from here.
+	theirs := a.addDevice("acme", "ACME-EDIT-1", "Acme Box")
+	wantStatus(t, eve.get(tenantURL("acme-eu", "/devices/"+num(theirs.ID)+"/edit")), http.StatusNotFound)
+	wantStatus(t, eve.submit(tenantURL("acme-eu", "/devices"), tenantURL("acme-eu", "/devices/"+num(theirs.ID)+"/edit"), url.Values{"model": {"Eve's"}}), http.StatusNotFound)
+	if got := a.device("acme", "ACME-EDIT-1"); got.Model != "Acme Box" {
+		t.Fatalf("another company's device became %q", got.Model)
+	}
+}
+
+// TestParentSuperAdminEditsChildDeviceModel: on a sub-tenant's Devices tab
+// the parent's Super Admins edit a device's model, and come back to the tab.
+func TestParentSuperAdminEditsChildDeviceModel(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	eu := num(a.tenant("acme-eu").ID)
+	dev := a.device("acme-eu", "EU-GPS-0001")
+	tab := tenantURL("acme", "/sub-tenants/"+eu+"/devices")
+	editPath := "/sub-tenants/" + eu + "/devices/" + num(dev.ID) + "/edit"
+	wantBody(t, alice.get(tab), `href="`+editPath+`"`)
+	form := alice.get(tenantURL("acme", editPath))
+	wantStatus(t, form, http.StatusOK)
+	wantBody(t, form, "A device of Acme Europe.", "EU-GPS-0001", `value="GPS Tracker G2"`, `href="/sub-tenants/`+eu+`/devices"`, "Acme Europe devices")
+	r := alice.submit(tenantURL("acme", editPath), tenantURL("acme", editPath), url.Values{"model": {"GPS Tracker G3"}})
+	wantStatus(t, r, http.StatusSeeOther)
+	if r.location != "/sub-tenants/"+eu+"/devices" {
+		t.Fatalf("saved, then sent to %q", r.location)
+	}
+	wantBody(t, alice.follow(r), "EU-GPS-0001 saved: its model is GPS Tracker G3.")
+	if got := a.device("acme-eu", "EU-GPS-0001"); got.Model != "GPS Tracker G3" {
+		t.Fatalf("the child's device: %+v", got)
+	}
+	// An Admin of acme has no Sub-Tenants pages.
+	bob := a.browser()
+	bob.signIn("bob@globex.test", "acme")
+	wantStatus(t, bob.get(tenantURL("acme", editPath)), http.StatusForbidden)
 }

@@ -5,13 +5,18 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"canopy/models"
 	"canopy/views/pages"
 )
 
-// home is the tenant's Home page, with the side menu.
+// home is the tenant's Home page, with the side menu. Platform staff get
+// the platform's figures instead (platformHome).
 func (h *Handlers) home(c echo.Context) error {
 	rs := stateOf(c)
 	ctx := c.Request().Context()
+	if rs.tenant.IsPlatform() && rs.membership.Role.Can(models.PermManageSubTenants) {
+		return h.platformHome(c)
+	}
 	setup, err := h.store.SetupOf(ctx, rs.tenant.ID)
 	if err != nil {
 		return err
@@ -23,4 +28,17 @@ func (h *Handlers) home(c echo.Context) error {
 		}
 	}
 	return h.render(c, http.StatusOK, pages.Home(h.shell(c, "Home", "home"), data))
+}
+
+// platformHome is Home for the platform tenant's Super Admins: how many
+// customer companies there are (active and inactive), their members and the
+// invitations waiting for an answer. Other members of the platform tenant,
+// who cannot open the Companies list, get the ordinary Home.
+func (h *Handlers) platformHome(c echo.Context) error {
+	rs := stateOf(c)
+	figures, err := h.store.PlatformFigures(c.Request().Context(), rs.tenant.ID)
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, pages.PlatformHome(h.shell(c, "Home", "home"), figures))
 }

@@ -176,7 +176,7 @@ func guardCases() []guardCase {
 		{
 			name: "device list", email: "alice@acme.test", sub: "acme",
 			unit: "devices", sizes: [2]int{5, 300}, grow: growDevices,
-			steps: func(_ *testing.T, _ *app, _ *browser, n int) []guardStep {
+			steps: func(_ *testing.T, a *app, _ *browser, n int) []guardStep {
 				gateways := (n + 1) / 2
 				return []guardStep{
 					{name: "GET /devices (page 1)", status: http.StatusOK,
@@ -185,6 +185,9 @@ func guardCases() []guardCase {
 					{name: "GET /devices?q=gateway (search)", status: http.StatusOK,
 						body:    []string{pagerText(gateways, models.DevicePageSize)},
 						request: get(tenantURL("acme", "/devices?q=gateway"))},
+					{name: "GET /devices/:id/edit", status: http.StatusOK,
+						body:    []string{"Edit device", "GRD-0000"},
+						request: get(tenantURL("acme", "/devices/"+strconv.FormatInt(a.device("acme", "GRD-0000").ID, 10)+"/edit?q=gateway"))},
 				}
 			},
 		},
@@ -242,6 +245,40 @@ func guardCases() []guardCase {
 				return []guardStep{{name: "GET /templates/:id", status: http.StatusOK,
 					body:    []string{"Employment verification", "Create order"},
 					request: get(tenantURL("acme", "/templates/"+strconv.FormatInt(id, 10)))}}
+			},
+		},
+		{
+			name: "platform home and companies list", email: "staff@canopy.test", sub: "admin",
+			unit: "companies", sizes: [2]int{3, 60}, grow: growCompanies,
+			steps: func(_ *testing.T, _ *app, _ *browser, n int) []guardStep {
+				return []guardStep{
+					{name: "GET admin / (platform Home)", status: http.StatusOK,
+						body:    []string{"Welcome back, Casey", `data-testid="companies">` + strconv.Itoa(n) + `<`},
+						request: get(tenantURL("admin", "/"))},
+					{name: "GET admin /sub-tenants (Companies)", status: http.StatusOK,
+						body:    []string{pagerText(n, models.SubTenantPageSize), "alice@acme.test", "<th scope=\"col\">Owner</th>"},
+						request: get(tenantURL("admin", "/sub-tenants"))},
+				}
+			},
+		},
+		{
+			name: "edit member", email: "alice@acme.test", sub: "acme",
+			unit: "templates", sizes: [2]int{2, 40}, grow: growTemplatesAndOrders,
+			steps: func(_ *testing.T, a *app, _ *browser, _ int) []guardStep {
+				dave := strconv.FormatInt(a.membershipID("dave@acme.test", "acme"), 10)
+				return []guardStep{{name: "GET /settings/team/members/:id/edit", status: http.StatusOK,
+					body:    []string{"Edit member", "dave@acme.test", "Employment verification"},
+					request: get(tenantURL("acme", "/settings/team/members/"+dave+"/edit"))}}
+			},
+		},
+		{
+			name: "edit template", email: "alice@acme.test", sub: "acme",
+			unit: "templates", sizes: [2]int{2, 40}, grow: growTemplatesAndOrders,
+			steps: func(_ *testing.T, a *app, _ *browser, _ int) []guardStep {
+				id := strconv.FormatInt(a.templateID("acme", "Employment verification"), 10)
+				return []guardStep{{name: "GET /templates/:id/edit", status: http.StatusOK,
+					body:    []string{"Edit template", `value="Employment verification"`},
+					request: get(tenantURL("acme", "/templates/"+id+"/edit"))}}
 			},
 		},
 		{

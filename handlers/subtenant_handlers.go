@@ -20,7 +20,7 @@ func (h *Handlers) subTenants(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	data := pages.SubTenantsData{Page: page, Query: q, Labels: pages.SubTenantLabelsFor(rs.tenant)}
+	data := pages.SubTenantsData{Page: page, Query: q, Labels: pages.SubTenantLabelsFor(rs.tenant), Companies: rs.tenant.IsPlatform()}
 	return h.render(c, http.StatusOK, pages.SubTenants(h.shell(c, data.Labels.Plural, "sub-tenants"), data))
 }
 

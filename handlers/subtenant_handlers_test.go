@@ -374,3 +374,47 @@ func TestSubTenantUsersTabOffersInvitationActions(t *testing.T) {
 		t.Fatalf("no invitation actions on the Users tab:\n%s", rows)
 	}
 }
+
+// TestCompaniesListForPlatformStaff: under the platform tenant the
+// Sub-Tenants list is Companies, with each company's owner and member count,
+// and a company's name opens its details.
+func TestCompaniesListForPlatformStaff(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	staff := a.browser()
+	staff.signIn("staff@canopy.test", "admin")
+	form := subTenantForm("Hooli", "hooli", "gavin@hooli.example")
+	form.Set("confirmed", "yes")
+	wantStatus(t, staff.submit(tenantURL("admin", "/sub-tenants/new"), tenantURL("admin", "/sub-tenants"), form), http.StatusSeeOther)
+
+	list := staff.get(tenantURL("admin", "/sub-tenants"))
+	wantStatus(t, list, http.StatusOK)
+	wantBody(t, list, "<th scope=\"col\">Owner</th>", "<th scope=\"col\">Members</th>")
+	for sub, want := range map[string][]string{
+		"acme":    {"Acme Corp", "alice@acme.test", `data-label="Members">3</td>`},
+		"globex":  {"Globex", "bob@globex.test", `data-label="Members">2</td>`},
+		"initech": {"Initech", "carol@initech.test", `data-label="Members">2</td>`},
+		"hooli":   {"Hooli", "gavin@hooli.example", "Invited, not yet accepted", `data-label="Members">0</td>`},
+	} {
+		row := rowWith(t, list, "data-tenant", sub)
+		for _, w := range want {
+			if !strings.Contains(row, w) {
+				t.Errorf("the row of %s lacks %q: %s", sub, w, row)
+			}
+		}
+	}
+	// The name opens the company's details, on its first tab.
+	acme := num(a.tenant("acme").ID)
+	if !strings.Contains(rowWith(t, list, "data-tenant", "acme"), `href="/sub-tenants/`+acme+`"`) {
+		t.Fatal("the company's name does not open its details")
+	}
+	details := staff.follow(staff.get(tenantURL("admin", "/sub-tenants/"+acme)))
+	wantStatus(t, details, http.StatusOK)
+	wantBody(t, details, "Acme Corp", "Devices", "Users", "Settings")
+	wantBody(t, staff.get(tenantURL("admin", "/sub-tenants/"+acme+"/users")), "alice@acme.test", "bob@globex.test", "dave@acme.test")
+
+	// A customer's Sub-Tenants list keeps its own columns.
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	wantNoBody(t, alice.get(tenantURL("acme", "/sub-tenants")), "<th scope=\"col\">Owner</th>", "<th scope=\"col\">Members</th>")
+}

@@ -95,22 +95,80 @@ func (h *Handlers) addMember(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, views.TeamPath)
 }
 
-// changeRole gives a member another role.
-func (h *Handlers) changeRole(c echo.Context) error {
+// editMemberForm is the Edit member form: the member's role and the
+// templates they may order from, changed together.
+func (h *Handlers) editMemberForm(c echo.Context) error {
 	change, err := h.memberChange(c)
 	if err != nil {
 		return err
 	}
-	role, err := models.ParseRole(c.FormValue("role"))
+	m, err := h.store.MemberForEdit(c.Request().Context(), change)
 	if err != nil {
-		h.flash(c, "error", "Choose a role from the list.")
-		return c.Redirect(http.StatusSeeOther, views.TeamPath)
-	}
-	if err := h.store.ChangeRole(c.Request().Context(), change, role); err != nil {
 		return err
 	}
-	h.flash(c, "success", "Role changed to "+role.Label()+".")
+	return h.renderMemberEdit(c, http.StatusOK, m, pages.MemberEditForm{Role: string(m.Role), TemplateIDs: m.TemplateIDs})
+}
+
+// renderMemberEdit shows the Edit member form of m with what form holds.
+func (h *Handlers) renderMemberEdit(c echo.Context, status int, m *models.MemberToEdit, form pages.MemberEditForm) error {
+	rs := stateOf(c)
+	templates, err := h.store.TemplatesOf(c.Request().Context(), rs.tenant.ID)
+	if err != nil {
+		return err
+	}
+	form.ID, form.Name, form.Email, form.Owner = m.ID, m.User.Name(), m.User.Email, m.Owner
+	form.Templates, form.Assignable, form.Back = templates, models.AssignableRoles(rs.membership.Role), teamReturn(c)
+	return h.render(c, status, pages.EditMember(h.shell(c, "Edit member", "settings"), form))
+}
+
+// updateMember saves the Edit member form: role and templates in one
+// transaction, under the Team rules (docs/product.md, Roles).
+func (h *Handlers) updateMember(c echo.Context) error {
+	change, err := h.memberChange(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	form := pages.MemberEditForm{Role: c.FormValue("role")}
+	ids, err := formIDs(c, "templates")
+	if err == nil {
+		form.TemplateIDs = ids
+		err = h.store.UpdateMember(ctx, change, models.MemberUpdate{Role: models.Role(form.Role), TemplateIDs: ids})
+	} else {
+		err = models.FieldErrors{"templates": "Choose templates from the list."}
+	}
+	if fieldErrors(err, &form.Errors) {
+		m, err := h.store.MemberForEdit(ctx, change)
+		if err != nil {
+			return err
+		}
+		return h.renderMemberEdit(c, http.StatusUnprocessableEntity, m, form)
+	}
+	if err != nil {
+		return err
+	}
+	m, err := h.store.MemberForEdit(ctx, change)
+	if err != nil {
+		return err
+	}
+	h.flash(c, "success", "Saved. "+memberSummary(m))
 	return c.Redirect(http.StatusSeeOther, teamReturn(c))
+}
+
+// memberSummary says what a member is now: their role and what they may order from.
+func memberSummary(m *models.MemberToEdit) string {
+	role := m.Role.Label()
+	article := "a "
+	if strings.ContainsRune("AEIOU", rune(role[0])) {
+		article = "an "
+	}
+	orders := "every template"
+	if n := len(m.TemplateIDs); n == 1 {
+		orders = "1 template"
+	} else if n > 1 {
+		orders = strconv.Itoa(n) + " templates"
+	}
+	return m.User.Name() + " is " + article + role + " and may order from " + orders + "."
 }
 
 // removeMember takes a member out of the company.

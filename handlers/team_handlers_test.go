@@ -190,10 +190,10 @@ func TestTeamRulesRefuseAndWriteNothing(t *testing.T) {
 		{"unknown role", bob, "/settings/team", person("x@example.com", "owner"), 422, "Choose a role"},
 		{"bad email", bob, "/settings/team", person("not-an-email", "viewer"), 422, "valid email"},
 		{"template of another company", bob, "/settings/team", func() url.Values { f := person("x@example.com", "viewer"); f.Add("templates", "999999"); return f }(), 422, "Choose templates"},
-		{"admin demotes the owner", bob, "/settings/team/members/" + member("alice@acme.test") + "/role", url.Values{"role": {"viewer"}}, 403, "owner"},
+		{"admin demotes the owner", bob, "/settings/team/members/" + member("alice@acme.test") + "/edit", url.Values{"role": {"viewer"}}, 403, "owner"},
 		{"admin removes the owner", bob, "/settings/team/members/" + member("alice@acme.test") + "/remove", nil, 403, "owner"},
-		{"admin raises viewer to super admin", bob, "/settings/team/members/" + member("dave@acme.test") + "/role", url.Values{"role": {"super_admin"}}, 403, "only Super Admins"},
-		{"admin changes own role", bob, "/settings/team/members/" + member("bob@globex.test") + "/role", url.Values{"role": {"viewer"}}, 403, "your own role"},
+		{"admin raises viewer to super admin", bob, "/settings/team/members/" + member("dave@acme.test") + "/edit", url.Values{"role": {"super_admin"}}, 403, "only Super Admins"},
+		{"admin changes own role", bob, "/settings/team/members/" + member("bob@globex.test") + "/edit", url.Values{"role": {"viewer"}}, 403, "your own role"},
 		{"viewer removes someone", dave, "/settings/team/members/" + member("bob@globex.test") + "/remove", nil, 403, "permission"},
 		{"member id of another company", bob, "/settings/team/members/" + strconv.FormatInt(globexMember.ID, 10) + "/remove", nil, 404, "Page not found"},
 		{"no CSRF token (forged invitation)", bob, "", person("x@example.com", "viewer"), 403, "This form has expired"},
@@ -234,8 +234,8 @@ func TestAdminManagesMembers(t *testing.T) {
 	acme := a.tenant("acme")
 	dave, _ := a.store.MembershipOf(context.Background(), acme.ID, a.user("dave@acme.test").ID)
 	id := strconv.FormatInt(dave.ID, 10)
-	r := bob.submit(tenantURL("acme", "/settings/team"), tenantURL("acme", "/settings/team/members/"+id+"/role"), url.Values{"role": {"editor"}})
-	wantBody(t, bob.follow(r), "Role changed to Editor")
+	r := bob.submit(tenantURL("acme", "/settings/team"), tenantURL("acme", "/settings/team/members/"+id+"/edit"), url.Values{"role": {"editor"}})
+	wantBody(t, bob.follow(r), "Dave Davis is an Editor and may order from every template.")
 	if m, _ := a.store.MembershipOf(context.Background(), acme.ID, a.user("dave@acme.test").ID); m.Role != models.RoleEditor {
 		t.Fatalf("role %s", m.Role)
 	}
@@ -256,7 +256,7 @@ func TestTeamListSearchAndVisibility(t *testing.T) {
 	wantStatus(t, all, http.StatusOK)
 	wantBody(t, all, "alice@acme.test", "bob@globex.test", "dave@acme.test", "Owner")
 	// A viewer sees the team but no way to change it.
-	for _, hidden := range []string{"Add member", "Change role", "Remove", "Resend"} {
+	for _, hidden := range []string{"Add member", "/edit\"", "Remove", "Resend"} {
 		if strings.Contains(all.body, hidden) {
 			t.Errorf("viewer sees %q", hidden)
 		}
@@ -408,5 +408,93 @@ func TestOwnershipTransfer(t *testing.T) {
 	wantStatus(t, alice.submit(team, owner(bob.ID), nil), http.StatusForbidden)
 	if aliceM.Role != models.RoleSuperAdmin {
 		t.Fatal("the former owner lost Super Admin")
+	}
+}
+
+// TestEditMember: from the Team list, an Admin opens a member's Edit form
+// and saves their role and templates together, back at the same search.
+func TestEditMember(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	ctx := context.Background()
+	acme := a.tenant("acme").ID
+	bob := a.browser()
+	bob.signIn("bob@globex.test", "acme") // Admin
+	dave := num(a.membershipID("dave@acme.test", "acme"))
+	income := num(a.templateID("acme", "Income verification"))
+
+	list := bob.get(tenantURL("acme", "/settings/team?q=a"))
+	wantBody(t, list, `href="/settings/team/members/`+dave+`/edit?q=a"`, `aria-label="Edit Dave Davis"`)
+	// Not himself, and not the owner, a Super Admin above him.
+	wantNoBody(t, list, `/members/`+num(a.membershipID("bob@globex.test", "acme"))+`/edit`, `/members/`+num(a.membershipID("alice@acme.test", "acme"))+`/edit`)
+
+	formURL := tenantURL("acme", "/settings/team/members/"+dave+"/edit?q=a")
+	form := bob.get(formURL)
+	wantStatus(t, form, http.StatusOK)
+	wantBody(t, form, "Edit member", "Dave Davis", "dave@acme.test", `<option value="viewer" selected>`, `<option value="admin"`,
+		"Employment verification", "Income verification", "Leave all unticked", `name="q" value="a"`, `href="/settings/team?q=a"`, "Current company")
+	wantNoBody(t, form, `value="super_admin"`)
+	if ticked := regexp.MustCompile(`name="templates"[^>]*checked`).FindString(form.body); ticked != "" {
+		t.Fatalf("a template is ticked for a member with no list: %s", ticked)
+	}
+
+	// A template of another company is refused beside the field; nothing changes.
+	r := bob.submit(formURL, tenantURL("acme", "/settings/team/members/"+dave+"/edit"), url.Values{"role": {"editor"}, "templates": {income, "999999"}, "q": {"a"}})
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	wantBody(t, r, "Choose templates from the list.", "dave@acme.test", `<option value="editor" selected>`, `value="`+income+`" checked`)
+	if m, _ := a.store.MembershipOf(ctx, acme, a.user("dave@acme.test").ID); m.Role != models.RoleViewer {
+		t.Fatalf("a refused form changed dave's role to %s", m.Role)
+	}
+
+	r = bob.submit(formURL, tenantURL("acme", "/settings/team/members/"+dave+"/edit"), url.Values{"role": {"editor"}, "templates": {income}, "q": {"a"}})
+	wantStatus(t, r, http.StatusSeeOther)
+	if r.location != "/settings/team?q=a" {
+		t.Fatalf("saved, then sent to %q", r.location)
+	}
+	wantBody(t, bob.follow(r), "Saved. Dave Davis is an Editor and may order from 1 template.")
+	m, _ := a.store.MembershipOf(ctx, acme, a.user("dave@acme.test").ID)
+	ids, _ := a.store.MemberTemplateIDs(ctx, acme, m.ID)
+	if m.Role != models.RoleEditor || len(ids) != 1 || num(ids[0]) != income {
+		t.Fatalf("dave is %s with templates %v", m.Role, ids)
+	}
+	// The form shows what was saved.
+	wantBody(t, bob.get(formURL), `<option value="editor" selected>`, `value="`+income+`" checked`)
+
+	// Nobody edits themselves; an Admin does not edit the owner.
+	wantStatus(t, bob.get(tenantURL("acme", "/settings/team/members/"+num(a.membershipID("bob@globex.test", "acme"))+"/edit")), http.StatusForbidden)
+	wantStatus(t, bob.get(tenantURL("acme", "/settings/team/members/"+num(a.membershipID("alice@acme.test", "acme"))+"/edit")), http.StatusForbidden)
+}
+
+// TestOwnersTemplatesAreEditable: the owner's role is fixed, but another
+// Super Admin may change the templates the owner orders from.
+func TestOwnersTemplatesAreEditable(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	ctx := context.Background()
+	acme := a.tenant("acme").ID
+	bobID := a.membershipID("bob@globex.test", "acme")
+	if err := a.store.ChangeRole(ctx, models.MemberChange{TenantID: acme, ActorUserID: a.user("alice@acme.test").ID, ActorRole: models.RoleSuperAdmin, MembershipID: bobID}, models.RoleSuperAdmin); err != nil {
+		t.Fatal(err)
+	}
+	bob := a.browser()
+	bob.signIn("bob@globex.test", "acme")
+	owner := num(a.membershipID("alice@acme.test", "acme"))
+	wantBody(t, bob.get(tenantURL("acme", "/settings/team")), `href="/settings/team/members/`+owner+`/edit"`)
+	formURL := tenantURL("acme", "/settings/team/members/"+owner+"/edit")
+	form := bob.get(formURL)
+	wantStatus(t, form, http.StatusOK)
+	wantBody(t, form, "The owner's role is fixed", `name="role" value="super_admin"`)
+	wantNoBody(t, form, "<select")
+	income := num(a.templateID("acme", "Income verification"))
+	r := bob.submit(formURL, formURL, url.Values{"role": {"super_admin"}, "templates": {income}})
+	wantStatus(t, r, http.StatusSeeOther)
+	wantBody(t, bob.follow(r), "Alice Anderson is a Super Admin and may order from 1 template.")
+	// Crafted, a new role for the owner is refused and nothing changes.
+	r = bob.submit(formURL, formURL, url.Values{"role": {"admin"}})
+	wantStatus(t, r, http.StatusForbidden)
+	wantBody(t, r, "The owner of a company cannot be removed or demoted.")
+	m, _ := a.store.MembershipOf(ctx, acme, a.user("alice@acme.test").ID)
+	if ids, _ := a.store.MemberTemplateIDs(ctx, acme, m.ID); m.Role != models.RoleSuperAdmin || len(ids) != 1 {
+		t.Fatalf("the owner is %s with templates %v", m.Role, ids)
 	}
 }

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -66,9 +67,27 @@ func (h *Handlers) newTemplate(c echo.Context) error {
 // problems beside the fields and what was typed kept.
 func (h *Handlers) createTemplate(c echo.Context) error {
 	rs := stateOf(c)
-	form, err := c.FormParams()
+	in, typed, err := templateInput(c)
 	if err != nil {
 		return err
+	}
+	tpl, err := h.store.CreateTemplate(c.Request().Context(), rs.tenant.ID, rs.user.ID, in)
+	if fieldErrors(err, &typed.Errors) {
+		return h.render(c, http.StatusUnprocessableEntity, pages.NewTemplate(h.shell(c, "New template", "templates"), typed))
+	}
+	if err != nil {
+		return err
+	}
+	h.flash(c, "success", "Template “"+tpl.Name+"” created.")
+	return c.Redirect(http.StatusSeeOther, views.TemplatesPath)
+}
+
+// templateInput reads the New or Edit template form: what to save, and the
+// form as typed, to show again when something is wrong.
+func templateInput(c echo.Context) (models.NewTemplate, pages.TemplateForm, error) {
+	form, err := c.FormParams()
+	if err != nil {
+		return models.NewTemplate{}, pages.TemplateForm{}, err
 	}
 	in := models.NewTemplate{
 		Name:                form.Get("name"),
@@ -76,14 +95,67 @@ func (h *Handlers) createTemplate(c echo.Context) error {
 		BrandColor:          form.Get("brand_color"),
 		Collects:            form["collects"],
 	}
-	tpl, err := h.store.CreateTemplate(c.Request().Context(), rs.tenant.ID, rs.user.ID, in)
-	refused := pages.TemplateForm{Name: in.Name, BrandingCompanyName: in.BrandingCompanyName, BrandColor: in.BrandColor, Collects: form["collects"]}
-	if fieldErrors(err, &refused.Errors) {
-		return h.render(c, http.StatusUnprocessableEntity, pages.NewTemplate(h.shell(c, "New template", "templates"), refused))
+	typed := pages.TemplateForm{Name: in.Name, BrandingCompanyName: in.BrandingCompanyName, BrandColor: in.BrandColor, Collects: form["collects"]}
+	return in, typed, nil
+}
+
+// editTemplate shows the Edit template form, filled in with the template
+// as it is.
+func (h *Handlers) editTemplate(c echo.Context) error {
+	rs := stateOf(c)
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	tpl, err := h.store.TemplateByID(c.Request().Context(), rs.tenant.ID, id)
+	if err != nil {
+		return err
+	}
+	form := pages.TemplateForm{ID: tpl.ID, Name: tpl.Name, BrandingCompanyName: tpl.BrandingCompanyName, BrandColor: tpl.BrandColor, Collects: tpl.CollectKeys()}
+	return h.render(c, http.StatusOK, pages.EditTemplate(h.shell(c, "Edit "+tpl.Name, "templates"), form))
+}
+
+// updateTemplate saves the Edit template form and returns to the template's
+// page, or shows the form again with the problems beside the fields.
+func (h *Handlers) updateTemplate(c echo.Context) error {
+	rs := stateOf(c)
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	in, typed, err := templateInput(c)
+	if err != nil {
+		return err
+	}
+	tpl, err := h.store.UpdateTemplate(c.Request().Context(), rs.tenant.ID, id, in)
+	if fieldErrors(err, &typed.Errors) {
+		typed.ID = id
+		return h.render(c, http.StatusUnprocessableEntity, pages.EditTemplate(h.shell(c, "Edit template", "templates"), typed))
 	}
 	if err != nil {
 		return err
 	}
-	h.flash(c, "success", "Template “"+tpl.Name+"” created.")
+	h.flash(c, "success", "Template “"+tpl.Name+"” saved.")
+	return c.Redirect(http.StatusSeeOther, views.TemplatePath(tpl.ID))
+}
+
+// deleteTemplate deletes a template nothing keeps and returns to the list.
+// One that orders or members still need stays, and its page says why.
+func (h *Handlers) deleteTemplate(c echo.Context) error {
+	rs := stateOf(c)
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	tpl, err := h.store.DeleteTemplate(c.Request().Context(), rs.tenant.ID, id)
+	var kept *models.TemplateInUseError
+	if errors.As(err, &kept) {
+		h.flash(c, "error", "“"+kept.Name+"” was not deleted. "+pages.TemplateKept(kept.Use))
+		return c.Redirect(http.StatusSeeOther, views.TemplatePath(id))
+	}
+	if err != nil {
+		return err
+	}
+	h.flash(c, "success", "Template “"+tpl.Name+"” deleted.")
 	return c.Redirect(http.StatusSeeOther, views.TemplatesPath)
 }

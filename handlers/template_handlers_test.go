@@ -202,3 +202,133 @@ func TestTemplateDetails(t *testing.T) {
 		wantStatus(t, dave.get(tenantURL("acme", "/templates/"+id)), http.StatusNotFound)
 	}
 }
+
+// TestEditTemplate: an Editor opens a template's Edit form, filled in with
+// the template as it is, fixes a mistake shown beside its field, and saves.
+func TestEditTemplate(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	id := num(a.templateID("acme", "Employment verification"))
+	page := alice.get(tenantURL("acme", "/templates/"+id))
+	wantBody(t, page, `href="/templates/`+id+`/edit"`)
+	form := alice.get(tenantURL("acme", "/templates/"+id+"/edit"))
+	wantStatus(t, form, http.StatusOK)
+	wantBody(t, form, "Edit template", `action="/templates/`+id+`/edit"`, `value="Employment verification"`, `value="Acme Corp"`,
+		`value="employment" checked`, "Save changes", "Current company")
+
+	// A name another template has, in any case: beside the field, typed kept.
+	edit := url.Values{"name": {"INCOME verification"}, "branding_company_name": {"Acme Lending"}, "brand_color": {"#112233"}, "collects": {"employment", "assets"}}
+	r := alice.submit(tenantURL("acme", "/templates/"+id+"/edit"), tenantURL("acme", "/templates/"+id+"/edit"), edit)
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	wantBody(t, r, `id="f-name-error"`, "A template with this name already exists", `value="Acme Lending"`, `value="assets" checked`,
+		`action="/templates/`+id+`/edit"`)
+
+	edit.Set("name", "Employment check")
+	r = alice.submit(tenantURL("acme", "/templates/"+id+"/edit"), tenantURL("acme", "/templates/"+id+"/edit"), edit)
+	wantStatus(t, r, http.StatusSeeOther)
+	if r.location != "/templates/"+id {
+		t.Fatalf("saved, then sent to %q", r.location)
+	}
+	page = alice.follow(r)
+	wantBody(t, page, "Template “Employment check” saved.", "Acme Lending", "#112233", "Assets")
+	tpl, err := a.store.TemplateByID(context.Background(), a.tenant("acme").ID, a.templateID("acme", "Employment check"))
+	if err != nil || tpl.BrandingCompanyName != "Acme Lending" || tpl.Collects != "employment,assets" || tpl.Orders != 3 {
+		t.Fatalf("saved template: %+v, %v", tpl, err)
+	}
+
+	// Alice is an Editor of Globex too: acme's template is not found there.
+	alice.signIn("alice@acme.test", "globex")
+	wantStatus(t, alice.get(tenantURL("globex", "/templates/"+id+"/edit")), http.StatusNotFound)
+	edit.Set("name", "Taken over")
+	wantStatus(t, alice.submit(tenantURL("globex", "/templates"), tenantURL("globex", "/templates/"+id+"/edit"), edit), http.StatusNotFound)
+	if a.templateID("acme", "Employment check") != tpl.ID {
+		t.Fatal("acme's template changed from globex")
+	}
+	// A Viewer sees the page without Edit or Delete.
+	dave := a.browser()
+	dave.signIn("dave@acme.test", "acme")
+	page = dave.get(tenantURL("acme", "/templates/"+id))
+	wantStatus(t, page, http.StatusOK)
+	wantNoBody(t, page, "/edit\"", "/delete\"", "cannot be deleted")
+}
+
+// TestDeleteTemplate: a template orders were made from, or the only one
+// someone may order from, is kept and its page says why; another is
+// deleted after a confirmation, and leaves the members' lists with it.
+func TestDeleteTemplate(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	ctx := context.Background()
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	acme := a.tenant("acme").ID
+	used := num(a.templateID("acme", "Employment verification"))
+	page := alice.get(tenantURL("acme", "/templates/"+used))
+	wantBody(t, page, "It cannot be deleted: 3 orders were made from it, and each order keeps its template.")
+	wantNoBody(t, page, `action="/templates/`+used+`/delete"`)
+	// Forced, it is refused with the same reason and stays.
+	r := alice.submit(tenantURL("acme", "/templates/"+used), tenantURL("acme", "/templates/"+used+"/delete"), nil)
+	wantStatus(t, r, http.StatusSeeOther)
+	if r.location != "/templates/"+used {
+		t.Fatalf("refused, then sent to %q", r.location)
+	}
+	wantBody(t, alice.follow(r), "“Employment verification” was not deleted. It cannot be deleted: 3 orders were made from it")
+	if a.templateID("acme", "Employment verification") == 0 {
+		t.Fatal("the template orders use was deleted")
+	}
+
+	// Dave may order from Spare and Income verification.
+	spare, err := a.store.CreateTemplate(ctx, acme, a.user("alice@acme.test").ID, models.NewTemplate{Name: "Spare", BrandingCompanyName: "Acme Corp", Collects: []string{"income"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dave := a.membershipID("dave@acme.test", "acme")
+	income := a.templateID("acme", "Income verification")
+	if err := a.store.SetMemberTemplates(ctx, acme, dave, []int64{spare.ID, income}); err != nil {
+		t.Fatal(err)
+	}
+	page = alice.get(tenantURL("acme", "/templates/"+num(spare.ID)))
+	wantBody(t, page, `action="/templates/`+num(spare.ID)+`/delete"`, `data-confirm="Delete the template “Spare”?`)
+	wantNoBody(t, page, "cannot be deleted")
+	r = alice.submit(tenantURL("acme", "/templates/"+num(spare.ID)), tenantURL("acme", "/templates/"+num(spare.ID)+"/delete"), nil)
+	wantStatus(t, r, http.StatusSeeOther)
+	if r.location != "/templates" {
+		t.Fatalf("deleted, then sent to %q", r.location)
+	}
+	wantBody(t, alice.follow(r), "Template “Spare” deleted.")
+	if names := a.templateNames("acme"); len(names) != 2 {
+		t.Fatalf("templates after the delete: %v", names)
+	}
+	if ids, _ := a.store.MemberTemplateIDs(ctx, acme, dave); len(ids) != 1 || ids[0] != income {
+		t.Fatalf("dave's templates after the delete: %v", ids)
+	}
+	wantStatus(t, alice.get(tenantURL("acme", "/templates/"+num(spare.ID))), http.StatusNotFound)
+
+	// The only template dave may order from stays.
+	solo, err := a.store.CreateTemplate(ctx, acme, 0, models.NewTemplate{Name: "Solo", BrandingCompanyName: "Acme Corp", Collects: []string{"income"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.store.SetMemberTemplates(ctx, acme, dave, []int64{solo.ID}); err != nil {
+		t.Fatal(err)
+	}
+	page = alice.get(tenantURL("acme", "/templates/"+num(solo.ID)))
+	wantBody(t, page, "It cannot be deleted yet. It is the only template 1 person may order from")
+	wantNoBody(t, page, `action="/templates/`+num(solo.ID)+`/delete"`)
+	r = alice.submit(tenantURL("acme", "/templates/"+num(solo.ID)), tenantURL("acme", "/templates/"+num(solo.ID)+"/delete"), nil)
+	wantBody(t, alice.follow(r), "“Solo” was not deleted.", "Change their available templates on the Team page first.")
+	if ids, _ := a.store.MemberTemplateIDs(ctx, acme, dave); len(ids) != 1 || ids[0] != solo.ID {
+		t.Fatalf("dave's templates after a refused delete: %v", ids)
+	}
+	// A Viewer cannot delete; another company's host does not find it.
+	daveBrowser := a.browser()
+	daveBrowser.signIn("dave@acme.test", "acme")
+	wantStatus(t, daveBrowser.submit(tenantURL("acme", "/templates"), tenantURL("acme", "/templates/"+num(income)+"/delete"), nil), http.StatusForbidden)
+	alice.signIn("alice@acme.test", "globex")
+	wantStatus(t, alice.submit(tenantURL("globex", "/templates"), tenantURL("globex", "/templates/"+num(solo.ID)+"/delete"), nil), http.StatusNotFound)
+	if names := a.templateNames("acme"); len(names) != 3 {
+		t.Fatalf("templates after refused deletes: %v", names)
+	}
+}

@@ -39,6 +39,7 @@ const (
 	AuditMemberAdded          = "member.added"
 	AuditMemberRemoved        = "member.removed"
 	AuditMemberRoleChanged    = "member.role_changed"
+	AuditMemberTemplates      = "member.templates_changed"
 	AuditOwnershipTransferred = "ownership.transferred"
 	AuditInvitationSent       = "invitation.sent"
 	AuditInvitationResent     = "invitation.resent"
@@ -53,7 +54,10 @@ const (
 	AuditDeviceImported       = "device.imported"
 	AuditDeviceDeprovisioned  = "device.deprovisioned"
 	AuditDeviceStatusChanged  = "device.status_changed"
+	AuditDeviceModelChanged   = "device.model_changed"
 	AuditTemplateCreated      = "template.created"
+	AuditTemplateUpdated      = "template.updated"
+	AuditTemplateDeleted      = "template.deleted"
 	AuditOrderCreated         = "order.created"
 	AuditCompanyEntered       = "company.entered"
 	AuditSignIn               = "auth.signin"
@@ -71,6 +75,7 @@ var AuditActions = []AuditAction{
 	{AuditMemberAdded, "Member added"},
 	{AuditMemberRemoved, "Member removed"},
 	{AuditMemberRoleChanged, "Member role changed"},
+	{AuditMemberTemplates, "Member's templates changed"},
 	{AuditOwnershipTransferred, "Ownership transferred"},
 	{AuditInvitationSent, "Invitation sent"},
 	{AuditInvitationResent, "Invitation resent"},
@@ -85,7 +90,10 @@ var AuditActions = []AuditAction{
 	{AuditDeviceImported, "Devices imported"},
 	{AuditDeviceDeprovisioned, "Device deprovisioned"},
 	{AuditDeviceStatusChanged, "Device status changed"},
+	{AuditDeviceModelChanged, "Device model changed"},
 	{AuditTemplateCreated, "Template created"},
+	{AuditTemplateUpdated, "Template edited"},
+	{AuditTemplateDeleted, "Template deleted"},
 	{AuditOrderCreated, "Order created"},
 	{AuditCompanyEntered, "Company entered"},
 	{AuditSignIn, "Signed in"},

@@ -150,6 +150,39 @@ func TestAuditRecordsEachAction(t *testing.T) {
 			_, err := store.CreateTemplate(ctx, w.acme.ID, w.alice.ID, models.NewTemplate{Name: "Loans", BrandingCompanyName: "Acme", Collects: []string{models.OrderDataKinds[0].Key}})
 			return err
 		}},
+		{action: models.AuditTemplateUpdated, tenant: acme, targetLabel: "Loans", before: `"branding_company_name":"Acme"`, after: `"branding_company_name":"Acme Lending"`, do: func() error {
+			tpl, err := store.TemplateByName(ctx, w.acme.ID, "Loans")
+			if err != nil {
+				return err
+			}
+			_, err = store.UpdateTemplate(ctx, w.acme.ID, tpl.ID, models.NewTemplate{Name: "Loans", BrandingCompanyName: "Acme Lending", Collects: []string{models.OrderDataKinds[0].Key}})
+			return err
+		}},
+		{action: models.AuditTemplateDeleted, tenant: acme, targetLabel: "Spare", before: `"name":"Spare"`, do: func() error {
+			tpl, err := store.CreateTemplate(ctx, w.acme.ID, w.alice.ID, models.NewTemplate{Name: "Spare", BrandingCompanyName: "Acme", Collects: []string{models.OrderDataKinds[0].Key}})
+			if err != nil {
+				return err
+			}
+			_, err = store.DeleteTemplate(ctx, w.acme.ID, tpl.ID)
+			return err
+		}},
+		{action: models.AuditMemberTemplates, tenant: acme, targetLabel: "bob@acme.test", before: `"templates":"every template"`, after: `"templates":"Loans"`, do: func() error {
+			tpl, err := store.TemplateByName(ctx, w.acme.ID, "Loans")
+			if err != nil {
+				return err
+			}
+			// Bob owns acme by now: his templates change, his role stays.
+			return store.UpdateMember(ctx, models.MemberChange{TenantID: w.acme.ID, ActorUserID: w.alice.ID, ActorRole: models.RoleSuperAdmin, MembershipID: bobMembership.ID},
+				models.MemberUpdate{Role: models.RoleSuperAdmin, TemplateIDs: []int64{tpl.ID}})
+		}},
+		{action: models.AuditDeviceModelChanged, tenant: acme, targetLabel: "SN-2", before: `"model":"Tracker"`, after: `"model":"Tracker Pro"`, do: func() error {
+			d, err := store.DeviceByIdentifier(ctx, w.acme.ID, "SN-2")
+			if err != nil {
+				return err
+			}
+			_, err = store.SetDeviceModel(ctx, w.acme.ID, d.ID, "Tracker Pro")
+			return err
+		}},
 		{action: models.AuditOrderCreated, tenant: acme, targetLabel: "REF-9", after: `"reference":"REF-9"`, do: func() error {
 			tpl, err := store.TemplateByName(ctx, w.acme.ID, "Loans")
 			if err != nil {
@@ -309,5 +342,20 @@ func TestAuditLogScope(t *testing.T) {
 	}
 	if _, err := w.store.AuditExport(ctx, 0, false, models.AuditFilter{}); !errors.Is(err, models.ErrNoTenant) {
 		t.Fatalf("zero tenant export: %v", err)
+	}
+}
+
+// TestEveryAuditActionIsAccepted: the database's list of actions (a CHECK
+// constraint, see the migrations) holds every action the code knows.
+func TestEveryAuditActionIsAccepted(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	for _, a := range models.AuditActions {
+		if err := w.store.Audit(ctx, w.acme.ID, a.Key, models.AuditTarget{Type: "test", Label: a.Label}, nil, nil); err != nil {
+			t.Errorf("%s: %v", a.Key, err)
+		}
+	}
+	if err := w.store.Audit(ctx, w.acme.ID, "template.stolen", models.AuditTarget{Type: "test"}, nil, nil); err == nil {
+		t.Error("the database accepted an unknown action")
 	}
 }

@@ -235,8 +235,35 @@ func (s *Store) SetDeviceStatus(ctx context.Context, tenantID, deviceID int64, s
 		return nil, FieldErrors{"status": "Choose active or inactive."}
 	}
 	// A device already in that status is left alone, Updated At included.
-	return s.changeDevice(ctx, tenantID, deviceID, "set device status", AuditDeviceStatusChanged, []DeviceStatus{DeviceDeprovisioned, status}, func(now time.Time) map[string]any {
-		return map[string]any{"status": status, "updated_at": now}
+	return s.changeDevice(ctx, tenantID, deviceID, deviceChange{
+		what:      "set device status",
+		action:    AuditDeviceStatusChanged,
+		unchanged: "status = ?",
+		args:      []any{status},
+		set:       func(now time.Time) map[string]any { return map[string]any{"status": status, "updated_at": now} },
+		audited:   func(d *Device) map[string]any { return map[string]any{"status": d.Status} },
+	})
+}
+
+// SetDeviceModel changes the model of a device of the tenant, checked as
+// when it was added (beside the "model" field). A deprovisioned device
+// cannot be changed (ErrDeviceDeprovisioned); a device of another tenant is
+// ErrNotFound; the same model again changes nothing, Updated At included.
+func (s *Store) SetDeviceModel(ctx context.Context, tenantID, deviceID int64, model string) (*Device, error) {
+	if tenantID <= 0 {
+		return nil, ErrNoTenant
+	}
+	model = strings.TrimSpace(model)
+	if msg := ValidateDeviceModel(model); msg != "" {
+		return nil, FieldErrors{"model": msg}
+	}
+	return s.changeDevice(ctx, tenantID, deviceID, deviceChange{
+		what:      "set device model",
+		action:    AuditDeviceModelChanged,
+		unchanged: "model = ?",
+		args:      []any{model},
+		set:       func(now time.Time) map[string]any { return map[string]any{"model": model, "updated_at": now} },
+		audited:   func(d *Device) map[string]any { return map[string]any{"model": d.Model} },
 	})
 }
 
@@ -248,39 +275,57 @@ func (s *Store) DeprovisionDevice(ctx context.Context, tenantID, deviceID int64)
 	if tenantID <= 0 {
 		return nil, ErrNoTenant
 	}
-	return s.changeDevice(ctx, tenantID, deviceID, "deprovision device", AuditDeviceDeprovisioned, []DeviceStatus{DeviceDeprovisioned}, func(now time.Time) map[string]any {
-		return map[string]any{"status": DeviceDeprovisioned, "deprovisioned_at": now, "updated_at": now}
+	return s.changeDevice(ctx, tenantID, deviceID, deviceChange{
+		what:   "deprovision device",
+		action: AuditDeviceDeprovisioned,
+		set: func(now time.Time) map[string]any {
+			return map[string]any{"status": DeviceDeprovisioned, "deprovisioned_at": now, "updated_at": now}
+		},
+		audited: func(d *Device) map[string]any { return map[string]any{"status": d.Status} },
 	})
 }
 
-// changeDevice updates a device of the tenant unless its status is one of
-// unless, in one transaction, and returns it as it is now. A deprovisioned
-// device is ErrDeviceDeprovisioned. The condition sits in the UPDATE itself,
-// so two simultaneous requests cannot both pass it.
-func (s *Store) changeDevice(ctx context.Context, tenantID, deviceID int64, what, action string, unless []DeviceStatus, changes func(now time.Time) map[string]any) (*Device, error) {
+// deviceChange is one change changeDevice makes to a device.
+type deviceChange struct {
+	what, action string // for errors, and the audit action
+	// unchanged, with args, is an SQL condition true of a device that is
+	// already as asked, which is then left alone; "" for none.
+	unchanged string
+	args      []any
+	set       func(now time.Time) map[string]any // the columns to write
+	audited   func(d *Device) map[string]any     // the fields the audit event shows before and after
+}
+
+// changeDevice makes a change to a device of the tenant, in one transaction,
+// and returns the device as it is now. A deprovisioned device is
+// ErrDeviceDeprovisioned and stays as it is. The conditions sit in the
+// UPDATE itself, so two simultaneous requests cannot both pass them.
+func (s *Store) changeDevice(ctx context.Context, tenantID, deviceID int64, c deviceChange) (*Device, error) {
 	var d *Device
 	err := s.Tx(ctx, func(tx *Store) error {
 		was, err := tx.DeviceByID(ctx, tenantID, deviceID)
 		if err != nil {
 			return err
 		}
-		res := tx.scoped(ctx, tenantID).Model(&Device{}).
-			Where("id = ? AND status NOT IN ?", deviceID, unless).
-			Updates(changes(tx.db.NowFunc()))
+		q := tx.scoped(ctx, tenantID).Model(&Device{}).Where("id = ? AND status <> ?", deviceID, DeviceDeprovisioned)
+		if c.unchanged != "" {
+			q = q.Where("NOT ("+c.unchanged+")", c.args...)
+		}
+		res := q.Updates(c.set(tx.db.NowFunc()))
 		if res.Error != nil {
-			return fmt.Errorf("%s: %w", what, res.Error)
+			return fmt.Errorf("%s: %w", c.what, res.Error)
 		}
 		d, err = tx.DeviceByID(ctx, tenantID, deviceID)
 		if err != nil {
 			return err
 		}
 		if res.RowsAffected == 0 && d.Deprovisioned() {
-			return fmt.Errorf("%s %s: %w", what, d.Identifier, ErrDeviceDeprovisioned)
+			return fmt.Errorf("%s %s: %w", c.what, d.Identifier, ErrDeviceDeprovisioned)
 		}
 		if res.RowsAffected == 0 {
 			return nil
 		}
-		return tx.audit(ctx, tenantID, action, d.target(), map[string]any{"status": was.Status}, map[string]any{"status": d.Status})
+		return tx.audit(ctx, tenantID, c.action, d.target(), c.audited(was), c.audited(d))
 	})
 	if err != nil {
 		return nil, err

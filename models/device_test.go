@@ -259,6 +259,54 @@ func TestSetDeviceStatus(t *testing.T) {
 	}
 }
 
+func TestSetDeviceModel(t *testing.T) {
+	w := newDeviceWorld(t)
+	ctx := models.WithActor(context.Background(), models.Actor{UserID: w.alice.ID, Email: w.alice.Email})
+	d := mustDevice(t, w.store, w.acme.ID, "SN-1", "T-100")
+	theirs := mustDevice(t, w.store, w.globex.ID, "G-1", "G")
+	time.Sleep(5 * time.Millisecond) // Updated At must move
+	got, err := w.store.SetDeviceModel(ctx, w.acme.ID, d.ID, "  Thermo Logger T-200 ")
+	if err != nil || got.Model != "Thermo Logger T-200" || got.Identifier != "SN-1" || got.Status != models.DeviceActive || !got.UpdatedAt.After(d.UpdatedAt) {
+		t.Fatalf("change the model: %+v %v", got, err)
+	}
+	ev := auditEvents(t, w.store, w.acme.ID, models.AuditDeviceModelChanged)
+	if len(ev) != 1 || ev[0].TargetLabel != "SN-1" || str(ev[0].Before) != `{"model":"T-100"}` || str(ev[0].After) != `{"model":"Thermo Logger T-200"}` {
+		t.Fatalf("audit events: %+v", ev)
+	}
+	// The same model again changes nothing, Updated At included, and records nothing.
+	same, err := w.store.SetDeviceModel(ctx, w.acme.ID, d.ID, "Thermo Logger T-200")
+	if err != nil || !same.UpdatedAt.Equal(got.UpdatedAt) || len(auditEvents(t, w.store, w.acme.ID, models.AuditDeviceModelChanged)) != 1 {
+		t.Fatalf("no-op: %+v %v", same, err)
+	}
+	for _, bad := range []string{"", "   ", "line\nbreak", strings.Repeat("m", models.MaxDeviceModelLen+1)} {
+		if _, err := w.store.SetDeviceModel(ctx, w.acme.ID, d.ID, bad); fieldError(err, "model") == "" {
+			t.Fatalf("model %q: %v", bad, err)
+		}
+	}
+	// Another tenant's device, or none, is not found and stays as it is.
+	for _, id := range []int64{theirs.ID, 987654} {
+		if _, err := w.store.SetDeviceModel(ctx, w.acme.ID, id, "Evil"); !errors.Is(err, models.ErrNotFound) {
+			t.Fatalf("device %d: %v, want ErrNotFound", id, err)
+		}
+	}
+	if still, _ := w.store.DeviceByID(ctx, w.globex.ID, theirs.ID); still.Model != "G" {
+		t.Fatalf("another tenant's device became %q", still.Model)
+	}
+	if _, err := w.store.SetDeviceModel(ctx, 0, d.ID, "X"); !errors.Is(err, models.ErrNoTenant) {
+		t.Fatalf("no tenant: %v", err)
+	}
+	// A deprovisioned device cannot be changed.
+	if _, err := w.store.DeprovisionDevice(ctx, w.acme.ID, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.store.SetDeviceModel(ctx, w.acme.ID, d.ID, "T-300"); !errors.Is(err, models.ErrDeviceDeprovisioned) {
+		t.Fatalf("change a deprovisioned device: %v, want ErrDeviceDeprovisioned", err)
+	}
+	if after, _ := w.store.DeviceByID(ctx, w.acme.ID, d.ID); after.Model != "Thermo Logger T-200" {
+		t.Fatalf("a deprovisioned device's model became %q", after.Model)
+	}
+}
+
 func TestDevicesOfAnotherTenantAreNotFound(t *testing.T) {
 	w := newDeviceWorld(t)
 	ctx := context.Background()

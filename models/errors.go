@@ -55,6 +55,12 @@ var (
 	// was accepted, declined or revoked in the meantime.
 	ErrInvitationNotPending = errors.New("the invitation is no longer pending")
 
+	// ErrTemplateInUse: a template stays while orders were made from it (each
+	// order keeps its template) or while it is the only template someone
+	// may order from (without it they could order from every template).
+	// DeleteTemplate answers with a *TemplateInUseError, which says how many.
+	ErrTemplateInUse = errors.New("the template is in use and cannot be deleted")
+
 	// ErrDeviceDeprovisioned: deprovisioning a device is final.
 	ErrDeviceDeprovisioned = errors.New("the device is already deprovisioned; deprovisioning is final")
 )

@@ -400,16 +400,18 @@ func (s *Store) addMemberWithTemplates(ctx context.Context, tenantID, userID int
 	return s.SetMemberTemplates(ctx, tenantID, m.ID, templateIDs)
 }
 
-// checkTemplateIDs refuses template ids that are not this tenant's.
+// checkTemplateIDs refuses template ids that are not this tenant's, and
+// holds the templates named until the transaction ends (lockTemplates), so
+// none is deleted before the list naming it is saved.
 func (s *Store) checkTemplateIDs(ctx context.Context, tenantID int64, ids []int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	var n int64
-	if err := s.scoped(ctx, tenantID).Table("templates").Where("id IN ?", ids).Count(&n).Error; err != nil {
+	var found []int64
+	if err := s.lockTemplates(s.scoped(ctx, tenantID).Model(&Template{}).Where("id IN ?", ids)).Pluck("id", &found).Error; err != nil {
 		return fmt.Errorf("check templates: %w", err)
 	}
-	if n != int64(len(uniqueIDs(ids))) {
+	if len(found) != len(uniqueIDs(ids)) {
 		return FieldErrors{"templates": "Choose templates from the list."}
 	}
 	return nil

@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -354,5 +355,123 @@ func TestCompaniesOfFiveHundredIsOneQuery(t *testing.T) {
 	second, err := w.store.SearchCompanies(ctx, w.alice.ID, "", models.PageRequest{Number: 2, Size: models.CompanyPageSize})
 	if err != nil || second.Total != n+1 || len(second.Items) != models.CompanyPageSize || !second.HasNext() {
 		t.Fatalf("second page: %d of %d, err %v", len(second.Items), second.Total, err)
+	}
+}
+
+// TestUpdateMember: the Edit member form saves the role and the templates
+// together, in one transaction, under the rules of changing a role; what
+// changed is audited.
+func TestUpdateMember(t *testing.T) {
+	w := newTemplateWorld(t) // dave is an Editor of acme, alice its owner
+	ctx := models.WithActor(context.Background(), models.Actor{UserID: w.alice.ID, Email: w.alice.Email})
+	loans, leases := mustTemplate(t, w.store, w.acme.ID, "Loans"), mustTemplate(t, w.store, w.acme.ID, "Leases")
+	globexTemplate := mustTemplate(t, w.store, w.globex.ID, "Globex's")
+	mail := &sentMail{}
+	people := map[string]*models.User{}
+	for email, role := range map[string]models.Role{"adm@acme.test": models.RoleAdmin, "sup@acme.test": models.RoleSuperAdmin} {
+		people[email] = mustUser(t, w.store, email)
+		if _, err := w.store.Invite(ctx, invite(w.world, email, role), mail.build); err != nil {
+			t.Fatal(err)
+		}
+	}
+	member := func(u *models.User) int64 {
+		m, err := w.store.MembershipOf(ctx, w.acme.ID, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.ID
+	}
+	as := func(actor *models.User, role models.Role, target int64) models.MemberChange {
+		return models.MemberChange{TenantID: w.acme.ID, ActorUserID: actor.ID, ActorRole: role, MembershipID: target}
+	}
+	admin, sup := people["adm@acme.test"], people["sup@acme.test"]
+	dave := as(admin, models.RoleAdmin, w.daveAtAcme.ID)
+
+	// Role and templates at once, both audited.
+	if err := w.store.UpdateMember(ctx, dave, models.MemberUpdate{Role: models.RoleViewer, TemplateIDs: []int64{leases.ID, loans.ID, leases.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := w.store.MemberForEdit(ctx, dave)
+	if err != nil || m.Role != models.RoleViewer || m.Owner || m.User.Email != "dave@acme.test" || !slices.Equal(m.TemplateIDs, []int64{loans.ID, leases.ID}) {
+		t.Fatalf("dave after the edit: %+v, %v", m, err)
+	}
+	if ev := auditEvents(t, w.store, w.acme.ID, models.AuditMemberRoleChanged); len(ev) != 1 || ev[0].TargetLabel != "dave@acme.test" {
+		t.Fatalf("role change events: %+v", ev)
+	}
+	ev := auditEvents(t, w.store, w.acme.ID, models.AuditMemberTemplates)
+	if len(ev) != 1 || ev[0].TargetLabel != "dave@acme.test" || str(ev[0].Before) != `{"templates":"every template"}` || str(ev[0].After) != `{"templates":"Leases, Loans"}` {
+		t.Fatalf("template change events: %+v", ev)
+	}
+	// Saving the same again records nothing; ticking none lifts the restriction.
+	if err := w.store.UpdateMember(ctx, dave, models.MemberUpdate{Role: models.RoleViewer, TemplateIDs: []int64{loans.ID, leases.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(auditEvents(t, w.store, w.acme.ID, models.AuditMemberTemplates)) + len(auditEvents(t, w.store, w.acme.ID, models.AuditMemberRoleChanged)); n != 2 {
+		t.Fatalf("%d events after saving the same values, want the 2 of before", n)
+	}
+	if err := w.store.UpdateMember(ctx, dave, models.MemberUpdate{Role: models.RoleViewer}); err != nil {
+		t.Fatal(err)
+	}
+	if ids, _ := w.store.MemberTemplateIDs(ctx, w.acme.ID, w.daveAtAcme.ID); len(ids) != 0 {
+		t.Fatalf("dave's templates after ticking none: %v", ids)
+	}
+
+	// Problems beside the fields change nothing, the role included.
+	for _, c := range []struct {
+		field string
+		u     models.MemberUpdate
+	}{
+		{"role", models.MemberUpdate{Role: "owner"}},
+		{"templates", models.MemberUpdate{Role: models.RoleEditor, TemplateIDs: []int64{loans.ID, globexTemplate.ID}}},
+	} {
+		if err := w.store.UpdateMember(ctx, dave, c.u); fieldError(err, c.field) == "" {
+			t.Errorf("%+v: err = %v, want a message beside %s", c.u, err, c.field)
+		}
+	}
+	if m, _ := w.store.MemberForEdit(ctx, dave); m.Role != models.RoleViewer || len(m.TemplateIDs) != 0 {
+		t.Fatalf("a refused edit changed dave: %+v", m)
+	}
+
+	// The rules of changing a role.
+	owner := w.aliceAtAcme.ID
+	refusals := []struct {
+		name   string
+		change models.MemberChange
+		u      models.MemberUpdate
+		want   error
+	}{
+		{"admin makes super admin", dave, models.MemberUpdate{Role: models.RoleSuperAdmin}, models.ErrNotAllowed},
+		{"admin edits a super admin", as(admin, models.RoleAdmin, member(sup)), models.MemberUpdate{Role: models.RoleSuperAdmin, TemplateIDs: []int64{loans.ID}}, models.ErrNotAllowed},
+		{"admin edits themself", as(admin, models.RoleAdmin, member(admin)), models.MemberUpdate{Role: models.RoleAdmin, TemplateIDs: []int64{loans.ID}}, models.ErrSelf},
+		{"super admin demotes the owner", as(sup, models.RoleSuperAdmin, owner), models.MemberUpdate{Role: models.RoleAdmin}, models.ErrOwnerIsFixed},
+		{"admin edits the owner", as(admin, models.RoleAdmin, owner), models.MemberUpdate{Role: models.RoleSuperAdmin, TemplateIDs: []int64{loans.ID}}, models.ErrNotAllowed},
+		{"member of another tenant", models.MemberChange{TenantID: w.globex.ID, ActorUserID: w.bob.ID, ActorRole: models.RoleSuperAdmin, MembershipID: w.daveAtAcme.ID}, models.MemberUpdate{Role: models.RoleAdmin}, models.ErrNotFound},
+	}
+	for _, c := range refusals {
+		if err := w.store.UpdateMember(ctx, c.change, c.u); !errors.Is(err, c.want) {
+			t.Errorf("%s: err = %v, want %v", c.name, err, c.want)
+		}
+		// The form opens where only the role asked for is refused.
+		formWant := c.want
+		if c.name == "admin makes super admin" || c.name == "super admin demotes the owner" {
+			formWant = nil
+		}
+		if _, err := w.store.MemberForEdit(ctx, c.change); !errors.Is(err, formWant) {
+			t.Errorf("%s: the form: err = %v, want %v", c.name, err, formWant)
+		}
+	}
+	if m, _ := w.store.MemberForEdit(ctx, dave); m.Role != models.RoleViewer {
+		t.Fatalf("a refused edit changed dave's role to %s", m.Role)
+	}
+	// The owner's role is fixed, but a Super Admin may change their templates.
+	ownerChange := as(sup, models.RoleSuperAdmin, owner)
+	if m, err := w.store.MemberForEdit(ctx, ownerChange); err != nil || !m.Owner {
+		t.Fatalf("the owner in the form: %+v, %v", m, err)
+	}
+	if err := w.store.UpdateMember(ctx, ownerChange, models.MemberUpdate{Role: models.RoleSuperAdmin, TemplateIDs: []int64{loans.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	if ids, _ := w.store.MemberTemplateIDs(ctx, w.acme.ID, owner); !slices.Equal(ids, []int64{loans.ID}) {
+		t.Fatalf("the owner's templates: %v", ids)
 	}
 }

@@ -521,3 +521,39 @@ func TestRLSWithinPutsBackTheScopeInForce(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRLSPlatformFiguresNeedTheWholeTree: the platform Home counts the
+// invitations of every company, which row-level security shows only to a
+// scope over the tree below the platform — its Super Admins'.
+func TestRLSPlatformFiguresNeedTheWholeTree(t *testing.T) {
+	w := newRLSWorld(t)
+	ownerStore := models.NewStore(w.owner)
+	mail := &sentMail{}
+	_, err := ownerStore.Invite(context.Background(), models.InviteRequest{TenantID: w.tenant["globex"], InviterRole: models.RoleSuperAdmin,
+		Email: "waiting@globex.test", FirstName: "Wanda", Role: models.RoleViewer}, mail.build)
+	if err != nil {
+		t.Fatal(err)
+	}
+	platform := w.tenant["admin"]
+	for _, c := range []struct {
+		scope   models.Scope
+		pending int64
+	}{{models.Scope{TenantID: platform, Subtree: true}, 1}, {models.Scope{TenantID: platform}, 0}} {
+		var got models.PlatformFigures
+		err := w.app.Request(context.Background(), func(ctx context.Context) error {
+			ctx, err := w.app.SetScope(ctx, c.scope)
+			if err != nil {
+				return err
+			}
+			got, err = w.app.PlatformFigures(ctx, platform)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Members are counted on the tenants, which every scope reads.
+		if got.ActiveCompanies != 3 || got.Members != 7 || got.PendingInvitations != c.pending {
+			t.Errorf("scope %+v: %+v, want 3 active companies, 7 members and %d pending invitations", c.scope, got, c.pending)
+		}
+	}
+}

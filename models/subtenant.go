@@ -124,10 +124,21 @@ func (s *Store) CreateSubTenant(ctx context.Context, n NewSubTenant, mail MailFo
 // SubTenantPageSize is how many sub-tenants a list page shows.
 const SubTenantPageSize = 25
 
+// SubTenant is one row of a Sub-Tenants list (under the platform tenant,
+// the Companies list): the tenant, its owner's email, or while it has none
+// the email its pending owner invitation went to, and its member count.
+type SubTenant struct {
+	Tenant
+	OwnerEmail        string // "" while nobody owns it
+	InvitedOwnerEmail string // the pending owner invitation's, while nobody owns it
+	MemberCount       int64
+}
+
 // SubTenants lists a tenant's direct children, searchable by name or
-// subdomain, one page at a time.
-func (s *Store) SubTenants(ctx context.Context, parentID int64, query string, page PageRequest) (Page[Tenant], error) {
-	result := Page[Tenant]{PageRequest: page}
+// subdomain, one page at a time, with each one's owner and member count:
+// two statements however many there are.
+func (s *Store) SubTenants(ctx context.Context, parentID int64, query string, page PageRequest) (Page[SubTenant], error) {
+	result := Page[SubTenant]{PageRequest: page}
 	if parentID <= 0 {
 		return result, ErrNoTenant
 	}
@@ -146,7 +157,16 @@ func (s *Store) SubTenants(ctx context.Context, parentID int64, query string, pa
 	if err := countCapped(s.conn(ctx), children(), &result); err != nil {
 		return result, fmt.Errorf("count sub-tenants: %w", err)
 	}
-	err := children().Order("lower(name), id").Limit(page.Size).Offset(page.Offset()).Find(&result.Items).Error
+	// The pending owner invitation of a tenant nobody owns yet: the newest,
+	// though resending replaces rather than adds one.
+	invited := s.conn(ctx).Table("invitations").Select("invitations.email").
+		Where("invitations.tenant_id = tenants.id AND invitations.makes_owner = ? AND invitations.status = ?", true, InvitationPending).
+		Order("invitations.id DESC").Limit(1)
+	err := children().
+		Select(`tenants.*, COALESCE(owners.email, '') AS owner_email, tenants.member_count,
+			CASE WHEN tenants.owner_user_id IS NULL THEN COALESCE((?), '') ELSE '' END AS invited_owner_email`, invited).
+		Joins("LEFT JOIN users AS owners ON owners.id = tenants.owner_user_id").
+		Order("lower(tenants.name), tenants.id").Limit(page.Size).Offset(page.Offset()).Scan(&result.Items).Error
 	if err != nil {
 		return result, fmt.Errorf("list sub-tenants: %w", err)
 	}

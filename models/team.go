@@ -3,6 +3,8 @@ package models
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -98,33 +100,56 @@ type MemberChange struct {
 	MembershipID int64
 }
 
-// memberToChange loads the membership acted on, refusing the owner, the
-// actor themself and anyone above the actor.
-func (s *Store) memberToChange(ctx context.Context, c MemberChange) (*Membership, *Tenant, error) {
-	var m Membership
-	if err := s.scoped(ctx, c.TenantID).Where("id = ?", c.MembershipID).Take(&m).Error; err != nil {
-		return nil, nil, notFound(err, "load member")
-	}
-	t, err := s.TenantByID(ctx, c.TenantID)
+// memberActedOn loads the membership acted on, with its person and whether
+// they own the tenant, in one statement, refusing the actor themself, then
+// the owner when ownerFixed says the change would touch what is fixed about
+// them (their role, their membership), then anyone above the actor.
+func (s *Store) memberActedOn(ctx context.Context, c MemberChange, ownerFixed func(*Membership) bool) (*memberRow, error) {
+	var m memberRow
+	err := s.scoped(ctx, c.TenantID).Model(&Membership{}).
+		Select(`memberships.*, users.first_name, users.last_name, users.email,
+			CASE WHEN tenants.owner_user_id = memberships.user_id THEN 1 ELSE 0 END AS owner`).
+		Joins("JOIN users ON users.id = memberships.user_id").
+		Joins("JOIN tenants ON tenants.id = memberships.tenant_id").
+		Where("memberships.id = ?", c.MembershipID).Take(&m).Error
 	if err != nil {
-		return nil, nil, err
+		return nil, notFound(err, "load member")
 	}
 	switch {
 	case m.UserID == c.ActorUserID:
-		return nil, nil, ErrSelf
-	case t.OwnerUserID != nil && *t.OwnerUserID == m.UserID:
-		return nil, nil, ErrOwnerIsFixed
+		return nil, ErrSelf
+	case m.Owner && ownerFixed(&m.Membership):
+		return nil, ErrOwnerIsFixed
 	case !c.ActorRole.Can(PermManageMembers) || !c.ActorRole.AtLeast(m.Role):
-		return nil, nil, ErrNotAllowed
+		return nil, ErrNotAllowed
 	}
-	return &m, t, nil
+	return &m, nil
+}
+
+// memberRow is a membership with its person, and whether they own the tenant.
+type memberRow struct {
+	Membership
+	FirstName string
+	LastName  string
+	Email     string
+	Owner     bool
+}
+
+// memberToChange loads the membership acted on, refusing the owner, the
+// actor themself and anyone above the actor.
+func (s *Store) memberToChange(ctx context.Context, c MemberChange) (*Membership, error) {
+	m, err := s.memberActedOn(ctx, c, func(*Membership) bool { return true })
+	if err != nil {
+		return nil, err
+	}
+	return &m.Membership, nil
 }
 
 // ChangeRole gives a member another role, within what the actor may grant.
 // Memberships are read afresh on every request, so it applies at once.
 func (s *Store) ChangeRole(ctx context.Context, c MemberChange, role Role) error {
 	return s.Tx(ctx, func(tx *Store) error {
-		m, _, err := tx.memberToChange(ctx, c)
+		m, err := tx.memberToChange(ctx, c)
 		if err != nil {
 			return err
 		}
@@ -144,12 +169,119 @@ func (s *Store) ChangeRole(ctx context.Context, c MemberChange, role Role) error
 // their next request.
 func (s *Store) RemoveMembership(ctx context.Context, c MemberChange) error {
 	return s.Tx(ctx, func(tx *Store) error {
-		m, _, err := tx.memberToChange(ctx, c)
+		m, err := tx.memberToChange(ctx, c)
 		if err != nil {
 			return err
 		}
 		return tx.RemoveMember(ctx, c.TenantID, m.UserID)
 	})
+}
+
+// MemberToEdit is a member as the Edit member form shows them.
+type MemberToEdit struct {
+	Membership
+	User *User // their name and email
+
+	Owner       bool    // the tenant's owner, whose role is fixed
+	TemplateIDs []int64 // the templates they may order from; none means every one
+}
+
+// MemberForEdit loads a member of the tenant for the Edit member form,
+// refusing what UpdateMember would: the actor themself (ErrSelf), anyone
+// above the actor (ErrNotAllowed), a member of another tenant (ErrNotFound).
+func (s *Store) MemberForEdit(ctx context.Context, c MemberChange) (*MemberToEdit, error) {
+	m, err := s.memberActedOn(ctx, c, func(*Membership) bool { return false })
+	if err != nil {
+		return nil, err
+	}
+	out := &MemberToEdit{Membership: m.Membership, Owner: m.Owner,
+		User: &User{ID: m.UserID, FirstName: m.FirstName, LastName: m.LastName, Email: m.Email}}
+	if out.TemplateIDs, err = s.MemberTemplateIDs(ctx, c.TenantID, m.ID); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// MemberUpdate is the Edit member form: the member's role, and the
+// templates they may order from (none: every template).
+type MemberUpdate struct {
+	Role        Role
+	TemplateIDs []int64
+}
+
+// UpdateMember saves the Edit member form in one transaction, under the
+// rules of ChangeRole (nobody raises anyone above their own role, only Super
+// Admins touch Super Admin, the owner's role is fixed, nobody edits
+// themselves). The owner's templates may be changed by those above or
+// level with them. What changed is audited: the role as member.role_changed,
+// the templates as member.templates_changed. An unknown role or template is
+// reported beside its field and nothing changes.
+func (s *Store) UpdateMember(ctx context.Context, c MemberChange, u MemberUpdate) error {
+	if _, err := ParseRole(string(u.Role)); err != nil {
+		return FieldErrors{"role": "Choose a role from the list."}
+	}
+	ids := uniqueIDs(u.TemplateIDs)
+	slices.Sort(ids)
+	return s.Tx(ctx, func(tx *Store) error {
+		m, err := tx.memberActedOn(ctx, c, func(m *Membership) bool { return u.Role != m.Role })
+		if err != nil {
+			return err
+		}
+		if err := tx.checkTemplateIDs(ctx, c.TenantID, ids); err != nil {
+			return err
+		}
+		if u.Role != m.Role {
+			if err := tx.ChangeRole(ctx, c, u.Role); err != nil {
+				return err
+			}
+		}
+		was, err := tx.MemberTemplateIDs(ctx, c.TenantID, m.ID)
+		if err != nil || slices.Equal(was, ids) {
+			return err
+		}
+		if err := tx.SetMemberTemplates(ctx, c.TenantID, m.ID, ids); err != nil {
+			return err
+		}
+		names, err := tx.templateNames(ctx, c.TenantID, append(slices.Clone(was), ids...))
+		if err != nil {
+			return err
+		}
+		return tx.auditUser(ctx, c.TenantID, AuditMemberTemplates, m.UserID,
+			map[string]any{"templates": names.list(was)}, map[string]any{"templates": names.list(ids)})
+	})
+}
+
+// templateNameSet names templates by id, for audit events.
+type templateNameSet map[int64]string
+
+// list names the templates a member may order from, as the audit log
+// shows them: every template when there are none.
+func (n templateNameSet) list(ids []int64) string {
+	if len(ids) == 0 {
+		return "every template"
+	}
+	names := make([]string, len(ids))
+	for i, id := range ids {
+		names[i] = n[id]
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
+}
+
+// templateNames loads the names of some of the tenant's templates.
+func (s *Store) templateNames(ctx context.Context, tenantID int64, ids []int64) (templateNameSet, error) {
+	out := templateNameSet{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var ts []Template
+	if err := s.scoped(ctx, tenantID).Select("id", "name").Where("id IN ?", uniqueIDs(ids)).Find(&ts).Error; err != nil {
+		return nil, fmt.Errorf("name templates: %w", err)
+	}
+	for _, t := range ts {
+		out[t.ID] = t.Name
+	}
+	return out, nil
 }
 
 // TransferOwnership makes another member the tenant's owner (and a Super

@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Template is how a tenant's orders look and what they collect: the company
@@ -69,7 +73,8 @@ type MembershipTemplate struct {
 	TemplateID   int64
 }
 
-// NewTemplate describes a template to create.
+// NewTemplate describes a template to create, or what UpdateTemplate makes
+// an existing one.
 type NewTemplate struct {
 	Name                string
 	BrandingCompanyName string
@@ -184,15 +189,27 @@ func (s *Store) TemplateByName(ctx context.Context, tenantID int64, name string)
 	return &t, notFound(err, "load template")
 }
 
-// TemplateDetails is a template with who created it and how many orders
-// were made from it.
+// TemplateUse is what keeps a template from being deleted: the orders made
+// from it, which keep the template they came from, and the people for whom
+// it is the only template they may order from — members whose list holds
+// it alone, and pending invitations that would give such a list. Deleting
+// it would leave those lists empty, and an empty list means every template.
+type TemplateUse struct {
+	Orders       int64 // counted up to CountCap
+	OrdersCapped bool  // more than CountCap orders
+	OnlyChoice   int64 // members and pending invitations whose only template it is
+}
+
+// Deletable tells whether nothing keeps the template.
+func (u TemplateUse) Deletable() bool { return u.Orders == 0 && u.OnlyChoice == 0 }
+
+// TemplateDetails is a template with who created it and what uses it.
 type TemplateDetails struct {
 	Template
 	CreatorFirstName string
 	CreatorLastName  string
 	CreatorEmail     string // "" when the creator's account is gone or unknown
-	Orders           int64  // counted up to CountCap
-	OrdersCapped     bool   // more than CountCap orders
+	TemplateUse
 }
 
 // CreatorName is the creator's name as people read it, or "".
@@ -200,23 +217,203 @@ func (d *TemplateDetails) CreatorName() string {
 	return strings.TrimSpace(d.CreatorFirstName + " " + d.CreatorLastName)
 }
 
-// TemplateByID loads a tenant's template with its creator and how many
-// orders use it; a template of another tenant is ErrNotFound.
+// TemplateByID loads a tenant's template with its creator and what uses it,
+// in two statements; a template of another tenant is ErrNotFound.
 func (s *Store) TemplateByID(ctx context.Context, tenantID, id int64) (*TemplateDetails, error) {
 	var d TemplateDetails
+	only, args := s.onlyChoice(ctx, tenantID, id)
 	err := s.scoped(ctx, tenantID).Model(&Template{}).
-		Select("templates.*, u.first_name AS creator_first_name, u.last_name AS creator_last_name, u.email AS creator_email").
+		Select("templates.*, u.first_name AS creator_first_name, u.last_name AS creator_last_name, u.email AS creator_email, "+only+" AS only_choice", args...).
 		Joins("LEFT JOIN users AS u ON u.id = templates.created_by_user_id").
 		Where("templates.id = ?", id).Take(&d).Error
 	if err != nil {
 		return nil, notFound(err, "load template")
 	}
-	used := Page[Order]{}
-	if err := countCapped(s.conn(ctx), s.scoped(ctx, tenantID).Model(&Order{}).Where("template_id = ?", id), &used); err != nil {
-		return nil, fmt.Errorf("count the template's orders: %w", err)
+	if err := s.countOrdersOf(ctx, tenantID, id, &d.TemplateUse); err != nil {
+		return nil, err
 	}
-	d.Orders, d.OrdersCapped = used.Total, used.Capped
 	return &d, nil
+}
+
+// countOrdersOf counts, up to CountCap, the orders made from a template.
+func (s *Store) countOrdersOf(ctx context.Context, tenantID, templateID int64, use *TemplateUse) error {
+	used := Page[Order]{}
+	if err := countCapped(s.conn(ctx), s.scoped(ctx, tenantID).Model(&Order{}).Where("template_id = ?", templateID), &used); err != nil {
+		return fmt.Errorf("count the template's orders: %w", err)
+	}
+	use.Orders, use.OrdersCapped = used.Total, used.Capped
+	return nil
+}
+
+// onlyChoice is an SQL expression, with its arguments, counting the members
+// of the tenant whose list of templates holds templateID alone, and its
+// pending invitations that would give such a list (their template_ids are
+// written by joinIDs, so a list of one is the id alone).
+func (s *Store) onlyChoice(ctx context.Context, tenantID, templateID int64) (string, []any) {
+	members := s.scoped(ctx, tenantID).Table("membership_templates AS mt").Select("count(*)").
+		Where("mt.template_id = ?", templateID).
+		Where("NOT EXISTS (SELECT 1 FROM membership_templates AS other WHERE other.tenant_id = mt.tenant_id" +
+			" AND other.membership_id = mt.membership_id AND other.template_id <> mt.template_id)")
+	invited := s.scoped(ctx, tenantID).Table("invitations").Select("count(*)").
+		Where("status = ? AND template_ids = ?", InvitationPending, strconv.FormatInt(templateID, 10))
+	return "((?) + (?))", []any{members, invited}
+}
+
+// UpdateTemplate changes a tenant's template: its name, branding and the
+// data it collects, checked as at creation; a name the tenant already uses,
+// in any case, is reported beside the name field (the unique index decides).
+// Only what changed is written and audited; a template of another tenant is
+// ErrNotFound.
+func (s *Store) UpdateTemplate(ctx context.Context, tenantID, id int64, n NewTemplate) (*Template, error) {
+	if tenantID <= 0 {
+		return nil, ErrNoTenant
+	}
+	if err := n.validate().Err(); err != nil {
+		return nil, err
+	}
+	var t Template
+	err := s.Tx(ctx, func(tx *Store) error {
+		if err := tx.scoped(ctx, tenantID).Where("id = ?", id).Take(&t).Error; err != nil {
+			return notFound(err, "load template")
+		}
+		before, after, changes := map[string]any{}, map[string]any{}, map[string]any{}
+		for _, f := range []struct {
+			column string
+			field  *string
+			value  string
+		}{
+			{"name", &t.Name, n.Name},
+			{"branding_company_name", &t.BrandingCompanyName, n.BrandingCompanyName},
+			{"brand_color", &t.BrandColor, n.BrandColor},
+			{"collects", &t.Collects, strings.Join(n.Collects, ",")},
+		} {
+			if *f.field != f.value {
+				before[f.column], after[f.column], changes[f.column] = *f.field, f.value, f.value
+				*f.field = f.value
+			}
+		}
+		if len(changes) == 0 {
+			return nil
+		}
+		t.UpdatedAt = tx.db.NowFunc()
+		changes["updated_at"] = t.UpdatedAt
+		res := tx.scoped(ctx, tenantID).Model(&Template{}).Where("id = ?", id).Updates(changes)
+		if violatesUnique(res.Error, "templates_tenant_name_key") {
+			return FieldErrors{"name": "A template with this name already exists. Choose another name."}
+		}
+		if res.Error != nil {
+			return fmt.Errorf("update template: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("update template: %w", ErrNotFound) // deleted meanwhile
+		}
+		return tx.audit(ctx, tenantID, AuditTemplateUpdated, AuditTarget{Type: "template", ID: t.ID, Label: t.Name}, before, after)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// TemplateInUseError refuses to delete a template that orders were made
+// from, or that is the only template someone may order from. It is
+// ErrTemplateInUse to errors.Is; Use says how many of each.
+type TemplateInUseError struct {
+	Name string
+	Use  TemplateUse
+}
+
+func (e *TemplateInUseError) Error() string {
+	return fmt.Sprintf("delete template %q (%d orders, only choice of %d): %v", e.Name, e.Use.Orders, e.Use.OnlyChoice, ErrTemplateInUse)
+}
+
+// Is makes the error ErrTemplateInUse.
+func (e *TemplateInUseError) Is(target error) bool { return target == ErrTemplateInUse }
+
+// DeleteTemplate deletes a tenant's template that nothing keeps (see
+// TemplateUse), and in the same transaction takes it off every member's
+// list of available templates and every pending invitation's; a template
+// that is kept is a *TemplateInUseError and nothing changes. On Postgres
+// the template's row is locked first, so that nothing naming it can slip in
+// between the check and the delete: orders and members' lists lock it
+// through their foreign keys, invitations (whose list is text) through
+// checkTemplateIDs. A template of another tenant is ErrNotFound.
+func (s *Store) DeleteTemplate(ctx context.Context, tenantID, id int64) (*Template, error) {
+	if tenantID <= 0 {
+		return nil, ErrNoTenant
+	}
+	var t Template
+	err := s.Tx(ctx, func(tx *Store) error {
+		q := tx.scoped(ctx, tenantID).Where("id = ?", id)
+		if tx.Dialect() == Postgres {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		}
+		if err := q.Take(&t).Error; err != nil {
+			return notFound(err, "load template")
+		}
+		var use TemplateUse
+		only, args := tx.onlyChoice(ctx, tenantID, id)
+		if err := tx.conn(ctx).Raw("SELECT "+only, args...).Scan(&use.OnlyChoice).Error; err != nil {
+			return fmt.Errorf("count who may order only from the template: %w", err)
+		}
+		if err := tx.countOrdersOf(ctx, tenantID, id, &use); err != nil {
+			return err
+		}
+		if !use.Deletable() {
+			return &TemplateInUseError{Name: t.Name, Use: use}
+		}
+		unlisted := tx.scoped(ctx, tenantID).Where("template_id = ?", id).Delete(&MembershipTemplate{})
+		if unlisted.Error != nil {
+			return fmt.Errorf("take the template off members' lists: %w", unlisted.Error)
+		}
+		invited, err := tx.dropFromInvitations(ctx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		if err := tx.scoped(ctx, tenantID).Where("id = ?", id).Delete(&Template{}).Error; err != nil {
+			return fmt.Errorf("delete template: %w", err)
+		}
+		return tx.audit(ctx, tenantID, AuditTemplateDeleted, AuditTarget{Type: "template", ID: t.ID, Label: t.Name},
+			map[string]any{"name": t.Name, "branding_company_name": t.BrandingCompanyName, "brand_color": t.BrandColor, "collects": t.Collects,
+				"on_members_lists": unlisted.RowsAffected, "on_invitations": invited}, nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// dropFromInvitations takes a template off the lists of the tenant's
+// pending invitations and says how many it was on.
+func (s *Store) dropFromInvitations(ctx context.Context, tenantID, templateID int64) (int, error) {
+	var invs []Invitation
+	err := s.scoped(ctx, tenantID).Select("id", "template_ids").
+		Where("status = ? AND ',' || template_ids || ',' LIKE ?", InvitationPending, "%,"+strconv.FormatInt(templateID, 10)+",%").
+		Find(&invs).Error
+	if err != nil {
+		return 0, fmt.Errorf("find invitations listing the template: %w", err)
+	}
+	for _, inv := range invs {
+		ids := slices.DeleteFunc(splitIDs(inv.TemplateIDs), func(id int64) bool { return id == templateID })
+		err := s.scoped(ctx, tenantID).Model(&Invitation{}).Where("id = ?", inv.ID).
+			UpdateColumn("template_ids", joinIDs(ids)).Error
+		if err != nil {
+			return 0, fmt.Errorf("take the template off an invitation: %w", err)
+		}
+	}
+	return len(invs), nil
+}
+
+// lockTemplates makes q, a query of templates, hold them until the
+// transaction ends (Postgres: FOR KEY SHARE, which waits for
+// DeleteTemplate's lock and which it waits for), so a template being
+// deleted cannot be named meanwhile. SQLite runs one writing transaction at
+// a time already.
+func (s *Store) lockTemplates(q *gorm.DB) *gorm.DB {
+	if s.Dialect() != Postgres {
+		return q
+	}
+	return q.Clauses(clause.Locking{Strength: "KEY SHARE"})
 }
 
 // availableTo keeps, in a query on templates, those a membership may order

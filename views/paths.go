@@ -48,8 +48,9 @@ func SubTenantInvitationPath(tenantID, invitationID int64, action string) string
 	return itemPath(SubTenantPath(tenantID, "invitations"), invitationID, action)
 }
 
-// TemplatePath is a template's page: TemplatePath(7) is "/templates/7".
-func TemplatePath(id int64) string { return itemPath(TemplatesPath, id) }
+// TemplatePath is a template's page, or an action on it: TemplatePath(7) is
+// "/templates/7", TemplatePath(7, "edit") is "/templates/7/edit".
+func TemplatePath(id int64, action ...string) string { return itemPath(TemplatesPath, id, action...) }
 
 // NewOrderFromPath is the Create order form with a template chosen.
 func NewOrderFromPath(templateID int64) string {

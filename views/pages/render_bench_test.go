@@ -149,17 +149,17 @@ func devicesPage() templ.Component {
 }
 
 func subTenantsPage() templ.Component {
-	page := models.Page[models.Tenant]{PageRequest: models.PageRequest{Number: 1, Size: models.SubTenantPageSize}, Total: 10000}
+	page := models.Page[models.SubTenant]{PageRequest: models.PageRequest{Number: 1, Size: models.SubTenantPageSize}, Total: 10000}
 	parent := int64(2)
 	for i := range models.SubTenantPageSize {
 		status := models.TenantActive
 		if i%5 == 0 {
 			status = models.TenantInactive
 		}
-		page.Items = append(page.Items, models.Tenant{
+		page.Items = append(page.Items, models.SubTenant{Tenant: models.Tenant{
 			ID: int64(1000 + i), ParentID: &parent, Name: fmt.Sprintf("Sub-Tenant %05d", i), Subdomain: fmt.Sprintf("sub-%05d", i),
 			Timezone: "Europe/Berlin", Status: status, CreatedAt: benchNow.AddDate(0, 0, -i), UpdatedAt: benchNow,
-		})
+		}})
 	}
 	data := pages.SubTenantsData{Page: page, Labels: pages.SubTenantLabelsFor(acme())}
 	return pages.SubTenants(shell(data.Labels.Plural, "sub-tenants", "/sub-tenants", 3), data)
