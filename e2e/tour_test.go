@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"canopy/models"
 	"context"
 	_ "embed"
 	"fmt"
@@ -105,8 +106,21 @@ func tourPages(t *testing.T, a *app) []tourPage {
 		t.Fatal(err)
 	}
 	invitation := "/invitations/" + inviteFor(t, a, acme, "tour-invitee@example.com")
+	dave, err := a.store.UserByEmail(ctx, "dave@acme.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	daveAtAcme, err := a.store.MembershipOf(ctx, acme.ID, dave.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	devices, err := a.store.ListDevices(ctx, europe.ID, "", models.PageRequest{Number: 1, Size: 1})
+	if err != nil || len(devices.Items) == 0 {
+		t.Fatalf("Acme Europe's devices: %v", err)
+	}
+	device := devices.Items[0].ID
 	child := func(below string) string { return fmt.Sprintf("/sub-tenants/%d/%s", europe.ID, below) }
-	const alice, dave, eve, staff = "alice@acme.test", "dave@acme.test", "eve@acme.test", "staff@canopy.test"
+	const alice, viewer, eve, staff = "alice@acme.test", "dave@acme.test", "eve@acme.test", "staff@canopy.test"
 	ok := int64(http.StatusOK)
 	return []tourPage{
 		{"sign-in", "", "", "/login", ok},
@@ -114,14 +128,16 @@ func tourPages(t *testing.T, a *app) []tourPage {
 		{"unknown-company", "", "nowhere", "/", http.StatusNotFound},
 
 		{"home", alice, "acme", "/", ok},
-		{"home-viewer", dave, "acme", "/", ok},
+		{"home-viewer", viewer, "acme", "/", ok},
 		{"orders", alice, "acme", "/orders", ok},
 		{"order-new", alice, "acme", "/orders/new", ok},
 		{"templates", alice, "acme", "/templates", ok},
 		{"template", alice, "acme", fmt.Sprintf("/templates/%d", tmpl.ID), ok},
 		{"template-new", alice, "acme", "/templates/new", ok},
+		{"template-edit", alice, "acme", fmt.Sprintf("/templates/%d/edit", tmpl.ID), ok},
 		{"team", alice, "acme", "/settings/team", ok},
 		{"member-new", alice, "acme", "/settings/team/new", ok},
+		{"member-edit", alice, "acme", fmt.Sprintf("/settings/team/members/%d/edit", daveAtAcme.ID), ok},
 		{"company-settings", alice, "acme", "/settings/company", ok},
 		{"audit", alice, "acme", "/settings/audit", ok},
 		{"companies", alice, "acme", "/companies", ok},
@@ -129,15 +145,17 @@ func tourPages(t *testing.T, a *app) []tourPage {
 		{"sub-tenants", alice, "acme", "/sub-tenants", ok},
 		{"sub-tenant-new", alice, "acme", "/sub-tenants/new", ok},
 		{"sub-tenant-devices", alice, "acme", child("devices"), ok},
+		{"sub-tenant-device-edit", alice, "acme", child(fmt.Sprintf("devices/%d/edit", device)), ok},
 		{"sub-tenant-users", alice, "acme", child("users"), ok},
 		{"sub-tenant-invite", alice, "acme", child("users/new"), ok},
 		{"sub-tenant-settings", alice, "acme", child("settings"), ok},
 		{"inactive-company", alice, "acme-lab", "/", http.StatusForbidden},
 		{"not-found", alice, "acme", "/no-such-page", http.StatusNotFound},
-		{"forbidden", dave, "acme", "/settings/team/new", http.StatusForbidden},
+		{"forbidden", viewer, "acme", "/settings/team/new", http.StatusForbidden},
 
 		{"devices", eve, "acme-eu", "/devices", ok},
 		{"device-new", eve, "acme-eu", "/devices/new", ok},
+		{"device-edit", eve, "acme-eu", fmt.Sprintf("/devices/%d/edit", device), ok},
 
 		{"staff-home", staff, "admin", "/", ok},
 		{"staff-companies", staff, "admin", "/sub-tenants", ok},
