@@ -308,6 +308,15 @@ func (h *Handlers) redeemHandoff(c echo.Context) error {
 		return err
 	}
 	h.actAs(c, u)
+	// Home greets someone here for the first time differently from someone
+	// coming back, for as long as this session at this address lasts.
+	been, err := h.store.HasEnteredBefore(c.Request().Context(), rs.tenant.ID, u.ID)
+	if err != nil {
+		return err
+	}
+	if !been {
+		rs.session.Values[keyFirstVisit] = true
+	}
 	if err := h.store.Audit(c.Request().Context(), rs.tenant.ID, models.AuditCompanyEntered, tenantTarget(rs.tenant), nil, nil); err != nil {
 		return err
 	}

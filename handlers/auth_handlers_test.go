@@ -19,7 +19,7 @@ func TestSignInLandsOnCompanyHome(t *testing.T) {
 	cases := []struct {
 		email, tenant, wantHost, wantText string
 	}{
-		{"alice@acme.test", "acme", "acme.localhost:8080", "Welcome back, Alice"},
+		{"alice@acme.test", "acme", "acme.localhost:8080", "Welcome to Acme Corp, Alice"},
 		{"alice@acme.test", "", "acme.localhost:8080", "Acme Corp"}, // her own company by default
 		{"alice@acme.test", "globex", "globex.localhost:8080", "Globex"},
 		{"dave@acme.test", "", "acme.localhost:8080", "Viewer"},
@@ -163,13 +163,13 @@ func TestSwitchingCompaniesNeedsNoPassword(t *testing.T) {
 	a := newApp(t)
 	b := a.browser()
 	b.signIn("alice@acme.test", "acme")
-	for _, sub := range []string{"globex", "initech", "acme"} {
+	for sub, name := range map[string]string{"globex": "Globex", "initech": "Initech", "acme": "Acme Corp"} {
 		r := b.follow(b.get(tenantURL(sub, "/")))
 		wantStatus(t, r, http.StatusOK)
 		if host := mustParse(t, r.url).Host; host != sub+".localhost:8080" {
 			t.Fatalf("visiting %s ended on %s", sub, r.url)
 		}
-		wantBody(t, r, "Welcome back, Alice")
+		wantBody(t, r, "Welcome to "+name+", Alice")
 	}
 	// Two companies at once: both hosts keep their own session.
 	wantBody(t, b.get(tenantURL("globex", "/")), "Globex")
@@ -259,7 +259,7 @@ func TestHandoffLinkCannotSwapSessions(t *testing.T) {
 	swapped := alice.get(r.location)
 	wantStatus(t, swapped, http.StatusBadRequest)
 	wantBody(t, swapped, "not for this browser")
-	wantBody(t, alice.get(tenantURL("acme", "/")), "Welcome back, Alice")
+	wantBody(t, alice.get(tenantURL("acme", "/")), "Welcome to Acme Corp, Alice")
 }
 
 func TestSignOutEndsEverySession(t *testing.T) {

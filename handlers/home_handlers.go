@@ -17,6 +17,7 @@ func (h *Handlers) home(c echo.Context) error {
 		return err
 	}
 	data := pages.HomeData{MemberCount: setup.Members, Setup: setup}
+	data.FirstVisit, _ = rs.session.Values[keyFirstVisit].(bool)
 	if rs.tenant.ParentID != nil {
 		if data.Parent, err = h.store.TenantByID(ctx, *rs.tenant.ParentID); err != nil {
 			return err

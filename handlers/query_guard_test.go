@@ -169,7 +169,7 @@ func guardCases() []guardCase {
 			unit: "companies", sizes: [2]int{3, 60}, grow: growCompanies,
 			steps: func(_ *testing.T, _ *app, _ *browser, n int) []guardStep {
 				return []guardStep{{name: "GET / (Home)", status: http.StatusOK,
-					body:    []string{"Welcome back, Alice", countOf(n, "companies")},
+					body:    []string{"Welcome to Acme Corp, Alice", countOf(n, "companies")},
 					request: get(tenantURL("acme", "/"))}}
 			},
 		},
@@ -255,7 +255,7 @@ func guardCases() []guardCase {
 					{name: "GET base /login?tenant=globex&state=…", status: http.StatusSeeOther, request: followRedirect},
 					{name: "GET globex /auth/handoff?token=…", status: http.StatusSeeOther, request: followRedirect},
 					{name: "GET globex / (Home)", status: http.StatusOK,
-						body: []string{"Welcome back, Alice", "Globex", countOf(n, "companies")}, request: followRedirect},
+						body: []string{"Welcome to Globex, Alice", countOf(n, "companies")}, request: followRedirect},
 				}
 			},
 		},

@@ -101,7 +101,7 @@ func TestCreateSubTenantAsksToConfirmThenCreates(t *testing.T) {
 	if host := mustParse(t, home.url).Host; host != "acme-asia.localhost:8080" {
 		t.Fatalf("owner landed on %s", home.url)
 	}
-	wantBody(t, home, "Welcome back, Olga", "Super Admin")
+	wantBody(t, home, "Welcome to Acme Asia, Olga", "Super Admin")
 	asia = a.tenant("acme-asia")
 	if asia.OwnerUserID == nil || *asia.OwnerUserID != a.user("owner@asia.example").ID {
 		t.Fatal("the invitee did not become the owner")

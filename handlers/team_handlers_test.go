@@ -55,7 +55,7 @@ func TestAddingAnActiveUserMakesThemAMemberWithoutEmail(t *testing.T) {
 	carol := a.browser()
 	home := carol.signIn("carol@initech.test", "")
 	wantBody(t, home, `class="menu company-toggle"`, "Acme Corp", "alice@acme.test")
-	wantBody(t, carol.follow(carol.get(tenantURL("acme", "/"))), "Welcome back, Carol", "Editor")
+	wantBody(t, carol.follow(carol.get(tenantURL("acme", "/"))), "Welcome to Acme Corp, Carol", "Editor")
 }
 
 func TestInvitedNewcomerAcceptsAndLandsSignedIn(t *testing.T) {
@@ -81,7 +81,7 @@ func TestInvitedNewcomerAcceptsAndLandsSignedIn(t *testing.T) {
 	if host := mustParse(t, home.url).Host; host != "acme.localhost:8080" {
 		t.Fatalf("landed on %s", home.url)
 	}
-	wantBody(t, home, "Welcome back, Pat", "Editor")
+	wantBody(t, home, "Welcome to Acme Corp, Pat", "Editor")
 	// The link works once.
 	again := a.browser().get(links[0])
 	wantStatus(t, again, http.StatusGone)
