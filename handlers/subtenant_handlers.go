@@ -241,7 +241,7 @@ func (h *Handlers) setSubTenantStatus(c echo.Context) error {
 // resendSubTenantInvitation sends a sub-tenant's pending invitation again
 // (its owner's included) with a fresh link.
 func (h *Handlers) resendSubTenantInvitation(c echo.Context) error {
-	return h.changeSubTenantInvitation(c, "Invitation sent again with a new link.", func(childID, invitationID int64) error {
+	return h.changeSubTenantInvitation(c, invitationResent, func(childID, invitationID int64) error {
 		return h.store.ResendInvitation(c.Request().Context(), childID, invitationID, models.RoleSuperAdmin, h.invitationMail(stateOf(c).user))
 	})
 }
