@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -219,7 +220,11 @@ func (h *Handlers) saveSubTenantSettings(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, views.SubTenantPath(child.ID, "settings"))
 }
 
-// setSubTenantStatus activates or deactivates a sub-tenant.
+// subTenantTabs are the tabs of a sub-tenant's details page.
+var subTenantTabs = []string{"devices", "users", "settings"}
+
+// setSubTenantStatus activates or deactivates a sub-tenant, from the header
+// every tab shows, and returns to the tab it was done from.
 func (h *Handlers) setSubTenantStatus(c echo.Context) error {
 	rs := stateOf(c)
 	id, err := pathID(c)
@@ -235,7 +240,11 @@ func (h *Handlers) setSubTenantStatus(c echo.Context) error {
 	} else {
 		h.flash(c, "success", child.Name+" is now inactive; its members cannot enter it. Nothing was deleted.")
 	}
-	return c.Redirect(http.StatusSeeOther, views.SubTenantPath(child.ID, "settings"))
+	tab := c.FormValue("tab")
+	if !slices.Contains(subTenantTabs, tab) {
+		tab = "settings"
+	}
+	return c.Redirect(http.StatusSeeOther, views.SubTenantPath(child.ID, tab))
 }
 
 // resendSubTenantInvitation sends a sub-tenant's pending invitation again

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -372,5 +373,42 @@ func TestSubTenantUsersTabOffersInvitationActions(t *testing.T) {
 	rows := tableOf(alice.get(tenantURL("acme", "/sub-tenants/"+idOf(eu)+"/users")))
 	if !strings.Contains(rows, "/invitations/") || !strings.Contains(rows, "Resend") || !strings.Contains(rows, "Revoke") {
 		t.Fatalf("no invitation actions on the Users tab:\n%s", rows)
+	}
+}
+
+// hiddenField is the value of the hidden input name in the form posting to action.
+func hiddenField(t *testing.T, r response, action, name string) string {
+	t.Helper()
+	start := strings.Index(r.body, `action="`+action+`"`)
+	if start < 0 {
+		t.Fatalf("%s: no form posting to %s", r.url, action)
+	}
+	form := r.body[start : start+strings.Index(r.body[start:], "</form>")]
+	m := regexp.MustCompile(`name="` + name + `" value="([^"]*)"`).FindStringSubmatch(form)
+	if m == nil {
+		t.Fatalf("%s: the form posting to %s has no %s", r.url, action, name)
+	}
+	return m[1]
+}
+
+func TestSubTenantStatusReturnsToTheTabItWasChangedFrom(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	lab := "/sub-tenants/" + idOf(a.tenant("acme-lab"))
+	for i, tab := range []string{"devices", "users", "settings"} {
+		page := alice.get(tenantURL("acme", lab+"/"+tab))
+		wantStatus(t, page, http.StatusOK)
+		status := hiddenField(t, page, lab+"/status", "status")
+		form := url.Values{"status": {status}, "tab": {hiddenField(t, page, lab+"/status", "tab")}}
+		r := alice.submit(tenantURL("acme", lab+"/"+tab), tenantURL("acme", lab+"/status"), form)
+		wantStatus(t, r, http.StatusSeeOther)
+		if r.location != lab+"/"+tab {
+			t.Errorf("changing the status from the %s tab went to %s", tab, r.location)
+		}
+		if want := []string{"active", "inactive"}[i%2]; status != want {
+			t.Errorf("the %s tab offers to make it %s, want %s", tab, status, want)
+		}
 	}
 }

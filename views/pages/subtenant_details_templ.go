@@ -196,13 +196,13 @@ func SubTenantDetails(s views.Shell, f SubTenantFrame) templ.Component {
 			if f.Tenant.Active() {
 				templ_7745c5c3_Err = components.ConfirmButton(f.path("status"), s.CSRF, "Deactivate", "button-secondary",
 					"Deactivate "+f.Tenant.Name+"? Its members cannot enter it until it is activated again. Nothing is deleted.",
-					map[string]string{"status": "inactive"}).Render(ctx, templ_7745c5c3_Buffer)
+					map[string]string{"status": "inactive", "tab": f.Tab}).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			} else {
 				templ_7745c5c3_Err = components.ConfirmButton(f.path("status"), s.CSRF, "Activate", "button-primary",
-					"Activate "+f.Tenant.Name+"? Its members can enter it again.", map[string]string{"status": "active"}).Render(ctx, templ_7745c5c3_Buffer)
+					"Activate "+f.Tenant.Name+"? Its members can enter it again.", map[string]string{"status": "active", "tab": f.Tab}).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
