@@ -92,7 +92,9 @@ type MailFor func(inv *Invitation, t *Tenant, token string) NewEmail
 func (r *InviteRequest) validate() FieldErrors {
 	r.Email = NormalizeEmail(r.Email)
 	errs := FieldErrors{}
-	validatePersonName(errs, &r.FirstName, &r.LastName, !r.MakesOwner)
+	// The invite forms require first name, last name, email and role
+	// (docs/product.md, Team and invitations).
+	validatePersonName(errs, &r.FirstName, &r.LastName, !r.MakesOwner, !r.MakesOwner)
 	if msg := ValidateEmail(r.Email); msg != "" {
 		errs["email"] = msg
 	}

@@ -87,7 +87,7 @@ type NewUser struct {
 func (n *NewUser) validate() FieldErrors {
 	n.Email = NormalizeEmail(n.Email)
 	errs := FieldErrors{}
-	validatePersonName(errs, &n.FirstName, &n.LastName, true)
+	validatePersonName(errs, &n.FirstName, &n.LastName, true, false)
 	if msg := ValidateEmail(n.Email); msg != "" {
 		errs["email"] = msg
 	}
@@ -248,8 +248,10 @@ func (s *Store) RememberLastTenant(ctx context.Context, userID, tenantID int64) 
 }
 
 // validatePersonName cleans a first and last name in place and notes what
-// is wrong with them; a first name may be optional (a company's future owner).
-func validatePersonName(errs FieldErrors, first, last *string, firstRequired bool) {
+// is wrong with them. Which are required depends on the form: the invite
+// forms ask for both, a company's future owner is invited by email alone,
+// and someone accepting an invitation may have no last name.
+func validatePersonName(errs FieldErrors, first, last *string, firstRequired, lastRequired bool) {
 	cleanLines(errs, map[string]*string{"first_name": first, "last_name": last})
 	switch {
 	case errs["first_name"] != "":
@@ -258,7 +260,11 @@ func validatePersonName(errs FieldErrors, first, last *string, firstRequired boo
 	case len(*first) > 100:
 		errs["first_name"] = "Use at most 100 characters."
 	}
-	if errs["last_name"] == "" && len(*last) > 100 {
+	switch {
+	case errs["last_name"] != "":
+	case *last == "" && lastRequired:
+		errs["last_name"] = "Enter a last name."
+	case len(*last) > 100:
 		errs["last_name"] = "Use at most 100 characters."
 	}
 }
