@@ -141,7 +141,7 @@ func TestInvitingMembers(t *testing.T) {
 		t.Fatalf("accept: status %d", status)
 	}
 	wantLocation(t, nina, a.tenantHost("acme"), "/")
-	wantText(t, nina, "Welcome back, Nina", "Editor")
+	wantText(t, nina, "Welcome to Acme Corp, Nina", "Editor")
 }
 
 // TestToggleOfManyCompanies: someone in 40 companies sees 20 in the toggle;

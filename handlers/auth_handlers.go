@@ -134,16 +134,26 @@ func (h *Handlers) tenantName(c echo.Context, subdomain string) string {
 	return t.Name
 }
 
-// logout ends every session of the user, on every host, at once.
+// logout ends every session of the user, on every host, at once. Signing
+// out to answer an invitation meant for another address ("Sign out and
+// continue") goes on to that invitation.
 func (h *Handlers) logout(c echo.Context) error {
 	rs := stateOf(c)
+	var who string
 	if rs.user != nil {
 		if err := h.store.EndAllSessions(c.Request().Context(), rs.user.ID); err != nil {
 			return err
 		}
 		h.log.Info("signed out", "user", rs.user.ID)
+		who = rs.user.Email
 	}
 	h.resetSession(c)
+	if next := safeNext(c.FormValue("next")); rs.tenant == nil && strings.HasPrefix(next, views.InvitationLinkPath("")) {
+		if who != "" {
+			h.flash(c, "success", "You have been signed out of "+who+".")
+		}
+		return c.Redirect(http.StatusSeeOther, h.cfg.BaseLink(next, nil))
+	}
 	return c.Redirect(http.StatusSeeOther, h.cfg.BaseLink("/login", url.Values{"signed_out": {"1"}}))
 }
 

@@ -163,7 +163,8 @@ func TestSwitchingCompaniesNeedsNoPassword(t *testing.T) {
 	a := newApp(t)
 	b := a.browser()
 	b.signIn("alice@acme.test", "acme")
-	for sub, name := range map[string]string{"globex": "Globex", "initech": "Initech", "acme": "Acme Corp"} {
+	for _, c := range [][2]string{{"globex", "Globex"}, {"initech", "Initech"}, {"acme", "Acme Corp"}} {
+		sub, name := c[0], c[1]
 		r := b.follow(b.get(tenantURL(sub, "/")))
 		wantStatus(t, r, http.StatusOK)
 		if host := mustParse(t, r.url).Host; host != sub+".localhost:8080" {

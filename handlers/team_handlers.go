@@ -204,7 +204,7 @@ const invitationResent = "Invitation sent again with a new link, valid for 7 day
 // configured base URL, never from the request's Host header.
 func (h *Handlers) invitationMail(inviter *models.User) models.MailFor {
 	return func(inv *models.Invitation, t *models.Tenant, token string) models.NewEmail {
-		link := h.cfg.BaseLink("/invitations/"+token, nil)
+		link := h.cfg.BaseLink(views.InvitationLinkPath(token), nil)
 		greeting := "Hello,"
 		if inv.FirstName != "" {
 			greeting = "Hello " + inv.FirstName + ","
