@@ -55,7 +55,7 @@ func TestCompanyToggle(t *testing.T) {
 		t.Fatalf("switching to Globex ended with status %d", status)
 	}
 	wantLocation(t, tab, a.tenantHost("globex"), "/")
-	wantText(t, tab, "Welcome back, Alice", "Globex", "Editor")
+	wantText(t, tab, "Welcome to Globex, Alice", "Editor")
 	wantNoElement(t, tab, "#f-password")
 
 	dave := newTab(t, browser, desktop)

@@ -35,7 +35,15 @@ func (h *Handlers) sendToLandingCompany(c echo.Context) error {
 	rs := stateOf(c)
 	t, err := h.store.LandingTenant(c.Request().Context(), rs.user)
 	if errors.Is(err, models.ErrNotFound) {
-		return h.render(c, http.StatusOK, pages.NoCompanies(h.shell(c, "No companies yet", "")))
+		inactive, err := h.store.InactiveCompaniesOf(c.Request().Context(), rs.user.ID)
+		if err != nil {
+			return err
+		}
+		title := "No companies yet"
+		if len(inactive) > 0 {
+			title = "No active company"
+		}
+		return h.render(c, http.StatusOK, pages.NoCompanies(h.shell(c, title, ""), inactive))
 	}
 	if err != nil {
 		return err

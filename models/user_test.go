@@ -131,6 +131,30 @@ func TestLandingTenant(t *testing.T) {
 	}
 }
 
+func TestInactiveCompaniesOf(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	frank := mustUser(t, w.store, "frank@x.test")
+	lab, err := w.store.CreateTenant(ctx, models.NewTenant{ParentID: w.acme.ID, Name: "Acme Lab", Subdomain: "acme-lab", Timezone: "UTC", OwnerUserID: frank.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := w.store.InactiveCompaniesOf(ctx, frank.ID); err != nil || len(got) != 0 {
+		t.Fatalf("while Acme Lab is active: %v %v", got, err)
+	}
+	if err := w.store.SetTenantStatus(ctx, lab.ID, models.TenantInactive); err != nil {
+		t.Fatal(err)
+	}
+	got, err := w.store.InactiveCompaniesOf(ctx, frank.ID)
+	if err != nil || len(got) != 1 || got[0].Name != "Acme Lab" || got[0].ParentName != "Acme Corp" {
+		t.Fatalf("inactive companies of frank: %+v %v", got, err)
+	}
+	// Someone else's inactive companies are not theirs.
+	if got, err := w.store.InactiveCompaniesOf(ctx, w.alice.ID); err != nil || len(got) != 0 {
+		t.Fatalf("alice, a member of no inactive company: %v %v", got, err)
+	}
+}
+
 func TestRedeemHandoffOnce(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
