@@ -625,7 +625,7 @@ func growTemplatesAndOrders(t *testing.T, a *app, n int) {
 	for i := range 5 * n {
 		_, err := a.store.CreateOrder(ctx, acme.ID, m.ID, models.NewOrder{
 			TemplateID: ids[i%len(ids)], ApplicantName: fmt.Sprintf("Applicant %03d", i), Reference: fmt.Sprintf("GRD-%04d", i),
-		})
+		}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

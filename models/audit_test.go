@@ -159,7 +159,7 @@ func TestAuditRecordsEachAction(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			_, err = store.CreateOrder(ctx, w.acme.ID, m.ID, models.NewOrder{TemplateID: tpl.ID, ApplicantName: "Jane Roe", Reference: "REF-9"})
+			_, err = store.CreateOrder(ctx, w.acme.ID, m.ID, models.NewOrder{TemplateID: tpl.ID, ApplicantName: "Jane Roe", Reference: "REF-9"}, nil)
 			return err
 		}},
 		{action: models.AuditCompanyEntered, tenant: acme, targetLabel: "Acme Corp", do: func() error {

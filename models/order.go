@@ -56,9 +56,13 @@ type Order struct {
 type NewOrder struct {
 	TemplateID     int64
 	ApplicantName  string
-	ApplicantEmail string // optional
-	Reference      string // optional: the customer's own reference
+	ApplicantEmail string // optional: without it, nobody is emailed
+	Reference      string // optional: the customer's own reference, unique within the company
 }
+
+// OrderMailFor writes the email that tells an order's applicant about it,
+// in the name of the company its template brands.
+type OrderMailFor func(o *Order, t *Template) NewEmail
 
 func (n *NewOrder) validate() FieldErrors {
 	errs := FieldErrors{}
@@ -96,11 +100,20 @@ func (s *Store) whyNotOrderable(ctx context.Context, tenantID, membershipID int6
 // picks a template they may not use, or one of another tenant.
 var errTemplateNotAvailable = FieldErrors{"template_id": "Choose one of the templates available to you."}
 
+// errReferenceTaken is shown beside the reference of an order whose
+// reference another order of the company has (orders_tenant_reference_key).
+var errReferenceTaken = FieldErrors{"reference": "Another order already has this reference. Use a different one."}
+
 // CreateOrder creates a pending order on behalf of a membership of the
 // tenant. The template must be one the membership may order from (see
 // AvailableTemplates); any other — restricted, unknown or another tenant's —
-// is refused beside the template field and nothing is written.
-func (s *Store) CreateOrder(ctx context.Context, tenantID, membershipID int64, n NewOrder) (*Order, error) {
+// is refused beside the template field and nothing is written. A reference
+// another order of the company has is refused beside the reference.
+//
+// An order with an applicant email sends the applicant mail's email through
+// the outbox, in the same transaction: it exists exactly when the order
+// does. A nil mail sends nothing (the demo's orders, made long ago).
+func (s *Store) CreateOrder(ctx context.Context, tenantID, membershipID int64, n NewOrder, mail OrderMailFor) (*Order, error) {
 	if tenantID <= 0 {
 		return nil, ErrNoTenant
 	}
@@ -127,14 +140,35 @@ func (s *Store) CreateOrder(ctx context.Context, tenantID, membershipID int64, n
 		}
 		o.CreatedByUserID = &creators[0]
 		if err := tx.conn(ctx).Create(o).Error; err != nil {
+			if violatesUnique(err, "orders_tenant_reference_key") {
+				return errReferenceTaken
+			}
 			return fmt.Errorf("create order: %w", err)
 		}
-		return tx.audit(ctx, tenantID, AuditOrderCreated, AuditTarget{Type: "order", ID: o.ID, Label: o.Reference}, nil, map[string]any{"template_id": o.TemplateID, "applicant_email": o.ApplicantEmail, "reference": o.Reference})
+		if err := tx.audit(ctx, tenantID, AuditOrderCreated, AuditTarget{Type: "order", ID: o.ID, Label: o.Reference}, nil, map[string]any{"template_id": o.TemplateID, "applicant_email": o.ApplicantEmail, "reference": o.Reference}); err != nil {
+			return err
+		}
+		return tx.emailApplicant(ctx, o, mail)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return o, nil
+}
+
+// emailApplicant queues the email telling an order's applicant about it,
+// when the order has an applicant email.
+func (s *Store) emailApplicant(ctx context.Context, o *Order, mail OrderMailFor) error {
+	if mail == nil || o.ApplicantEmail == "" {
+		return nil
+	}
+	var t Template
+	if err := s.scoped(ctx, o.TenantID).Where("id = ?", o.TemplateID).Take(&t).Error; err != nil {
+		return notFound(err, "load the order's template")
+	}
+	e := mail(o, &t)
+	e.TenantID, e.To = o.TenantID, o.ApplicantEmail
+	return s.EnqueueEmail(ctx, e)
 }
 
 // SetOrderStatus moves an order of the tenant to another status.

@@ -251,7 +251,7 @@ func TestTemplateByID(t *testing.T) {
 	}
 	unused := mustTemplate(t, w.store, w.acme.ID, "Unused")
 	for i := range 3 {
-		if _, err := w.store.CreateOrder(ctx, w.acme.ID, w.aliceAtAcme.ID, models.NewOrder{TemplateID: tpl.ID, ApplicantName: "Applicant " + string(rune('A'+i))}); err != nil {
+		if _, err := w.store.CreateOrder(ctx, w.acme.ID, w.aliceAtAcme.ID, models.NewOrder{TemplateID: tpl.ID, ApplicantName: "Applicant " + string(rune('A'+i))}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
