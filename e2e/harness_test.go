@@ -20,6 +20,7 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"gorm.io/gorm"
 
 	"canopy/handlers"
 	"canopy/internal/config"
@@ -66,6 +67,7 @@ func requireBrowser(t *testing.T) {
 type app struct {
 	port  string
 	store *models.Store // to read what Canopy emailed, as a person reads their inbox
+	db    *gorm.DB      // to let time pass, e.g. for an invitation to expire
 }
 
 // baseHost is the bare sign-in domain, e.g. "localhost:41234".
@@ -101,7 +103,8 @@ func startCanopy(t *testing.T) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := models.NewStore(testdb.OpenDemo(t))
+	db := testdb.OpenDemo(t)
+	store := models.NewStore(db)
 	secrets, err := cfg.LoadSecrets()
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +126,7 @@ func startCanopy(t *testing.T) *app {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return &app{port: port, store: store}
+	return &app{port: port, store: store, db: db}
 }
 
 // newBrowser starts a headless Chromium that lives until the test ends, or
