@@ -322,19 +322,16 @@ func (h *Handlers) redeemHandoff(c echo.Context) error {
 	if rs.membership == nil {
 		return h.authorize(c, models.PermView)
 	}
-	if err := h.store.RememberLastTenant(ctx, u.ID, rs.tenant.ID); err != nil {
-		return err
-	}
-	h.actAs(c, u)
 	// Home greets someone here for the first time differently from someone
 	// coming back, for as long as this session at this address lasts.
-	been, err := h.store.HasEnteredBefore(c.Request().Context(), rs.tenant.ID, u.ID)
+	been, err := h.store.EnterTenant(c.Request().Context(), u.ID, rs.tenant.ID)
 	if err != nil {
 		return err
 	}
 	if !been {
 		rs.session.Values[keyFirstVisit] = true
 	}
+	h.actAs(c, u)
 	if err := h.store.Audit(c.Request().Context(), rs.tenant.ID, models.AuditCompanyEntered, tenantTarget(rs.tenant), nil, nil); err != nil {
 		return err
 	}

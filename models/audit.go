@@ -246,20 +246,6 @@ func (s *Store) Audit(ctx context.Context, tenantID int64, action string, target
 	return s.Tx(ctx, func(tx *Store) error { return tx.audit(ctx, tenantID, action, target, before, after) })
 }
 
-// HasEnteredBefore tells whether a user has entered a tenant before, from
-// the audit log's company-entered events: each time someone arrives at a
-// company's address, one is written.
-func (s *Store) HasEnteredBefore(ctx context.Context, tenantID, userID int64) (bool, error) {
-	var ids []int64
-	err := s.scoped(ctx, tenantID).Model(&AuditEvent{}).
-		Where("action = ? AND actor_user_id = ?", AuditCompanyEntered, userID).
-		Limit(1).Pluck("id", &ids).Error
-	if err != nil {
-		return false, fmt.Errorf("look up earlier visits: %w", err)
-	}
-	return len(ids) > 0, nil
-}
-
 // AuditFilter narrows the audit log. From and To are instants: events at or
 // after From and before To; zero means no bound.
 type AuditFilter struct {

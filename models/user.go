@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/mail"
 	"strings"
 	"time"
@@ -240,11 +241,24 @@ func (s *Store) ChangePassword(ctx context.Context, userID int64, p PasswordChan
 	return changed, nil
 }
 
-// RememberLastTenant records where to send the user after their next sign-in.
-func (s *Store) RememberLastTenant(ctx context.Context, userID, tenantID int64) error {
-	err := s.conn(ctx).Model(&User{}).Where("id = ?", userID).
-		UpdateColumn("last_tenant_id", tenantID).Error
-	return notFound(err, "remember last tenant")
+// EnterTenant records that a user arrived at a tenant: it is where their
+// next sign-in lands. It tells whether they had entered it before, from the
+// audit log's company-entered events (the caller writes this arrival's
+// next), in the same statement: entering a company has a budget of
+// statements. ctx must be scoped to the tenant, as the audit log is its.
+func (s *Store) EnterTenant(ctx context.Context, userID, tenantID int64) (enteredBefore bool, err error) {
+	earlier := s.scoped(ctx, tenantID).Model(&AuditEvent{}).Select("1").
+		Where("action = ? AND actor_user_id = ?", AuditCompanyEntered, userID)
+	var found []bool
+	err = s.conn(ctx).Raw("UPDATE users SET last_tenant_id = ? WHERE id = ? RETURNING EXISTS (?)", tenantID, userID, earlier).
+		Scan(&found).Error
+	if err != nil {
+		return false, fmt.Errorf("remember last tenant: %w", err)
+	}
+	if len(found) == 0 {
+		return false, fmt.Errorf("remember last tenant: %w", ErrNotFound)
+	}
+	return found[0], nil
 }
 
 // validatePersonName cleans a first and last name in place and notes what

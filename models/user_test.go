@@ -111,7 +111,7 @@ func TestLandingTenant(t *testing.T) {
 	if got := landing(); got != "acme" {
 		t.Fatalf("no last company: landed in %s, want the owned acme", got)
 	}
-	if err := w.store.RememberLastTenant(ctx, w.alice.ID, zeta.ID); err != nil {
+	if _, err := w.store.EnterTenant(ctx, w.alice.ID, zeta.ID); err != nil {
 		t.Fatal(err)
 	}
 	if got := landing(); got != "zeta" {
@@ -128,6 +128,32 @@ func TestLandingTenant(t *testing.T) {
 	}
 	if _, err := w.store.AddMember(ctx, beta.ID, w.alice.ID, models.RoleAdmin); fieldError(err, "email") == "" {
 		t.Fatalf("second membership: err = %v", err)
+	}
+}
+
+func TestEnterTenantTellsWhetherTheUserWasThereBefore(t *testing.T) {
+	w := newWorld(t)
+	ctx := models.WithActor(context.Background(), models.Actor{UserID: w.alice.ID, Email: "alice@acme.test"})
+	bob := mustUser(t, w.store, "bob@x.test")
+	for i, want := range []bool{false, true} {
+		before, err := w.store.EnterTenant(ctx, w.alice.ID, w.acme.ID)
+		if err != nil || before != want {
+			t.Fatalf("entry %d: entered before %v (%v), want %v", i+1, before, err, want)
+		}
+		if err := w.store.Audit(ctx, w.acme.ID, models.AuditCompanyEntered, models.AuditTarget{Type: "tenant", ID: w.acme.ID}, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if u, _ := w.store.UserByID(ctx, w.alice.ID); u.LastTenantID == nil || *u.LastTenantID != w.acme.ID {
+		t.Fatal("the last company was not remembered")
+	}
+	// Alice's visits are hers: bob's first entry is a first one, and so is
+	// hers into another company.
+	if before, err := w.store.EnterTenant(ctx, bob.ID, w.acme.ID); err != nil || before {
+		t.Fatalf("bob's first entry: %v (%v)", before, err)
+	}
+	if before, err := w.store.EnterTenant(ctx, w.alice.ID, w.platform.ID); err != nil || before {
+		t.Fatalf("alice's first entry into the platform: %v (%v)", before, err)
 	}
 }
 
