@@ -10,6 +10,14 @@ import (
 	"canopy/internal/demo"
 )
 
+// widthSuffix tells a phone's screenshot from a desktop's by its name.
+func widthSuffix(v viewport) string {
+	if v == phone {
+		return "-phone"
+	}
+	return ""
+}
+
 // TestHomeIsHonest: eve opens Acme Europe for the first time and is
 // welcomed to it, not back; its setup checklist has no tick in its header
 // and says plainly that production keys and webhooks are not available,
@@ -43,11 +51,7 @@ func TestHomeIsHonest(t *testing.T) {
 			t.Errorf("the unfinished checklist's header has a tick (%v)", err)
 		}
 		wantNoSideways(t, tab)
-		if size == desktop {
-			screenshot(t, tab, "home-setup.png")
-		} else {
-			screenshot(t, tab, "home-setup-phone.png")
-		}
+		screenshot(t, tab, "home-setup"+widthSuffix(size)+".png")
 	}
 	// Signed out and in again in the same window: welcomed back.
 	tab := newTab(t, browser, desktop)
@@ -76,10 +80,6 @@ func TestOnlyCompanyInactive(t *testing.T) {
 			}
 		}
 		wantNoSideways(t, tab)
-		if size == desktop {
-			screenshot(t, tab, "only-company-inactive.png")
-		} else {
-			screenshot(t, tab, "only-company-inactive-phone.png")
-		}
+		screenshot(t, tab, "only-company-inactive"+widthSuffix(size)+".png")
 	}
 }

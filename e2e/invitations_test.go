@@ -35,11 +35,10 @@ func TestInvitationForSomeoneElse(t *testing.T) {
 			"is for qa-owner@example.com", "Sign out and continue", "Stay signed in as dave@acme.test")
 		wantNoElement(t, dave, `form[action$="/accept"]`)
 		wantNoSideways(t, dave)
+		screenshot(t, dave, "invitation-someone-else"+widthSuffix(size)+".png")
 		if size == phone {
-			screenshot(t, dave, "invitation-someone-else-phone.png")
 			continue
 		}
-		screenshot(t, dave, "invitation-someone-else.png")
 
 		// Stay: still dave, at his company; the invitation is still open.
 		if status := clickAndWait(t, dave, "a.stay-signed-in"); status != http.StatusOK {

@@ -11,8 +11,8 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// teamRowText is the text of the table row that mentions text.
-func teamRowText(t *testing.T, tab context.Context, text string) string {
+// rowWithText is the text of the table row that mentions text, or "".
+func rowWithText(t *testing.T, tab context.Context, text string) string {
 	t.Helper()
 	row, err := chromedp.Run(tab, chromedp.Evaluate[string](`(() => {
 		const r = [...document.querySelectorAll("tbody tr")].find(r => r.innerText.includes(`+"`"+text+"`"+`));
@@ -51,7 +51,7 @@ func TestTeamSaysWhatIsPossible(t *testing.T) {
 		t.Fatalf("add member: %d", status)
 	}
 	wantText(t, tab, "Invitation sent to lena@example.com")
-	if row := teamRowText(t, tab, "lena@example.com"); !strings.Contains(row, "Invited") {
+	if row := rowWithText(t, tab, "lena@example.com"); !strings.Contains(row, "Invited") {
 		t.Fatalf("Lena's row: %q", row)
 	}
 
@@ -60,13 +60,13 @@ func TestTeamSaysWhatIsPossible(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantStatus(t, open(t, tab, a.tenantURL("acme", "/settings/team")), http.StatusOK)
-	row := teamRowText(t, tab, "lena@example.com")
+	row := rowWithText(t, tab, "lena@example.com")
 	if !strings.Contains(row, "Expired") || !strings.Contains(row, "Invite again") || strings.Contains(row, "Invited") {
 		t.Fatalf("the expired invitation's row: %q", row)
 	}
 	// Make owner: dave may become owner; bob owns Globex and may not.
 	for who, offered := range map[string]bool{"dave@acme.test": true, "bob@globex.test": false} {
-		if got := strings.Contains(teamRowText(t, tab, who), "Make owner"); got != offered {
+		if got := strings.Contains(rowWithText(t, tab, who), "Make owner"); got != offered {
 			t.Errorf("Make owner offered for %s: %v, want %v", who, got, offered)
 		}
 	}
@@ -76,7 +76,7 @@ func TestTeamSaysWhatIsPossible(t *testing.T) {
 		t.Fatalf("invite again: %d", status)
 	}
 	wantText(t, tab, "Invitation sent again with a new link, valid for 7 days.")
-	if row := teamRowText(t, tab, "lena@example.com"); !strings.Contains(row, "Invited") || strings.Contains(row, "Expired") {
+	if row := rowWithText(t, tab, "lena@example.com"); !strings.Contains(row, "Invited") || strings.Contains(row, "Expired") {
 		t.Fatalf("after inviting again: %q", row)
 	}
 	msgs, err := a.store.OutboxFor(context.Background(), "lena@example.com")
