@@ -56,7 +56,7 @@ func TestCompanyToggle(t *testing.T) {
 		t.Fatalf("switching to Globex ended with status %d", status)
 	}
 	wantLocation(t, tab, a.tenantHost("globex"), "/")
-	wantText(t, tab, "Welcome back, Alice", "Globex", "Editor")
+	wantText(t, tab, "Welcome to Globex, Alice", "Editor")
 	wantNoElement(t, tab, "#f-password")
 
 	// Dave belongs to Acme alone: nothing at the bottom-left of the side
@@ -158,7 +158,7 @@ func TestInvitingMembers(t *testing.T) {
 		t.Fatalf("accept: status %d", status)
 	}
 	wantLocation(t, nina, a.tenantHost("acme"), "/")
-	wantText(t, nina, "Welcome back, Nina", "Editor")
+	wantText(t, nina, "Welcome to Acme Corp, Nina", "Editor")
 }
 
 // TestToggleOfManyCompanies: someone in 40 companies sees 20 in the toggle;

@@ -20,6 +20,7 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"gorm.io/gorm"
 
 	"canopy/handlers"
 	"canopy/internal/config"
@@ -67,6 +68,7 @@ type app struct {
 	hostname string // the base domain's name: "localhost", or canopyTest
 	port     string
 	store    *models.Store // to read what Canopy emailed, as a person reads their inbox
+	db       *gorm.DB      // to let time pass, e.g. for an invitation to expire
 }
 
 // canopyTest is a base domain of two labels, like a real one (canopy.example.com)
@@ -117,7 +119,8 @@ func startCanopyOn(t *testing.T, hostname string) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := models.NewStore(testdb.OpenDemo(t))
+	db := testdb.OpenDemo(t)
+	store := models.NewStore(db)
 	secrets, err := cfg.LoadSecrets()
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +142,7 @@ func startCanopyOn(t *testing.T, hostname string) *app {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return &app{hostname: hostname, port: port, store: store}
+	return &app{hostname: hostname, port: port, store: store, db: db}
 }
 
 // newBrowser starts a headless Chromium that lives until the test ends, or

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -79,8 +80,13 @@ func TestOrdersAndTemplates(t *testing.T) {
 		t.Fatalf("order answered %d, want 200 after the redirect", status)
 	}
 	wantLocation(t, tab, a.tenantHost("acme"), "/orders")
-	wantText(t, tab, "Order for Grace Hopper created.", "Grace Hopper", "LOAN-42", "Income verification", "Pending", "1–7 of 7")
+	wantText(t, tab, "Order for Grace Hopper created and emailed to grace@example.com.", "Grace Hopper", "LOAN-42", "Income verification", "Pending", "1–7 of 7")
 	screenshot(t, tab, "orders-created.png")
+	// Grace's email speaks for the template's brand.
+	msgs, err := a.store.OutboxFor(context.Background(), "grace@example.com")
+	if err != nil || len(msgs) != 1 || !strings.HasPrefix(msgs[0].Subject, "Acme Corp needs to verify") {
+		t.Fatalf("the applicant's email: %+v (%v)", msgs, err)
+	}
 
 	wantStatus(t, open(t, tab, a.tenantURL("acme", "/templates")), http.StatusOK)
 	wantText(t, tab, "Templates", "New template", "Employment verification", "Income verification", "Acme Corp")
@@ -119,4 +125,36 @@ func TestOrdersAtPhoneWidth(t *testing.T) {
 	wantText(t, tab, "Create order", "Acme Corp")
 	wantNoSideways(t, tab)
 	screenshot(t, tab, "order-new-phone.png")
+}
+
+// TestOrderReferenceAndEmailSaidPlainly: a reference another order has is
+// refused beside the field; an order without an applicant email says
+// nothing was sent, in the flash and in its row.
+func TestOrderReferenceAndEmailSaidPlainly(t *testing.T) {
+	requireBrowser(t)
+	a := startCanopy(t)
+	tab := newTab(t, newBrowser(t), desktop)
+	signIn(t, tab, a, "acme", "alice@acme.test")
+	wantStatus(t, open(t, tab, a.tenantURL("acme", "/orders/new")), http.StatusOK)
+	wantText(t, tab, "Without an email, nothing is sent.", "Unique within Acme Corp.")
+	chooseIn(t, tab, "#f-template_id", "Income verification")
+	typeInto(t, tab, [][2]string{{"#f-applicant_name", "Ada Lovelace"}, {"#f-reference", "acme-1002"}})
+	if status := clickSubmit(t, tab); status != http.StatusUnprocessableEntity {
+		t.Fatalf("a taken reference answered %d, want 422", status)
+	}
+	wantText(t, tab, "Another order already has this reference.")
+	screenshot(t, tab, "order-reference-taken.png")
+	if _, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector("#f-reference").value = ""`)); err != nil {
+		t.Fatal(err)
+	}
+	typeInto(t, tab, [][2]string{{"#f-reference", "LOAN-77"}})
+	if status := clickSubmit(t, tab); status != http.StatusOK {
+		t.Fatalf("order answered %d, want 200 after the redirect", status)
+	}
+	wantText(t, tab, "Order for Ada Lovelace created. It has no applicant email, so nothing was sent.")
+	if row := rowWithText(t, tab, "Ada Lovelace"); !strings.Contains(row, "No email: nothing was sent") {
+		t.Fatalf("Ada's row says %q", row)
+	}
+	wantNoSideways(t, tab)
+	screenshot(t, tab, "orders-nothing-sent.png")
 }

@@ -27,7 +27,7 @@ func TestSignInReachesHome(t *testing.T) {
 	resp := submitSignIn(t, tab, "alice@acme.test", demo.Password)
 	wantStatus(t, resp, http.StatusOK)
 	wantLocation(t, tab, a.tenantHost("acme"), "/")
-	wantText(t, tab, "Welcome back, Alice", "Acme Corp")
+	wantText(t, tab, "Welcome to Acme Corp, Alice")
 	wantNoSideways(t, tab)
 	screenshot(t, tab, "home.png")
 }
@@ -47,7 +47,7 @@ func TestSignedInUserMovesBetweenCompanies(t *testing.T) {
 	wantNoElement(t, tab, "#f-password")
 	// Her role here is Globex's (Editor), not Acme's (Super Admin): the
 	// page is built from her Globex membership.
-	wantText(t, tab, "Welcome back, Alice", "Globex", "Editor")
+	wantText(t, tab, "Welcome to Globex, Alice", "Editor")
 }
 
 // TestHomeAtPhoneWidth checks that Home stays readable on a phone: the side
@@ -58,7 +58,7 @@ func TestHomeAtPhoneWidth(t *testing.T) {
 	tab := newTab(t, newBrowser(t), phone)
 	signIn(t, tab, a, "acme", "alice@acme.test")
 
-	wantText(t, tab, "Welcome back, Alice", "Acme Corp")
+	wantText(t, tab, "Welcome to Acme Corp, Alice")
 	wantNoSideways(t, tab)
 	screenshot(t, tab, "home-phone.png")
 }
@@ -121,7 +121,8 @@ func TestPagesBeforeSignIn(t *testing.T) {
 			wantStatus: http.StatusForbidden,
 			wantHost:   a.tenantHost("acme-lab"),
 			wantPath:   "/",
-			wantText:   []string{"Acme Lab is inactive", "Go to my other companies"},
+			// Nobody is signed in at this address: no other companies are promised.
+			wantText:   []string{"Acme Lab is inactive", "ask its parent company's administrators", "Go to Canopy"},
 			screenshot: "inactive.png",
 		},
 	}

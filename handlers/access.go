@@ -40,7 +40,8 @@ func stateOf(c echo.Context) *requestState {
 // resolveHost finds the tenant a request is for from its Host header: the
 // base domain itself, or one subdomain label in front of it. Anything else —
 // an unknown subdomain, a deeper name, a foreign host — is a 404, never a
-// redirect into somebody's data. An inactive tenant shows a page saying so.
+// redirect into somebody's data. An inactive tenant is refused once the
+// session is known (refuseInactiveTenant).
 func (h *Handlers) resolveHost(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		rs := stateOf(c)
@@ -60,10 +61,25 @@ func (h *Handlers) resolveHost(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		rs.tenant = t
-		if !t.Active() && c.Path() != "/logout" {
-			return h.render(c, http.StatusForbidden, tenantInactivePage(h, c, t))
-		}
 		return next(c)
+	}
+}
+
+// refuseInactiveTenant shows, for every request to an inactive tenant's
+// address but signing out, a page saying so: who can reactivate it and,
+// to someone signed in here, the way to their other companies if they have
+// any. It runs after loadSession, which only reads who is signed in.
+func (h *Handlers) refuseInactiveTenant(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		rs := stateOf(c)
+		if rs.tenant == nil || rs.tenant.Active() || c.Path() == "/logout" {
+			return next(c)
+		}
+		page, err := h.tenantInactivePage(c, rs.tenant)
+		if err != nil {
+			return err
+		}
+		return h.render(c, http.StatusForbidden, page)
 	}
 }
 

@@ -213,7 +213,7 @@ func atkRoutes(x *atk) map[string]atkRoute {
 		"GET /sub-tenants/subdomain-check": {path: p("/sub-tenants/subdomain-check?subdomain=acme-eu"), want: gate(super, ok)},
 		"GET /sub-tenants":                 {want: gate(super, ok)},
 		"GET /sub-tenants/new":             {want: gate(super, ok)},
-		"POST /sub-tenants": {noSnap: true, form: f("name", "Attack Co {n}", "subdomain", "attack-{n}", "email", "owner@attack.test",
+		"POST /sub-tenants": {noSnap: true, form: f("name", "Attack Co {n}", "subdomain", "attack-{n}", "description", "Attack", "email", "owner@attack.test",
 			"timezone", "UTC", "confirmed", "yes"), want: gate(super, done)},
 		"GET /sub-tenants/:id":           {path: p("/sub-tenants/{sub}"), want: gate(super, child(http.StatusSeeOther))},
 		"GET /sub-tenants/:id/users":     {path: p("/sub-tenants/{sub}/users?q=a"), want: gate(super, child(http.StatusOK))},

@@ -219,7 +219,7 @@ func attackScenarios() []attackScenario {
 			}
 		}},
 		{name: "smuggled/parent_id in the create sub-tenant form: the child is acme's", changes: true, requests: []attackRequest{
-			post("super_admin", acme+"/sub-tenants", url.Values{"name": {"Smuggled Child"}, "subdomain": {"smuggled-child"}, "email": {"owner-smuggled@attack.test"},
+			post("super_admin", acme+"/sub-tenants", url.Values{"name": {"Smuggled Child"}, "subdomain": {"smuggled-child"}, "description": {"Smuggled"}, "email": {"owner-smuggled@attack.test"},
 				"timezone": {"UTC"}, "confirmed": {"yes"}, "parent_id": {"{tenant:globex}"}, "tenant_id": {"{tenant:globex}"}, "parent": {"globex"}}, http.StatusSeeOther),
 		}, after: func(t *testing.T, x *atk) {
 			if child := x.a.tenant("smuggled-child"); child.ParentID == nil || *child.ParentID != x.ids["tenant:acme"] {

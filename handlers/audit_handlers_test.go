@@ -21,7 +21,7 @@ func TestAuditLogShowsChanges(t *testing.T) {
 	team := tenantURL("acme", "/settings/team")
 
 	// Alice adds carol (an active user: she joins at once) and creates a sub-tenant.
-	r := alice.submit(tenantURL("acme", "/settings/team/new"), team, url.Values{"first_name": {"Carol"}, "email": {"carol@initech.test"}, "role": {"viewer"}})
+	r := alice.submit(tenantURL("acme", "/settings/team/new"), team, url.Values{"first_name": {"Carol"}, "last_name": {"Chen"}, "email": {"carol@initech.test"}, "role": {"viewer"}})
 	wantStatus(t, r, http.StatusSeeOther)
 	form := subTenantForm("Acme Asia", "acme-asia", "owner@asia.example")
 	form.Set("confirmed", "yes")

@@ -35,7 +35,15 @@ func (h *Handlers) sendToLandingCompany(c echo.Context) error {
 	rs := stateOf(c)
 	t, err := h.store.LandingTenant(c.Request().Context(), rs.user)
 	if errors.Is(err, models.ErrNotFound) {
-		return h.render(c, http.StatusOK, pages.NoCompanies(h.shell(c, "No companies yet", "")))
+		inactive, err := h.store.InactiveCompaniesOf(c.Request().Context(), rs.user.ID)
+		if err != nil {
+			return err
+		}
+		title := "No companies yet"
+		if len(inactive) > 0 {
+			title = "No active company"
+		}
+		return h.render(c, http.StatusOK, pages.NoCompanies(h.shell(c, title, ""), inactive))
 	}
 	if err != nil {
 		return err
@@ -134,16 +142,26 @@ func (h *Handlers) tenantName(c echo.Context, subdomain string) string {
 	return t.Name
 }
 
-// logout ends every session of the user, on every host, at once.
+// logout ends every session of the user, on every host, at once. Signing
+// out to answer an invitation meant for another address ("Sign out and
+// continue") goes on to that invitation.
 func (h *Handlers) logout(c echo.Context) error {
 	rs := stateOf(c)
+	var who string
 	if rs.user != nil {
 		if err := h.store.EndAllSessions(c.Request().Context(), rs.user.ID); err != nil {
 			return err
 		}
 		h.log.Info("signed out", "user", rs.user.ID)
+		who = rs.user.Email
 	}
 	h.resetSession(c)
+	if next := safeNext(c.FormValue("next")); rs.tenant == nil && strings.HasPrefix(next, views.InvitationLinkPath("")) {
+		if who != "" {
+			h.flash(c, "success", "You have been signed out of "+who+".")
+		}
+		return c.Redirect(http.StatusSeeOther, h.cfg.BaseLink(next, nil))
+	}
 	return c.Redirect(http.StatusSeeOther, h.cfg.BaseLink("/login", url.Values{"signed_out": {"1"}}))
 }
 
@@ -304,8 +322,14 @@ func (h *Handlers) redeemHandoff(c echo.Context) error {
 	if rs.membership == nil {
 		return h.authorize(c, models.PermView)
 	}
-	if err := h.store.RememberLastTenant(ctx, u.ID, rs.tenant.ID); err != nil {
+	// Home greets someone here for the first time differently from someone
+	// coming back, for as long as this session at this address lasts.
+	been, err := h.store.EnterTenant(c.Request().Context(), u.ID, rs.tenant.ID)
+	if err != nil {
 		return err
+	}
+	if !been {
+		rs.session.Values[keyFirstVisit] = true
 	}
 	h.actAs(c, u)
 	if err := h.store.Audit(c.Request().Context(), rs.tenant.ID, models.AuditCompanyEntered, tenantTarget(rs.tenant), nil, nil); err != nil {

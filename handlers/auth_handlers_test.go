@@ -19,7 +19,7 @@ func TestSignInLandsOnCompanyHome(t *testing.T) {
 	cases := []struct {
 		email, tenant, wantHost, wantText string
 	}{
-		{"alice@acme.test", "acme", "acme.localhost:8080", "Welcome back, Alice"},
+		{"alice@acme.test", "acme", "acme.localhost:8080", "Welcome to Acme Corp, Alice"},
 		{"alice@acme.test", "", "acme.localhost:8080", "Acme Corp"}, // her own company by default
 		{"alice@acme.test", "globex", "globex.localhost:8080", "Globex"},
 		{"dave@acme.test", "", "acme.localhost:8080", "Viewer"},
@@ -139,9 +139,56 @@ func TestInactiveCompanyCannotBeEntered(t *testing.T) {
 	wantBody(t, r, "Acme Lab is inactive")
 	landing := frank.signIn("frank@acme.test", "acme-lab")
 	wantStatus(t, landing, http.StatusForbidden)
-	wantBody(t, landing, "Acme Lab is inactive")
-	// With no other company, the base domain says so instead of guessing.
-	wantBody(t, frank.follow(frank.get(base+"/")), "No companies yet")
+	// Frank has no session at Acme Lab's address: it names no one to him there.
+	wantBody(t, landing, "Acme Lab is inactive; ask its parent company's administrators to reactivate it.")
+	// With no other company, the base domain names the inactive one and who
+	// can reactivate it, and offers no other companies.
+	home := frank.follow(frank.get(base + "/"))
+	wantStatus(t, home, http.StatusOK)
+	wantBody(t, home, "Acme Lab is inactive", "ask the administrators of Acme Corp, its parent company, to reactivate it", "Sign out")
+	for _, wrong := range []string{"No companies yet", "Go to my other companies"} {
+		if strings.Contains(home.body, wrong) {
+			t.Errorf("frank's page says %q", wrong)
+		}
+	}
+}
+
+func TestInactiveCompanyOffersOtherCompaniesOnlyToThoseWithSome(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	alice, carol := a.browser(), a.browser() // alice has Acme and Globex too; Initech is carol's only company
+	alice.signIn("alice@acme.test", "initech")
+	carol.signIn("carol@initech.test", "initech")
+	if err := a.store.SetTenantStatus(context.Background(), a.tenant("initech").ID, models.TenantInactive); err != nil {
+		t.Fatal(err)
+	}
+	r := alice.get(tenantURL("initech", "/orders"))
+	wantStatus(t, r, http.StatusForbidden)
+	wantBody(t, r, "Initech is inactive; ask the administrators of Canopy Platform", "Go to my other companies")
+	r = carol.get(tenantURL("initech", "/"))
+	wantStatus(t, r, http.StatusForbidden)
+	wantBody(t, r, "Initech is inactive", "Sign out")
+	if strings.Contains(r.body, "Go to my other companies") {
+		t.Error("carol, with no other company, is offered her other companies")
+	}
+	// Someone not signed in here: nothing is promised about them.
+	r = a.browser().get(tenantURL("initech", "/"))
+	wantStatus(t, r, http.StatusForbidden)
+	wantBody(t, r, "Initech is inactive", "Go to Canopy")
+	if strings.Contains(r.body, "Go to my other companies") {
+		t.Error("a visitor not signed in is promised other companies")
+	}
+	// Signing out still works at an inactive company's address.
+	wantStatus(t, carol.submit(tenantURL("initech", "/"), tenantURL("initech", "/logout"), nil), http.StatusSeeOther)
+	// Carol, with Initech inactive and nothing else, is told so on the base domain.
+	carol.signIn("carol@initech.test", "")
+	wantBody(t, carol.follow(carol.get(base+"/")), "Initech is inactive", "Canopy Platform")
+	// In two inactive companies, both are named with who can reactivate each.
+	if _, err := a.store.AddMember(context.Background(), a.tenant("acme-lab").ID, a.user("carol@initech.test").ID, models.RoleViewer); err != nil {
+		t.Fatal(err)
+	}
+	wantBody(t, carol.follow(carol.get(base+"/")), "Your companies are inactive",
+		"Acme Lab is inactive; ask the administrators of Acme Corp", "Initech is inactive; ask the administrators of Canopy Platform")
 }
 
 func TestNonMemberIsRefused(t *testing.T) {
@@ -163,13 +210,14 @@ func TestSwitchingCompaniesNeedsNoPassword(t *testing.T) {
 	a := newApp(t)
 	b := a.browser()
 	b.signIn("alice@acme.test", "acme")
-	for _, sub := range []string{"globex", "initech", "acme"} {
+	for _, c := range [][2]string{{"globex", "Globex"}, {"initech", "Initech"}, {"acme", "Acme Corp"}} {
+		sub, name := c[0], c[1]
 		r := b.follow(b.get(tenantURL(sub, "/")))
 		wantStatus(t, r, http.StatusOK)
 		if host := mustParse(t, r.url).Host; host != sub+".localhost:8080" {
 			t.Fatalf("visiting %s ended on %s", sub, r.url)
 		}
-		wantBody(t, r, "Welcome back, Alice")
+		wantBody(t, r, "Welcome to "+name+", Alice")
 	}
 	// Two companies at once: both hosts keep their own session.
 	wantBody(t, b.get(tenantURL("globex", "/")), "Globex")
@@ -259,7 +307,7 @@ func TestHandoffLinkCannotSwapSessions(t *testing.T) {
 	swapped := alice.get(r.location)
 	wantStatus(t, swapped, http.StatusBadRequest)
 	wantBody(t, swapped, "not for this browser")
-	wantBody(t, alice.get(tenantURL("acme", "/")), "Welcome back, Alice")
+	wantBody(t, alice.get(tenantURL("acme", "/")), "Welcome to Acme Corp, Alice")
 }
 
 func TestSignOutEndsEverySession(t *testing.T) {

@@ -53,7 +53,7 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.access["GET /healthz"] = accessRule{public: true}
 	h.access["GET "+static.Prefix+"*"] = accessRule{public: true}
 
-	site := e.Group("", h.inTransaction, h.resolveHost, h.loadSession, h.setActor, h.checkCSRF)
+	site := e.Group("", h.inTransaction, h.resolveHost, h.loadSession, h.refuseInactiveTenant, h.setActor, h.checkCSRF)
 	h.publicRoute(site, http.MethodGet, "/", h.root)
 	h.publicRoute(site, http.MethodGet, "/login", h.loginForm)
 	h.publicRoute(site, http.MethodPost, "/login", h.login)

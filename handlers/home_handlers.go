@@ -21,7 +21,7 @@ func (h *Handlers) home(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	data := pages.HomeData{MemberCount: setup.Members, Setup: setup}
+	data := pages.HomeData{MemberCount: setup.Members, Setup: setup, FirstVisit: firstVisit(rs)}
 	if rs.tenant.ParentID != nil {
 		if data.Parent, err = h.store.TenantByID(ctx, *rs.tenant.ParentID); err != nil {
 			return err
@@ -40,5 +40,12 @@ func (h *Handlers) platformHome(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.render(c, http.StatusOK, pages.PlatformHome(h.shell(c, "Home", "home"), figures))
+	return h.render(c, http.StatusOK, pages.PlatformHome(h.shell(c, "Home", "home"), figures, firstVisit(rs)))
+}
+
+// firstVisit tells whether this session began with the person's first entry
+// into the company.
+func firstVisit(rs *requestState) bool {
+	first, _ := rs.session.Values[keyFirstVisit].(bool)
+	return first
 }

@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	"canopy/models"
@@ -19,7 +20,7 @@ func TestPlatformHome(t *testing.T) {
 	wantStatus(t, home, http.StatusOK)
 	// Acme (3 members), Globex (2) and Initech (2), all active; Acme's own
 	// sub-tenants are not companies of the platform.
-	wantBody(t, home, "Welcome back, Casey", `data-testid="companies">3<`, "3 active", "0 inactive", `data-testid="members">7<`,
+	wantBody(t, home, "Welcome to Canopy Platform, Casey", `data-testid="companies">3<`, "3 active", "0 inactive", `data-testid="members">7<`,
 		`data-testid="pending-invitations">0<`, `href="/sub-tenants"`, `href="/sub-tenants/new"`)
 	wantNoBody(t, home, "Finish setting up", "What you can do here")
 
@@ -43,4 +44,70 @@ func TestPlatformHome(t *testing.T) {
 	wantStatus(t, page, http.StatusOK)
 	wantBody(t, page, "What you can do here", "Canopy Platform")
 	wantNoBody(t, page, `data-testid="companies"`, "Pending invitations")
+}
+
+// setupHeader is the setup checklist's heading, icon included.
+func setupHeader(t *testing.T, r response) string {
+	t.Helper()
+	start := strings.Index(r.body, `id="setup-title">`)
+	if start < 0 {
+		t.Fatalf("%s: no setup checklist\n%s", r.url, excerpt(r.body))
+	}
+	end := strings.Index(r.body[start:], "</h3>")
+	return r.body[start : start+end]
+}
+
+// checkIcon is the path of the ✓ icon (components.Icon("check")).
+const checkIcon = `d="m5 12.5 4.5 4.5L19 7.5"`
+
+func TestHomeGreetsAFirstVisitThenWelcomesBack(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	alice := a.browser()
+	first := alice.signIn("alice@acme.test", "acme")
+	wantBody(t, first, "Welcome to Acme Corp, Alice")
+	if strings.Contains(first.body, "Welcome back") {
+		t.Fatal("welcomed back on a first visit")
+	}
+	// The whole first session is the first visit.
+	wantBody(t, alice.get(tenantURL("acme", "/")), "Welcome to Acme Corp, Alice")
+	// Signing in again, elsewhere, she has been here before.
+	again := a.browser().signIn("alice@acme.test", "acme")
+	wantBody(t, again, "Welcome back, Alice")
+	if strings.Contains(again.body, "Welcome to Acme Corp") {
+		t.Fatal("a returning member is greeted as new")
+	}
+	// Her first visit to Globex is a first visit there, however often she was in Acme.
+	wantBody(t, alice.follow(alice.get(tenantURL("acme", "/go/globex"))), "Welcome to Globex, Alice")
+}
+
+func TestHomePromisesOnlyWhatExists(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	eve := a.browser() // Acme Europe: only its owner, no templates
+	home := eve.signIn("eve@acme.test", "acme-eu")
+	wantBody(t, home, "Finish setting up your company", "Change company settings; read the audit log",
+		"Request production keys", "Create webhooks", "Not available yet")
+	for _, promise := range []string{"API keys, webhooks", "Manage API keys", "approved by Canopy staff", "add and edit devices"} {
+		if strings.Contains(home.body, promise) {
+			t.Errorf("Home promises %q", promise)
+		}
+	}
+	if strings.Contains(setupHeader(t, home), checkIcon) {
+		t.Error("an unfinished checklist has a ✓ in its header")
+	}
+	// The two steps that wait for missing features link nowhere.
+	for _, step := range []string{"Request production keys", "Create webhooks"} {
+		i := strings.Index(home.body, step)
+		item := home.body[i : i+strings.Index(home.body[i:], "</li>")]
+		if strings.Contains(item, "href=") {
+			t.Errorf("%q links somewhere: %s", step, item)
+		}
+	}
+	// Acme has its team and branded templates: all that can be done is done.
+	acme := a.browser().signIn("alice@acme.test", "acme")
+	wantBody(t, acme, "Your company is set up for now")
+	if !strings.Contains(setupHeader(t, acme), checkIcon) {
+		t.Error("a checklist done as far as it can be shows no ✓")
+	}
 }

@@ -20,8 +20,26 @@ func (h *Handlers) invitation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if h.signedInAsSomeoneElse(c, inv) {
+		return h.askWhoAnswers(c, http.StatusOK, inv, t)
+	}
 	form := pages.InvitationForm{FirstName: inv.FirstName, LastName: inv.LastName}
 	return h.renderInvitation(c, http.StatusOK, inv, t, form)
+}
+
+// signedInAsSomeoneElse tells whether the browser is signed in as an
+// account other than the one the invitation is for.
+func (h *Handlers) signedInAsSomeoneElse(c echo.Context, inv *models.Invitation) bool {
+	u := stateOf(c).user
+	return u != nil && models.NormalizeEmail(u.Email) != models.NormalizeEmail(inv.Email)
+}
+
+// askWhoAnswers asks someone signed in as another account whether to sign
+// out and answer the invitation, or stay as they are: an invitation never
+// switches accounts on its own.
+func (h *Handlers) askWhoAnswers(c echo.Context, status int, inv *models.Invitation, t *models.Tenant) error {
+	form := pages.InvitationForm{Invitation: inv, Tenant: t, Token: c.Param("token")}
+	return h.render(c, status, pages.InvitationForSomeoneElse(h.shell(c, "Join "+t.Name, ""), form))
 }
 
 func (h *Handlers) renderInvitation(c echo.Context, status int, inv *models.Invitation, t *models.Tenant, form pages.InvitationForm) error {
@@ -37,7 +55,8 @@ func (h *Handlers) renderInvitation(c echo.Context, status int, inv *models.Invi
 
 // acceptInvitation joins the company. A newcomer chooses a password and is
 // signed in there; someone with an account is sent to sign in (or straight
-// in, when already signed in as that person).
+// in, when already signed in as that person). Someone signed in as another
+// account accepts nothing: they are asked first.
 func (h *Handlers) acceptInvitation(c echo.Context) error {
 	rs := stateOf(c)
 	if rs.tenant != nil {
@@ -48,6 +67,9 @@ func (h *Handlers) acceptInvitation(c echo.Context) error {
 	inv, t, err := h.store.InvitationByToken(ctx, token)
 	if err != nil {
 		return err
+	}
+	if h.signedInAsSomeoneElse(c, inv) {
+		return h.askWhoAnswers(c, http.StatusConflict, inv, t)
 	}
 	form := pages.InvitationForm{FirstName: c.FormValue("first_name"), LastName: c.FormValue("last_name")}
 	newcomer := models.NewUser{FirstName: form.FirstName, LastName: form.LastName, Password: c.FormValue("password")}

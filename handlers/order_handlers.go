@@ -1,8 +1,10 @@
 package handlers
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -69,7 +71,7 @@ func (h *Handlers) createOrder(c echo.Context) error {
 		ApplicantEmail: form.Get("applicant_email"),
 		Reference:      form.Get("reference"),
 	}
-	order, err := h.store.CreateOrder(c.Request().Context(), rs.tenant.ID, rs.membership.ID, in)
+	order, err := h.store.CreateOrder(c.Request().Context(), rs.tenant.ID, rs.membership.ID, in, applicantMail(rs.tenant))
 	refused := pages.OrderForm{TemplateID: form.Get("template_id"), ApplicantName: in.ApplicantName,
 		ApplicantEmail: in.ApplicantEmail, Reference: in.Reference}
 	if fieldErrors(err, &refused.Errors) {
@@ -78,8 +80,70 @@ func (h *Handlers) createOrder(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.flash(c, "success", "Order for "+order.ApplicantName+" created.")
+	if order.ApplicantEmail != "" {
+		h.flash(c, "success", "Order for "+order.ApplicantName+" created and emailed to "+order.ApplicantEmail+".")
+	} else {
+		h.flash(c, "success", "Order for "+order.ApplicantName+" created. It has no applicant email, so nothing was sent.")
+	}
 	return c.Redirect(http.StatusSeeOther, views.OrdersPath)
+}
+
+// applicantMail writes the email an order sends its applicant. It speaks
+// for the company the template brands (the tenant's own name when the
+// template names none), saying plainly that Canopy only passes the request
+// on. It holds no link: an applicant has nothing to do on Canopy, and any
+// web address typed into the names or the reference is made inert, so the
+// only addresses a Canopy email can carry are built from the configured
+// base URL (as in invitations).
+func applicantMail(tenant *models.Tenant) models.OrderMailFor {
+	return func(o *models.Order, t *models.Template) models.NewEmail {
+		company := t.BrandingCompanyName
+		if company == "" {
+			company = tenant.Name
+		}
+		company = inertText(company)
+		what := "some information"
+		if kinds := t.CollectLabels(); len(kinds) > 0 {
+			what = "your " + strings.ToLower(joinWords(kinds))
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "Hello %s,\n\n", inertText(o.ApplicantName))
+		fmt.Fprintf(&b, "%s has asked Canopy to let you know that it needs to verify %s.\n", company, what)
+		if o.Reference != "" {
+			fmt.Fprintf(&b, "%s's reference: %s\n", company, inertText(o.Reference))
+		}
+		fmt.Fprintf(&b, "\n%s will contact you about the next step. This email is sent by Canopy on %s's behalf; "+
+			"Canopy never asks you for a password or bank details by email.\n\n"+
+			"If you do not know %s or were not expecting this, you can ignore this email.\n", company, company, company)
+		return models.NewEmail{
+			Subject: company + " needs to verify " + what + " (sent by Canopy)",
+			Body:    b.String(),
+		}
+	}
+}
+
+// linkLike finds what a mail program would turn into a link: a scheme
+// (https://…) or a www. address.
+var linkLike = regexp.MustCompile(`(?i)[a-z][a-z0-9+.-]*://|\bwww\.`)
+
+// inertText is text someone typed, made safe to put in an email: anything
+// that reads as a web address is broken ("https[:]//", "www[.]") so that no
+// mail program links it.
+func inertText(s string) string {
+	return linkLike.ReplaceAllStringFunc(s, func(m string) string {
+		if strings.HasSuffix(m, "://") {
+			return strings.TrimSuffix(m, "://") + "[:]//"
+		}
+		return m[:len(m)-1] + "[.]"
+	})
+}
+
+// joinWords lists words as a sentence does: "a", "a and b", "a, b and c".
+func joinWords(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
 }
 
 func (h *Handlers) renderOrderForm(c echo.Context, status int, form pages.OrderForm) error {

@@ -109,7 +109,7 @@ func TestEditorCreatesOrder(t *testing.T) {
 		t.Fatalf("redirected to %q", r.location)
 	}
 	list = b.follow(r)
-	wantBody(t, list, "Order for Hank Hill created.", "Hank Hill", "hank@example.com", "PO-77", "Freight driver check", "Alice Anderson", "Pending")
+	wantBody(t, list, "Order for Hank Hill created and emailed to hank@example.com.", "Hank Hill", "hank@example.com", "PO-77", "Freight driver check", "Alice Anderson", "Pending")
 	if n := a.orderCount("globex"); n != 1 {
 		t.Fatalf("globex has %d orders, want 1", n)
 	}
@@ -207,7 +207,7 @@ func TestOrdersSearchAndPages(t *testing.T) {
 	}
 
 	for i := 1; i <= 25; i++ {
-		_, err := a.store.CreateOrder(ctx, acme.ID, alice, models.NewOrder{TemplateID: inc, ApplicantName: fmt.Sprintf("Bulk applicant %02d", i), Reference: fmt.Sprintf("BULK-%02d", i)})
+		_, err := a.store.CreateOrder(ctx, acme.ID, alice, models.NewOrder{TemplateID: inc, ApplicantName: fmt.Sprintf("Bulk applicant %02d", i), Reference: fmt.Sprintf("BULK-%02d", i)}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -256,5 +256,78 @@ func TestDemoOrdersAreSeededOnce(t *testing.T) {
 	}
 	if n := a.orderCount("acme"); n != 6 {
 		t.Fatalf("acme orders after seeding twice: %d", n)
+	}
+}
+
+// webAddress finds what a mail program would link: a scheme or a www. name.
+var webAddress = regexp.MustCompile(`(?i)[a-z][a-z0-9+.-]*://\S*|\bwww\.\S*`)
+
+func TestOrderEmailsItsApplicantInTheBrandsName(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	income := fmt.Sprint(a.templateID("acme", "Income verification")) // branded "Acme Corp"
+	form := url.Values{"template_id": {income}, "applicant_name": {"Jane Roe www.evil.example"}, "applicant_email": {"Jane@Example.com"},
+		"reference": {"LN-9 see https://evil.example/login"}}
+	r := alice.submit(tenantURL("acme", "/orders/new"), tenantURL("acme", "/orders"), form)
+	wantStatus(t, r, http.StatusSeeOther)
+	wantBody(t, alice.follow(r), "created and emailed to jane@example.com")
+	msgs, err := a.store.OutboxFor(context.Background(), "jane@example.com")
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("emails to the applicant: %d (%v)", len(msgs), err)
+	}
+	m := msgs[0]
+	if !strings.HasPrefix(m.Subject, "Acme Corp needs to verify your ") {
+		t.Errorf("subject %q does not speak for the template's brand", m.Subject)
+	}
+	for _, want := range []string{"Acme Corp has asked Canopy to let you know", "sent by Canopy on Acme Corp's behalf", "Acme Corp's reference: LN-9"} {
+		if !strings.Contains(m.BodyText, want) {
+			t.Errorf("the email lacks %q:\n%s", want, m.BodyText)
+		}
+	}
+	// Typed web addresses are inert; any address is the configured base URL's.
+	for _, link := range webAddress.FindAllString(m.Subject+"\n"+m.BodyText, -1) {
+		if !strings.HasPrefix(link, base+"/") {
+			t.Errorf("the email links to %q:\n%s", link, m.BodyText)
+		}
+	}
+}
+
+func TestOrderWithoutEmailSaysNothingWasSent(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	page := alice.get(tenantURL("acme", "/orders"))
+	wantNoBody(t, page, "Orders sent to applicants")
+	wantBody(t, page, "An applicant with an email address is emailed the request")
+	// Priya Patel's demo order has no email: the list says nothing was sent.
+	if row := rowMentioning(t, page, "Priya Patel"); !strings.Contains(row, "No email: nothing was sent") {
+		t.Errorf("the row of an order without email:\n%s", row)
+	}
+	if row := rowMentioning(t, page, "Maria Garcia"); strings.Contains(row, "nothing was sent") {
+		t.Errorf("the row of an order with an email:\n%s", row)
+	}
+	form := url.Values{"template_id": {fmt.Sprint(a.templateID("acme", "Income verification"))}, "applicant_name": {"No Mail"}}
+	r := alice.submit(tenantURL("acme", "/orders/new"), tenantURL("acme", "/orders"), form)
+	wantBody(t, alice.follow(r), "Order for No Mail created. It has no applicant email, so nothing was sent.")
+}
+
+func TestDuplicateOrderReferenceIsRefusedBesideTheField(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	form := url.Values{"template_id": {fmt.Sprint(a.templateID("acme", "Income verification"))}, "applicant_name": {"Sam Lee"},
+		"applicant_email": {"sam@example.com"}, "reference": {"acme-1001"}} // Maria Garcia's, in another case
+	r := alice.submit(tenantURL("acme", "/orders/new"), tenantURL("acme", "/orders"), form)
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	wantBody(t, r, `id="f-reference-error"`, "Another order already has this reference", `value="Sam Lee"`, `value="acme-1001"`)
+	if n := a.orderCount("acme"); n != 6 {
+		t.Fatalf("%d orders after a duplicate reference, want the 6 demo ones", n)
+	}
+	if msgs, _ := a.store.OutboxFor(context.Background(), "sam@example.com"); len(msgs) != 0 {
+		t.Fatal("a refused order emailed its applicant")
 	}
 }

@@ -169,7 +169,7 @@ func guardCases() []guardCase {
 			unit: "companies", sizes: [2]int{3, 60}, grow: growCompanies,
 			steps: func(_ *testing.T, _ *app, _ *browser, n int) []guardStep {
 				return []guardStep{{name: "GET / (Home)", status: http.StatusOK,
-					body:    []string{"Welcome back, Alice", countOf(n, "companies")},
+					body:    []string{"Welcome to Acme Corp, Alice", countOf(n, "companies")},
 					request: get(tenantURL("acme", "/"))}}
 			},
 		},
@@ -253,7 +253,7 @@ func guardCases() []guardCase {
 			steps: func(_ *testing.T, _ *app, _ *browser, n int) []guardStep {
 				return []guardStep{
 					{name: "GET admin / (platform Home)", status: http.StatusOK,
-						body:    []string{"Welcome back, Casey", `data-testid="companies">` + strconv.Itoa(n) + `<`},
+						body:    []string{"Welcome to Canopy Platform, Casey", `data-testid="companies">` + strconv.Itoa(n) + `<`},
 						request: get(tenantURL("admin", "/"))},
 					{name: "GET admin /sub-tenants (Companies)", status: http.StatusOK,
 						body:    []string{pagerText(n, models.SubTenantPageSize), "alice@acme.test", "<th scope=\"col\">Owner</th>"},
@@ -292,7 +292,7 @@ func guardCases() []guardCase {
 					{name: "GET base /login?tenant=globex&state=…", status: http.StatusSeeOther, request: followRedirect},
 					{name: "GET globex /auth/handoff?token=…", status: http.StatusSeeOther, request: followRedirect},
 					{name: "GET globex / (Home)", status: http.StatusOK,
-						body: []string{"Welcome back, Alice", "Globex", countOf(n, "companies")}, request: followRedirect},
+						body: []string{"Welcome to Globex, Alice", countOf(n, "companies")}, request: followRedirect},
 				}
 			},
 		},
@@ -662,7 +662,7 @@ func growTemplatesAndOrders(t *testing.T, a *app, n int) {
 	for i := range 5 * n {
 		_, err := a.store.CreateOrder(ctx, acme.ID, m.ID, models.NewOrder{
 			TemplateID: ids[i%len(ids)], ApplicantName: fmt.Sprintf("Applicant %03d", i), Reference: fmt.Sprintf("GRD-%04d", i),
-		})
+		}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 
 	"github.com/a-h/templ"
@@ -67,8 +68,32 @@ func themeOf(c echo.Context) views.Theme {
 	return views.ParseTheme(cookie.Value)
 }
 
-func tenantInactivePage(h *Handlers, c echo.Context, t *models.Tenant) templ.Component {
-	return pages.TenantInactive(h.shell(c, t.Name+" is inactive", ""), t.Name, h.cfg.BaseLink("/", nil))
+// tenantInactivePage is the page an inactive tenant's address shows: who
+// can reactivate it (the company above it, named to its own members), and
+// the visitor's other companies only when they have some. Nothing of the
+// company is shown, not even whose session this is: the page is framed as
+// for a visitor.
+func (h *Handlers) tenantInactivePage(c echo.Context, t *models.Tenant) (templ.Component, error) {
+	rs := stateOf(c)
+	ctx := c.Request().Context()
+	d := pages.InactiveData{Company: models.InactiveCompany{Name: t.Name}, SignedIn: rs.user != nil, BaseHref: h.cfg.BaseLink("/", nil)}
+	if t.ParentID != nil && rs.membership != nil {
+		parent, err := h.store.TenantByID(ctx, *t.ParentID)
+		if err != nil {
+			return nil, err
+		}
+		d.Company.ParentName = parent.Name
+	}
+	if rs.user != nil {
+		_, err := h.store.LandingTenant(ctx, rs.user)
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			return nil, err
+		}
+		d.OtherCompanies = err == nil
+	}
+	s := views.Shell{Title: t.Name + " is inactive", CSRF: h.csrfToken(c), Flashes: h.takeFlashes(c),
+		HomeHref: d.BaseHref, SignOutPath: "/logout"}
+	return pages.TenantInactive(s, d), nil
 }
 
 // companyToggle lists the user's companies for the toggle, the current one

@@ -24,6 +24,9 @@ const (
 	keyCSRF       = "csrf"
 	keyRole       = "role" // the user's role at the session's host when last seen; noRole for none
 	keyFlashes    = "_flash"
+	// keyFirstVisit marks a session that began with its user's first entry
+	// into its host's company.
+	keyFirstVisit = "first"
 )
 
 // noRole is what a session remembers when its user holds no membership of its host's tenant.

@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -24,11 +26,73 @@ func (h *Handlers) subTenants(c echo.Context) error {
 	return h.render(c, http.StatusOK, pages.SubTenants(h.shell(c, data.Labels.Plural, "sub-tenants"), data))
 }
 
-// newSubTenantForm is the Create Sub-Tenant form; the timezone starts as the parent's.
+// newSubTenantForm is the Create Sub-Tenant form; the timezone starts as
+// the parent's. The form is sent back here with GET and check=1: its
+// details are checked without writing anything and either shown again with
+// what is wrong, or with the confirmation the creation needs. Being GETs,
+// the browser's Back button returns to each without sending anything again.
 func (h *Handlers) newSubTenantForm(c echo.Context) error {
 	rs := stateOf(c)
-	form := pages.SubTenantForm{Timezone: rs.tenant.Timezone}
+	q := c.QueryParams()
+	form := subTenantFormFrom(q.Get)
+	if !q.Has("timezone") {
+		form.Timezone = rs.tenant.Timezone
+	}
+	if q.Get("check") != "1" {
+		return h.renderSubTenantForm(c, http.StatusOK, form)
+	}
+	ctx := c.Request().Context()
+	n := h.newSubTenant(c, form)
+	err := h.store.ValidateSubTenant(ctx, &n)
+	form.Name, form.Subdomain, form.Description, form.Email, form.Timezone = n.Name, n.Subdomain, n.Description, n.Email, n.Timezone
+	if fieldErrors(err, &form.Errors) {
+		if form.Existing, err = h.createdAlready(c, n); err != nil {
+			return err
+		}
+		return h.renderSubTenantForm(c, http.StatusUnprocessableEntity, form)
+	}
+	if err != nil {
+		return err
+	}
+	form.Confirming = true
 	return h.renderSubTenantForm(c, http.StatusOK, form)
+}
+
+// subTenantFormFrom reads the Create Sub-Tenant form's fields.
+func subTenantFormFrom(value func(string) string) pages.SubTenantForm {
+	return pages.SubTenantForm{
+		Name:           value("name"),
+		Subdomain:      value("subdomain"),
+		Description:    value("description"),
+		Email:          value("email"),
+		Timezone:       value("timezone"),
+		BillingRollsUp: value("billing_rolls_up") == "on",
+	}
+}
+
+func (h *Handlers) newSubTenant(c echo.Context, form pages.SubTenantForm) models.NewSubTenant {
+	rs := stateOf(c)
+	return models.NewSubTenant{
+		ParentID: rs.tenant.ID, ActorUserID: rs.user.ID, Name: form.Name, Subdomain: form.Subdomain,
+		Description: form.Description, Email: form.Email, Timezone: form.Timezone, BillingRollsUp: form.BillingRollsUp,
+	}
+}
+
+// createdAlready is the sub-tenant these details created, when the person
+// comes back to them (Back after creating it): this tenant's child at that
+// subdomain, with that name.
+func (h *Handlers) createdAlready(c echo.Context, n models.NewSubTenant) (*models.Tenant, error) {
+	t, err := h.store.TenantBySubdomain(c.Request().Context(), n.Subdomain)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if t.ParentID == nil || *t.ParentID != stateOf(c).tenant.ID || !strings.EqualFold(t.Name, n.Name) {
+		return nil, nil
+	}
+	return t, nil
 }
 
 func (h *Handlers) renderSubTenantForm(c echo.Context, status int, form pages.SubTenantForm) error {
@@ -39,38 +103,23 @@ func (h *Handlers) renderSubTenantForm(c echo.Context, status int, form pages.Su
 	return h.render(c, status, pages.NewSubTenant(h.shell(c, "Create "+form.Labels.Singular, "sub-tenants"), form))
 }
 
-// createSubTenant checks the form, asks for confirmation of the details that
-// cannot be edited later, and only then creates the tenant and its owner.
+// createSubTenant creates the tenant and its owner once the person has
+// confirmed the details that cannot be edited later. Details that are not
+// confirmed, or no longer valid (a subdomain taken meanwhile), go back to
+// the form's own address, which checks them again and says what is wrong:
+// every page of the way is a GET, and this POST is answered by a redirect.
 func (h *Handlers) createSubTenant(c echo.Context) error {
 	rs := stateOf(c)
-	form := pages.SubTenantForm{
-		Name:           c.FormValue("name"),
-		Subdomain:      c.FormValue("subdomain"),
-		Description:    c.FormValue("description"),
-		Email:          c.FormValue("email"),
-		Timezone:       c.FormValue("timezone"),
-		BillingRollsUp: c.FormValue("billing_rolls_up") == "on",
-	}
-	n := models.NewSubTenant{
-		ParentID: rs.tenant.ID, ActorUserID: rs.user.ID, Name: form.Name, Subdomain: form.Subdomain,
-		Description: form.Description, Email: form.Email, Timezone: form.Timezone, BillingRollsUp: form.BillingRollsUp,
-	}
-	ctx := c.Request().Context()
+	form := subTenantFormFrom(c.FormValue)
+	recheck := views.NewSubTenantPath + "?" + form.Query(true).Encode()
 	if c.FormValue("confirmed") != "yes" {
-		err := h.store.ValidateSubTenant(ctx, &n)
-		if fieldErrors(err, &form.Errors) {
-			return h.renderSubTenantForm(c, http.StatusUnprocessableEntity, form)
-		}
-		if err != nil {
-			return err
-		}
-		form.Name, form.Subdomain, form.Description, form.Email = n.Name, n.Subdomain, n.Description, n.Email
-		form.Confirming = true
-		return h.renderSubTenantForm(c, http.StatusOK, form)
+		return c.Redirect(http.StatusSeeOther, recheck)
 	}
-	t, outcome, err := h.store.CreateSubTenant(ctx, n, h.invitationMail(rs.user))
-	if fieldErrors(err, &form.Errors) {
-		return h.renderSubTenantForm(c, http.StatusUnprocessableEntity, form)
+	n := h.newSubTenant(c, form)
+	t, outcome, err := h.store.CreateSubTenant(c.Request().Context(), n, h.invitationMail(rs.user))
+	var problems models.FieldErrors
+	if errors.As(err, &problems) {
+		return c.Redirect(http.StatusSeeOther, recheck)
 	}
 	if err != nil {
 		return err
@@ -78,9 +127,9 @@ func (h *Handlers) createSubTenant(c echo.Context) error {
 	h.log.Info("sub-tenant created", "parent", rs.tenant.ID, "tenant", t.ID, "by", rs.user.ID)
 	msg := t.Name + " is active at " + h.cfg.TenantURL(t.Subdomain, "/") + "."
 	if outcome == models.AddedAtOnce {
-		msg += " " + n.Email + " already has an account and is its owner now; no email was needed."
+		msg += " " + models.NormalizeEmail(n.Email) + " already has an account and is its owner now; no email was needed."
 	} else {
-		msg += " An invitation to own it was emailed to " + n.Email + "."
+		msg += " An invitation to own it was emailed to " + models.NormalizeEmail(n.Email) + "."
 	}
 	h.flash(c, "success", msg)
 	return c.Redirect(http.StatusSeeOther, views.SubTenantsPath)
@@ -219,7 +268,11 @@ func (h *Handlers) saveSubTenantSettings(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, views.SubTenantPath(child.ID, "settings"))
 }
 
-// setSubTenantStatus activates or deactivates a sub-tenant.
+// subTenantTabs are the tabs of a sub-tenant's details page.
+var subTenantTabs = []string{"devices", "users", "settings"}
+
+// setSubTenantStatus activates or deactivates a sub-tenant, from the header
+// every tab shows, and returns to the tab it was done from.
 func (h *Handlers) setSubTenantStatus(c echo.Context) error {
 	rs := stateOf(c)
 	id, err := pathID(c)
@@ -235,13 +288,17 @@ func (h *Handlers) setSubTenantStatus(c echo.Context) error {
 	} else {
 		h.flash(c, "success", child.Name+" is now inactive; its members cannot enter it. Nothing was deleted.")
 	}
-	return c.Redirect(http.StatusSeeOther, views.SubTenantPath(child.ID, "settings"))
+	tab := c.FormValue("tab")
+	if !slices.Contains(subTenantTabs, tab) {
+		tab = "settings"
+	}
+	return c.Redirect(http.StatusSeeOther, views.SubTenantPath(child.ID, tab))
 }
 
 // resendSubTenantInvitation sends a sub-tenant's pending invitation again
 // (its owner's included) with a fresh link.
 func (h *Handlers) resendSubTenantInvitation(c echo.Context) error {
-	return h.changeSubTenantInvitation(c, "Invitation sent again with a new link.", func(childID, invitationID int64) error {
+	return h.changeSubTenantInvitation(c, invitationResent, func(childID, invitationID int64) error {
 		return h.store.ResendInvitation(c.Request().Context(), childID, invitationID, models.RoleSuperAdmin, h.invitationMail(stateOf(c).user))
 	})
 }

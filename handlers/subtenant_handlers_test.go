@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +16,17 @@ import (
 
 func subTenantForm(name, sub, email string) url.Values {
 	return url.Values{"name": {name}, "subdomain": {sub}, "description": {"For the " + name + " team"}, "email": {email}, "timezone": {"Europe/Berlin"}}
+}
+
+// checkSubTenant sends the Create Sub-Tenant form as the browser does: to
+// the form's own address, with GET, to be checked.
+func checkSubTenant(b *browser, sub string, form url.Values) response {
+	b.app.t.Helper()
+	q := url.Values{"check": {"1"}}
+	for k, v := range form {
+		q[k] = v
+	}
+	return b.get(tenantURL(sub, "/sub-tenants/new?"+q.Encode()))
 }
 
 func TestSubTenantListShowsChildrenOnly(t *testing.T) {
@@ -65,7 +78,7 @@ func TestCreateSubTenantAsksToConfirmThenCreates(t *testing.T) {
 	alice := a.browser()
 	alice.signIn("alice@acme.test", "acme")
 	form := subTenantForm("Acme Asia", "Acme-Asia", "owner@asia.example")
-	review := alice.submit(tenantURL("acme", "/sub-tenants/new"), tenantURL("acme", "/sub-tenants"), form)
+	review := checkSubTenant(alice, "acme", form)
 	wantStatus(t, review, http.StatusOK)
 	wantBody(t, review, "Please verify the details carefully, as they cannot be edited later.",
 		`name="confirmed" value="yes"`, `value="acme-asia"`, "http://acme-asia.localhost:8080")
@@ -101,7 +114,7 @@ func TestCreateSubTenantAsksToConfirmThenCreates(t *testing.T) {
 	if host := mustParse(t, home.url).Host; host != "acme-asia.localhost:8080" {
 		t.Fatalf("owner landed on %s", home.url)
 	}
-	wantBody(t, home, "Welcome back, Olga", "Super Admin")
+	wantBody(t, home, "Welcome to Acme Asia, Olga", "Super Admin")
 	asia = a.tenant("acme-asia")
 	if asia.OwnerUserID == nil || *asia.OwnerUserID != a.user("owner@asia.example").ID {
 		t.Fatal("the invitee did not become the owner")
@@ -152,13 +165,20 @@ func TestCreateSubTenantRefusesBadInput(t *testing.T) {
 		{"bad email", func(f url.Values) { f.Set("email", "nope") }, "email", "valid email"},
 		{"owner already owns a company", func(f url.Values) { f.Set("email", "bob@globex.test") }, "email", "already owns a company"},
 		{"unknown timezone", func(f url.Values) { f.Set("timezone", "Mars/Olympus") }, "timezone", "Choose a timezone"},
+		{"no description", func(f url.Values) { f.Set("description", " ") }, "description", "Describe what it is for"},
 		{"crafted confirmation skips nothing", func(f url.Values) { f.Set("subdomain", "www"); f.Set("confirmed", "yes") }, "subdomain", "reserved"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			form := subTenantForm("Fresh Co", "fresh-co", "fresh@example.com")
 			c.edit(form)
-			r := alice.submit(tenantURL("acme", "/sub-tenants/new"), tenantURL("acme", "/sub-tenants"), form)
+			r := checkSubTenant(alice, "acme", form)
+			if form.Get("confirmed") == "yes" {
+				// A confirmation is only a POST; refused, it goes back to the form.
+				r = alice.submit(tenantURL("acme", "/sub-tenants/new"), tenantURL("acme", "/sub-tenants"), form)
+				wantStatus(t, r, http.StatusSeeOther)
+				r = alice.follow(r)
+			}
 			wantStatus(t, r, http.StatusUnprocessableEntity)
 			wantBody(t, r, c.text, `id="f-`+c.field+`-error"`, `value="`+form.Get("email")+`"`)
 			if strings.Contains(r.body, "cannot be edited later") {
@@ -321,7 +341,7 @@ func TestControlCharactersInNamesAreRefused(t *testing.T) {
 	alice.signIn("alice@acme.test", "acme")
 	form := subTenantForm("a\x00b", "nul-name", "n@example.com")
 	form.Set("confirmed", "yes")
-	r := alice.submit(tenantURL("acme", "/sub-tenants/new"), tenantURL("acme", "/sub-tenants"), form)
+	r := alice.follow(alice.submit(tenantURL("acme", "/sub-tenants/new"), tenantURL("acme", "/sub-tenants"), form))
 	wantStatus(t, r, http.StatusUnprocessableEntity)
 	wantBody(t, r, "control characters")
 	// Tabs and line breaks in a name are folded into single spaces.
@@ -367,7 +387,7 @@ func TestSubTenantUsersTabOffersInvitationActions(t *testing.T) {
 	alice := a.browser()
 	alice.signIn("alice@acme.test", "acme")
 	eu := a.tenant("acme-eu")
-	form := url.Values{"first_name": {"Ivy"}, "email": {"ivy@example.com"}, "role": {"viewer"}}
+	form := url.Values{"first_name": {"Ivy"}, "last_name": {"Ito"}, "email": {"ivy@example.com"}, "role": {"viewer"}}
 	alice.submit(tenantURL("acme", "/sub-tenants/"+idOf(eu)+"/users/new"), tenantURL("acme", "/sub-tenants/"+idOf(eu)+"/users"), form)
 	rows := tableOf(alice.get(tenantURL("acme", "/sub-tenants/"+idOf(eu)+"/users")))
 	if !strings.Contains(rows, "/invitations/") || !strings.Contains(rows, "Resend") || !strings.Contains(rows, "Revoke") {
@@ -417,4 +437,163 @@ func TestCompaniesListForPlatformStaff(t *testing.T) {
 	alice := a.browser()
 	alice.signIn("alice@acme.test", "acme")
 	wantNoBody(t, alice.get(tenantURL("acme", "/sub-tenants")), "<th scope=\"col\">Owner</th>", "<th scope=\"col\">Members</th>")
+}
+
+// hiddenField is the value of the hidden input name in the form posting to action.
+func hiddenField(t *testing.T, r response, action, name string) string {
+	t.Helper()
+	start := strings.Index(r.body, `action="`+action+`"`)
+	if start < 0 {
+		t.Fatalf("%s: no form posting to %s", r.url, action)
+	}
+	form := r.body[start : start+strings.Index(r.body[start:], "</form>")]
+	m := regexp.MustCompile(`name="` + name + `" value="([^"]*)"`).FindStringSubmatch(form)
+	if m == nil {
+		t.Fatalf("%s: the form posting to %s has no %s", r.url, action, name)
+	}
+	return m[1]
+}
+
+func TestSubTenantStatusReturnsToTheTabItWasChangedFrom(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	lab := "/sub-tenants/" + idOf(a.tenant("acme-lab"))
+	for i, tab := range []string{"devices", "users", "settings"} {
+		page := alice.get(tenantURL("acme", lab+"/"+tab))
+		wantStatus(t, page, http.StatusOK)
+		status := hiddenField(t, page, lab+"/status", "status")
+		form := url.Values{"status": {status}, "tab": {hiddenField(t, page, lab+"/status", "tab")}}
+		r := alice.submit(tenantURL("acme", lab+"/"+tab), tenantURL("acme", lab+"/status"), form)
+		wantStatus(t, r, http.StatusSeeOther)
+		if r.location != lab+"/"+tab {
+			t.Errorf("changing the status from the %s tab went to %s", tab, r.location)
+		}
+		if want := []string{"active", "inactive"}[i%2]; status != want {
+			t.Errorf("the %s tab offers to make it %s, want %s", tab, status, want)
+		}
+	}
+}
+
+// dialogFormURL is the filled form's address the confirmation names, for
+// the browser's Back button.
+var dialogFormURL = regexp.MustCompile(`data-form-url="([^"]+)"`)
+
+func TestCreateSubTenantIsSafeToGoBackThrough(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	newForm := tenantURL("acme", "/sub-tenants/new")
+	form := subTenantForm("Acme Asia", "acme-asia", "owner@asia.example")
+
+	// The form is checked with GET: its page has no CSRF token to send, and
+	// a wrong detail comes back beside its field with everything kept.
+	if strings.Contains(formOpening(t, alice.get(newForm), "/sub-tenants/new"), `method="post"`) {
+		t.Fatal("the Create form posts: Back to its answer would send it again")
+	}
+	bad := subTenantForm("Acme Asia", "globex", "owner@asia.example")
+	wrong := checkSubTenant(alice, "acme", bad)
+	wantStatus(t, wrong, http.StatusUnprocessableEntity)
+	wantBody(t, wrong, "already taken", `value="Acme Asia"`, "For the Acme Asia team", `value="owner@asia.example"`)
+	// A POST that is not a confirmation is answered by a redirect to the checked form.
+	r := alice.submit(newForm, tenantURL("acme", "/sub-tenants"), bad)
+	wantStatus(t, r, http.StatusSeeOther)
+	wantBody(t, alice.follow(r), "already taken", `value="Acme Asia"`)
+
+	// Valid details: the confirmation, over the filled form, which it names
+	// for Back; that address is the form as filled in, not confirming.
+	review := checkSubTenant(alice, "acme", form)
+	wantStatus(t, review, http.StatusOK)
+	wantBody(t, review, "cannot be edited later")
+	m := dialogFormURL.FindStringSubmatch(review.body)
+	if m == nil {
+		t.Fatal("the confirmation names no form to go back to")
+	}
+	back := alice.get(tenantURL("acme", strings.ReplaceAll(m[1], "&amp;", "&")))
+	wantStatus(t, back, http.StatusOK)
+	wantBody(t, back, `value="Acme Asia"`, `value="acme-asia"`, "For the Acme Asia team", `value="owner@asia.example"`)
+	if strings.Contains(back.body, "cannot be edited later") {
+		t.Fatal("Back from the confirmation asks to confirm again")
+	}
+
+	// Confirmed: created once. Sending the confirmation again (Back, then
+	// Create again) creates nothing more; the checked form says it exists.
+	form.Set("confirmed", "yes")
+	for range 2 {
+		r = alice.submit(newForm, tenantURL("acme", "/sub-tenants"), form)
+		wantStatus(t, r, http.StatusSeeOther)
+	}
+	if r.location == "/sub-tenants" {
+		t.Fatal("the second confirmation was taken as a new creation")
+	}
+	again := alice.follow(r)
+	wantBody(t, again, "Acme Asia</strong> was created already", `href="/sub-tenants/`+idOf(a.tenant("acme-asia"))+`"`)
+	if strings.Contains(again.body, "cannot be edited later") {
+		t.Fatal("offered to create it twice")
+	}
+	page, _ := a.store.SubTenants(context.Background(), a.tenant("acme").ID, "asia", models.ParsePage("", 10))
+	if page.Total != 1 || len(a.inbox("owner@asia.example")) != 1 {
+		t.Fatalf("%d sub-tenants and %d invitations after confirming twice", page.Total, len(a.inbox("owner@asia.example")))
+	}
+}
+
+// formOpening is the opening tag of the form sent to action.
+func formOpening(t *testing.T, r response, action string) string {
+	t.Helper()
+	i := strings.Index(r.body, `action="`+action+`"`)
+	if i < 0 {
+		t.Fatalf("%s: no form sent to %s", r.url, action)
+	}
+	start := strings.LastIndex(r.body[:i], "<form")
+	return r.body[start : i+strings.Index(r.body[i:], ">")+1]
+}
+
+// requiredFields are the labels marked required on a form page, and the
+// names of the inputs with the required attribute.
+func requiredFields(r response) (labels, inputs []string) {
+	for _, m := range regexp.MustCompile(`<label for="f-([a-z_]+)">[^<]*<span class="required-mark"`).FindAllStringSubmatch(r.body, -1) {
+		labels = append(labels, m[1])
+	}
+	for _, m := range regexp.MustCompile(`<(?:input|select|textarea)[^>]*\bname="([a-z_]+)"[^>]*\brequired\b`).FindAllStringSubmatch(r.body, -1) {
+		inputs = append(inputs, m[1])
+	}
+	for _, m := range regexp.MustCompile(`<(?:input|select|textarea)[^>]*\brequired\b[^>]*\bname="([a-z_]+)"`).FindAllStringSubmatch(r.body, -1) {
+		inputs = append(inputs, m[1])
+	}
+	slices.Sort(labels)
+	slices.Sort(inputs)
+	return labels, slices.Compact(inputs)
+}
+
+func TestRequiredFieldsAreMarkedAndChecked(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	users := tenantURL("acme", "/sub-tenants/"+idOf(a.tenant("acme-eu"))+"/users")
+	for _, c := range []struct {
+		page string
+		want []string
+	}{
+		{tenantURL("acme", "/sub-tenants/new"), []string{"description", "email", "name", "subdomain", "timezone"}},
+		{tenantURL("acme", "/settings/team/new"), []string{"email", "first_name", "last_name", "role"}},
+		{users + "/new", []string{"email", "first_name", "last_name", "role"}},
+	} {
+		labels, inputs := requiredFields(alice.get(c.page))
+		if !slices.Equal(labels, c.want) || !slices.Equal(inputs, c.want) {
+			t.Errorf("%s: marked %v, required %v; want %v", c.page, labels, inputs, c.want)
+		}
+	}
+	// The server refuses a missing last name beside the field, on both invite forms.
+	noLast := url.Values{"first_name": {"Nia"}, "last_name": {" "}, "email": {"nia@example.com"}, "role": {"viewer"}}
+	for page, action := range map[string]string{tenantURL("acme", "/settings/team/new"): tenantURL("acme", "/settings/team"), users + "/new": users} {
+		r := alice.submit(page, action, noLast)
+		wantStatus(t, r, http.StatusUnprocessableEntity)
+		wantBody(t, r, `id="f-last_name-error"`, "Enter a last name.", `value="Nia"`)
+	}
+	if n := len(a.inbox("nia@example.com")); n != 0 {
+		t.Fatalf("%d invitations sent without a last name", n)
+	}
 }

@@ -213,7 +213,7 @@ func (h *Handlers) resendInvitation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.flash(c, "success", "Invitation sent again with a new link. The earlier link no longer works.")
+	h.flash(c, "success", invitationResent)
 	return c.Redirect(http.StatusSeeOther, teamReturn(c))
 }
 
@@ -254,11 +254,15 @@ func teamReturn(c echo.Context) string {
 	return views.TeamPath + "?" + q.Encode()
 }
 
+// invitationResent is what resending an invitation, or inviting again after
+// the link expired, tells the person who did it.
+const invitationResent = "Invitation sent again with a new link, valid for 7 days. Any earlier link no longer works."
+
 // invitationMail writes the invitation email. Its link is built from the
 // configured base URL, never from the request's Host header.
 func (h *Handlers) invitationMail(inviter *models.User) models.MailFor {
 	return func(inv *models.Invitation, t *models.Tenant, token string) models.NewEmail {
-		link := h.cfg.BaseLink("/invitations/"+token, nil)
+		link := h.cfg.BaseLink(views.InvitationLinkPath(token), nil)
 		greeting := "Hello,"
 		if inv.FirstName != "" {
 			greeting = "Hello " + inv.FirstName + ","

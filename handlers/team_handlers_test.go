@@ -55,7 +55,7 @@ func TestAddingAnActiveUserMakesThemAMemberWithoutEmail(t *testing.T) {
 	carol := a.browser()
 	home := carol.signIn("carol@initech.test", "")
 	wantBody(t, home, `class="menu company-toggle"`, "Acme Corp", "alice@acme.test")
-	wantBody(t, carol.follow(carol.get(tenantURL("acme", "/"))), "Welcome back, Carol", "Editor")
+	wantBody(t, carol.follow(carol.get(tenantURL("acme", "/"))), "Welcome to Acme Corp, Carol", "Editor")
 }
 
 func TestInvitedNewcomerAcceptsAndLandsSignedIn(t *testing.T) {
@@ -81,7 +81,7 @@ func TestInvitedNewcomerAcceptsAndLandsSignedIn(t *testing.T) {
 	if host := mustParse(t, home.url).Host; host != "acme.localhost:8080" {
 		t.Fatalf("landed on %s", home.url)
 	}
-	wantBody(t, home, "Welcome back, Pat", "Editor")
+	wantBody(t, home, "Welcome to Acme Corp, Pat", "Editor")
 	// The link works once.
 	again := a.browser().get(links[0])
 	wantStatus(t, again, http.StatusGone)
@@ -496,5 +496,112 @@ func TestOwnersTemplatesAreEditable(t *testing.T) {
 	m, _ := a.store.MembershipOf(ctx, acme, a.user("alice@acme.test").ID)
 	if ids, _ := a.store.MemberTemplateIDs(ctx, acme, m.ID); m.Role != models.RoleSuperAdmin || len(ids) != 1 {
 		t.Fatalf("the owner is %s with templates %v", m.Role, ids)
+	}
+}
+
+// expire makes the open invitation to email a week old.
+func (a *app) expire(email string) int64 {
+	a.t.Helper()
+	if err := a.db.Exec("UPDATE invitations SET expires_at = ? WHERE email = ? AND status = 'pending'", time.Now().UTC().Add(-time.Hour), email).Error; err != nil {
+		a.t.Fatal(err)
+	}
+	var id int64
+	a.db.Raw("SELECT id FROM invitations WHERE email = ? AND status = 'pending'", email).Scan(&id)
+	return id
+}
+
+// rowMentioning is the table row of the list that mentions text.
+func rowMentioning(t *testing.T, r response, text string) string {
+	t.Helper()
+	table := tableOf(r)
+	i := strings.Index(table, text)
+	if i < 0 {
+		t.Fatalf("%s: no row mentions %q\n%s", r.url, text, excerpt(table))
+	}
+	start := strings.LastIndex(table[:i], "<tr")
+	end := strings.Index(table[i:], "</tr>")
+	return table[start : i+end]
+}
+
+func TestExpiredInvitationIsShownAsExpiredAndCanBeSentAgain(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	team := tenantURL("acme", "/settings/team")
+	addMember(alice, "acme", person("late@example.com", "editor"))
+	wantBody(t, alice.get(team), "Invited")
+	id := a.expire("late@example.com")
+
+	row := rowMentioning(t, alice.get(team), "late@example.com")
+	for _, want := range []string{"Expired", "Invite again", "Revoke", "already stopped working"} {
+		if !strings.Contains(row, want) {
+			t.Errorf("the expired invitation's row lacks %q:\n%s", want, row)
+		}
+	}
+	for _, wrong := range []string{"Invited", ">Resend<"} {
+		if strings.Contains(row, wrong) {
+			t.Errorf("the expired invitation's row says %q:\n%s", wrong, row)
+		}
+	}
+	// Adding them again points to Invite again instead of a dead end.
+	again := addMember(alice, "acme", person("late@example.com", "editor"))
+	wantStatus(t, again, http.StatusUnprocessableEntity)
+	wantBody(t, again, "Their earlier invitation expired. Use Invite again")
+	// Invite again: a new link that works, and the row is Invited again.
+	r := alice.submit(team, tenantURL("acme", "/settings/team/invitations/"+strconv.FormatInt(id, 10)+"/resend"), nil)
+	wantBody(t, alice.follow(r), "Invitation sent again with a new link, valid for 7 days")
+	links := a.inbox("late@example.com")
+	if len(links) != 2 {
+		t.Fatalf("links %v", links)
+	}
+	wantStatus(t, a.browser().get(links[1]), http.StatusOK)
+	if row := rowMentioning(t, alice.get(team), "late@example.com"); !strings.Contains(row, "Invited") || strings.Contains(row, "Expired") {
+		t.Fatalf("after inviting again:\n%s", row)
+	}
+	// An expired invitation can also be revoked; it leaves the list.
+	addMember(alice, "acme", person("gone@example.com", "viewer"))
+	gone := a.expire("gone@example.com")
+	alice.submit(team, tenantURL("acme", "/settings/team/invitations/"+strconv.FormatInt(gone, 10)+"/revoke"), nil)
+	if strings.Contains(tableOf(alice.get(team)), "gone@example.com") {
+		t.Fatal("a revoked expired invitation is still listed")
+	}
+}
+
+func TestSubTenantUsersTabShowsExpiredInvitations(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	users := tenantURL("acme", "/sub-tenants/"+idOf(a.tenant("acme-eu"))+"/users")
+	alice.submit(users+"/new", users, url.Values{"first_name": {"Ivy"}, "last_name": {"Ito"}, "email": {"ivy@example.com"}, "role": {"viewer"}})
+	id := a.expire("ivy@example.com")
+	row := rowMentioning(t, alice.get(users), "ivy@example.com")
+	if !strings.Contains(row, "Expired") || !strings.Contains(row, "Invite again") || strings.Contains(row, "Invited") {
+		t.Fatalf("the expired invitation's row:\n%s", row)
+	}
+	r := alice.submit(users, tenantURL("acme", "/sub-tenants/"+idOf(a.tenant("acme-eu"))+"/invitations/"+strconv.FormatInt(id, 10)+"/resend"), nil)
+	wantBody(t, alice.follow(r), "Invitation sent again")
+	if row := rowMentioning(t, alice.get(users), "ivy@example.com"); !strings.Contains(row, "Invited") {
+		t.Fatalf("after inviting again:\n%s", row)
+	}
+}
+
+func TestMakeOwnerOnlyForWhoCanOwn(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	acme := a.tenant("acme")
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	page := alice.get(tenantURL("acme", "/settings/team"))
+	for email, offered := range map[string]bool{"dave@acme.test": true, "bob@globex.test": false} {
+		m, err := a.store.MembershipOf(context.Background(), acme.ID, a.user(email).ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		action := "/settings/team/members/" + strconv.FormatInt(m.ID, 10) + "/owner"
+		if got := strings.Contains(page.body, action); got != offered {
+			t.Errorf("Make owner offered for %s: %v, want %v (bob owns Globex)", email, got, offered)
+		}
 	}
 }

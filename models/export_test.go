@@ -4,7 +4,10 @@ import (
 	"context"
 	"testing"
 
+	"github.com/pressly/goose/v3"
 	"gorm.io/gorm"
+
+	"canopy/migrations"
 )
 
 // SaveTenantForTest saves a whole tenant struct, as careless code might.
@@ -50,3 +53,29 @@ func UseProductionPasswordCost(t testing.TB) {
 	passwordParams.Store(passwordParamsFor(false))
 	t.Cleanup(func() { passwordParams.Store(previous) })
 }
+
+// MigrateDownToForTest undoes the migrations after version, to test a
+// migration against data written before it.
+func (s *Store) MigrateDownToForTest(ctx context.Context, version int64) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	fsys, err := migrations.For(string(s.Dialect()))
+	if err != nil {
+		return err
+	}
+	dialect := goose.DialectSQLite3
+	if s.Dialect() == Postgres {
+		dialect = goose.DialectPostgres
+	}
+	provider, err := goose.NewProvider(dialect, sqlDB, fsys)
+	if err != nil {
+		return err
+	}
+	_, err = provider.DownTo(ctx, version)
+	return err
+}
+
+// MigrateForTest brings the schema up to date again.
+func (s *Store) MigrateForTest(ctx context.Context) error { return Migrate(ctx, s.db, nil) }

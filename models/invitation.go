@@ -92,7 +92,9 @@ type MailFor func(inv *Invitation, t *Tenant, token string) NewEmail
 func (r *InviteRequest) validate() FieldErrors {
 	r.Email = NormalizeEmail(r.Email)
 	errs := FieldErrors{}
-	validatePersonName(errs, &r.FirstName, &r.LastName, !r.MakesOwner)
+	// The invite forms require first name, last name, email and role
+	// (docs/product.md, Team and invitations).
+	validatePersonName(errs, &r.FirstName, &r.LastName, !r.MakesOwner, !r.MakesOwner)
 	if msg := ValidateEmail(r.Email); msg != "" {
 		errs["email"] = msg
 	}
@@ -139,6 +141,9 @@ func (s *Store) Invite(ctx context.Context, req InviteRequest, mail MailFor) (In
 				return tx.addMemberWithTemplates(ctx, req.TenantID, user.ID, req.Role, req.TemplateIDs)
 			}
 		}
+		if err := tx.refuseSecondInvitation(ctx, req.TenantID, req.Email); err != nil {
+			return err
+		}
 		outcome = InvitationSent
 		return tx.createInvitation(ctx, req, mail)
 	})
@@ -158,6 +163,25 @@ func (s *Store) hasDeclined(ctx context.Context, tenantID int64, email string) (
 	return n > 0, nil
 }
 
+// refuseSecondInvitation says, beside the email, that the person already
+// has an invitation waiting for an answer, and whether its link expired.
+// (invitations_pending_key still decides under concurrent requests.)
+func (s *Store) refuseSecondInvitation(ctx context.Context, tenantID int64, email string) error {
+	var open []Invitation
+	err := s.scoped(ctx, tenantID).Where("email = ? AND status = ?", email, InvitationPending).Limit(1).Find(&open).Error
+	switch {
+	case err != nil:
+		return fmt.Errorf("look up open invitations: %w", err)
+	case len(open) == 0:
+		return nil
+	case !s.db.NowFunc().Before(open[0].ExpiresAt):
+		return FieldErrors{"email": "Their earlier invitation expired. Use Invite again in the list to send them a new link."}
+	}
+	return FieldErrors{"email": alreadyInvitedMessage}
+}
+
+const alreadyInvitedMessage = "This person already has an open invitation. Resend it from the user list instead."
+
 func (s *Store) createInvitation(ctx context.Context, req InviteRequest, mail MailFor) error {
 	token, hash := newInvitationToken()
 	inv := &Invitation{
@@ -170,7 +194,7 @@ func (s *Store) createInvitation(ctx context.Context, req InviteRequest, mail Ma
 	}
 	if err := s.conn(ctx).Create(inv).Error; err != nil {
 		if violatesUnique(err, "invitations_pending_key") {
-			return FieldErrors{"email": "This person already has an open invitation. Resend it from the user list instead."}
+			return FieldErrors{"email": alreadyInvitedMessage}
 		}
 		return fmt.Errorf("create invitation: %w", err)
 	}
@@ -190,7 +214,8 @@ func (s *Store) enqueueInvitation(ctx context.Context, inv *Invitation, token st
 }
 
 // ResendInvitation sends a pending invitation again with a fresh link (the
-// old link stops working) and a fresh expiry.
+// old link stops working) and a fresh expiry; for an expired one, it is
+// inviting them again.
 func (s *Store) ResendInvitation(ctx context.Context, tenantID, invitationID int64, actor Role, mail MailFor) error {
 	return s.Tx(ctx, func(tx *Store) error {
 		inv, err := tx.pendingInvitation(ctx, tenantID, invitationID, actor)

@@ -212,6 +212,16 @@ func TestInviteRules(t *testing.T) {
 			r.TemplateIDs = []int64{999999}
 			return r
 		}, "templates"},
+		{"no first name", func() models.InviteRequest {
+			r := invite(w, "x@acme.test", models.RoleViewer)
+			r.FirstName = " "
+			return r
+		}, "first_name"},
+		{"no last name", func() models.InviteRequest {
+			r := invite(w, "x@acme.test", models.RoleViewer)
+			r.LastName = "\t"
+			return r
+		}, "last_name"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -276,7 +286,7 @@ func TestCompaniesOf(t *testing.T) {
 	ctx := context.Background()
 	mail := &sentMail{}
 	staff, _ := w.store.UserByEmail(ctx, "staff@canopy.test")
-	if _, err := w.store.Invite(ctx, models.InviteRequest{TenantID: w.platform.ID, InviterRole: models.RoleSuperAdmin, Email: "alice@acme.test", FirstName: "A", Role: models.RoleViewer}, mail.build); err != nil {
+	if _, err := w.store.Invite(ctx, models.InviteRequest{TenantID: w.platform.ID, InviterRole: models.RoleSuperAdmin, Email: "alice@acme.test", FirstName: "A", LastName: "Lee", Role: models.RoleViewer}, mail.build); err != nil {
 		t.Fatal(err)
 	}
 	all := models.PageRequest{Number: 1, Size: models.CompanyPageSize}

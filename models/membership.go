@@ -80,6 +80,32 @@ func (s *Store) LandingTenant(ctx context.Context, u *User) (*Tenant, error) {
 	return &t, notFound(err, "find landing tenant")
 }
 
+// InactiveCompany is a company a person belongs to that is inactive, and
+// the company above it, whose Super Admins can reactivate it.
+type InactiveCompany struct {
+	Name       string
+	ParentName string // empty for the platform tenant, which has none
+}
+
+// maxInactiveListed bounds the inactive companies a page names.
+const maxInactiveListed = 20
+
+// InactiveCompaniesOf lists, by name, the inactive companies a user is a
+// member of, for pages that explain why they cannot go in.
+func (s *Store) InactiveCompaniesOf(ctx context.Context, userID int64) ([]InactiveCompany, error) {
+	var out []InactiveCompany
+	err := s.conn(ctx).Table("tenants").
+		Select("tenants.name, COALESCE(parents.name, '') AS parent_name").
+		Joins("JOIN memberships ON memberships.tenant_id = tenants.id").
+		Joins("LEFT JOIN tenants AS parents ON parents.id = tenants.parent_id").
+		Where("memberships.user_id = ? AND tenants.status = ?", userID, TenantInactive).
+		Order("tenants.name, tenants.id").Limit(maxInactiveListed).Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("list inactive companies: %w", err)
+	}
+	return out, nil
+}
+
 // RemoveMember takes a user's access to a tenant away. The owner stays.
 func (s *Store) RemoveMember(ctx context.Context, tenantID, userID int64) error {
 	return s.Tx(ctx, func(tx *Store) error {

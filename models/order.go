@@ -56,9 +56,14 @@ type Order struct {
 type NewOrder struct {
 	TemplateID     int64
 	ApplicantName  string
-	ApplicantEmail string // optional
-	Reference      string // optional: the customer's own reference
+	ApplicantEmail string // optional: without it, nobody is emailed
+	Reference      string // optional: the customer's own reference, unique within the company
 }
+
+// OrderMailFor writes the email that tells an order's applicant about it,
+// in the name of the company its template brands. It is given the
+// template's branding company name and what it collects.
+type OrderMailFor func(o *Order, t *Template) NewEmail
 
 func (n *NewOrder) validate() FieldErrors {
 	errs := FieldErrors{}
@@ -96,11 +101,20 @@ func (s *Store) whyNotOrderable(ctx context.Context, tenantID, membershipID int6
 // picks a template they may not use, or one of another tenant.
 var errTemplateNotAvailable = FieldErrors{"template_id": "Choose one of the templates available to you."}
 
+// errReferenceTaken is shown beside the reference of an order whose
+// reference another order of the company has (orders_tenant_reference_key).
+var errReferenceTaken = FieldErrors{"reference": "Another order already has this reference. Use a different one."}
+
 // CreateOrder creates a pending order on behalf of a membership of the
 // tenant. The template must be one the membership may order from (see
 // AvailableTemplates); any other — restricted, unknown or another tenant's —
-// is refused beside the template field and nothing is written.
-func (s *Store) CreateOrder(ctx context.Context, tenantID, membershipID int64, n NewOrder) (*Order, error) {
+// is refused beside the template field and nothing is written. A reference
+// another order of the company has is refused beside the reference.
+//
+// An order with an applicant email sends the applicant mail's email through
+// the outbox, in the same transaction: it exists exactly when the order
+// does. A nil mail sends nothing (the demo's orders, made long ago).
+func (s *Store) CreateOrder(ctx context.Context, tenantID, membershipID int64, n NewOrder, mail OrderMailFor) (*Order, error) {
 	if tenantID <= 0 {
 		return nil, ErrNoTenant
 	}
@@ -112,29 +126,62 @@ func (s *Store) CreateOrder(ctx context.Context, tenantID, membershipID int64, n
 		ApplicantEmail: n.ApplicantEmail, Reference: n.Reference, Status: OrderPending,
 	}
 	err := s.Tx(ctx, func(tx *Store) error {
-		// One statement finds the member and checks the template is theirs
-		// to use: an order page has a budget of statements.
-		cond, args := tx.availableTo(ctx, tenantID, membershipID)
-		usable := tx.scoped(ctx, tenantID).Model(&Template{}).Select("1").Where("id = ?", n.TemplateID).Where(cond, args...)
-		var creators []int64
-		err := tx.scoped(ctx, tenantID).Model(&Membership{}).Where("id = ? AND EXISTS (?)", membershipID, usable).
-			Pluck("user_id", &creators).Error
+		tpl, err := tx.insertOrder(ctx, o, membershipID)
 		if err != nil {
-			return fmt.Errorf("check template: %w", err)
+			return err
 		}
-		if len(creators) == 0 {
-			return tx.whyNotOrderable(ctx, tenantID, membershipID)
+		if err := tx.audit(ctx, tenantID, AuditOrderCreated, AuditTarget{Type: "order", ID: o.ID, Label: o.Reference}, nil, map[string]any{"template_id": o.TemplateID, "applicant_email": o.ApplicantEmail, "reference": o.Reference}); err != nil {
+			return err
 		}
-		o.CreatedByUserID = &creators[0]
-		if err := tx.conn(ctx).Create(o).Error; err != nil {
-			return fmt.Errorf("create order: %w", err)
+		if mail == nil || o.ApplicantEmail == "" {
+			return nil
 		}
-		return tx.audit(ctx, tenantID, AuditOrderCreated, AuditTarget{Type: "order", ID: o.ID, Label: o.Reference}, nil, map[string]any{"template_id": o.TemplateID, "applicant_email": o.ApplicantEmail, "reference": o.Reference})
+		e := mail(o, tpl)
+		e.TenantID, e.To = tenantID, o.ApplicantEmail
+		return tx.EnqueueEmail(ctx, e)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return o, nil
+}
+
+// insertOrder writes o on behalf of a membership, in one statement (an
+// order page has a budget of statements): the row is inserted only if the
+// membership may order from o's template, its creator is the membership's
+// user, and it returns what the applicant's email needs of the template
+// (its branding company name and what it collects). Nothing inserted means
+// the membership may not use the template, or is not the tenant's.
+func (s *Store) insertOrder(ctx context.Context, o *Order, membershipID int64) (*Template, error) {
+	cond, args := s.availableTo(ctx, o.TenantID, membershipID)
+	usable := s.scoped(ctx, o.TenantID).Model(&Template{}).Select("1").Where("id = ?", o.TemplateID).Where(cond, args...)
+	creator := s.scoped(ctx, o.TenantID).Model(&Membership{}).Select("user_id").Where("id = ? AND EXISTS (?)", membershipID, usable)
+	ofTemplate := func(column string) *gorm.DB {
+		return s.scoped(ctx, o.TenantID).Model(&Template{}).Select(column).Where("id = orders.template_id")
+	}
+	now := s.db.NowFunc()
+	var created []struct {
+		ID                  int64
+		CreatedByUserID     int64
+		BrandingCompanyName string
+		Collects            string
+	}
+	err := s.conn(ctx).Raw(`INSERT INTO orders (tenant_id, template_id, applicant_name, applicant_email, reference, status, created_by_user_id, created_at, updated_at)
+		SELECT ?, ?, ?, ?, ?, ?, m.user_id, ?, ? FROM (?) AS m
+		RETURNING id, created_by_user_id, (?) AS branding_company_name, (?) AS collects`,
+		o.TenantID, o.TemplateID, o.ApplicantName, o.ApplicantEmail, o.Reference, o.Status, now, now, creator,
+		ofTemplate("branding_company_name"), ofTemplate("collects")).Scan(&created).Error
+	switch {
+	case violatesUnique(err, "orders_tenant_reference_key"):
+		return nil, errReferenceTaken
+	case err != nil:
+		return nil, fmt.Errorf("create order: %w", err)
+	case len(created) == 0:
+		return nil, s.whyNotOrderable(ctx, o.TenantID, membershipID)
+	}
+	c := created[0]
+	o.ID, o.CreatedByUserID, o.CreatedAt, o.UpdatedAt = c.ID, &c.CreatedByUserID, now, now
+	return &Template{ID: o.TemplateID, TenantID: o.TenantID, BrandingCompanyName: c.BrandingCompanyName, Collects: c.Collects}, nil
 }
 
 // SetOrderStatus moves an order of the tenant to another status.

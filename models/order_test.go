@@ -40,7 +40,7 @@ func TestCreateOrderValidation(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			n := valid
 			c.edit(&n)
-			if _, err := w.store.CreateOrder(ctx, w.acme.ID, w.daveAtAcme.ID, n); fieldError(err, c.field) == "" {
+			if _, err := w.store.CreateOrder(ctx, w.acme.ID, w.daveAtAcme.ID, n, nil); fieldError(err, c.field) == "" {
 				t.Fatalf("got %v, want a message beside %s", err, c.field)
 			}
 		})
@@ -51,7 +51,7 @@ func TestCreateOrderValidation(t *testing.T) {
 
 	n := valid
 	n.ApplicantName, n.ApplicantEmail, n.Reference = " Jane Roe ", " Jane@Example.com ", " LN-1 "
-	o, err := w.store.CreateOrder(ctx, w.acme.ID, w.daveAtAcme.ID, n)
+	o, err := w.store.CreateOrder(ctx, w.acme.ID, w.daveAtAcme.ID, n, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,8 +60,8 @@ func TestCreateOrderValidation(t *testing.T) {
 		t.Fatalf("stored %+v", o)
 	}
 	// The email is optional.
-	n.ApplicantEmail = ""
-	if _, err := w.store.CreateOrder(ctx, w.acme.ID, w.daveAtAcme.ID, n); err != nil {
+	n.ApplicantEmail, n.Reference = "", "LN-2"
+	if _, err := w.store.CreateOrder(ctx, w.acme.ID, w.daveAtAcme.ID, n, nil); err != nil {
 		t.Fatalf("without email: %v", err)
 	}
 }
@@ -76,7 +76,7 @@ func TestCreateOrderRefusesTemplatesTheMemberMayNotUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	order := func(membershipID, templateID int64) error {
-		_, err := w.store.CreateOrder(ctx, w.acme.ID, membershipID, models.NewOrder{TemplateID: templateID, ApplicantName: "Jane Roe"})
+		_, err := w.store.CreateOrder(ctx, w.acme.ID, membershipID, models.NewOrder{TemplateID: templateID, ApplicantName: "Jane Roe"}, nil)
 		return err
 	}
 	if err := order(w.daveAtAcme.ID, emp.ID); fieldError(err, "template_id") == "" {
@@ -117,7 +117,7 @@ func TestListOrdersSearchPagesAndNames(t *testing.T) {
 	inc := mustTemplate(t, w.store, w.acme.ID, "Income")
 	g := mustTemplate(t, w.store, w.globex.ID, "Globex only")
 	bobAtGlobex, _ := w.store.MembershipOf(ctx, w.globex.ID, w.bob.ID)
-	if _, err := w.store.CreateOrder(ctx, w.globex.ID, bobAtGlobex.ID, models.NewOrder{TemplateID: g.ID, ApplicantName: "Globex applicant"}); err != nil {
+	if _, err := w.store.CreateOrder(ctx, w.globex.ID, bobAtGlobex.ID, models.NewOrder{TemplateID: g.ID, ApplicantName: "Globex applicant"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 7; i++ {
@@ -129,7 +129,7 @@ func TestListOrdersSearchPagesAndNames(t *testing.T) {
 		if i == 7 {
 			n.ApplicantName, n.Reference = "Wilma 100%_match", "SPECIAL"
 		}
-		if _, err := w.store.CreateOrder(ctx, w.acme.ID, m.ID, n); err != nil {
+		if _, err := w.store.CreateOrder(ctx, w.acme.ID, m.ID, n, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -204,7 +204,7 @@ func TestOrdersRefuseZeroTenant(t *testing.T) {
 	tpl := mustTemplate(t, w.store, w.acme.ID, "Employment")
 	checks := map[string]func() error{
 		"CreateOrder": func() error {
-			_, err := w.store.CreateOrder(ctx, 0, w.daveAtAcme.ID, models.NewOrder{TemplateID: tpl.ID, ApplicantName: "Jane"})
+			_, err := w.store.CreateOrder(ctx, 0, w.daveAtAcme.ID, models.NewOrder{TemplateID: tpl.ID, ApplicantName: "Jane"}, nil)
 			return err
 		},
 		"ListOrders": func() error {
@@ -218,5 +218,129 @@ func TestOrdersRefuseZeroTenant(t *testing.T) {
 		if err := fn(); !errors.Is(err, models.ErrNoTenant) {
 			t.Errorf("%s with tenant 0: %v, want ErrNoTenant", name, err)
 		}
+	}
+}
+
+// orderMail builds an applicant's email as the handlers do, recording what
+// it was given.
+type orderMail struct{ orders []*models.Order }
+
+func (m *orderMail) build(o *models.Order, t *models.Template) models.NewEmail {
+	m.orders = append(m.orders, o)
+	return models.NewEmail{Subject: t.BrandingCompanyName + " asks", Body: "Hello " + o.ApplicantName}
+}
+
+func TestOrderEmailsItsApplicantInTheSameTransaction(t *testing.T) {
+	w := newTemplateWorld(t)
+	ctx := context.Background()
+	tpl := mustTemplate(t, w.store, w.acme.ID, "Employment")
+	mail := &orderMail{}
+	if _, err := w.store.CreateOrder(ctx, w.acme.ID, w.daveAtAcme.ID, models.NewOrder{TemplateID: tpl.ID, ApplicantName: "Jane Roe",
+		ApplicantEmail: "Jane@Example.com", Reference: "LN-1"}, mail.build); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := w.store.OutboxFor(ctx, "jane@example.com")
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("emails to the applicant: %d (%v)", len(msgs), err)
+	}
+	if msgs[0].Subject != "Brand asks" || msgs[0].TenantID == nil || *msgs[0].TenantID != w.acme.ID {
+		t.Fatalf("email %+v", msgs[0])
+	}
+	// No applicant email: nothing is sent.
+	if _, err := w.store.CreateOrder(ctx, w.acme.ID, w.daveAtAcme.ID, models.NewOrder{TemplateID: tpl.ID, ApplicantName: "No Mail"}, mail.build); err != nil {
+		t.Fatal(err)
+	}
+	if len(mail.orders) != 1 {
+		t.Fatalf("%d emails written for 2 orders, one without an email", len(mail.orders))
+	}
+	// A refused order sends nothing.
+	_, err = w.store.CreateOrder(ctx, w.acme.ID, w.daveAtAcme.ID, models.NewOrder{TemplateID: tpl.ID, ApplicantName: "Twice",
+		ApplicantEmail: "twice@example.com", Reference: "ln-1"}, mail.build)
+	if fieldError(err, "reference") == "" {
+		t.Fatalf("a taken reference: %v", err)
+	}
+	if msgs, _ := w.store.OutboxFor(ctx, "twice@example.com"); len(msgs) != 0 {
+		t.Fatal("a refused order emailed its applicant")
+	}
+}
+
+func TestOrderReferencesAreUniquePerCompany(t *testing.T) {
+	w := newTemplateWorld(t)
+	ctx := context.Background()
+	emp := mustTemplate(t, w.store, w.acme.ID, "Employment")
+	g := mustTemplate(t, w.store, w.globex.ID, "Globex only")
+	bobAtGlobex, _ := w.store.MembershipOf(ctx, w.globex.ID, w.bob.ID)
+	order := func(tenantID, membershipID, templateID int64, reference string) error {
+		_, err := w.store.CreateOrder(ctx, tenantID, membershipID, models.NewOrder{TemplateID: templateID, ApplicantName: "Jane Roe", Reference: reference}, nil)
+		return err
+	}
+	if err := order(w.acme.ID, w.daveAtAcme.ID, emp.ID, "LN-7"); err != nil {
+		t.Fatal(err)
+	}
+	for _, again := range []string{"LN-7", "ln-7", " Ln-7 "} {
+		if err := order(w.acme.ID, w.aliceAtAcme.ID, emp.ID, again); !strings.Contains(fieldError(err, "reference"), "Another order already has this reference") {
+			t.Fatalf("reference %q again: %v", again, err)
+		}
+	}
+	// Another company may use it, and orders without a reference are many.
+	if err := order(w.globex.ID, bobAtGlobex.ID, g.ID, "LN-7"); err != nil {
+		t.Fatalf("the same reference in another company: %v", err)
+	}
+	for range 2 {
+		if err := order(w.acme.ID, w.daveAtAcme.ID, emp.ID, ""); err != nil {
+			t.Fatalf("no reference: %v", err)
+		}
+	}
+	if n := countOrders(t, w.store, w.acme.ID); n != 3 {
+		t.Fatalf("acme has %d orders, want 3", n)
+	}
+}
+
+// The migration that makes references unique keeps orders that already
+// share one, renaming all but the oldest instead of failing.
+func TestReferenceMigrationKeepsExistingDuplicates(t *testing.T) {
+	w := newTemplateWorld(t)
+	ctx := context.Background()
+	if err := w.store.MigrateDownToForTest(ctx, 11); err != nil { // before 00012, which makes references unique
+		t.Fatal(err)
+	}
+	emp := mustTemplate(t, w.store, w.acme.ID, "Employment")
+	g := mustTemplate(t, w.store, w.globex.ID, "Globex only")
+	bobAtGlobex, _ := w.store.MembershipOf(ctx, w.globex.ID, w.bob.ID)
+	var ids []int64
+	for _, o := range []struct {
+		tenant, membership, template int64
+		reference                    string
+	}{
+		{w.acme.ID, w.aliceAtAcme.ID, emp.ID, "LN-1"},
+		{w.acme.ID, w.aliceAtAcme.ID, emp.ID, "ln-1"},
+		{w.acme.ID, w.aliceAtAcme.ID, emp.ID, strings.Repeat("L", 100)},
+		{w.acme.ID, w.aliceAtAcme.ID, emp.ID, strings.Repeat("l", 100)},
+		{w.acme.ID, w.aliceAtAcme.ID, emp.ID, ""},
+		{w.acme.ID, w.aliceAtAcme.ID, emp.ID, ""},
+		{w.globex.ID, bobAtGlobex.ID, g.ID, "LN-1"},
+	} {
+		created, err := w.store.CreateOrder(ctx, o.tenant, o.membership, models.NewOrder{TemplateID: o.template, ApplicantName: "A", Reference: o.reference}, nil)
+		if err != nil {
+			t.Fatalf("before the migration, %q: %v", o.reference, err)
+		}
+		ids = append(ids, created.ID)
+	}
+	if err := w.store.MigrateForTest(ctx); err != nil {
+		t.Fatalf("the migration failed on duplicates: %v", err)
+	}
+	want := []string{"LN-1", fmt.Sprintf("ln-1 #%d", ids[1]), strings.Repeat("L", 100),
+		strings.Repeat("l", 100-len(fmt.Sprintf(" #%d", ids[3]))) + fmt.Sprintf(" #%d", ids[3]), "", "", "LN-1"}
+	for i, id := range ids {
+		var ref string
+		if err := w.store.DBForTest(ctx).Raw("SELECT reference FROM orders WHERE id = ?", id).Scan(&ref).Error; err != nil {
+			t.Fatal(err)
+		}
+		if ref != want[i] {
+			t.Errorf("order %d: reference %q, want %q", i, ref, want[i])
+		}
+	}
+	if _, err := w.store.CreateOrder(ctx, w.acme.ID, w.aliceAtAcme.ID, models.NewOrder{TemplateID: emp.ID, ApplicantName: "A", Reference: "LN-1"}, nil); fieldError(err, "reference") == "" {
+		t.Fatalf("after the migration, a duplicate: %v", err)
 	}
 }

@@ -34,7 +34,7 @@ func newPlatformWorld(t *testing.T) platformWorld {
 		t.Fatal(err)
 	}
 	if w.initech, _, err = w.store.CreateSubTenant(ctx, models.NewSubTenant{ParentID: w.platform.ID, ActorUserID: w.alice.ID,
-		Name: "Initech", Subdomain: "initech", Email: "Carol@Initech.test", Timezone: "UTC"}, mail.build); err != nil {
+		Name: "Initech", Subdomain: "initech", Description: "Enterprise software.", Email: "Carol@Initech.test", Timezone: "UTC"}, mail.build); err != nil {
 		t.Fatal(err)
 	}
 	if w.acmeEU, err = w.store.CreateTenant(ctx, models.NewTenant{ParentID: w.acme.ID, Name: "Acme Europe", Subdomain: "acme-eu", Timezone: "UTC", OwnerUserID: eve.ID}); err != nil {

@@ -78,6 +78,7 @@ var uniqueIndexes = map[string]string{
 	"memberships_tenant_user_key":   "memberships.tenant_id, memberships.user_id",
 	"invitations_pending_key":       "invitations.tenant_id, invitations.email",
 	"devices_tenant_identifier_key": "index 'devices_tenant_identifier_key'",
+	"orders_tenant_reference_key":   "index 'orders_tenant_reference_key'",
 }
 
 // violatesUnique tells whether err is a duplicate-key error on constraint.

@@ -23,13 +23,19 @@ type NewSubTenant struct {
 }
 
 // ValidateSubTenant checks the form without writing anything, so the person
-// can confirm details that cannot be edited later. Availability is checked
-// here for a friendly answer; the unique indexes still decide at creation.
+// can confirm details that cannot be edited later. Name, subdomain,
+// description, email and timezone are all required (docs/product.md,
+// Sub-Tenants); tenants made otherwise (the platform, the demo) and those
+// created before may have no description. Availability is checked here for
+// a friendly answer; the unique indexes still decide at creation.
 func (s *Store) ValidateSubTenant(ctx context.Context, n *NewSubTenant) error {
 	n.Email = NormalizeEmail(n.Email)
 	nt := NewTenant{ParentID: n.ParentID, Name: n.Name, Subdomain: n.Subdomain, Description: n.Description, ContactEmail: n.Email, Timezone: n.Timezone}
 	errs := nt.validate()
 	n.Name, n.Subdomain, n.Description, n.Timezone = nt.Name, nt.Subdomain, nt.Description, nt.Timezone
+	if n.Description == "" && errs["description"] == "" {
+		errs["description"] = "Describe what it is for, in a sentence or two."
+	}
 	if msg, ok := errs["contact_email"]; ok {
 		errs["email"] = msg
 		delete(errs, "contact_email")

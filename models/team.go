@@ -19,9 +19,12 @@ type TeamRow struct {
 	LastName  string
 	Email     string
 	Role      Role
-	Status    string // "active", "invited" or "declined"
+	Status    string // "active", "invited", "expired" (invited, but the link no longer works) or "declined"
 	CreatedAt time.Time
 	ExpiresAt *time.Time
+	// OwnsAnother tells whether a member already owns another company, and
+	// so cannot become this one's owner (each person owns at most one).
+	OwnsAnother bool
 }
 
 // Name is how the row's person is shown.
@@ -33,22 +36,32 @@ func (r TeamRow) Name() string {
 // IsInvitation tells whether the row is an invitation rather than a member.
 func (r TeamRow) IsInvitation() bool { return r.Kind == "invitation" }
 
+// IsOpenInvitation tells whether the row is an invitation still waiting for
+// an answer, expired or not: it can be sent again or revoked.
+func (r TeamRow) IsOpenInvitation() bool {
+	return r.IsInvitation() && (r.Status == "invited" || r.Status == "expired")
+}
+
 // TeamPageSize is how many people the team list shows at once.
 const TeamPageSize = 25
 
-// Team lists a tenant's members, open invitations and declined ones (until
-// someone invites that person again), searchable by name or email, one page
-// at a time: one query for the rows and one for the count.
+// Team lists a tenant's members, open invitations (expired ones apart) and
+// declined ones (until someone invites that person again), searchable by
+// name or email, one page at a time: one query for the rows and one for the
+// count.
 func (s *Store) Team(ctx context.Context, tenantID int64, query string, page PageRequest) (Page[TeamRow], error) {
 	result := Page[TeamRow]{PageRequest: page}
+	// tenants_owner_key makes "owns another company" one index lookup per row.
 	members := s.scoped(ctx, tenantID).Table("memberships").
 		Select(`'member' AS kind, memberships.id, users.id AS user_id, users.first_name, users.last_name, users.email,
-			memberships.role, 'active' AS status, memberships.created_at, NULL AS expires_at`).
+			memberships.role, 'active' AS status, memberships.created_at, NULL AS expires_at,
+			EXISTS (SELECT 1 FROM tenants AS owned WHERE owned.owner_user_id = users.id AND owned.id <> memberships.tenant_id) AS owns_another`).
 		Joins("JOIN users ON users.id = memberships.user_id")
 	invited := s.scoped(ctx, tenantID).Table("invitations").
 		Select(`'invitation' AS kind, invitations.id, 0 AS user_id, invitations.first_name, invitations.last_name, invitations.email,
-			invitations.role, CASE WHEN invitations.status = 'pending' THEN 'invited' ELSE 'declined' END AS status,
-			invitations.created_at, invitations.expires_at`).
+			invitations.role, CASE WHEN invitations.status <> 'pending' THEN 'declined'
+				WHEN invitations.expires_at <= ? THEN 'expired' ELSE 'invited' END AS status,
+			invitations.created_at, invitations.expires_at, false AS owns_another`, s.db.NowFunc()).
 		Where("invitations.status = 'pending' OR (invitations.status = 'declined' AND NOT EXISTS (" +
 			"SELECT 1 FROM invitations AS newer WHERE newer.tenant_id = invitations.tenant_id AND newer.email = invitations.email" +
 			" AND (newer.status = 'pending' OR newer.id > invitations.id)))").
@@ -67,7 +80,7 @@ func (s *Store) Team(ctx context.Context, tenantID int64, query string, page Pag
 	if err := s.countTeam(ctx, tenantID, query, team(), invited, &result); err != nil {
 		return result, fmt.Errorf("count team: %w", err)
 	}
-	err := team().Order("CASE status WHEN 'active' THEN 0 WHEN 'invited' THEN 1 ELSE 2 END, lower(first_name), lower(last_name), email").
+	err := team().Order("CASE status WHEN 'active' THEN 0 WHEN 'invited' THEN 1 WHEN 'expired' THEN 2 ELSE 3 END, lower(first_name), lower(last_name), email").
 		Limit(page.Size).Offset(page.Offset()).Scan(&result.Items).Error
 	if err != nil {
 		return result, fmt.Errorf("list team: %w", err)

@@ -253,7 +253,7 @@ func TestTemplateByID(t *testing.T) {
 	}
 	unused := mustTemplate(t, w.store, w.acme.ID, "Unused")
 	for i := range 3 {
-		if _, err := w.store.CreateOrder(ctx, w.acme.ID, w.aliceAtAcme.ID, models.NewOrder{TemplateID: tpl.ID, ApplicantName: "Applicant " + string(rune('A'+i))}); err != nil {
+		if _, err := w.store.CreateOrder(ctx, w.acme.ID, w.aliceAtAcme.ID, models.NewOrder{TemplateID: tpl.ID, ApplicantName: "Applicant " + string(rune('A'+i))}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -391,7 +391,7 @@ func TestDeleteTemplate(t *testing.T) {
 	used, spare, other := mustTemplate(t, w.store, w.acme.ID, "Used"), mustTemplate(t, w.store, w.acme.ID, "Spare"), mustTemplate(t, w.store, w.acme.ID, "Other")
 	globexTemplate := mustTemplate(t, w.store, w.globex.ID, "Globex's")
 	for range 2 {
-		if _, err := w.store.CreateOrder(ctx, w.acme.ID, w.aliceAtAcme.ID, models.NewOrder{TemplateID: used.ID, ApplicantName: "Jane Roe"}); err != nil {
+		if _, err := w.store.CreateOrder(ctx, w.acme.ID, w.aliceAtAcme.ID, models.NewOrder{TemplateID: used.ID, ApplicantName: "Jane Roe"}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

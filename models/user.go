@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/mail"
 	"strings"
 	"time"
@@ -87,7 +88,7 @@ type NewUser struct {
 func (n *NewUser) validate() FieldErrors {
 	n.Email = NormalizeEmail(n.Email)
 	errs := FieldErrors{}
-	validatePersonName(errs, &n.FirstName, &n.LastName, true)
+	validatePersonName(errs, &n.FirstName, &n.LastName, true, false)
 	if msg := ValidateEmail(n.Email); msg != "" {
 		errs["email"] = msg
 	}
@@ -240,16 +241,31 @@ func (s *Store) ChangePassword(ctx context.Context, userID int64, p PasswordChan
 	return changed, nil
 }
 
-// RememberLastTenant records where to send the user after their next sign-in.
-func (s *Store) RememberLastTenant(ctx context.Context, userID, tenantID int64) error {
-	err := s.conn(ctx).Model(&User{}).Where("id = ?", userID).
-		UpdateColumn("last_tenant_id", tenantID).Error
-	return notFound(err, "remember last tenant")
+// EnterTenant records that a user arrived at a tenant: it is where their
+// next sign-in lands. It tells whether they had entered it before, from the
+// audit log's company-entered events (the caller writes this arrival's
+// next), in the same statement: entering a company has a budget of
+// statements. ctx must be scoped to the tenant, as the audit log is its.
+func (s *Store) EnterTenant(ctx context.Context, userID, tenantID int64) (enteredBefore bool, err error) {
+	earlier := s.scoped(ctx, tenantID).Model(&AuditEvent{}).Select("1").
+		Where("action = ? AND actor_user_id = ?", AuditCompanyEntered, userID)
+	var found []bool
+	err = s.conn(ctx).Raw("UPDATE users SET last_tenant_id = ? WHERE id = ? RETURNING EXISTS (?)", tenantID, userID, earlier).
+		Scan(&found).Error
+	if err != nil {
+		return false, fmt.Errorf("remember last tenant: %w", err)
+	}
+	if len(found) == 0 {
+		return false, fmt.Errorf("remember last tenant: %w", ErrNotFound)
+	}
+	return found[0], nil
 }
 
 // validatePersonName cleans a first and last name in place and notes what
-// is wrong with them; a first name may be optional (a company's future owner).
-func validatePersonName(errs FieldErrors, first, last *string, firstRequired bool) {
+// is wrong with them. Which are required depends on the form: the invite
+// forms ask for both, a company's future owner is invited by email alone,
+// and someone accepting an invitation may have no last name.
+func validatePersonName(errs FieldErrors, first, last *string, firstRequired, lastRequired bool) {
 	cleanLines(errs, map[string]*string{"first_name": first, "last_name": last})
 	switch {
 	case errs["first_name"] != "":
@@ -258,7 +274,11 @@ func validatePersonName(errs FieldErrors, first, last *string, firstRequired boo
 	case len(*first) > 100:
 		errs["first_name"] = "Use at most 100 characters."
 	}
-	if errs["last_name"] == "" && len(*last) > 100 {
+	switch {
+	case errs["last_name"] != "":
+	case *last == "" && lastRequired:
+		errs["last_name"] = "Enter a last name."
+	case len(*last) > 100:
 		errs["last_name"] = "Use at most 100 characters."
 	}
 }

@@ -111,7 +111,7 @@ func TestLandingTenant(t *testing.T) {
 	if got := landing(); got != "acme" {
 		t.Fatalf("no last company: landed in %s, want the owned acme", got)
 	}
-	if err := w.store.RememberLastTenant(ctx, w.alice.ID, zeta.ID); err != nil {
+	if _, err := w.store.EnterTenant(ctx, w.alice.ID, zeta.ID); err != nil {
 		t.Fatal(err)
 	}
 	if got := landing(); got != "zeta" {
@@ -128,6 +128,56 @@ func TestLandingTenant(t *testing.T) {
 	}
 	if _, err := w.store.AddMember(ctx, beta.ID, w.alice.ID, models.RoleAdmin); fieldError(err, "email") == "" {
 		t.Fatalf("second membership: err = %v", err)
+	}
+}
+
+func TestEnterTenantTellsWhetherTheUserWasThereBefore(t *testing.T) {
+	w := newWorld(t)
+	ctx := models.WithActor(context.Background(), models.Actor{UserID: w.alice.ID, Email: "alice@acme.test"})
+	bob := mustUser(t, w.store, "bob@x.test")
+	for i, want := range []bool{false, true} {
+		before, err := w.store.EnterTenant(ctx, w.alice.ID, w.acme.ID)
+		if err != nil || before != want {
+			t.Fatalf("entry %d: entered before %v (%v), want %v", i+1, before, err, want)
+		}
+		if err := w.store.Audit(ctx, w.acme.ID, models.AuditCompanyEntered, models.AuditTarget{Type: "tenant", ID: w.acme.ID}, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if u, _ := w.store.UserByID(ctx, w.alice.ID); u.LastTenantID == nil || *u.LastTenantID != w.acme.ID {
+		t.Fatal("the last company was not remembered")
+	}
+	// Alice's visits are hers: bob's first entry is a first one, and so is
+	// hers into another company.
+	if before, err := w.store.EnterTenant(ctx, bob.ID, w.acme.ID); err != nil || before {
+		t.Fatalf("bob's first entry: %v (%v)", before, err)
+	}
+	if before, err := w.store.EnterTenant(ctx, w.alice.ID, w.platform.ID); err != nil || before {
+		t.Fatalf("alice's first entry into the platform: %v (%v)", before, err)
+	}
+}
+
+func TestInactiveCompaniesOf(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	frank := mustUser(t, w.store, "frank@x.test")
+	lab, err := w.store.CreateTenant(ctx, models.NewTenant{ParentID: w.acme.ID, Name: "Acme Lab", Subdomain: "acme-lab", Timezone: "UTC", OwnerUserID: frank.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := w.store.InactiveCompaniesOf(ctx, frank.ID); err != nil || len(got) != 0 {
+		t.Fatalf("while Acme Lab is active: %v %v", got, err)
+	}
+	if err := w.store.SetTenantStatus(ctx, lab.ID, models.TenantInactive); err != nil {
+		t.Fatal(err)
+	}
+	got, err := w.store.InactiveCompaniesOf(ctx, frank.ID)
+	if err != nil || len(got) != 1 || got[0].Name != "Acme Lab" || got[0].ParentName != "Acme Corp" {
+		t.Fatalf("inactive companies of frank: %+v %v", got, err)
+	}
+	// Someone else's inactive companies are not theirs.
+	if got, err := w.store.InactiveCompaniesOf(ctx, w.alice.ID); err != nil || len(got) != 0 {
+		t.Fatalf("alice, a member of no inactive company: %v %v", got, err)
 	}
 }
 

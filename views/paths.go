@@ -36,6 +36,12 @@ func InvitationPath(id int64, action string) string {
 	return itemPath(TeamPath+"/invitations", id, action)
 }
 
+// InvitationLinkPath is the page an emailed invitation link opens, on the
+// base domain: InvitationLinkPath(token, "accept") is where it is accepted.
+func InvitationLinkPath(token string, action ...string) string {
+	return strings.Join(append([]string{"/invitations", token}, action...), "/")
+}
+
 // SubTenantPath is a sub-tenant's details page, or what lies below it:
 // SubTenantPath(7) is "/sub-tenants/7", SubTenantPath(7, "users", "new") is
 // "/sub-tenants/7/users/new".

@@ -195,7 +195,33 @@
     if (typeof d.showModal !== "function") return;
     d.close();
     d.showModal();
+    if (d.dataset.formUrl) backClosesDialog(d);
   });
+
+  // The confirmation is shown over the filled form. In the browser's
+  // history it becomes a step of its own after that form (data-form-url),
+  // so Back, or Cancel, returns to the form as it was filled in, and
+  // Forward asks again. A reload keeps the history as it is.
+  function backClosesDialog(d) {
+    if (!window.history.pushState) return;
+    var confirming = window.location.href;
+    if (!(window.history.state && window.history.state.confirming)) {
+      window.history.replaceState({ form: true }, "", d.dataset.formUrl);
+      window.history.pushState({ confirming: true }, "", confirming);
+    }
+    window.addEventListener("popstate", function (event) {
+      var again = event.state && event.state.confirming;
+      if (again && !d.open) d.showModal();
+      if (!again && d.open) d.close();
+    });
+    function back(event) {
+      if (!(window.history.state && window.history.state.confirming)) return;
+      event.preventDefault();
+      window.history.back();
+    }
+    d.addEventListener("cancel", back); // Escape
+    d.querySelectorAll("[data-dialog-cancel]").forEach(function (b) { b.addEventListener("click", back); });
+  }
 })();
 
 // Application URL follows the subdomain as it is typed; the field hints at
@@ -217,11 +243,20 @@
 })();
 
 // Subdomain availability, asked of the server a moment after typing stops.
+// Once it is available, what the server said was wrong with the earlier
+// value (the red border and the message beside the field) goes away.
 (function () {
   "use strict";
   document.querySelectorAll("input[data-check-url]").forEach(function (input) {
-    var status = document.getElementById(input.getAttribute("aria-describedby"));
+    var status = document.querySelector(input.dataset.checkStatus);
     if (!status || !window.fetch) return;
+    function clearServerError() {
+      var field = input.closest(".field");
+      if (field) field.classList.remove("field-invalid");
+      var message = document.getElementById("f-" + input.name + "-error");
+      if (message) message.remove();
+      input.setAttribute("aria-describedby", status.id);
+    }
     var timer = null;
     var asked = "";
     input.addEventListener("input", function () {
@@ -239,6 +274,7 @@
             status.textContent = answer.available ? "✓ " + answer.subdomain + " is available." : answer.message;
             status.className = "field-hint subdomain-status span-2 " + (answer.available ? "is-ok" : "is-bad");
             input.setAttribute("aria-invalid", answer.available ? "false" : "true");
+            if (answer.available) clearServerError();
           })
           .catch(function () { /* the server checks again on submit */ });
       }, 300);

@@ -17,7 +17,7 @@ import (
 // PlatformHome is Home for platform staff, the platform tenant's Super
 // Admins: the customer companies they look after, at a glance, instead of a
 // company's own Home.
-func PlatformHome(s views.Shell, f models.PlatformFigures) templ.Component {
+func PlatformHome(s views.Shell, f models.PlatformFigures, firstVisit bool) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -68,7 +68,7 @@ func PlatformHome(s views.Shell, f models.PlatformFigures) templ.Component {
 				}
 				return nil
 			})
-			templ_7745c5c3_Err = components.PageHeader("Welcome back, "+s.User.FirstName, s.Tenant.Name+": the customer companies you look after, at a glance.").Render(templ.WithChildren(ctx, templ_7745c5c3_Var3), templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = components.PageHeader(greeting(s, firstVisit), s.Tenant.Name+": the customer companies you look after, at a glance.").Render(templ.WithChildren(ctx, templ_7745c5c3_Var3), templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
