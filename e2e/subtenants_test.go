@@ -87,18 +87,19 @@ func TestSubTenants(t *testing.T) {
 	if status := clickAndWait(t, tab, `.tabs a[href$="/settings"]`); status != http.StatusOK {
 		t.Fatalf("settings tab: %d", status)
 	}
-	before, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(`[data-testid="updated-at"]`)))
+	updatedAt := `document.querySelector('[data-testid="updated-at"] time').getAttribute("datetime")`
+	before, err := chromedp.Run(tab, chromedp.Evaluate[string](updatedAt))
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1100 * time.Millisecond) // Updated At is shown to the second
+	time.Sleep(1100 * time.Millisecond) // Updated At's exact instant is to the second
 	click(t, tab, `input[name="solutions"][value="cold_chain"]`)
 	click(t, tab, `input[name="sso_inherit"]`)
 	if status := clickAndWait(t, tab, `.settings-form button[type="submit"]`); status != http.StatusOK {
 		t.Fatalf("save: %d", status)
 	}
 	wantText(t, tab, "Settings saved for Acme Asia")
-	after, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(`[data-testid="updated-at"]`)))
+	after, err := chromedp.Run(tab, chromedp.Evaluate[string](updatedAt))
 	if err != nil || after == before {
 		t.Fatalf("Updated At did not move: %q → %q (%v)", before, after, err)
 	}

@@ -107,7 +107,11 @@ func TestEveSeesAcmeEuropesDevices(t *testing.T) {
 	wantStatus(t, page, http.StatusOK)
 	wantBody(t, page, "Device Identifier", "Status", "Device Model", "Deprovisioned At", "Created At", "Updated At",
 		"EU-TL100-0001", "Thermo Logger T-100", "Thermo Logger T-200", "GPS Tracker G2", "Door Sensor DS-1",
-		"1–25 of 25", `name="q"`, `aria-current="page"`, "Times in Europe/Berlin")
+		"1–25 of 25", `name="q"`, `aria-current="page"`)
+	// Times are written one way, in Acme Europe's time zone, named.
+	if !regexp.MustCompile(`>\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d CES?T</time>`).MatchString(page.body) {
+		t.Errorf("device times are not written as 29 Nov 2026, 05:05 CET:\n%s", excerpt(page.body))
+	}
 	wantNoBody(t, page, `style=`, "onclick", "<script>")
 	// The demo's ~25 devices: some inactive, two deprovisioned.
 	if n := strings.Count(page.body, `status-pill status-pill-deprovisioned`); n != 2 {
@@ -122,7 +126,7 @@ func TestEveSeesAcmeEuropesDevices(t *testing.T) {
 		t.Fatalf("rows %v", rows)
 	}
 	dep := rowOf(t, page, "EU-GPS-0004")
-	if !strings.Contains(dep, "Deprovisioned") || !regexp.MustCompile(`>\d\d:\d\d CES?T<`).MatchString(dep) || strings.Contains(dep, "Not deprovisioned") {
+	if !strings.Contains(dep, "Deprovisioned") || !regexp.MustCompile(`"Deprovisioned At" class="cell-nowrap"><time datetime="[^"]+">\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d CES?T<`).MatchString(dep) || strings.Contains(dep, "Not deprovisioned") {
 		t.Errorf("deprovisioned row lacks its date in Berlin time: %s", dep)
 	}
 	if strings.Contains(dep, "/deprovision") || strings.Contains(dep, "/status") {
@@ -603,4 +607,29 @@ func TestParentSuperAdminEditsChildDeviceModel(t *testing.T) {
 	bob := a.browser()
 	bob.signIn("bob@globex.test", "acme")
 	wantStatus(t, bob.get(tenantURL("acme", editPath)), http.StatusForbidden)
+}
+
+// TestTimesAreTheViewersCompanys: a parent's Super Admin sees a sub-tenant's
+// header and Devices tab in the parent's time zone (Acme: New York), not the
+// sub-tenant's (Berlin); every time on those pages is written one way.
+func TestTimesAreTheViewersCompanys(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	eu := idOf(a.tenant("acme-eu"))
+	page := alice.get(tenantURL("acme", "/sub-tenants/"+eu+"/devices"))
+	wantStatus(t, page, http.StatusOK)
+	oneWay := regexp.MustCompile(`\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d ([A-Z]{3,4})\b`)
+	zones := map[string]int{}
+	for _, m := range oneWay.FindAllStringSubmatch(page.body, -1) {
+		zones[m[1]]++
+	}
+	if zones["EST"]+zones["EDT"] < 25 || zones["CET"]+zones["CEST"] != 0 {
+		t.Fatalf("times on acme's page about Acme Europe, by zone: %v; want New York's only", zones)
+	}
+	wantBody(t, page, `data-testid="created-at">`, `data-testid="updated-at">`)
+	if header := page.body[strings.Index(page.body, `data-testid="created-at"`):strings.Index(page.body, `data-testid="updated-at"`)]; !oneWay.MatchString(header) {
+		t.Fatalf("the header's Created is not written one way: %s", header)
+	}
 }

@@ -39,7 +39,7 @@ func (h *Handlers) ordersIndex(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, views.OrdersPath+"?"+query.Encode())
 	}
 	return h.render(c, http.StatusOK, pages.Orders(h.shell(c, "Orders", "orders"), pages.OrdersData{
-		Page: list, Search: q, Query: query, Location: rs.tenant.Location(),
+		Page: list, Search: q, Query: query,
 	}))
 }
 

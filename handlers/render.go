@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -37,6 +38,8 @@ func (h *Handlers) shell(c echo.Context, title, nav string) views.Shell {
 		SignOutPath:  "/logout",
 		Theme:        themeOf(c),
 		CookieDomain: h.cfg.BaseURL.Hostname(),
+		Location:     time.UTC,
+		Now:          h.now(),
 	}
 	if rs.membership != nil {
 		s.Role = rs.membership.Role
@@ -50,6 +53,7 @@ func (h *Handlers) shell(c echo.Context, title, nav string) views.Shell {
 	}
 	s.HomeHref = h.cfg.BaseLink("/", nil)
 	if rs.tenant != nil {
+		s.Location = rs.tenant.Location()
 		s.TenantURL = h.cfg.TenantURL(rs.tenant.Subdomain, "/")
 		s.TenantHost = rs.tenant.Subdomain + "." + h.hostname
 		if rs.tenant.Active() {

@@ -273,7 +273,7 @@ func (h *Handlers) invitationMail(inviter *models.User) models.MailFor {
 		}
 		body := fmt.Sprintf("%s\n\n%s (%s) invited you to %s.\n\nOpen this link to accept or decline:\n%s\n\n"+
 			"The link works once and expires on %s. If you were not expecting this, you can ignore this email.\n",
-			greeting, inviter.Name(), inviter.Email, what, link, inv.ExpiresAt.In(t.Location()).Format("2 January 2006 at 15:04 MST"))
+			greeting, inviter.Name(), inviter.Email, what, link, views.FormatTime(inv.ExpiresAt, t.Location()))
 		return models.NewEmail{
 			TenantID: t.ID,
 			To:       inv.Email,

@@ -28,7 +28,7 @@ func (h *Handlers) templatesIndex(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, views.TemplatesPath+"?page="+strconv.Itoa(last))
 	}
 	return h.render(c, http.StatusOK, pages.Templates(h.shell(c, "Templates", "templates"), pages.TemplatesData{
-		Page: list, Query: url.Values{}, Location: rs.tenant.Location(),
+		Page: list, Query: url.Values{},
 	}))
 }
 
@@ -46,7 +46,7 @@ func (h *Handlers) templateDetails(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	data := pages.TemplateDetailsData{Template: tpl, Location: rs.tenant.Location()}
+	data := pages.TemplateDetailsData{Template: tpl}
 	if rs.membership.Role.Can(models.PermEdit) {
 		if data.CanOrder, err = h.store.MayOrderFrom(ctx, rs.tenant.ID, rs.membership.ID, id); err != nil {
 			return err

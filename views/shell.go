@@ -2,6 +2,7 @@ package views
 
 import (
 	"canopy/models"
+	"time"
 )
 
 // Flash is a one-time message shown at the top of the next page.
@@ -30,7 +31,17 @@ type Shell struct {
 	SignOutPath  string
 	Theme        Theme  // the colour scheme chosen in the Account menu; ThemeSystem follows the system
 	CookieDomain string // the base domain's host name: the theme cookie is set there, so every company's address shares it
+	// Location is the time zone every time on the page is shown in: the
+	// company's whose address this is (UTC on the base domain).
+	Location *time.Location
+	Now      time.Time // when the page is made, for "3 minutes ago"
 }
+
+// Time writes t the one way Canopy shows a moment, in the page's time zone.
+func (s Shell) Time(t time.Time) string { return FormatTime(t, s.Location) }
+
+// Ago says how long ago t was, for recent activity; Time is the exact moment.
+func (s Shell) Ago(t time.Time) string { return Ago(t, s.Now, s.Location) }
 
 // Theme is a colour scheme chosen in the Account menu, remembered per browser
 // in the ThemeCookie on the base domain.
