@@ -69,6 +69,7 @@ func fillPassword(t *testing.T, tab context.Context, current, next, confirm stri
 // other device out; the old password stops working and the new one works.
 func TestChangePassword(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	browser := newBrowser(t)
 	const newPassword = "a-brand-new-secret"
@@ -139,6 +140,7 @@ func TestChangePassword(t *testing.T) {
 // TestChangePasswordAtPhoneWidth: the page and its errors fit a phone.
 func TestChangePasswordAtPhoneWidth(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	tab := newTab(t, newBrowser(t), phone)
 	csp := watchCSP(t, tab)

@@ -7,6 +7,7 @@ import (
 
 func TestAuditLogPage(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	browser := newBrowser(t)
 	for name, size := range map[string]viewport{"desktop": desktop, "phone": phone} {

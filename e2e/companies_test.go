@@ -37,6 +37,7 @@ func clickAndWait(t *testing.T, tab context.Context, selector string) int64 {
 // without being asked for her password. Dave, with one company, has no toggle.
 func TestCompanyToggle(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	browser := newBrowser(t)
 	tab := newTab(t, browser, desktop)
@@ -79,6 +80,7 @@ func TestCompanyToggle(t *testing.T) {
 // who has no toggle on Home).
 func TestCompanyTileOnFocusedPages(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	browser := newBrowser(t)
 	for _, who := range []struct{ subdomain, email, company, shot string }{
@@ -115,6 +117,7 @@ var linkInMail = regexp.MustCompile(`https?://\S+/invitations/[A-Za-z0-9_-]+`)
 // signed in at Acme.
 func TestInvitingMembers(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	browser := newBrowser(t)
 	alice := newTab(t, browser, desktop)
@@ -166,6 +169,7 @@ func TestInvitingMembers(t *testing.T) {
 // it switches company. "See all" leads to the Companies page.
 func TestToggleOfManyCompanies(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	ctx := context.Background()
 	alice, err := a.store.UserByEmail(ctx, "alice@acme.test")

@@ -111,6 +111,7 @@ func tenantNamed(t *testing.T, a *app, subdomain string) *models.Tenant {
 // has a browser of its own, so each has the whole time budget.
 func TestConfirmAfterCancel(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	acme, eu := tenantNamed(t, a, "acme"), tenantNamed(t, a, "acme-eu")
 	inviteFor(t, a, acme, "nina@example.com")

@@ -59,6 +59,7 @@ func waitVisible(t *testing.T, tab context.Context, selector string) {
 // per-line report.
 func TestDevicesInsideACompany(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	tab := newTab(t, newBrowser(t), desktop)
 	signIn(t, tab, a, "acme-eu", "eve@acme.test")
@@ -157,6 +158,7 @@ func TestDevicesInsideACompany(t *testing.T) {
 // Europe's devices from Acme's Sub-Tenants pages.
 func TestDevicesOnTheSubTenantTab(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	tab := newTab(t, newBrowser(t), desktop)
 	signIn(t, tab, a, "acme", "alice@acme.test")
@@ -202,6 +204,7 @@ func TestDevicesOnTheSubTenantTab(t *testing.T) {
 // TestDevicesAtPhoneWidth: the list and its Add form fit a phone.
 func TestDevicesAtPhoneWidth(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	tab := newTab(t, newBrowser(t), phone)
 	signIn(t, tab, a, "acme-eu", "eve@acme.test")

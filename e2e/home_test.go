@@ -24,6 +24,7 @@ func widthSuffix(v viewport) string {
 // with nothing to click. Signing in again, she is welcomed back.
 func TestHomeIsHonest(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	browser := newBrowser(t)
 	for _, size := range []viewport{desktop, phone} {
@@ -65,6 +66,7 @@ func TestHomeIsHonest(t *testing.T) {
 // yet"; nothing offers him other companies he does not have.
 func TestOnlyCompanyInactive(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	browser := newBrowser(t)
 	for _, size := range []viewport{desktop, phone} {

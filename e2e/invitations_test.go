@@ -12,6 +12,7 @@ import (
 // invitation for the newcomer, who joins Acme.
 func TestInvitationForSomeoneElse(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	browser := newBrowser(t)
 	alice := newTab(t, browser, desktop)

@@ -90,6 +90,7 @@ func addLongNamedSubTenant(t *testing.T, a *app) *models.Tenant {
 // description still fits. One browser, one sign-in.
 func TestLayout(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	eu, err := a.store.TenantBySubdomain(context.Background(), "acme-eu")
 	if err != nil {

@@ -49,6 +49,7 @@ func clickSubmit(t *testing.T, tab context.Context) int64 {
 // correction, and the New template page.
 func TestOrdersAndTemplates(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	tab := newTab(t, newBrowser(t), desktop)
 	signIn(t, tab, a, "acme", "alice@acme.test")
@@ -112,6 +113,7 @@ func TestOrdersAndTemplates(t *testing.T) {
 // stay readable on a phone.
 func TestOrdersAtPhoneWidth(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	tab := newTab(t, newBrowser(t), phone)
 	signIn(t, tab, a, "acme", "alice@acme.test")
@@ -132,6 +134,7 @@ func TestOrdersAtPhoneWidth(t *testing.T) {
 // nothing was sent, in the flash and in its row.
 func TestOrderReferenceAndEmailSaidPlainly(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	tab := newTab(t, newBrowser(t), desktop)
 	signIn(t, tab, a, "acme", "alice@acme.test")

@@ -89,6 +89,7 @@ func addPhoneRows(t *testing.T, a *app) {
 // labelled with its column, and every row's first action is on screen.
 func TestListsAtPhoneWidth(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	addPhoneRows(t, a)
 	eu := "/sub-tenants/" + strconv.FormatInt(tenantNamed(t, a, "acme-eu").ID, 10)
@@ -182,6 +183,7 @@ func readMenu(t *testing.T, tab context.Context) menuState {
 // JavaScript the menu is simply shown.
 func TestMenuAtPhoneWidth(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	browser := newBrowser(t)
 	tab := newTab(t, browser, phone)

@@ -49,6 +49,7 @@ func confirm(t *testing.T, tab context.Context, button, question string) int64 {
 // deleted after a confirmation. On a phone the pages fit the screen.
 func TestEditAndDeleteTemplate(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	browser := newBrowser(t)
 	tab := newTab(t, browser, desktop)
@@ -114,6 +115,7 @@ func TestEditAndDeleteTemplate(t *testing.T) {
 // is back on the list; nobody's row offers him a way to edit himself.
 func TestEditMember(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	browser := newBrowser(t)
 	for _, size := range sizes {
@@ -150,6 +152,7 @@ func TestEditMember(t *testing.T) {
 // Acme Europe from Acme's Sub-Tenants pages, on her phone.
 func TestEditDeviceModel(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	browser := newBrowser(t)
 	tab := newTab(t, browser, desktop)
@@ -208,6 +211,7 @@ func TestEditDeviceModel(t *testing.T) {
 // and member count, and open a company's details; on a phone as well.
 func TestPlatformStaffHomeAndCompanies(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	browser := newBrowser(t)
 	greeting := "Welcome to Canopy Platform, Casey" // the first visit, then back

@@ -13,6 +13,7 @@ import (
 // sign in, and land back on the company's own subdomain.
 func TestSignInReachesHome(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	tab := newTab(t, newBrowser(t), desktop)
 
@@ -38,6 +39,7 @@ func TestSignInReachesHome(t *testing.T) {
 // the base domain remembers her and hands her over with a one-time token.
 func TestSignedInUserMovesBetweenCompanies(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	tab := newTab(t, newBrowser(t), desktop)
 	signIn(t, tab, a, "acme", "alice@acme.test")
@@ -54,6 +56,7 @@ func TestSignedInUserMovesBetweenCompanies(t *testing.T) {
 // menu folds into a bar and nothing makes the page scroll sideways.
 func TestHomeAtPhoneWidth(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	tab := newTab(t, newBrowser(t), phone)
 	signIn(t, tab, a, "acme", "alice@acme.test")
@@ -67,6 +70,7 @@ func TestHomeAtPhoneWidth(t *testing.T) {
 // Each case runs in its own private browser context, so none is signed in.
 func TestPagesBeforeSignIn(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	browser := newBrowser(t)
 

@@ -18,6 +18,7 @@ import (
 // the list, open it, invite a user, save its settings and see Updated At move.
 func TestSubTenants(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	browser := newBrowser(t)
 	tab := newTab(t, browser, desktop)
@@ -167,6 +168,7 @@ func fieldValue(t *testing.T, tab context.Context, selector string) string {
 // creation.
 func TestCreateSubTenantSurvivesMistakesAndBack(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	tab := newTab(t, newBrowser(t), desktop)
 	signIn(t, tab, a, "acme", "alice@acme.test")

@@ -31,6 +31,7 @@ func rowWithText(t *testing.T, tab context.Context, text string) string {
 // Globex already.
 func TestTeamSaysWhatIsPossible(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	tab := newTab(t, newBrowser(t), desktop)
 	signIn(t, tab, a, "acme", "alice@acme.test")
@@ -90,6 +91,7 @@ func TestTeamSaysWhatIsPossible(t *testing.T) {
 // it from the Users tab returns to the Users tab.
 func TestSubTenantStatusStaysOnItsTab(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	tab := newTab(t, newBrowser(t), desktop)
 	signIn(t, tab, a, "acme", "alice@acme.test")

@@ -32,6 +32,7 @@ func openFirstTemplate(t *testing.T, tab context.Context, a *app) *url.URL {
 // it fits the screen.
 func TestTemplatePage(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	browser := newBrowser(t)
 	tab := newTab(t, browser, desktop)

@@ -97,6 +97,7 @@ func chooseTheme(t *testing.T, tab context.Context, value string) {
 // or style is needed (CSP).
 func TestThemeChoice(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	tab := newTab(t, newBrowser(t), desktop)
 	csp := watchCSP(t, tab)
@@ -132,6 +133,7 @@ func TestThemeChoice(t *testing.T) {
 // remembers its own; see app.js.)
 func TestThemeHoldsAcrossCompanies(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopyOn(t, canopyTest)
 	tab := newTab(t, newBrowser(t), desktop)
 	preferScheme(t, tab, "light")
@@ -215,6 +217,7 @@ func unreadable(t *testing.T, tab context.Context) []string {
 // The pages themselves are TestEveryPage's.
 func TestOverlaysInBothSchemes(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	browser := newBrowser(t)
 	for _, scheme := range tourSchemes {

@@ -47,6 +47,7 @@ var tourSizes = []struct {
 // page, are written to e2e/screenshots/tour for people to look through.
 func TestEveryPage(t *testing.T) {
 	requireBrowser(t)
+	t.Parallel()
 	a := startCanopy(t)
 	browser := newBrowserWithin(t, 10*time.Minute)
 	pages := tourPages(t, a)
