@@ -1,11 +1,13 @@
 package e2e
 
 import (
+	"canopy/internal/demo"
 	"canopy/models"
 	"context"
 	_ "embed"
 	"fmt"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -57,8 +59,13 @@ func TestEveryPage(t *testing.T) {
 		tab, ok := tabs[p.as]
 		if !ok {
 			tab = newTab(t, browser, desktop)
-			if p.as != "" {
-				signIn(t, tab, a, landingOf(p.as), p.as)
+			switch landing := landingOf(p.as); {
+			case p.as == "":
+			case landing == "": // no company to land in: signed in on the base domain
+				open(t, tab, a.baseURL("/login"))
+				wantStatus(t, submitSignIn(t, tab, p.as, demo.Password), http.StatusOK)
+			default:
+				signIn(t, tab, a, landing, p.as)
 			}
 			tabs[p.as] = tab
 		}
@@ -85,6 +92,8 @@ func landingOf(email string) string {
 		return "admin"
 	case "eve@acme.test":
 		return "acme-eu"
+	case "frank@acme.test": // his only company, Acme Lab, is inactive
+		return ""
 	}
 	return "acme"
 }
@@ -107,6 +116,12 @@ func tourPages(t *testing.T, a *app) []tourPage {
 		t.Fatal(err)
 	}
 	invitation := "/invitations/" + inviteFor(t, a, acme, "tour-invitee@example.com")
+	expired := "/invitations/" + inviteFor(t, a, acme, "tour-late@example.com")
+	if err := a.db.Exec("UPDATE invitations SET expires_at = ? WHERE email = ?", time.Now().Add(-time.Hour).UTC(), "tour-late@example.com").Error; err != nil {
+		t.Fatal(err)
+	}
+	confirm := "/sub-tenants/new?" + url.Values{"check": {"1"}, "name": {"Acme Asia"}, "subdomain": {"acme-asia"},
+		"description": {"For the Acme Asia team."}, "email": {"owner@asia.example"}, "timezone": {"Asia/Tokyo"}}.Encode()
 	dave, err := a.store.UserByEmail(ctx, "dave@acme.test")
 	if err != nil {
 		t.Fatal(err)
@@ -121,11 +136,14 @@ func tourPages(t *testing.T, a *app) []tourPage {
 	}
 	device := devices.Items[0].ID
 	child := func(below string) string { return fmt.Sprintf("/sub-tenants/%d/%s", europe.ID, below) }
-	const alice, viewer, eve, staff = "alice@acme.test", "dave@acme.test", "eve@acme.test", "staff@canopy.test"
+	const alice, viewer, eve, staff, frank = "alice@acme.test", "dave@acme.test", "eve@acme.test", "staff@canopy.test", "frank@acme.test"
 	ok := int64(http.StatusOK)
 	return []tourPage{
 		{"sign-in", "", "", "/login", ok},
 		{"invitation", "", "", invitation, ok},
+		{"invitation-expired", "", "", expired, http.StatusGone},
+		{"invitation-someone-else", viewer, "", invitation, ok},
+		{"only-company-inactive", frank, "", "/", ok},
 		{"unknown-company", "", "nowhere", "/", http.StatusNotFound},
 
 		{"home", alice, "acme", "/", ok},
@@ -145,6 +163,7 @@ func tourPages(t *testing.T, a *app) []tourPage {
 		{"password", alice, "acme", "/account/password", ok},
 		{"sub-tenants", alice, "acme", "/sub-tenants", ok},
 		{"sub-tenant-new", alice, "acme", "/sub-tenants/new", ok},
+		{"sub-tenant-confirm", alice, "acme", confirm, ok},
 		{"sub-tenant-devices", alice, "acme", child("devices"), ok},
 		{"sub-tenant-device-edit", alice, "acme", child(fmt.Sprintf("devices/%d/edit", device)), ok},
 		{"sub-tenant-users", alice, "acme", child("users"), ok},

@@ -314,6 +314,10 @@ func TestThemeCookieChoosesTheScheme(t *testing.T) {
 	light := a.browser().withCookie(base+"/login", "canopy_theme", "light")
 	wantStatus(t, light, http.StatusOK)
 	wantBody(t, light, `<html lang="en" data-theme="light">`, `<meta name="color-scheme" content="light">`)
+	// Pages that name no company, like an inactive company's, too.
+	inactive := withTheme(tenantURL("acme-lab", "/"), "dark")
+	wantStatus(t, inactive, http.StatusForbidden)
+	wantBody(t, inactive, `<html lang="en" data-theme="dark">`, "Acme Lab is inactive")
 
 	for _, value := range []string{"", "sepia", `dark"><script>`} {
 		system := withTheme(tenantURL("acme", "/orders"), value)

@@ -178,6 +178,11 @@ func TestInactiveCompanyOffersOtherCompaniesOnlyToThoseWithSome(t *testing.T) {
 	if strings.Contains(r.body, "Go to my other companies") {
 		t.Error("a visitor not signed in is promised other companies")
 	}
+	// Her open session changes nothing there, even with a valid form token.
+	wantStatus(t, carol.submit(tenantURL("initech", "/"), tenantURL("initech", "/settings/company"), url.Values{"timezone": {"Asia/Tokyo"}}), http.StatusForbidden)
+	if tz := a.tenant("initech").Timezone; tz == "Asia/Tokyo" {
+		t.Fatal("a POST to an inactive company changed its settings")
+	}
 	// Signing out still works at an inactive company's address.
 	wantStatus(t, carol.submit(tenantURL("initech", "/"), tenantURL("initech", "/logout"), nil), http.StatusSeeOther)
 	// Carol, with Initech inactive and nothing else, is told so on the base domain.

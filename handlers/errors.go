@@ -65,6 +65,8 @@ var modelErrorPages = []struct {
 		message: "Ask the company's current owner to do it.", href: views.TeamPath, label: "Back to Team"}},
 	{models.ErrOwnsAnother, pageError{status: http.StatusConflict, heading: "That person already owns a company",
 		message: "That person already owns a company, and each person can own only one."}},
+	// Deleting from a template's page flashes the specific reason instead
+	// (pages.TemplateKept); this is the page for any other way it arrives.
 	{models.ErrTemplateInUse, pageError{status: http.StatusConflict, heading: "That template cannot be deleted",
 		message: "Orders were made from it, or it is the only template someone may order from.", href: views.TemplatesPath, label: "Back to templates"}},
 	{models.ErrDeviceDeprovisioned, pageError{status: http.StatusConflict, heading: "That device is already deprovisioned",

@@ -109,6 +109,15 @@ func (h *Handlers) declineInvitation(c echo.Context) error {
 	if stateOf(c).tenant != nil {
 		return errNotFound
 	}
+	// Someone signed in as another account answers for nobody: they are
+	// asked first, as when accepting.
+	inv, invited, err := h.store.InvitationByToken(c.Request().Context(), c.Param("token"))
+	if err != nil {
+		return err
+	}
+	if h.signedInAsSomeoneElse(c, inv) {
+		return h.askWhoAnswers(c, http.StatusConflict, inv, invited)
+	}
 	t, err := h.store.DeclineInvitation(c.Request().Context(), c.Param("token"))
 	if err != nil {
 		return err

@@ -31,6 +31,10 @@ func TestInvitationForAnotherAddressAsksBeforeSwitchingAccounts(t *testing.T) {
 	if _, err := a.store.UserByEmail(t.Context(), "qa-owner@example.com"); err == nil {
 		t.Fatal("an account was created for the invitee while signed in as dave")
 	}
+	// A crafted decline records no answer either.
+	declined := dave.submit(link, link+"/decline", nil)
+	wantStatus(t, declined, http.StatusConflict)
+	wantBody(t, declined, "This invitation is for someone else")
 	// Stay signed in: dave goes on as dave, and the invitation stays open.
 	stay := dave.follow(dave.get(base + "/"))
 	wantStatus(t, stay, http.StatusOK)

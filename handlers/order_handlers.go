@@ -122,20 +122,29 @@ func applicantMail(tenant *models.Tenant) models.OrderMailFor {
 	}
 }
 
-// linkLike finds what a mail program would turn into a link: a scheme
-// (https://…) or a www. address.
-var linkLike = regexp.MustCompile(`(?i)[a-z][a-z0-9+.-]*://|\bwww\.`)
+// Mail programs link more than addresses with a scheme: a bare host name
+// (paypal-secure.com, www.x), an email address and an IP address too, also
+// when written with a look-alike dot or colon.
+var (
+	// hostLike is a dotted name whose last label starts with two letters
+	// (every top-level domain does), or an IPv4 address: what a mail
+	// program could take for a host.
+	hostLike = regexp.MustCompile(`[\p{L}\p{N}_-]+(?:[.．。｡][\p{L}\p{N}_-]+)*[.．。｡](?:\p{L}{2}[\p{L}\p{N}-]*|\p{N}+[.．。｡]\p{N}+[.．。｡]\p{N}+)`)
+	// hostDot is a dot of any kind.
+	hostDot = regexp.MustCompile(`[.．。｡]`)
+	// schemeLike is the start of an address with a scheme, ordinary colon or not.
+	schemeLike = regexp.MustCompile(`[:：]\s*//`)
+)
 
 // inertText is text someone typed, made safe to put in an email: anything
-// that reads as a web address is broken ("https[:]//", "www[.]") so that no
-// mail program links it.
+// that reads as a host, an email address or a link has its dots and its
+// "://" broken ("evil[.]example", "https[:]//") so that no mail program
+// links it. Other dots, as in "J.R.R. Tolkien" or "version 1.5", stay.
 func inertText(s string) string {
-	return linkLike.ReplaceAllStringFunc(s, func(m string) string {
-		if strings.HasSuffix(m, "://") {
-			return strings.TrimSuffix(m, "://") + "[:]//"
-		}
-		return m[:len(m)-1] + "[.]"
+	s = hostLike.ReplaceAllStringFunc(s, func(host string) string {
+		return hostDot.ReplaceAllString(host, "[.]")
 	})
+	return schemeLike.ReplaceAllString(s, "[:]//")
 }
 
 // joinWords lists words as a sentence does: "a", "a and b", "a, b and c".

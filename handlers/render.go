@@ -28,19 +28,8 @@ func (h *Handlers) render(c echo.Context, status int, component templ.Component)
 // shell gathers what every layout needs about this request.
 func (h *Handlers) shell(c echo.Context, title, nav string) views.Shell {
 	rs := stateOf(c)
-	s := views.Shell{
-		Title:        title,
-		CSRF:         h.csrfToken(c),
-		Flashes:      h.takeFlashes(c),
-		User:         rs.user,
-		Tenant:       rs.tenant,
-		Nav:          nav,
-		SignOutPath:  "/logout",
-		Theme:        themeOf(c),
-		CookieDomain: h.cfg.BaseURL.Hostname(),
-		Location:     time.UTC,
-		Now:          h.now(),
-	}
+	s := h.visitorShell(c, title)
+	s.User, s.Tenant, s.Nav = rs.user, rs.tenant, nav
 	if rs.membership != nil {
 		s.Role = rs.membership.Role
 		s.Path = c.Request().URL.RequestURI()
@@ -51,7 +40,6 @@ func (h *Handlers) shell(c echo.Context, title, nav string) views.Shell {
 			}
 		}
 	}
-	s.HomeHref = h.cfg.BaseLink("/", nil)
 	if rs.tenant != nil {
 		s.Location = rs.tenant.Location()
 		s.TenantURL = h.cfg.TenantURL(rs.tenant.Subdomain, "/")
@@ -61,6 +49,23 @@ func (h *Handlers) shell(c echo.Context, title, nav string) views.Shell {
 		}
 	}
 	return s
+}
+
+// visitorShell is what every page's layout needs whoever is looking: the
+// page's title, the form token, flashes, the chosen theme, and times in UTC.
+// It names no user, company or role; shell adds those.
+func (h *Handlers) visitorShell(c echo.Context, title string) views.Shell {
+	return views.Shell{
+		Title:        title,
+		CSRF:         h.csrfToken(c),
+		Flashes:      h.takeFlashes(c),
+		SignOutPath:  "/logout",
+		Theme:        themeOf(c),
+		CookieDomain: h.cfg.BaseURL.Hostname(),
+		Location:     time.UTC,
+		Now:          h.now(),
+		HomeHref:     h.cfg.BaseLink("/", nil),
+	}
 }
 
 // themeOf is the theme this browser chose in the Account menu.
@@ -95,9 +100,7 @@ func (h *Handlers) tenantInactivePage(c echo.Context, t *models.Tenant) (templ.C
 		}
 		d.OtherCompanies = err == nil
 	}
-	s := views.Shell{Title: t.Name + " is inactive", CSRF: h.csrfToken(c), Flashes: h.takeFlashes(c),
-		HomeHref: d.BaseHref, SignOutPath: "/logout"}
-	return pages.TenantInactive(s, d), nil
+	return pages.TenantInactive(h.visitorShell(c, t.Name+" is inactive"), d), nil
 }
 
 // companyToggle lists the user's companies for the toggle, the current one

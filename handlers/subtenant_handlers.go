@@ -108,6 +108,10 @@ func (h *Handlers) renderSubTenantForm(c echo.Context, status int, form pages.Su
 // confirmed, or no longer valid (a subdomain taken meanwhile), go back to
 // the form's own address, which checks them again and says what is wrong:
 // every page of the way is a GET, and this POST is answered by a redirect.
+// The trade-off, for the browser's Back button: the details being checked
+// (the owner's email among them) are in that address, so in this browser's
+// history; the Referrer-Policy keeps them from other sites, and the request
+// log records paths only.
 func (h *Handlers) createSubTenant(c echo.Context) error {
 	rs := stateOf(c)
 	form := subTenantFormFrom(c.FormValue)

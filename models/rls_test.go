@@ -530,7 +530,7 @@ func TestRLSPlatformFiguresNeedTheWholeTree(t *testing.T) {
 	ownerStore := models.NewStore(w.owner)
 	mail := &sentMail{}
 	_, err := ownerStore.Invite(context.Background(), models.InviteRequest{TenantID: w.tenant["globex"], InviterRole: models.RoleSuperAdmin,
-		Email: "waiting@globex.test", FirstName: "Wanda", Role: models.RoleViewer}, mail.build)
+		Email: "waiting@globex.test", FirstName: "Wanda", LastName: "Wait", Role: models.RoleViewer}, mail.build)
 	if err != nil {
 		t.Fatal(err)
 	}

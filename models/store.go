@@ -111,3 +111,24 @@ func notFound(err error, what string) error {
 	}
 	return nil
 }
+
+// Kinds of work that take turns within one tenant (lockTenantFor).
+const (
+	lockTemplateDeletes int32 = iota + 1
+)
+
+// lockTenantFor makes the rest of the transaction wait for any other
+// transaction doing the same kind of work in the same tenant, on Postgres,
+// until it ends (an advisory lock, which blocks no reads or writes of the
+// tenant's rows). SQLite runs one writing transaction at a time already.
+func (s *Store) lockTenantFor(ctx context.Context, kind int32, tenantID int64) error {
+	if s.Dialect() != Postgres {
+		return nil
+	}
+	// The lock's second key is 32 bits: tenants whose ids share their low
+	// 32 bits would only take turns with each other, which is harmless.
+	if err := s.conn(ctx).Exec("SELECT pg_advisory_xact_lock(?, ?)", kind, int32(tenantID)).Error; err != nil { //nolint:gosec // G115: see above
+		return fmt.Errorf("wait for the tenant's other work: %w", err)
+	}
+	return nil
+}

@@ -344,6 +344,13 @@ func (s *Store) DeleteTemplate(ctx context.Context, tenantID, id int64) (*Templa
 	}
 	var t Template
 	err := s.Tx(ctx, func(tx *Store) error {
+		// Two deletes at once could each see the other template still on a
+		// member's list and empty it between them, which would mean "every
+		// template": one tenant's deletes take turns. (SQLite writes one
+		// transaction at a time anyway.)
+		if err := tx.lockTenantFor(ctx, lockTemplateDeletes, tenantID); err != nil {
+			return err
+		}
 		q := tx.scoped(ctx, tenantID).Where("id = ?", id)
 		if tx.Dialect() == Postgres {
 			q = q.Clauses(clause.Locking{Strength: "UPDATE"})

@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -533,5 +534,55 @@ func TestDeleteTemplateWaitsForWhatNamesIt(t *testing.T) {
 				t.Fatalf("deleting the template the list just named: err = %v, want it kept as the only choice", err)
 			}
 		})
+	}
+}
+
+// TestTwoDeletesKeepAMembersLast: a member may order from X and Y; deleting
+// both at the same moment deletes one and keeps the other, which is now the
+// member's only template — never an empty list, which would mean every
+// template.
+func TestTwoDeletesKeepAMembersLast(t *testing.T) {
+	w := newTemplateWorld(t)
+	if w.store.Dialect() != models.Postgres {
+		t.Skip("transactions overlap only on Postgres; set CANOPY_TEST_DATABASE_URL")
+	}
+	ctx := context.Background()
+	for round := range 5 {
+		x := mustTemplate(t, w.store, w.acme.ID, fmt.Sprintf("X %d", round))
+		y := mustTemplate(t, w.store, w.acme.ID, fmt.Sprintf("Y %d", round))
+		if err := w.store.SetMemberTemplates(ctx, w.acme.ID, w.daveAtAcme.ID, []int64{x.ID, y.ID}); err != nil {
+			t.Fatal(err)
+		}
+		start, results := make(chan struct{}), make(chan error, 2)
+		for _, id := range []int64{x.ID, y.ID} {
+			go func() {
+				<-start
+				_, err := w.store.DeleteTemplate(ctx, w.acme.ID, id)
+				results <- err
+			}()
+		}
+		close(start)
+		deleted, kept := 0, 0
+		for range 2 {
+			var inUse *models.TemplateInUseError
+			switch err := <-results; {
+			case err == nil:
+				deleted++
+			case errors.As(err, &inUse) && inUse.Use.OnlyChoice == 1:
+				kept++
+			default:
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		ids, err := w.store.MemberTemplateIDs(ctx, w.acme.ID, w.daveAtAcme.ID)
+		if err != nil || deleted != 1 || kept != 1 || len(ids) != 1 {
+			t.Fatalf("round %d: %d deleted, %d kept, dave's list %v (%v); want one of each and one template left", round, deleted, kept, ids, err)
+		}
+		if _, err := w.store.DeleteTemplate(ctx, w.acme.ID, ids[0]); err == nil {
+			t.Fatalf("round %d: dave's last template was deleted", round)
+		}
+		if err := w.store.SetMemberTemplates(ctx, w.acme.ID, w.daveAtAcme.ID, nil); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

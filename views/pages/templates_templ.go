@@ -755,7 +755,7 @@ func EditTemplate(s views.Shell, f TemplateForm) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templateForm(s, f, "Edit template", "Orders made from now on use what you save here: the company name and colour applicants see, and the data collected.", "Save changes").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = templateForm(s, f, "Edit template", "What you save here is what its orders show, those made before included: the name, the company name and colour applicants see, and the data collected.", "Save changes").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
