@@ -65,8 +65,8 @@ func cancelThenConfirm(t *testing.T, tab context.Context, cancelled, confirmed, 
 		t.Fatalf("the dialog asks %q, want it to ask %q", asked, question)
 	}
 	// A dead Confirm button loads nothing: wait a bounded time, not the
-	// whole test's.
-	ctx, cancel := context.WithTimeout(tab, 10*time.Second)
+	// whole test's (long enough for a page under a busy machine's load).
+	ctx, cancel := context.WithTimeout(tab, 25*time.Second)
 	defer cancel()
 	resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS("#confirm-ok")))
 	if err != nil {
