@@ -142,7 +142,7 @@ func explainPages(ctx context.Context, env map[string]string, appURL string, sce
 	if err := rec.listen(db); err != nil {
 		return nil, err
 	}
-	router := handlers.New(cfg, models.NewStore(db), secrets, slog.New(slog.DiscardHandler)).Router()
+	router := handlers.New(cfg, models.NewStore(db).WithScopeKey(secrets.DatabaseScope), secrets, slog.New(slog.DiscardHandler)).Router()
 
 	explainDB, err := sql.Open("pgx", appURL)
 	if err != nil {

@@ -65,7 +65,7 @@ func newAppWith(t *testing.T, env map[string]string) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := handlers.New(cfg, models.NewStore(serverDB), secrets, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h := handlers.New(cfg, models.NewStore(serverDB).WithScopeKey(testdb.ScopeKey), secrets, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	server := httptest.NewServer(h.Router())
 	t.Cleanup(server.Close)
 	return &app{t: t, db: db, store: store, serverDB: serverDB, cfg: cfg, secrets: secrets, server: server}

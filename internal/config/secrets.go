@@ -17,6 +17,9 @@ type Secrets struct {
 	SessionHash  []byte // signs session cookies
 	SessionBlock []byte // encrypts session cookies
 	Handoff      []byte // signs cross-subdomain hand-off tokens
+	// DatabaseScope signs each transaction's row-level security scope; the
+	// database holds it too, where the server's own role cannot read it.
+	DatabaseScope []byte
 }
 
 const secretFile = "session.key"
@@ -34,7 +37,8 @@ func (c *Config) LoadSecrets() (*Secrets, error) {
 		m.Write([]byte("canopy/" + label))
 		return m.Sum(nil)
 	}
-	return &Secrets{SessionHash: derive("session-hash"), SessionBlock: derive("session-block"), Handoff: derive("handoff")}, nil
+	return &Secrets{SessionHash: derive("session-hash"), SessionBlock: derive("session-block"), Handoff: derive("handoff"),
+		DatabaseScope: derive("database-scope")}, nil
 }
 
 func (c *Config) masterSecret() ([]byte, error) {
