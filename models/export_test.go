@@ -81,4 +81,6 @@ func (s *Store) MigrateDownToForTest(ctx context.Context, version int64) error {
 func (s *Store) MigrateForTest(ctx context.Context) error { return Migrate(ctx, s.db, nil) }
 
 // ScopeSignatureForTest is the signature a store with key gives scope.
-func ScopeSignatureForTest(key []byte, scope Scope) string { return scopeSignature(key, scope.settings()) }
+func ScopeSignatureForTest(key []byte, scope Scope) string {
+	return scopeSignature(key, scope.settings())
+}

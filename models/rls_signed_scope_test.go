@@ -96,6 +96,9 @@ func TestRLSForgedScopeSeesAndWritesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	var queuedToken string
+	w.owner.Raw("SELECT token_hash FROM invitations WHERE email = 'queued@acme.test'").Scan(&queuedToken)
+
 	// Signatures the server made in other transactions, which an injected
 	// statement could have read from its own request.
 	globexScope := w.settingsOf(t, models.Scope{TenantID: globex})
@@ -119,6 +122,7 @@ func TestRLSForgedScopeSeesAndWritesNothing(t *testing.T) {
 		{"acme's signature with the subtree of acme-eu turned on", with(acmeViewer, "app.subtree", "on"), eu},
 		{"alice's memberships under bob's signature", with(bobOwn, "app.user_id", fmt.Sprint(alice)), acme},
 		{"the outbox under bob's signature", with(bobOwn, "app.mailer", "on"), eu},
+		{"an invitation's token under bob's signature", with(bobOwn, "app.invitation_token", queuedToken), eu},
 		{"a signature that is not hex", with(globexScope, "app.scope_sig", "not-a-signature"), globex},
 	} {
 		t.Run(c.name, func(t *testing.T) {
