@@ -221,7 +221,7 @@ func ProvisionScopeKey(ctx context.Context, db *gorm.DB, key []byte) error {
 	return nil
 }
 
-// ErrScopeKeyMismatch: the database does not verify this server's scopes.
+// ErrScopeKeyMismatch is why a server stops when the database does not verify its scopes.
 var ErrScopeKeyMismatch = errors.New("the database does not accept this server's signed scope: " +
 	"its key differs from the one derived from CANOPY_SESSION_KEY, or none was written; " +
 	"start with DATABASE_OWNER_URL set (or run canopy migrate with it) and the same CANOPY_SESSION_KEY")
