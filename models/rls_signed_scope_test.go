@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -280,3 +281,54 @@ func TestRLSCheckScopeKey(t *testing.T) {
 		t.Fatalf("the old key after the new was written: err %v", err)
 	}
 }
+
+// TestRLSEveryPolicyReadsTheSignedScope: every policy, including those of
+// tables added later, reads the scope through the accessors, which check the
+// signature, and only as scalar subqueries, which run once per statement; a
+// policy reading current_setting directly would trust a forged scope, and an
+// accessor called per row would check the signature once per row.
+func TestRLSEveryPolicyReadsTheSignedScope(t *testing.T) {
+	w := newRLSWorld(t)
+	problems := func() []string {
+		var policies []struct{ Name, Expr string }
+		err := w.owner.Raw(`SELECT c.relname || '.' || p.polname AS name,
+				concat_ws(' ', pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)) AS expr
+			FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid ORDER BY 1`).Scan(&policies).Error
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(policies) < 10 {
+			t.Fatalf("the catalog shows %d policies", len(policies))
+		}
+		var found []string
+		for _, p := range policies {
+			if strings.Contains(p.Expr, "current_setting") {
+				found = append(found, p.Name+" reads current_setting: "+p.Expr)
+			}
+			if perRow := perRowAccessor.FindAllString(p.Expr, -1); len(perRow) > 0 {
+				found = append(found, fmt.Sprintf("%s calls %v per row: %s", p.Name, perRow, p.Expr))
+			}
+		}
+		return found
+	}
+	if found := problems(); len(found) > 0 {
+		t.Fatalf("policies that do not read the signed scope once per statement:\n%s", strings.Join(found, "\n"))
+	}
+
+	// The check itself notices both.
+	for _, stmt := range []string{
+		"CREATE POLICY per_row ON devices FOR SELECT USING (tenant_id = app_tenant_id())",
+		"CREATE POLICY unsigned ON templates FOR SELECT USING (tenant_id = current_setting('app.tenant_id')::BIGINT)",
+	} {
+		if err := w.owner.Exec(stmt).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if found := problems(); len(found) != 2 {
+		t.Fatalf("the check missed a per-row or an unsigned policy: %v", found)
+	}
+}
+
+// perRowAccessor finds an accessor call that is not a whole scalar subquery,
+// as PostgreSQL prints policies: `( SELECT app_tenant_id() AS app_tenant_id)`.
+var perRowAccessor = regexp.MustCompile(`(?:^|[^T] |[^ ])app_[a-z_]+\(\)`)
