@@ -300,7 +300,7 @@ func (h *Handlers) redeemHandoff(c echo.Context) error {
 		invalid.message = "Links that move you between companies only work in the browser that asked for them. Continue to sign in here."
 		return invalid
 	}
-	u, err := h.store.UserByID(ctx, tok.UserID)
+	u, err := h.handoffUser(ctx, tok.UserID)
 	if errors.Is(err, models.ErrNotFound) || err == nil && (u.SessionVersion != tok.SessionVersion || u.Status != models.UserActive) {
 		return invalid
 	}
@@ -340,6 +340,19 @@ func (h *Handlers) redeemHandoff(c echo.Context) error {
 		next = "/"
 	}
 	return c.Redirect(http.StatusSeeOther, next)
+}
+
+// handoffUser loads the user a valid hand-off token names. The token's
+// signature is the reason the database cannot know: the user is read in
+// their own scope, and the request keeps its own until they are signed in.
+func (h *Handlers) handoffUser(ctx context.Context, userID int64) (*models.User, error) {
+	var u *models.User
+	err := h.store.Within(ctx, models.Scope{UserID: userID}, func(ctx context.Context, tx *models.Store) error {
+		var err error
+		u, err = tx.UserByID(ctx, userID)
+		return err
+	})
+	return u, err
 }
 
 // auditSignInFailed records a refused sign-in on the company the person was
