@@ -228,6 +228,11 @@ func (h *Handlers) scopeRequestAs(c echo.Context, userID int64) error {
 			scope.Subtree = role.Can(models.PermManageSubTenants)
 		}
 	}
+	return h.scopeAs(c, scope)
+}
+
+// scopeAs makes scope what the rest of the request sees.
+func (h *Handlers) scopeAs(c echo.Context, scope models.Scope) error {
 	ctx, err := h.store.SetScope(c.Request().Context(), scope)
 	if err != nil {
 		return err
