@@ -203,6 +203,18 @@ func TestRedeemHandoffOnce(t *testing.T) {
 	if err := w.store.RedeemHandoff(ctx, "token-1", exp); !errors.Is(err, models.ErrHandoffUsed) {
 		t.Fatalf("after the sweep a live token was redeemable again: err = %v", err)
 	}
+	// The database itself keeps a live token's redemption, whoever asks.
+	for _, sql := range []string{
+		"DELETE FROM handoff_redemptions WHERE token_id = 'token-1'",
+		"UPDATE handoff_redemptions SET token_id = 'token-3' WHERE token_id = 'token-1'",
+	} {
+		if err := w.store.ExecForTest(ctx, sql); err == nil || !strings.Contains(err.Error(), "insert-only") {
+			t.Errorf("%s: err = %v, want the insert-only trigger", sql, err)
+		}
+	}
+	if err := w.store.RedeemHandoff(ctx, "token-1", exp); !errors.Is(err, models.ErrHandoffUsed) {
+		t.Fatalf("a live token was redeemable again: err = %v", err)
+	}
 }
 
 func TestChangePassword(t *testing.T) {
