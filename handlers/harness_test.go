@@ -189,6 +189,22 @@ func (a *app) user(email string) *models.User {
 	return u
 }
 
+// passwordHash is the person's password hash ("" for none), read by the
+// owner: the server's own connection cannot read the table.
+func (a *app) passwordHash(email string) string {
+	a.t.Helper()
+	var hashes []string
+	err := a.db.Table("user_passwords").Joins("JOIN users ON users.id = user_passwords.user_id").
+		Where("users.email = ?", email).Pluck("user_passwords.hash", &hashes).Error
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if len(hashes) == 0 {
+		return ""
+	}
+	return hashes[0]
+}
+
 func (a *app) tenant(sub string) *models.Tenant {
 	a.t.Helper()
 	tn, err := a.store.TenantBySubdomain(context.Background(), sub)
