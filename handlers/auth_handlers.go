@@ -285,7 +285,6 @@ func (h *Handlers) redeemHandoff(c echo.Context) error {
 	if rs.tenant == nil {
 		return errNotFound
 	}
-	ctx := c.Request().Context()
 	invalid := &pageError{status: http.StatusBadRequest, heading: "This sign-in link has expired",
 		message: "Links that move you between companies work once and only for a minute. Continue to sign in again.",
 		href:    h.beginURL(rs.tenant.Subdomain, c.QueryParam("next")), label: "Continue"}
@@ -300,16 +299,23 @@ func (h *Handlers) redeemHandoff(c echo.Context) error {
 		invalid.message = "Links that move you between companies only work in the browser that asked for them. Continue to sign in here."
 		return invalid
 	}
-	u, err := h.store.UserByID(ctx, tok.UserID)
+	// The token's signature names its user, a reason the database cannot
+	// know: the request is scoped as them (alone, in no tenant yet) to read
+	// their row, which is the scope signing them in sets anyway. A refusal
+	// puts the visitor's own scope back before the page is shown.
+	if err := h.scopeAs(c, models.Scope{UserID: tok.UserID}); err != nil {
+		return err
+	}
+	u, err := h.store.UserByID(c.Request().Context(), tok.UserID)
 	if errors.Is(err, models.ErrNotFound) || err == nil && (u.SessionVersion != tok.SessionVersion || u.Status != models.UserActive) {
-		return invalid
+		return h.refuseHandoff(c, invalid)
 	}
 	if err != nil {
 		return err
 	}
-	if err := h.store.RedeemHandoff(ctx, tok.ID, tok.ExpiresAt); errors.Is(err, models.ErrHandoffUsed) {
+	if err := h.store.RedeemHandoff(c.Request().Context(), tok.ID, tok.ExpiresAt); errors.Is(err, models.ErrHandoffUsed) {
 		invalid.heading = "This sign-in link was already used"
-		return invalid
+		return h.refuseHandoff(c, invalid)
 	} else if err != nil {
 		return err
 	}
@@ -340,6 +346,14 @@ func (h *Handlers) redeemHandoff(c echo.Context) error {
 		next = "/"
 	}
 	return c.Redirect(http.StatusSeeOther, next)
+}
+
+// refuseHandoff shows why a hand-off failed, in the visitor's own scope.
+func (h *Handlers) refuseHandoff(c echo.Context, refusal *pageError) error {
+	if err := h.scopeRequest(c); err != nil {
+		return err
+	}
+	return refusal
 }
 
 // auditSignInFailed records a refused sign-in on the company the person was

@@ -52,7 +52,7 @@ func newApp(t *testing.T) *app {
 func newAppWith(t *testing.T, env map[string]string) *app {
 	t.Helper()
 	db, serverDB := testdb.OpenDemoAsApp(t)
-	store := models.NewStore(db)
+	store := models.NewStore(db).WithScopeKey(testdb.ScopeKey)
 	vars := map[string]string{"CANOPY_BASE_URL": base, "CANOPY_DATA_DIR": t.TempDir()}
 	for k, v := range env {
 		vars[k] = v
@@ -189,6 +189,22 @@ func (a *app) user(email string) *models.User {
 	return u
 }
 
+// passwordHash is the person's password hash ("" for none), read by the
+// owner: the server's own connection cannot read the table.
+func (a *app) passwordHash(email string) string {
+	a.t.Helper()
+	var hashes []string
+	err := a.db.Table("user_passwords").Joins("JOIN users ON users.id = user_passwords.user_id").
+		Where("users.email = ?", email).Pluck("user_passwords.hash", &hashes).Error
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if len(hashes) == 0 {
+		return ""
+	}
+	return hashes[0]
+}
+
 func (a *app) tenant(sub string) *models.Tenant {
 	a.t.Helper()
 	tn, err := a.store.TenantBySubdomain(context.Background(), sub)
@@ -237,7 +253,7 @@ func newHandlersForRoutes(t *testing.T) *handlers.Handlers {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return handlers.New(cfg, models.NewStore(testdb.Open(t)), secrets, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return handlers.New(cfg, models.NewStore(testdb.Open(t)).WithScopeKey(testdb.ScopeKey), secrets, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 // handoffState starts a hand-off at a company's host, as a browser does

@@ -108,6 +108,12 @@ func (h *Handlers) actAs(c echo.Context, u *models.User) {
 func (h *Handlers) loadUser(c echo.Context) error {
 	rs := stateOf(c)
 	if uid, _ := rs.session.Values[keyUserID].(int64); uid != 0 {
+		// The signed session names its user: scoped as them, the request
+		// may read their row (on Postgres, users are under row-level
+		// security). A user found no longer valid is scoped away below.
+		if err := h.scopeRequestAs(c, uid); err != nil {
+			return err
+		}
 		u, err := h.store.UserByID(c.Request().Context(), uid)
 		version, _ := rs.session.Values[keyVersion].(int64)
 		switch {
@@ -203,15 +209,30 @@ func (h *Handlers) forgetSessionChanges(c echo.Context) {
 // last stands in for it, so a member's request sets its scope once; loading
 // the membership corrects any difference. Nothing a handler says can widen it.
 func (h *Handlers) scopeRequest(c echo.Context) error {
+	var userID int64
+	if u := stateOf(c).user; u != nil {
+		userID = u.ID
+	}
+	return h.scopeRequestAs(c, userID)
+}
+
+// scopeRequestAs is scopeRequest for the user userID (0 for nobody), whom
+// the request's state may not hold yet.
+func (h *Handlers) scopeRequestAs(c echo.Context, userID int64) error {
 	rs := stateOf(c)
 	var scope models.Scope
-	if rs.user != nil {
-		scope.UserID = rs.user.ID
+	if userID != 0 {
+		scope.UserID = userID
 		if role, member := h.roleAtHost(rs); member && rs.tenant != nil {
 			scope.TenantID = rs.tenant.ID
 			scope.Subtree = role.Can(models.PermManageSubTenants)
 		}
 	}
+	return h.scopeAs(c, scope)
+}
+
+// scopeAs makes scope what the rest of the request sees.
+func (h *Handlers) scopeAs(c echo.Context, scope models.Scope) error {
 	ctx, err := h.store.SetScope(c.Request().Context(), scope)
 	if err != nil {
 		return err

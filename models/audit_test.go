@@ -359,3 +359,26 @@ func TestEveryAuditActionIsAccepted(t *testing.T) {
 		t.Error("the database accepted an unknown action")
 	}
 }
+
+// TestAuditLogIsInsertOnly: once written, an event stays as it was, on both
+// databases, whoever asks (on Postgres the application role also lacks the
+// grants; rls_test.go proves that as the role itself).
+func TestAuditLogIsInsertOnly(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if err := w.store.Audit(ctx, w.acme.ID, models.AuditSettingsSaved, models.AuditTarget{Type: "tenant", Label: "Acme Corp"}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, sql := range []string{
+		"UPDATE audit_events SET actor_email = 'someone@else.test'",
+		"UPDATE audit_events SET action = 'member.added' WHERE action = 'settings.saved'",
+		"DELETE FROM audit_events",
+	} {
+		if err := w.store.ExecForTest(ctx, sql); err == nil || !strings.Contains(err.Error(), "insert-only") {
+			t.Errorf("%s: err = %v, want the insert-only trigger", sql, err)
+		}
+	}
+	if got := auditEvents(t, w.store, w.acme.ID, models.AuditSettingsSaved); len(got) != 1 || got[0].ActorEmail == "someone@else.test" {
+		t.Fatalf("the event was changed: %+v", got)
+	}
+}

@@ -84,3 +84,14 @@ func (s *Store) MigrateForTest(ctx context.Context) error { return Migrate(ctx, 
 func ScopeSignatureForTest(key []byte, scope Scope) string {
 	return scopeSignature(key, scope.settings())
 }
+
+// PasswordHashForTest reads a user's password hash straight from its table
+// ("" for none), as only the owner may.
+func (s *Store) PasswordHashForTest(ctx context.Context, userID int64) string {
+	var hashes []string
+	s.conn(ctx).Model(&userPassword{}).Where("user_id = ?", userID).Pluck("hash", &hashes)
+	if len(hashes) == 0 {
+		return ""
+	}
+	return hashes[0]
+}

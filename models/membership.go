@@ -120,6 +120,12 @@ func (s *Store) RemoveMember(ctx context.Context, tenantID, userID int64) error 
 		if err != nil {
 			return fmt.Errorf("remove member: %w", err)
 		}
+		// Read while they are a member: on Postgres, row-level security
+		// shows a person's row to the tenant only while they share it.
+		u, err := tx.UserByID(ctx, userID)
+		if err != nil {
+			return fmt.Errorf("remove member: %w", err)
+		}
 		res := tx.scoped(ctx, tenantID).Where("user_id = ?", userID).Delete(&Membership{})
 		if res.Error != nil {
 			return fmt.Errorf("remove member: %w", res.Error)
@@ -127,6 +133,6 @@ func (s *Store) RemoveMember(ctx context.Context, tenantID, userID int64) error 
 		if res.RowsAffected == 0 {
 			return fmt.Errorf("remove member: %w", ErrNotFound)
 		}
-		return tx.auditUser(ctx, tenantID, AuditMemberRemoved, userID, map[string]any{"role": m.Role}, nil)
+		return tx.audit(ctx, tenantID, AuditMemberRemoved, AuditTarget{Type: "user", ID: userID, Label: u.Email}, map[string]any{"role": m.Role}, nil)
 	})
 }

@@ -171,13 +171,16 @@ func (s *Store) ReleaseEmail(ctx context.Context, id int64) error {
 }
 
 // MarkEmailSent records a delivery. Sent is final: the worker never claims
-// the message again.
+// the message again. The body goes in the same step — it holds invitation
+// links, as good as passwords until used — and the recipient, subject and
+// status stay as the record of what was sent.
 func (s *Store) MarkEmailSent(ctx context.Context, id int64) error {
 	now := s.db.NowFunc()
 	err := s.asMailer(ctx, func(ctx context.Context, tx *Store) error {
 		return tx.conn(ctx).Model(&OutboxEmail{}).Where("id = ? AND status = ?", id, EmailPending).
 			Updates(map[string]any{
 				"status":       EmailSent,
+				"body_text":    "",
 				"sent_at":      now,
 				"attempts":     clause.Expr{SQL: "attempts + 1"},
 				"locked_until": nil,

@@ -92,7 +92,7 @@ func TestRLSForgedScopeSeesAndWritesNothing(t *testing.T) {
 	w.owner.Raw("SELECT id FROM users WHERE email = 'alice@acme.test'").Scan(&alice)
 	w.owner.Raw("SELECT id FROM users WHERE email = 'bob@globex.test'").Scan(&bob)
 	mail := &sentMail{}
-	if _, err := models.NewStore(w.owner).Invite(context.Background(), models.InviteRequest{TenantID: eu, InviterRole: models.RoleSuperAdmin,
+	if _, err := models.NewStore(w.owner).WithScopeKey(testdb.ScopeKey).Invite(context.Background(), models.InviteRequest{TenantID: eu, InviterRole: models.RoleSuperAdmin,
 		Email: "queued@acme.test", FirstName: "Quinn", LastName: "Queued", Role: models.RoleViewer}, mail.build); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -555,5 +556,320 @@ func TestRLSPlatformFiguresNeedTheWholeTree(t *testing.T) {
 		if got.ActiveCompanies != 3 || got.Members != 7 || got.PendingInvitations != c.pending {
 			t.Errorf("scope %+v: %+v, want 3 active companies, 7 members and %d pending invitations", c.scope, got, c.pending)
 		}
+	}
+}
+
+// The database wall: what a statement injected through the application —
+// any SQL at all, run as canopy_app in whatever scope the request had —
+// can still not do.
+
+// try runs one statement as the application role in scope, in a
+// transaction of its own (a refused statement spoils the one it is in).
+func (w *rlsWorld) try(scope models.Scope, sql string, args ...any) (rows int64, err error) {
+	err = w.app.Within(context.Background(), scope, func(ctx context.Context, tx *models.Store) error {
+		res := tx.DBForTest(ctx).Exec(sql, args...)
+		rows = res.RowsAffected
+		return res.Error
+	})
+	return rows, err
+}
+
+// userID is the id of the demo person with email, read by the owner.
+func (w *rlsWorld) userID(t *testing.T, email string) int64 {
+	t.Helper()
+	var id int64
+	if err := w.owner.Raw("SELECT id FROM users WHERE email = ?", email).Scan(&id).Error; err != nil || id == 0 {
+		t.Fatalf("no demo user %s: %v", email, err)
+	}
+	return id
+}
+
+// refused tells whether err is Postgres refusing the statement for want of
+// a grant — the first layer; the triggers, the second, are tested as the
+// owner, whom no grant stops.
+func refused(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "permission denied")
+}
+
+func TestRLSPasswordHashesCannotBeListed(t *testing.T) {
+	w := newRLSWorld(t)
+	alice := w.userID(t, "alice@acme.test")
+	platformStaff := models.Scope{TenantID: w.tenant["admin"], Subtree: true, UserID: w.userID(t, "staff@canopy.test")}
+	for _, scope := range []models.Scope{{}, {UserID: alice}, {TenantID: w.tenant["acme"], Subtree: true, UserID: alice}, platformStaff} {
+		for _, sql := range []string{
+			"SELECT count(*) FROM user_passwords",
+			"SELECT hash FROM user_passwords WHERE user_id = " + fmt.Sprint(alice),
+			"UPDATE user_passwords SET hash = 'x'",
+			"INSERT INTO user_passwords (user_id, hash) VALUES (" + fmt.Sprint(alice) + ", 'x')",
+			"DELETE FROM user_passwords",
+		} {
+			if _, err := w.try(scope, sql); !refused(err) {
+				t.Errorf("scope %+v: %s: err = %v, want permission denied", scope, sql, err)
+			}
+		}
+		// The hashes are no longer in users either.
+		if _, err := w.try(scope, "SELECT password_hash FROM users"); err == nil || !strings.Contains(err.Error(), "password_hash") {
+			t.Errorf("scope %+v: users still has a password_hash column: err = %v", scope, err)
+		}
+	}
+}
+
+func TestRLSPasswordHashFunctionAnswersOneExactEmail(t *testing.T) {
+	w := newRLSWorld(t)
+	alice := w.userID(t, "alice@acme.test")
+	var ownerHash string
+	w.owner.Raw("SELECT hash FROM user_passwords WHERE user_id = ?", alice).Scan(&ownerHash)
+	if ownerHash == "" {
+		t.Fatal("alice has no password hash: the test proves nothing")
+	}
+	cases := []struct {
+		email string
+		want  int
+	}{
+		{"alice@acme.test", 1},
+		{"ALICE@Acme.Test", 1}, // addresses are one account in any case
+		{"%", 0},
+		{"%@acme.test", 0},
+		{"alice@acme.test' OR true --", 0},
+		{"", 0},
+		{"nobody@acme.test", 0},
+	}
+	for _, c := range cases {
+		w.as(t, models.Scope{}, func(db *gorm.DB) error {
+			var rows []struct {
+				UserID int64
+				Hash   string
+			}
+			if err := db.Raw("SELECT user_id, hash FROM canopy_password_hash(?)", c.email).Scan(&rows).Error; err != nil {
+				return err
+			}
+			if len(rows) != c.want {
+				t.Errorf("canopy_password_hash(%q): %d rows, want %d", c.email, len(rows), c.want)
+			}
+			if c.want == 1 && (rows[0].UserID != alice || rows[0].Hash != ownerHash) {
+				t.Errorf("canopy_password_hash(%q) = user %d, want alice's row", c.email, rows[0].UserID)
+			}
+			return nil
+		})
+	}
+	// Nor can its neighbours list anyone: the lookup by email is as exact.
+	w.as(t, models.Scope{}, func(db *gorm.DB) error {
+		var n int64
+		if err := db.Raw("SELECT count(*) FROM canopy_user_by_email('%')").Scan(&n).Error; err != nil || n != 0 {
+			t.Errorf("canopy_user_by_email('%%'): %d rows, err %v", n, err)
+		}
+		return nil
+	})
+	// Sign-in still works through it, as the server's role.
+	if u, err := w.app.Authenticate(context.Background(), "alice@acme.test", "demo-password"); err != nil || u.ID != alice {
+		t.Fatalf("alice cannot sign in as the application role: %v", err)
+	}
+}
+
+func TestRLSPasswordChangesOnlyYourOwn(t *testing.T) {
+	w := newRLSWorld(t)
+	alice, bob := w.userID(t, "alice@acme.test"), w.userID(t, "bob@globex.test")
+	var bobsHash string
+	w.owner.Raw("SELECT hash FROM user_passwords WHERE user_id = ?", bob).Scan(&bobsHash)
+	// Knowing bob's hash (canopy_password_hash gives it for his address) is
+	// not enough: only the scope's own user's can be replaced.
+	for _, scope := range []models.Scope{{}, {UserID: alice}, {TenantID: w.tenant["globex"], Subtree: true, UserID: alice}} {
+		w.as(t, scope, func(db *gorm.DB) error {
+			var replaced bool
+			if err := db.Raw("SELECT canopy_change_password(?, ?, 'attacker-hash')", bob, bobsHash).Scan(&replaced).Error; err != nil {
+				return err
+			}
+			if replaced {
+				t.Errorf("scope %+v replaced bob's password", scope)
+			}
+			return nil
+		})
+	}
+	var now string
+	w.owner.Raw("SELECT hash FROM user_passwords WHERE user_id = ?", bob).Scan(&now)
+	if now != bobsHash {
+		t.Fatal("bob's hash changed")
+	}
+}
+
+func TestRLSAuditLogIsInsertOnly(t *testing.T) {
+	w := newRLSWorld(t)
+	acme := w.tenant["acme"]
+	var logged int64
+	w.owner.Raw("SELECT count(*) FROM audit_events WHERE tenant_id = ?", acme).Scan(&logged)
+	if logged == 0 {
+		t.Fatal("acme's log is empty: the test proves nothing")
+	}
+	manager := models.Scope{TenantID: acme, Subtree: true, UserID: w.userID(t, "alice@acme.test")}
+	for _, sql := range []string{
+		"DELETE FROM audit_events",
+		"UPDATE audit_events SET actor_email = 'someone@else.test'",
+		"UPDATE audit_events SET action = 'settings.saved' WHERE action = 'member.removed'",
+		"TRUNCATE audit_events",
+	} {
+		if _, err := w.try(manager, sql); !refused(err) {
+			t.Errorf("acme's Super Admin scope: %s: err = %v, want permission denied", sql, err)
+		}
+	}
+	// Writing the log still works, as every change does.
+	if _, err := w.try(manager, "INSERT INTO audit_events (tenant_id, action) VALUES (?, 'settings.saved')", acme); err != nil {
+		t.Fatalf("the application cannot write the log: %v", err)
+	}
+	// The trigger holds even where a grant would not: for the owner too.
+	for _, sql := range []string{"DELETE FROM audit_events WHERE tenant_id = ?", "UPDATE audit_events SET ip = '' WHERE tenant_id = ?"} {
+		if err := w.owner.Exec(sql, acme).Error; err == nil || !strings.Contains(err.Error(), "insert-only") {
+			t.Errorf("owner: %s: err = %v, want the insert-only trigger", sql, err)
+		}
+	}
+	var after int64
+	w.owner.Raw("SELECT count(*) FROM audit_events WHERE tenant_id = ?", acme).Scan(&after)
+	if after != logged+1 {
+		t.Fatalf("acme's log has %d events, want %d", after, logged+1)
+	}
+}
+
+func TestRLSHandoffRedemptionsCannotBeUndone(t *testing.T) {
+	w := newRLSWorld(t)
+	ctx := context.Background()
+	live, spent := time.Now().Add(time.Minute), time.Now().Add(-time.Minute)
+	if err := w.app.RedeemHandoff(ctx, "live-token", live); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.app.RedeemHandoff(ctx, "spent-token", spent); err != nil {
+		t.Fatal(err)
+	}
+	alice := models.Scope{TenantID: w.tenant["acme"], UserID: w.userID(t, "alice@acme.test")}
+	for _, sql := range []string{
+		"DELETE FROM handoff_redemptions WHERE token_id = 'live-token'",
+		"DELETE FROM handoff_redemptions WHERE token_id = 'spent-token'",
+		"UPDATE handoff_redemptions SET token_id = 'other' WHERE token_id = 'live-token'",
+		"UPDATE handoff_redemptions SET expires_at = now() - interval '1 hour'",
+		"TRUNCATE handoff_redemptions",
+	} {
+		if _, err := w.try(alice, sql); !refused(err) {
+			t.Errorf("%s: err = %v, want permission denied", sql, err)
+		}
+	}
+	if err := w.app.RedeemHandoff(ctx, "live-token", live); !errors.Is(err, models.ErrHandoffUsed) {
+		t.Fatalf("a spent token was redeemed again: err = %v", err)
+	}
+	// Not even the owner removes a redemption whose token is still valid.
+	if err := w.owner.Exec("DELETE FROM handoff_redemptions WHERE token_id = 'live-token'").Error; err == nil || !strings.Contains(err.Error(), "insert-only") {
+		t.Errorf("owner deleting a live redemption: err = %v, want the insert-only trigger", err)
+	}
+	// The server's sweep forgets the expired one, through the owner's function.
+	if swept, err := w.app.SweepHandoffs(ctx); err != nil || swept != 1 {
+		t.Fatalf("sweep as the application role: %d swept, err %v; want the expired one", swept, err)
+	}
+	var left []string
+	w.owner.Raw("SELECT token_id FROM handoff_redemptions ORDER BY token_id").Scan(&left)
+	if !slices.Equal(left, []string{"live-token"}) {
+		t.Fatalf("after the sweep: %v, want the live token alone", left)
+	}
+}
+
+func TestRLSUsersOfAnotherTenantAreInvisible(t *testing.T) {
+	w := newRLSWorld(t)
+	emailsOf := func(db *gorm.DB, sql string, args ...any) []string {
+		var emails []string
+		if err := db.Raw(sql, args...).Scan(&emails).Error; err != nil {
+			t.Fatal(err)
+		}
+		return emails
+	}
+	membersOf := func(subdomains ...string) []string {
+		var ids []int64
+		for _, s := range subdomains {
+			ids = append(ids, w.tenant[s])
+		}
+		return emailsOf(w.owner, "SELECT DISTINCT u.email FROM users u JOIN memberships m ON m.user_id = u.id WHERE m.tenant_id IN ? ORDER BY u.email", ids)
+	}
+	var everyone int64
+	w.owner.Raw("SELECT count(*) FROM users").Scan(&everyone)
+	alice := w.userID(t, "alice@acme.test")
+	cases := []struct {
+		name  string
+		scope models.Scope
+		want  []string
+	}{
+		{"no scope", models.Scope{}, nil},
+		{"globex's members", models.Scope{TenantID: w.tenant["globex"]}, membersOf("globex")},
+		{"acme without its sub-tenants", models.Scope{TenantID: w.tenant["acme"]}, membersOf("acme")},
+		{"acme's Super Admins", models.Scope{TenantID: w.tenant["acme"], Subtree: true}, membersOf("acme", "acme-eu", "acme-lab")},
+		// Her own row, and the owners of her three companies.
+		{"alice alone", models.Scope{UserID: alice}, []string{"alice@acme.test", "bob@globex.test", "carol@initech.test"}},
+	}
+	for _, c := range cases {
+		w.as(t, c.scope, func(db *gorm.DB) error {
+			got := emailsOf(db, "SELECT email FROM users ORDER BY email")
+			if !slices.Equal(got, c.want) {
+				t.Errorf("%s: sees %v, want %v", c.name, got, c.want)
+			}
+			if int64(len(got)) >= everyone {
+				t.Errorf("%s: sees all %d users", c.name, everyone)
+			}
+			return nil
+		})
+	}
+	// Platform staff see everyone who belongs to a company: their pages do.
+	w.as(t, models.Scope{TenantID: w.tenant["admin"], Subtree: true}, func(db *gorm.DB) error {
+		if got := emailsOf(db, "SELECT email FROM users"); int64(len(got)) != everyone {
+			t.Errorf("platform staff see %d of %d users", len(got), everyone)
+		}
+		return nil
+	})
+
+	// Nor can another tenant's people be changed, created or removed.
+	globex := models.Scope{TenantID: w.tenant["globex"], UserID: w.userID(t, "bob@globex.test")}
+	dave := w.userID(t, "dave@acme.test")
+	if rows, err := w.try(globex, "UPDATE users SET session_version = session_version + 1, first_name = 'X' WHERE id = ?", dave); err != nil || rows != 0 {
+		t.Errorf("globex changed dave of acme: %d rows, err %v", rows, err)
+	}
+	// Not even a fellow member's row: only one's own.
+	if rows, err := w.try(globex, "UPDATE users SET first_name = 'X' WHERE id = ?", alice); err != nil || rows != 0 {
+		t.Errorf("bob changed alice, a fellow member of globex: %d rows, err %v", rows, err)
+	}
+	for _, sql := range []string{"DELETE FROM users", "INSERT INTO users (email) VALUES ('sneaky@example.test')"} {
+		if _, err := w.try(globex, sql); !refused(err) {
+			t.Errorf("%s: err = %v, want permission denied", sql, err)
+		}
+	}
+	var changed int64
+	w.owner.Raw("SELECT count(*) FROM users WHERE first_name = 'X'").Scan(&changed)
+	if changed != 0 {
+		t.Fatal("someone's name was changed")
+	}
+}
+
+func TestRLSDeliveredMailKeepsNoBody(t *testing.T) {
+	w := newRLSWorld(t)
+	ctx := context.Background()
+	var token string
+	mail := func(inv *models.Invitation, tn *models.Tenant, tok string) models.NewEmail {
+		token = tok
+		return models.NewEmail{TenantID: tn.ID, To: inv.Email, Subject: "Join Globex", Body: "Accept: http://localhost:8080/invitations/" + tok}
+	}
+	if _, err := models.NewStore(w.owner).Invite(ctx, models.InviteRequest{TenantID: w.tenant["globex"], InviterRole: models.RoleSuperAdmin,
+		Email: "newcomer@example.com", FirstName: "New", LastName: "Comer", Role: models.RoleViewer}, mail); err != nil || token == "" {
+		t.Fatalf("invite: %v", err)
+	}
+	claimed, err := w.app.ClaimDueEmails(ctx, 10, time.Minute)
+	if err != nil || len(claimed) != 1 || !strings.Contains(claimed[0].BodyText, token) {
+		t.Fatalf("the worker claimed %d emails, err %v", len(claimed), err)
+	}
+	if err := w.app.MarkEmailSent(ctx, claimed[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	var row struct {
+		ToAddress, Subject, BodyText, Status string
+	}
+	w.owner.Raw("SELECT to_address, subject, body_text, status FROM outbox_emails WHERE id = ?", claimed[0].ID).Scan(&row)
+	if row.BodyText != "" || row.Status != models.EmailSent || row.Subject != "Join Globex" || row.ToAddress != "newcomer@example.com" {
+		t.Fatalf("delivered mail: %+v, want sent, its subject and recipient kept, and no body", row)
+	}
+	// Not even the mail worker's own scope finds the link any more.
+	emails, err := w.app.OutboxFor(ctx, "newcomer@example.com")
+	if err != nil || len(emails) != 1 || emails[0].BodyText != "" || emails[0].Subject != "Join Globex" {
+		t.Fatalf("the mail worker reads %+v, err %v; want the record without its body", emails, err)
 	}
 }

@@ -27,7 +27,6 @@ type User struct {
 	Email          string
 	FirstName      string
 	LastName       string
-	PasswordHash   string `json:"-"`
 	Status         UserStatus
 	SessionVersion int64
 	LastTenantID   *int64
@@ -112,14 +111,36 @@ func (s *Store) CreateUser(ctx context.Context, n NewUser) (*User, error) {
 }
 
 func (s *Store) createUserWithHash(ctx context.Context, n NewUser, hash string) (*User, error) {
-	u := &User{Email: n.Email, FirstName: n.FirstName, LastName: n.LastName, PasswordHash: hash, Status: UserActive, SessionVersion: 1}
-	if err := s.conn(ctx).Create(u).Error; err != nil {
-		if violatesUnique(err, "users_email_key") {
-			return nil, FieldErrors{"email": "An account with this email already exists."}
-		}
-		return nil, notFound(err, "create user")
+	u, err := s.insertUser(ctx, n, hash)
+	if violatesUnique(err, "users_email_key") {
+		return nil, FieldErrors{"email": "An account with this email already exists."}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create user: %w", err)
 	}
 	return u, nil
+}
+
+// insertUser writes an active user and their password hash ("" for none).
+// On Postgres the application may neither insert users nor touch hashes
+// itself (migrations/postgres/00017_database_wall.sql), so a function of
+// the owner's does both and returns the row.
+func (s *Store) insertUser(ctx context.Context, n NewUser, hash string) (*User, error) {
+	u := &User{Email: n.Email, FirstName: n.FirstName, LastName: n.LastName, Status: UserActive, SessionVersion: 1}
+	if s.Dialect() == Postgres {
+		res := s.conn(ctx).Raw("SELECT * FROM canopy_create_user(?, ?, ?, ?)", n.Email, n.FirstName, n.LastName, hash).Scan(u)
+		return u, res.Error
+	}
+	err := s.Tx(ctx, func(tx *Store) error {
+		if err := tx.conn(ctx).Create(u).Error; err != nil {
+			return err
+		}
+		if hash == "" {
+			return nil
+		}
+		return tx.conn(ctx).Create(&userPassword{UserID: u.ID, Hash: hash, UpdatedAt: u.CreatedAt}).Error
+	})
+	return u, err
 }
 
 // UserByID loads a user, or ErrNotFound.
@@ -129,18 +150,75 @@ func (s *Store) UserByID(ctx context.Context, id int64) (*User, error) {
 	return &u, notFound(err, "load user")
 }
 
-// UserByEmail loads a user by address (any case), or ErrNotFound.
+// UserByEmail loads a user by address (any case), or ErrNotFound. It is
+// for flows that start from an address someone typed or an invitation
+// names; on Postgres it is the one door to a user's row by email, a
+// function that returns exactly that person, whoever the request is.
 func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
+	email = NormalizeEmail(searchable(email))
 	var u User
-	err := s.conn(ctx).Where("lower(email) = ?", NormalizeEmail(searchable(email))).Take(&u).Error
+	q := s.conn(ctx).Table("users").Where("lower(email) = ?", email)
+	if s.Dialect() == Postgres {
+		q = s.conn(ctx).Table("canopy_user_by_email(?) AS users", email)
+	}
+	err := q.Take(&u).Error
 	return &u, notFound(err, "load user by email")
+}
+
+// userPassword is a user's password hash, kept apart from the users table:
+// on Postgres the application role cannot read the table at all
+// (migrations/postgres/00017_database_wall.sql).
+type userPassword struct {
+	UserID    int64 `gorm:"primaryKey"`
+	Hash      string
+	UpdatedAt time.Time
+}
+
+// passwordOf is the id and password hash of the account with this email,
+// or ErrNotFound (no such account, or one without a password). On Postgres
+// a function returns that one row; nothing can list the hashes.
+func (s *Store) passwordOf(ctx context.Context, email string) (userPassword, error) {
+	email = NormalizeEmail(searchable(email))
+	var p userPassword
+	q := s.conn(ctx).Table("users").Select("users.id AS user_id, user_passwords.hash").
+		Joins("JOIN user_passwords ON user_passwords.user_id = users.id").Where("lower(users.email) = ?", email)
+	if s.Dialect() == Postgres {
+		q = s.conn(ctx).Raw("SELECT user_id, hash FROM canopy_password_hash(?)", email)
+	}
+	res := q.Scan(&p)
+	if res.Error == nil && res.RowsAffected == 0 {
+		return p, fmt.Errorf("load password: %w", ErrNotFound)
+	}
+	return p, notFound(res.Error, "load password")
+}
+
+// replacePassword swaps a user's hash for a new one, only from the hash
+// just checked: a change that landed meanwhile (another tab, another
+// device) makes this one report false rather than be overwritten. Checking
+// the password is the reason the database cannot know, so it runs as the
+// person: on Postgres only the scope's own user's hash can be replaced.
+func (s *Store) replacePassword(ctx context.Context, userID int64, old, hash string) (bool, error) {
+	var replaced bool
+	err := s.Within(ctx, Scope{UserID: userID}, func(ctx context.Context, tx *Store) error {
+		if tx.Dialect() == Postgres {
+			return tx.conn(ctx).Raw("SELECT canopy_change_password(?, ?, ?)", userID, old, hash).Scan(&replaced).Error
+		}
+		res := tx.conn(ctx).Model(&userPassword{}).Where("user_id = ? AND hash = ?", userID, old).
+			Updates(map[string]any{"hash": hash, "updated_at": tx.db.NowFunc()})
+		replaced = res.RowsAffected == 1
+		return res.Error
+	})
+	if err != nil {
+		return false, fmt.Errorf("replace password: %w", err)
+	}
+	return replaced, nil
 }
 
 // Authenticate checks an email and password. An unknown email is checked
 // against a dummy hash so both failures take about as long. A hash made with
 // weaker parameters than today's is replaced on success.
 func (s *Store) Authenticate(ctx context.Context, email, password string) (*User, error) {
-	u, err := s.UserByEmail(ctx, email)
+	p, err := s.passwordOf(ctx, email)
 	if errors.Is(err, ErrNotFound) {
 		checkPassword(password, "")
 		return nil, ErrBadCredentials
@@ -148,18 +226,33 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (*User
 	if err != nil {
 		return nil, err
 	}
-	ok, weak := checkPassword(password, u.PasswordHash)
-	if !ok || u.Status != UserActive {
+	ok, weak := checkPassword(password, p.Hash)
+	if !ok {
+		return nil, ErrBadCredentials
+	}
+	u, err := s.UserByEmail(ctx, email)
+	if err != nil {
+		return nil, err
+	}
+	if u.ID != p.UserID || u.Status != UserActive {
 		return nil, ErrBadCredentials
 	}
 	if weak {
-		if hash, err := HashPassword(password); err == nil {
-			if err := s.conn(ctx).Model(u).Update("password_hash", hash).Error; err != nil {
-				return nil, notFound(err, "upgrade password hash")
-			}
+		if err := s.upgradeHash(ctx, u.ID, p.Hash, password); err != nil {
+			return nil, err
 		}
 	}
 	return u, nil
+}
+
+// upgradeHash rehashes a password just checked with today's parameters.
+func (s *Store) upgradeHash(ctx context.Context, userID int64, old, password string) error {
+	hash, err := HashPassword(password)
+	if err != nil {
+		return nil //nolint:nilerr // the old hash still works; upgrade next time
+	}
+	_, err = s.replacePassword(ctx, userID, old, hash)
+	return err
 }
 
 // EndAllSessions signs the user out everywhere: every session cookie carries
@@ -210,8 +303,12 @@ func (s *Store) ChangePassword(ctx context.Context, userID int64, p PasswordChan
 		if err != nil {
 			return err
 		}
+		current, err := tx.passwordOf(ctx, u.Email)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
 		if p.Current != "" {
-			if ok, _ := checkPassword(p.Current, u.PasswordHash); !ok || u.Status != UserActive {
+			if ok, _ := checkPassword(p.Current, current.Hash); !ok || u.Status != UserActive {
 				errs["current_password"] = "The current password is not correct."
 			}
 		}
@@ -222,15 +319,14 @@ func (s *Store) ChangePassword(ctx context.Context, userID int64, p PasswordChan
 		if err != nil {
 			return err
 		}
-		// Only from the hash just checked: a change that landed meanwhile
-		// (another tab, another device) makes this one fail, not overwrite it.
-		res := tx.conn(ctx).Model(&User{}).Where("id = ? AND password_hash = ?", u.ID, u.PasswordHash).
-			Updates(map[string]any{"password_hash": hash, "session_version": gorm.Expr("session_version + 1")})
+		if replaced, err := tx.replacePassword(ctx, u.ID, current.Hash, hash); err != nil {
+			return err
+		} else if !replaced {
+			return FieldErrors{"current_password": "The current password is not correct."}
+		}
+		res := tx.conn(ctx).Model(&User{}).Where("id = ?", u.ID).Update("session_version", gorm.Expr("session_version + 1"))
 		if res.Error != nil {
 			return notFound(res.Error, "change password")
-		}
-		if res.RowsAffected != 1 {
-			return FieldErrors{"current_password": "The current password is not correct."}
 		}
 		changed, err = tx.UserByID(ctx, u.ID)
 		return err

@@ -50,8 +50,8 @@ func TestAuthenticate(t *testing.T) {
 			t.Errorf("%q/%q: err = %v, want ErrBadCredentials", c.email, c.password, err)
 		}
 	}
-	if !strings.HasPrefix(u.PasswordHash, "$argon2id$v=19$m=19456,t=2,p=1$") {
-		t.Errorf("hash does not use OWASP's argon2id minimum: %s", u.PasswordHash)
+	if hash := w.store.PasswordHashForTest(ctx, u.ID); !strings.HasPrefix(hash, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Errorf("hash does not use OWASP's argon2id minimum: %s", hash)
 	}
 }
 
@@ -63,15 +63,14 @@ func TestWeakHashUpgradedAtSignIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.store.ExecForTest(ctx, "UPDATE users SET password_hash = ? WHERE id = ?", weak, w.alice.ID); err != nil {
+	if err := w.store.ExecForTest(ctx, "UPDATE user_passwords SET hash = ? WHERE user_id = ?", weak, w.alice.ID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.store.Authenticate(ctx, "alice@acme.test", "a-long-password"); err != nil {
 		t.Fatal(err)
 	}
-	u, _ := w.store.UserByID(ctx, w.alice.ID)
-	if u.PasswordHash == weak || !strings.Contains(u.PasswordHash, "m=19456,t=2") {
-		t.Fatalf("weak hash not upgraded: %s", u.PasswordHash)
+	if hash := w.store.PasswordHashForTest(ctx, w.alice.ID); hash == weak || !strings.Contains(hash, "m=19456,t=2") {
+		t.Fatalf("weak hash not upgraded: %s", hash)
 	}
 }
 
@@ -204,6 +203,18 @@ func TestRedeemHandoffOnce(t *testing.T) {
 	if err := w.store.RedeemHandoff(ctx, "token-1", exp); !errors.Is(err, models.ErrHandoffUsed) {
 		t.Fatalf("after the sweep a live token was redeemable again: err = %v", err)
 	}
+	// The database itself keeps a live token's redemption, whoever asks.
+	for _, sql := range []string{
+		"DELETE FROM handoff_redemptions WHERE token_id = 'token-1'",
+		"UPDATE handoff_redemptions SET token_id = 'token-3' WHERE token_id = 'token-1'",
+	} {
+		if err := w.store.ExecForTest(ctx, sql); err == nil || !strings.Contains(err.Error(), "insert-only") {
+			t.Errorf("%s: err = %v, want the insert-only trigger", sql, err)
+		}
+	}
+	if err := w.store.RedeemHandoff(ctx, "token-1", exp); !errors.Is(err, models.ErrHandoffUsed) {
+		t.Fatalf("a live token was redeemable again: err = %v", err)
+	}
 }
 
 func TestChangePassword(t *testing.T) {
@@ -234,13 +245,15 @@ func TestChangePassword(t *testing.T) {
 			w := newWorld(t)
 			ctx := context.Background()
 			before, _ := w.store.UserByID(ctx, w.alice.ID)
+			hashBefore := w.store.PasswordHashForTest(ctx, w.alice.ID)
 			u, err := w.store.ChangePassword(ctx, w.alice.ID, c.in)
 			after, _ := w.store.UserByID(ctx, w.alice.ID)
+			hashAfter := w.store.PasswordHashForTest(ctx, w.alice.ID)
 			if c.field != "" {
 				if msg := fieldError(err, c.field); !strings.Contains(msg, c.want) {
 					t.Fatalf("err = %v, want %q beside %s", err, c.want, c.field)
 				}
-				if after.PasswordHash != before.PasswordHash || after.SessionVersion != before.SessionVersion {
+				if hashAfter != hashBefore || after.SessionVersion != before.SessionVersion {
 					t.Fatal("a refused change changed the password or ended the sessions")
 				}
 				if _, err := w.store.Authenticate(ctx, "alice@acme.test", current); err != nil {
@@ -254,8 +267,8 @@ func TestChangePassword(t *testing.T) {
 			if u.SessionVersion != before.SessionVersion+1 || after.SessionVersion != u.SessionVersion {
 				t.Fatalf("session version %d (stored %d), want %d: other sessions not ended", u.SessionVersion, after.SessionVersion, before.SessionVersion+1)
 			}
-			if !strings.HasPrefix(after.PasswordHash, "$argon2id$v=19$m=19456,t=2,p=1$") {
-				t.Fatalf("new hash is not today's argon2id: %s", after.PasswordHash)
+			if !strings.HasPrefix(hashAfter, "$argon2id$v=19$m=19456,t=2,p=1$") {
+				t.Fatalf("new hash is not today's argon2id: %s", hashAfter)
 			}
 			if _, err := w.store.Authenticate(ctx, "alice@acme.test", current); !errors.Is(err, models.ErrBadCredentials) {
 				t.Fatalf("old password still works: %v", err)

@@ -330,7 +330,8 @@ func (p *plan) tenantID(i int) any {
 func (p *plan) userID(i int) int64 { return p.firstUser + int64(i) }
 
 var (
-	userCols       = []string{"id", "email", "first_name", "last_name", "password_hash", "status", "created_at", "updated_at"}
+	userCols       = []string{"id", "email", "first_name", "last_name", "status", "created_at", "updated_at"}
+	passwordCols   = []string{"user_id", "hash", "updated_at"}
 	tenantCols     = []string{"id", "parent_id", "name", "subdomain", "description", "contact_email", "timezone", "status", "owner_user_id", "billing_rolls_up", "created_at", "updated_at"}
 	membershipCols = []string{"id", "tenant_id", "user_id", "role", "created_at", "updated_at"}
 	templateCols   = []string{"id", "tenant_id", "name", "branding_company_name", "brand_color", "collects", "created_by_user_id", "created_at", "updated_at"}
@@ -342,7 +343,14 @@ var (
 func (p *plan) userRows() pgx.CopyFromSource {
 	return pgx.CopyFromSlice(len(p.users), func(i int) ([]any, error) {
 		u := p.users[i]
-		return []any{p.userID(i), u.email, u.first, u.last, p.hash, "active", u.created, u.created}, nil
+		return []any{p.userID(i), u.email, u.first, u.last, "active", u.created, u.created}, nil
+	})
+}
+
+// passwordRows give every user the one hash, in the table of its own.
+func (p *plan) passwordRows() pgx.CopyFromSource {
+	return pgx.CopyFromSlice(len(p.users), func(i int) ([]any, error) {
+		return []any{p.userID(i), p.hash, p.users[i].created}, nil
 	})
 }
 

@@ -137,8 +137,33 @@ ALTER POLICY create_in_tree ON tenants
 ALTER POLICY change_in_tree ON tenants
     USING (id = (SELECT app_tenant_id()) OR id IN (SELECT app_tenant_tree()))
     WITH CHECK (id = (SELECT app_tenant_id()) OR id IN (SELECT app_tenant_tree()));
+-- The users policies of 00017, the same, each accessor a scalar subquery
+-- (inside the correlated EXISTS too: it does not depend on the row, so it
+-- still runs once).
+ALTER POLICY own_account ON users
+    USING (id = (SELECT app_user_id()));
+ALTER POLICY fellow_members ON users
+    USING (EXISTS (SELECT 1 FROM memberships AS m WHERE m.user_id = users.id
+        AND (m.tenant_id = (SELECT app_tenant_id()) OR m.tenant_id IN (SELECT app_tenant_tree()))));
+ALTER POLICY owners_of_my_companies ON users
+    USING (id IN (SELECT t.owner_user_id FROM tenants AS t JOIN memberships AS mine ON mine.tenant_id = t.id
+        WHERE mine.user_id = (SELECT app_user_id())));
+ALTER POLICY own_account_changes ON users
+    USING (id = (SELECT app_user_id()))
+    WITH CHECK (id = (SELECT app_user_id()));
 
 -- +goose Down
+ALTER POLICY own_account_changes ON users
+    USING (id = app_user_id())
+    WITH CHECK (id = app_user_id());
+ALTER POLICY owners_of_my_companies ON users
+    USING (id IN (SELECT t.owner_user_id FROM tenants AS t JOIN memberships AS mine ON mine.tenant_id = t.id
+        WHERE mine.user_id = app_user_id()));
+ALTER POLICY fellow_members ON users
+    USING (EXISTS (SELECT 1 FROM memberships AS m WHERE m.user_id = users.id
+        AND (m.tenant_id = app_tenant_id() OR m.tenant_id IN (SELECT app_tenant_tree()))));
+ALTER POLICY own_account ON users
+    USING (id = app_user_id());
 ALTER POLICY change_in_tree ON tenants
     USING (id = app_tenant_id() OR id IN (SELECT app_tenant_tree()))
     WITH CHECK (id = app_tenant_id() OR id IN (SELECT app_tenant_tree()));
@@ -185,7 +210,7 @@ $$ LANGUAGE sql STABLE;
 DROP FUNCTION app_mailer();
 DROP FUNCTION app_invitation_token();
 DROP FUNCTION app_subtree();
--- app_user_id() stays when an earlier migration's policies use it.
+-- app_user_id() is 00017's: back to its form there.
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION app_user_id() RETURNS BIGINT AS $$
     SELECT NULLIF(current_setting('app.user_id', true), '')::BIGINT
