@@ -80,6 +80,9 @@ func (s *Store) MigrateDownToForTest(ctx context.Context, version int64) error {
 // MigrateForTest brings the schema up to date again.
 func (s *Store) MigrateForTest(ctx context.Context) error { return Migrate(ctx, s.db, nil) }
 
+// ScopeKeyPadsForTest is key as the scope_key table holds it.
+func ScopeKeyPadsForTest(key []byte) (inner, outer []byte) { return scopeKeyPads(key) }
+
 // ScopeSignatureForTest is the signature a store with key gives scope.
 func ScopeSignatureForTest(key []byte, scope Scope) string {
 	return scopeSignature(key, scope.settings())

@@ -164,10 +164,10 @@ func TestRLSInjectedScopeChangeInsideARequest(t *testing.T) {
 func TestRLSScopeKeyIsTheOwnersAlone(t *testing.T) {
 	w := newRLSWorld(t)
 	for _, stmt := range []string{
-		"SELECT key FROM scope_key",
-		"UPDATE scope_key SET key = sha256('mine')",
+		"SELECT inner_pad FROM scope_key",
+		"UPDATE scope_key SET inner_pad = sha256('mine') || sha256('mine')",
 		"DELETE FROM scope_key",
-		"INSERT INTO scope_key (id, key) VALUES (false, sha256('mine'))",
+		"INSERT INTO scope_key (id, inner_pad, outer_pad) VALUES (false, sha256('a') || sha256('b'), sha256('c') || sha256('d'))",
 		"CREATE OR REPLACE FUNCTION app_tenant_id() RETURNS BIGINT AS 'SELECT 1::BIGINT' LANGUAGE sql STABLE",
 		"ALTER FUNCTION app_verified_scope() SECURITY INVOKER",
 	} {
@@ -180,13 +180,14 @@ func TestRLSScopeKeyIsTheOwnersAlone(t *testing.T) {
 	// signing its own scope: the check reads the owner's table regardless.
 	globex := w.tenant["globex"]
 	mine := []byte("a key the application role chose itself, 32+ bytes")
+	innerPad, outerPad := models.ScopeKeyPadsForTest(mine)
 	settings := map[string]string{"app.tenant_id": fmt.Sprint(globex), "app.subtree": "", "app.user_id": "",
 		"app.invitation_token": "", "app.mailer": "", "app.scope_sig": models.ScopeSignatureForTest(mine, models.Scope{TenantID: globex})}
 	var devices int64
 	err := w.appDB.Transaction(func(tx *gorm.DB) error {
 		for _, stmt := range []string{
-			"CREATE TEMPORARY TABLE scope_key (id BOOLEAN, key BYTEA) ON COMMIT DROP",
-			fmt.Sprintf("INSERT INTO scope_key VALUES (true, '\\x%x')", mine),
+			"CREATE TEMPORARY TABLE scope_key (id BOOLEAN, inner_pad BYTEA, outer_pad BYTEA) ON COMMIT DROP",
+			fmt.Sprintf("INSERT INTO scope_key VALUES (true, '\\x%x', '\\x%x')", innerPad, outerPad),
 			"SET LOCAL search_path = pg_temp, public",
 		} {
 			if err := tx.Exec(stmt).Error; err != nil {

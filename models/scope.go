@@ -212,13 +212,33 @@ func ProvisionScopeKey(ctx context.Context, db *gorm.DB, key []byte) error {
 	if len(key) < 32 {
 		return errors.New("scope key: at least 32 bytes")
 	}
+	inner, outer := scopeKeyPads(key)
 	// In hex: GORM would spread a []byte over one placeholder per byte.
-	err := db.WithContext(ctx).Exec(`INSERT INTO scope_key (key) VALUES (decode(?, 'hex'))
-		ON CONFLICT (id) DO UPDATE SET key = EXCLUDED.key WHERE scope_key.key IS DISTINCT FROM EXCLUDED.key`, hex.EncodeToString(key)).Error
+	err := db.WithContext(ctx).Exec(`INSERT INTO scope_key (inner_pad, outer_pad) VALUES (decode(?, 'hex'), decode(?, 'hex'))
+		ON CONFLICT (id) DO UPDATE SET inner_pad = EXCLUDED.inner_pad, outer_pad = EXCLUDED.outer_pad
+		WHERE scope_key.inner_pad IS DISTINCT FROM EXCLUDED.inner_pad`, hex.EncodeToString(inner), hex.EncodeToString(outer)).Error
 	if err != nil {
 		return fmt.Errorf("write the scope key (as the tables' owner): %w", err)
 	}
 	return nil
+}
+
+// scopeKeyPads are key as HMAC-SHA256 uses it (RFC 2104): shortened by
+// hashing when longer than SHA-256's 64-byte block, zero-padded to it, and
+// XORed with 0x36 and 0x5c. The database keeps these, so its built-in
+// sha256() computes the same HMAC as crypto/hmac.
+func scopeKeyPads(key []byte) (inner, outer []byte) {
+	block := make([]byte, sha256.BlockSize)
+	if len(key) > sha256.BlockSize {
+		sum := sha256.Sum256(key)
+		key = sum[:]
+	}
+	copy(block, key)
+	inner, outer = make([]byte, len(block)), make([]byte, len(block))
+	for i, b := range block {
+		inner[i], outer[i] = b^0x36, b^0x5c
+	}
+	return inner, outer
 }
 
 // ErrScopeKeyMismatch is why a server stops when the database does not verify its scopes.

@@ -99,8 +99,8 @@ func TestBadConfigurationStopsStartup(t *testing.T) {
 }
 
 // TestMigrateWritesTheScopeKey: `canopy migrate`, as the owner, gives the
-// database the key derived from CANOPY_SESSION_KEY, which the server's store
-// then signs with; a server with another key is refused at start-up.
+// database the key derived from CANOPY_SESSION_KEY: a store signing with it
+// passes the start-up check, and one with the key it replaced does not.
 func TestMigrateWritesTheScopeKey(t *testing.T) {
 	serverURL := os.Getenv(testdb.EnvVar)
 	if serverURL == "" {
@@ -132,13 +132,6 @@ func TestMigrateWritesTheScopeKey(t *testing.T) {
 	secrets, err := cfg.LoadSecrets()
 	if err != nil {
 		t.Fatal(err)
-	}
-	var written []byte
-	if err := owner.Raw("SELECT key FROM scope_key").Row().Scan(&written); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(written, secrets.DatabaseScope) {
-		t.Fatal("migrate did not write the key derived from CANOPY_SESSION_KEY")
 	}
 	ctx := context.Background()
 	if err := models.NewStore(app).WithScopeKey(secrets.DatabaseScope).CheckScopeKey(ctx); err != nil {
