@@ -46,6 +46,9 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 			}
 		}
 		err := fn(inner)
+		if err == nil && !nested {
+			err = inner.checkOwnersBeforeCommit(ctx)
+		}
 		ranWhole = err == nil
 		return err
 	})
@@ -53,6 +56,29 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 		return err
 	}
 	return s.commitError(err, ranWhole)
+}
+
+// checkOwnersBeforeCommit runs, on SQLite, the check its deferred foreign
+// key would make at the commit (migrations/sqlite/00013), so that a refused
+// transaction is rolled back: a COMMIT that fails leaves SQLite's
+// transaction open, and database/sql would hand that connection, mid
+// transaction, to the next caller. Postgres ends a transaction whose commit
+// fails, and checks on its own.
+func (s *Store) checkOwnersBeforeCommit(ctx context.Context) error {
+	if s.Dialect() != SQLite {
+		return nil
+	}
+	var broken []int64
+	err := s.conn(ctx).Raw(`SELECT tenant_id FROM tenant_owners WHERE NOT EXISTS (SELECT 1 FROM memberships AS m
+		WHERE m.tenant_id = tenant_owners.tenant_id AND m.user_id = tenant_owners.user_id AND m.role = tenant_owners.role) LIMIT 1`).
+		Scan(&broken).Error
+	if err != nil {
+		return fmt.Errorf("check owners: %w", err)
+	}
+	if len(broken) > 0 {
+		return fmt.Errorf("tenant %d: %w", broken[0], ErrOwnerNotSuperAdmin)
+	}
+	return nil
 }
 
 // commitError names what a transaction's end refused: a commit the deferred
