@@ -52,9 +52,11 @@ func TestStaffRepairOwner(t *testing.T) {
 	t.Run("desktop", func(t *testing.T) {
 		tab := newTab(t, newBrowser(t), desktop)
 		signIn(t, tab, a, "admin", "staff@canopy.test")
-		open(t, tab, a.tenantURL("admin", "/sub-tenants"))
-		clickXPath(t, tab, `//a[normalize-space() = "Acme Corp"]`)
-		clickXPath(t, tab, `//a[normalize-space() = "Users"]`)
+		// ⚙ → Companies → Acme Corp → Users.
+		click(t, tab, ".manage-menu > summary")
+		clickAndWait(t, tab, `.manage-menu a[href="/sub-tenants"]`)
+		clickAndWait(t, tab, `a.cell-link[href="/sub-tenants/`+strconv.FormatInt(acme.ID, 10)+`"]`)
+		clickAndWait(t, tab, `a.tab[href$="/users"]`)
 		wantLocation(t, tab, a.tenantHost("admin"), "/sub-tenants/"+strconv.FormatInt(acme.ID, 10)+"/users")
 		if row := rowOf(t, tab, "alice@acme.test"); !strings.Contains(row, "Owner") || !strings.Contains(row, "Editor") {
 			t.Fatalf("alice's row before the repair: %q", row)
