@@ -72,6 +72,9 @@ func (s *Store) checkOwnersBeforeCommit(ctx context.Context) error {
 	err := s.conn(ctx).Raw(`SELECT tenant_id FROM tenant_owners WHERE NOT EXISTS (SELECT 1 FROM memberships AS m
 		WHERE m.tenant_id = tenant_owners.tenant_id AND m.user_id = tenant_owners.user_id AND m.role = tenant_owners.role) LIMIT 1`).
 		Scan(&broken).Error
+	if err != nil && strings.Contains(err.Error(), "no such table: tenant_owners") {
+		return nil // a schema from before migration 00013 (a test of an older migration): nothing to check
+	}
 	if err != nil {
 		return fmt.Errorf("check owners: %w", err)
 	}
