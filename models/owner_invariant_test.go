@@ -121,16 +121,16 @@ func TestOwnerCheckSeesTheCompanyWhateverTheScope(t *testing.T) {
 		}
 	}
 	// Acme's owner given up and taken back: valid, but checked at the commit.
-	transfer := func(ctx context.Context, db *gorm.DB) error {
+	transfer := func(db *gorm.DB) error {
 		return errors.Join(db.Exec("UPDATE tenants SET owner_user_id = NULL WHERE id = ?", acme).Error,
 			db.Exec("UPDATE tenants SET owner_user_id = ? WHERE id = ?", alice, acme).Error)
 	}
-	demote := func(ctx context.Context, db *gorm.DB) error {
+	demote := func(db *gorm.DB) error {
 		return db.Exec("UPDATE memberships SET role = 'editor' WHERE tenant_id = ? AND user_id = ?", acme, alice).Error
 	}
 	for _, c := range []struct {
 		name   string
-		change func(ctx context.Context, db *gorm.DB) error
+		change func(db *gorm.DB) error
 		wants  error
 	}{
 		{"a valid change", transfer, nil},
@@ -141,7 +141,7 @@ func TestOwnerCheckSeesTheCompanyWhateverTheScope(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if err := c.change(ctx, w.app.DBForTest(ctx)); err != nil {
+			if err := c.change(w.app.DBForTest(ctx)); err != nil {
 				return err
 			}
 			_, err = w.app.SetScope(ctx, models.Scope{UserID: bob}) // sees none of Acme's other members
@@ -157,7 +157,7 @@ func TestOwnerCheckSeesTheCompanyWhateverTheScope(t *testing.T) {
 // themself) can make to one member at the same moment.
 type memberRace struct {
 	name string
-	run  func(ctx context.Context, r raceRound) error
+	run  func(r raceRound) error
 }
 
 // raceRound is what one round of TestOwnerInvariantUnderConcurrency races
@@ -206,17 +206,17 @@ func TestOwnerInvariantUnderConcurrency(t *testing.T) {
 		return models.MemberChange{TenantID: acme.ID, ActorUserID: by.ID, ActorRole: models.RoleSuperAdmin, MembershipID: r.member.ID}
 	}
 	races := []memberRace{
-		{"transfer", func(_ context.Context, r raceRound) error {
+		{"transfer", func(r raceRound) error {
 			_, err := store.TransferOwnership(as(r.owner), acme.ID, r.owner.ID, r.member.ID)
 			return err
 		}},
-		{"remove", func(_ context.Context, r raceRound) error {
+		{"remove", func(r raceRound) error {
 			return store.RemoveMembership(as(admins[0]), change(admins[0], r))
 		}},
-		{"change role", func(_ context.Context, r raceRound) error {
+		{"change role", func(r raceRound) error {
 			return store.ChangeRole(as(admins[1]), change(admins[1], r), models.RoleEditor)
 		}},
-		{"edit", func(_ context.Context, r raceRound) error {
+		{"edit", func(r raceRound) error {
 			return store.UpdateMember(as(admins[0]), change(admins[0], r), models.MemberUpdate{Role: models.RoleViewer})
 		}},
 	}
@@ -236,7 +236,7 @@ func TestOwnerInvariantUnderConcurrency(t *testing.T) {
 		for i, race := range races {
 			wg.Go(func() {
 				<-start
-				errs[i] = race.run(ctx, r)
+				errs[i] = race.run(r)
 			})
 		}
 		close(start)
