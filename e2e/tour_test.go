@@ -179,6 +179,7 @@ func tourPages(t *testing.T, a *app) []tourPage {
 
 		{"staff-home", staff, "admin", "/", ok},
 		{"staff-companies", staff, "admin", "/sub-tenants", ok},
+		{"staff-company-users", staff, "admin", fmt.Sprintf("/sub-tenants/%d/users", acme.ID), ok}, // with Make owner
 		{"password-base-domain", staff, "", "/account/password", ok},
 	}
 }

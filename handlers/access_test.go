@@ -99,6 +99,7 @@ var routeExpectations = map[string]expectation{
 	"GET /sub-tenants/:id/settings":                          {tenant: detailsOnlySuperAdmin(200), apex: all(404)},
 	"POST /sub-tenants/:id/users":                            {}, // checked in subtenant_handlers_test.go
 	"POST /sub-tenants/:id/invitations/:invitationID/resend": {},
+	"POST /sub-tenants/:id/users/:membershipID/owner":        {}, // platform staff only: subtenant_handlers_test.go
 	"POST /sub-tenants/:id/invitations/:invitationID/revoke": {},
 	"POST /sub-tenants/:id/settings":                         {},
 	"POST /sub-tenants/:id/status":                           {},

@@ -89,6 +89,7 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.tenantRoute(site, http.MethodGet, "/sub-tenants/:id/users", models.PermManageSubTenants, h.subTenantUsers)
 	h.tenantRoute(site, http.MethodGet, "/sub-tenants/:id/users/new", models.PermManageSubTenants, h.inviteSubTenantUserForm)
 	h.tenantRoute(site, http.MethodPost, "/sub-tenants/:id/users", models.PermManageSubTenants, h.inviteSubTenantUser)
+	h.tenantRoute(site, http.MethodPost, "/sub-tenants/:id/users/:membershipID/owner", models.PermManageSubTenants, h.setCompanyOwner)
 	h.tenantRoute(site, http.MethodPost, "/sub-tenants/:id/invitations/:invitationID/resend", models.PermManageSubTenants, h.resendSubTenantInvitation)
 	h.tenantRoute(site, http.MethodPost, "/sub-tenants/:id/invitations/:invitationID/revoke", models.PermManageSubTenants, h.revokeSubTenantInvitation)
 	h.tenantRoute(site, http.MethodGet, "/sub-tenants/:id/settings", models.PermManageSubTenants, h.subTenantSettings)

@@ -281,7 +281,11 @@ func (h *Handlers) saveSession(c echo.Context) {
 	}
 	if err := h.cookies.Save(c.Request(), c.Response().Writer, rs.session); err != nil {
 		h.log.Error("save session", "err", err)
+		return
 	}
+	// Saved once: a request that ran twice (inTransaction) has this hook
+	// twice, and the second has nothing left to write.
+	rs.dirty = false
 }
 
 // flash leaves a message for the next page this host shows.

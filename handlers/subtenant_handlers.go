@@ -151,7 +151,9 @@ func (h *Handlers) subTenantParam(c echo.Context) (*models.Tenant, error) {
 
 // subTenantFrame is what every tab of the details page shows about the child.
 func (h *Handlers) subTenantFrame(c echo.Context, child *models.Tenant, tab string) pages.SubTenantFrame {
-	return pages.SubTenantFrame{Tenant: child, Tab: tab, URL: h.cfg.TenantURL(child.Subdomain, "/"), Labels: pages.SubTenantLabelsFor(stateOf(c).tenant)}
+	parent := stateOf(c).tenant
+	return pages.SubTenantFrame{Tenant: child, Tab: tab, URL: h.cfg.TenantURL(child.Subdomain, "/"), Labels: pages.SubTenantLabelsFor(parent),
+		SetsOwner: parent.IsPlatform()}
 }
 
 // subTenantDetails opens a sub-tenant on its first tab.
@@ -297,6 +299,27 @@ func (h *Handlers) setSubTenantStatus(c echo.Context) error {
 		tab = "settings"
 	}
 	return c.Redirect(http.StatusSeeOther, views.SubTenantPath(child.ID, tab))
+}
+
+// setCompanyOwner is platform staff's repair (Make owner on a company's
+// Users tab): one of the company's members becomes its owner and Super
+// Admin, for data from before the database held owners to that rule.
+func (h *Handlers) setCompanyOwner(c echo.Context) error {
+	rs := stateOf(c)
+	child, err := h.subTenantParam(c)
+	if err != nil {
+		return err
+	}
+	membershipID, err := paramID(c, "membershipID")
+	if err != nil {
+		return err
+	}
+	owner, err := h.store.SetCompanyOwner(c.Request().Context(), rs.tenant.ID, child.ID, membershipID)
+	if err != nil {
+		return err
+	}
+	h.flash(c, "success", owner.Email+" now owns "+child.Name+" and is its Super Admin.")
+	return c.Redirect(http.StatusSeeOther, views.SubTenantPath(child.ID, "users"))
 }
 
 // resendSubTenantInvitation sends a sub-tenant's pending invitation again

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"canopy/models"
+	"canopy/views"
 )
 
 func subTenantForm(name, sub, email string) url.Values {
@@ -596,4 +597,100 @@ func TestRequiredFieldsAreMarkedAndChecked(t *testing.T) {
 	if n := len(a.inbox("nia@example.com")); n != 0 {
 		t.Fatalf("%d invitations sent without a last name", n)
 	}
+}
+
+// breakOwnerOf makes a company's owner its Editor, as data from before the
+// database held owners to being Super Admins may have it: the check is
+// lifted for the one statement (on SQLite, by forgetting the company's
+// owner row the check reads).
+func breakOwnerOf(t *testing.T, a *app, sub string) {
+	t.Helper()
+	tn := a.tenant(sub)
+	demote := "UPDATE memberships SET role = 'editor' WHERE tenant_id = ? AND user_id = ?"
+	var statements []string
+	if models.DialectOf(a.db) == models.Postgres {
+		statements = []string{"ALTER TABLE memberships DISABLE TRIGGER memberships_owner_is_super_admin", demote,
+			"ALTER TABLE memberships ENABLE TRIGGER memberships_owner_is_super_admin"}
+	} else {
+		statements = []string{"DELETE FROM tenant_owners WHERE tenant_id = ?", demote}
+	}
+	for _, sql := range statements {
+		var args []any
+		switch sql {
+		case demote:
+			args = []any{tn.ID, *tn.OwnerUserID}
+		case "DELETE FROM tenant_owners WHERE tenant_id = ?":
+			args = []any{tn.ID}
+		}
+		if err := a.db.Exec(sql, args...).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestStaffSetACompanysOwner: on a company's Users tab platform staff can
+// make the owner whose role is wrong its Super Admin, or make another member
+// the owner (but not one who owns another company); a customer's Super
+// Admin cannot, for their own sub-tenants; the company's log records it.
+func TestStaffSetACompanysOwner(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	breakOwnerOf(t, a, "acme")
+	acme := a.tenant("acme")
+	membership := func(sub, email string) int64 {
+		m, err := a.store.MembershipOf(context.Background(), a.tenant(sub).ID, a.user(email).ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.ID
+	}
+	staff := a.browser()
+	staff.signIn("staff@canopy.test", "admin")
+	users := tenantURL("admin", views.SubTenantPath(acme.ID, "users"))
+	page := staff.get(users)
+	wantStatus(t, page, http.StatusOK)
+	wantBody(t, page, "Make Super Admin", "Alice Anderson owns Acme Corp but is its Editor.", // alice, the owner
+		views.SubTenantMemberPath(acme.ID, membership("acme", "dave@acme.test"), "owner")) // dave, a Viewer
+	wantNoBody(t, page, views.SubTenantMemberPath(acme.ID, membership("acme", "bob@globex.test"), "owner")) // bob owns Globex
+
+	r := staff.follow(staff.submit(users, tenantURL("admin", views.SubTenantMemberPath(acme.ID, membership("acme", "alice@acme.test"), "owner")), nil))
+	wantStatus(t, r, http.StatusOK)
+	wantBody(t, r, "alice@acme.test now owns Acme Corp and is its Super Admin.")
+	wantNoBody(t, r, "Make Super Admin")
+	m, _ := a.store.MembershipOf(context.Background(), acme.ID, a.user("alice@acme.test").ID)
+	if m.Role != models.RoleSuperAdmin {
+		t.Fatalf("alice is Acme's %s after the repair", m.Role)
+	}
+
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	refused := []struct {
+		name    string
+		browser *browser
+		host    string
+		path    string
+		status  int
+	}{
+		{"a customer's Super Admin, for their sub-tenant", alice, "acme",
+			views.SubTenantMemberPath(a.tenant("acme-eu").ID, membership("acme-eu", "eve@acme.test"), "owner"), http.StatusNotFound},
+		{"a member of another company", staff, "admin", views.SubTenantMemberPath(acme.ID, membership("globex", "bob@globex.test"), "owner"), http.StatusNotFound},
+		{"someone who owns another company", staff, "admin", views.SubTenantMemberPath(acme.ID, membership("acme", "bob@globex.test"), "owner"), http.StatusConflict},
+	}
+	for _, c := range refused {
+		r := c.browser.submit(tenantURL(c.host, "/"), tenantURL(c.host, c.path), nil)
+		if r.status != c.status {
+			t.Errorf("%s: status %d, want %d", c.name, r.status, c.status)
+		}
+	}
+	if owner := a.tenant("acme-eu").OwnerUserID; owner == nil || *owner != a.user("eve@acme.test").ID {
+		t.Fatalf("acme-eu's owner changed to %v", owner)
+	}
+
+	// Making dave the owner: alice stays, a Super Admin; dave owns Acme.
+	r = staff.follow(staff.submit(users, tenantURL("admin", views.SubTenantMemberPath(acme.ID, membership("acme", "dave@acme.test"), "owner")), nil))
+	wantBody(t, r, "dave@acme.test now owns Acme Corp and is its Super Admin.")
+	if owner := a.tenant("acme").OwnerUserID; owner == nil || *owner != a.user("dave@acme.test").ID {
+		t.Fatalf("Acme's owner is %v, want dave", owner)
+	}
+	wantBody(t, alice.get(tenantURL("acme", "/settings/audit")), "staff@canopy.test")
 }

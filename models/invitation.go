@@ -401,14 +401,22 @@ func (s *Store) DeclineInvitation(ctx context.Context, token string) (*Tenant, e
 	})
 }
 
+// setOwner makes the member who accepted an invitation to own t its owner
+// and its Super Admin, under lockTeam's locks like every change of owner.
 func (s *Store) setOwner(ctx context.Context, t *Tenant, userID int64) error {
-	err := s.conn(ctx).Model(&Tenant{}).Where("id = ? AND owner_user_id IS NULL", t.ID).
-		Updates(map[string]any{"owner_user_id": userID, "updated_at": s.db.NowFunc()}).Error
-	if violatesUnique(err, "tenants_owner_key") {
+	locked, members, err := s.lockTeam(ctx, t.ID, "user_id = ?", userID)
+	if err != nil {
+		return err
+	}
+	if locked.OwnerUserID != nil || len(members) == 0 {
+		return ErrChangedMeanwhile // someone else became the owner since the invitation was read
+	}
+	_, err = s.makeOwner(ctx, locked, &members[0])
+	if errors.Is(err, ErrOwnsAnother) {
 		return FieldErrors{"email": "You already own a company, and each person can own only one. Ask the sender to choose another owner."}
 	}
 	if err != nil {
-		return fmt.Errorf("set owner: %w", err)
+		return err
 	}
 	t.OwnerUserID = &userID
 	return nil

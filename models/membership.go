@@ -106,33 +106,61 @@ func (s *Store) InactiveCompaniesOf(ctx context.Context, userID int64) ([]Inacti
 	return out, nil
 }
 
+// lockTeam locks what a change to a tenant's members or owner decides on,
+// always in one order: the tenant's row first (its owner), then the
+// tenant's memberships that match where, by ascending id. Every such change
+// takes these locks before it reads what it decides on, so two changes at
+// once take turns instead of each acting on what the other is changing, and,
+// taking them in the same order, cannot deadlock. It returns the tenant and
+// the memberships as they are now.
+func (s *Store) lockTeam(ctx context.Context, tenantID int64, where string, args ...any) (*Tenant, []Membership, error) {
+	if tenantID <= 0 {
+		return nil, nil, ErrNoTenant
+	}
+	var t Tenant
+	if err := s.forUpdate(s.conn(ctx)).Where("id = ?", tenantID).Take(&t).Error; err != nil {
+		return nil, nil, notFound(err, "lock tenant")
+	}
+	var members []Membership
+	err := s.forUpdate(s.scoped(ctx, tenantID)).Where(where, args...).Order("id").Find(&members).Error
+	if err != nil {
+		return nil, nil, fmt.Errorf("lock memberships: %w", err)
+	}
+	return &t, members, nil
+}
+
 // RemoveMember takes a user's access to a tenant away. The owner stays.
 func (s *Store) RemoveMember(ctx context.Context, tenantID, userID int64) error {
 	return s.Tx(ctx, func(tx *Store) error {
-		t, err := tx.TenantByID(ctx, tenantID)
+		t, members, err := tx.lockTeam(ctx, tenantID, "user_id = ?", userID)
 		if err != nil {
 			return err
 		}
-		if t.OwnerUserID != nil && *t.OwnerUserID == userID {
-			return ErrOwnerIsFixed
-		}
-		m, err := tx.MembershipOf(ctx, tenantID, userID)
-		if err != nil {
-			return fmt.Errorf("remove member: %w", err)
-		}
-		// Read while they are a member: on Postgres, row-level security
-		// shows a person's row to the tenant only while they share it.
-		u, err := tx.UserByID(ctx, userID)
-		if err != nil {
-			return fmt.Errorf("remove member: %w", err)
-		}
-		res := tx.scoped(ctx, tenantID).Where("user_id = ?", userID).Delete(&Membership{})
-		if res.Error != nil {
-			return fmt.Errorf("remove member: %w", res.Error)
-		}
-		if res.RowsAffected == 0 {
+		if len(members) == 0 {
 			return fmt.Errorf("remove member: %w", ErrNotFound)
 		}
-		return tx.audit(ctx, tenantID, AuditMemberRemoved, AuditTarget{Type: "user", ID: userID, Label: u.Email}, map[string]any{"role": m.Role}, nil)
+		return tx.removeLockedMember(ctx, t, &members[0])
 	})
+}
+
+// removeLockedMember deletes a membership that the transaction has locked
+// with lockTeam, together with its tenant, and read since; every way out of
+// a company (removal by an administrator, leaving it oneself) ends here.
+// The owner stays. The role is part of the condition: a membership whose
+// role changed under the lock after all is not deleted on what was read.
+func (s *Store) removeLockedMember(ctx context.Context, t *Tenant, m *Membership) error {
+	if t.OwnerUserID != nil && *t.OwnerUserID == m.UserID {
+		return ErrOwnerIsFixed
+	}
+	// Read while they are a member: on Postgres, row-level security shows a
+	// person's row to the tenant only while they share it.
+	u, err := s.UserByID(ctx, m.UserID)
+	if err != nil {
+		return fmt.Errorf("remove member: %w", err)
+	}
+	res := s.scoped(ctx, t.ID).Where("id = ? AND user_id = ? AND role = ?", m.ID, m.UserID, m.Role).Delete(&Membership{})
+	if err := changed(res, "remove member"); err != nil {
+		return err
+	}
+	return s.audit(ctx, t.ID, AuditMemberRemoved, AuditTarget{Type: "user", ID: m.UserID, Label: u.Email}, map[string]any{"role": m.Role}, nil)
 }

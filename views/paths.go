@@ -54,6 +54,11 @@ func SubTenantInvitationPath(tenantID, invitationID int64, action string) string
 	return itemPath(SubTenantPath(tenantID, "invitations"), invitationID, action)
 }
 
+// SubTenantMemberPath is an action on a member of a sub-tenant.
+func SubTenantMemberPath(tenantID, membershipID int64, action string) string {
+	return itemPath(SubTenantPath(tenantID, "users"), membershipID, action)
+}
+
 // TemplatePath is a template's page, or an action on it: TemplatePath(7) is
 // "/templates/7", TemplatePath(7, "edit") is "/templates/7/edit".
 func TemplatePath(id int64, action ...string) string { return itemPath(TemplatesPath, id, action...) }
