@@ -30,9 +30,12 @@ func (h *Handlers) shell(c echo.Context, title, nav string) views.Shell {
 	rs := stateOf(c)
 	s := h.visitorShell(c, title)
 	s.User, s.Tenant, s.Nav = rs.user, rs.tenant, nav
+	if rs.user != nil && (rs.tenant == nil || rs.membership != nil) {
+		s.Path = c.Request().URL.RequestURI()
+		s.Additions = h.additions(c, rs.user)
+	}
 	if rs.membership != nil {
 		s.Role = rs.membership.Role
-		s.Path = c.Request().URL.RequestURI()
 		s.Companies, s.CompanyCount = h.companyToggle(c, rs.user, rs.tenant)
 		for _, company := range s.Companies {
 			if company.ID == rs.tenant.ID {
@@ -101,6 +104,18 @@ func (h *Handlers) tenantInactivePage(c echo.Context, t *models.Tenant) (templ.C
 		d.OtherCompanies = err == nil
 	}
 	return pages.TenantInactive(h.visitorShell(c, t.Name+" is inactive"), d), nil
+}
+
+// additions are the notices of companies someone else added the user to,
+// shown on every page of theirs: where they are a member, and on the base
+// domain, the places their Leave and Got it buttons work. A failed lookup
+// is logged and shows none, as for the toggle.
+func (h *Handlers) additions(c echo.Context, u *models.User) []models.Addition {
+	list, err := h.store.UnacknowledgedAdditions(c.Request().Context(), u.ID)
+	if err != nil {
+		h.log.Warn("list additions to acknowledge", "user", u.ID, "err", err)
+	}
+	return list
 }
 
 // companyToggle lists the user's companies for the toggle, the current one

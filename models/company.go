@@ -15,6 +15,7 @@ type Company struct {
 	Subdomain   string
 	OwnerEmail  string
 	MemberCount int64
+	Owned       bool // the user owns it, so cannot leave it
 }
 
 // ToggleSize is how many companies the toggle lists; someone in more finds
@@ -38,7 +39,8 @@ func (s *Store) companiesOf(ctx context.Context, userID int64) *gorm.DB {
 		Where("memberships.user_id = ? AND tenants.status = ?", userID, TenantActive)
 }
 
-const companyColumns = `tenants.id, tenants.name, tenants.subdomain, COALESCE(owners.email, '') AS owner_email, tenants.member_count`
+const companyColumns = `tenants.id, tenants.name, tenants.subdomain, COALESCE(owners.email, '') AS owner_email, tenants.member_count,
+	CASE WHEN tenants.owner_user_id = memberships.user_id THEN 1 ELSE 0 END AS owned`
 
 // CompanyToggle is what the toggle shows: the current company first, then
 // the user's others by name, ToggleSize in all, and how many active
