@@ -159,6 +159,7 @@ func TestExistingUserOwnsOnlyAfterAccepting(t *testing.T) {
 		t.Fatalf("dave landed on %s", landed.url)
 	}
 	wantBody(t, landed, "Super Admin", `class="menu company-toggle"`)
+	wantNoBody(t, landed, "added you to") // he said yes: nothing to tell him
 	u = a.tenant("umbrella")
 	if u.OwnerUserID == nil || *u.OwnerUserID != a.user("dave@acme.test").ID {
 		t.Fatalf("dave did not become the owner on accepting: %+v", u)
