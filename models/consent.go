@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"gorm.io/gorm"
 )
 
 // Addition is a company someone else added the user to at once, without
@@ -21,22 +23,27 @@ type Addition struct {
 const maxAdditionsShown = 5
 
 // UnacknowledgedAdditions lists, oldest first, the companies the user was
-// added to by someone else and has not yet acknowledged or left. Every page
-// asks, so it is one statement on an index of the unacknowledged rows only.
-// It reads the user's own memberships in any company (Scope.UserID) and the
+// added to by someone else and has not yet acknowledged or left, in one
+// statement on an index of the unacknowledged rows only. It reads the user's own memberships in any company (Scope.UserID) and the
 // companies' names, and no other person's row: the adder's name was kept
 // on the membership when they added them.
 func (s *Store) UnacknowledgedAdditions(ctx context.Context, userID int64) ([]Addition, error) {
 	var out []Addition
-	err := s.conn(ctx).Table("memberships").
+	err := s.unacknowledged(ctx, userID).
 		Select("memberships.tenant_id, tenants.name AS tenant_name, memberships.role, memberships.added_by_name").
 		Joins("JOIN tenants ON tenants.id = memberships.tenant_id").
-		Where("memberships.user_id = ? AND memberships.added_by_user_id IS NOT NULL AND memberships.acknowledged_at IS NULL", userID).
 		Order("memberships.created_at, memberships.id").Limit(maxAdditionsShown).Scan(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("list unacknowledged additions: %w", err)
 	}
 	return out, nil
+}
+
+// unacknowledged selects the user's memberships that someone else made and
+// the user has not acknowledged: the rows of memberships_unacknowledged_idx.
+func (s *Store) unacknowledged(ctx context.Context, userID int64) *gorm.DB {
+	return s.conn(ctx).Table("memberships").
+		Where("memberships.user_id = ? AND memberships.added_by_user_id IS NOT NULL AND memberships.acknowledged_at IS NULL", userID)
 }
 
 // AcknowledgeAddition records that the user saw the notice of being added
