@@ -68,7 +68,7 @@ func (s *Store) ToggleAndAdditions(ctx context.Context, userID, currentID int64)
 		Total     int64
 		Additions int64
 	}
-	err := s.companiesOf(ctx, userID).Select(companyColumns+`, COUNT(*) OVER () AS total, (?) AS additions`, s.unacknowledged(ctx, userID).Select("count(*)")).
+	err := s.companiesOf(ctx, userID).Select(companyColumns+`, COUNT(*) OVER () AS total, `+additionsWaiting+` AS additions`, userID).
 		Clauses(clause.OrderBy{Expression: clause.Expr{SQL: "CASE WHEN tenants.id = ? THEN 0 ELSE 1 END, lower(tenants.name), tenants.id", Vars: []any{currentID}}}).
 		Limit(ToggleSize).Scan(&rows).Error
 	if err != nil {
