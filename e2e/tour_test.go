@@ -94,6 +94,8 @@ func landingOf(email string) string {
 		return "acme-eu"
 	case "frank@acme.test": // his only company, Acme Lab, is inactive
 		return ""
+	case "carol@initech.test":
+		return "initech"
 	}
 	return "acme"
 }
@@ -135,8 +137,9 @@ func tourPages(t *testing.T, a *app) []tourPage {
 		t.Fatalf("Acme Europe's devices: %v", err)
 	}
 	device := devices.Items[0].ID
+	addedByBob(t, a, "carol@initech.test")
 	child := func(below string) string { return fmt.Sprintf("/sub-tenants/%d/%s", europe.ID, below) }
-	const alice, viewer, eve, staff, frank = "alice@acme.test", "dave@acme.test", "eve@acme.test", "staff@canopy.test", "frank@acme.test"
+	const alice, viewer, eve, staff, frank, carol = "alice@acme.test", "dave@acme.test", "eve@acme.test", "staff@canopy.test", "frank@acme.test", "carol@initech.test"
 	ok := int64(http.StatusOK)
 	return []tourPage{
 		{"sign-in", "", "", "/login", ok},
@@ -148,6 +151,8 @@ func tourPages(t *testing.T, a *app) []tourPage {
 
 		{"home", alice, "acme", "/", ok},
 		{"home-viewer", viewer, "acme", "/", ok},
+		{"home-added-notice", carol, "initech", "/", ok},
+		{"order-new-added-notice", carol, "initech", "/orders/new", ok},
 		{"orders", alice, "acme", "/orders", ok},
 		{"order-new", alice, "acme", "/orders/new", ok},
 		{"templates", alice, "acme", "/templates", ok},
@@ -181,6 +186,27 @@ func tourPages(t *testing.T, a *app) []tourPage {
 		{"staff-companies", staff, "admin", "/sub-tenants", ok},
 		{"staff-company-users", staff, "admin", fmt.Sprintf("/sub-tenants/%d/users", acme.ID), ok}, // with Make owner
 		{"password-base-domain", staff, "", "/account/password", ok},
+	}
+}
+
+// addedByBob has Bob Brown add someone with an account to Globex at once,
+// as Team → Add member does, so that their pages show the notice.
+func addedByBob(t *testing.T, a *app, email string) {
+	t.Helper()
+	ctx := context.Background()
+	globex, err := a.store.TenantBySubdomain(ctx, "globex")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := a.store.UserByEmail(ctx, "bob@globex.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	noMail := func(*models.Invitation, *models.Tenant, string) models.NewEmail { return models.NewEmail{} }
+	outcome, err := a.store.Invite(ctx, models.InviteRequest{TenantID: globex.ID, InviterID: bob.ID, InviterRole: models.RoleSuperAdmin,
+		Email: email, FirstName: "Carol", LastName: "Chen", Role: models.RoleEditor}, noMail)
+	if err != nil || outcome != models.AddedAtOnce {
+		t.Fatalf("add %s to Globex: outcome %d, %v", email, outcome, err)
 	}
 }
 

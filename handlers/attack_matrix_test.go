@@ -119,6 +119,7 @@ func atkRoutes(x *atk) map[string]atkRoute {
 			s = strings.ReplaceAll(s, "{inv}", x.foreignInvitation(c))
 			s = strings.ReplaceAll(s, "{device}", x.foreignDevice(c))
 			s = strings.ReplaceAll(s, "{template}", x.id("template:acme"))
+			s = strings.ReplaceAll(s, "{lab}", x.id("tenant:acme-lab"))
 			return strings.ReplaceAll(s, "{sub}", x.subTenant(c))
 		}
 	}
@@ -190,6 +191,12 @@ func atkRoutes(x *atk) map[string]atkRoute {
 		"POST /settings/company":  {noSnap: true, form: f("timezone", "Europe/Paris"), want: gate(settings, done)},
 		"GET /settings/audit":     {want: gate(settings, ok)},
 		"GET /settings/audit.csv": {want: gate(settings, ok)},
+
+		// The person's own membership of the company named: acme-lab, which
+		// no visitor with a session on a target belongs to, is not found for
+		// them, and nobody can make another person leave or answer for them.
+		"POST /companies/:id/leave":       {path: p("/companies/{lab}/leave"), want: gate(view, notFound)},
+		"POST /companies/:id/acknowledge": {path: p("/companies/{lab}/acknowledge"), want: gate(view, notFound)},
 
 		"GET /orders":     {path: p("/orders?q=a"), want: gate(view, ok)},
 		"GET /orders/new": {want: gate(edit, ok)},

@@ -66,6 +66,8 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.publicRoute(site, http.MethodPost, "/invitations/:token/decline", h.declineInvitation)
 	h.accountRoute(site, http.MethodGet, passwordPath, h.passwordForm)
 	h.accountRoute(site, http.MethodPost, passwordPath, h.changePassword)
+	h.accountRoute(site, http.MethodPost, "/companies/:id/leave", h.leaveCompany)
+	h.accountRoute(site, http.MethodPost, "/companies/:id/acknowledge", h.acknowledgeAddition)
 
 	h.tenantRoute(site, http.MethodGet, "/companies", models.PermView, h.companies)
 	h.tenantRoute(site, http.MethodGet, "/settings/team", models.PermView, h.team)

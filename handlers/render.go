@@ -30,15 +30,24 @@ func (h *Handlers) shell(c echo.Context, title, nav string) views.Shell {
 	rs := stateOf(c)
 	s := h.visitorShell(c, title)
 	s.User, s.Tenant, s.Nav = rs.user, rs.tenant, nav
-	if rs.membership != nil {
-		s.Role = rs.membership.Role
+	if rs.user != nil {
 		s.Path = c.Request().URL.RequestURI()
-		s.Companies, s.CompanyCount = h.companyToggle(c, rs.user, rs.tenant)
+	}
+	switch {
+	case rs.membership != nil:
+		s.Role = rs.membership.Role
+		toggle := h.companyToggle(c, rs.user, rs.tenant)
+		s.Companies, s.CompanyCount = toggle.Companies, toggle.Total
 		for _, company := range s.Companies {
 			if company.ID == rs.tenant.ID {
 				s.OwnerEmail = company.OwnerEmail
 			}
 		}
+		if toggle.Additions > 0 {
+			s.Additions = h.additions(c, rs.user)
+		}
+	case rs.user != nil && rs.tenant == nil:
+		s.Additions = h.additions(c, rs.user)
 	}
 	if rs.tenant != nil {
 		s.Location = rs.tenant.Location()
@@ -103,13 +112,26 @@ func (h *Handlers) tenantInactivePage(c echo.Context, t *models.Tenant) (templ.C
 	return pages.TenantInactive(h.visitorShell(c, t.Name+" is inactive"), d), nil
 }
 
+// additions are the notices of companies someone else added the user to,
+// shown on every page of theirs: where they are a member (asked for only
+// when the toggle counted some), and on the base domain, the places their
+// Leave and Got it buttons work. A failed lookup is logged and shows none,
+// as for the toggle.
+func (h *Handlers) additions(c echo.Context, u *models.User) []models.Addition {
+	list, err := h.store.UnacknowledgedAdditions(c.Request().Context(), u.ID)
+	if err != nil {
+		h.log.Warn("list additions to acknowledge", "user", u.ID, "err", err)
+	}
+	return list
+}
+
 // companyToggle lists the user's companies for the toggle, the current one
-// first. A failed lookup is logged and leaves the toggle empty; on Postgres
+// first, and counts their notices of additions waiting. A failed lookup is logged and leaves the toggle empty; on Postgres
 // it also fails the request's transaction, so the page becomes an error page.
-func (h *Handlers) companyToggle(c echo.Context, u *models.User, current *models.Tenant) ([]models.Company, int64) {
-	list, total, err := h.store.CompanyToggle(c.Request().Context(), u.ID, current.ID)
+func (h *Handlers) companyToggle(c echo.Context, u *models.User, current *models.Tenant) models.Toggle {
+	toggle, err := h.store.ToggleAndAdditions(c.Request().Context(), u.ID, current.ID)
 	if err != nil {
 		h.log.Warn("list companies for the toggle", "user", u.ID, "err", err)
 	}
-	return list, total
+	return toggle
 }

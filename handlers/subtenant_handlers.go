@@ -120,7 +120,7 @@ func (h *Handlers) createSubTenant(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, recheck)
 	}
 	n := h.newSubTenant(c, form)
-	t, outcome, err := h.store.CreateSubTenant(c.Request().Context(), n, h.invitationMail(rs.user))
+	t, err := h.store.CreateSubTenant(c.Request().Context(), n, h.invitationMail(rs.user))
 	var problems models.FieldErrors
 	if errors.As(err, &problems) {
 		return c.Redirect(http.StatusSeeOther, recheck)
@@ -129,13 +129,8 @@ func (h *Handlers) createSubTenant(c echo.Context) error {
 		return err
 	}
 	h.log.Info("sub-tenant created", "parent", rs.tenant.ID, "tenant", t.ID, "by", rs.user.ID)
-	msg := t.Name + " is active at " + h.cfg.TenantURL(t.Subdomain, "/") + "."
-	if outcome == models.AddedAtOnce {
-		msg += " " + models.NormalizeEmail(n.Email) + " already has an account and is its owner now; no email was needed."
-	} else {
-		msg += " An invitation to own it was emailed to " + models.NormalizeEmail(n.Email) + "."
-	}
-	h.flash(c, "success", msg)
+	h.flash(c, "success", t.Name+" is active at "+h.cfg.TenantURL(t.Subdomain, "/")+". An invitation to own it was emailed to "+
+		models.NormalizeEmail(n.Email)+"; they become its owner when they accept.")
 	return c.Redirect(http.StatusSeeOther, views.SubTenantsPath)
 }
 

@@ -122,7 +122,11 @@ func TestCreateSubTenantAsksToConfirmThenCreates(t *testing.T) {
 	}
 }
 
-func TestActiveUserBecomesOwnerAtOnce(t *testing.T) {
+// TestExistingUserOwnsOnlyAfterAccepting: making someone who already has
+// an account the owner of a new company sends them an invitation, as for
+// someone new. Until they accept, the company has no owner and they cannot
+// enter it; accepting makes them its owner and Super Admin.
+func TestExistingUserOwnsOnlyAfterAccepting(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
 	staff := a.browser()
@@ -133,19 +137,78 @@ func TestActiveUserBecomesOwnerAtOnce(t *testing.T) {
 	form.Set("confirmed", "yes")
 	form.Set("billing_rolls_up", "on")
 	list := staff.follow(staff.submit(tenantURL("admin", "/sub-tenants/new"), tenantURL("admin", "/sub-tenants"), form))
-	wantBody(t, list, "Umbrella is active", "dave@acme.test already has an account and is its owner now")
-	if n := len(a.inbox("dave@acme.test")); n != 0 {
-		t.Fatalf("an active owner was emailed %d times", n)
-	}
+	wantBody(t, list, "Umbrella is active", "An invitation to own it was emailed to dave@acme.test; they become its owner when they accept.")
 	u := a.tenant("umbrella")
-	if u.OwnerUserID == nil || *u.OwnerUserID != a.user("dave@acme.test").ID || !u.BillingRollsUp || *u.ParentID != a.tenant("admin").ID {
-		t.Fatalf("umbrella %+v", u)
+	if u.OwnerUserID != nil || !u.BillingRollsUp || *u.ParentID != a.tenant("admin").ID {
+		t.Fatalf("umbrella before the answer %+v", u)
 	}
-	// Dave now has two companies, so a toggle; Umbrella is reachable at once.
+	links := a.inbox("dave@acme.test")
+	if len(links) != 1 {
+		t.Fatalf("dave got %d invitations, want 1", len(links))
+	}
+	// Not yet a member: Umbrella's address refuses him, and his toggle lacks it.
 	dave := a.browser()
-	home := dave.signIn("dave@acme.test", "umbrella")
-	wantStatus(t, home, http.StatusOK)
-	wantBody(t, home, "Umbrella", `class="menu company-toggle"`)
+	home := dave.signIn("dave@acme.test", "acme")
+	wantNoBody(t, home, "Umbrella")
+	wantStatus(t, dave.follow(dave.get(tenantURL("umbrella", "/"))), http.StatusForbidden)
+
+	page := dave.get(links[0])
+	wantBody(t, page, "Join Umbrella", "own this company", "You already have a Canopy account")
+	landed := dave.follow(dave.submit(links[0], links[0]+"/accept", url.Values{}))
+	wantStatus(t, landed, http.StatusOK)
+	if host := mustParse(t, landed.url).Host; host != "umbrella.localhost:8080" {
+		t.Fatalf("dave landed on %s", landed.url)
+	}
+	wantBody(t, landed, "Super Admin", `class="menu company-toggle"`)
+	wantNoBody(t, landed, "added you to") // he said yes: nothing to tell him
+	u = a.tenant("umbrella")
+	if u.OwnerUserID == nil || *u.OwnerUserID != a.user("dave@acme.test").ID {
+		t.Fatalf("dave did not become the owner on accepting: %+v", u)
+	}
+}
+
+// TestPendingOwnershipIsNotUsed: an invitation to own a company does not
+// count as owning one; an existing user asked to own two companies may
+// accept either, and then the other tells them they own one already. A
+// declined one leaves its company without an owner.
+func TestPendingOwnershipIsNotUsed(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	staff := a.browser()
+	staff.signIn("staff@canopy.test", "admin")
+	for _, co := range []struct{ name, sub string }{{"Umbrella", "umbrella"}, {"Soylent", "soylent"}, {"Tyrell", "tyrell"}} {
+		form := subTenantForm(co.name, co.sub, "dave@acme.test")
+		form.Set("confirmed", "yes")
+		created := staff.submit(tenantURL("admin", "/sub-tenants/new"), tenantURL("admin", "/sub-tenants"), form)
+		wantStatus(t, created, http.StatusSeeOther)
+		if loc := created.location; !strings.HasSuffix(loc, "/sub-tenants") {
+			t.Fatalf("creating %s with dave pending elsewhere went to %s, not the list", co.name, loc)
+		}
+	}
+	links := a.inbox("dave@acme.test")
+	if len(links) != 3 {
+		t.Fatalf("dave got %d invitations, want 3", len(links))
+	}
+	dave := a.browser()
+	dave.signIn("dave@acme.test", "acme")
+	// He accepts the second one first.
+	wantStatus(t, dave.follow(dave.submit(links[1], links[1]+"/accept", url.Values{})), http.StatusOK)
+	if o := a.tenant("soylent").OwnerUserID; o == nil || *o != a.user("dave@acme.test").ID {
+		t.Fatal("dave does not own Soylent after accepting")
+	}
+	refused := dave.submit(links[0], links[0]+"/accept", url.Values{})
+	wantStatus(t, refused, http.StatusUnprocessableEntity)
+	wantBody(t, refused, "You already own a company")
+	dec := dave.submit(links[2], links[2]+"/decline", url.Values{})
+	wantStatus(t, dec, http.StatusOK)
+	for _, sub := range []string{"umbrella", "tyrell"} {
+		if o := a.tenant(sub).OwnerUserID; o != nil {
+			t.Errorf("%s has an owner (%d) nobody accepted", sub, *o)
+		}
+		if _, err := a.store.MembershipOf(context.Background(), a.tenant(sub).ID, a.user("dave@acme.test").ID); err == nil {
+			t.Errorf("dave is a member of %s without accepting", sub)
+		}
+	}
 }
 
 func TestCreateSubTenantRefusesBadInput(t *testing.T) {

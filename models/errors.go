@@ -37,6 +37,9 @@ var (
 	// ErrOwnerIsFixed: a tenant's owner cannot be removed or demoted;
 	// ownership is transferred instead.
 	ErrOwnerIsFixed = errors.New("the owner of a company cannot be removed or demoted; transfer ownership first")
+	// ErrOwnerCannotLeave: a company's owner stays a member of it; they
+	// transfer ownership to another member first, then may leave.
+	ErrOwnerCannotLeave = errors.New("the owner of a company cannot leave it; transfer ownership first")
 	// ErrNotOwner: only a tenant's current owner transfers its ownership.
 	ErrNotOwner = errors.New("only the owner can transfer ownership")
 	// ErrOwnsAnother: each person owns at most one tenant.

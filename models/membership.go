@@ -16,6 +16,14 @@ type Membership struct {
 	Role      Role
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// AddedByUserID is who added the person at once, without asking them
+	// (docs/product.md, Team and invitations), and AddedByName that
+	// person's name then; nil for someone who accepted an invitation or
+	// created the company. Until AcknowledgedAt, the person is told on
+	// every page, with a way to leave.
+	AddedByUserID  *int64
+	AddedByName    string
+	AcknowledgedAt *time.Time
 }
 
 // MembershipOf loads the user's membership of a tenant, or ErrNotFound when
@@ -30,13 +38,18 @@ func (s *Store) MembershipOf(ctx context.Context, tenantID, userID int64) (*Memb
 // AddMember gives a user a role in a tenant. Adding someone twice is reported
 // beside the email field; the unique index decides, also under a race.
 func (s *Store) AddMember(ctx context.Context, tenantID, userID int64, role Role) (*Membership, error) {
+	return s.addMember(ctx, &Membership{TenantID: tenantID, UserID: userID, Role: role})
+}
+
+// addMember creates m, which may name who added the person.
+func (s *Store) addMember(ctx context.Context, m *Membership) (*Membership, error) {
+	tenantID, userID, role := m.TenantID, m.UserID, m.Role
 	if tenantID <= 0 {
 		return nil, ErrNoTenant
 	}
 	if _, err := ParseRole(string(role)); err != nil {
 		return nil, FieldErrors{"role": "Choose a role from the list."}
 	}
-	m := &Membership{TenantID: tenantID, UserID: userID, Role: role}
 	if err := s.conn(ctx).Create(m).Error; err != nil {
 		if violatesUnique(err, "memberships_tenant_user_key") {
 			return nil, FieldErrors{"email": "This person is already a member."}
@@ -131,6 +144,12 @@ func (s *Store) lockTeam(ctx context.Context, tenantID int64, where string, args
 
 // RemoveMember takes a user's access to a tenant away. The owner stays.
 func (s *Store) RemoveMember(ctx context.Context, tenantID, userID int64) error {
+	return s.removeMember(ctx, tenantID, userID, AuditMemberRemoved)
+}
+
+// removeMember is RemoveMember, recorded in the audit log as action: the
+// person removed by someone else, or leaving (LeaveCompany).
+func (s *Store) removeMember(ctx context.Context, tenantID, userID int64, action string) error {
 	return s.Tx(ctx, func(tx *Store) error {
 		t, members, err := tx.lockTeam(ctx, tenantID, "user_id = ?", userID)
 		if err != nil {
@@ -139,16 +158,17 @@ func (s *Store) RemoveMember(ctx context.Context, tenantID, userID int64) error 
 		if len(members) == 0 {
 			return fmt.Errorf("remove member: %w", ErrNotFound)
 		}
-		return tx.removeLockedMember(ctx, t, &members[0])
+		return tx.removeLockedMember(ctx, t, &members[0], action)
 	})
 }
 
 // removeLockedMember deletes a membership that the transaction has locked
-// with lockTeam, together with its tenant, and read since; every way out of
-// a company (removal by an administrator, leaving it oneself) ends here.
+// with lockTeam, together with its tenant, and read since, and records it as
+// action; every way out of a company (removal by an administrator, leaving
+// it oneself) ends here.
 // The owner stays. The role is part of the condition: a membership whose
 // role changed under the lock after all is not deleted on what was read.
-func (s *Store) removeLockedMember(ctx context.Context, t *Tenant, m *Membership) error {
+func (s *Store) removeLockedMember(ctx context.Context, t *Tenant, m *Membership, action string) error {
 	if t.OwnerUserID != nil && *t.OwnerUserID == m.UserID {
 		return ErrOwnerIsFixed
 	}
@@ -162,5 +182,5 @@ func (s *Store) removeLockedMember(ctx context.Context, t *Tenant, m *Membership
 	if err := changed(res, "remove member"); err != nil {
 		return err
 	}
-	return s.audit(ctx, t.ID, AuditMemberRemoved, AuditTarget{Type: "user", ID: m.UserID, Label: u.Email}, map[string]any{"role": m.Role}, nil)
+	return s.audit(ctx, t.ID, action, AuditTarget{Type: "user", ID: m.UserID, Label: u.Email}, map[string]any{"role": m.Role}, nil)
 }

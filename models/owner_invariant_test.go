@@ -169,7 +169,7 @@ type raceRound struct {
 
 // Two administrators acting on one member at the same moment — the owner
 // handing the company to them while others remove them, change their role or
-// edit them — never leave a company whose owner is not its Super Admin, and
+// edit them, and they leave — never leave a company whose owner is not its Super Admin, and
 // each is either done or refused for a reason a page explains; never the
 // database's last-resort check, a deadlock or a server error. (Without the
 // locks of lockTeam, the database's check refuses some commits, which this
@@ -219,9 +219,13 @@ func TestOwnerInvariantUnderConcurrency(t *testing.T) {
 		{"edit", func(r raceRound) error {
 			return store.UpdateMember(as(admins[0]), change(admins[0], r), models.MemberUpdate{Role: models.RoleViewer})
 		}},
+		{"leave", func(r raceRound) error {
+			return store.LeaveCompany(as(&models.User{ID: r.member.UserID}), acme.ID, r.member.UserID)
+		}},
 	}
-	// Refusals a page explains: the member was removed, or became the owner.
-	explained := []error{models.ErrNotFound, models.ErrOwnerIsFixed}
+	// Refusals a page explains: the member was removed (or left), or became
+	// the owner.
+	explained := []error{models.ErrNotFound, models.ErrOwnerIsFixed, models.ErrOwnerCannotLeave}
 	currentOwner := first
 	for round := range 50 {
 		member := mustUser(t, setup, fmt.Sprintf("member%d@acme.test", round))

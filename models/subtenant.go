@@ -88,52 +88,38 @@ func (s *Store) ownsTenant(ctx context.Context, email string) (bool, error) {
 	return n > 0, nil
 }
 
-// CreateSubTenant creates a child tenant and its owner in one transaction:
-// an active user becomes owner and Super Admin at once; anyone else is
-// invited by email as Super Admin and becomes owner on accepting.
-// The new tenant is Active and reachable at its subdomain straight away.
-func (s *Store) CreateSubTenant(ctx context.Context, n NewSubTenant, mail MailFor) (*Tenant, InviteOutcome, error) {
+// CreateSubTenant creates a child tenant and, in the same transaction,
+// invites its owner by email as Super Admin: someone new and someone who
+// already has an account alike, since nobody is made the owner of a company
+// without saying yes (docs/product.md, Sub-Tenants). The invitee becomes
+// owner on accepting; until then the tenant has no owner, and the invitee's
+// one ownership is not used. The new tenant is Active and reachable at its
+// subdomain straight away.
+func (s *Store) CreateSubTenant(ctx context.Context, n NewSubTenant, mail MailFor) (*Tenant, error) {
 	if n.ParentID <= 0 {
-		return nil, 0, ErrNoTenant
+		return nil, ErrNoTenant
 	}
 	if err := s.ValidateSubTenant(ctx, &n); err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	var tenant *Tenant
-	var outcome InviteOutcome
 	err := s.Tx(ctx, func(tx *Store) error {
-		owner, err := tx.UserByEmail(ctx, n.Email)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return err
-		}
-		nt := NewTenant{ParentID: n.ParentID, Name: n.Name, Subdomain: n.Subdomain, Description: n.Description,
-			ContactEmail: n.Email, Timezone: n.Timezone, BillingRollsUp: n.BillingRollsUp}
-		activeOwner := err == nil && owner.Status == UserActive
-		if activeOwner {
-			nt.OwnerUserID = owner.ID
-		}
-		tenant, err = tx.CreateTenant(ctx, nt)
+		var err error
+		tenant, err = tx.CreateTenant(ctx, NewTenant{ParentID: n.ParentID, Name: n.Name, Subdomain: n.Subdomain, Description: n.Description,
+			ContactEmail: n.Email, Timezone: n.Timezone, BillingRollsUp: n.BillingRollsUp})
 		if err != nil {
-			var fe FieldErrors
-			if errors.As(err, &fe) && fe["owner_email"] != "" {
-				return FieldErrors{"email": fe["owner_email"]}
-			}
 			return err
 		}
-		if activeOwner {
-			outcome = AddedAtOnce
-			return nil
-		}
-		outcome, err = tx.Invite(ctx, InviteRequest{
+		_, err = tx.Invite(ctx, InviteRequest{
 			TenantID: tenant.ID, InviterID: n.ActorUserID, InviterRole: RoleSuperAdmin,
 			Email: n.Email, Role: RoleSuperAdmin, MakesOwner: true,
 		}, mail)
 		return err
 	})
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	return tenant, outcome, nil
+	return tenant, nil
 }
 
 // SubTenantPageSize is how many sub-tenants a list page shows.

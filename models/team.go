@@ -199,7 +199,7 @@ func (s *Store) RemoveMembership(ctx context.Context, c MemberChange) error {
 		if err != nil {
 			return err
 		}
-		return tx.removeLockedMember(ctx, t, &m.Membership)
+		return tx.removeLockedMember(ctx, t, &m.Membership, AuditMemberRemoved)
 	})
 }
 

@@ -31,6 +31,12 @@ func MemberPath(id int64, action string) string {
 	return itemPath(TeamPath+"/members", id, action)
 }
 
+// CompanyPath is the signed-in person's action on a company they belong
+// to: CompanyPath(7, "leave") is "/companies/7/leave".
+func CompanyPath(id int64, action string) string {
+	return itemPath(CompaniesPath, id, action)
+}
+
 // InvitationPath is an action on an invitation to the team.
 func InvitationPath(id int64, action string) string {
 	return itemPath(TeamPath+"/invitations", id, action)
