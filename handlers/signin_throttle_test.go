@@ -247,7 +247,7 @@ func TestOnlyTheAccountsOwnDeviceCookieCounts(t *testing.T) {
 	wantStatus(t, bob.signIn("bob@globex.test", "globex"), http.StatusOK)
 	a.lockOut("alice@acme.test")
 
-	real := devicecookie.NewSigner(a.secrets.Device)
+	server := devicecookie.NewSigner(a.secrets.Device)
 	forger := devicecookie.NewSigner([]byte("not the server's key, but 32 bytes"))
 	aliceValue := alice.deviceCookie().Value
 	cases := []struct {
@@ -258,7 +258,7 @@ func TestOnlyTheAccountsOwnDeviceCookieCounts(t *testing.T) {
 		{"bob's device cookie", bob.deviceCookie().Value, http.StatusTooManyRequests},
 		{"signed with another key", forger.Encode([]devicecookie.Device{forger.Issue("alice@acme.test", time.Now())}), http.StatusTooManyRequests},
 		{"alice's, tampered with", tamper(aliceValue), http.StatusTooManyRequests},
-		{"alice's, expired", real.Encode([]devicecookie.Device{real.Issue("alice@acme.test", time.Now().Add(-devicecookie.Lifetime-time.Hour))}), http.StatusTooManyRequests},
+		{"alice's, expired", server.Encode([]devicecookie.Device{server.Issue("alice@acme.test", time.Now().Add(-devicecookie.Lifetime-time.Hour))}), http.StatusTooManyRequests},
 		{"garbage", "x.y.z", http.StatusTooManyRequests},
 		{"alice's own", aliceValue, http.StatusOK},
 	}
