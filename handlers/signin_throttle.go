@@ -61,11 +61,11 @@ func (h *Handlers) knownDevices(c echo.Context) []devicecookie.Device {
 	return h.devices.Read(values, h.now())
 }
 
-// beginSignIn counts an attempt to sign in to the account with this
-// (normalized) email: on this browser's own counter when it carries the
-// account's device cookie and that counter is not locked, else as an
-// unknown browser's.
+// beginSignIn counts an attempt to sign in to the account with this email:
+// on this browser's own counter when it carries the account's device cookie
+// and that counter is not locked, else as an unknown browser's.
 func (h *Handlers) beginSignIn(c echo.Context, email string, devices []devicecookie.Device) (*models.Attempt, error) {
+	email = models.CanonicalEmail(email)
 	if d, ok := h.devices.Find(devices, email); ok {
 		device := models.AttemptCounter{Subject: "device:" + d.ID(), Throttle: deviceThrottle}
 		a, err := h.store.BeginAttempt(c.Request().Context(), []models.AttemptCounter{device}, h.now())
@@ -81,7 +81,7 @@ func (h *Handlers) beginSignIn(c echo.Context, email string, devices []devicecoo
 // address's counters.
 func (h *Handlers) beginUnknownAttempt(c echo.Context, email string) (*models.Attempt, error) {
 	return h.store.BeginAttempt(c.Request().Context(), []models.AttemptCounter{
-		{Subject: "account:" + email, Throttle: accountThrottle},
+		{Subject: "account:" + models.CanonicalEmail(email), Throttle: accountThrottle},
 		{Subject: "address:" + clientNetwork(c.RealIP()), Throttle: addressThrottle},
 	}, h.now())
 }
@@ -99,7 +99,7 @@ func clientNetwork(ip string) string {
 // rememberDevice gives the browser a fresh device cookie entry for the
 // account it just signed in to, beside those of its other accounts.
 func (h *Handlers) rememberDevice(c echo.Context, email string, devices []devicecookie.Device) {
-	devices = devicecookie.Remember(devices, h.devices.Issue(email, h.now()))
+	devices = devicecookie.Remember(devices, h.devices.Issue(models.CanonicalEmail(email), h.now()))
 	c.SetCookie(&http.Cookie{ //nolint:gosec // G124: Secure whenever Canopy is served over https; a development server on http cannot set it
 		Name: h.deviceCookieName(), Value: h.devices.Encode(devices), Path: "/",
 		MaxAge: int(devicecookie.Lifetime / time.Second), HttpOnly: true, Secure: h.cfg.Secure(), SameSite: http.SameSiteLaxMode,

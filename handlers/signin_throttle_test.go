@@ -138,6 +138,27 @@ func TestAttackersDelayGrows(t *testing.T) {
 	}
 }
 
+// TestEverySpellingOfAnEmailSharesItsCounter: whatever signs in to an
+// account (other case, spaces, control characters) counts on
+// that account's counter, so varying the spelling buys no more guesses;
+// and a NUL byte is a wrong password, not a server error.
+func TestEverySpellingOfAnEmailSharesItsCounter(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	a.lockOut("alice@acme.test")
+	b := a.browser()
+	token := b.csrf(base + "/login")
+	for _, spelling := range []string{"ALICE@acme.test", "  alice@acme.test ", "\talice@Acme.test", "alice@acme.test\x00"} {
+		t.Run(strconv.Quote(spelling), func(t *testing.T) {
+			if u, err := a.store.UserByEmail(t.Context(), spelling); err != nil || u.Email != "alice@acme.test" {
+				t.Fatalf("%q does not name alice's account (%v)", spelling, err)
+			}
+			wantRetryAfter(t, b.tryPassword(token, spelling, "guess", ""))
+		})
+	}
+	wantStatus(t, b.tryPassword(token, "bob\x00@globex.test", "guess", ""), http.StatusUnauthorized)
+}
+
 // TestSuccessfulSignInsResetTheirCounters: a success clears the counter it
 // was charged to, from an unknown browser as from a known one, and signing
 // in many times from one address uses up nothing.

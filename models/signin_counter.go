@@ -21,6 +21,12 @@ type SignInCounter struct {
 // TableName is the counters' table.
 func (SignInCounter) TableName() string { return "signin_counters" }
 
+// CanonicalEmail is the form of an email that UserByEmail looks an account
+// up by: every spelling that signs in to an account (other case, spaces
+// around it, invalid bytes inside) gives the same, so none of them gets a
+// counter of its own. It is also safe to store (no NUL).
+func CanonicalEmail(s string) string { return NormalizeEmail(searchable(s)) }
+
 // SignInCounterMemory is how long a counter remembers: a subject with no
 // attempt for this long starts again from nothing, and its row is swept.
 // It is longer than any delay, so a counter is never forgotten while locked.
