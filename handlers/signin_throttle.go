@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -81,9 +82,21 @@ func (h *Handlers) beginSignIn(c echo.Context, email string, devices []devicecoo
 // address's counters.
 func (h *Handlers) beginUnknownAttempt(c echo.Context, email string) (*models.Attempt, error) {
 	return h.store.BeginAttempt(c.Request().Context(), []models.AttemptCounter{
-		{Subject: "account:" + models.CanonicalEmail(email), Throttle: accountThrottle},
-		{Subject: "address:" + clientNetwork(c.RealIP()), Throttle: addressThrottle},
+		{Subject: "account:" + cut(models.CanonicalEmail(email), maxEmailLen), Throttle: accountThrottle},
+		{Subject: "address:" + cut(clientNetwork(c.RealIP()), maxEmailLen), Throttle: addressThrottle},
 	}, h.now())
+}
+
+// maxEmailLen is the longest email an account can have: a longer one names
+// no account, and is counted by its first maxEmailLen bytes.
+const maxEmailLen = 254
+
+// cut shortens s to at most n bytes, on a character boundary.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
 }
 
 // clientNetwork is what one client's address counter is for: its IPv4
