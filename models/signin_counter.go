@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"gorm.io/gorm/clause"
 )
 
 // SignInCounter counts recent attempts to sign in (or to prove a password)
@@ -203,11 +205,17 @@ func sameTime(a, b *time.Time) bool {
 
 // SweepSignInCounters forgets counters with no attempt for
 // SignInCounterMemory, which would start from nothing anyway, so the table
-// holds no more than the last hour's subjects.
+// holds no more than the last hour's subjects. On PostgreSQL it skips rows
+// a sign-in has locked, so it never waits for one: a sign-in waiting for
+// the sweep while the sweep waited for it would be a deadlock.
 func (s *Store) SweepSignInCounters(ctx context.Context, now time.Time) (int64, error) {
 	now = now.UTC()
-	res := s.conn(ctx).Where("last_attempt_at < ? AND (locked_until IS NULL OR locked_until < ?)", now.Add(-SignInCounterMemory), now).
-		Delete(&SignInCounter{})
+	quiet := s.conn(ctx).Model(&SignInCounter{}).Select("subject").
+		Where("last_attempt_at < ? AND (locked_until IS NULL OR locked_until < ?)", now.Add(-SignInCounterMemory), now)
+	if s.Dialect() == Postgres {
+		quiet = quiet.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
+	}
+	res := s.conn(ctx).Where("subject IN (?)", quiet).Delete(&SignInCounter{})
 	if res.Error != nil {
 		return 0, fmt.Errorf("sweep sign-in counters: %w", res.Error)
 	}

@@ -184,3 +184,46 @@ func TestAttemptsAtOnceAreCountedOneByOne(t *testing.T) {
 		t.Fatalf("%d of 16 simultaneous attempts went ahead, want %d", through, testThrottle.Free)
 	}
 }
+
+// TestSweepSkipsLockedCounters: on PostgreSQL a sign-in holds its counters'
+// rows until its request ends; the sweep skips them instead of waiting, so
+// the two can never deadlock. (SQLite runs one writing transaction at a time.)
+func TestSweepSkipsLockedCounters(t *testing.T) {
+	t.Parallel()
+	s := counterStore(t)
+	if s.Dialect() != models.Postgres {
+		t.Skip("SQLite runs one writing transaction at a time")
+	}
+	ctx := context.Background()
+	long := time.Now().Add(-2 * models.SignInCounterMemory)
+	inUse := models.AttemptCounter{Subject: "account:in-use@acme.test", Throttle: testThrottle}
+	idle := models.AttemptCounter{Subject: "account:idle@acme.test", Throttle: testThrottle}
+	begin(t, s, long, inUse)
+	begin(t, s, long, idle)
+
+	locked, release, done := make(chan struct{}), make(chan struct{}), make(chan error)
+	go func() {
+		done <- s.Tx(ctx, func(tx *models.Store) error {
+			if _, err := tx.BeginAttempt(ctx, []models.AttemptCounter{inUse}, time.Now()); err != nil {
+				return err
+			}
+			close(locked)
+			<-release
+			return nil
+		})
+	}()
+	<-locked
+	sweepCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	swept, err := s.SweepSignInCounters(sweepCtx, time.Now())
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err != nil || swept != 1 {
+		t.Fatalf("swept %d (err %v); want the idle counter only, without waiting", swept, err)
+	}
+	if got := failuresOf(t, s, inUse.Subject); got != 1 {
+		t.Fatalf("the counter in use has %d failures after the sweep, want 1", got)
+	}
+}
