@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"canopy/internal/config"
+	"canopy/internal/devicecookie"
 	"canopy/models"
 	"canopy/static"
 )
@@ -21,7 +22,7 @@ type Handlers struct {
 	log      *slog.Logger
 	secrets  *config.Secrets
 	cookies  *sessions.CookieStore
-	limiter  *signinLimiter
+	devices  devicecookie.Signer
 	now      func() time.Time
 	access   map[string]accessRule // "METHOD /path" → who may call it
 	echo     *echo.Echo
@@ -36,7 +37,7 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 		log:      log,
 		secrets:  secrets,
 		cookies:  newCookieStore(cfg, secrets),
-		limiter:  newSigninLimiter(),
+		devices:  devicecookie.NewSigner(secrets.Device),
 		now:      time.Now,
 		access:   map[string]accessRule{},
 		hostname: cfg.BaseURL.Host,

@@ -113,10 +113,10 @@ func TestSecretsGeneratedOnceAndKept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(first.SessionHash) != string(second.SessionHash) || string(first.Handoff) != string(second.Handoff) {
+	if string(first.SessionHash) != string(second.SessionHash) || string(first.Handoff) != string(second.Handoff) || string(first.Device) != string(second.Device) {
 		t.Fatal("secrets changed between loads; sessions would not survive a restart")
 	}
-	if string(first.SessionHash) == string(first.Handoff) {
+	if string(first.SessionHash) == string(first.Handoff) || string(first.Device) == string(first.Handoff) || string(first.Device) == string(first.SessionHash) {
 		t.Fatal("derived keys must differ per purpose")
 	}
 }
