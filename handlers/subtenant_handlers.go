@@ -19,6 +19,7 @@ import (
 // Sub-Tenants tab), with the same search, pages and Create form.
 type subTenantPlace struct {
 	parent *models.Tenant
+	path   models.TreePath       // the way down to parent from the host's tenant; nil for the host's own
 	list   string                // the list's path
 	frame  *pages.SubTenantFrame // the details page the list is a tab of; nil for the host's own
 }
@@ -37,7 +38,7 @@ func (h *Handlers) childSubTenants(c echo.Context) (subTenantPlace, error) {
 		return subTenantPlace{}, err
 	}
 	frame := h.subTenantFrame(c, path, "sub-tenants")
-	return subTenantPlace{parent: path.Target(), list: views.SubTenantPath(path.Target().ID, "sub-tenants"), frame: &frame}, nil
+	return subTenantPlace{parent: path.Target(), path: path, list: views.SubTenantPath(path.Target().ID, "sub-tenants"), frame: &frame}, nil
 }
 
 // subTenantHandler adapts one of the handlers below to a place.
@@ -55,7 +56,14 @@ func (h *Handlers) subTenantHandler(place func(echo.Context) (subTenantPlace, er
 func (h *Handlers) subTenants(c echo.Context, p subTenantPlace) error {
 	rs := stateOf(c)
 	q := strings.TrimSpace(c.QueryParam("q"))
-	page, err := h.store.SubTenants(c.Request().Context(), p.parent.ID, q, models.ParsePage(c.QueryParam("page"), models.SubTenantPageSize))
+	pageRequest := models.ParsePage(c.QueryParam("page"), models.SubTenantPageSize)
+	var page models.Page[models.SubTenant]
+	var err error
+	if p.path == nil {
+		page, err = h.store.SubTenants(c.Request().Context(), p.parent.ID, q, pageRequest)
+	} else {
+		page, err = h.store.SubTenantsBelow(c.Request().Context(), p.path, q, pageRequest)
+	}
 	if err != nil {
 		return err
 	}

@@ -82,15 +82,50 @@ func (s *Store) LineageByID(ctx context.Context, id int64) (Lineage, error) {
 }
 
 // reachableTenant is a condition on the row of tenants named alias: the
-// tenant is active, and so is every tenant above it. It walks up from that
-// row alone (one primary-key lookup a level, stopping at the first inactive
-// one), so lists of a person's companies stay cheap however big the tree.
+// tenant is active, and so is every tenant above it. It reads the tenant's
+// own row only (inactive_above, which markSubtree keeps), so lists of a
+// person's companies cost nothing more however deep or big the tree.
 func reachableTenant(alias string) string {
-	return alias + `.status = 'active' AND NOT EXISTS (
-		WITH RECURSIVE above (id, parent_id, status) AS (
-			SELECT up.id, up.parent_id, up.status FROM tenants AS up WHERE up.id = ` + alias + `.parent_id
-			UNION ALL
-			SELECT up.id, up.parent_id, up.status FROM tenants AS up JOIN above ON up.id = above.parent_id
-		)
-		SELECT 1 FROM above WHERE above.status = 'inactive')`
+	return alias + ".status = 'active' AND " + alias + ".inactive_above IS NULL"
+}
+
+// highestInactive is the highest inactive tenant of the lineage, the
+// tenant itself included: what shuts the tenants below it. Nil when none.
+func (l Lineage) highestInactive() *Tenant {
+	for i := len(l) - 1; i >= 0; i-- {
+		if !l[i].Active() {
+			return &l[i]
+		}
+	}
+	return nil
+}
+
+// markSubtreeSQL gives every tenant below one (whose children are shut by
+// the tenant bound first, or by none) the highest inactive tenant above it.
+const markSubtreeSQL = `WITH RECURSIVE below (id, status, shut) AS (
+		SELECT child.id, child.status, CAST(? AS BIGINT) FROM tenants AS child WHERE child.parent_id = ?
+		UNION ALL
+		SELECT child.id, child.status, COALESCE(below.shut, CASE WHEN below.status = 'inactive' THEN below.id END)
+		FROM tenants AS child JOIN below ON child.parent_id = below.id
+	)
+	UPDATE tenants SET inactive_above = below.shut FROM below
+	WHERE tenants.id = below.id AND tenants.inactive_above IS DISTINCT FROM below.shut`
+
+// markSubtree records, on every tenant below tenantID, the highest inactive
+// tenant above it, after tenantID's status changed: the tenants below keep
+// their own status. One statement, in the caller's transaction; row-level
+// security lets it write where the status change could (the subtree).
+func (s *Store) markSubtree(ctx context.Context, tenantID int64) error {
+	l, err := s.LineageByID(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	var shut *int64
+	if t := l.highestInactive(); t != nil {
+		shut = &t.ID
+	}
+	if err := s.conn(ctx).Exec(markSubtreeSQL, shut, tenantID).Error; err != nil {
+		return fmt.Errorf("mark the tenants below %d: %w", tenantID, err)
+	}
+	return nil
 }

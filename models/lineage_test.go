@@ -160,6 +160,18 @@ func TestDeactivationReachesTheSubtree(t *testing.T) {
 		t.Errorf("inactive companies: %+v (%v), want %+v", inactive, err, want)
 	}
 
+	// A tenant created below an inactive one is shut with it.
+	annex, err := tr.store.CreateTenant(ctx, models.NewTenant{ParentID: tr.euLab.ID, Name: "Lab Annex", Subdomain: "lab-annex", Timezone: "UTC"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.store.AddMember(ctx, annex.ID, lab.ID, models.RoleViewer); err != nil {
+		t.Fatal(err)
+	}
+	if got := companies(); len(got) != 0 {
+		t.Errorf("the toggle offers %v", got)
+	}
+
 	// The lab is switched off itself too; bringing Acme back leaves it off.
 	if _, err := tr.store.SetSubTenantStatus(ctx, tr.acme.ID, tr.euLab.ID, models.TenantInactive); err != nil {
 		t.Fatal(err)
@@ -177,8 +189,19 @@ func TestDeactivationReachesTheSubtree(t *testing.T) {
 		t.Errorf("the toggle offers %v", got)
 	}
 	inactive, err = tr.store.InactiveCompaniesOf(ctx, lab.ID)
-	if err != nil || len(inactive) != 1 || inactive[0] != (models.InactiveCompany{Name: "Acme Europe Lab", ParentName: "Acme Europe"}) {
-		t.Errorf("inactive companies: %+v (%v)", inactive, err)
+	wantNow := []models.InactiveCompany{
+		{Name: "Acme Europe Lab", ParentName: "Acme Europe"},
+		{Name: "Lab Annex", BecauseAbove: true, InactiveAbove: "Acme Europe Lab", ParentName: "Acme Europe"},
+	}
+	if err != nil || len(inactive) != 2 || inactive[0] != wantNow[0] || inactive[1] != wantNow[1] {
+		t.Errorf("inactive companies: %+v (%v), want %+v", inactive, err, wantNow)
+	}
+	// The lab back on: the annex, never deactivated itself, is back too.
+	if _, err := tr.store.SetSubTenantStatus(ctx, tr.acme.ID, tr.euLab.ID, models.TenantActive); err != nil {
+		t.Fatal(err)
+	}
+	if got := companies(); !equal(got, []string{"Acme Europe", "Acme Europe Lab", "Lab Annex"}) {
+		t.Errorf("the toggle offers %v", got)
 	}
 	if eu, _ := tr.store.TenantByID(ctx, tr.eu.ID); !eu.Active() {
 		t.Error("deactivating Acme Corp changed Acme Europe's own status")

@@ -144,14 +144,27 @@ type SubTenant struct {
 // subdomain, one page at a time, with each one's owner and member count:
 // two statements however many there are.
 func (s *Store) SubTenants(ctx context.Context, parentID int64, query string, page PageRequest) (Page[SubTenant], error) {
+	if query != "" {
+		if err := s.planSearch(ctx); err != nil {
+			return Page[SubTenant]{PageRequest: page}, err
+		}
+	}
+	return s.subTenants(ctx, parentID, query, page)
+}
+
+// SubTenantsBelow is SubTenants for the tenant a path found by SubTenantPath
+// leads to: a sub-tenant's own Sub-Tenants tab. Its search is not planned
+// afresh (planSearch): the children of one tenant below the top are found
+// through the parent index however many match, so a cached plan serves
+// them as well, and the page keeps within its statement budget.
+func (s *Store) SubTenantsBelow(ctx context.Context, path TreePath, query string, page PageRequest) (Page[SubTenant], error) {
+	return s.subTenants(ctx, path.Target().ID, query, page)
+}
+
+func (s *Store) subTenants(ctx context.Context, parentID int64, query string, page PageRequest) (Page[SubTenant], error) {
 	result := Page[SubTenant]{PageRequest: page}
 	if parentID <= 0 {
 		return result, ErrNoTenant
-	}
-	if query != "" {
-		if err := s.planSearch(ctx); err != nil {
-			return result, err
-		}
 	}
 	children := func() *gorm.DB {
 		q := s.conn(ctx).Model(&Tenant{}).Where("parent_id = ?", parentID)
