@@ -409,7 +409,7 @@ func inactiveReason(c models.InactiveCompany) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, " is unavailable too; its administrators can say more.")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, " is unavailable too until that company is reactivated.")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
