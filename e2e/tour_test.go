@@ -139,6 +139,20 @@ func tourPages(t *testing.T, a *app) []tourPage {
 	device := devices.Items[0].ID
 	addedByBob(t, a, "carol@initech.test")
 	child := func(below string) string { return fmt.Sprintf("/sub-tenants/%d/%s", europe.ID, below) }
+	// A tenant two levels below Acme, for the breadcrumb, and one below the
+	// inactive Acme Lab, unavailable because of it.
+	depot, err := a.store.CreateTenant(ctx, models.NewTenant{ParentID: europe.ID, Name: "Berlin Depot", Subdomain: "acme-berlin",
+		Description: "Acme Europe's depot in Berlin.", Timezone: "Europe/Berlin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lab, err := a.store.TenantBySubdomain(ctx, "acme-lab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.store.CreateTenant(ctx, models.NewTenant{ParentID: lab.ID, Name: "Lab Annex", Subdomain: "acme-lab-annex", Timezone: "UTC"}); err != nil {
+		t.Fatal(err)
+	}
 	const alice, viewer, eve, staff, frank, carol = "alice@acme.test", "dave@acme.test", "eve@acme.test", "staff@canopy.test", "frank@acme.test", "carol@initech.test"
 	ok := int64(http.StatusOK)
 	return []tourPage{
@@ -174,7 +188,12 @@ func tourPages(t *testing.T, a *app) []tourPage {
 		{"sub-tenant-users", alice, "acme", child("users"), ok},
 		{"sub-tenant-invite", alice, "acme", child("users/new"), ok},
 		{"sub-tenant-settings", alice, "acme", child("settings"), ok},
+		{"sub-tenant-sub-tenants", alice, "acme", child("sub-tenants"), ok},
+		{"sub-tenant-sub-tenant-new", alice, "acme", child("sub-tenants/new"), ok},
+		{"sub-tenant-grandchild", alice, "acme", fmt.Sprintf("/sub-tenants/%d/devices", depot.ID), ok},
+		{"sub-tenant-unavailable", alice, "acme", fmt.Sprintf("/sub-tenants/%d/sub-tenants", lab.ID), ok},
 		{"inactive-company", alice, "acme-lab", "/", http.StatusForbidden},
+		{"unavailable-company", alice, "acme-lab-annex", "/", http.StatusForbidden},
 		{"not-found", alice, "acme", "/no-such-page", http.StatusNotFound},
 		{"forbidden", viewer, "acme", "/settings/team/new", http.StatusForbidden},
 

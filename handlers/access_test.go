@@ -99,6 +99,9 @@ var routeExpectations = map[string]expectation{
 	"GET /sub-tenants/:id/users":                             {tenant: detailsOnlySuperAdmin(200), apex: all(404)},
 	"GET /sub-tenants/:id/users/new":                         {tenant: detailsOnlySuperAdmin(200), apex: all(404)},
 	"GET /sub-tenants/:id/settings":                          {tenant: detailsOnlySuperAdmin(200), apex: all(404)},
+	"GET /sub-tenants/:id/sub-tenants":                       {tenant: detailsOnlySuperAdmin(200), apex: all(404)},
+	"GET /sub-tenants/:id/sub-tenants/new":                   {tenant: detailsOnlySuperAdmin(200), apex: all(404)},
+	"POST /sub-tenants/:id/sub-tenants":                      {}, // checked in subtenant_handlers_test.go
 	"POST /sub-tenants/:id/users":                            {}, // checked in subtenant_handlers_test.go
 	"POST /sub-tenants/:id/invitations/:invitationID/resend": {},
 	"POST /sub-tenants/:id/users/:membershipID/owner":        {}, // platform staff only: subtenant_handlers_test.go

@@ -262,14 +262,15 @@ func cleanState(s string) string {
 func (h *Handlers) enterCompany(c echo.Context, subdomain, next, state string) error {
 	rs := stateOf(c)
 	ctx := c.Request().Context()
-	t, err := h.store.TenantBySubdomain(ctx, subdomain)
+	lineage, err := h.store.LineageBySubdomain(ctx, subdomain)
 	if errors.Is(err, models.ErrNotFound) {
 		return h.unknownCompany()
 	}
 	if err != nil {
 		return err
 	}
-	if !t.Active() {
+	t := lineage.Tenant()
+	if !lineage.Reachable() {
 		// The company's own host explains; a redirect keeps a refresh from re-posting.
 		return c.Redirect(http.StatusSeeOther, h.cfg.TenantURL(t.Subdomain, "/"))
 	}

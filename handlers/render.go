@@ -53,7 +53,7 @@ func (h *Handlers) shell(c echo.Context, title, nav string) views.Shell {
 		s.Location = rs.tenant.Location()
 		s.TenantURL = h.cfg.TenantURL(rs.tenant.Subdomain, "/")
 		s.TenantHost = rs.tenant.Subdomain + "." + h.hostname
-		if rs.tenant.Active() {
+		if rs.lineage.Reachable() {
 			s.HomeHref = "/"
 		}
 	}
@@ -91,16 +91,16 @@ func themeOf(c echo.Context) views.Theme {
 // the visitor's other companies only when they have some. Nothing of the
 // company is shown, not even whose session this is: the page is framed as
 // for a visitor.
-func (h *Handlers) tenantInactivePage(c echo.Context, t *models.Tenant) (templ.Component, error) {
+func (h *Handlers) tenantInactivePage(c echo.Context) (templ.Component, error) {
 	rs := stateOf(c)
 	ctx := c.Request().Context()
+	t := rs.tenant
 	d := pages.InactiveData{Company: models.InactiveCompany{Name: t.Name}, SignedIn: rs.user != nil, BaseHref: h.cfg.BaseLink("/", nil)}
-	if t.ParentID != nil && rs.membership != nil {
-		parent, err := h.store.TenantByID(ctx, *t.ParentID)
-		if err != nil {
-			return nil, err
-		}
-		d.Company.ParentName = parent.Name
+	if rs.membership != nil {
+		// The tree above a company is named only to its members.
+		d.Company = rs.lineage.Unreachable()
+	} else if rs.lineage.InactiveAbove() != nil {
+		d.Company.BecauseAbove = true
 	}
 	if rs.user != nil {
 		_, err := h.store.LandingTenant(ctx, rs.user)
@@ -109,7 +109,7 @@ func (h *Handlers) tenantInactivePage(c echo.Context, t *models.Tenant) (templ.C
 		}
 		d.OtherCompanies = err == nil
 	}
-	return pages.TenantInactive(h.visitorShell(c, t.Name+" is inactive"), d), nil
+	return pages.TenantInactive(h.visitorShell(c, d.Company.Heading()), d), nil
 }
 
 // additions are the notices of companies someone else added the user to,

@@ -105,7 +105,7 @@ func TestCreateSubTenantAsksToConfirmThenCreates(t *testing.T) {
 	}
 	// The email names the new sub-tenant, not the parent it was created from.
 	msgs, _ := a.store.OutboxFor(context.Background(), "owner@asia.example")
-	if !strings.Contains(msgs[0].Subject, "Acme Asia") || !strings.Contains(msgs[0].BodyText, "owner of Acme Asia") || strings.Contains(msgs[0].BodyText, "Acme Corp") {
+	if !strings.Contains(msgs[0].Subject, "Acme Asia") || !strings.Contains(msgs[0].BodyText, "owner of the company “Acme Asia”") || strings.Contains(msgs[0].BodyText, "Acme Corp") {
 		t.Fatalf("owner invitation names the wrong company:\n%s\n%s", msgs[0].Subject, msgs[0].BodyText)
 	}
 	owner := a.browser()

@@ -26,8 +26,8 @@ const ToggleSize = 20
 // CompanyPageSize is how many companies a page of the Companies page shows.
 const CompanyPageSize = 25
 
-// companiesOf selects the active companies a user is a member of, at any
-// depth of the tree, with each one's member count and owner's email. It
+// companiesOf selects the companies a user is a member of and can enter
+// (active, under active companies only), at any depth of the tree, with each one's member count and owner's email. It
 // reads across tenants by design — it is the user's own list, which
 // row-level security lets the user read (Scope.UserID); the counts are kept
 // on the tenants by the database, because other members' rows of those
@@ -36,7 +36,7 @@ func (s *Store) companiesOf(ctx context.Context, userID int64) *gorm.DB {
 	return s.conn(ctx).Table("memberships").
 		Joins("JOIN tenants ON tenants.id = memberships.tenant_id").
 		Joins("LEFT JOIN users AS owners ON owners.id = tenants.owner_user_id").
-		Where("memberships.user_id = ? AND tenants.status = ?", userID, TenantActive)
+		Where("memberships.user_id = ? AND "+reachableTenant("tenants"), userID)
 }
 
 const companyColumns = `tenants.id, tenants.name, tenants.subdomain, COALESCE(owners.email, '') AS owner_email, tenants.member_count,

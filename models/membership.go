@@ -3,6 +3,8 @@ package models
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm/clause"
@@ -73,8 +75,9 @@ func (s *Store) CountMembers(ctx context.Context, tenantID int64) (int64, error)
 }
 
 // LandingTenant is where a user goes after signing in: the company they were
-// last in, else the one they own, else the first by name. Only active
-// tenants they are still a member of count. ErrNotFound means none.
+// last in, else the one they own, else the first by name. Only tenants they
+// are still a member of and can enter count: active, under active tenants
+// only. ErrNotFound means none.
 func (s *Store) LandingTenant(ctx context.Context, u *User) (*Tenant, error) {
 	var last int64
 	if u.LastTenantID != nil {
@@ -83,7 +86,7 @@ func (s *Store) LandingTenant(ctx context.Context, u *User) (*Tenant, error) {
 	var t Tenant
 	err := s.conn(ctx).Model(&Tenant{}).
 		Joins("JOIN memberships ON memberships.tenant_id = tenants.id").
-		Where("memberships.user_id = ? AND tenants.status = ?", u.ID, TenantActive).
+		Where("memberships.user_id = ? AND "+reachableTenant("tenants"), u.ID).
 		Order(clause.OrderBy{Expression: clause.Expr{
 			SQL:                "CASE WHEN tenants.id = ? THEN 0 WHEN tenants.owner_user_id = ? THEN 1 ELSE 2 END, tenants.name",
 			Vars:               []any{last, u.ID},
@@ -93,30 +96,67 @@ func (s *Store) LandingTenant(ctx context.Context, u *User) (*Tenant, error) {
 	return &t, notFound(err, "find landing tenant")
 }
 
-// InactiveCompany is a company a person belongs to that is inactive, and
-// the company above it, whose Super Admins can reactivate it.
+// InactiveCompany is a company a person belongs to but cannot enter: it is
+// inactive itself, or a company above it is. ParentName is the company
+// whose Super Admins can bring it back: the parent of the inactive one.
 type InactiveCompany struct {
-	Name       string
-	ParentName string // empty for the platform tenant, which has none
+	Name string
+	// BecauseAbove: it cannot be entered because a company above it is
+	// inactive, whatever its own status.
+	BecauseAbove  bool
+	InactiveAbove string // the highest inactive company above it, when named
+	ParentName    string // empty when unknown, or the inactive one is the platform tenant
+}
+
+// Heading is what a page about it is titled.
+func (c InactiveCompany) Heading() string {
+	if c.BecauseAbove {
+		return c.Name + " is unavailable"
+	}
+	return c.Name + " is inactive"
 }
 
 // maxInactiveListed bounds the inactive companies a page names.
 const maxInactiveListed = 20
 
-// InactiveCompaniesOf lists, by name, the inactive companies a user is a
-// member of, for pages that explain why they cannot go in.
+// inactiveLineagesSQL walks up from each of a user's companies that cannot
+// be entered, one primary-key lookup a level.
+var inactiveLineagesSQL = `WITH RECURSIVE lineage AS (
+		SELECT tenants.*, tenants.id AS member_of, 0 AS depth FROM tenants
+		JOIN memberships ON memberships.tenant_id = tenants.id
+		WHERE memberships.user_id = ? AND NOT (` + reachableTenant("tenants") + `)
+		UNION ALL
+		SELECT above.*, lineage.member_of, lineage.depth + 1 FROM tenants AS above JOIN lineage ON above.id = lineage.parent_id
+	)
+	SELECT * FROM lineage ORDER BY member_of, depth`
+
+// InactiveCompaniesOf lists, by name, the companies a user is a member of
+// but cannot enter — inactive, or below an inactive company — each with
+// the company that is inactive and whom to ask, for pages that explain why
+// they cannot go in. One statement.
 func (s *Store) InactiveCompaniesOf(ctx context.Context, userID int64) ([]InactiveCompany, error) {
-	var out []InactiveCompany
-	err := s.conn(ctx).Table("tenants").
-		Select("tenants.name, COALESCE(parents.name, '') AS parent_name").
-		Joins("JOIN memberships ON memberships.tenant_id = tenants.id").
-		Joins("LEFT JOIN tenants AS parents ON parents.id = tenants.parent_id").
-		Where("memberships.user_id = ? AND tenants.status = ?", userID, TenantInactive).
-		Order("tenants.name, tenants.id").Limit(maxInactiveListed).Scan(&out).Error
-	if err != nil {
+	var rows []struct {
+		Tenant
+		MemberOf int64
+	}
+	if err := s.conn(ctx).Raw(inactiveLineagesSQL, userID).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("list inactive companies: %w", err)
 	}
-	return out, nil
+	var out []InactiveCompany
+	for start := 0; start < len(rows); {
+		end := start + 1
+		for end < len(rows) && rows[end].MemberOf == rows[start].MemberOf {
+			end++
+		}
+		l := make(Lineage, 0, end-start)
+		for _, r := range rows[start:end] {
+			l = append(l, r.Tenant)
+		}
+		out = append(out, l.Unreachable())
+		start = end
+	}
+	slices.SortFunc(out, func(a, b InactiveCompany) int { return strings.Compare(a.Name, b.Name) })
+	return out[:min(len(out), maxInactiveListed)], nil
 }
 
 // lockTeam locks what a change to a tenant's members or owner decides on,

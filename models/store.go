@@ -143,6 +143,34 @@ func (s *Store) scoped(ctx context.Context, tenantID int64) *gorm.DB {
 	return db.Where("tenant_id = ?", tenantID)
 }
 
+// inSubtree is the one place that decides whether a tenant is below
+// another, for those who manage a subtree (a tenant's Super Admins): it
+// walks up from tenantID (Store.lineage, one statement) and returns the way
+// down from rootID to it. A tenant that is not strictly below rootID —
+// rootID itself, one above it or in another tree, an unknown id — is
+// ErrNotFound, never a refusal that would say it exists. Row-level security
+// (app.subtree) draws the same line in the database.
+func (s *Store) inSubtree(ctx context.Context, rootID, tenantID int64) (TreePath, error) {
+	if rootID <= 0 {
+		return nil, ErrNoTenant
+	}
+	l, err := s.LineageByID(ctx, tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("load sub-tenant: %w", err)
+	}
+	for i := 1; i < len(l); i++ {
+		if l[i].ID != rootID {
+			continue
+		}
+		path := make(TreePath, 0, i+1)
+		for j := i; j >= 0; j-- {
+			path = append(path, l[j])
+		}
+		return path, nil
+	}
+	return nil, fmt.Errorf("load sub-tenant: %w", ErrNotFound)
+}
+
 // uniqueIndexes maps each unique constraint to how SQLite names it in its
 // error message: by index name for expression indexes, by columns otherwise.
 var uniqueIndexes = map[string]string{
