@@ -37,7 +37,8 @@ func subtreePath(tn *models.Tenant, below string) string {
 }
 
 // deepTree makes Acme Corp → Acme Europe → Berlin Depot → Berlin Cold Room
-// from acme's own pages; bert, an existing account, owns Berlin Depot.
+// from acme's own pages; bert, an existing account, owns Berlin Depot
+// (having accepted the invitation to own it).
 func deepTree(t *testing.T, a *app, alice *browser) (eu, berlin, coldRoom *models.Tenant) {
 	t.Helper()
 	if _, err := a.store.CreateUser(context.Background(), models.NewUser{Email: "bert@berlin.example", FirstName: "Bert", LastName: "Berg", Password: demo.Password}); err != nil {
@@ -45,8 +46,19 @@ func deepTree(t *testing.T, a *app, alice *browser) (eu, berlin, coldRoom *model
 	}
 	eu = a.tenant("acme-eu")
 	list := createBelow(alice, subtreePath(eu, "sub-tenants"), subTenantForm("Berlin Depot", "acme-berlin", "bert@berlin.example"))
-	wantBody(t, list, "Berlin Depot is active at", "bert@berlin.example already has an account and is its owner now")
+	wantBody(t, list, "Berlin Depot is active at", "An invitation to own it was emailed to bert@berlin.example")
+	// Bert says yes, as an owner must: he becomes its owner and Super Admin.
+	links := a.inbox("bert@berlin.example")
+	if len(links) != 1 {
+		t.Fatalf("bert got %d invitations, want 1", len(links))
+	}
+	bert := a.browser()
+	bert.signIn("bert@berlin.example", "")
+	wantStatus(t, bert.follow(bert.submit(links[0], links[0]+"/accept", url.Values{})), http.StatusOK)
 	berlin = a.tenant("acme-berlin")
+	if berlin.OwnerUserID == nil || *berlin.OwnerUserID != a.user("bert@berlin.example").ID {
+		t.Fatalf("bert does not own Berlin Depot: %+v", berlin)
+	}
 	createBelow(alice, subtreePath(berlin, "sub-tenants"), subTenantForm("Berlin Cold Room", "acme-berlin-cold", "cold@berlin.example"))
 	coldRoom = a.tenant("acme-berlin-cold")
 	if berlin.ParentID == nil || *berlin.ParentID != eu.ID || coldRoom.ParentID == nil || *coldRoom.ParentID != berlin.ID {
