@@ -70,7 +70,7 @@ func addLongNamedSubTenant(t *testing.T, a *app) *models.Tenant {
 	noMail := func(*models.Invitation, *models.Tenant, string) models.NewEmail {
 		return models.NewEmail{TenantID: acme.ID, To: "long@example.com", Subject: "Invitation", Body: "-"}
 	}
-	long, _, err := a.store.CreateSubTenant(ctx, models.NewSubTenant{
+	long, err := a.store.CreateSubTenant(ctx, models.NewSubTenant{
 		ParentID: acme.ID, ActorUserID: alice.ID,
 		Name:        strings.Repeat("W", 100),
 		Subdomain:   "long-name",

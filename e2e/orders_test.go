@@ -85,7 +85,7 @@ func TestOrdersAndTemplates(t *testing.T) {
 	screenshot(t, tab, "orders-created.png")
 	// Grace's email speaks for the template's brand.
 	msgs, err := a.store.OutboxFor(context.Background(), "grace@example.com")
-	if err != nil || len(msgs) != 1 || !strings.HasPrefix(msgs[0].Subject, "Acme Corp needs to verify") {
+	if err != nil || len(msgs) != 1 || !strings.HasPrefix(msgs[0].Subject, "The company “Acme Corp” needs to verify") {
 		t.Fatalf("the applicant's email: %+v (%v)", msgs, err)
 	}
 

@@ -81,11 +81,16 @@ func addPhoneRows(t *testing.T, a *app) {
 	inviteFor(t, a, acme, "nina.novak-longname@example-logistics.test")
 	inviteFor(t, a, acme, "ken@example.com")
 	inviteFor(t, a, eu, "lee.with.a.long.address@example-logistics.test")
+	for _, sub := range []struct{ name, subdomain string }{{"Berlin Depot", "acme-berlin"}, {"Munich Cold Storage and Distribution Centre", "acme-munich"}} {
+		if _, err := a.store.CreateTenant(ctx, models.NewTenant{ParentID: eu.ID, Name: sub.name, Subdomain: sub.subdomain, Timezone: "Europe/Berlin"}); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // TestListsAtPhoneWidth: at 390×844 every list (Team, Devices, Sub-Tenants,
 // Orders, Audit log, Templates, the platform's Companies, a sub-tenant's
-// Devices and Users tabs) is a stack of rows that fits the screen, each cell
+// Devices, Users and Sub-Tenants tabs) is a stack of rows that fits the screen, each cell
 // labelled with its column, and every row's first action is on screen.
 func TestListsAtPhoneWidth(t *testing.T) {
 	requireBrowser(t)
@@ -113,6 +118,7 @@ func TestListsAtPhoneWidth(t *testing.T) {
 			{"subtenants", "/sub-tenants", 2},
 			{"subtenant-devices", eu + "/devices", 25},
 			{"subtenant-users", eu + "/users", 2},
+			{"subtenant-subtenants", eu + "/sub-tenants", 2},
 		}},
 		{"acme-eu", "eve@acme.test", []struct {
 			name, path string

@@ -147,3 +147,21 @@ func TestPagesBeforeSignIn(t *testing.T) {
 		})
 	}
 }
+
+// TestSignOutFromACompany: Sign out in the account menu, on a company's
+// address, at desktop and phone width, ends the session and lands on the
+// base domain's sign-in page saying so; afterwards the company's pages ask
+// for a sign-in again.
+func TestSignOutFromACompany(t *testing.T) {
+	requireBrowser(t)
+	t.Parallel()
+	a := startCanopy(t)
+	browser := newBrowser(t)
+	for _, size := range []viewport{desktop, phone} {
+		tab := newTab(t, browser, size)
+		signIn(t, tab, a, "acme", "alice@acme.test")
+		signOut(t, tab, a)
+		open(t, tab, a.tenantURL("acme", "/settings/team"))
+		wantLocation(t, tab, a.baseHost(), "/login")
+	}
+}

@@ -94,6 +94,8 @@ func landingOf(email string) string {
 		return "acme-eu"
 	case "frank@acme.test": // his only company, Acme Lab, is inactive
 		return ""
+	case "carol@initech.test":
+		return "initech"
 	}
 	return "acme"
 }
@@ -135,8 +137,23 @@ func tourPages(t *testing.T, a *app) []tourPage {
 		t.Fatalf("Acme Europe's devices: %v", err)
 	}
 	device := devices.Items[0].ID
+	addedByBob(t, a, "carol@initech.test")
 	child := func(below string) string { return fmt.Sprintf("/sub-tenants/%d/%s", europe.ID, below) }
-	const alice, viewer, eve, staff, frank = "alice@acme.test", "dave@acme.test", "eve@acme.test", "staff@canopy.test", "frank@acme.test"
+	// A tenant two levels below Acme, for the breadcrumb, and one below the
+	// inactive Acme Lab, unavailable because of it.
+	depot, err := a.store.CreateTenant(ctx, models.NewTenant{ParentID: europe.ID, Name: "Berlin Depot", Subdomain: "acme-berlin",
+		Description: "Acme Europe's depot in Berlin.", Timezone: "Europe/Berlin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lab, err := a.store.TenantBySubdomain(ctx, "acme-lab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.store.CreateTenant(ctx, models.NewTenant{ParentID: lab.ID, Name: "Lab Annex", Subdomain: "acme-lab-annex", Timezone: "UTC"}); err != nil {
+		t.Fatal(err)
+	}
+	const alice, viewer, eve, staff, frank, carol = "alice@acme.test", "dave@acme.test", "eve@acme.test", "staff@canopy.test", "frank@acme.test", "carol@initech.test"
 	ok := int64(http.StatusOK)
 	return []tourPage{
 		{"sign-in", "", "", "/login", ok},
@@ -148,6 +165,8 @@ func tourPages(t *testing.T, a *app) []tourPage {
 
 		{"home", alice, "acme", "/", ok},
 		{"home-viewer", viewer, "acme", "/", ok},
+		{"home-added-notice", carol, "initech", "/", ok},
+		{"order-new-added-notice", carol, "initech", "/orders/new", ok},
 		{"orders", alice, "acme", "/orders", ok},
 		{"order-new", alice, "acme", "/orders/new", ok},
 		{"templates", alice, "acme", "/templates", ok},
@@ -169,7 +188,12 @@ func tourPages(t *testing.T, a *app) []tourPage {
 		{"sub-tenant-users", alice, "acme", child("users"), ok},
 		{"sub-tenant-invite", alice, "acme", child("users/new"), ok},
 		{"sub-tenant-settings", alice, "acme", child("settings"), ok},
+		{"sub-tenant-sub-tenants", alice, "acme", child("sub-tenants"), ok},
+		{"sub-tenant-sub-tenant-new", alice, "acme", child("sub-tenants/new"), ok},
+		{"sub-tenant-grandchild", alice, "acme", fmt.Sprintf("/sub-tenants/%d/devices", depot.ID), ok},
+		{"sub-tenant-unavailable", alice, "acme", fmt.Sprintf("/sub-tenants/%d/sub-tenants", lab.ID), ok},
 		{"inactive-company", alice, "acme-lab", "/", http.StatusForbidden},
+		{"unavailable-company", alice, "acme-lab-annex", "/", http.StatusForbidden},
 		{"not-found", alice, "acme", "/no-such-page", http.StatusNotFound},
 		{"forbidden", viewer, "acme", "/settings/team/new", http.StatusForbidden},
 
@@ -179,7 +203,29 @@ func tourPages(t *testing.T, a *app) []tourPage {
 
 		{"staff-home", staff, "admin", "/", ok},
 		{"staff-companies", staff, "admin", "/sub-tenants", ok},
+		{"staff-company-users", staff, "admin", fmt.Sprintf("/sub-tenants/%d/users", acme.ID), ok}, // with Make owner
 		{"password-base-domain", staff, "", "/account/password", ok},
+	}
+}
+
+// addedByBob has Bob Brown add someone with an account to Globex at once,
+// as Team → Add member does, so that their pages show the notice.
+func addedByBob(t *testing.T, a *app, email string) {
+	t.Helper()
+	ctx := context.Background()
+	globex, err := a.store.TenantBySubdomain(ctx, "globex")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := a.store.UserByEmail(ctx, "bob@globex.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	noMail := func(*models.Invitation, *models.Tenant, string) models.NewEmail { return models.NewEmail{} }
+	outcome, err := a.store.Invite(ctx, models.InviteRequest{TenantID: globex.ID, InviterID: bob.ID, InviterRole: models.RoleSuperAdmin,
+		Email: email, FirstName: "Carol", LastName: "Chen", Role: models.RoleEditor}, noMail)
+	if err != nil || outcome != models.AddedAtOnce {
+		t.Fatalf("add %s to Globex: outcome %d, %v", email, outcome, err)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 type requestState struct {
 	host       string         // the Host header, lowercased
 	tenant     *models.Tenant // nil on the bare base domain
+	lineage    models.Lineage // the tenant and the tenants above it, which decide whether it can be entered
 	user       *models.User
 	membership *models.Membership
 	// membershipLoaded: membership is known (nil meaning none), not yet to be
@@ -40,8 +41,9 @@ func stateOf(c echo.Context) *requestState {
 // resolveHost finds the tenant a request is for from its Host header: the
 // base domain itself, or one subdomain label in front of it. Anything else —
 // an unknown subdomain, a deeper name, a foreign host — is a 404, never a
-// redirect into somebody's data. An inactive tenant is refused once the
-// session is known (refuseInactiveTenant).
+// redirect into somebody's data. The tenants above it come in the same
+// statement: a tenant that cannot be entered, because it or one above it
+// is inactive, is refused once the session is known (refuseInactiveTenant).
 func (h *Handlers) resolveHost(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		rs := stateOf(c)
@@ -53,29 +55,30 @@ func (h *Handlers) resolveHost(next echo.HandlerFunc) echo.HandlerFunc {
 		if isApex {
 			return next(c)
 		}
-		t, err := h.store.TenantBySubdomain(c.Request().Context(), sub)
+		lineage, err := h.store.LineageBySubdomain(c.Request().Context(), sub)
 		if errors.Is(err, models.ErrNotFound) {
 			return h.unknownCompany()
 		}
 		if err != nil {
 			return err
 		}
-		rs.tenant = t
+		rs.tenant, rs.lineage = lineage.Tenant(), lineage
 		return next(c)
 	}
 }
 
-// refuseInactiveTenant shows, for every request to an inactive tenant's
-// address but signing out, a page saying so: who can reactivate it and,
-// to someone signed in here, the way to their other companies if they have
-// any. It runs after loadSession, which only reads who is signed in.
+// refuseInactiveTenant shows, for every request but signing out to the
+// address of a tenant that is inactive, or below an inactive one, a page
+// saying so: which one is inactive, who can reactivate it and, to someone
+// signed in here, the way to their other companies if they have any. It
+// runs after loadSession, which only reads who is signed in.
 func (h *Handlers) refuseInactiveTenant(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		rs := stateOf(c)
-		if rs.tenant == nil || rs.tenant.Active() || c.Path() == "/logout" {
+		if rs.tenant == nil || rs.lineage.Reachable() || c.Path() == "/logout" {
 			return next(c)
 		}
-		page, err := h.tenantInactivePage(c, rs.tenant)
+		page, err := h.tenantInactivePage(c)
 		if err != nil {
 			return err
 		}

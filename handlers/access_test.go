@@ -61,6 +61,8 @@ var routeExpectations = map[string]expectation{
 	"POST /invitations/:token/accept":  {},                                 // checked in team_handlers_test.go
 	"POST /invitations/:token/decline": {},
 	"GET /companies":                   {tenant: members(303, 303, 200), apex: all(404)},
+	"POST /companies/:id/leave":        {}, // checked in company_handlers_test.go
+	"POST /companies/:id/acknowledge":  {},
 	"GET /settings/team":               {tenant: members(303, 303, 200), apex: all(404)},
 	"GET /settings/team/new":           {tenant: map[string]int{"anonymous": 303, "non-member": 303, "viewer": 403, "admin": 200, "super_admin": 200}, apex: all(404)},
 	"POST /settings/team":              {}, // checked in team_handlers_test.go
@@ -97,8 +99,12 @@ var routeExpectations = map[string]expectation{
 	"GET /sub-tenants/:id/users":                             {tenant: detailsOnlySuperAdmin(200), apex: all(404)},
 	"GET /sub-tenants/:id/users/new":                         {tenant: detailsOnlySuperAdmin(200), apex: all(404)},
 	"GET /sub-tenants/:id/settings":                          {tenant: detailsOnlySuperAdmin(200), apex: all(404)},
+	"GET /sub-tenants/:id/sub-tenants":                       {tenant: detailsOnlySuperAdmin(200), apex: all(404)},
+	"GET /sub-tenants/:id/sub-tenants/new":                   {tenant: detailsOnlySuperAdmin(200), apex: all(404)},
+	"POST /sub-tenants/:id/sub-tenants":                      {}, // checked in subtenant_handlers_test.go
 	"POST /sub-tenants/:id/users":                            {}, // checked in subtenant_handlers_test.go
 	"POST /sub-tenants/:id/invitations/:invitationID/resend": {},
+	"POST /sub-tenants/:id/users/:membershipID/owner":        {}, // platform staff only: subtenant_handlers_test.go
 	"POST /sub-tenants/:id/invitations/:invitationID/revoke": {},
 	"POST /sub-tenants/:id/settings":                         {},
 	"POST /sub-tenants/:id/status":                           {},

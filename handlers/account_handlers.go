@@ -20,8 +20,9 @@ func (h *Handlers) passwordForm(c echo.Context) error {
 // changePassword replaces the signed-in person's password. Every session of
 // theirs ends with it, on every host and device, in the same transaction;
 // this browser gets a fresh session on this host so they stay signed in
-// here. Attempts that test the current password share the sign-in rate
-// limit of the account, so the form cannot be used to guess it.
+// here. Attempts that test the current password are counted like sign-ins
+// from an unknown browser (per account and per address), so the form
+// cannot be used to guess it any faster than the sign-in form.
 //
 // Not audited: the audit log's actions are a closed list in both
 // migrations' CHECK constraint, which has no password change yet.
@@ -32,21 +33,33 @@ func (h *Handlers) changePassword(c echo.Context) error {
 		New:     c.FormValue("new_password"),
 		Confirm: c.FormValue("confirm_password"),
 	}
-	if in.Current != "" && !h.limiter.allow(c.RealIP(), rs.user.Email, h.now()) {
-		h.log.Warn("password change refused: too many attempts", "user", rs.user.ID, "ip", c.RealIP())
-		return h.renderPasswordForm(c, http.StatusTooManyRequests, pages.PasswordForm{
-			Error: "Too many attempts. Wait a minute, then try again.",
-		})
+	var attempt *models.Attempt
+	if in.Current != "" {
+		var err error
+		if attempt, err = h.beginUnknownAttempt(c, rs.user.Email); err != nil {
+			return err
+		}
+		if attempt.Refused() {
+			h.log.Warn("password change refused: too many attempts", "user", rs.user.ID, "ip", c.RealIP())
+			return h.renderPasswordForm(c, http.StatusTooManyRequests, pages.PasswordForm{
+				Error: "Too many attempts. " + h.retryLater(c, attempt),
+			})
+		}
 	}
 	u, err := h.store.ChangePassword(c.Request().Context(), rs.user.ID, in)
 	var refused pages.PasswordForm
 	if fieldErrors(err, &refused.Errors) {
 		if refused.Errors["current_password"] != "" && in.Current != "" {
 			h.log.Info("password change refused: wrong current password", "user", rs.user.ID, "ip", c.RealIP())
+		} else if err := h.currentPasswordProven(c, attempt); err != nil {
+			return err // the new password was refused, but the current one was right
 		}
 		return h.renderPasswordForm(c, http.StatusUnprocessableEntity, refused)
 	}
 	if err != nil {
+		return err
+	}
+	if err := h.currentPasswordProven(c, attempt); err != nil {
 		return err
 	}
 	h.log.Info("password changed; every other session ended", "user", u.ID, "ip", c.RealIP())
@@ -58,6 +71,15 @@ func (h *Handlers) changePassword(c echo.Context) error {
 	}
 	h.flash(c, "success", "Your password has been changed. Every other session of your account has been signed out.")
 	return c.Redirect(http.StatusSeeOther, passwordPath)
+}
+
+// currentPasswordProven settles the attempt of a form whose current
+// password was right, so it is not counted as a failure.
+func (h *Handlers) currentPasswordProven(c echo.Context, attempt *models.Attempt) error {
+	if attempt == nil {
+		return nil
+	}
+	return h.store.AttemptSucceeded(c.Request().Context(), attempt)
 }
 
 func (h *Handlers) renderPasswordForm(c echo.Context, status int, f pages.PasswordForm) error {

@@ -119,6 +119,7 @@ func atkRoutes(x *atk) map[string]atkRoute {
 			s = strings.ReplaceAll(s, "{inv}", x.foreignInvitation(c))
 			s = strings.ReplaceAll(s, "{device}", x.foreignDevice(c))
 			s = strings.ReplaceAll(s, "{template}", x.id("template:acme"))
+			s = strings.ReplaceAll(s, "{lab}", x.id("tenant:acme-lab"))
 			return strings.ReplaceAll(s, "{sub}", x.subTenant(c))
 		}
 	}
@@ -191,6 +192,12 @@ func atkRoutes(x *atk) map[string]atkRoute {
 		"GET /settings/audit":     {want: gate(settings, ok)},
 		"GET /settings/audit.csv": {want: gate(settings, ok)},
 
+		// The person's own membership of the company named: acme-lab, which
+		// no visitor with a session on a target belongs to, is not found for
+		// them, and nobody can make another person leave or answer for them.
+		"POST /companies/:id/leave":       {path: p("/companies/{lab}/leave"), want: gate(view, notFound)},
+		"POST /companies/:id/acknowledge": {path: p("/companies/{lab}/acknowledge"), want: gate(view, notFound)},
+
 		"GET /orders":     {path: p("/orders?q=a"), want: gate(view, ok)},
 		"GET /orders/new": {want: gate(edit, ok)},
 		"POST /orders": {noSnap: true, form: func(atkCase) url.Values {
@@ -215,13 +222,18 @@ func atkRoutes(x *atk) map[string]atkRoute {
 		"GET /sub-tenants/new":             {want: gate(super, ok)},
 		"POST /sub-tenants": {noSnap: true, form: f("name", "Attack Co {n}", "subdomain", "attack-{n}", "description", "Attack", "email", "owner@attack.test",
 			"timezone", "UTC", "confirmed", "yes"), want: gate(super, done)},
-		"GET /sub-tenants/:id":           {path: p("/sub-tenants/{sub}"), want: gate(super, child(http.StatusSeeOther))},
-		"GET /sub-tenants/:id/users":     {path: p("/sub-tenants/{sub}/users?q=a"), want: gate(super, child(http.StatusOK))},
-		"GET /sub-tenants/:id/users/new": {path: p("/sub-tenants/{sub}/users/new"), want: gate(super, child(http.StatusOK))},
-		"GET /sub-tenants/:id/settings":  {path: p("/sub-tenants/{sub}/settings"), want: gate(super, child(http.StatusOK))},
-		"GET /sub-tenants/:id/devices":   {path: p("/sub-tenants/{sub}/devices?q=a"), want: gate(super, child(http.StatusOK))},
+		"GET /sub-tenants/:id":                 {path: p("/sub-tenants/{sub}"), want: gate(super, child(http.StatusSeeOther))},
+		"GET /sub-tenants/:id/users":           {path: p("/sub-tenants/{sub}/users?q=a"), want: gate(super, child(http.StatusOK))},
+		"GET /sub-tenants/:id/users/new":       {path: p("/sub-tenants/{sub}/users/new"), want: gate(super, child(http.StatusOK))},
+		"GET /sub-tenants/:id/settings":        {path: p("/sub-tenants/{sub}/settings"), want: gate(super, child(http.StatusOK))},
+		"GET /sub-tenants/:id/sub-tenants":     {path: p("/sub-tenants/{sub}/sub-tenants?q=a"), want: gate(super, child(http.StatusOK))},
+		"GET /sub-tenants/:id/sub-tenants/new": {path: p("/sub-tenants/{sub}/sub-tenants/new"), want: gate(super, child(http.StatusOK))},
+		"POST /sub-tenants/:id/sub-tenants": {path: p("/sub-tenants/{sub}/sub-tenants"), form: f("name", "Attack Co {n}", "subdomain", "attack-{n}", "description", "Attack",
+			"email", "owner@attack.test", "timezone", "UTC", "confirmed", "yes"), want: gate(super, notFound)},
+		"GET /sub-tenants/:id/devices": {path: p("/sub-tenants/{sub}/devices?q=a"), want: gate(super, child(http.StatusOK))},
 		"POST /sub-tenants/:id/users": {path: p("/sub-tenants/{sub}/users"), form: f("first_name", "Mal", "last_name", "Lory", "email", "mallory{n}@attack.test", "role", "admin"),
 			want: gate(super, notFound)},
+		"POST /sub-tenants/:id/users/:membershipID/owner":        {path: p("/sub-tenants/{sub}/users/{member}/owner"), want: gate(super, notFound)},
 		"POST /sub-tenants/:id/invitations/:invitationID/resend": {path: p("/sub-tenants/{sub}/invitations/{inv}/resend"), want: gate(super, notFound)},
 		"POST /sub-tenants/:id/invitations/:invitationID/revoke": {path: p("/sub-tenants/{sub}/invitations/{inv}/revoke"), want: gate(super, notFound)},
 		"POST /sub-tenants/:id/settings":                         {path: p("/sub-tenants/{sub}/settings"), form: f("timezone", "Asia/Tokyo", "sso_inherit", "on"), want: gate(super, notFound)},

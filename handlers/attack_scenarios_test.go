@@ -288,8 +288,40 @@ func attackScenarios() []attackScenario {
 				t.Fatalf("globex's invitation is %s", got)
 			}
 		}},
+		// Last: it adds tenants under globex, which the scenarios above do not expect.
+		{name: "foreign id/a grandchild of another tree under /sub-tenants/:id is 404", run: grandchildOfAnotherTree},
 	}
 	return scenarios
+}
+
+// grandchildOfAnotherTree: Super Admins manage their tenant's whole subtree,
+// so globex's grandchild is reached from globex, and from acme is as unknown
+// as any id: every sub-tenant page and action is a 404, and changes nothing.
+func grandchildOfAnotherTree(t *testing.T, x *atk) {
+	ctx := context.Background()
+	globexEU, err := x.a.store.CreateTenant(ctx, models.NewTenant{ParentID: x.ids["tenant:globex"], Name: "Globex EU", Subdomain: "globex-eu", Timezone: "UTC"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lab, err := x.a.store.CreateTenant(ctx, models.NewTenant{ParentID: globexEU.ID, Name: "Globex EU Lab", Subdomain: "globex-eu-lab",
+		Description: "Globex's secret lab", Timezone: "UTC"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := fmt.Sprintf("/sub-tenants/%d", lab.ID)
+	wantBody(t, x.br["admin"].get(globex+paths+"/settings"), "Globex EU Lab", "secret lab") // bob owns globex
+	alice := x.br["super_admin"]
+	for _, below := range []string{"", "/devices", "/users", "/users/new", "/sub-tenants", "/sub-tenants/new", "/settings"} {
+		r := alice.get(acme + paths + below)
+		wantStatus(t, r, http.StatusNotFound)
+		noData(t, r, "Globex EU", "secret lab")
+	}
+	create := url.Values{"name": {"Planted"}, "subdomain": {"planted-lab"}, "description": {"Planted"}, "email": {"owner@attack.test"}, "timezone": {"UTC"}, "confirmed": {"yes"}}
+	x.refused(t, alice, "POST", acme+paths+"/sub-tenants", create, http.StatusNotFound)
+	x.refused(t, alice, "POST", acme+paths+"/status", url.Values{"status": {"inactive"}}, http.StatusNotFound)
+	x.refused(t, alice, "POST", acme+paths+"/settings", url.Values{"timezone": {"Asia/Tokyo"}}, http.StatusNotFound)
+	x.refused(t, alice, "POST", acme+paths+"/users", url.Values{"first_name": {"M"}, "last_name": {"L"}, "email": {"m@attack.test"}, "role": {"admin"}}, http.StatusNotFound)
+	x.refused(t, alice, "POST", acme+paths+"/devices", url.Values{"identifier": {"PLANTED-1"}, "model": {"M"}, "status": {"active"}}, http.StatusNotFound)
 }
 
 // forgedHosts asks for acme's team with Host headers that name no company.

@@ -78,7 +78,9 @@ func (h *Handlers) loginForm(c echo.Context) error {
 }
 
 // login checks the credentials. Unknown email, wrong password and a disabled
-// account get the same message; attempts are limited per IP and per email.
+// account get the same message. Attempts are throttled (signin_throttle.go):
+// a browser the account signed in with before on its own, any other per
+// account and per address; a success marks this browser as known.
 func (h *Handlers) login(c echo.Context) error {
 	rs := stateOf(c)
 	if rs.tenant != nil {
@@ -102,12 +104,21 @@ func (h *Handlers) login(c echo.Context) error {
 	if len(form.Errors) > 0 {
 		return h.render(c, http.StatusUnprocessableEntity, pages.Login(h.shell(c, "Sign in", ""), form))
 	}
-	if !h.limiter.allow(c.RealIP(), form.Email, h.now()) {
-		form.Error = "Too many sign-in attempts. Wait a minute, then try again."
+	devices := h.knownDevices(c)
+	attempt, err := h.beginSignIn(c, form.Email, devices)
+	if err != nil {
+		return err
+	}
+	if attempt.Refused() {
+		h.log.Warn("sign-in refused: too many attempts", "email", form.Email, "ip", c.RealIP())
+		form.Error = "Too many sign-in attempts. " + h.retryLater(c, attempt) +
+			" A browser you have signed in with before can still sign in."
 		return h.render(c, http.StatusTooManyRequests, pages.Login(h.shell(c, "Sign in", ""), form))
 	}
 	u, err := h.store.Authenticate(c.Request().Context(), form.Email, password)
 	if errors.Is(err, models.ErrBadCredentials) {
+		// The 401 page is a client error: the request's transaction commits,
+		// and the attempt stays counted.
 		h.log.Info("sign-in refused", "email", form.Email, "ip", c.RealIP())
 		if err := h.auditSignInFailed(c, form.Tenant, form.Email); err != nil {
 			return err
@@ -118,10 +129,14 @@ func (h *Handlers) login(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := h.store.AttemptSucceeded(c.Request().Context(), attempt); err != nil {
+		return err
+	}
 	h.log.Info("signed in", "user", u.ID, "ip", c.RealIP())
 	if err := h.signIn(c, u); err != nil {
 		return err
 	}
+	h.rememberDevice(c, form.Email, devices)
 	if err := h.auditSignIn(c, form.Tenant, u); err != nil {
 		return err
 	}
@@ -247,14 +262,15 @@ func cleanState(s string) string {
 func (h *Handlers) enterCompany(c echo.Context, subdomain, next, state string) error {
 	rs := stateOf(c)
 	ctx := c.Request().Context()
-	t, err := h.store.TenantBySubdomain(ctx, subdomain)
+	lineage, err := h.store.LineageBySubdomain(ctx, subdomain)
 	if errors.Is(err, models.ErrNotFound) {
 		return h.unknownCompany()
 	}
 	if err != nil {
 		return err
 	}
-	if !t.Active() {
+	t := lineage.Tenant()
+	if !lineage.Reachable() {
 		// The company's own host explains; a redirect keeps a refresh from re-posting.
 		return c.Redirect(http.StatusSeeOther, h.cfg.TenantURL(t.Subdomain, "/"))
 	}

@@ -443,3 +443,66 @@ func TestSessionCookieFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestDuplicateSessionCookiesKeepThePersonSignedIn: a browser may send two
+// cookies of the session's name — its own and one a sibling subdomain set
+// for the parent domain — in either order. The one that verifies for this
+// host is used, so garbage or another host's cookie beside it signs nobody
+// out; with nothing that verifies the person is signed out.
+func TestDuplicateSessionCookiesKeepThePersonSignedIn(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	b := a.browser()
+	b.signIn("alice@acme.test", "acme")
+	acme := sessionCookieOf(t, b, tenantURL("acme", "/"))
+	globex := sessionCookieOf(t, b.signInAgain("globex"), tenantURL("globex", "/"))
+	garbage := "canopy_session=" + strings.Repeat("A", len(acme)-len("canopy_session="))
+	// A client without a jar, so the test alone decides the Cookie header.
+	bare := &http.Client{Transport: b.client.Transport, CheckRedirect: b.client.CheckRedirect}
+	for _, c := range []struct {
+		name     string
+		cookies  []string
+		signedIn bool
+	}{
+		{"garbage first", []string{garbage, acme}, true},
+		{"garbage last", []string{acme, garbage}, true},
+		{"another host's first", []string{globex, acme}, true},
+		{"another host's last", []string{acme, globex}, true},
+		{"garbage alone", []string{garbage}, false},
+		{"another host's alone", []string{globex}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, tenantURL("acme", "/devices"), nil)
+			req.Header.Set("Cookie", strings.Join(c.cookies, "; "))
+			res, err := bare.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if signedIn := res.StatusCode == http.StatusOK; signedIn != c.signedIn {
+				t.Fatalf("status %d (location %q): signed in %v, want %v", res.StatusCode, res.Header.Get("Location"), signedIn, c.signedIn)
+			}
+		})
+	}
+}
+
+// sessionCookieOf is the "name=value" of the session cookie the browser
+// holds for a page's host.
+func sessionCookieOf(t *testing.T, b *browser, pageURL string) string {
+	t.Helper()
+	for _, c := range b.client.Jar.Cookies(mustParse(t, pageURL)) {
+		if c.Name == "canopy_session" {
+			return c.Name + "=" + c.Value
+		}
+	}
+	t.Fatalf("no session cookie for %s", pageURL)
+	return ""
+}
+
+// signInAgain takes the browser, signed in already, into another company
+// through the base domain's hand-off, and returns it.
+func (b *browser) signInAgain(subdomain string) *browser {
+	b.app.t.Helper()
+	wantStatus(b.app.t, b.follow(b.get(tenantURL(subdomain, "/"))), http.StatusOK)
+	return b
+}

@@ -46,13 +46,15 @@ func (h *Handlers) ownDevices(c echo.Context) (deviceView, error) {
 	}, nil
 }
 
-// childDevices is the Devices tab of a sub-tenant, for the parent's Super
-// Admins, who may do everything there. Anything but a direct child is a 404.
+// childDevices is the Devices tab of a sub-tenant, for the Super Admins of
+// a tenant above it, who may do everything there. Anything outside the
+// host's subtree is a 404.
 func (h *Handlers) childDevices(c echo.Context) (deviceView, error) {
-	child, err := h.subTenantParam(c)
+	path, err := h.subTenantParam(c)
 	if err != nil {
 		return deviceView{}, err
 	}
+	child := path.Target()
 	return deviceView{
 		owner:          child,
 		base:           views.SubTenantPath(child.ID, "devices"),
@@ -62,7 +64,7 @@ func (h *Handlers) childDevices(c echo.Context) (deviceView, error) {
 		canEdit:        true,
 		canDeprovision: true,
 		page: func(d pages.DevicesData) templ.Component {
-			return pages.SubTenantDevices(h.shell(c, child.Name, "sub-tenants"), h.subTenantFrame(c, child, "devices"), d)
+			return pages.SubTenantDevices(h.shell(c, child.Name, "sub-tenants"), h.subTenantFrame(c, path, "devices"), d)
 		},
 	}, nil
 }

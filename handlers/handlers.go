@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"canopy/internal/config"
+	"canopy/internal/devicecookie"
 	"canopy/models"
 	"canopy/static"
 )
@@ -21,7 +22,7 @@ type Handlers struct {
 	log      *slog.Logger
 	secrets  *config.Secrets
 	cookies  *sessions.CookieStore
-	limiter  *signinLimiter
+	devices  devicecookie.Signer
 	now      func() time.Time
 	access   map[string]accessRule // "METHOD /path" → who may call it
 	echo     *echo.Echo
@@ -36,7 +37,7 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 		log:      log,
 		secrets:  secrets,
 		cookies:  newCookieStore(cfg, secrets),
-		limiter:  newSigninLimiter(),
+		devices:  devicecookie.NewSigner(secrets.Device),
 		now:      time.Now,
 		access:   map[string]accessRule{},
 		hostname: cfg.BaseURL.Host,
@@ -66,6 +67,8 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.publicRoute(site, http.MethodPost, "/invitations/:token/decline", h.declineInvitation)
 	h.accountRoute(site, http.MethodGet, passwordPath, h.passwordForm)
 	h.accountRoute(site, http.MethodPost, passwordPath, h.changePassword)
+	h.accountRoute(site, http.MethodPost, "/companies/:id/leave", h.leaveCompany)
+	h.accountRoute(site, http.MethodPost, "/companies/:id/acknowledge", h.acknowledgeAddition)
 
 	h.tenantRoute(site, http.MethodGet, "/companies", models.PermView, h.companies)
 	h.tenantRoute(site, http.MethodGet, "/settings/team", models.PermView, h.team)
@@ -81,16 +84,20 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.tenantRoute(site, http.MethodPost, "/settings/company", models.PermManageSettings, h.saveCompanySettings)
 	h.tenantRoute(site, http.MethodGet, "/settings/audit", models.PermManageSettings, h.auditLog)
 	h.tenantRoute(site, http.MethodGet, "/settings/audit.csv", models.PermManageSettings, h.auditCSV)
-	h.tenantRoute(site, http.MethodGet, "/sub-tenants", models.PermManageSubTenants, h.subTenants)
+	h.tenantRoute(site, http.MethodGet, "/sub-tenants", models.PermManageSubTenants, h.subTenantHandler(h.ownSubTenants, h.subTenants))
 	h.tenantRoute(site, http.MethodGet, "/sub-tenants/subdomain-check", models.PermManageSubTenants, h.subdomainCheck)
-	h.tenantRoute(site, http.MethodGet, "/sub-tenants/new", models.PermManageSubTenants, h.newSubTenantForm)
-	h.tenantRoute(site, http.MethodPost, "/sub-tenants", models.PermManageSubTenants, h.createSubTenant)
+	h.tenantRoute(site, http.MethodGet, "/sub-tenants/new", models.PermManageSubTenants, h.subTenantHandler(h.ownSubTenants, h.newSubTenantForm))
+	h.tenantRoute(site, http.MethodPost, "/sub-tenants", models.PermManageSubTenants, h.subTenantHandler(h.ownSubTenants, h.createSubTenant))
 	h.tenantRoute(site, http.MethodGet, "/sub-tenants/:id", models.PermManageSubTenants, h.subTenantDetails)
 	h.tenantRoute(site, http.MethodGet, "/sub-tenants/:id/users", models.PermManageSubTenants, h.subTenantUsers)
 	h.tenantRoute(site, http.MethodGet, "/sub-tenants/:id/users/new", models.PermManageSubTenants, h.inviteSubTenantUserForm)
 	h.tenantRoute(site, http.MethodPost, "/sub-tenants/:id/users", models.PermManageSubTenants, h.inviteSubTenantUser)
+	h.tenantRoute(site, http.MethodPost, "/sub-tenants/:id/users/:membershipID/owner", models.PermManageSubTenants, h.setCompanyOwner)
 	h.tenantRoute(site, http.MethodPost, "/sub-tenants/:id/invitations/:invitationID/resend", models.PermManageSubTenants, h.resendSubTenantInvitation)
 	h.tenantRoute(site, http.MethodPost, "/sub-tenants/:id/invitations/:invitationID/revoke", models.PermManageSubTenants, h.revokeSubTenantInvitation)
+	h.tenantRoute(site, http.MethodGet, "/sub-tenants/:id/sub-tenants", models.PermManageSubTenants, h.subTenantHandler(h.childSubTenants, h.subTenants))
+	h.tenantRoute(site, http.MethodGet, "/sub-tenants/:id/sub-tenants/new", models.PermManageSubTenants, h.subTenantHandler(h.childSubTenants, h.newSubTenantForm))
+	h.tenantRoute(site, http.MethodPost, "/sub-tenants/:id/sub-tenants", models.PermManageSubTenants, h.subTenantHandler(h.childSubTenants, h.createSubTenant))
 	h.tenantRoute(site, http.MethodGet, "/sub-tenants/:id/settings", models.PermManageSubTenants, h.subTenantSettings)
 	h.tenantRoute(site, http.MethodPost, "/sub-tenants/:id/settings", models.PermManageSubTenants, h.saveSubTenantSettings)
 	h.tenantRoute(site, http.MethodPost, "/sub-tenants/:id/status", models.PermManageSubTenants, h.setSubTenantStatus)

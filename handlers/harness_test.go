@@ -11,7 +11,9 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -42,7 +44,16 @@ type app struct {
 	cfg      *config.Config
 	secrets  *config.Secrets
 	server   *httptest.Server
+	clock    *testClock // the server's clock, which a test may move forward
 }
+
+// testClock is the real time plus however far a test moved it forward.
+type testClock struct{ ahead atomic.Int64 }
+
+func (c *testClock) now() time.Time { return time.Now().Add(time.Duration(c.ahead.Load())) }
+
+// advance moves the server's clock forward by d.
+func (c *testClock) advance(d time.Duration) { c.ahead.Add(int64(d)) }
 
 func newApp(t *testing.T) *app {
 	t.Helper()
@@ -66,9 +77,11 @@ func newAppWith(t *testing.T, env map[string]string) *app {
 		t.Fatal(err)
 	}
 	h := handlers.New(cfg, models.NewStore(serverDB).WithScopeKey(testdb.ScopeKey), secrets, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	clock := &testClock{}
+	h.SetClock(clock.now)
 	server := httptest.NewServer(h.Router())
 	t.Cleanup(server.Close)
-	return &app{t: t, db: db, store: store, serverDB: serverDB, cfg: cfg, secrets: secrets, server: server}
+	return &app{t: t, db: db, store: store, serverDB: serverDB, cfg: cfg, secrets: secrets, server: server, clock: clock}
 }
 
 // browser is one person's browser: its own cookie jar, keyed by host like a

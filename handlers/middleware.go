@@ -61,10 +61,13 @@ func (h *Handlers) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 // securityHeaders keeps pages out of frames, scripts to our own files and
 // referrers to our own origin.
 func (h *Handlers) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
-	// Sign-in redirects to a tenant subdomain, which form-action must allow.
+	// form-action also holds for where a form's POST redirects: sign-in goes
+	// on to a company's subdomain, and signing out on a company's address
+	// goes on to the base domain's sign-in page.
+	base := h.cfg.BaseURL.Scheme + "://" + h.cfg.BaseURL.Host
 	tenants := h.cfg.BaseURL.Scheme + "://*." + h.cfg.BaseURL.Host
 	csp := "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
-		"connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self' " + tenants
+		"connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self' " + base + " " + tenants
 	return func(c echo.Context) error {
 		hd := c.Response().Header()
 		hd.Set("Content-Security-Policy", csp)

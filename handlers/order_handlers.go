@@ -101,22 +101,22 @@ func applicantMail(tenant *models.Tenant) models.OrderMailFor {
 		if company == "" {
 			company = tenant.Name
 		}
-		company = inertText(company)
+		company = quotedCompany(company)
 		what := "some information"
 		if kinds := t.CollectLabels(); len(kinds) > 0 {
 			what = "your " + strings.ToLower(joinWords(kinds))
 		}
 		var b strings.Builder
 		fmt.Fprintf(&b, "Hello %s,\n\n", inertText(o.ApplicantName))
-		fmt.Fprintf(&b, "%s has asked Canopy to let you know that it needs to verify %s.\n", company, what)
+		fmt.Fprintf(&b, "The company %s has asked Canopy to let you know that it needs to verify %s.\n", company, what)
 		if o.Reference != "" {
-			fmt.Fprintf(&b, "%s's reference: %s\n", company, inertText(o.Reference))
+			fmt.Fprintf(&b, "The company's reference: %s\n", inertText(o.Reference))
 		}
-		fmt.Fprintf(&b, "\n%s will contact you about the next step. This email is sent by Canopy on %s's behalf; "+
+		fmt.Fprintf(&b, "\nThe company %s will contact you about the next step. This email is sent by Canopy on its behalf; "+
 			"Canopy never asks you for a password or bank details by email.\n\n"+
-			"If you do not know %s or were not expecting this, you can ignore this email.\n", company, company, company)
+			"If you do not know the company %s or were not expecting this, you can ignore this email.\n", company, company)
 		return models.NewEmail{
-			Subject: company + " needs to verify " + what + " (sent by Canopy)",
+			Subject: "The company " + company + " needs to verify " + what + " (sent by Canopy)",
 			Body:    b.String(),
 		}
 	}
@@ -145,6 +145,19 @@ func inertText(s string) string {
 		return hostDot.ReplaceAllString(host, "[.]")
 	})
 	return schemeLike.ReplaceAllString(s, "[:]//")
+}
+
+// quoteMarks turns the double quotation marks of a name into single ones,
+// so the name cannot close the quotation it is shown in.
+var quoteMarks = strings.NewReplacer(`"`, "'", "“", "‘", "”", "’", "„", "‚", "«", "‹", "»", "›", "＂", "'")
+
+// quotedCompany is a company's name as an email shows it: in quotation
+// marks, after "the company", inert (inertText), and unable to close its
+// quotation early. A name is whatever its creator typed — "Canopy Security
+// Team: your account is suspended" — so an email must show it as a name,
+// never as words of Canopy's own.
+func quotedCompany(name string) string {
+	return "“" + quoteMarks.Replace(inertText(name)) + "”"
 }
 
 // joinWords lists words as a sentence does: "a", "a and b", "a, b and c".

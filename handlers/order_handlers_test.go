@@ -279,10 +279,10 @@ func TestOrderEmailsItsApplicantInTheBrandsName(t *testing.T) {
 		t.Fatalf("emails to the applicant: %d (%v)", len(msgs), err)
 	}
 	m := msgs[0]
-	if !strings.HasPrefix(m.Subject, "Acme Corp needs to verify your ") {
+	if !strings.HasPrefix(m.Subject, "The company “Acme Corp” needs to verify your ") {
 		t.Errorf("subject %q does not speak for the template's brand", m.Subject)
 	}
-	for _, want := range []string{"Acme Corp has asked Canopy to let you know", "sent by Canopy on Acme Corp's behalf", "Acme Corp's reference: LN-9"} {
+	for _, want := range []string{"The company “Acme Corp” has asked Canopy to let you know", "sent by Canopy on its behalf", "The company's reference: LN-9"} {
 		if !strings.Contains(m.BodyText, want) {
 			t.Errorf("the email lacks %q:\n%s", want, m.BodyText)
 		}

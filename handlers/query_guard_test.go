@@ -19,6 +19,7 @@ import (
 	"canopy/handlers"
 	"canopy/internal/testdb"
 	"canopy/models"
+	"canopy/views"
 )
 
 // queryBudget is the most SQL statements any one request of a hot page may
@@ -202,6 +203,21 @@ func guardCases() []guardCase {
 					{name: "GET /sub-tenants?q=guard (search)", status: http.StatusOK,
 						body:    []string{pagerText(n-2, models.SubTenantPageSize)},
 						request: get(tenantURL("acme", "/sub-tenants?q=guard"))},
+				}
+			},
+		},
+		{
+			name: "a sub-tenant's Sub-Tenants tab", email: "alice@acme.test", sub: "acme",
+			unit: "sub-tenants below it", sizes: [2]int{2, 80}, grow: growGrandchildren,
+			steps: func(_ *testing.T, a *app, _ *browser, n int) []guardStep {
+				tab := tenantURL("acme", views.SubTenantPath(a.tenant("acme-eu").ID, "sub-tenants"))
+				return []guardStep{
+					{name: "GET /sub-tenants/:id/sub-tenants (page 1)", status: http.StatusOK,
+						body:    []string{pagerText(n, models.SubTenantPageSize), "Acme Europe"},
+						request: get(tab)},
+					{name: "GET /sub-tenants/:id/sub-tenants?q=guard", status: http.StatusOK,
+						body:    []string{pagerText(n, models.SubTenantPageSize)},
+						request: get(tab + "?q=guard")},
 				}
 			},
 		},
@@ -587,6 +603,26 @@ func growSubTenants(t *testing.T, a *app, n int) {
 		tn, err := a.store.CreateTenant(ctx, models.NewTenant{
 			ParentID: acme.ID, Name: fmt.Sprintf("Guard Sub %03d", i), Subdomain: fmt.Sprintf("guard-sub-%03d", i),
 			Description: "A sub-tenant of the query guard.", Timezone: "Europe/Paris",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%5 == 0 {
+			if err := a.store.SetTenantStatus(ctx, tn.ID, models.TenantInactive); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// growGrandchildren gives Acme Europe n sub-tenants of its own, some inactive.
+func growGrandchildren(t *testing.T, a *app, n int) {
+	t.Helper()
+	ctx := context.Background()
+	eu := a.tenant("acme-eu")
+	for i := 0; i < n; i++ {
+		tn, err := a.store.CreateTenant(ctx, models.NewTenant{
+			ParentID: eu.ID, Name: fmt.Sprintf("Guard Depot %03d", i), Subdomain: fmt.Sprintf("guard-depot-%03d", i), Timezone: "Europe/Paris",
 		})
 		if err != nil {
 			t.Fatal(err)

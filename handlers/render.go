@@ -30,21 +30,30 @@ func (h *Handlers) shell(c echo.Context, title, nav string) views.Shell {
 	rs := stateOf(c)
 	s := h.visitorShell(c, title)
 	s.User, s.Tenant, s.Nav = rs.user, rs.tenant, nav
-	if rs.membership != nil {
-		s.Role = rs.membership.Role
+	if rs.user != nil {
 		s.Path = c.Request().URL.RequestURI()
-		s.Companies, s.CompanyCount = h.companyToggle(c, rs.user, rs.tenant)
+	}
+	switch {
+	case rs.membership != nil:
+		s.Role = rs.membership.Role
+		toggle := h.companyToggle(c, rs.user, rs.tenant)
+		s.Companies, s.CompanyCount = toggle.Companies, toggle.Total
 		for _, company := range s.Companies {
 			if company.ID == rs.tenant.ID {
 				s.OwnerEmail = company.OwnerEmail
 			}
 		}
+		if toggle.Additions > 0 {
+			s.Additions = h.additions(c, rs.user)
+		}
+	case rs.user != nil && rs.tenant == nil:
+		s.Additions = h.additions(c, rs.user)
 	}
 	if rs.tenant != nil {
 		s.Location = rs.tenant.Location()
 		s.TenantURL = h.cfg.TenantURL(rs.tenant.Subdomain, "/")
 		s.TenantHost = rs.tenant.Subdomain + "." + h.hostname
-		if rs.tenant.Active() {
+		if rs.lineage.Reachable() {
 			s.HomeHref = "/"
 		}
 	}
@@ -82,16 +91,16 @@ func themeOf(c echo.Context) views.Theme {
 // the visitor's other companies only when they have some. Nothing of the
 // company is shown, not even whose session this is: the page is framed as
 // for a visitor.
-func (h *Handlers) tenantInactivePage(c echo.Context, t *models.Tenant) (templ.Component, error) {
+func (h *Handlers) tenantInactivePage(c echo.Context) (templ.Component, error) {
 	rs := stateOf(c)
 	ctx := c.Request().Context()
+	t := rs.tenant
 	d := pages.InactiveData{Company: models.InactiveCompany{Name: t.Name}, SignedIn: rs.user != nil, BaseHref: h.cfg.BaseLink("/", nil)}
-	if t.ParentID != nil && rs.membership != nil {
-		parent, err := h.store.TenantByID(ctx, *t.ParentID)
-		if err != nil {
-			return nil, err
-		}
-		d.Company.ParentName = parent.Name
+	if rs.membership != nil {
+		// The tree above a company is named only to its members.
+		d.Company = rs.lineage.Unreachable()
+	} else if rs.lineage.InactiveAbove() != nil {
+		d.Company.BecauseAbove = true
 	}
 	if rs.user != nil {
 		_, err := h.store.LandingTenant(ctx, rs.user)
@@ -100,16 +109,29 @@ func (h *Handlers) tenantInactivePage(c echo.Context, t *models.Tenant) (templ.C
 		}
 		d.OtherCompanies = err == nil
 	}
-	return pages.TenantInactive(h.visitorShell(c, t.Name+" is inactive"), d), nil
+	return pages.TenantInactive(h.visitorShell(c, d.Company.Heading()), d), nil
+}
+
+// additions are the notices of companies someone else added the user to,
+// shown on every page of theirs: where they are a member (asked for only
+// when the toggle counted some), and on the base domain, the places their
+// Leave and Got it buttons work. A failed lookup is logged and shows none,
+// as for the toggle.
+func (h *Handlers) additions(c echo.Context, u *models.User) []models.Addition {
+	list, err := h.store.UnacknowledgedAdditions(c.Request().Context(), u.ID)
+	if err != nil {
+		h.log.Warn("list additions to acknowledge", "user", u.ID, "err", err)
+	}
+	return list
 }
 
 // companyToggle lists the user's companies for the toggle, the current one
-// first. A failed lookup is logged and leaves the toggle empty; on Postgres
+// first, and counts their notices of additions waiting. A failed lookup is logged and leaves the toggle empty; on Postgres
 // it also fails the request's transaction, so the page becomes an error page.
-func (h *Handlers) companyToggle(c echo.Context, u *models.User, current *models.Tenant) ([]models.Company, int64) {
-	list, total, err := h.store.CompanyToggle(c.Request().Context(), u.ID, current.ID)
+func (h *Handlers) companyToggle(c echo.Context, u *models.User, current *models.Tenant) models.Toggle {
+	toggle, err := h.store.ToggleAndAdditions(c.Request().Context(), u.ID, current.ID)
 	if err != nil {
 		h.log.Warn("list companies for the toggle", "user", u.ID, "err", err)
 	}
-	return list, total
+	return toggle
 }

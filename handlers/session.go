@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 
@@ -61,11 +62,7 @@ func (h *Handlers) cookieName() string {
 func (h *Handlers) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		rs := stateOf(c)
-		sess, err := h.cookies.Get(c.Request(), h.cookieName())
-		if err != nil {
-			// An undecodable cookie (rotated key, tampering) is simply replaced.
-			sess, _ = h.cookies.New(c.Request(), h.cookieName())
-		}
+		sess := h.readSession(c.Request(), rs.host)
 		rs.session = sess
 		c.Response().Before(func() { h.saveSession(c) })
 
@@ -81,6 +78,37 @@ func (h *Handlers) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
+}
+
+// readSession is the session among the request's cookies of the session's
+// name. A browser may send several: its own host-only cookie and one a
+// sibling subdomain set for the parent domain, in either order, and
+// gorilla/sessions would read only the first. So each is tried, and the
+// one that verifies wins — one bound to this host before one of another —
+// and a garbage cookie beside a good one cannot sign the person out. None
+// that verifies (a rotated key, tampering) is a new, empty session.
+func (h *Handlers) readSession(r *http.Request, host string) *sessions.Session {
+	name := h.cookieName()
+	// New never decodes here: the request it is given has no cookies.
+	sess, _ := h.cookies.New(&http.Request{Header: http.Header{}}, name)
+	var verified map[any]any
+	for _, cookie := range r.CookiesNamed(name) {
+		values := map[any]any{}
+		if securecookie.DecodeMulti(name, cookie.Value, &values, h.cookies.Codecs...) != nil {
+			continue
+		}
+		if bound, _ := values[keyHost].(string); bound == host {
+			verified = values
+			break
+		}
+		if verified == nil {
+			verified = values
+		}
+	}
+	if verified != nil {
+		sess.Values, sess.IsNew = verified, false
+	}
+	return sess
 }
 
 // setActor puts who is acting — the signed-in user, if any, and the client's
@@ -194,11 +222,7 @@ func (h *Handlers) forgetSessionChanges(c echo.Context) {
 	if rs.session == nil {
 		return
 	}
-	sess, err := h.cookies.New(c.Request(), h.cookieName())
-	if err != nil {
-		sess, _ = h.cookies.New(&http.Request{Header: http.Header{}}, h.cookieName())
-	}
-	rs.session, rs.dirty = sess, false
+	rs.session, rs.dirty = h.readSession(c.Request(), rs.host), false
 	rs.user, rs.membership, rs.membershipLoaded = nil, nil, false
 }
 
@@ -281,7 +305,11 @@ func (h *Handlers) saveSession(c echo.Context) {
 	}
 	if err := h.cookies.Save(c.Request(), c.Response().Writer, rs.session); err != nil {
 		h.log.Error("save session", "err", err)
+		return
 	}
+	// Saved once: a request that ran twice (inTransaction) has this hook
+	// twice, and the second has nothing left to write.
+	rs.dirty = false
 }
 
 // flash leaves a message for the next page this host shows.

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"canopy/models"
+	"canopy/views"
 )
 
 func subTenantForm(name, sub, email string) url.Values {
@@ -104,7 +105,7 @@ func TestCreateSubTenantAsksToConfirmThenCreates(t *testing.T) {
 	}
 	// The email names the new sub-tenant, not the parent it was created from.
 	msgs, _ := a.store.OutboxFor(context.Background(), "owner@asia.example")
-	if !strings.Contains(msgs[0].Subject, "Acme Asia") || !strings.Contains(msgs[0].BodyText, "owner of Acme Asia") || strings.Contains(msgs[0].BodyText, "Acme Corp") {
+	if !strings.Contains(msgs[0].Subject, "Acme Asia") || !strings.Contains(msgs[0].BodyText, "owner of the company “Acme Asia”") || strings.Contains(msgs[0].BodyText, "Acme Corp") {
 		t.Fatalf("owner invitation names the wrong company:\n%s\n%s", msgs[0].Subject, msgs[0].BodyText)
 	}
 	owner := a.browser()
@@ -121,7 +122,11 @@ func TestCreateSubTenantAsksToConfirmThenCreates(t *testing.T) {
 	}
 }
 
-func TestActiveUserBecomesOwnerAtOnce(t *testing.T) {
+// TestExistingUserOwnsOnlyAfterAccepting: making someone who already has
+// an account the owner of a new company sends them an invitation, as for
+// someone new. Until they accept, the company has no owner and they cannot
+// enter it; accepting makes them its owner and Super Admin.
+func TestExistingUserOwnsOnlyAfterAccepting(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
 	staff := a.browser()
@@ -132,19 +137,78 @@ func TestActiveUserBecomesOwnerAtOnce(t *testing.T) {
 	form.Set("confirmed", "yes")
 	form.Set("billing_rolls_up", "on")
 	list := staff.follow(staff.submit(tenantURL("admin", "/sub-tenants/new"), tenantURL("admin", "/sub-tenants"), form))
-	wantBody(t, list, "Umbrella is active", "dave@acme.test already has an account and is its owner now")
-	if n := len(a.inbox("dave@acme.test")); n != 0 {
-		t.Fatalf("an active owner was emailed %d times", n)
-	}
+	wantBody(t, list, "Umbrella is active", "An invitation to own it was emailed to dave@acme.test; they become its owner when they accept.")
 	u := a.tenant("umbrella")
-	if u.OwnerUserID == nil || *u.OwnerUserID != a.user("dave@acme.test").ID || !u.BillingRollsUp || *u.ParentID != a.tenant("admin").ID {
-		t.Fatalf("umbrella %+v", u)
+	if u.OwnerUserID != nil || !u.BillingRollsUp || *u.ParentID != a.tenant("admin").ID {
+		t.Fatalf("umbrella before the answer %+v", u)
 	}
-	// Dave now has two companies, so a toggle; Umbrella is reachable at once.
+	links := a.inbox("dave@acme.test")
+	if len(links) != 1 {
+		t.Fatalf("dave got %d invitations, want 1", len(links))
+	}
+	// Not yet a member: Umbrella's address refuses him, and his toggle lacks it.
 	dave := a.browser()
-	home := dave.signIn("dave@acme.test", "umbrella")
-	wantStatus(t, home, http.StatusOK)
-	wantBody(t, home, "Umbrella", `class="menu company-toggle"`)
+	home := dave.signIn("dave@acme.test", "acme")
+	wantNoBody(t, home, "Umbrella")
+	wantStatus(t, dave.follow(dave.get(tenantURL("umbrella", "/"))), http.StatusForbidden)
+
+	page := dave.get(links[0])
+	wantBody(t, page, "Join Umbrella", "own this company", "You already have a Canopy account")
+	landed := dave.follow(dave.submit(links[0], links[0]+"/accept", url.Values{}))
+	wantStatus(t, landed, http.StatusOK)
+	if host := mustParse(t, landed.url).Host; host != "umbrella.localhost:8080" {
+		t.Fatalf("dave landed on %s", landed.url)
+	}
+	wantBody(t, landed, "Super Admin", `class="menu company-toggle"`)
+	wantNoBody(t, landed, "added you to") // he said yes: nothing to tell him
+	u = a.tenant("umbrella")
+	if u.OwnerUserID == nil || *u.OwnerUserID != a.user("dave@acme.test").ID {
+		t.Fatalf("dave did not become the owner on accepting: %+v", u)
+	}
+}
+
+// TestPendingOwnershipIsNotUsed: an invitation to own a company does not
+// count as owning one; an existing user asked to own two companies may
+// accept either, and then the other tells them they own one already. A
+// declined one leaves its company without an owner.
+func TestPendingOwnershipIsNotUsed(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	staff := a.browser()
+	staff.signIn("staff@canopy.test", "admin")
+	for _, co := range []struct{ name, sub string }{{"Umbrella", "umbrella"}, {"Soylent", "soylent"}, {"Tyrell", "tyrell"}} {
+		form := subTenantForm(co.name, co.sub, "dave@acme.test")
+		form.Set("confirmed", "yes")
+		created := staff.submit(tenantURL("admin", "/sub-tenants/new"), tenantURL("admin", "/sub-tenants"), form)
+		wantStatus(t, created, http.StatusSeeOther)
+		if loc := created.location; !strings.HasSuffix(loc, "/sub-tenants") {
+			t.Fatalf("creating %s with dave pending elsewhere went to %s, not the list", co.name, loc)
+		}
+	}
+	links := a.inbox("dave@acme.test")
+	if len(links) != 3 {
+		t.Fatalf("dave got %d invitations, want 3", len(links))
+	}
+	dave := a.browser()
+	dave.signIn("dave@acme.test", "acme")
+	// He accepts the second one first.
+	wantStatus(t, dave.follow(dave.submit(links[1], links[1]+"/accept", url.Values{})), http.StatusOK)
+	if o := a.tenant("soylent").OwnerUserID; o == nil || *o != a.user("dave@acme.test").ID {
+		t.Fatal("dave does not own Soylent after accepting")
+	}
+	refused := dave.submit(links[0], links[0]+"/accept", url.Values{})
+	wantStatus(t, refused, http.StatusUnprocessableEntity)
+	wantBody(t, refused, "You already own a company")
+	dec := dave.submit(links[2], links[2]+"/decline", url.Values{})
+	wantStatus(t, dec, http.StatusOK)
+	for _, sub := range []string{"umbrella", "tyrell"} {
+		if o := a.tenant(sub).OwnerUserID; o != nil {
+			t.Errorf("%s has an owner (%d) nobody accepted", sub, *o)
+		}
+		if _, err := a.store.MembershipOf(context.Background(), a.tenant(sub).ID, a.user("dave@acme.test").ID); err == nil {
+			t.Errorf("dave is a member of %s without accepting", sub)
+		}
+	}
 }
 
 func TestCreateSubTenantRefusesBadInput(t *testing.T) {
@@ -596,4 +660,100 @@ func TestRequiredFieldsAreMarkedAndChecked(t *testing.T) {
 	if n := len(a.inbox("nia@example.com")); n != 0 {
 		t.Fatalf("%d invitations sent without a last name", n)
 	}
+}
+
+// breakOwnerOf makes a company's owner its Editor, as data from before the
+// database held owners to being Super Admins may have it: the check is
+// lifted for the one statement (on SQLite, by forgetting the company's
+// owner row the check reads).
+func breakOwnerOf(t *testing.T, a *app, sub string) {
+	t.Helper()
+	tn := a.tenant(sub)
+	demote := "UPDATE memberships SET role = 'editor' WHERE tenant_id = ? AND user_id = ?"
+	var statements []string
+	if models.DialectOf(a.db) == models.Postgres {
+		statements = []string{"ALTER TABLE memberships DISABLE TRIGGER memberships_owner_is_super_admin", demote,
+			"ALTER TABLE memberships ENABLE TRIGGER memberships_owner_is_super_admin"}
+	} else {
+		statements = []string{"DELETE FROM tenant_owners WHERE tenant_id = ?", demote}
+	}
+	for _, sql := range statements {
+		var args []any
+		switch sql {
+		case demote:
+			args = []any{tn.ID, *tn.OwnerUserID}
+		case "DELETE FROM tenant_owners WHERE tenant_id = ?":
+			args = []any{tn.ID}
+		}
+		if err := a.db.Exec(sql, args...).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestStaffSetACompanysOwner: on a company's Users tab platform staff can
+// make the owner whose role is wrong its Super Admin, or make another member
+// the owner (but not one who owns another company); a customer's Super
+// Admin cannot, for their own sub-tenants; the company's log records it.
+func TestStaffSetACompanysOwner(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	breakOwnerOf(t, a, "acme")
+	acme := a.tenant("acme")
+	membership := func(sub, email string) int64 {
+		m, err := a.store.MembershipOf(context.Background(), a.tenant(sub).ID, a.user(email).ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.ID
+	}
+	staff := a.browser()
+	staff.signIn("staff@canopy.test", "admin")
+	users := tenantURL("admin", views.SubTenantPath(acme.ID, "users"))
+	page := staff.get(users)
+	wantStatus(t, page, http.StatusOK)
+	wantBody(t, page, "Make Super Admin", "Alice Anderson owns Acme Corp but is its Editor.", // alice, the owner
+		views.SubTenantMemberPath(acme.ID, membership("acme", "dave@acme.test"), "owner")) // dave, a Viewer
+	wantNoBody(t, page, views.SubTenantMemberPath(acme.ID, membership("acme", "bob@globex.test"), "owner")) // bob owns Globex
+
+	r := staff.follow(staff.submit(users, tenantURL("admin", views.SubTenantMemberPath(acme.ID, membership("acme", "alice@acme.test"), "owner")), nil))
+	wantStatus(t, r, http.StatusOK)
+	wantBody(t, r, "alice@acme.test now owns Acme Corp and is its Super Admin.")
+	wantNoBody(t, r, "Make Super Admin")
+	m, _ := a.store.MembershipOf(context.Background(), acme.ID, a.user("alice@acme.test").ID)
+	if m.Role != models.RoleSuperAdmin {
+		t.Fatalf("alice is Acme's %s after the repair", m.Role)
+	}
+
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	refused := []struct {
+		name    string
+		browser *browser
+		host    string
+		path    string
+		status  int
+	}{
+		{"a customer's Super Admin, for their sub-tenant", alice, "acme",
+			views.SubTenantMemberPath(a.tenant("acme-eu").ID, membership("acme-eu", "eve@acme.test"), "owner"), http.StatusNotFound},
+		{"a member of another company", staff, "admin", views.SubTenantMemberPath(acme.ID, membership("globex", "bob@globex.test"), "owner"), http.StatusNotFound},
+		{"someone who owns another company", staff, "admin", views.SubTenantMemberPath(acme.ID, membership("acme", "bob@globex.test"), "owner"), http.StatusConflict},
+	}
+	for _, c := range refused {
+		r := c.browser.submit(tenantURL(c.host, "/"), tenantURL(c.host, c.path), nil)
+		if r.status != c.status {
+			t.Errorf("%s: status %d, want %d", c.name, r.status, c.status)
+		}
+	}
+	if owner := a.tenant("acme-eu").OwnerUserID; owner == nil || *owner != a.user("eve@acme.test").ID {
+		t.Fatalf("acme-eu's owner changed to %v", owner)
+	}
+
+	// Making dave the owner: alice stays, a Super Admin; dave owns Acme.
+	r = staff.follow(staff.submit(users, tenantURL("admin", views.SubTenantMemberPath(acme.ID, membership("acme", "dave@acme.test"), "owner")), nil))
+	wantBody(t, r, "dave@acme.test now owns Acme Corp and is its Super Admin.")
+	if owner := a.tenant("acme").OwnerUserID; owner == nil || *owner != a.user("dave@acme.test").ID {
+		t.Fatalf("Acme's owner is %v, want dave", owner)
+	}
+	wantBody(t, alice.get(tenantURL("acme", "/settings/audit")), "staff@canopy.test")
 }

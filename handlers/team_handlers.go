@@ -267,17 +267,19 @@ func (h *Handlers) invitationMail(inviter *models.User) models.MailFor {
 		if inv.FirstName != "" {
 			greeting = "Hello " + inv.FirstName + ","
 		}
-		what := "join " + t.Name + " on Canopy as " + inv.Role.Label()
+		company := quotedCompany(t.Name)
+		what := "join the company " + company + " on Canopy as " + inv.Role.Label()
 		if inv.MakesOwner {
-			what = "become the owner of " + t.Name + ", a new company on Canopy"
+			what = "become the owner of the company " + company + ", new on Canopy"
 		}
 		body := fmt.Sprintf("%s\n\n%s (%s) invited you to %s.\n\nOpen this link to accept or decline:\n%s\n\n"+
-			"The link works once and expires on %s. If you were not expecting this, you can ignore this email.\n",
-			greeting, inviter.Name(), inviter.Email, what, link, views.FormatTime(inv.ExpiresAt, t.Location()))
+			"The link works once and expires on %s. If you were not expecting this, you can ignore this email.\n\n"+
+			"%s is the company's name, chosen by whoever created it; it is not a message from Canopy.\n",
+			greeting, inviter.Name(), inviter.Email, what, link, views.FormatTime(inv.ExpiresAt, t.Location()), company)
 		return models.NewEmail{
 			TenantID: t.ID,
 			To:       inv.Email,
-			Subject:  inviter.Name() + " invited you to " + t.Name + " on Canopy",
+			Subject:  inviter.Name() + " invited you to the company " + company + " on Canopy",
 			Body:     body,
 		}
 	}

@@ -21,6 +21,11 @@ import (
 // rendered inside the transaction, so their pages see what the request saw;
 // a server error rolls everything back, and so does a failed commit, whose
 // page forgets the session's changes too.
+//
+// When Postgres gives the transaction up so that another made at the same
+// moment can go on (a deadlock, a serialization failure: models.ErrTryAgain),
+// nothing of it remains, and the request runs once more from the start, as
+// it arrived; a second failure is a page asking to try again, never a 500.
 func (h *Handlers) inTransaction(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if h.store.Dialect() != models.Postgres {
@@ -28,65 +33,80 @@ func (h *Handlers) inTransaction(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		// The body arrives before the transaction begins: a client sending
 		// it slowly must not hold one of the pool's connections meanwhile.
-		if err := readBody(c.Request()); err != nil {
-			return err
-		}
-		res := c.Response()
-		headers := res.Header().Clone()
-		held := &heldResponse{ResponseWriter: res.Writer}
-		res.Writer = held
-		released := false
-		defer func() {
-			res.Writer = held.ResponseWriter
-			if !released {
-				// Nothing of the held page may reach the client, cookies
-				// included; the error handler (or, after a panic, the
-				// recovery middleware) answers instead.
-				clear(res.Header())
-				maps.Copy(res.Header(), headers)
-				res.Committed, res.Status, res.Size = false, 0, 0
-				h.forgetSessionChanges(c)
-			}
-		}()
-
-		req := c.Request()
-		err := h.store.Request(req.Context(), func(ctx context.Context) error {
-			c.SetRequest(req.WithContext(ctx))
-			if err := next(c); err != nil {
-				if statusOf(err) >= http.StatusInternalServerError {
-					return err
-				}
-				c.Error(err)
-			}
-			if res.Status >= http.StatusInternalServerError {
-				return errServerError
-			}
-			return nil
-		})
-		c.SetRequest(req)
+		body, err := readBody(c.Request())
 		if err != nil {
 			return err
 		}
-		released = true
-		return held.release()
+		err = h.runInTransaction(c, next)
+		if errors.Is(err, models.ErrTryAgain) {
+			h.log.Info("request retried", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+			c.Set(stateKey, nil) // what the first run learned goes with it
+			c.Request().Body = io.NopCloser(bytes.NewReader(body))
+			err = h.runInTransaction(c, next)
+		}
+		return err
 	}
+}
+
+// runInTransaction runs the rest of the request in one transaction, holding
+// its response until the transaction commits (see inTransaction).
+func (h *Handlers) runInTransaction(c echo.Context, next echo.HandlerFunc) error {
+	res := c.Response()
+	headers := res.Header().Clone()
+	held := &heldResponse{ResponseWriter: res.Writer}
+	res.Writer = held
+	released := false
+	defer func() {
+		res.Writer = held.ResponseWriter
+		if !released {
+			// Nothing of the held page may reach the client, cookies
+			// included; the error handler (or, after a panic, the
+			// recovery middleware) answers instead.
+			clear(res.Header())
+			maps.Copy(res.Header(), headers)
+			res.Committed, res.Status, res.Size = false, 0, 0
+			h.forgetSessionChanges(c)
+		}
+	}()
+
+	req := c.Request()
+	err := h.store.Request(req.Context(), func(ctx context.Context) error {
+		c.SetRequest(req.WithContext(ctx))
+		if err := next(c); err != nil {
+			if statusOf(err) >= http.StatusInternalServerError {
+				return err
+			}
+			c.Error(err)
+		}
+		if res.Status >= http.StatusInternalServerError {
+			return errServerError
+		}
+		return nil
+	})
+	c.SetRequest(req)
+	if err != nil {
+		return err
+	}
+	released = true
+	return held.release()
 }
 
 // errServerError rolls back a request whose handler answered 5xx itself.
 var errServerError = errors.New("the request ended in a server error")
 
-// readBody reads the request's body into memory (BodyLimit bounds it).
-func readBody(r *http.Request) error {
+// readBody reads the request's body into memory (BodyLimit bounds it) and
+// returns it, to be read again if the request runs twice.
+func readBody(r *http.Request) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
-		return nil
+		return nil, nil
 	}
 	body, err := io.ReadAll(r.Body)
 	_ = r.Body.Close()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	return nil
+	return body, nil
 }
 
 // heldResponse keeps a response in memory until release.

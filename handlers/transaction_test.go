@@ -120,3 +120,62 @@ func TestBadInputIsNotAServerError(t *testing.T) {
 		}
 	}
 }
+
+// deadlockCommitsOf makes Postgres answer "deadlock detected" at the commit
+// of the first `times` transactions that record action in the audit log (a
+// sequence counts them, since it survives their rollback).
+func deadlockCommitsOf(t *testing.T, a *app, action string, times int) {
+	t.Helper()
+	name := strings.ReplaceAll(action, ".", "_")
+	for _, sql := range []string{
+		fmt.Sprintf(`CREATE SEQUENCE deadlocks_%s`, name),
+		fmt.Sprintf(`GRANT USAGE ON SEQUENCE deadlocks_%s TO canopy_app`, name),
+		fmt.Sprintf(`CREATE FUNCTION deadlock_%s() RETURNS trigger AS $$ BEGIN
+			IF nextval('deadlocks_%s') <= %d THEN RAISE EXCEPTION 'deadlock detected' USING ERRCODE = 'deadlock_detected'; END IF;
+			RETURN NULL; END $$ LANGUAGE plpgsql`, name, name, times),
+		fmt.Sprintf(`CREATE CONSTRAINT TRIGGER deadlock_%s AFTER INSERT ON audit_events DEFERRABLE INITIALLY DEFERRED
+			FOR EACH ROW WHEN (NEW.action = '%s') EXECUTE FUNCTION deadlock_%s()`, name, action, name),
+	} {
+		if err := a.db.Exec(sql).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestDeadlockIsRetriedOnce: a request whose transaction Postgres gave up
+// (a deadlock) runs once more and lands, announced once; when it is given up
+// twice, the page asks to try again — never a 500 — and nothing changed.
+func TestDeadlockIsRetriedOnce(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name      string
+		deadlocks int
+		status    int
+		timezone  string
+	}{
+		{"once: retried", 1, http.StatusSeeOther, "Asia/Tokyo"},
+		{"twice: try again", 2, http.StatusServiceUnavailable, "America/New_York"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			a := newApp(t)
+			requirePostgres(t, a)
+			b := a.browser()
+			b.signIn("alice@acme.test", "acme")
+			deadlockCommitsOf(t, a, "settings.saved", c.deadlocks)
+			r := b.submit(tenantURL("acme", "/settings/company"), tenantURL("acme", "/settings/company"), url.Values{"timezone": {"Asia/Tokyo"}})
+			wantStatus(t, r, c.status)
+			if tz := a.tenant("acme").Timezone; tz != c.timezone {
+				t.Fatalf("timezone is %s, want %s", tz, c.timezone)
+			}
+			next := b.get(tenantURL("acme", "/settings/company"))
+			if saved := strings.Count(next.body, "Settings saved"); saved != map[bool]int{true: 1, false: 0}[c.status == http.StatusSeeOther] {
+				t.Fatalf("the next page announces the save %d times", saved)
+			}
+			if c.status != http.StatusSeeOther {
+				wantBody(t, r, "Canopy was busy with another change")
+			}
+		})
+	}
+}

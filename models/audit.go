@@ -38,6 +38,7 @@ func ActorFrom(ctx context.Context) Actor {
 const (
 	AuditMemberAdded          = "member.added"
 	AuditMemberRemoved        = "member.removed"
+	AuditMemberLeft           = "member.left"
 	AuditMemberRoleChanged    = "member.role_changed"
 	AuditMemberTemplates      = "member.templates_changed"
 	AuditOwnershipTransferred = "ownership.transferred"
@@ -74,6 +75,7 @@ type AuditAction struct {
 var AuditActions = []AuditAction{
 	{AuditMemberAdded, "Member added"},
 	{AuditMemberRemoved, "Member removed"},
+	{AuditMemberLeft, "Member left"},
 	{AuditMemberRoleChanged, "Member role changed"},
 	{AuditMemberTemplates, "Member's templates changed"},
 	{AuditOwnershipTransferred, "Ownership transferred"},

@@ -113,7 +113,7 @@ func TestAuditRecordsEachAction(t *testing.T) {
 			return store.RemoveMembership(ctx, models.MemberChange{TenantID: w.acme.ID, ActorUserID: w.alice.ID, ActorRole: models.RoleSuperAdmin, MembershipID: m.ID})
 		}},
 		{action: models.AuditTenantCreated, tenant: func() int64 { return child.ID }, targetLabel: "Acme Labs", after: `"subdomain":"acme-labs"`, do: func() (err error) {
-			child, _, err = store.CreateSubTenant(ctx, models.NewSubTenant{ParentID: w.acme.ID, ActorUserID: w.alice.ID, Name: "Acme Labs", Subdomain: "acme-labs", Description: "Research", Email: "owner@labs.test", Timezone: "UTC"}, mail.build)
+			child, err = store.CreateSubTenant(ctx, models.NewSubTenant{ParentID: w.acme.ID, ActorUserID: w.alice.ID, Name: "Acme Labs", Subdomain: "acme-labs", Description: "Research", Email: "owner@labs.test", Timezone: "UTC"}, mail.build)
 			return err
 		}},
 		{action: models.AuditTenantDeactivated, tenant: func() int64 { return child.ID }, targetLabel: "Acme Labs", before: "active", after: "inactive", do: func() error {

@@ -15,6 +15,7 @@ type Company struct {
 	Subdomain   string
 	OwnerEmail  string
 	MemberCount int64
+	Owned       bool // the user owns it, so cannot leave it
 }
 
 // ToggleSize is how many companies the toggle lists; someone in more finds
@@ -25,8 +26,8 @@ const ToggleSize = 20
 // CompanyPageSize is how many companies a page of the Companies page shows.
 const CompanyPageSize = 25
 
-// companiesOf selects the active companies a user is a member of, at any
-// depth of the tree, with each one's member count and owner's email. It
+// companiesOf selects the companies a user is a member of and can enter
+// (active, under active companies only), at any depth of the tree, with each one's member count and owner's email. It
 // reads across tenants by design — it is the user's own list, which
 // row-level security lets the user read (Scope.UserID); the counts are kept
 // on the tenants by the database, because other members' rows of those
@@ -35,33 +36,52 @@ func (s *Store) companiesOf(ctx context.Context, userID int64) *gorm.DB {
 	return s.conn(ctx).Table("memberships").
 		Joins("JOIN tenants ON tenants.id = memberships.tenant_id").
 		Joins("LEFT JOIN users AS owners ON owners.id = tenants.owner_user_id").
-		Where("memberships.user_id = ? AND tenants.status = ?", userID, TenantActive)
+		Where("memberships.user_id = ? AND "+reachableTenant("tenants"), userID)
 }
 
-const companyColumns = `tenants.id, tenants.name, tenants.subdomain, COALESCE(owners.email, '') AS owner_email, tenants.member_count`
+const companyColumns = `tenants.id, tenants.name, tenants.subdomain, COALESCE(owners.email, '') AS owner_email, tenants.member_count,
+	CASE WHEN tenants.owner_user_id = memberships.user_id THEN 1 ELSE 0 END AS owned`
 
 // CompanyToggle is what the toggle shows: the current company first, then
 // the user's others by name, ToggleSize in all, and how many active
 // companies the user has — in one query.
 func (s *Store) CompanyToggle(ctx context.Context, userID, currentID int64) ([]Company, int64, error) {
+	t, err := s.ToggleAndAdditions(ctx, userID, currentID)
+	return t.Companies, t.Total, err
+}
+
+// Toggle is the company toggle of CompanyToggle, and how many notices of
+// being added to a company the user has waiting (UnacknowledgedAdditions).
+type Toggle struct {
+	Companies []Company
+	Total     int64
+	Additions int64
+}
+
+// ToggleAndAdditions is CompanyToggle, counting the user's unacknowledged
+// additions in the same statement: every page of a member shows the
+// toggle, and asks for the notices themselves only when there are some, so
+// a page sends no statement more for them (docs/product.md, Quality rules).
+func (s *Store) ToggleAndAdditions(ctx context.Context, userID, currentID int64) (Toggle, error) {
 	var rows []struct {
 		Company
-		Total int64
+		Total     int64
+		Additions int64
 	}
-	err := s.companiesOf(ctx, userID).Select(companyColumns + `, COUNT(*) OVER () AS total`).
+	err := s.companiesOf(ctx, userID).Select(companyColumns+`, COUNT(*) OVER () AS total, `+additionsWaiting+` AS additions`, userID).
 		Clauses(clause.OrderBy{Expression: clause.Expr{SQL: "CASE WHEN tenants.id = ? THEN 0 ELSE 1 END, lower(tenants.name), tenants.id", Vars: []any{currentID}}}).
 		Limit(ToggleSize).Scan(&rows).Error
 	if err != nil {
-		return nil, 0, fmt.Errorf("list companies for the toggle: %w", err)
+		return Toggle{}, fmt.Errorf("list companies for the toggle: %w", err)
 	}
 	if len(rows) == 0 {
-		return nil, 0, nil
+		return Toggle{}, nil
 	}
-	out := make([]Company, len(rows))
+	out := Toggle{Companies: make([]Company, len(rows)), Total: rows[0].Total, Additions: rows[0].Additions}
 	for i, r := range rows {
-		out[i] = r.Company
+		out.Companies[i] = r.Company
 	}
-	return out, rows[0].Total, nil
+	return out, nil
 }
 
 // SearchCompanies is one page of a user's active companies by name,

@@ -37,10 +37,25 @@ var (
 	// ErrOwnerIsFixed: a tenant's owner cannot be removed or demoted;
 	// ownership is transferred instead.
 	ErrOwnerIsFixed = errors.New("the owner of a company cannot be removed or demoted; transfer ownership first")
+	// ErrOwnerCannotLeave: a company's owner stays a member of it; they
+	// transfer ownership to another member first, then may leave.
+	ErrOwnerCannotLeave = errors.New("the owner of a company cannot leave it; transfer ownership first")
 	// ErrNotOwner: only a tenant's current owner transfers its ownership.
 	ErrNotOwner = errors.New("only the owner can transfer ownership")
 	// ErrOwnsAnother: each person owns at most one tenant.
 	ErrOwnsAnother = errors.New("this person already owns a company, and each person can own only one")
+	// ErrChangedMeanwhile: what a change decided on (a member, their role,
+	// the company's owner) was changed by someone else at the same moment,
+	// so nothing was changed; the page shows it afresh.
+	ErrChangedMeanwhile = errors.New("someone else changed this at the same moment; nothing was changed")
+	// ErrOwnerNotSuperAdmin: a company's owner is always its member with the
+	// Super Admin role. The database refuses to commit anything else, so
+	// this arrives only when a change slipped past the store's own checks.
+	ErrOwnerNotSuperAdmin = errors.New("the owner of a company must be its member with the Super Admin role")
+	// ErrTryAgain: the database chose this request to give way to another
+	// made at the same moment (a deadlock or a serialization failure), even
+	// when it ran a second time. Nothing was changed.
+	ErrTryAgain = errors.New("the database was busy with a change made at the same moment; nothing was changed")
 
 	// ErrInvitationUnknown: no open invitation has this link (mistyped, or
 	// replaced by a newer one). It is a kind of ErrNotFound.

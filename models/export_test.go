@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 
 	"github.com/pressly/goose/v3"
@@ -73,12 +74,38 @@ func (s *Store) MigrateDownToForTest(ctx context.Context, version int64) error {
 	if err != nil {
 		return err
 	}
-	_, err = provider.DownTo(ctx, version)
-	return err
+	if _, err = provider.DownTo(ctx, version); err != nil {
+		return err
+	}
+	s.forgetPreparedStatements(sqlDB)
+	return nil
 }
 
 // MigrateForTest brings the schema up to date again.
-func (s *Store) MigrateForTest(ctx context.Context) error { return Migrate(ctx, s.db, nil) }
+func (s *Store) MigrateForTest(ctx context.Context) error {
+	if err := Migrate(ctx, s.db, nil); err != nil {
+		return err
+	}
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	s.forgetPreparedStatements(sqlDB)
+	return nil
+}
+
+// forgetPreparedStatements closes the pooled connections once a migration
+// changed the shape of a table: on Postgres each connection keeps the
+// statements it prepared, and one prepared before fails after ("cached plan
+// must not change result type").
+func (s *Store) forgetPreparedStatements(sqlDB *sql.DB) {
+	if s.Dialect() != Postgres {
+		return
+	}
+	open := sqlDB.Stats().MaxOpenConnections
+	sqlDB.SetMaxIdleConns(0)
+	sqlDB.SetMaxIdleConns(open)
+}
 
 // ScopeKeyPadsForTest is key as the scope_key table holds it.
 func ScopeKeyPadsForTest(key []byte) (inner, outer []byte) { return scopeKeyPads(key) }

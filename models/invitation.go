@@ -138,7 +138,11 @@ func (s *Store) Invite(ctx context.Context, req InviteRequest, mail MailFor) (In
 			}
 			if user.Status == UserActive && !declined && !req.MakesOwner {
 				outcome = AddedAtOnce
-				return tx.addMemberWithTemplates(ctx, req.TenantID, user.ID, req.Role, req.TemplateIDs)
+				m, err := tx.additionBy(ctx, req, user.ID)
+				if err != nil {
+					return err
+				}
+				return tx.addMemberWithTemplates(ctx, m, req.TemplateIDs)
 			}
 		}
 		if err := tx.refuseSecondInvitation(ctx, req.TenantID, req.Email); err != nil {
@@ -151,6 +155,22 @@ func (s *Store) Invite(ctx context.Context, req InviteRequest, mail MailFor) (In
 		return 0, err
 	}
 	return outcome, nil
+}
+
+// additionBy is the membership of someone added at once, without being
+// asked: it names who added them, so that they are told on their next page
+// and can leave (docs/product.md, Team and invitations).
+func (s *Store) additionBy(ctx context.Context, req InviteRequest, userID int64) (*Membership, error) {
+	m := &Membership{TenantID: req.TenantID, UserID: userID, Role: req.Role}
+	if req.InviterID == 0 {
+		return m, nil
+	}
+	inviter, err := s.UserByID(ctx, req.InviterID)
+	if err != nil {
+		return nil, fmt.Errorf("load who adds: %w", err)
+	}
+	m.AddedByUserID, m.AddedByName = &inviter.ID, inviter.Name()
+	return m, nil
 }
 
 func (s *Store) hasDeclined(ctx context.Context, tenantID int64, email string) (bool, error) {
@@ -374,7 +394,8 @@ func (s *Store) accept(ctx context.Context, inv *Invitation, t *Tenant, newcomer
 		return nil, false, err
 	}
 	if _, err := s.MembershipOf(ctx, t.ID, user.ID); errors.Is(err, ErrNotFound) {
-		if err := s.addMemberWithTemplates(asPerson(ctx, user.ID, user.Email), t.ID, user.ID, inv.Role, splitIDs(inv.TemplateIDs)); err != nil {
+		joined := &Membership{TenantID: t.ID, UserID: user.ID, Role: inv.Role}
+		if err := s.addMemberWithTemplates(asPerson(ctx, user.ID, user.Email), joined, splitIDs(inv.TemplateIDs)); err != nil {
 			return nil, false, err
 		}
 	} else if err != nil {
@@ -401,28 +422,36 @@ func (s *Store) DeclineInvitation(ctx context.Context, token string) (*Tenant, e
 	})
 }
 
+// setOwner makes the member who accepted an invitation to own t its owner
+// and its Super Admin, under lockTeam's locks like every change of owner.
 func (s *Store) setOwner(ctx context.Context, t *Tenant, userID int64) error {
-	err := s.conn(ctx).Model(&Tenant{}).Where("id = ? AND owner_user_id IS NULL", t.ID).
-		Updates(map[string]any{"owner_user_id": userID, "updated_at": s.db.NowFunc()}).Error
-	if violatesUnique(err, "tenants_owner_key") {
+	locked, members, err := s.lockTeam(ctx, t.ID, "user_id = ?", userID)
+	if err != nil {
+		return err
+	}
+	if locked.OwnerUserID != nil || len(members) == 0 {
+		return ErrChangedMeanwhile // someone else became the owner since the invitation was read
+	}
+	_, err = s.makeOwner(ctx, locked, &members[0])
+	if errors.Is(err, ErrOwnsAnother) {
 		return FieldErrors{"email": "You already own a company, and each person can own only one. Ask the sender to choose another owner."}
 	}
 	if err != nil {
-		return fmt.Errorf("set owner: %w", err)
+		return err
 	}
 	t.OwnerUserID = &userID
 	return nil
 }
 
-func (s *Store) addMemberWithTemplates(ctx context.Context, tenantID, userID int64, role Role, templateIDs []int64) error {
-	m, err := s.AddMember(ctx, tenantID, userID, role)
+func (s *Store) addMemberWithTemplates(ctx context.Context, m *Membership, templateIDs []int64) error {
+	m, err := s.addMember(ctx, m)
 	if err != nil {
 		return err
 	}
 	if len(templateIDs) == 0 {
 		return nil
 	}
-	return s.SetMemberTemplates(ctx, tenantID, m.ID, templateIDs)
+	return s.SetMemberTemplates(ctx, m.TenantID, m.ID, templateIDs)
 }
 
 // checkTemplateIDs refuses template ids that are not this tenant's, and

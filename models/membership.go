@@ -3,6 +3,8 @@ package models
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm/clause"
@@ -16,6 +18,14 @@ type Membership struct {
 	Role      Role
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// AddedByUserID is who added the person at once, without asking them
+	// (docs/product.md, Team and invitations), and AddedByName that
+	// person's name then; nil for someone who accepted an invitation or
+	// created the company. Until AcknowledgedAt, the person is told on
+	// every page, with a way to leave.
+	AddedByUserID  *int64
+	AddedByName    string
+	AcknowledgedAt *time.Time
 }
 
 // MembershipOf loads the user's membership of a tenant, or ErrNotFound when
@@ -30,13 +40,18 @@ func (s *Store) MembershipOf(ctx context.Context, tenantID, userID int64) (*Memb
 // AddMember gives a user a role in a tenant. Adding someone twice is reported
 // beside the email field; the unique index decides, also under a race.
 func (s *Store) AddMember(ctx context.Context, tenantID, userID int64, role Role) (*Membership, error) {
+	return s.addMember(ctx, &Membership{TenantID: tenantID, UserID: userID, Role: role})
+}
+
+// addMember creates m, which may name who added the person.
+func (s *Store) addMember(ctx context.Context, m *Membership) (*Membership, error) {
+	tenantID, userID, role := m.TenantID, m.UserID, m.Role
 	if tenantID <= 0 {
 		return nil, ErrNoTenant
 	}
 	if _, err := ParseRole(string(role)); err != nil {
 		return nil, FieldErrors{"role": "Choose a role from the list."}
 	}
-	m := &Membership{TenantID: tenantID, UserID: userID, Role: role}
 	if err := s.conn(ctx).Create(m).Error; err != nil {
 		if violatesUnique(err, "memberships_tenant_user_key") {
 			return nil, FieldErrors{"email": "This person is already a member."}
@@ -60,8 +75,9 @@ func (s *Store) CountMembers(ctx context.Context, tenantID int64) (int64, error)
 }
 
 // LandingTenant is where a user goes after signing in: the company they were
-// last in, else the one they own, else the first by name. Only active
-// tenants they are still a member of count. ErrNotFound means none.
+// last in, else the one they own, else the first by name. Only tenants they
+// are still a member of and can enter count: active, under active tenants
+// only. ErrNotFound means none.
 func (s *Store) LandingTenant(ctx context.Context, u *User) (*Tenant, error) {
 	var last int64
 	if u.LastTenantID != nil {
@@ -70,7 +86,7 @@ func (s *Store) LandingTenant(ctx context.Context, u *User) (*Tenant, error) {
 	var t Tenant
 	err := s.conn(ctx).Model(&Tenant{}).
 		Joins("JOIN memberships ON memberships.tenant_id = tenants.id").
-		Where("memberships.user_id = ? AND tenants.status = ?", u.ID, TenantActive).
+		Where("memberships.user_id = ? AND "+reachableTenant("tenants"), u.ID).
 		Order(clause.OrderBy{Expression: clause.Expr{
 			SQL:                "CASE WHEN tenants.id = ? THEN 0 WHEN tenants.owner_user_id = ? THEN 1 ELSE 2 END, tenants.name",
 			Vars:               []any{last, u.ID},
@@ -80,59 +96,131 @@ func (s *Store) LandingTenant(ctx context.Context, u *User) (*Tenant, error) {
 	return &t, notFound(err, "find landing tenant")
 }
 
-// InactiveCompany is a company a person belongs to that is inactive, and
-// the company above it, whose Super Admins can reactivate it.
+// InactiveCompany is a company a person belongs to but cannot enter: it is
+// inactive itself, or a company above it is. ParentName is the company
+// whose Super Admins can bring it back: the parent of the inactive one.
 type InactiveCompany struct {
-	Name       string
-	ParentName string // empty for the platform tenant, which has none
+	Name string
+	// BecauseAbove: it cannot be entered because a company above it is
+	// inactive, whatever its own status.
+	BecauseAbove  bool
+	InactiveAbove string // the highest inactive company above it, when named
+	ParentName    string // empty when unknown, or the inactive one is the platform tenant
+}
+
+// Heading is what a page about it is titled.
+func (c InactiveCompany) Heading() string {
+	if c.BecauseAbove {
+		return c.Name + " is unavailable"
+	}
+	return c.Name + " is inactive"
 }
 
 // maxInactiveListed bounds the inactive companies a page names.
 const maxInactiveListed = 20
 
-// InactiveCompaniesOf lists, by name, the inactive companies a user is a
-// member of, for pages that explain why they cannot go in.
+// inactiveLineagesSQL walks up from each of a user's companies that cannot
+// be entered, one primary-key lookup a level.
+var inactiveLineagesSQL = `WITH RECURSIVE lineage AS (
+		SELECT tenants.*, tenants.id AS member_of, 0 AS depth FROM tenants
+		JOIN memberships ON memberships.tenant_id = tenants.id
+		WHERE memberships.user_id = ? AND NOT (` + reachableTenant("tenants") + `)
+		UNION ALL
+		SELECT above.*, lineage.member_of, lineage.depth + 1 FROM tenants AS above JOIN lineage ON above.id = lineage.parent_id
+	)
+	SELECT * FROM lineage ORDER BY member_of, depth`
+
+// InactiveCompaniesOf lists, by name, the companies a user is a member of
+// but cannot enter — inactive, or below an inactive company — each with
+// the company that is inactive and whom to ask, for pages that explain why
+// they cannot go in. One statement.
 func (s *Store) InactiveCompaniesOf(ctx context.Context, userID int64) ([]InactiveCompany, error) {
-	var out []InactiveCompany
-	err := s.conn(ctx).Table("tenants").
-		Select("tenants.name, COALESCE(parents.name, '') AS parent_name").
-		Joins("JOIN memberships ON memberships.tenant_id = tenants.id").
-		Joins("LEFT JOIN tenants AS parents ON parents.id = tenants.parent_id").
-		Where("memberships.user_id = ? AND tenants.status = ?", userID, TenantInactive).
-		Order("tenants.name, tenants.id").Limit(maxInactiveListed).Scan(&out).Error
-	if err != nil {
+	var rows []struct {
+		Tenant
+		MemberOf int64
+	}
+	if err := s.conn(ctx).Raw(inactiveLineagesSQL, userID).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("list inactive companies: %w", err)
 	}
-	return out, nil
+	var out []InactiveCompany
+	for start := 0; start < len(rows); {
+		end := start + 1
+		for end < len(rows) && rows[end].MemberOf == rows[start].MemberOf {
+			end++
+		}
+		l := make(Lineage, 0, end-start)
+		for _, r := range rows[start:end] {
+			l = append(l, r.Tenant)
+		}
+		out = append(out, l.Unreachable())
+		start = end
+	}
+	slices.SortFunc(out, func(a, b InactiveCompany) int { return strings.Compare(a.Name, b.Name) })
+	return out[:min(len(out), maxInactiveListed)], nil
+}
+
+// lockTeam locks what a change to a tenant's members or owner decides on,
+// always in one order: the tenant's row first (its owner), then the
+// tenant's memberships that match where, by ascending id. Every such change
+// takes these locks before it reads what it decides on, so two changes at
+// once take turns instead of each acting on what the other is changing, and,
+// taking them in the same order, cannot deadlock. It returns the tenant and
+// the memberships as they are now.
+func (s *Store) lockTeam(ctx context.Context, tenantID int64, where string, args ...any) (*Tenant, []Membership, error) {
+	if tenantID <= 0 {
+		return nil, nil, ErrNoTenant
+	}
+	var t Tenant
+	if err := s.forUpdate(s.conn(ctx)).Where("id = ?", tenantID).Take(&t).Error; err != nil {
+		return nil, nil, notFound(err, "lock tenant")
+	}
+	var members []Membership
+	err := s.forUpdate(s.scoped(ctx, tenantID)).Where(where, args...).Order("id").Find(&members).Error
+	if err != nil {
+		return nil, nil, fmt.Errorf("lock memberships: %w", err)
+	}
+	return &t, members, nil
 }
 
 // RemoveMember takes a user's access to a tenant away. The owner stays.
 func (s *Store) RemoveMember(ctx context.Context, tenantID, userID int64) error {
+	return s.removeMember(ctx, tenantID, userID, AuditMemberRemoved)
+}
+
+// removeMember is RemoveMember, recorded in the audit log as action: the
+// person removed by someone else, or leaving (LeaveCompany).
+func (s *Store) removeMember(ctx context.Context, tenantID, userID int64, action string) error {
 	return s.Tx(ctx, func(tx *Store) error {
-		t, err := tx.TenantByID(ctx, tenantID)
+		t, members, err := tx.lockTeam(ctx, tenantID, "user_id = ?", userID)
 		if err != nil {
 			return err
 		}
-		if t.OwnerUserID != nil && *t.OwnerUserID == userID {
-			return ErrOwnerIsFixed
-		}
-		m, err := tx.MembershipOf(ctx, tenantID, userID)
-		if err != nil {
-			return fmt.Errorf("remove member: %w", err)
-		}
-		// Read while they are a member: on Postgres, row-level security
-		// shows a person's row to the tenant only while they share it.
-		u, err := tx.UserByID(ctx, userID)
-		if err != nil {
-			return fmt.Errorf("remove member: %w", err)
-		}
-		res := tx.scoped(ctx, tenantID).Where("user_id = ?", userID).Delete(&Membership{})
-		if res.Error != nil {
-			return fmt.Errorf("remove member: %w", res.Error)
-		}
-		if res.RowsAffected == 0 {
+		if len(members) == 0 {
 			return fmt.Errorf("remove member: %w", ErrNotFound)
 		}
-		return tx.audit(ctx, tenantID, AuditMemberRemoved, AuditTarget{Type: "user", ID: userID, Label: u.Email}, map[string]any{"role": m.Role}, nil)
+		return tx.removeLockedMember(ctx, t, &members[0], action)
 	})
+}
+
+// removeLockedMember deletes a membership that the transaction has locked
+// with lockTeam, together with its tenant, and read since, and records it as
+// action; every way out of a company (removal by an administrator, leaving
+// it oneself) ends here.
+// The owner stays. The role is part of the condition: a membership whose
+// role changed under the lock after all is not deleted on what was read.
+func (s *Store) removeLockedMember(ctx context.Context, t *Tenant, m *Membership, action string) error {
+	if t.OwnerUserID != nil && *t.OwnerUserID == m.UserID {
+		return ErrOwnerIsFixed
+	}
+	// Read while they are a member: on Postgres, row-level security shows a
+	// person's row to the tenant only while they share it.
+	u, err := s.UserByID(ctx, m.UserID)
+	if err != nil {
+		return fmt.Errorf("remove member: %w", err)
+	}
+	res := s.scoped(ctx, t.ID).Where("id = ? AND user_id = ? AND role = ?", m.ID, m.UserID, m.Role).Delete(&Membership{})
+	if err := changed(res, "remove member"); err != nil {
+		return err
+	}
+	return s.audit(ctx, t.ID, action, AuditTarget{Type: "user", ID: m.UserID, Label: u.Email}, map[string]any{"role": m.Role}, nil)
 }

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"slices"
 )
 
 // PlatformFigures are what platform staff see on Home: the customer
@@ -43,4 +44,47 @@ func (s *Store) PlatformFigures(ctx context.Context, platformID int64) (Platform
 		return f, fmt.Errorf("read platform figures: %w", err)
 	}
 	return f, nil
+}
+
+// SetCompanyOwner is platform staff's repair of a company whose owner is not
+// its Super Admin, which the database has refused to commit since migration
+// 00013 but which data from before may hold: one of the company's members
+// becomes its owner and its Super Admin, under the locks every change of
+// owner takes (lockTeam), audited in the company's own log as a transfer
+// made by platform staff. Only the platform tenant's Super Admins reach it,
+// and only for its children: any other tenant or member is ErrNotFound. It
+// returns the owner.
+func (s *Store) SetCompanyOwner(ctx context.Context, platformID, companyID, membershipID int64) (*User, error) {
+	var owner *User
+	err := s.Tx(ctx, func(tx *Store) error {
+		platform, err := tx.TenantByID(ctx, platformID)
+		if err != nil {
+			return err
+		}
+		if !platform.IsPlatform() {
+			return fmt.Errorf("set a company's owner from a customer's tenant: %w", ErrNotFound)
+		}
+		if _, err := tx.SubTenantOf(ctx, platformID, companyID); err != nil {
+			return err
+		}
+		t, locked, err := tx.lockTeam(ctx, companyID, "id = ? OR user_id IN (SELECT owner_user_id FROM tenants WHERE id = ?)", membershipID, companyID)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(locked, func(m Membership) bool { return m.ID == membershipID })
+		if i < 0 {
+			return fmt.Errorf("load member: %w", ErrNotFound)
+		}
+		if m := locked[i]; t.OwnerUserID != nil && *t.OwnerUserID == m.UserID && m.Role == RoleSuperAdmin {
+			owner, err = tx.UserByID(ctx, m.UserID)
+			return err // nothing to repair
+		}
+		before := map[string]any{"owner_user_id": t.OwnerUserID}
+		if owner, err = tx.makeOwner(ctx, t, &locked[i]); err != nil {
+			return err
+		}
+		return tx.audit(ctx, companyID, AuditOwnershipTransferred, AuditTarget{Type: "user", ID: owner.ID, Label: owner.Email},
+			before, map[string]any{"owner_user_id": owner.ID, "set_by": "platform staff"})
+	})
+	return owner, err
 }

@@ -33,7 +33,7 @@ func newPlatformWorld(t *testing.T) platformWorld {
 	if err := w.store.SetTenantStatus(ctx, w.globex.ID, models.TenantInactive); err != nil {
 		t.Fatal(err)
 	}
-	if w.initech, _, err = w.store.CreateSubTenant(ctx, models.NewSubTenant{ParentID: w.platform.ID, ActorUserID: w.alice.ID,
+	if w.initech, err = w.store.CreateSubTenant(ctx, models.NewSubTenant{ParentID: w.platform.ID, ActorUserID: w.alice.ID,
 		Name: "Initech", Subdomain: "initech", Description: "Enterprise software.", Email: "Carol@Initech.test", Timezone: "UTC"}, mail.build); err != nil {
 		t.Fatal(err)
 	}

@@ -79,7 +79,10 @@ func holderOf(ctx context.Context) *requestTxHolder {
 // Postgres, bound to the context fn receives, so that SetScope holds for
 // every query of the request and ends with it: set_config(..., true) is
 // local to a transaction, and a pooled connection carries nothing to the
-// next request. fn returning an error rolls everything back. On SQLite,
+// next request. fn returning an error rolls everything back. A deadlock or
+// serialization failure comes back as ErrTryAgain, so the caller may run the
+// request once more; the owner check failing at the commit as
+// ErrOwnerNotSuperAdmin. On SQLite,
 // whose transactions take its single write lock, fn runs as it is.
 func (s *Store) Request(ctx context.Context, fn func(ctx context.Context) error) error {
 	if s.Dialect() != Postgres || s.inTx {
@@ -88,10 +91,14 @@ func (s *Store) Request(ctx context.Context, fn func(ctx context.Context) error)
 	holder := &requestTxHolder{}
 	defer func() { holder.tx = nil }()
 	ctx = context.WithValue(ctx, requestTxKey{}, holder)
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	ranWhole := false
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		holder.tx = tx
-		return fn(ctx)
+		err := fn(ctx)
+		ranWhole = err == nil
+		return err
 	})
+	return s.commitError(err, ranWhole)
 }
 
 // SetScope makes scope what the rest of the request sees, from now on, and

@@ -101,17 +101,18 @@ type SubTenantSettings struct {
 	Timezone   string
 }
 
-// SaveSubTenantSettings changes a sub-tenant's solutions, SSO inheritance and
-// timezone in one transaction. A child may only get solutions its parent
-// has. Name, subdomain, description and email are not part of it: they
-// cannot change after creation.
-func (s *Store) SaveSubTenantSettings(ctx context.Context, parentID, childID int64, set SubTenantSettings) error {
+// SaveSubTenantSettings changes the solutions, SSO inheritance and timezone
+// of a tenant below ancestorID (at any depth) in one transaction. A tenant
+// may only get solutions its own parent has. Name, subdomain, description
+// and email are not part of it: they cannot change after creation.
+func (s *Store) SaveSubTenantSettings(ctx context.Context, ancestorID, childID int64, set SubTenantSettings) error {
 	return s.Tx(ctx, func(tx *Store) error {
-		child, err := tx.SubTenantOf(ctx, parentID, childID)
+		path, err := tx.SubTenantPath(ctx, ancestorID, childID)
 		if err != nil {
 			return err
 		}
-		allowed, err := tx.SolutionsOf(ctx, parentID)
+		child := path.Target()
+		allowed, err := tx.SolutionsOf(ctx, path.Parent().ID)
 		if err != nil {
 			return err
 		}
@@ -164,16 +165,19 @@ func ParseSolutions(keys []string) []Solution {
 	return out
 }
 
-// SetSubTenantStatus activates or deactivates a child of parentID. Members of
-// an inactive tenant cannot enter it; its parent's Super Admins still manage it.
-func (s *Store) SetSubTenantStatus(ctx context.Context, parentID, childID int64, status TenantStatus) (*Tenant, error) {
+// SetSubTenantStatus activates or deactivates a tenant below ancestorID (at
+// any depth). Members cannot enter an inactive tenant, nor any tenant below
+// it; the Super Admins above it still manage them. Only this tenant's own
+// status changes: those below keep theirs, and are back as they were when
+// it is reactivated (docs/product.md, Tenants: Status).
+func (s *Store) SetSubTenantStatus(ctx context.Context, ancestorID, childID int64, status TenantStatus) (*Tenant, error) {
 	if status != TenantActive && status != TenantInactive {
 		return nil, ErrInvalidStatus
 	}
 	var child *Tenant
 	err := s.Tx(ctx, func(tx *Store) error {
 		var err error
-		if child, err = tx.SubTenantOf(ctx, parentID, childID); err != nil {
+		if child, err = tx.SubTenantOf(ctx, ancestorID, childID); err != nil {
 			return err
 		}
 		was := child.Status

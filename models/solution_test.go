@@ -48,9 +48,18 @@ func TestSubTenantSettings(t *testing.T) {
 	if len(sols) != 2 || sols[0] != models.SolutionColdChain || after.SSOInherit || after.Timezone != "Europe/Paris" || !after.UpdatedAt.After(before.UpdatedAt) {
 		t.Fatalf("saved %+v %v", after, sols)
 	}
-	// Only the parent reaches its child's settings.
-	if err := w.store.SaveSubTenantSettings(ctx, w.platform.ID, eu.ID, good); !errors.Is(err, models.ErrNotFound) {
-		t.Fatalf("grandparent saved: %v", err)
+	// The tenants above it reach its settings, at any height; nothing else does.
+	if err := w.store.SaveSubTenantSettings(ctx, w.platform.ID, eu.ID, good); err != nil {
+		t.Fatalf("the tenant two levels up could not save: %v", err)
+	}
+	globex, err := w.store.CreateTenant(ctx, models.NewTenant{ParentID: w.platform.ID, Name: "Globex", Subdomain: "globex", Timezone: "UTC"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, ancestor := range map[string]int64{"another tree": globex.ID, "itself": eu.ID} {
+		if err := w.store.SaveSubTenantSettings(ctx, ancestor, eu.ID, good); !errors.Is(err, models.ErrNotFound) {
+			t.Fatalf("%s saved: %v", name, err)
+		}
 	}
 	if _, err := w.store.SetSubTenantStatus(ctx, w.acme.ID, eu.ID, models.TenantInactive); err != nil {
 		t.Fatal(err)

@@ -88,52 +88,38 @@ func (s *Store) ownsTenant(ctx context.Context, email string) (bool, error) {
 	return n > 0, nil
 }
 
-// CreateSubTenant creates a child tenant and its owner in one transaction:
-// an active user becomes owner and Super Admin at once; anyone else is
-// invited by email as Super Admin and becomes owner on accepting.
-// The new tenant is Active and reachable at its subdomain straight away.
-func (s *Store) CreateSubTenant(ctx context.Context, n NewSubTenant, mail MailFor) (*Tenant, InviteOutcome, error) {
+// CreateSubTenant creates a child tenant and, in the same transaction,
+// invites its owner by email as Super Admin: someone new and someone who
+// already has an account alike, since nobody is made the owner of a company
+// without saying yes (docs/product.md, Sub-Tenants). The invitee becomes
+// owner on accepting; until then the tenant has no owner, and the invitee's
+// one ownership is not used. The new tenant is Active and reachable at its
+// subdomain straight away.
+func (s *Store) CreateSubTenant(ctx context.Context, n NewSubTenant, mail MailFor) (*Tenant, error) {
 	if n.ParentID <= 0 {
-		return nil, 0, ErrNoTenant
+		return nil, ErrNoTenant
 	}
 	if err := s.ValidateSubTenant(ctx, &n); err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	var tenant *Tenant
-	var outcome InviteOutcome
 	err := s.Tx(ctx, func(tx *Store) error {
-		owner, err := tx.UserByEmail(ctx, n.Email)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return err
-		}
-		nt := NewTenant{ParentID: n.ParentID, Name: n.Name, Subdomain: n.Subdomain, Description: n.Description,
-			ContactEmail: n.Email, Timezone: n.Timezone, BillingRollsUp: n.BillingRollsUp}
-		activeOwner := err == nil && owner.Status == UserActive
-		if activeOwner {
-			nt.OwnerUserID = owner.ID
-		}
-		tenant, err = tx.CreateTenant(ctx, nt)
+		var err error
+		tenant, err = tx.CreateTenant(ctx, NewTenant{ParentID: n.ParentID, Name: n.Name, Subdomain: n.Subdomain, Description: n.Description,
+			ContactEmail: n.Email, Timezone: n.Timezone, BillingRollsUp: n.BillingRollsUp})
 		if err != nil {
-			var fe FieldErrors
-			if errors.As(err, &fe) && fe["owner_email"] != "" {
-				return FieldErrors{"email": fe["owner_email"]}
-			}
 			return err
 		}
-		if activeOwner {
-			outcome = AddedAtOnce
-			return nil
-		}
-		outcome, err = tx.Invite(ctx, InviteRequest{
+		_, err = tx.Invite(ctx, InviteRequest{
 			TenantID: tenant.ID, InviterID: n.ActorUserID, InviterRole: RoleSuperAdmin,
 			Email: n.Email, Role: RoleSuperAdmin, MakesOwner: true,
 		}, mail)
 		return err
 	})
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	return tenant, outcome, nil
+	return tenant, nil
 }
 
 // SubTenantPageSize is how many sub-tenants a list page shows.
@@ -153,14 +139,27 @@ type SubTenant struct {
 // subdomain, one page at a time, with each one's owner and member count:
 // two statements however many there are.
 func (s *Store) SubTenants(ctx context.Context, parentID int64, query string, page PageRequest) (Page[SubTenant], error) {
+	if query != "" {
+		if err := s.planSearch(ctx); err != nil {
+			return Page[SubTenant]{PageRequest: page}, err
+		}
+	}
+	return s.subTenants(ctx, parentID, query, page)
+}
+
+// SubTenantsBelow is SubTenants for the tenant a path found by SubTenantPath
+// leads to: a sub-tenant's own Sub-Tenants tab. Its search is not planned
+// afresh (planSearch): the children of one tenant below the top are found
+// through the parent index however many match, so a cached plan serves
+// them as well, and the page keeps within its statement budget.
+func (s *Store) SubTenantsBelow(ctx context.Context, path TreePath, query string, page PageRequest) (Page[SubTenant], error) {
+	return s.subTenants(ctx, path.Target().ID, query, page)
+}
+
+func (s *Store) subTenants(ctx context.Context, parentID int64, query string, page PageRequest) (Page[SubTenant], error) {
 	result := Page[SubTenant]{PageRequest: page}
 	if parentID <= 0 {
 		return result, ErrNoTenant
-	}
-	if query != "" {
-		if err := s.planSearch(ctx); err != nil {
-			return result, err
-		}
 	}
 	children := func() *gorm.DB {
 		q := s.conn(ctx).Model(&Tenant{}).Where("parent_id = ?", parentID)
@@ -188,14 +187,42 @@ func (s *Store) SubTenants(ctx context.Context, parentID int64, query string, pa
 	return result, nil
 }
 
-// SubTenantOf loads a direct child of parentID. Anything else — another
-// tenant's child, the parent itself, an unknown id — is ErrNotFound, so the
-// Sub-Tenants pages can never reach outside the parent's own children.
-func (s *Store) SubTenantOf(ctx context.Context, parentID, childID int64) (*Tenant, error) {
-	if parentID <= 0 {
-		return nil, ErrNoTenant
+// SubTenantOf loads a tenant below ancestorID, at any depth. Anything else
+// — a tenant of another tree, ancestorID itself or a tenant above it, an
+// unknown id — is ErrNotFound, so the Sub-Tenants pages can never reach
+// outside the subtree of the tenant whose host they are on.
+func (s *Store) SubTenantOf(ctx context.Context, ancestorID, id int64) (*Tenant, error) {
+	path, err := s.SubTenantPath(ctx, ancestorID, id)
+	if err != nil {
+		return nil, err
 	}
-	var t Tenant
-	err := s.conn(ctx).Where("id = ? AND parent_id = ?", childID, parentID).Take(&t).Error
-	return &t, notFound(err, "load sub-tenant")
+	return path.Target(), nil
+}
+
+// SubTenantPath is the way down from ancestorID to a tenant below it, as
+// SubTenantOf finds it: the breadcrumb of a sub-tenant's details page.
+func (s *Store) SubTenantPath(ctx context.Context, ancestorID, id int64) (TreePath, error) {
+	return s.inSubtree(ctx, ancestorID, id)
+}
+
+// TreePath is the way down from a tenant to one below it: the tenant
+// first, the one below it last, every tenant between them in order.
+type TreePath []Tenant
+
+// Target is the tenant the path leads to.
+func (p TreePath) Target() *Tenant { return &p[len(p)-1] }
+
+// Parent is the tenant directly above the target.
+func (p TreePath) Parent() *Tenant { return &p[len(p)-2] }
+
+// InactiveAbove is the highest inactive tenant between the top of the path
+// (whose host the page is on, so active) and the target: the reason the
+// target cannot be entered whatever its own status. Nil when there is none.
+func (p TreePath) InactiveAbove() *Tenant {
+	for i := 1; i < len(p)-1; i++ {
+		if !p[i].Active() {
+			return &p[i]
+		}
+	}
+	return nil
 }

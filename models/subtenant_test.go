@@ -32,7 +32,7 @@ func TestCreateSubTenantRequiresEveryListedField(t *testing.T) {
 			if err := w.store.ValidateSubTenant(ctx, &n); fieldError(err, c.field) == "" {
 				t.Fatalf("checking without %s: %v", c.field, err)
 			}
-			if _, _, err := w.store.CreateSubTenant(ctx, n, mail.build); fieldError(err, c.field) == "" {
+			if _, err := w.store.CreateSubTenant(ctx, n, mail.build); fieldError(err, c.field) == "" {
 				t.Fatalf("creating without %s: %v", c.field, err)
 			}
 		})

@@ -148,31 +148,44 @@ type memberRow struct {
 	Owner     bool
 }
 
-// memberToChange loads the membership acted on, refusing the owner, the
-// actor themself and anyone above the actor.
-func (s *Store) memberToChange(ctx context.Context, c MemberChange) (*Membership, error) {
-	m, err := s.memberActedOn(ctx, c, func(*Membership) bool { return true })
+// lockMemberActedOn locks what an Admin's change to another member decides
+// on (lockTeam: the tenant, then the member acted on and the actor's own
+// membership), then loads the member as memberActedOn does. The actor's
+// role was read when the request began; if it changed since, nothing is
+// done.
+func (s *Store) lockMemberActedOn(ctx context.Context, c MemberChange, ownerFixed func(*Membership) bool) (*Tenant, *memberRow, error) {
+	t, locked, err := s.lockTeam(ctx, c.TenantID, "id = ? OR user_id = ?", c.MembershipID, c.ActorUserID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return &m.Membership, nil
+	m, err := s.memberActedOn(ctx, c, ownerFixed)
+	if err != nil {
+		return nil, nil, err
+	}
+	actorAsRead := func(a Membership) bool { return a.UserID == c.ActorUserID && a.Role == c.ActorRole }
+	if !slices.ContainsFunc(locked, actorAsRead) {
+		return nil, nil, ErrChangedMeanwhile
+	}
+	return t, m, nil
 }
+
+func ownerAlwaysFixed(*Membership) bool { return true }
 
 // ChangeRole gives a member another role, within what the actor may grant.
 // Memberships are read afresh on every request, so it applies at once.
 func (s *Store) ChangeRole(ctx context.Context, c MemberChange, role Role) error {
 	return s.Tx(ctx, func(tx *Store) error {
-		m, err := tx.memberToChange(ctx, c)
+		_, m, err := tx.lockMemberActedOn(ctx, c, ownerAlwaysFixed)
 		if err != nil {
 			return err
 		}
 		if !CanAssign(c.ActorRole, m.Role, role) {
 			return ErrNotAllowed
 		}
-		err = tx.scoped(ctx, c.TenantID).Model(&Membership{}).Where("id = ?", m.ID).
-			Updates(map[string]any{"role": role, "updated_at": tx.db.NowFunc()}).Error
-		if err != nil {
-			return fmt.Errorf("change role: %w", err)
+		res := tx.scoped(ctx, c.TenantID).Model(&Membership{}).Where("id = ? AND role = ?", m.ID, m.Role).
+			Updates(map[string]any{"role": role, "updated_at": tx.db.NowFunc()})
+		if err := changed(res, "change role"); err != nil {
+			return err
 		}
 		return tx.auditUser(ctx, c.TenantID, AuditMemberRoleChanged, m.UserID, map[string]any{"role": m.Role}, map[string]any{"role": role})
 	})
@@ -182,11 +195,11 @@ func (s *Store) ChangeRole(ctx context.Context, c MemberChange, role Role) error
 // their next request.
 func (s *Store) RemoveMembership(ctx context.Context, c MemberChange) error {
 	return s.Tx(ctx, func(tx *Store) error {
-		m, err := tx.memberToChange(ctx, c)
+		t, m, err := tx.lockMemberActedOn(ctx, c, ownerAlwaysFixed)
 		if err != nil {
 			return err
 		}
-		return tx.RemoveMember(ctx, c.TenantID, m.UserID)
+		return tx.removeLockedMember(ctx, t, &m.Membership, AuditMemberRemoved)
 	})
 }
 
@@ -236,7 +249,7 @@ func (s *Store) UpdateMember(ctx context.Context, c MemberChange, u MemberUpdate
 	ids := uniqueIDs(u.TemplateIDs)
 	slices.Sort(ids)
 	return s.Tx(ctx, func(tx *Store) error {
-		m, err := tx.memberActedOn(ctx, c, func(m *Membership) bool { return u.Role != m.Role })
+		_, m, err := tx.lockMemberActedOn(ctx, c, func(m *Membership) bool { return u.Role != m.Role })
 		if err != nil {
 			return err
 		}
@@ -302,41 +315,57 @@ func (s *Store) templateNames(ctx context.Context, tenantID int64, ids []int64) 
 func (s *Store) TransferOwnership(ctx context.Context, tenantID, actorUserID, membershipID int64) (*User, error) {
 	var newOwner *User
 	err := s.Tx(ctx, func(tx *Store) error {
-		t, err := tx.TenantByID(ctx, tenantID)
+		t, locked, err := tx.lockTeam(ctx, tenantID, "id = ? OR user_id = ?", membershipID, actorUserID)
 		if err != nil {
 			return err
 		}
-		var m Membership
-		if err := tx.scoped(ctx, tenantID).Where("id = ?", membershipID).Take(&m).Error; err != nil {
-			return notFound(err, "load member")
-		}
+		i := slices.IndexFunc(locked, func(m Membership) bool { return m.ID == membershipID })
 		switch {
+		case i < 0:
+			return fmt.Errorf("load member: %w", ErrNotFound)
 		case t.OwnerUserID == nil || *t.OwnerUserID != actorUserID:
 			return ErrNotOwner
-		case m.UserID == actorUserID:
+		case locked[i].UserID == actorUserID:
 			return ErrSelf
 		}
-		now := tx.db.NowFunc()
-		res := tx.conn(ctx).Model(&Tenant{}).Where("id = ? AND owner_user_id = ?", tenantID, actorUserID).
-			Updates(map[string]any{"owner_user_id": m.UserID, "updated_at": now})
-		if violatesUnique(res.Error, "tenants_owner_key") {
-			return ErrOwnsAnother
-		}
-		if res.Error != nil {
-			return fmt.Errorf("transfer ownership: %w", res.Error)
-		}
-		if res.RowsAffected == 0 {
-			return ErrNotOwner // ownership changed hands meanwhile
-		}
-		err = tx.scoped(ctx, tenantID).Model(&Membership{}).Where("id = ?", m.ID).
-			Updates(map[string]any{"role": RoleSuperAdmin, "updated_at": now}).Error
-		if err != nil {
-			return fmt.Errorf("make new owner Super Admin: %w", err)
-		}
-		if newOwner, err = tx.UserByID(ctx, m.UserID); err != nil {
+		if newOwner, err = tx.makeOwner(ctx, t, &locked[i]); err != nil {
 			return err
 		}
-		return tx.audit(ctx, tenantID, AuditOwnershipTransferred, AuditTarget{Type: "user", ID: m.UserID, Label: newOwner.Email}, map[string]any{"owner_user_id": actorUserID}, map[string]any{"owner_user_id": m.UserID})
+		return tx.audit(ctx, tenantID, AuditOwnershipTransferred, AuditTarget{Type: "user", ID: newOwner.ID, Label: newOwner.Email}, map[string]any{"owner_user_id": actorUserID}, map[string]any{"owner_user_id": newOwner.ID})
 	})
 	return newOwner, err
+}
+
+// makeOwner hands a tenant to one of its members, both locked with lockTeam
+// and read since: the tenant's owner becomes the member, and the member its
+// Super Admin. Each statement names what was read, so a record that changed
+// under the lock after all is refused rather than overwritten. It returns
+// the new owner.
+func (s *Store) makeOwner(ctx context.Context, t *Tenant, m *Membership) (*User, error) {
+	now := s.db.NowFunc()
+	tenant := s.conn(ctx).Model(&Tenant{}).Where("id = ?", t.ID)
+	if t.OwnerUserID == nil {
+		tenant = tenant.Where("owner_user_id IS NULL")
+	} else {
+		tenant = tenant.Where("owner_user_id = ?", *t.OwnerUserID)
+	}
+	res := tenant.Updates(map[string]any{"owner_user_id": m.UserID, "updated_at": now})
+	if violatesUnique(res.Error, "tenants_owner_key") {
+		return nil, ErrOwnsAnother
+	}
+	if err := changed(res, "set owner"); err != nil {
+		return nil, err
+	}
+	res = s.scoped(ctx, t.ID).Model(&Membership{}).Where("id = ? AND user_id = ? AND role = ?", m.ID, m.UserID, m.Role).
+		Updates(map[string]any{"role": RoleSuperAdmin, "updated_at": now})
+	if err := changed(res, "make the owner Super Admin"); err != nil {
+		return nil, err
+	}
+	if m.Role != RoleSuperAdmin {
+		if err := s.auditUser(ctx, t.ID, AuditMemberRoleChanged, m.UserID, map[string]any{"role": m.Role}, map[string]any{"role": RoleSuperAdmin}); err != nil {
+			return nil, err
+		}
+	}
+	t.OwnerUserID = &m.UserID
+	return s.UserByID(ctx, m.UserID)
 }

@@ -171,7 +171,8 @@ func (s *Store) CreateTenant(ctx context.Context, n NewTenant) (*Tenant, error) 
 		t.OwnerUserID = &n.OwnerUserID
 	}
 	err := s.Tx(ctx, func(tx *Store) error {
-		if err := tx.checkParent(ctx, n.ParentID); err != nil {
+		above, err := tx.checkParent(ctx, n.ParentID)
+		if err != nil {
 			return err
 		}
 		if err := tx.conn(ctx).Create(t).Error; err != nil {
@@ -184,6 +185,12 @@ func (s *Store) CreateTenant(ctx context.Context, n NewTenant) (*Tenant, error) 
 				return FieldErrors{"owner_email": "This person already owns a company; each person can own only one."}
 			}
 			return fmt.Errorf("create tenant: %w", err)
+		}
+		if shut := above.highestInactive(); shut != nil {
+			// Created below an inactive tenant: shut with it until it is back.
+			if err := tx.conn(ctx).Exec("UPDATE tenants SET inactive_above = ? WHERE id = ?", shut.ID, t.ID).Error; err != nil {
+				return fmt.Errorf("create tenant: %w", err)
+			}
 		}
 		if n.ParentID == 0 {
 			// The root has nothing above it to act in, so it acts in itself.
@@ -212,20 +219,20 @@ func (s *Store) recordNewTenant(ctx context.Context, t *Tenant, ownerUserID int6
 	return err
 }
 
-// checkParent refuses a second root and a parent that does not exist.
-func (s *Store) checkParent(ctx context.Context, parentID int64) error {
+// checkParent refuses a second root and a parent that does not exist, and
+// returns the parent's lineage (none for the root).
+func (s *Store) checkParent(ctx context.Context, parentID int64) (Lineage, error) {
 	if parentID == 0 {
 		var roots int64
 		if err := s.conn(ctx).Model(&Tenant{}).Where("parent_id IS NULL").Count(&roots).Error; err != nil {
-			return fmt.Errorf("count root tenants: %w", err)
+			return nil, fmt.Errorf("count root tenants: %w", err)
 		}
 		if roots > 0 {
-			return errors.New("create tenant: the platform tenant already exists; give a parent")
+			return nil, errors.New("create tenant: the platform tenant already exists; give a parent")
 		}
-		return nil
+		return nil, nil
 	}
-	_, err := s.TenantByID(ctx, parentID)
-	return err
+	return s.LineageByID(ctx, parentID)
 }
 
 // TenantByID loads a tenant, or ErrNotFound.
@@ -242,12 +249,19 @@ func (s *Store) TenantBySubdomain(ctx context.Context, subdomain string) (*Tenan
 	return &t, notFound(err, "load tenant by subdomain")
 }
 
-// SetTenantStatus activates or deactivates a tenant.
+// SetTenantStatus activates or deactivates a tenant, and with it, for its
+// members, every tenant below it: their own status stays as it is, and what
+// shuts them is recorded beside it (markSubtree), in the same transaction.
 func (s *Store) SetTenantStatus(ctx context.Context, tenantID int64, status TenantStatus) error {
 	if status != TenantActive && status != TenantInactive {
 		return fmt.Errorf("set tenant status: unknown status %q", status)
 	}
-	return s.updateTenant(ctx, tenantID, map[string]any{"status": status})
+	return s.Tx(ctx, func(tx *Store) error {
+		if err := tx.updateTenant(ctx, tenantID, map[string]any{"status": status}); err != nil {
+			return err
+		}
+		return tx.markSubtree(ctx, tenantID)
+	})
 }
 
 // SetTenantTimezone changes the timezone a tenant's times are shown in.

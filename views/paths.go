@@ -31,6 +31,12 @@ func MemberPath(id int64, action string) string {
 	return itemPath(TeamPath+"/members", id, action)
 }
 
+// CompanyPath is the signed-in person's action on a company they belong
+// to: CompanyPath(7, "leave") is "/companies/7/leave".
+func CompanyPath(id int64, action string) string {
+	return itemPath(CompaniesPath, id, action)
+}
+
 // InvitationPath is an action on an invitation to the team.
 func InvitationPath(id int64, action string) string {
 	return itemPath(TeamPath+"/invitations", id, action)
@@ -52,6 +58,11 @@ func SubTenantPath(id int64, below ...string) string {
 // SubTenantInvitationPath is an action on an invitation to a sub-tenant.
 func SubTenantInvitationPath(tenantID, invitationID int64, action string) string {
 	return itemPath(SubTenantPath(tenantID, "invitations"), invitationID, action)
+}
+
+// SubTenantMemberPath is an action on a member of a sub-tenant.
+func SubTenantMemberPath(tenantID, membershipID int64, action string) string {
+	return itemPath(SubTenantPath(tenantID, "users"), membershipID, action)
 }
 
 // TemplatePath is a template's page, or an action on it: TemplatePath(7) is

@@ -28,6 +28,9 @@ type Shell struct {
 	Companies    []models.Company // the toggle's companies: the current one first, then up to models.ToggleSize
 	CompanyCount int64            // how many active companies the user has in all
 	Path         string           // the current page's path and query, kept when switching company
+	// Additions are the companies someone else added the user to, not yet
+	// acknowledged: every page tells them, with a way to leave.
+	Additions    []models.Addition
 	SignOutPath  string
 	Theme        Theme  // the colour scheme chosen in the Account menu; ThemeSystem follows the system
 	CookieDomain string // the base domain's host name: the theme cookie is set there, so every company's address shares it

@@ -61,6 +61,7 @@ func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 	// every early return; the normal path stops the worker explicitly below.
 	defer stopMail()
 	go sweepHandoffs(ctx, store, log)
+	go sweepSignInCounters(ctx, store, log)
 	srv := &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           handlers.New(cfg, store, secrets, log).Router(),
@@ -134,6 +135,24 @@ func sweepHandoffs(ctx context.Context, store *models.Store, log *slog.Logger) {
 		case <-ticker.C:
 			if _, err := store.SweepHandoffs(ctx); err != nil && ctx.Err() == nil {
 				log.Error("sweep hand-offs", "err", err)
+			}
+		}
+	}
+}
+
+// sweepSignInCounters forgets sign-in counters quiet for an hour, which
+// would start from nothing anyway, until ctx ends; the table holds no more
+// than the last hour's attempts. Every instance sweeps; that is harmless.
+func sweepSignInCounters(ctx context.Context, store *models.Store, log *slog.Logger) {
+	ticker := time.NewTicker(models.SignInCounterMemory / 6)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-ticker.C:
+			if _, err := store.SweepSignInCounters(ctx, now); err != nil && ctx.Err() == nil {
+				log.Error("sweep sign-in counters", "err", err)
 			}
 		}
 	}

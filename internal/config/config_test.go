@@ -115,12 +115,12 @@ func TestSecretsGeneratedOnceAndKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	if string(first.SessionHash) != string(second.SessionHash) || string(first.Handoff) != string(second.Handoff) ||
-		string(first.DatabaseScope) != string(second.DatabaseScope) {
+		string(first.Device) != string(second.Device) || string(first.DatabaseScope) != string(second.DatabaseScope) {
 		t.Fatal("secrets changed between loads; sessions would not survive a restart")
 	}
-	keys := []string{string(first.SessionHash), string(first.SessionBlock), string(first.Handoff), string(first.DatabaseScope)}
+	keys := []string{string(first.SessionHash), string(first.SessionBlock), string(first.Handoff), string(first.Device), string(first.DatabaseScope)}
 	slices.Sort(keys)
-	if len(slices.Compact(keys)) != 4 || len(first.DatabaseScope) < 32 {
+	if len(slices.Compact(keys)) != 5 || len(first.DatabaseScope) < 32 {
 		t.Fatal("derived keys must differ per purpose")
 	}
 }

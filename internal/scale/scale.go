@@ -268,6 +268,26 @@ func (p *plan) derive(ctx context.Context, tx pgx.Tx, log *slog.Logger) error {
 			(SELECT count(*) FROM memberships WHERE memberships.tenant_id = tenants.id)
 			WHERE id BETWEEN $1 AND $2`, []any{firstTenant, lastTenant}})
 	}
+	// tenants.inactive_above is kept by the store as statuses change; the
+	// column exists from migration 00015 on.
+	var hasInactiveAbove bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = 'tenants' AND column_name = 'inactive_above')`).Scan(&hasInactiveAbove); err != nil {
+		return err
+	}
+	if hasInactiveAbove {
+		statements = append(statements, struct {
+			what, sql string
+			args      []any
+		}{"tenants.inactive_above", `WITH RECURSIVE below (id, status, shut) AS (
+				SELECT id, status, CAST(NULL AS BIGINT) FROM tenants WHERE parent_id IS NULL
+				UNION ALL
+				SELECT child.id, child.status, COALESCE(below.shut, CASE WHEN below.status = 'inactive' THEN below.id END)
+				FROM tenants AS child JOIN below ON child.parent_id = below.id
+			)
+			UPDATE tenants SET inactive_above = below.shut FROM below
+			WHERE tenants.id = below.id AND tenants.inactive_above IS DISTINCT FROM below.shut`, nil})
+	}
 	for _, s := range statements {
 		t := time.Now()
 		tag, err := tx.Exec(ctx, s.sql, s.args...)
