@@ -31,7 +31,7 @@ test: generate
 ## test-postgres: the same tests against the local PostgreSQL server
 test-postgres:
 	CANOPY_TEST_DATABASE_URL=$${CANOPY_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable} \
-		$(GO) test $(TESTFLAGS) ./models/... ./handlers/... ./internal/...
+		$(GO) test $(TESTFLAGS) ./models/... ./handlers/... ./internal/... ./cmd/...
 
 ## test-e2e: browser tests in headless Chromium (needs /usr/bin/chromium)
 test-e2e:

@@ -120,7 +120,7 @@ func startCanopyOn(t *testing.T, hostname string) *app {
 		t.Fatal(err)
 	}
 	db := testdb.OpenDemo(t)
-	store := models.NewStore(db)
+	store := models.NewStore(db).WithScopeKey(testdb.ScopeKey)
 	secrets, err := cfg.LoadSecrets()
 	if err != nil {
 		t.Fatal(err)

@@ -63,7 +63,7 @@ func newApp(t *testing.T) *app {
 func newAppWith(t *testing.T, env map[string]string) *app {
 	t.Helper()
 	db, serverDB := testdb.OpenDemoAsApp(t)
-	store := models.NewStore(db)
+	store := models.NewStore(db).WithScopeKey(testdb.ScopeKey)
 	vars := map[string]string{"CANOPY_BASE_URL": base, "CANOPY_DATA_DIR": t.TempDir()}
 	for k, v := range env {
 		vars[k] = v
@@ -76,7 +76,7 @@ func newAppWith(t *testing.T, env map[string]string) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := handlers.New(cfg, models.NewStore(serverDB), secrets, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h := handlers.New(cfg, models.NewStore(serverDB).WithScopeKey(testdb.ScopeKey), secrets, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	clock := &testClock{}
 	h.SetClock(clock.now)
 	server := httptest.NewServer(h.Router())
@@ -266,7 +266,7 @@ func newHandlersForRoutes(t *testing.T) *handlers.Handlers {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return handlers.New(cfg, models.NewStore(testdb.Open(t)), secrets, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return handlers.New(cfg, models.NewStore(testdb.Open(t)).WithScopeKey(testdb.ScopeKey), secrets, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 // handoffState starts a hand-off at a company's host, as a browser does

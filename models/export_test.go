@@ -107,6 +107,14 @@ func (s *Store) forgetPreparedStatements(sqlDB *sql.DB) {
 	sqlDB.SetMaxIdleConns(open)
 }
 
+// ScopeKeyPadsForTest is key as the scope_key table holds it.
+func ScopeKeyPadsForTest(key []byte) (inner, outer []byte) { return scopeKeyPads(key) }
+
+// ScopeSignatureForTest is the signature a store with key gives scope.
+func ScopeSignatureForTest(key []byte, scope Scope) string {
+	return scopeSignature(key, scope.settings())
+}
+
 // PasswordHashForTest reads a user's password hash straight from its table
 // ("" for none), as only the owner may.
 func (s *Store) PasswordHashForTest(ctx context.Context, userID int64) string {

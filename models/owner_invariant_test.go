@@ -178,7 +178,7 @@ func TestOwnerInvariantUnderConcurrency(t *testing.T) {
 	t.Parallel()
 	owner, app := testdb.OpenAsApp(t)
 	setup := models.NewStore(owner)
-	store := models.NewStore(app)
+	store := models.NewStore(app).WithScopeKey(testdb.ScopeKey)
 	ctx := context.Background()
 	staff := mustUser(t, setup, "staff@canopy.test")
 	platform, err := setup.CreateTenant(ctx, models.NewTenant{Name: "Platform", Subdomain: "admin", Timezone: "UTC", OwnerUserID: staff.ID})

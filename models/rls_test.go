@@ -38,7 +38,7 @@ func newRLSWorld(t *testing.T) *rlsWorld {
 	owner, appDB := testdb.OpenDemoAsApp(t)
 	ctx := context.Background()
 	ownerStore := models.NewStore(owner)
-	w := &rlsWorld{owner: owner, appDB: appDB, app: models.NewStore(appDB), tenant: map[string]int64{}}
+	w := &rlsWorld{owner: owner, appDB: appDB, app: models.NewStore(appDB).WithScopeKey(testdb.ScopeKey), tenant: map[string]int64{}}
 	var rows []struct {
 		ID        int64
 		Subdomain string

@@ -2,7 +2,13 @@ package models
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"gorm.io/gorm"
 )
@@ -143,20 +149,126 @@ func (s *Store) Within(ctx context.Context, scope Scope, fn func(ctx context.Con
 	return err
 }
 
-// applyScope sets the settings the policies read, all five at once so that
-// nothing of an earlier scope survives, as bound parameters.
+// applyScope sets the settings the policies read, all six at once so that
+// nothing of an earlier scope survives, as bound parameters: the five values
+// and their signature (scopeSignature), without which the database's
+// accessors see no scope at all (00018_signed_scope.sql).
 func (s *Store) applyScope(ctx context.Context, scope Scope) error {
 	if s.Dialect() != Postgres {
 		return nil
 	}
+	values := scope.settings()
 	err := s.conn(ctx).Exec(`SELECT set_config('app.tenant_id', ?, true), set_config('app.subtree', ?, true),
-		set_config('app.user_id', ?, true), set_config('app.invitation_token', ?, true), set_config('app.mailer', ?, true)`,
-		idSetting(scope.TenantID), onSetting(scope.Subtree), idSetting(scope.UserID), scope.invitationToken, onSetting(scope.mailer)).Error
+		set_config('app.user_id', ?, true), set_config('app.invitation_token', ?, true), set_config('app.mailer', ?, true),
+		set_config('app.scope_sig', ?, true)`,
+		values[0], values[1], values[2], values[3], values[4], scopeSignature(s.scopeKey, values)).Error
 	if err != nil {
 		return fmt.Errorf("set row-level security scope: %w", err)
 	}
 	if holder := holderOf(ctx); holder != nil {
 		holder.applied = scope
+	}
+	return nil
+}
+
+// settings are the scope's values as the database reads them, in the order
+// the signature covers them: tenant, subtree, user, invitation token, mailer.
+func (scope Scope) settings() [5]string {
+	return [5]string{idSetting(scope.TenantID), onSetting(scope.Subtree), idSetting(scope.UserID),
+		scope.invitationToken, onSetting(scope.mailer)}
+}
+
+// scopeSignature is the HMAC-SHA256, in hex, of the settings' canonical
+// encoding, which app_verified_scope() rebuilds from the settings in force:
+// a version line, then each value on its own line prefixed by its length in
+// bytes, so that no value can pose as another. Without a key it is empty,
+// which the database takes as no scope.
+func scopeSignature(key []byte, values [5]string) string {
+	if len(key) == 0 {
+		return ""
+	}
+	lines := []string{scopeSignatureVersion}
+	for _, v := range values {
+		lines = append(lines, strconv.Itoa(len(v))+":"+v)
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(strings.Join(lines, "\n")))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+const scopeSignatureVersion = "canopy-scope-v1"
+
+// WithScopeKey returns a store that signs the scopes it applies with key, the
+// key ProvisionScopeKey gave the database. A store without one applies scopes
+// the database does not believe: on PostgreSQL under row-level security it
+// sees nothing.
+func (s *Store) WithScopeKey(key []byte) *Store {
+	signed := *s
+	signed.scopeKey = key
+	return &signed
+}
+
+// ProvisionScopeKey gives the database the key the server signs scopes with.
+// db must connect as the tables' owner: the application role can neither
+// read nor write it, which is the point. Nothing on SQLite, which has no
+// scope settings.
+func ProvisionScopeKey(ctx context.Context, db *gorm.DB, key []byte) error {
+	if DialectOf(db) != Postgres {
+		return nil
+	}
+	if len(key) < 32 {
+		return errors.New("scope key: at least 32 bytes")
+	}
+	inner, outer := scopeKeyPads(key)
+	// In hex: GORM would spread a []byte over one placeholder per byte.
+	err := db.WithContext(ctx).Exec(`INSERT INTO scope_key (inner_pad, outer_pad) VALUES (decode(?, 'hex'), decode(?, 'hex'))
+		ON CONFLICT (id) DO UPDATE SET inner_pad = EXCLUDED.inner_pad, outer_pad = EXCLUDED.outer_pad
+		WHERE scope_key.inner_pad IS DISTINCT FROM EXCLUDED.inner_pad`, hex.EncodeToString(inner), hex.EncodeToString(outer)).Error
+	if err != nil {
+		return fmt.Errorf("write the scope key (as the tables' owner): %w", err)
+	}
+	return nil
+}
+
+// scopeKeyPads are key as HMAC-SHA256 uses it (RFC 2104): shortened by
+// hashing when longer than SHA-256's 64-byte block, zero-padded to it, and
+// XORed with 0x36 and 0x5c. The database keeps these, so its built-in
+// sha256() computes the same HMAC as crypto/hmac.
+func scopeKeyPads(key []byte) (inner, outer []byte) {
+	block := make([]byte, sha256.BlockSize)
+	if len(key) > sha256.BlockSize {
+		sum := sha256.Sum256(key)
+		key = sum[:]
+	}
+	copy(block, key)
+	inner, outer = make([]byte, len(block)), make([]byte, len(block))
+	for i, b := range block {
+		inner[i], outer[i] = b^0x36, b^0x5c
+	}
+	return inner, outer
+}
+
+// ErrScopeKeyMismatch is why a server stops when the database does not verify its scopes.
+var ErrScopeKeyMismatch = errors.New("the database does not accept this server's signed scope: " +
+	"its key differs from the one derived from CANOPY_SESSION_KEY, or none was written; " +
+	"start with DATABASE_OWNER_URL set (or run canopy migrate with it) and the same CANOPY_SESSION_KEY")
+
+// CheckScopeKey asks the database whether it verifies this store's
+// signatures, so a server whose key it does not hold stops at start-up
+// instead of serving empty pages.
+func (s *Store) CheckScopeKey(ctx context.Context) error {
+	if s.Dialect() != Postgres {
+		return nil
+	}
+	var verified bool
+	err := s.Within(ctx, mailerScope, func(ctx context.Context, tx *Store) error {
+		return tx.conn(ctx).Raw("SELECT app_mailer()").Scan(&verified).Error
+	})
+	if err != nil {
+		return fmt.Errorf("check the scope key: %w", err)
+	}
+	if !verified {
+		return ErrScopeKeyMismatch
 	}
 	return nil
 }

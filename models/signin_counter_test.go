@@ -18,7 +18,7 @@ var testThrottle = models.Throttle{Free: 3, FirstDelay: 30 * time.Second, MaxDel
 func counterStore(t *testing.T) *models.Store {
 	t.Helper()
 	_, app := testdb.OpenAsApp(t)
-	return models.NewStore(app)
+	return models.NewStore(app).WithScopeKey(testdb.ScopeKey)
 }
 
 func begin(t *testing.T, s *models.Store, at time.Time, counters ...models.AttemptCounter) *models.Attempt {

@@ -14,8 +14,9 @@ import (
 // Store is Canopy's data layer. Handlers reach the database only through it,
 // so transactions and tenant scoping each live in exactly one place here.
 type Store struct {
-	db   *gorm.DB
-	inTx bool // db is a transaction opened by Tx
+	db       *gorm.DB
+	inTx     bool   // db is a transaction opened by Tx
+	scopeKey []byte // signs the scopes it applies (WithScopeKey)
 }
 
 // NewStore wraps an open database.
@@ -39,7 +40,7 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 	nested := s.inTx || requestTx(ctx) != nil
 	ranWhole := false
 	err := s.conn(ctx).Transaction(func(tx *gorm.DB) error {
-		inner := &Store{db: tx, inTx: true}
+		inner := &Store{db: tx, inTx: true, scopeKey: s.scopeKey}
 		if scope := scopeFrom(ctx); !nested && scope != (Scope{}) {
 			if err := inner.applyScope(ctx, scope); err != nil {
 				return err

@@ -22,7 +22,7 @@ type world struct {
 func newWorld(t *testing.T) world {
 	t.Helper()
 	ctx := context.Background()
-	store := models.NewStore(testdb.Open(t))
+	store := models.NewStore(testdb.Open(t)).WithScopeKey(testdb.ScopeKey)
 	staff := mustUser(t, store, "staff@canopy.test")
 	platform, err := store.CreateTenant(ctx, models.NewTenant{Name: "Platform", Subdomain: "admin", Timezone: "UTC", OwnerUserID: staff.ID})
 	if err != nil {

@@ -67,40 +67,46 @@ func newLogger(cfg *config.Config, out io.Writer) *slog.Logger {
 
 // openDatabase brings the schema up to date and connects as the server: to
 // Postgres when DATABASE_URL is set, migrating over DATABASE_OWNER_URL when
-// that is given; else to the embedded SQLite file.
-func openDatabase(ctx context.Context, cfg *config.Config, log *slog.Logger) (*gorm.DB, error) {
+// that is given; else to the embedded SQLite file. Over the connection that
+// migrates — the owner's — it writes the key the server signs its scopes
+// with (scopeKey; nil for none), which the server's own role cannot.
+func openDatabase(ctx context.Context, cfg *config.Config, scopeKey []byte, log *slog.Logger) (*gorm.DB, error) {
 	if !cfg.UsesPostgres() {
 		db, err := models.OpenSQLite(cfg.SQLitePath())
 		if err != nil {
 			return nil, err
 		}
-		return db, migrateOrClose(ctx, db, log)
+		return db, migrateOrClose(ctx, db, scopeKey, log)
 	}
 	if cfg.MigrationDatabaseURL() != cfg.DatabaseURL {
 		owner, err := models.OpenPostgres(cfg.MigrationDatabaseURL())
 		if err != nil {
 			return nil, fmt.Errorf("owner connection: %w", err)
 		}
-		err = models.Migrate(ctx, owner, log)
-		_ = models.Close(owner)
+		err = migrateOrClose(ctx, owner, scopeKey, log)
 		if err != nil {
 			return nil, err
 		}
+		_ = models.Close(owner)
 	}
 	db, err := models.OpenPostgres(cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}
 	if cfg.MigrationDatabaseURL() == cfg.DatabaseURL {
-		if err := migrateOrClose(ctx, db, log); err != nil {
+		if err := migrateOrClose(ctx, db, scopeKey, log); err != nil {
 			return nil, err
 		}
 	}
 	return db, nil
 }
 
-func migrateOrClose(ctx context.Context, db *gorm.DB, log *slog.Logger) error {
-	if err := models.Migrate(ctx, db, log); err != nil {
+func migrateOrClose(ctx context.Context, db *gorm.DB, scopeKey []byte, log *slog.Logger) error {
+	err := models.Migrate(ctx, db, log)
+	if err == nil && scopeKey != nil {
+		err = models.ProvisionScopeKey(ctx, db, scopeKey)
+	}
+	if err != nil {
 		_ = models.Close(db)
 		return err
 	}

@@ -2,15 +2,27 @@ package main
 
 import (
 	"bytes"
-	"canopy/internal/testkit"
+	"context"
+	"encoding/base64"
+	"errors"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"canopy/internal/config"
+	"canopy/internal/testdb"
+	"canopy/internal/testkit"
+	"canopy/models"
 )
+
+// TestMain removes the template databases testdb made.
+func TestMain(m *testing.M) { testdb.Main(m) }
 
 func freePort(t *testing.T) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -83,5 +95,49 @@ func TestBadConfigurationStopsStartup(t *testing.T) {
 	t.Setenv("CANOPY_BASE_URL", "ftp://nope")
 	if err := run([]string{"migrate"}, io.Discard); err == nil || !strings.Contains(err.Error(), "CANOPY_BASE_URL") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestMigrateWritesTheScopeKey: `canopy migrate`, as the owner, gives the
+// database the key derived from CANOPY_SESSION_KEY: a store signing with it
+// passes the start-up check, and one with the key it replaced does not.
+func TestMigrateWritesTheScopeKey(t *testing.T) {
+	serverURL := os.Getenv(testdb.EnvVar)
+	if serverURL == "" {
+		t.Skip("the scope key is Postgres's; set " + testdb.EnvVar)
+	}
+	owner, app := testdb.OpenAsApp(t)
+	var name string
+	if err := owner.Raw("SELECT current_database()").Scan(&name).Error; err != nil {
+		t.Fatal(err)
+	}
+	dbURL, err := url.Parse(serverURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbURL.Path = "/" + name
+	sessionKey := base64.StdEncoding.EncodeToString([]byte("a session key of at least 32 bytes, for this test"))
+	t.Setenv("CANOPY_DATA_DIR", t.TempDir())
+	t.Setenv("CANOPY_SESSION_KEY", sessionKey)
+	t.Setenv("DATABASE_URL", dbURL.String())
+	t.Setenv("DATABASE_OWNER_URL", "")
+	if err := run([]string{"migrate"}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg, err := config.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets, err := cfg.LoadSecrets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := models.NewStore(app).WithScopeKey(secrets.DatabaseScope).CheckScopeKey(ctx); err != nil {
+		t.Fatalf("the server's store after migrate: %v", err)
+	}
+	if err := models.NewStore(app).WithScopeKey(testdb.ScopeKey).CheckScopeKey(ctx); !errors.Is(err, models.ErrScopeKeyMismatch) {
+		t.Fatalf("a store with the key migrate replaced: err %v, want ErrScopeKeyMismatch", err)
 	}
 }

@@ -8,9 +8,14 @@ import (
 	"canopy/models"
 )
 
-// migrate brings the schema up to date and exits.
+// migrate brings the schema up to date, gives the database the key of the
+// server's signed scope, and exits.
 func migrate(cfg *config.Config, log *slog.Logger) error {
-	db, err := openDatabase(context.Background(), cfg, log)
+	secrets, err := cfg.LoadSecrets()
+	if err != nil {
+		return err
+	}
+	db, err := openDatabase(context.Background(), cfg, secrets.DatabaseScope, log)
 	if err != nil {
 		return err
 	}

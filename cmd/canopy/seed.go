@@ -29,12 +29,16 @@ func seed(cfg *config.Config, log *slog.Logger, args []string) error {
 	if *withDemo == *scaleOpts.load {
 		return errors.New("seed: say what to load, one of: canopy seed --demo, canopy seed --scale")
 	}
-	db, err := openDatabase(ctx, cfg, log)
+	secrets, err := cfg.LoadSecrets()
+	if err != nil {
+		return err
+	}
+	db, err := openDatabase(ctx, cfg, secrets.DatabaseScope, log)
 	if err != nil {
 		return err
 	}
 	defer models.Close(db)
-	return seedDemo(ctx, models.NewStore(db), log, *ifEmpty)
+	return seedDemo(ctx, models.NewStore(db).WithScopeKey(secrets.DatabaseScope), log, *ifEmpty)
 }
 
 func seedDemo(ctx context.Context, store *models.Store, log *slog.Logger, ifEmpty bool) error {

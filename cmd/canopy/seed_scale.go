@@ -53,7 +53,8 @@ func seedScale(ctx context.Context, cfg *config.Config, log *slog.Logger, opts s
 	// Migrate as the owner, with the same code as `canopy migrate`.
 	ownerCfg := *cfg
 	ownerCfg.DatabaseURL = dbURL
-	db, err := openDatabase(ctx, &ownerCfg, log)
+	// No scope key: loading serves nothing, and serve writes its own.
+	db, err := openDatabase(ctx, &ownerCfg, nil, log)
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,11 @@ func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	db, err := openDatabase(ctx, cfg, log)
+	secrets, err := cfg.LoadSecrets()
+	if err != nil {
+		return err
+	}
+	db, err := openDatabase(ctx, cfg, secrets.DatabaseScope, log)
 	if err != nil {
 		return err
 	}
@@ -40,15 +44,14 @@ func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 	} else if warning != "" {
 		log.Warn(warning)
 	}
-	store := models.NewStore(db)
+	store := models.NewStore(db).WithScopeKey(secrets.DatabaseScope)
+	if err := store.CheckScopeKey(ctx); err != nil {
+		return err
+	}
 	if *seedIfEmpty {
 		if err := seedDemo(ctx, store, log, true); err != nil {
 			return err
 		}
-	}
-	secrets, err := cfg.LoadSecrets()
-	if err != nil {
-		return err
 	}
 	stopMail, err := startMailWorker(cfg, store, log)
 	if err != nil {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -113,10 +114,13 @@ func TestSecretsGeneratedOnceAndKept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(first.SessionHash) != string(second.SessionHash) || string(first.Handoff) != string(second.Handoff) || string(first.Device) != string(second.Device) {
+	if string(first.SessionHash) != string(second.SessionHash) || string(first.Handoff) != string(second.Handoff) ||
+		string(first.Device) != string(second.Device) || string(first.DatabaseScope) != string(second.DatabaseScope) {
 		t.Fatal("secrets changed between loads; sessions would not survive a restart")
 	}
-	if string(first.SessionHash) == string(first.Handoff) || string(first.Device) == string(first.Handoff) || string(first.Device) == string(first.SessionHash) {
+	keys := []string{string(first.SessionHash), string(first.SessionBlock), string(first.Handoff), string(first.Device), string(first.DatabaseScope)}
+	slices.Sort(keys)
+	if len(slices.Compact(keys)) != 5 || len(first.DatabaseScope) < 32 {
 		t.Fatal("derived keys must differ per purpose")
 	}
 }

@@ -18,6 +18,9 @@ type Secrets struct {
 	SessionBlock []byte // encrypts session cookies
 	Handoff      []byte // signs cross-subdomain hand-off tokens
 	Device       []byte // signs device cookies, which exempt a known browser from others' sign-in failures
+	// DatabaseScope signs each transaction's row-level security scope; the
+	// database holds it too, where the server's own role cannot read it.
+	DatabaseScope []byte
 }
 
 const secretFile = "session.key"
@@ -35,7 +38,8 @@ func (c *Config) LoadSecrets() (*Secrets, error) {
 		m.Write([]byte("canopy/" + label))
 		return m.Sum(nil)
 	}
-	return &Secrets{SessionHash: derive("session-hash"), SessionBlock: derive("session-block"), Handoff: derive("handoff"), Device: derive("device")}, nil
+	return &Secrets{SessionHash: derive("session-hash"), SessionBlock: derive("session-block"), Handoff: derive("handoff"), Device: derive("device"),
+		DatabaseScope: derive("database-scope")}, nil
 }
 
 func (c *Config) masterSecret() ([]byte, error) {

@@ -33,6 +33,11 @@ const EnvVar = "CANOPY_TEST_DATABASE_URL"
 // apply, as it does to the server: a member of canopy_app that owns nothing.
 const AppRole = "canopy_test_app"
 
+// ScopeKey is the key every test database holds for signed scopes, written
+// by the owner as `canopy migrate` writes the server's (models.ProvisionScopeKey).
+// A store of the application role signs with it: models.NewStore(app).WithScopeKey(testdb.ScopeKey).
+var ScopeKey = []byte("canopy test scope key, 32+ bytes, not a secret")
+
 // Open returns a new empty, migrated database that is removed after the
 // test, connected as its owner (on Postgres, the superuser of
 // CANOPY_TEST_DATABASE_URL, which row-level security does not stop).
@@ -80,6 +85,9 @@ var (
 func (tp *template) prepare(db *gorm.DB) error {
 	ctx := context.Background()
 	if err := models.Migrate(ctx, db, nil); err != nil {
+		return err
+	}
+	if err := models.ProvisionScopeKey(ctx, db, ScopeKey); err != nil {
 		return err
 	}
 	if tp.load == nil {
