@@ -175,8 +175,13 @@
         .then(function (html) {
           if (ticket !== latest) return; // a later search is under way
           var page = new DOMParser().parseFromString(html, "text/html");
-          show(Array.prototype.map.call(page.querySelectorAll("#company-results > li"), function (item) {
-            return document.importNode(item, true);
+          // Only each row's link: the page's rows also carry their own
+          // actions (Leave), which the toggle does not offer.
+          show(Array.prototype.map.call(page.querySelectorAll("#company-results > li"), function (row) {
+            var item = document.createElement("li");
+            item.dataset.filterText = row.dataset.filterText || "";
+            item.appendChild(document.importNode(row.querySelector(".toggle-item"), true));
+            return item;
           }));
         })
         .catch(function () { /* the list stays as it was */ });
