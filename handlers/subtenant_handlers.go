@@ -198,9 +198,7 @@ func (h *Handlers) subTenantParam(c echo.Context) (models.TreePath, error) {
 func (h *Handlers) subTenantFrame(c echo.Context, path models.TreePath, tab string) pages.SubTenantFrame {
 	host, child := stateOf(c).tenant, path.Target()
 	return pages.SubTenantFrame{Tenant: child, Path: path, Tab: tab, URL: h.cfg.TenantURL(child.Subdomain, "/"), Labels: pages.SubTenantLabelsFor(host),
-		// Staff repair the owners of the platform's own companies, its
-		// children, as Store.SetCompanyOwner does.
-		SetsOwner: host.IsPlatform() && len(path) == 2}
+		SetsOwner: host.IsPlatform()}
 }
 
 // subTenantDetails opens a sub-tenant on its first tab.

@@ -52,8 +52,8 @@ func (s *Store) PlatformFigures(ctx context.Context, platformID int64) (Platform
 // becomes its owner and its Super Admin, under the locks every change of
 // owner takes (lockTeam), audited in the company's own log as a transfer
 // made by platform staff. Only the platform tenant's Super Admins reach it,
-// and only for its children: any other tenant or member is ErrNotFound. It
-// returns the owner.
+// for any company below the platform (as they manage the whole tree): any
+// other tenant or member is ErrNotFound. It returns the owner.
 func (s *Store) SetCompanyOwner(ctx context.Context, platformID, companyID, membershipID int64) (*User, error) {
 	var owner *User
 	err := s.Tx(ctx, func(tx *Store) error {
