@@ -694,7 +694,8 @@ func breakOwnerOf(t *testing.T, a *app, sub string) {
 // TestStaffSetACompanysOwner: on a company's Users tab platform staff can
 // make the owner whose role is wrong its Super Admin, or make another member
 // the owner (but not one who owns another company); a customer's Super
-// Admin cannot, for their own sub-tenants; the company's log records it.
+// Admin cannot, for their own sub-tenants; the company's log records it. A
+// company below another is repaired the same way.
 func TestStaffSetACompanysOwner(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
@@ -756,4 +757,15 @@ func TestStaffSetACompanysOwner(t *testing.T) {
 		t.Fatalf("Acme's owner is %v, want dave", owner)
 	}
 	wantBody(t, alice.get(tenantURL("acme", "/settings/audit")), "staff@canopy.test")
+
+	// A company further down the tree is repaired the same way.
+	breakOwnerOf(t, a, "acme-eu")
+	eu := a.tenant("acme-eu")
+	euUsers := tenantURL("admin", views.SubTenantPath(eu.ID, "users"))
+	wantBody(t, staff.get(euUsers), "Make Super Admin")
+	r = staff.follow(staff.submit(euUsers, tenantURL("admin", views.SubTenantMemberPath(eu.ID, membership("acme-eu", "eve@acme.test"), "owner")), nil))
+	wantBody(t, r, "eve@acme.test now owns "+eu.Name+" and is its Super Admin.")
+	if m, _ := a.store.MembershipOf(context.Background(), eu.ID, a.user("eve@acme.test").ID); m.Role != models.RoleSuperAdmin {
+		t.Fatalf("eve is %s's %s after the repair", eu.Name, m.Role)
+	}
 }
