@@ -206,6 +206,15 @@ func TestMenuAtPhoneWidth(t *testing.T) {
 	wantFits(t, tab)
 	screenshot(t, tab, "phone-menu-folded.png")
 
+	// On a page shorter than the screen the menu bar stays as tall as
+	// itself: the spare height is the page's.
+	open(t, tab, a.tenantURL("acme", "/companies?q=no-such-company"))
+	if short := readMenu(t, tab); short.MainTop > 140 {
+		t.Errorf("on a short page the content starts %.0fpx down, want at most 140px", short.MainTop)
+	}
+	screenshot(t, tab, "phone-menu-short-page.png")
+	open(t, tab, a.tenantURL("acme", "/settings/team"))
+
 	click(t, tab, phoneMenuButton)
 	unfolded := readMenu(t, tab)
 	if unfolded.Expanded != "true" || !unfolded.LinksShow {
