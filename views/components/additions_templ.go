@@ -87,7 +87,7 @@ func Additions(s views.Shell) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "</p><p class=\"addition-hint\">You can now open it from your companies. If you did not expect this, you can leave it.</p></div><div class=\"addition-actions\"><form method=\"post\" action=\"")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "</p><p class=\"addition-hint\">It is now among your companies. If you did not expect this, you can leave it.</p></div><div class=\"addition-actions\"><form method=\"post\" action=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
