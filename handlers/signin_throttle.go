@@ -34,7 +34,7 @@ import (
 // POST /login (login, auth_handlers.go): the plain one and the one that
 // continues to a company (?tenant=…), where a company host's /login sends
 // the visitor. The Change password form (account_handlers.go) proves a
-// password too and is counted like an unknown browser.
+// password too and is counted on the signed-in person's own counter.
 var (
 	deviceThrottle  = models.Throttle{Free: 10, FirstDelay: time.Minute, MaxDelay: 15 * time.Minute, ResetOnSuccess: true}
 	accountThrottle = models.Throttle{Free: 5, FirstDelay: 30 * time.Second, MaxDelay: 15 * time.Minute, ResetOnSuccess: true}
@@ -84,6 +84,14 @@ func (h *Handlers) beginUnknownAttempt(c echo.Context, email string) (*models.At
 	return h.store.BeginAttempt(c.Request().Context(), []models.AttemptCounter{
 		{Subject: "account:" + cut(models.CanonicalEmail(email), maxEmailLen), Throttle: accountThrottle},
 		{Subject: "address:" + cut(clientNetwork(c.RealIP()), maxEmailLen), Throttle: addressThrottle},
+	}, h.now())
+}
+
+// beginPasswordCheck counts a signed-in person's attempt to prove their
+// current password on their own counter.
+func (h *Handlers) beginPasswordCheck(c echo.Context, userID int64) (*models.Attempt, error) {
+	return h.store.BeginAttempt(c.Request().Context(), []models.AttemptCounter{
+		{Subject: "user:" + strconv.FormatInt(userID, 10), Throttle: accountThrottle},
 	}, h.now())
 }
 
