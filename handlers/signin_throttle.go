@@ -1,6 +1,9 @@
 package handlers
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"math"
 	"net"
 	"net/http"
@@ -82,8 +85,8 @@ func (h *Handlers) beginSignIn(c echo.Context, email string, devices []devicecoo
 // address's counters.
 func (h *Handlers) beginUnknownAttempt(c echo.Context, email string) (*models.Attempt, error) {
 	return h.store.BeginAttempt(c.Request().Context(), []models.AttemptCounter{
-		{Subject: "account:" + cut(models.CanonicalEmail(email), maxEmailLen), Throttle: accountThrottle},
-		{Subject: "address:" + cut(clientNetwork(c.RealIP()), maxEmailLen), Throttle: addressThrottle},
+		{Subject: h.accountSubject(email), Throttle: accountThrottle},
+		{Subject: "address:" + cut(clientNetwork(c.RealIP()), maxAddressLen), Throttle: addressThrottle},
 	}, h.now())
 }
 
@@ -95,9 +98,18 @@ func (h *Handlers) beginPasswordCheck(c echo.Context, userID int64) (*models.Att
 	}, h.now())
 }
 
-// maxEmailLen is the longest email an account can have: a longer one names
-// no account, and is counted by its first maxEmailLen bytes.
-const maxEmailLen = 254
+// accountSubject names the account's counter by a keyed hash of its email
+// (every spelling that signs in to it gives the same): the table then
+// tells no one, not even a query injected into it, which emails were tried.
+func (h *Handlers) accountSubject(email string) string {
+	m := hmac.New(sha256.New, h.secrets.SignInCounter)
+	m.Write([]byte(models.CanonicalEmail(email)))
+	return "account:" + hex.EncodeToString(m.Sum(nil))
+}
+
+// maxAddressLen bounds an address counter's subject; a real address is
+// far shorter.
+const maxAddressLen = 254
 
 // cut shortens s to at most n bytes, on a character boundary.
 func cut(s string, n int) string {
