@@ -20,9 +20,11 @@ func (h *Handlers) passwordForm(c echo.Context) error {
 // changePassword replaces the signed-in person's password. Every session of
 // theirs ends with it, on every host and device, in the same transaction;
 // this browser gets a fresh session on this host so they stay signed in
-// here. Attempts that test the current password are counted like sign-ins
-// from an unknown browser (per account and per address), so the form
-// cannot be used to guess it any faster than the sign-in form.
+// here. Attempts that test the current password are counted on the
+// person's own counter, throttled like an account's, so a stolen session
+// cannot guess it any faster than the sign-in form; not on the account's
+// sign-in counter, which anyone can lock by sending wrong passwords for the
+// email, and which must not keep the person from changing their password.
 //
 // Not audited: the audit log's actions are a closed list in both
 // migrations' CHECK constraint, which has no password change yet.
@@ -36,7 +38,7 @@ func (h *Handlers) changePassword(c echo.Context) error {
 	var attempt *models.Attempt
 	if in.Current != "" {
 		var err error
-		if attempt, err = h.beginUnknownAttempt(c, rs.user.Email); err != nil {
+		if attempt, err = h.beginPasswordCheck(c, rs.user.ID); err != nil {
 			return err
 		}
 		if attempt.Refused() {

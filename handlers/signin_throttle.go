@@ -1,6 +1,9 @@
 package handlers
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"math"
 	"net"
 	"net/http"
@@ -34,7 +37,7 @@ import (
 // POST /login (login, auth_handlers.go): the plain one and the one that
 // continues to a company (?tenant=…), where a company host's /login sends
 // the visitor. The Change password form (account_handlers.go) proves a
-// password too and is counted like an unknown browser.
+// password too and is counted on the signed-in person's own counter.
 var (
 	deviceThrottle  = models.Throttle{Free: 10, FirstDelay: time.Minute, MaxDelay: 15 * time.Minute, ResetOnSuccess: true}
 	accountThrottle = models.Throttle{Free: 5, FirstDelay: 30 * time.Second, MaxDelay: 15 * time.Minute, ResetOnSuccess: true}
@@ -82,14 +85,31 @@ func (h *Handlers) beginSignIn(c echo.Context, email string, devices []devicecoo
 // address's counters.
 func (h *Handlers) beginUnknownAttempt(c echo.Context, email string) (*models.Attempt, error) {
 	return h.store.BeginAttempt(c.Request().Context(), []models.AttemptCounter{
-		{Subject: "account:" + cut(models.CanonicalEmail(email), maxEmailLen), Throttle: accountThrottle},
-		{Subject: "address:" + cut(clientNetwork(c.RealIP()), maxEmailLen), Throttle: addressThrottle},
+		{Subject: h.accountSubject(email), Throttle: accountThrottle},
+		{Subject: "address:" + cut(clientNetwork(c.RealIP()), maxAddressLen), Throttle: addressThrottle},
 	}, h.now())
 }
 
-// maxEmailLen is the longest email an account can have: a longer one names
-// no account, and is counted by its first maxEmailLen bytes.
-const maxEmailLen = 254
+// beginPasswordCheck counts a signed-in person's attempt to prove their
+// current password on their own counter.
+func (h *Handlers) beginPasswordCheck(c echo.Context, userID int64) (*models.Attempt, error) {
+	return h.store.BeginAttempt(c.Request().Context(), []models.AttemptCounter{
+		{Subject: "user:" + strconv.FormatInt(userID, 10), Throttle: accountThrottle},
+	}, h.now())
+}
+
+// accountSubject names the account's counter by a keyed hash of its email
+// (every spelling that signs in to it gives the same): the table then
+// tells no one, not even a query injected into it, which emails were tried.
+func (h *Handlers) accountSubject(email string) string {
+	m := hmac.New(sha256.New, h.secrets.SignInCounter)
+	m.Write([]byte(models.CanonicalEmail(email)))
+	return "account:" + hex.EncodeToString(m.Sum(nil))
+}
+
+// maxAddressLen bounds an address counter's subject; a real address is
+// far shorter.
+const maxAddressLen = 254
 
 // cut shortens s to at most n bytes, on a character boundary.
 func cut(s string, n int) string {

@@ -162,6 +162,32 @@ func TestEverySpellingOfAnEmailSharesItsCounter(t *testing.T) {
 	}
 }
 
+// TestCountersListNoEmails: an account's counter is named by a keyed hash
+// of its email, so reading the counters' table (say, by an injected query)
+// does not tell which emails were tried.
+func TestCountersListNoEmails(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	a.lockOut("alice@acme.test")
+	wantStatus(t, a.browser().signInWith("nobody@example.test", "guess"), http.StatusUnauthorized)
+	var subjects []string
+	if err := a.serverDB.Raw("SELECT subject FROM signin_counters").Scan(&subjects).Error; err != nil {
+		t.Fatal(err)
+	}
+	accounts := 0
+	for _, subject := range subjects {
+		if strings.Contains(subject, "@") || strings.Contains(subject, "alice") || strings.Contains(subject, "nobody") {
+			t.Errorf("counter %q shows an email", subject)
+		}
+		if strings.HasPrefix(subject, "account:") {
+			accounts++
+		}
+	}
+	if accounts != 2 {
+		t.Fatalf("%d account counters among %q, want one per email tried", accounts, subjects)
+	}
+}
+
 // TestSuccessfulSignInsResetTheirCounters: a success clears the counter it
 // was charged to, from an unknown browser as from a known one, and signing
 // in many times from one address uses up nothing.

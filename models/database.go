@@ -37,7 +37,13 @@ func DialectOf(db *gorm.DB) Dialect {
 }
 
 // OpenPostgres connects to the PostgreSQL database at url.
-func OpenPostgres(url string) (*gorm.DB, error) {
+func OpenPostgres(url string) (*gorm.DB, error) { return openPostgres(url, 20) }
+
+// OpenPostgresDetached connects a small second pool to url, for the short
+// transactions a request detaches from its own (Store.WithDetachedPool).
+func OpenPostgresDetached(url string) (*gorm.DB, error) { return openPostgres(url, 4) }
+
+func openPostgres(url string, size int) (*gorm.DB, error) {
 	db, err := gorm.Open(postgres.Open(url), gormConfig())
 	if err != nil {
 		return nil, fmt.Errorf("connect to postgres: %w", err)
@@ -46,8 +52,8 @@ func OpenPostgres(url string) (*gorm.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	sqlDB.SetMaxOpenConns(20)
-	sqlDB.SetMaxIdleConns(20) // as many as may be open: a busy server should not reconnect
+	sqlDB.SetMaxOpenConns(size)
+	sqlDB.SetMaxIdleConns(size) // as many as may be open: a busy server should not reconnect
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	return db, nil
 }

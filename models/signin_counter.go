@@ -90,16 +90,20 @@ func (a *Attempt) Refused() bool { return !a.RetryAt.IsZero() }
 // BeginAttempt charges an attempt to every counter, or to none when any of
 // them is locked (then RetryAt says until when). The attempt is counted
 // before the password is checked, so attempts sent at once cannot all slip
-// through before the first failure is written: each counter's row stays
-// locked until the transaction ends (in a request on PostgreSQL, the whole
-// request; rows are locked in a fixed order, so two attempts cannot
-// deadlock), and SQLite runs one writing transaction at a time.
+// through before the first failure is written: each counter's row is locked
+// while it is read and charged (rows in a fixed order, so two attempts
+// cannot deadlock), and SQLite runs one writing transaction at a time.
+//
+// The charge is a short transaction of its own (Detached), committed before
+// BeginAttempt returns: the rows are not held through the slow password
+// check nor the rest of the request, so many attempts at one account queue
+// only for a moment, and a request that fails later keeps its charge.
 func (s *Store) BeginAttempt(ctx context.Context, counters []AttemptCounter, now time.Time) (*Attempt, error) {
 	now = now.UTC().Truncate(time.Microsecond)
 	counters = slices.Clone(counters)
 	slices.SortFunc(counters, func(a, b AttemptCounter) int { return strings.Compare(a.Subject, b.Subject) })
 	attempt := &Attempt{}
-	err := s.Tx(ctx, func(tx *Store) error {
+	err := s.Detached(ctx, func(tx *Store) error {
 		rows := make([]SignInCounter, len(counters))
 		for i, c := range counters {
 			row, err := tx.lockCounter(ctx, c.Subject, now)
@@ -135,7 +139,7 @@ func (s *Store) BeginAttempt(ctx context.Context, counters []AttemptCounter, now
 }
 
 // lockCounter returns a subject's counter, creating it empty if it has
-// none, and locks its row for the rest of the transaction (the no-op
+// none, and locks its row for the rest of the (short) transaction (the no-op
 // update of an upsert takes the row lock, as SELECT … FOR UPDATE would,
 // but also for a row that did not exist yet).
 func (s *Store) lockCounter(ctx context.Context, subject string, now time.Time) (SignInCounter, error) {
@@ -151,9 +155,10 @@ func (s *Store) lockCounter(ctx context.Context, subject string, now time.Time) 
 
 // AttemptSucceeded settles an attempt whose password was right: counters
 // that reset on success are cleared; the others take back this attempt's
-// charge, so a success never uses up an allowance.
+// charge, so a success never uses up an allowance. Like the charge, it is a
+// short transaction of its own (Detached).
 func (s *Store) AttemptSucceeded(ctx context.Context, a *Attempt) error {
-	return s.Tx(ctx, func(tx *Store) error {
+	return s.Detached(ctx, func(tx *Store) error {
 		for _, c := range a.charged {
 			if err := tx.settle(ctx, c); err != nil {
 				return err
@@ -206,7 +211,7 @@ func sameTime(a, b *time.Time) bool {
 // SweepSignInCounters forgets counters with no attempt for
 // SignInCounterMemory, which would start from nothing anyway, so the table
 // holds no more than the last hour's subjects. On PostgreSQL it skips rows
-// a sign-in has locked, so it never waits for one: a sign-in waiting for
+// a sign-in is charging, so it never waits for one: a sign-in waiting for
 // the sweep while the sweep waited for it would be a deadlock.
 func (s *Store) SweepSignInCounters(ctx context.Context, now time.Time) (int64, error) {
 	now = now.UTC()

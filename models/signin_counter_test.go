@@ -3,12 +3,15 @@ package models_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
 	"canopy/internal/testdb"
 	"canopy/models"
+
+	"gorm.io/gorm"
 )
 
 var testThrottle = models.Throttle{Free: 3, FirstDelay: 30 * time.Second, MaxDelay: 4 * time.Minute, ResetOnSuccess: true}
@@ -185,26 +188,27 @@ func TestAttemptsAtOnceAreCountedOneByOne(t *testing.T) {
 	}
 }
 
-// TestSweepSkipsLockedCounters: on PostgreSQL a sign-in holds its counters'
-// rows until its request ends; the sweep skips them instead of waiting, so
-// the two can never deadlock. (SQLite runs one writing transaction at a time.)
+// TestSweepSkipsLockedCounters: on PostgreSQL the sweep skips a counter
+// whose row a sign-in is charging instead of waiting for it, so the two can
+// never deadlock. (SQLite runs one writing transaction at a time.)
 func TestSweepSkipsLockedCounters(t *testing.T) {
 	t.Parallel()
-	s := counterStore(t)
+	_, app := testdb.OpenAsApp(t)
+	s := models.NewStore(app).WithScopeKey(testdb.ScopeKey)
 	if s.Dialect() != models.Postgres {
 		t.Skip("SQLite runs one writing transaction at a time")
 	}
 	ctx := context.Background()
 	long := time.Now().Add(-2 * models.SignInCounterMemory)
-	inUse := models.AttemptCounter{Subject: "account:in-use@acme.test", Throttle: testThrottle}
-	idle := models.AttemptCounter{Subject: "account:idle@acme.test", Throttle: testThrottle}
+	inUse := models.AttemptCounter{Subject: "account:in-use", Throttle: testThrottle}
+	idle := models.AttemptCounter{Subject: "account:idle", Throttle: testThrottle}
 	begin(t, s, long, inUse)
 	begin(t, s, long, idle)
 
 	locked, release, done := make(chan struct{}), make(chan struct{}), make(chan error)
 	go func() {
-		done <- s.Tx(ctx, func(tx *models.Store) error {
-			if _, err := tx.BeginAttempt(ctx, []models.AttemptCounter{inUse}, time.Now()); err != nil {
+		done <- app.Transaction(func(tx *gorm.DB) error {
+			if err := tx.Exec("SELECT 1 FROM signin_counters WHERE subject = ? FOR UPDATE", inUse.Subject).Error; err != nil {
 				return err
 			}
 			close(locked)
@@ -225,5 +229,49 @@ func TestSweepSkipsLockedCounters(t *testing.T) {
 	}
 	if got := failuresOf(t, s, inUse.Subject); got != 1 {
 		t.Fatalf("the counter in use has %d failures after the sweep, want 1", got)
+	}
+}
+
+// TestChargeDoesNotWaitForTheRequest: an attempt is charged in a
+// transaction of its own, committed at once: while the request that charged
+// it is still open, another request's attempt at the same counter goes
+// through without waiting for it, and the charges stay though the request
+// then fails and is rolled back.
+func TestChargeDoesNotWaitForTheRequest(t *testing.T) {
+	t.Parallel()
+	s := counterStore(t)
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	account := models.AttemptCounter{Subject: "account:charged", Throttle: testThrottle}
+	errLater := errors.New("the request failed after the charge")
+	err := s.Request(context.Background(), func(ctx context.Context) error {
+		if a, err := s.BeginAttempt(ctx, []models.AttemptCounter{account}, now); err != nil || a.Refused() {
+			return fmt.Errorf("first attempt: refused %v, %w", a != nil && a.Refused(), err)
+		}
+		other, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		if _, err := s.BeginAttempt(other, []models.AttemptCounter{account}, now); err != nil {
+			return fmt.Errorf("a second request's attempt waited for the first request: %w", err)
+		}
+		return errLater
+	})
+	if !errors.Is(err, errLater) {
+		t.Fatal(err)
+	}
+	if got := failuresOf(t, s, account.Subject); got != 2 {
+		t.Fatalf("%d failures after two attempts in a request that failed, want 2", got)
+	}
+}
+
+// TestDetachedRefusesATransactionsStore: detached work needs the server's
+// store; a transaction's has no pool to detach to.
+func TestDetachedRefusesATransactionsStore(t *testing.T) {
+	t.Parallel()
+	s := counterStore(t)
+	ctx := context.Background()
+	err := s.Tx(ctx, func(tx *models.Store) error {
+		return tx.Detached(ctx, func(*models.Store) error { return nil })
+	})
+	if err == nil {
+		t.Fatal("detached work ran from inside a transaction")
 	}
 }

@@ -15,8 +15,9 @@ import (
 // so transactions and tenant scoping each live in exactly one place here.
 type Store struct {
 	db       *gorm.DB
-	inTx     bool   // db is a transaction opened by Tx
-	scopeKey []byte // signs the scopes it applies (WithScopeKey)
+	inTx     bool     // db is a transaction opened by Tx
+	scopeKey []byte   // signs the scopes it applies (WithScopeKey)
+	detached *gorm.DB // the pool Detached runs on, if not db (WithDetachedPool)
 }
 
 // NewStore wraps an open database.

@@ -45,6 +45,14 @@ func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 		log.Warn(warning)
 	}
 	store := models.NewStore(db).WithScopeKey(secrets.DatabaseScope)
+	if cfg.UsesPostgres() {
+		detached, err := models.OpenPostgresDetached(cfg.DatabaseURL)
+		if err != nil {
+			return fmt.Errorf("detached pool: %w", err)
+		}
+		defer models.Close(detached)
+		store = store.WithDetachedPool(detached)
+	}
 	if err := store.CheckScopeKey(ctx); err != nil {
 		return err
 	}

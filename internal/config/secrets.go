@@ -18,6 +18,9 @@ type Secrets struct {
 	SessionBlock []byte // encrypts session cookies
 	Handoff      []byte // signs cross-subdomain hand-off tokens
 	Device       []byte // signs device cookies, which exempt a known browser from others' sign-in failures
+	// SignInCounter names an account's sign-in counter by a keyed hash of
+	// its email, so the counters' table does not list who tried to sign in.
+	SignInCounter []byte
 	// DatabaseScope signs each transaction's row-level security scope; the
 	// database holds it too, where the server's own role cannot read it.
 	DatabaseScope []byte
@@ -39,7 +42,7 @@ func (c *Config) LoadSecrets() (*Secrets, error) {
 		return m.Sum(nil)
 	}
 	return &Secrets{SessionHash: derive("session-hash"), SessionBlock: derive("session-block"), Handoff: derive("handoff"), Device: derive("device"),
-		DatabaseScope: derive("database-scope")}, nil
+		SignInCounter: derive("signin-counter"), DatabaseScope: derive("database-scope")}, nil
 }
 
 func (c *Config) masterSecret() ([]byte, error) {

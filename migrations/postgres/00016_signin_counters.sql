@@ -2,8 +2,10 @@
 -- Sign-in attempt counters, shared by every server instance: one row per
 -- account (attempts from browsers it has not signed in with), per client
 -- address, and per device cookie (a browser the account signed in with).
--- A subject is "account:<email>", "address:<ip or IPv6 /64>" or
--- "device:<nonce>". Rows of subjects with no attempt for an hour are swept.
+-- A subject is "account:<keyed hash of the email>" (so the table lists no
+-- emails), "user:<id>" (a signed-in person proving their password),
+-- "address:<ip or IPv6 /64>" or "device:<nonce>". Rows of subjects with no
+-- attempt for an hour are swept.
 --
 -- No row-level security: the rows belong to no tenant (a sign-in happens
 -- before any company is known, on the base domain), and they say nothing a
