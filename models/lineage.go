@@ -100,6 +100,26 @@ func (l Lineage) highestInactive() *Tenant {
 	return nil
 }
 
+// lockTreeStatuses makes the rest of the transaction wait for any other
+// status change or creation in the tree of tenantID (none for the root's
+// own creation), so that the statuses above a tenant, read next for its
+// marks (markSubtree, CreateTenant), stay as read until it commits. Without
+// it, two changes at once each mark the tenants below from a lineage the
+// other is changing, and the last write leaves stale marks. An advisory lock
+// keyed by the tree's root, taken before any row lock: locking the ancestors'
+// rows instead would need row-level security to let a sub-tenant's admin
+// lock tenants above their tree, which it does not.
+func (s *Store) lockTreeStatuses(ctx context.Context, tenantID int64) error {
+	if tenantID == 0 || s.Dialect() != Postgres {
+		return nil
+	}
+	l, err := s.LineageByID(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	return s.lockTenantFor(ctx, lockTreeMarks, l[len(l)-1].ID)
+}
+
 // markSubtreeSQL gives every tenant below one (whose children are shut by
 // the tenant bound first, or by none) the highest inactive tenant above it.
 const markSubtreeSQL = `WITH RECURSIVE below (id, status, shut) AS (

@@ -246,6 +246,7 @@ func (s *Store) forUpdate(q *gorm.DB) *gorm.DB {
 // Kinds of work that take turns within one tenant (lockTenantFor).
 const (
 	lockTemplateDeletes int32 = iota + 1
+	lockTreeMarks
 )
 
 // lockTenantFor makes the rest of the transaction wait for any other

@@ -171,6 +171,9 @@ func (s *Store) CreateTenant(ctx context.Context, n NewTenant) (*Tenant, error) 
 		t.OwnerUserID = &n.OwnerUserID
 	}
 	err := s.Tx(ctx, func(tx *Store) error {
+		if err := tx.lockTreeStatuses(ctx, n.ParentID); err != nil {
+			return err
+		}
 		above, err := tx.checkParent(ctx, n.ParentID)
 		if err != nil {
 			return err
@@ -257,6 +260,9 @@ func (s *Store) SetTenantStatus(ctx context.Context, tenantID int64, status Tena
 		return fmt.Errorf("set tenant status: unknown status %q", status)
 	}
 	return s.Tx(ctx, func(tx *Store) error {
+		if err := tx.lockTreeStatuses(ctx, tenantID); err != nil {
+			return err
+		}
 		if err := tx.updateTenant(ctx, tenantID, map[string]any{"status": status}); err != nil {
 			return err
 		}
