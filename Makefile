@@ -14,7 +14,7 @@ build: generate
 
 ## generate: regenerate templ views (committed; CI checks they are fresh)
 generate:
-	$(GO) tool templ generate -log-level error -include-version=false
+	$(GO) tool templ generate -log-level error
 
 # TESTFLAGS: every test under the race detector, with a budget (about four
 # times what an idle run takes) that fails a stuck or badly slowed run
