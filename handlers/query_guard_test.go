@@ -551,10 +551,11 @@ func growCompanies(t *testing.T, a *app, n int) {
 	t.Helper()
 	ctx := context.Background()
 	alice := a.user("alice@acme.test")
-	_, have, err := a.store.CompanyToggle(ctx, alice.ID, 0)
+	toggle, err := a.store.CompanyToggle(ctx, alice.ID, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	have := toggle.Total
 	admin := a.tenant("admin")
 	owners := bulkUsers(t, a, "owner", n-int(have))
 	for i, owner := range owners {
@@ -569,8 +570,8 @@ func growCompanies(t *testing.T, a *app, n int) {
 			t.Fatal(err)
 		}
 	}
-	if _, got, err := a.store.CompanyToggle(ctx, alice.ID, 0); err != nil || got != int64(n) {
-		t.Fatalf("alice is in %d companies (%v), want %d", got, err, n)
+	if toggle, err := a.store.CompanyToggle(ctx, alice.ID, 0); err != nil || toggle.Total != int64(n) {
+		t.Fatalf("alice is in %d companies (%v), want %d", toggle.Total, err, n)
 	}
 }
 

@@ -126,10 +126,11 @@ func (h *Handlers) additions(c echo.Context, u *models.User) []models.Addition {
 }
 
 // companyToggle lists the user's companies for the toggle, the current one
-// first, and counts their notices of additions waiting. A failed lookup is logged and leaves the toggle empty; on Postgres
-// it also fails the request's transaction, so the page becomes an error page.
+// first, and counts their notices of additions waiting. A failed lookup is
+// logged and leaves the toggle empty; on Postgres it also fails the
+// request's transaction, so the page becomes an error page.
 func (h *Handlers) companyToggle(c echo.Context, u *models.User, current *models.Tenant) models.Toggle {
-	toggle, err := h.store.ToggleAndAdditions(c.Request().Context(), u.ID, current.ID)
+	toggle, err := h.store.CompanyToggle(c.Request().Context(), u.ID, current.ID)
 	if err != nil {
 		h.log.Warn("list companies for the toggle", "user", u.ID, "err", err)
 	}

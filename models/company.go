@@ -42,27 +42,21 @@ func (s *Store) companiesOf(ctx context.Context, userID int64) *gorm.DB {
 const companyColumns = `tenants.id, tenants.name, tenants.subdomain, COALESCE(owners.email, '') AS owner_email, tenants.member_count,
 	CASE WHEN tenants.owner_user_id = memberships.user_id THEN 1 ELSE 0 END AS owned`
 
-// CompanyToggle is what the toggle shows: the current company first, then
-// the user's others by name, ToggleSize in all, and how many active
-// companies the user has — in one query.
-func (s *Store) CompanyToggle(ctx context.Context, userID, currentID int64) ([]Company, int64, error) {
-	t, err := s.ToggleAndAdditions(ctx, userID, currentID)
-	return t.Companies, t.Total, err
-}
-
-// Toggle is the company toggle of CompanyToggle, and how many notices of
-// being added to a company the user has waiting (UnacknowledgedAdditions).
+// Toggle is what the company toggle shows: the user's companies (the
+// current one first, then the others by name, ToggleSize in all), how many
+// companies they can enter, and how many notices of being added to a
+// company they have waiting (UnacknowledgedAdditions).
 type Toggle struct {
 	Companies []Company
 	Total     int64
 	Additions int64
 }
 
-// ToggleAndAdditions is CompanyToggle, counting the user's unacknowledged
-// additions in the same statement: every page of a member shows the
-// toggle, and asks for the notices themselves only when there are some, so
-// a page sends no statement more for them (docs/product.md, Quality rules).
-func (s *Store) ToggleAndAdditions(ctx context.Context, userID, currentID int64) (Toggle, error) {
+// CompanyToggle reads the toggle in one statement, the waiting additions
+// counted in it: every page of a member shows the toggle, and asks for the
+// notices themselves only when there are some, so a page sends no statement
+// more for them (docs/product.md, Quality rules).
+func (s *Store) CompanyToggle(ctx context.Context, userID, currentID int64) (Toggle, error) {
 	var rows []struct {
 		Company
 		Total     int64

@@ -351,7 +351,11 @@ func TestCompaniesOfFiveHundredIsOneQuery(t *testing.T) {
 	}
 	var toggle []models.Company
 	var total int64
-	queries := w.store.CountQueries(func() { toggle, total, err = w.store.CompanyToggle(ctx, w.alice.ID, current.ID) })
+	queries := w.store.CountQueries(func() {
+		var read models.Toggle
+		read, err = w.store.CompanyToggle(ctx, w.alice.ID, current.ID)
+		toggle, total = read.Companies, read.Total
+	})
 	if err != nil || queries != 1 || total != n+1 || len(toggle) != models.ToggleSize || toggle[0].ID != current.ID ||
 		toggle[1].Subdomain != "acme" || toggle[0].MemberCount != 2 {
 		t.Fatalf("toggle: %d rows of %d in %d queries, first %+v, err %v", len(toggle), total, queries, toggle[0], err)

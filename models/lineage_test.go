@@ -117,10 +117,11 @@ func TestDeactivationReachesTheSubtree(t *testing.T) {
 	}
 	companies := func() []string {
 		t.Helper()
-		list, _, err := tr.store.CompanyToggle(ctx, lab.ID, 0)
+		toggle, err := tr.store.CompanyToggle(ctx, lab.ID, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
+		list := toggle.Companies
 		out := []string{}
 		for _, c := range list {
 			out = append(out, c.Name)
