@@ -20,18 +20,11 @@ func (l Lineage) Tenant() *Tenant { return &l[0] }
 // The tenant's own status is not looked at: deactivating a tenant never
 // overwrites its descendants' status, so each keeps its own for the day
 // the tenant above is reactivated.
-func (l Lineage) InactiveAbove() *Tenant {
-	for i := len(l) - 1; i >= 1; i-- {
-		if !l[i].Active() {
-			return &l[i]
-		}
-	}
-	return nil
-}
+func (l Lineage) InactiveAbove() *Tenant { return l[1:].highestInactive() }
 
 // Reachable tells whether members can enter the tenant: it is active, and
 // so is every tenant above it.
-func (l Lineage) Reachable() bool { return l.Tenant().Active() && l.InactiveAbove() == nil }
+func (l Lineage) Reachable() bool { return l.highestInactive() == nil }
 
 // Unreachable says why the tenant cannot be entered, and whose Super Admins
 // can change that: the parent of the highest inactive tenant, itself or
