@@ -24,9 +24,10 @@ const maxAdditionsShown = 5
 
 // UnacknowledgedAdditions lists, oldest first, the companies the user was
 // added to by someone else and has not yet acknowledged or left, in one
-// statement on an index of the unacknowledged rows only. It reads the user's own memberships in any company (Scope.UserID) and the
-// companies' names, and no other person's row: the adder's name was kept
-// on the membership when they added them.
+// statement on an index of the unacknowledged rows only. It reads the
+// user's own memberships in any company (Scope.UserID) and the companies'
+// names, and no other person's row: the adder's name was kept on the
+// membership when they added them.
 func (s *Store) UnacknowledgedAdditions(ctx context.Context, userID int64) ([]Addition, error) {
 	var out []Addition
 	err := s.unacknowledged(ctx, userID).
