@@ -31,6 +31,11 @@ func TestModelErrorPages(t *testing.T) {
 		{models.ErrNotOwner, http.StatusForbidden, "Only the owner can transfer ownership"},
 		{models.ErrOwnsAnother, http.StatusConflict, "That person already owns a company"},
 		{models.ErrDeviceDeprovisioned, http.StatusConflict, "That device is already deprovisioned"},
+		{models.ErrOwnerCannotLeave, http.StatusForbidden, "The owner cannot leave"},
+		{models.ErrChangedMeanwhile, http.StatusConflict, "Someone else changed this at the same moment"},
+		{models.ErrOwnerNotSuperAdmin, http.StatusConflict, "That change is not allowed"},
+		{models.ErrTryAgain, http.StatusServiceUnavailable, "Canopy was busy with another change"},
+		{models.ErrTemplateInUse, http.StatusConflict, "That template cannot be deleted"},
 		{models.ErrInvalidStatus, http.StatusUnprocessableEntity, "Unknown status"},
 		{models.ErrImmutableField, http.StatusUnprocessableEntity, "These details cannot be changed"},
 		{models.ErrBadCredentials, http.StatusUnauthorized, "The email or password is not correct"},
@@ -45,7 +50,10 @@ func TestModelErrorPages(t *testing.T) {
 			if page.status != c.status || page.heading != c.heading || page.message == "" {
 				t.Fatalf("page %d %q (%q), want %d %q", page.status, page.heading, page.message, c.status, c.heading)
 			}
-			if ok != (c.status < http.StatusInternalServerError) {
+			// Every refusal has its page; only what no row names (a server
+			// error) is unknown, though a refusal may answer 5xx itself (503:
+			// try again).
+			if unknown := c.heading == "Something went wrong on our side"; ok == unknown {
 				t.Fatalf("ok = %v: only server errors are unknown", ok)
 			}
 			if got := statusOf(wrapped); got != c.status {

@@ -2,14 +2,9 @@ package models
 
 import (
 	"context"
-	"errors"
 
 	"gorm.io/gorm"
 )
-
-// errDetachedInTx refuses detached work started from a transaction's store,
-// which has no pool of its own to detach to.
-var errDetachedInTx = errors.New("detached work must start from the server's store, not a transaction's")
 
 // WithDetachedPool gives Detached a pool of its own. A request on PostgreSQL
 // holds one connection for its whole transaction (Request); work it

@@ -80,6 +80,19 @@ var (
 	ErrDeviceDeprovisioned = errors.New("the device is already deprovisioned; deprovisioning is final")
 )
 
+// Errors of the server's set-up rather than of a person's request: no page
+// shows them.
+var (
+	// ErrScopeKeyMismatch is why a server stops when the database does not
+	// verify its scopes (Store.CheckScopeKey).
+	ErrScopeKeyMismatch = errors.New("the database does not accept this server's signed scope: " +
+		"its key differs from the one derived from CANOPY_SESSION_KEY, or none was written; " +
+		"start with DATABASE_OWNER_URL set (or run canopy migrate with it) and the same CANOPY_SESSION_KEY")
+	// errDetachedInTx refuses detached work started from a transaction's
+	// store, which has no pool of its own to detach to (Store.Detached).
+	errDetachedInTx = errors.New("detached work must start from the server's store, not a transaction's")
+)
+
 // FieldErrors maps a form field to the message shown beside it. It is an
 // error so validation failures travel the ordinary error path.
 type FieldErrors map[string]string //nolint:errname // a form's messages by field name: the map is named for what it holds

@@ -248,11 +248,6 @@ func scopeKeyPads(key []byte) (inner, outer []byte) {
 	return inner, outer
 }
 
-// ErrScopeKeyMismatch is why a server stops when the database does not verify its scopes.
-var ErrScopeKeyMismatch = errors.New("the database does not accept this server's signed scope: " +
-	"its key differs from the one derived from CANOPY_SESSION_KEY, or none was written; " +
-	"start with DATABASE_OWNER_URL set (or run canopy migrate with it) and the same CANOPY_SESSION_KEY")
-
 // CheckScopeKey asks the database whether it verifies this store's
 // signatures, so a server whose key it does not hold stops at start-up
 // instead of serving empty pages.
