@@ -11,6 +11,7 @@ import (
 
 	"canopy/internal/config"
 	"canopy/internal/devicecookie"
+	"canopy/internal/sealbox"
 	"canopy/models"
 	"canopy/static"
 )
@@ -23,6 +24,7 @@ type Handlers struct {
 	secrets  *config.Secrets
 	cookies  *sessions.CookieStore
 	devices  devicecookie.Signer
+	sealer   *sealbox.Box // seals single sign-on client secrets at rest
 	now      func() time.Time
 	access   map[string]accessRule // "METHOD /path" → who may call it
 	echo     *echo.Echo
@@ -38,6 +40,7 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 		secrets:  secrets,
 		cookies:  newCookieStore(cfg, secrets),
 		devices:  devicecookie.NewSigner(secrets.Device),
+		sealer:   mustSealBox(secrets.SSOClientSecret),
 		now:      time.Now,
 		access:   map[string]accessRule{},
 		hostname: cfg.BaseURL.Host,
@@ -127,6 +130,16 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.tenantRoute(site, http.MethodPost, "/templates/:id/edit", models.PermEdit, h.updateTemplate)
 	h.tenantRoute(site, http.MethodPost, "/templates/:id/delete", models.PermEdit, h.deleteTemplate)
 	return h
+}
+
+// mustSealBox makes the box for a key LoadSecrets derived, which always has
+// the right length: a failure here is a programming error.
+func mustSealBox(key []byte) *sealbox.Box {
+	box, err := sealbox.New(key)
+	if err != nil {
+		panic(err)
+	}
+	return box
 }
 
 // Router is the HTTP handler to serve.

@@ -63,6 +63,14 @@ const (
 	AuditCompanyEntered       = "company.entered"
 	AuditSignIn               = "auth.signin"
 	AuditSignInFailed         = "auth.signin_failed"
+
+	AuditSSOConnectionSaved    = "sso.connection_saved"
+	AuditSSOConnectionDeleted  = "sso.connection_deleted"
+	AuditSSOInheritanceChanged = "sso.inheritance_changed"
+	AuditSSODomainVerified     = "sso.domain_verified"
+	AuditSSODomainApproved     = "sso.domain_approved"
+	AuditSSODomainRefused      = "sso.domain_refused"
+	AuditSSOIdentityLinked     = "sso.identity_linked"
 )
 
 // AuditAction is one known action and how people read it.
@@ -100,6 +108,13 @@ var AuditActions = []AuditAction{
 	{AuditCompanyEntered, "Company entered"},
 	{AuditSignIn, "Signed in"},
 	{AuditSignInFailed, "Sign-in failed"},
+	{AuditSSOConnectionSaved, "Single sign-on saved"},
+	{AuditSSOConnectionDeleted, "Single sign-on removed"},
+	{AuditSSOInheritanceChanged, "Single sign-on inheritance changed"},
+	{AuditSSODomainVerified, "SSO domain verified"},
+	{AuditSSODomainApproved, "SSO domain approved"},
+	{AuditSSODomainRefused, "SSO domain refused"},
+	{AuditSSOIdentityLinked, "SSO identity linked"},
 }
 
 // AuditActionLabel is how people read an action key.

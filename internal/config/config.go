@@ -33,6 +33,10 @@ type Config struct {
 
 	SMTP SMTP
 
+	// DNSResolver is the DNS server ("host:port") that single sign-on's
+	// domain checks ask for TXT records; empty means the system's.
+	DNSResolver string // CANOPY_DNS_RESOLVER
+
 	ShutdownTimeout time.Duration // CANOPY_SHUTDOWN_TIMEOUT
 }
 
@@ -76,6 +80,7 @@ func Parse(lookup func(string) (string, bool)) (*Config, error) {
 		OwnerDatabaseURL: get("DATABASE_OWNER_URL", ""),
 		SessionKey:       get("CANOPY_SESSION_KEY", ""),
 		LogLevel:         strings.ToLower(get("CANOPY_LOG_LEVEL", "info")),
+		DNSResolver:      get("CANOPY_DNS_RESOLVER", ""),
 		SMTP: SMTP{
 			Host:     get("CANOPY_SMTP_HOST", ""),
 			Username: get("CANOPY_SMTP_USERNAME", ""),
@@ -117,6 +122,12 @@ func Parse(lookup func(string) (string, bool)) (*Config, error) {
 		errs = append(errs, errors.New("DATABASE_OWNER_URL: set DATABASE_URL too (SQLite has no owner role)"))
 	case cfg.OwnerDatabaseURL != "" && !isPostgresURL(cfg.OwnerDatabaseURL):
 		errs = append(errs, errors.New("DATABASE_OWNER_URL: only postgres:// URLs are supported"))
+	}
+
+	if cfg.DNSResolver != "" {
+		if _, _, err := net.SplitHostPort(cfg.DNSResolver); err != nil {
+			errs = append(errs, fmt.Errorf("CANOPY_DNS_RESOLVER: %q is not host:port: %w", cfg.DNSResolver, err))
+		}
 	}
 
 	timeout, err := time.ParseDuration(get("CANOPY_SHUTDOWN_TIMEOUT", "15s"))

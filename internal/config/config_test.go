@@ -89,6 +89,7 @@ func TestParseRejects(t *testing.T) {
 		{"DATABASE_OWNER_URL", "postgres://owner@db/canopy", "set DATABASE_URL too"},
 		{"CANOPY_SHUTDOWN_TIMEOUT", "-1s", "CANOPY_SHUTDOWN_TIMEOUT"},
 		{"CANOPY_TRUSTED_PROXIES", "10.0.0.0/99", "CANOPY_TRUSTED_PROXIES"},
+		{"CANOPY_DNS_RESOLVER", "127.0.0.1", "CANOPY_DNS_RESOLVER"},
 	}
 	for _, c := range cases {
 		t.Run(c.key+"="+c.value, func(t *testing.T) {

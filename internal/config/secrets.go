@@ -24,6 +24,11 @@ type Secrets struct {
 	// DatabaseScope signs each transaction's row-level security scope; the
 	// database holds it too, where the server's own role cannot read it.
 	DatabaseScope []byte
+	// SSOClientSecret seals single sign-on connections' client secrets at rest.
+	SSOClientSecret []byte
+	// SSOState seals the short-lived cookie that carries a single sign-on
+	// attempt (state, nonce, PKCE verifier) from its start to its callback.
+	SSOState []byte
 }
 
 const secretFile = "session.key"
@@ -42,7 +47,8 @@ func (c *Config) LoadSecrets() (*Secrets, error) {
 		return m.Sum(nil)
 	}
 	return &Secrets{SessionHash: derive("session-hash"), SessionBlock: derive("session-block"), Handoff: derive("handoff"), Device: derive("device"),
-		SignInCounter: derive("signin-counter"), DatabaseScope: derive("database-scope")}, nil
+		SignInCounter: derive("signin-counter"), DatabaseScope: derive("database-scope"),
+		SSOClientSecret: derive("sso-client-secret"), SSOState: derive("sso-state")}, nil
 }
 
 func (c *Config) masterSecret() ([]byte, error) {
