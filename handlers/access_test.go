@@ -56,6 +56,13 @@ var routeExpectations = map[string]expectation{
 	"GET /auth/handoff":       {tenant: all(400), apex: all(404)}, // no token given
 	"GET /auth/handoff/begin": {tenant: all(303), apex: all(404)},
 	"GET /go/:subdomain":      {}, // checked in TestNonMemberIsRefused and the switching tests
+	// The demo data of these tests has no single sign-on; sso_handlers_test.go
+	// configures it and runs the flow.
+	"GET /login/sso":         {tenant: all(303), apex: all(200)},
+	"GET /auth/sso":          {tenant: all(404), apex: all(404)},
+	"GET /auth/sso/begin":    {tenant: all(404), apex: all(404)},
+	"GET /auth/sso/callback": {tenant: all(400), apex: all(404)}, // no attempt cookie
+	"POST /auth/sso/link":    {},                                 // checked in sso_handlers_test.go
 
 	"GET /invitations/:token":          {tenant: all(404), apex: all(404)}, // sample token is unknown; real ones in team tests
 	"POST /invitations/:token/accept":  {},                                 // checked in team_handlers_test.go

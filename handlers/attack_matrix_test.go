@@ -161,6 +161,13 @@ func atkRoutes(x *atk) map[string]atkRoute {
 		"GET /auth/handoff":       {path: p("/auth/handoff?token=forged"), want: always(http.StatusBadRequest)},
 		"GET /auth/handoff/begin": {path: p("/auth/handoff/begin?next=//evil.example"), want: done},
 		"GET /go/:subdomain":      {path: p("/go/initech?next=//evil.example"), want: done},
+		"GET /login/sso":          {path: p("/login/sso?company=globex"), want: done},
+		"GET /auth/sso":           {want: notFound},
+		// A company's host runs single sign-on only for where its own
+		// connection is in force: never for another company.
+		"GET /auth/sso/begin":     {path: p("/auth/sso/begin?tenant=globex"), want: notFound},
+		"GET /auth/sso/callback":  {path: p("/auth/sso/callback?state=forged&code=forged"), want: always(http.StatusBadRequest)},
+		"POST /auth/sso/link":     {form: f("password", "demo-password"), want: csrfGated(http.StatusBadRequest)},
 		"GET /invitations/:token": {path: p("/invitations/bogus"), want: notFound},
 		"POST /invitations/:token/accept": {path: p("/invitations/bogus/accept"),
 			form: f("first_name", "Mallory", "password", "a-long-password", "password_confirm", "a-long-password"), want: csrfGated(http.StatusNotFound)},

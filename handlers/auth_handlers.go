@@ -68,6 +68,9 @@ func (h *Handlers) loginForm(c echo.Context) error {
 		return h.sendToLandingCompany(c)
 	}
 	form := pages.LoginForm{Tenant: subdomain, Next: next, State: state, TenantName: h.tenantName(c, subdomain)}
+	if _, _, err := h.offerSSO(c, &form); err != nil {
+		return err
+	}
 	if c.QueryParam("signed_out") != "" {
 		h.flash(c, "success", "You have been signed out.")
 	}
@@ -94,7 +97,16 @@ func (h *Handlers) login(c echo.Context) error {
 		Errors: map[string]string{},
 	}
 	form.TenantName = h.tenantName(c, form.Tenant)
+	inForce, target, err := h.offerSSO(c, &form)
+	if err != nil {
+		return err
+	}
 	password := c.FormValue("password")
+	// Email first: an address the company's single sign-on covers goes to
+	// its identity provider when no password was typed.
+	if password == "" && inForce != nil && inForce.Covers(form.Email) {
+		return c.Redirect(http.StatusSeeOther, h.ssoStartURL(form.Tenant, form.Next, form.Email))
+	}
 	if form.Email == "" {
 		form.Errors["email"] = "Enter your email address."
 	}
@@ -132,6 +144,11 @@ func (h *Handlers) login(c echo.Context) error {
 	if err := h.store.AttemptSucceeded(c.Request().Context(), attempt); err != nil {
 		return err
 	}
+	if inForce != nil && mustUseSSO(inForce, u, target) {
+		h.log.Info("password sign-in refused: single sign-on required", "user", u.ID, "tenant", form.Tenant)
+		form.Error = form.TenantName + " asks people at " + models.EmailDomain(u.Email) + " to sign in with single sign-on."
+		return h.render(c, http.StatusForbidden, pages.Login(h.shell(c, "Sign in", ""), form))
+	}
 	h.log.Info("signed in", "user", u.ID, "ip", c.RealIP())
 	if err := h.signIn(c, u); err != nil {
 		return err
@@ -144,6 +161,99 @@ func (h *Handlers) login(c echo.Context) error {
 		return h.enterCompany(c, form.Tenant, form.Next, form.State)
 	}
 	return h.sendToLandingCompany(c)
+}
+
+// ssoInForce is the single sign-on in force at a lineage's tenant, or nil.
+func (h *Handlers) ssoInForce(ctx context.Context, lineage models.Lineage) (*models.SSOInForce, error) {
+	inForce, err := h.store.SSOInForce(ctx, lineage)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, nil
+	}
+	return inForce, err
+}
+
+// mustUseSSO tells whether u may not enter the company at subdomain with a
+// password: its single sign-on is required for u's email domain, and u is
+// not its owner, who keeps a password as the break-glass account.
+func mustUseSSO(inForce *models.SSOInForce, u *models.User, t *models.Tenant) bool {
+	return inForce.RequiredFor(u.Email) && (t.OwnerUserID == nil || *t.OwnerUserID != u.ID)
+}
+
+// offerSSO fills the sign-in form's single sign-on offer: the company's,
+// when the form names one that has it in force, or on the bare base domain
+// a way to name the company. It returns the company's connection, if any.
+func (h *Handlers) offerSSO(c echo.Context, form *pages.LoginForm) (*models.SSOInForce, *models.Tenant, error) {
+	if form.Tenant == "" {
+		form.SSOURL = "/login/sso"
+		return nil, nil, nil
+	}
+	lineage, err := h.store.LineageBySubdomain(c.Request().Context(), form.Tenant)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	inForce, err := h.ssoInForce(c.Request().Context(), lineage)
+	if err != nil || inForce == nil {
+		return nil, nil, err
+	}
+	form.SSOURL = h.ssoStartURL(form.Tenant, form.Next, "")
+	if inForce.Required {
+		form.SSONote = "People at " + strings.Join(inForce.Domains, ", ") + " sign in with single sign-on."
+	}
+	return inForce, lineage.Tenant(), nil
+}
+
+// ssoStartURL starts a company's single sign-on at its own host.
+func (h *Handlers) ssoStartURL(subdomain, next, email string) string {
+	q := url.Values{}
+	if next = safeNext(next); next != "" && next != "/" {
+		q.Set("next", next)
+	}
+	if email != "" {
+		q.Set("email", email)
+	}
+	u := h.cfg.TenantURL(subdomain, "/auth/sso")
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	return u
+}
+
+// ssoCompany is "Sign in with SSO" on the bare base domain: it asks for the
+// company's address and continues to its single sign-on.
+func (h *Handlers) ssoCompany(c echo.Context) error {
+	rs := stateOf(c)
+	if rs.tenant != nil {
+		return c.Redirect(http.StatusSeeOther, "/auth/sso")
+	}
+	form := pages.SSOCompanyForm{Company: strings.TrimSpace(c.QueryParam("company")), Base: h.hostname}
+	if form.Company == "" {
+		if c.QueryParams().Has("company") {
+			form.Error = "Enter your company's address."
+			return h.render(c, http.StatusUnprocessableEntity, pages.SSOCompany(h.shell(c, "Sign in with SSO", ""), form))
+		}
+		return h.render(c, http.StatusOK, pages.SSOCompany(h.shell(c, "Sign in with SSO", ""), form))
+	}
+	sub := models.NormalizeSubdomain(strings.TrimSuffix(strings.TrimSuffix(form.Company, "."+h.hostname), "."+h.cfg.BaseURL.Hostname()))
+	lineage, err := h.store.LineageBySubdomain(c.Request().Context(), sub)
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
+		return err
+	}
+	var inForce *models.SSOInForce
+	if err == nil {
+		if inForce, err = h.ssoInForce(c.Request().Context(), lineage); err != nil {
+			return err
+		}
+	}
+	if inForce == nil {
+		// One answer for an unknown address and one without single sign-on:
+		// the form is not a way to list companies.
+		form.Error = "No company at this address signs in with single sign-on. Check the address, or sign in with your email and password."
+		return h.render(c, http.StatusUnprocessableEntity, pages.SSOCompany(h.shell(c, "Sign in with SSO", ""), form))
+	}
+	return c.Redirect(http.StatusSeeOther, h.ssoStartURL(sub, "", ""))
 }
 
 func (h *Handlers) tenantName(c echo.Context, subdomain string) string {
@@ -216,16 +326,22 @@ func (h *Handlers) beginHandoff(c echo.Context) error {
 	if rs.tenant == nil {
 		return errNotFound
 	}
-	state := handoff.NewState()
-	c.SetCookie(&http.Cookie{ //nolint:gosec // G124: Secure whenever Canopy is served over https; a development server on http cannot set it
-		Name: h.handoffCookieName(), Value: state, Path: "/auth/handoff", MaxAge: handoffStateMaxAge,
-		HttpOnly: true, Secure: h.cfg.Secure(), SameSite: http.SameSiteLaxMode,
-	})
-	q := url.Values{"tenant": {rs.tenant.Subdomain}, "state": {state}}
+	q := url.Values{"tenant": {rs.tenant.Subdomain}, "state": {h.newHandoffState(c)}}
 	if next := safeNext(c.QueryParam("next")); next != "" && next != "/" {
 		q.Set("next", next)
 	}
 	return c.Redirect(http.StatusSeeOther, h.cfg.BaseLink("/login", q))
+}
+
+// newHandoffState gives this browser a new hand-off state for this host and
+// returns it. Path "/": browsers refuse a __Host- cookie with any other.
+func (h *Handlers) newHandoffState(c echo.Context) string {
+	state := handoff.NewState()
+	c.SetCookie(&http.Cookie{ //nolint:gosec // G124: Secure whenever Canopy is served over https; a development server on http cannot set it
+		Name: h.handoffCookieName(), Value: state, Path: "/", MaxAge: handoffStateMaxAge,
+		HttpOnly: true, Secure: h.cfg.Secure(), SameSite: http.SameSiteLaxMode,
+	})
+	return state
 }
 
 // handoffStateMaxAge is how long a browser may take from asking to enter a
@@ -280,6 +396,13 @@ func (h *Handlers) enterCompany(c echo.Context, subdomain, next, state string) e
 			href:    h.cfg.BaseLink("/", nil), label: "Go to my companies"}
 	} else if err != nil {
 		return err
+	}
+	if inForce, err := h.ssoInForce(ctx, lineage); err != nil {
+		return err
+	} else if inForce != nil && mustUseSSO(inForce, rs.user, t) {
+		return &pageError{status: http.StatusForbidden, heading: t.Name + " uses single sign-on",
+			message: t.Name + " asks people at " + models.EmailDomain(rs.user.Email) + " to sign in through their identity provider, not with a password.",
+			href:    h.ssoStartURL(t.Subdomain, next, rs.user.Email), label: "Sign in with SSO"}
 	}
 	if state == "" {
 		return c.Redirect(http.StatusSeeOther, h.beginURL(t.Subdomain, next))

@@ -18,32 +18,35 @@ import (
 
 // Handlers holds the dependencies every handler uses.
 type Handlers struct {
-	cfg      *config.Config
-	store    *models.Store
-	log      *slog.Logger
-	secrets  *config.Secrets
-	cookies  *sessions.CookieStore
-	devices  devicecookie.Signer
-	sealer   *sealbox.Box // seals single sign-on client secrets at rest
-	now      func() time.Time
-	access   map[string]accessRule // "METHOD /path" → who may call it
-	echo     *echo.Echo
-	hostname string // the base domain's host, e.g. "localhost:8080"
+	cfg     *config.Config
+	store   *models.Store
+	log     *slog.Logger
+	secrets *config.Secrets
+	cookies *sessions.CookieStore
+	devices devicecookie.Signer
+	sealer  *sealbox.Box // seals single sign-on client secrets at rest
+	// ssoProviders caches identity providers' discovery documents and keys.
+	ssoProviders *ssoProviders
+	now          func() time.Time
+	access       map[string]accessRule // "METHOD /path" → who may call it
+	echo         *echo.Echo
+	hostname     string // the base domain's host, e.g. "localhost:8080"
 }
 
 // New wires the router. It is the only place routes are declared.
 func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *slog.Logger) *Handlers {
 	h := &Handlers{
-		cfg:      cfg,
-		store:    store,
-		log:      log,
-		secrets:  secrets,
-		cookies:  newCookieStore(cfg, secrets),
-		devices:  devicecookie.NewSigner(secrets.Device),
-		sealer:   mustSealBox(secrets.SSOClientSecret),
-		now:      time.Now,
-		access:   map[string]accessRule{},
-		hostname: cfg.BaseURL.Host,
+		cfg:          cfg,
+		store:        store,
+		log:          log,
+		secrets:      secrets,
+		cookies:      newCookieStore(cfg, secrets),
+		devices:      devicecookie.NewSigner(secrets.Device),
+		sealer:       mustSealBox(secrets.SSOClientSecret),
+		ssoProviders: newSSOProviders(),
+		now:          time.Now,
+		access:       map[string]accessRule{},
+		hostname:     cfg.BaseURL.Host,
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -64,6 +67,11 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.publicRoute(site, http.MethodPost, "/logout", h.logout)
 	h.publicRoute(site, http.MethodGet, "/auth/handoff/begin", h.beginHandoff)
 	h.publicRoute(site, http.MethodGet, "/auth/handoff", h.redeemHandoff)
+	h.publicRoute(site, http.MethodGet, "/login/sso", h.ssoCompany)
+	h.publicRoute(site, http.MethodGet, "/auth/sso", h.startSSO)
+	h.publicRoute(site, http.MethodGet, "/auth/sso/begin", h.beginSSO)
+	h.publicRoute(site, http.MethodGet, ssoCallbackPath, h.ssoCallback)
+	h.publicRoute(site, http.MethodPost, "/auth/sso/link", h.linkAccount)
 	h.publicRoute(site, http.MethodGet, "/go/:subdomain", h.goToCompany)
 	h.publicRoute(site, http.MethodGet, "/invitations/:token", h.invitation)
 	h.publicRoute(site, http.MethodPost, "/invitations/:token/accept", h.acceptInvitation)

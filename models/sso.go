@@ -31,6 +31,11 @@ type SSOConnection struct {
 	Domains            []SSODomain `gorm:"-"`
 }
 
+// SSOSecretBinding names what a connection's client secret is sealed for
+// (its tenant), so a sealed value copied onto another tenant's connection
+// does not open.
+func SSOSecretBinding(tenantID int64) string { return fmt.Sprintf("sso-connection:%d", tenantID) }
+
 // TableName is the table of SSOConnection.
 func (SSOConnection) TableName() string { return "sso_connections" }
 

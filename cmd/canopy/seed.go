@@ -8,6 +8,7 @@ import (
 
 	"canopy/internal/config"
 	"canopy/internal/demo"
+	"canopy/internal/sealbox"
 	"canopy/models"
 )
 
@@ -38,10 +39,10 @@ func seed(cfg *config.Config, log *slog.Logger, args []string) error {
 		return err
 	}
 	defer models.Close(db)
-	return seedDemo(ctx, models.NewStore(db).WithScopeKey(secrets.DatabaseScope), log, *ifEmpty)
+	return seedDemo(ctx, models.NewStore(db).WithScopeKey(secrets.DatabaseScope), secrets, log, *ifEmpty)
 }
 
-func seedDemo(ctx context.Context, store *models.Store, log *slog.Logger, ifEmpty bool) error {
+func seedDemo(ctx context.Context, store *models.Store, secrets *config.Secrets, log *slog.Logger, ifEmpty bool) error {
 	if ifEmpty {
 		has, err := store.HasTenants(ctx)
 		if err != nil {
@@ -55,6 +56,16 @@ func seedDemo(ctx context.Context, store *models.Store, log *slog.Logger, ifEmpt
 	if err := demo.Seed(ctx, store); err != nil {
 		return err
 	}
-	log.Info("demo data loaded", "password", demo.Password)
+	// Acme Corp signs in through the development identity provider, which
+	// runs only when someone starts it (make devidp).
+	box, err := sealbox.New(secrets.SSOClientSecret)
+	if err != nil {
+		return err
+	}
+	seal := func(tenantID int64) string { return box.Seal(demo.DevClientSecret, models.SSOSecretBinding(tenantID)) }
+	if err := demo.SeedSSO(ctx, store, demo.DevIssuer, demo.DevClientID, seal); err != nil {
+		return err
+	}
+	log.Info("demo data loaded", "password", demo.Password, "single sign-on", "Acme Corp through "+demo.DevIssuer+" (make devidp)")
 	return nil
 }

@@ -57,7 +57,7 @@ func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 		return err
 	}
 	if *seedIfEmpty {
-		if err := seedDemo(ctx, store, log, true); err != nil {
+		if err := seedDemo(ctx, store, secrets, log, true); err != nil {
 			return err
 		}
 	}

@@ -28,7 +28,8 @@ type Secrets struct {
 	SSOClientSecret []byte
 	// SSOState seals the short-lived cookie that carries a single sign-on
 	// attempt (state, nonce, PKCE verifier) from its start to its callback.
-	SSOState []byte
+	SSOState      []byte
+	SSOStateBlock []byte // encrypts that cookie
 }
 
 const secretFile = "session.key"
@@ -48,7 +49,7 @@ func (c *Config) LoadSecrets() (*Secrets, error) {
 	}
 	return &Secrets{SessionHash: derive("session-hash"), SessionBlock: derive("session-block"), Handoff: derive("handoff"), Device: derive("device"),
 		SignInCounter: derive("signin-counter"), DatabaseScope: derive("database-scope"),
-		SSOClientSecret: derive("sso-client-secret"), SSOState: derive("sso-state")}, nil
+		SSOClientSecret: derive("sso-client-secret"), SSOState: derive("sso-state"), SSOStateBlock: derive("sso-state-block")}, nil
 }
 
 func (c *Config) masterSecret() ([]byte, error) {

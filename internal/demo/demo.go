@@ -295,3 +295,47 @@ func ensureDevices(ctx context.Context, tx *models.Store, eu *models.Tenant) err
 	}
 	return nil
 }
+
+// The development identity provider (`canopy devidp`) as the demo data
+// configures it for Acme Corp.
+const (
+	DevIssuer       = "http://127.0.0.1:9998/oidc"
+	DevClientID     = "canopy-dev"
+	DevClientSecret = "canopy-dev-secret"
+)
+
+// SeedSSO gives Acme Corp a single sign-on connection to an identity
+// provider for acme.test, approved as platform staff would (a demo domain
+// cannot be proven in DNS), not required, so password sign-in still works;
+// Acme Europe inherits it. seal seals the client secret for a tenant, with
+// the server's key. A connection Acme already has is left alone.
+func SeedSSO(ctx context.Context, store *models.Store, issuer, clientID string, seal func(tenantID int64) string) error {
+	return store.Tx(ctx, func(tx *models.Store) error {
+		acme, err := tx.TenantBySubdomain(ctx, "acme")
+		if err != nil {
+			return err
+		}
+		return actingIn(ctx, tx, acme.ID, func(ctx context.Context, tx *models.Store) error {
+			if _, err := tx.SSOConnectionOf(ctx, acme.ID); err == nil {
+				return nil
+			} else if !errors.Is(err, models.ErrNotFound) {
+				return err
+			}
+			if err := tx.SetSSOInherit(ctx, acme.ID, false); err != nil {
+				return err
+			}
+			conn, err := tx.SaveSSOConnection(ctx, acme.ID, models.SSOConnectionInput{
+				Issuer: issuer, ClientID: clientID, SealedSecret: seal(acme.ID), Domains: "acme.test", JoinRole: models.RoleViewer,
+			})
+			if err != nil {
+				return err
+			}
+			for _, d := range conn.Domains {
+				if err := tx.DecideSSODomain(ctx, acme.ID, d.ID, true, "Demo data"); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+}
