@@ -29,6 +29,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/oauth2-proxy/mockoidc"
@@ -63,6 +64,7 @@ type Config struct {
 // Server is a running provider.
 type Server struct {
 	oidc *mockoidc.MockOIDC
+	ln   *listener
 	log  *slog.Logger
 
 	// mu serialises every request, and SignInNext and DenyNext with them:
@@ -124,7 +126,8 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("devidp: listen on %s: %w", cfg.Addr, err)
 	}
-	if err := m.Start(ln, nil); err != nil {
+	s.ln = &listener{Listener: ln, conns: map[*conn]struct{}{}}
+	if err := m.Start(s.ln, nil); err != nil {
 		_ = ln.Close()
 		return nil, fmt.Errorf("devidp: %w", err)
 	}
@@ -179,11 +182,76 @@ func (s *Server) ClientSecret() string { return s.oidc.ClientSecret }
 func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := s.oidc.Server.Shutdown(ctx); err != nil {
-		_ = s.oidc.Server.Close()
-		return fmt.Errorf("devidp: close: %w", err)
+	done := make(chan error, 1)
+	go func() { done <- s.oidc.Server.Shutdown(ctx) }()
+	// Shutdown would wait five seconds for connections that never sent a
+	// request (HTTP clients dial spares when requests run concurrently);
+	// nothing is in flight on them, so they go at once.
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s.ln.closeUnused()
+		select {
+		case err := <-done:
+			if err != nil {
+				_ = s.oidc.Server.Close()
+				return fmt.Errorf("devidp: close: %w", err)
+			}
+			return nil
+		case <-tick.C:
+		}
 	}
-	return nil
+}
+
+// listener keeps the connections it accepted, so that Close can end those
+// that never sent a byte.
+type listener struct {
+	net.Listener
+	mu    sync.Mutex
+	conns map[*conn]struct{}
+}
+
+type conn struct {
+	net.Conn
+	ln   *listener
+	used atomic.Bool // has sent something
+}
+
+func (l *listener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	tc := &conn{Conn: c, ln: l}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.conns[tc] = struct{}{}
+	return tc, nil
+}
+
+func (l *listener) closeUnused() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for c := range l.conns {
+		if !c.used.Load() {
+			_ = c.Conn.Close()
+		}
+	}
+}
+
+func (c *conn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if n > 0 {
+		c.used.Store(true)
+	}
+	return n, err
+}
+
+func (c *conn) Close() error {
+	c.ln.mu.Lock()
+	delete(c.ln.conns, c)
+	c.ln.mu.Unlock()
+	return c.Conn.Close()
 }
 
 // SignInNext makes the next authorization request that reaches sign-in

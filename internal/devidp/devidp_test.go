@@ -512,6 +512,7 @@ func TestAuthorizationRequestRefusals(t *testing.T) {
 		{name: "implicit flow", change: func(q url.Values) { q.Set("response_type", "token") }, wantError: "unsupported_response_type"},
 		{name: "no openid scope", change: func(q url.Values) { q.Set("scope", "email profile") }, wantError: "invalid_scope"},
 		{name: "unknown scope", change: func(q url.Values) { q.Set("scope", "openid offline_access") }, wantError: "invalid_scope"},
+		{name: "scopes apart by two spaces", change: func(q url.Values) { q.Set("scope", "openid  email") }, wantError: "invalid_scope"},
 		{name: "no state", change: func(q url.Values) { q.Del("state") }, wantError: "invalid_request"},
 		{name: "plain PKCE", change: func(q url.Values) { q.Set("code_challenge_method", "plain") }, wantError: "invalid_request"},
 		{name: "challenge without method", change: func(q url.Values) { q.Del("code_challenge_method") }, wantError: "invalid_request"},
@@ -1045,6 +1046,26 @@ func TestStart(t *testing.T) {
 			}
 		})
 	}
+	t.Run("closes at once beside a connection that sent nothing", func(t *testing.T) {
+		idp, err := Start(Config{Addr: "127.0.0.1:0"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		silent, err := net.Dial("tcp", strings.TrimPrefix(strings.TrimSuffix(idp.Issuer(), "/oidc"), "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer silent.Close()
+		// Let the server accept it before closing.
+		newRelyingParty(t, idp)
+		start := time.Now()
+		if err := idp.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took > 2*time.Second {
+			t.Errorf("Close took %v", took)
+		}
+	})
 	t.Run("address in use", func(t *testing.T) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

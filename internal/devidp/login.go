@@ -2,6 +2,7 @@ package devidp
 
 import (
 	"bytes"
+	"fmt"
 	"html/template"
 	"maps"
 	"net/http"
@@ -113,13 +114,15 @@ func checkRequest(params url.Values) (code, description string) {
 	if params.Get("response_type") != "code" {
 		return "unsupported_response_type", "only response_type=code is supported"
 	}
-	scopes := strings.Fields(params.Get("scope"))
+	// Scopes are separated by single spaces (RFC 6749 3.3), as mockoidc
+	// splits them.
+	scopes := strings.Split(params.Get("scope"), " ")
 	if !slices.Contains(scopes, "openid") {
 		return "invalid_scope", "the scope must include openid"
 	}
 	for _, scope := range scopes {
 		if !slices.Contains(scopesSupported, scope) {
-			return "invalid_scope", "unsupported scope: " + scope
+			return "invalid_scope", fmt.Sprintf("unsupported scope: %q", scope)
 		}
 	}
 	if params.Get("state") == "" {
