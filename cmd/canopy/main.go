@@ -1,6 +1,6 @@
-// Command canopy is the one Canopy binary: `canopy serve`, `canopy migrate`
-// and `canopy seed --demo`. Configuration comes from the environment (see
-// README.md).
+// Command canopy is the one Canopy binary: `canopy serve`, `canopy migrate`,
+// `canopy seed --demo` and `canopy devidp`. Configuration comes from the
+// environment (see README.md).
 package main
 
 import (
@@ -24,6 +24,8 @@ Usage:
   canopy seed --demo [--if-empty]        load the demo data (safe to repeat)
   canopy seed --scale [--create-database | --recreate-database]
                                          load the large benchmark data (PostgreSQL; make bench-data)
+  canopy devidp [--addr 127.0.0.1:9998] [--client-id canopy-dev] [--client-secret canopy-dev-secret]
+                                         serve the development OpenID Connect provider (make devidp)
 
 Configuration is read from the environment; see README.md.
 `
@@ -39,6 +41,9 @@ func run(args []string, out io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(out, usage)
 		return nil
+	}
+	if args[0] == "devidp" {
+		return devIDP(args[1:], out)
 	}
 	cfg, err := config.Load()
 	if err != nil {
