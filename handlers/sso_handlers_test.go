@@ -142,13 +142,16 @@ func TestSSOLinksAnExistingAccountOnceItsPasswordIsGiven(t *testing.T) {
 	wantBody(t, ask, "Confirm it", "alice@acme.test")
 	wantSignedIn(t, b, "acme", false)
 
-	wrong := b.submit(tenantURL("acme", "/auth/sso/callback"), tenantURL("acme", "/auth/sso/link"), url.Values{"password": {"not-her-password"}})
+	token := csrfField.FindStringSubmatch(ask.body)
+	if token == nil {
+		t.Fatal("no CSRF token on the confirmation page")
+	}
+	wrong := b.post(tenantURL("acme", "/auth/sso/link"), url.Values{"password": {"not-her-password"}, "_csrf": {token[1]}})
 	wantStatus(t, wrong, http.StatusUnauthorized)
 	if e := a.lastAudit("acme"); e.Action != models.AuditSignInFailed {
 		t.Fatalf("last event %s, want a failed sign-in", e.Action)
 	}
-	// The page the wrong password showed carries this session's token.
-	right := b.follow(b.submit(tenantURL("acme", "/auth/sso/callback"), tenantURL("acme", "/auth/sso/link"), url.Values{"password": {demo.Password}}))
+	right := b.follow(b.post(tenantURL("acme", "/auth/sso/link"), url.Values{"password": {demo.Password}, "_csrf": {token[1]}}))
 	if right.status == http.StatusOK && strings.Contains(right.body, "Confirm it") {
 		t.Fatalf("still asked to confirm: %s", excerpt(right.body))
 	}
