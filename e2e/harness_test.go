@@ -69,6 +69,7 @@ type app struct {
 	port     string
 	store    *models.Store // to read what Canopy emailed, as a person reads their inbox
 	db       *gorm.DB      // to let time pass, e.g. for an invitation to expire
+	secrets  *config.Secrets
 }
 
 // canopyTest is a base domain of two labels, like a real one (canopy.example.com)
@@ -142,7 +143,7 @@ func startCanopyOn(t *testing.T, hostname string) *app {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return &app{hostname: hostname, port: port, store: store, db: db}
+	return &app{hostname: hostname, port: port, store: store, db: db, secrets: secrets}
 }
 
 // newBrowser starts a headless Chromium that lives until the test ends, or

@@ -105,7 +105,7 @@ func (h *Handlers) login(c echo.Context) error {
 	// Email first: an address the company's single sign-on covers goes to
 	// its identity provider when no password was typed.
 	if password == "" && inForce != nil && inForce.Covers(form.Email) {
-		return c.Redirect(http.StatusSeeOther, h.ssoStartURL(form.Tenant, form.Next, form.Email))
+		return h.render(c, http.StatusOK, pages.SSOContinue(h.shell(c, "Single sign-on", ""), form.TenantName, h.ssoStartURL(form.Tenant, form.Next, form.Email)))
 	}
 	if form.Email == "" {
 		form.Errors["email"] = "Enter your email address."
@@ -253,7 +253,7 @@ func (h *Handlers) ssoCompany(c echo.Context) error {
 		form.Error = "No company at this address signs in with single sign-on. Check the address, or sign in with your email and password."
 		return h.render(c, http.StatusUnprocessableEntity, pages.SSOCompany(h.shell(c, "Sign in with SSO", ""), form))
 	}
-	return c.Redirect(http.StatusSeeOther, h.ssoStartURL(sub, "", ""))
+	return h.render(c, http.StatusOK, pages.SSOContinue(h.shell(c, "Single sign-on", ""), lineage.Tenant().Name, h.ssoStartURL(sub, "", "")))
 }
 
 func (h *Handlers) tenantName(c echo.Context, subdomain string) string {
