@@ -207,13 +207,25 @@ func (h *Handlers) oauthConfig(owner *models.Tenant, conn *models.SSOConnection,
 type ssoClaims struct {
 	Email         string `json:"email"`
 	EmailVerified any    `json:"email_verified"` // a boolean, or "true" from some providers
-	Name          string `json:"name"`
-	GivenName     string `json:"given_name"`
-	FamilyName    string `json:"family_name"`
+	// DomainOwnerVerified is Microsoft Entra ID's xms_edov: the email's
+	// domain is verified by the directory's owner. Entra sends no
+	// email_verified; without one, this stands in for it.
+	DomainOwnerVerified any    `json:"xms_edov"`
+	Name                string `json:"name"`
+	GivenName           string `json:"given_name"`
+	FamilyName          string `json:"family_name"`
 }
 
 func (cl ssoClaims) verified() bool {
-	switch v := cl.EmailVerified.(type) {
+	if cl.EmailVerified == nil {
+		return isTrue(cl.DomainOwnerVerified)
+	}
+	return isTrue(cl.EmailVerified)
+}
+
+// isTrue reads a claim that should be a boolean; some providers send a string.
+func isTrue(v any) bool {
+	switch v := v.(type) {
 	case bool:
 		return v
 	case string:
