@@ -278,6 +278,23 @@ func TestSSOFailuresEndOnAPlainPage(t *testing.T) {
 	if _, err := a.store.UserByEmail(context.Background(), "mallory@evil.test"); err == nil {
 		t.Fatal("an email outside the covered domains got an account")
 	}
+	wantSecretNowhere(t, a, idp.ClientSecret())
+}
+
+// wantSecretNowhere: a client secret is in no log line and no audit row.
+func wantSecretNowhere(t *testing.T, a *app, secret string) {
+	t.Helper()
+	if strings.Contains(a.logs.String(), secret) {
+		t.Error("the client secret is in the server's log")
+	}
+	var n int64
+	err := a.db.Table("audit_events").Where("before LIKE ? OR after LIKE ? OR target_label LIKE ?", "%"+secret+"%", "%"+secret+"%", "%"+secret+"%").Count(&n).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n > 0 {
+		t.Errorf("the client secret is in %d audit rows", n)
+	}
 }
 
 // ssoCallbackAfter follows redirects from a start URL to the callback URL
@@ -315,6 +332,7 @@ func TestSSOReplayedCodeIsRefused(t *testing.T) {
 	again := b.get(first.String())
 	wantStatus(t, again, http.StatusBadRequest)
 	wantBody(t, again, "expired")
+	wantSecretNowhere(t, a, idp.ClientSecret())
 }
 
 func TestSSORequiredRefusesPasswordsButTheOwners(t *testing.T) {
