@@ -218,7 +218,13 @@ func TestSSOInheritedTwoLevelsDownAndReverted(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// An attempt under way when the subtree stops inheriting signs nobody
+	// in: the callback asks again where Acme's connection is in force.
+	midway := a.browser()
+	callback := midway.ssoCallback("acme-eu-lab", idp, devidp.Person{Email: "nora@acme.test", EmailVerified: true})
 	inherit(false)
+	wantStatus(t, midway.get(callback.String()), http.StatusNotFound)
+	wantSignedIn(t, midway, "acme-eu-lab", false)
 	wantStatus(t, a.browser().get(tenantURL("acme-eu-lab", "/auth/sso")), http.StatusNotFound)
 	inherit(true)
 	wantStatus(t, a.browser().ssoSignIn("acme-eu-lab", idp, devidp.Person{Email: "nora@acme.test", EmailVerified: true}), http.StatusOK)
