@@ -3,11 +3,16 @@ GO      ?= go
 BIN     := bin/canopy
 PKGS    := ./...
 
-.PHONY: run build generate test test-postgres test-e2e fuzz check-generated fmt vet lint clean bench-data
+.PHONY: run build generate test test-postgres test-e2e fuzz check-generated fmt vet lint clean bench-data devidp
 
 ## run: build, migrate, load demo data into an empty database, serve on :8080
 run: build
 	$(BIN) serve --seed-demo-if-empty
+
+## devidp: the development OpenID Connect provider on 127.0.0.1:9998 (client canopy-dev), until Ctrl-C;
+## the demo data sends acme.test's single sign-on there
+devidp:
+	$(GO) run ./cmd/canopy devidp
 
 build: generate
 	$(GO) build -o $(BIN) ./cmd/canopy

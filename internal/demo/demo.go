@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"canopy/internal/devidp"
 	"canopy/models"
 )
 
@@ -299,9 +300,9 @@ func ensureDevices(ctx context.Context, tx *models.Store, eu *models.Tenant) err
 // The development identity provider (`canopy devidp`) as the demo data
 // configures it for Acme Corp.
 const (
-	DevIssuer       = "http://127.0.0.1:9998/oidc"
-	DevClientID     = "canopy-dev"
-	DevClientSecret = "canopy-dev-secret"
+	DevIssuer       = "http://" + devidp.DefaultAddr + "/oidc"
+	DevClientID     = devidp.DefaultClientID
+	DevClientSecret = devidp.DefaultClientSecret
 )
 
 // SeedSSO gives Acme Corp a single sign-on connection to an identity

@@ -40,7 +40,7 @@ import (
 const (
 	DefaultAddr         = "127.0.0.1:9998"
 	DefaultClientID     = "canopy-dev"
-	DefaultClientSecret = "canopy-dev-secret"
+	DefaultClientSecret = "canopy-dev-secret" //nolint:gosec // G101: a published development secret for a loopback-only provider, by design
 )
 
 // codeTTL is how long an authorization code can be exchanged: real
@@ -186,7 +186,7 @@ func (s *Server) Close() error {
 	go func() { done <- s.oidc.Server.Shutdown(ctx) }()
 	// Shutdown would wait five seconds for connections that never sent a
 	// request (HTTP clients dial spares when requests run concurrently);
-	// nothing is in flight on them, so they go at once.
+	// nothing has been read from them, so they go at once.
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {

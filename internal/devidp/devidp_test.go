@@ -25,7 +25,7 @@ import (
 // nothing listens there, since its client never follows redirects.
 const callbackURL = "http://acme.localhost:8080/sso/callback?from=devidp"
 
-func startIdP(t *testing.T) *Server {
+func startIDP(t *testing.T) *Server {
 	t.Helper()
 	s, err := Start(Config{Addr: "127.0.0.1:0"})
 	if err != nil {
@@ -230,7 +230,7 @@ func checkClaims(t *testing.T, got, want claims) {
 }
 
 func TestSignInNextRunsTheCodeFlow(t *testing.T) {
-	idp := startIdP(t)
+	idp := startIDP(t)
 	tests := []struct {
 		name   string
 		scopes []string
@@ -323,7 +323,7 @@ func jwsAlg(t *testing.T, raw string) string {
 }
 
 func TestSubjectIsStablePerEmail(t *testing.T) {
-	idp := startIdP(t)
+	idp := startIDP(t)
 	rp := newRelyingParty(t, idp)
 	subject := func(email string) string {
 		idp.SignInNext(Person{Email: email})
@@ -348,7 +348,7 @@ func TestSubjectIsStablePerEmail(t *testing.T) {
 // TestMisbehaviourIsRefused: each way a Person can make the ID token lie is
 // caught by go-oidc's verifier or the nonce comparison, and nothing else is.
 func TestMisbehaviourIsRefused(t *testing.T) {
-	idp := startIdP(t)
+	idp := startIDP(t)
 	var expired *oidc.TokenExpiredError
 	tests := []struct {
 		name    string
@@ -414,7 +414,7 @@ func TestMisbehaviourIsRefused(t *testing.T) {
 }
 
 func TestCodeIsSingleUse(t *testing.T) {
-	idp := startIdP(t)
+	idp := startIDP(t)
 	rp := newRelyingParty(t, idp)
 	idp.SignInNext(Person{Email: "alice@acme.test"})
 	a := rp.begin()
@@ -430,7 +430,7 @@ func TestCodeIsSingleUse(t *testing.T) {
 }
 
 func TestPKCE(t *testing.T) {
-	idp := startIdP(t)
+	idp := startIDP(t)
 	tests := []struct {
 		name      string
 		authorize func(rp *relyingParty) attempt
@@ -495,7 +495,7 @@ func TestPKCE(t *testing.T) {
 // plain page that sends nothing back; other bad parameters go back as OAuth
 // errors; neither uses up a queued sign-in.
 func TestAuthorizationRequestRefusals(t *testing.T) {
-	idp := startIdP(t)
+	idp := startIDP(t)
 	rp := newRelyingParty(t, idp)
 	tests := []struct {
 		name      string
@@ -551,7 +551,7 @@ func TestAuthorizationRequestRefusals(t *testing.T) {
 }
 
 func TestDenyNext(t *testing.T) {
-	idp := startIdP(t)
+	idp := startIDP(t)
 	rp := newRelyingParty(t, idp)
 	idp.DenyNext()
 	idp.SignInNext(Person{Email: "after@acme.test"})
@@ -647,7 +647,7 @@ func textOf(n *html.Node) string {
 }
 
 func TestLoginPage(t *testing.T) {
-	idp := startIdP(t)
+	idp := startIDP(t)
 	rp := newRelyingParty(t, idp)
 	tests := []struct {
 		name      string
@@ -745,7 +745,7 @@ func (rp *relyingParty) submit(a attempt, fill func(form url.Values)) (*http.Res
 }
 
 func TestLoginForm(t *testing.T) {
-	idp := startIdP(t)
+	idp := startIDP(t)
 	rp := newRelyingParty(t, idp)
 	tests := []struct {
 		name        string
@@ -844,7 +844,7 @@ func TestLoginForm(t *testing.T) {
 // same time each get the person typed in (run under -race: mockoidc's
 // session store is shared).
 func TestConcurrentSignInsKeepTheirPeople(t *testing.T) {
-	idp := startIdP(t)
+	idp := startIDP(t)
 	const n = 20
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -920,7 +920,7 @@ func signInThroughForm(idp *Server, email, name string) (claims, error) {
 }
 
 func TestTokenEndpoint(t *testing.T) {
-	idp := startIdP(t)
+	idp := startIDP(t)
 	tests := []struct {
 		name      string
 		change    func(rp *relyingParty)
@@ -979,7 +979,7 @@ func TestTokenEndpoint(t *testing.T) {
 }
 
 func TestDiscovery(t *testing.T) {
-	idp := startIdP(t)
+	idp := startIDP(t)
 	res, err := http.Get(idp.Issuer() + "/.well-known/openid-configuration")
 	if err != nil {
 		t.Fatal(err)
@@ -1019,7 +1019,7 @@ func TestDiscovery(t *testing.T) {
 
 func TestStart(t *testing.T) {
 	t.Run("defaults", func(t *testing.T) {
-		idp := startIdP(t)
+		idp := startIDP(t)
 		if idp.ClientID() != "canopy-dev" || idp.ClientSecret() != "canopy-dev-secret" {
 			t.Errorf("client %q %q", idp.ClientID(), idp.ClientSecret())
 		}

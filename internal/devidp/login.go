@@ -94,7 +94,7 @@ func (s *Server) checkClient(params url.Values) string {
 	case id == "":
 		return "The authorization request has no client_id."
 	case id != s.ClientID():
-		return "The authorization request's client_id " + id + " is not the one this provider knows (" + s.ClientID() + ")."
+		return fmt.Sprintf("The authorization request's client_id %q is not the one this provider knows (%q).", id, s.ClientID())
 	}
 	raw := params.Get("redirect_uri")
 	if raw == "" {
@@ -102,7 +102,7 @@ func (s *Server) checkClient(params url.Values) string {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Fragment != "" || u.User != nil {
-		return "The authorization request's redirect_uri " + raw + " is not an absolute http or https URL without a fragment."
+		return fmt.Sprintf("The authorization request's redirect_uri %q is not an absolute http or https URL without a fragment.", raw)
 	}
 	return ""
 }
