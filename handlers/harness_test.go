@@ -97,10 +97,10 @@ type browser struct {
 func (a *app) browser() *browser {
 	jar, _ := cookiejar.New(nil)
 	addr := a.server.Listener.Addr().String()
-	// Canopy's names go to the test server; anything else (an identity
-	// provider on loopback) to its own address.
+	// Every host name goes to the test server, whatever it is; a loopback
+	// IP address (an identity provider a test started) to itself.
 	transport := &http.Transport{DialContext: func(ctx context.Context, network, to string) (net.Conn, error) {
-		if to == "localhost:8080" || strings.HasSuffix(to, ".localhost:8080") {
+		if host, _, err := net.SplitHostPort(to); err != nil || !net.ParseIP(host).IsLoopback() {
 			to = addr
 		}
 		return (&net.Dialer{}).DialContext(ctx, network, to)
