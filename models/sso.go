@@ -241,7 +241,9 @@ func ValidateIssuer(raw string) string {
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil {
 		return "Enter a URL like https://login.example.com."
 	}
-	if u.RawQuery != "" || u.Fragment != "" {
+	// A bare "?" or "#" parses as no query or fragment, but stays in the
+	// text, which must match the issuer the provider's tokens name exactly.
+	if strings.ContainsAny(raw, "?#") {
 		return "The issuer URL has no query or fragment."
 	}
 	if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
@@ -306,8 +308,9 @@ func validateDomain(d string) string {
 }
 
 // ssoAuditFields is a connection as the audit log records it: never the
-// secret, only when it was set.
-func ssoAuditFields(c *SSOConnection) map[string]any {
+// secret, only when it was set. No connection is a nil interface, which the
+// log keeps as no value (a nil map would be the JSON null).
+func ssoAuditFields(c *SSOConnection) any {
 	if c == nil {
 		return nil
 	}
@@ -450,13 +453,16 @@ func (s *Store) SSODomainOf(ctx context.Context, tenantID, domainID int64) (*SSO
 	return &d, notFound(err, "load sso domain")
 }
 
-// MarkDomainProvenByDNS records that the domain's TXT record was seen.
+// MarkDomainProvenByDNS records that the domain's TXT record was seen. It
+// proves the domain whatever staff decided; seen again, it changes nothing.
 func (s *Store) MarkDomainProvenByDNS(ctx context.Context, tenantID, domainID int64) error {
 	return s.setDomainProof(ctx, tenantID, domainID, ProofDNS, "", AuditSSODomainVerified)
 }
 
 // DecideSSODomain is platform staff approving or refusing a domain a
-// company claims but cannot prove by DNS; note says why.
+// company claims but cannot prove by DNS; note says why. Only a domain
+// still waiting is decided: one decided or proven by DNS since the page
+// was shown is ErrChangedMeanwhile, never overruled by a stale page.
 func (s *Store) DecideSSODomain(ctx context.Context, tenantID, domainID int64, approve bool, note string) error {
 	proof, action := ProofRefused, AuditSSODomainRefused
 	if approve {
@@ -477,6 +483,12 @@ func (s *Store) setDomainProof(ctx context.Context, tenantID, domainID int64, pr
 		d, err := tx.SSODomainOf(ctx, tenantID, domainID)
 		if err != nil {
 			return err
+		}
+		switch {
+		case proof == ProofDNS && d.Proof == ProofDNS:
+			return nil
+		case proof != ProofDNS && d.Proof != ProofNone:
+			return fmt.Errorf("decide sso domain: %w", ErrChangedMeanwhile)
 		}
 		var provenAt *time.Time
 		if proof == ProofDNS || proof == ProofStaff {
