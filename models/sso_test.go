@@ -208,7 +208,7 @@ func TestEmailDomain(t *testing.T) {
 	}
 	f := models.SSOInForce{Domains: []string{"acme.test", "staff.test"}, DNSProven: []string{"acme.test"}, Required: true}
 	for _, c := range []struct {
-		email                       string
+		email                      string
 		covers, byDNS, requiredFor bool
 	}{
 		{"it@ACME.test", true, true, true},
