@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -1016,5 +1018,46 @@ func TestSignInMethods(t *testing.T) {
 	}
 	if _, err := w.store.SignInMethods(ctx, 0); !errors.Is(err, models.ErrNoTenant) {
 		t.Fatalf("tenant 0: %v", err)
+	}
+}
+
+// TestJoinThroughSSOAtTheSameMoment: sign-ins of someone new at once (two
+// tabs) make one membership, and none fails.
+func TestJoinThroughSSOAtTheSameMoment(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	const people, tries = 10, 4
+	for i := range people {
+		newcomer := mustUser(t, w.store, fmt.Sprintf("newcomer%d@acme.test", i))
+		var joins atomic.Int32
+		var wg sync.WaitGroup
+		errs := make(chan error, tries)
+		start := make(chan struct{})
+		for range tries {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				joined, err := w.store.JoinThroughSSO(ctx, w.acme.ID, newcomer.ID, models.RoleEditor)
+				if err != nil {
+					errs <- err
+				}
+				if joined {
+					joins.Add(1)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("a sign-in of %s failed: %v", newcomer.Email, err)
+		}
+		if joins.Load() != 1 {
+			t.Fatalf("%d sign-ins of %s say they joined, want 1", joins.Load(), newcomer.Email)
+		}
+		if m, err := w.store.MembershipOf(ctx, w.acme.ID, newcomer.ID); err != nil || m.Role != models.RoleEditor {
+			t.Fatalf("membership %+v, %v", m, err)
+		}
 	}
 }
