@@ -557,13 +557,14 @@ func (s *Store) IdentityUser(ctx context.Context, issuer, subject string) (int64
 
 // LinkIdentity links an identity to the user the request is scoped as, or
 // notes its latest use; linked tells whether it is new. An identity linked
-// to someone else is never moved to them.
+// to someone else is never moved to them. On Postgres userID must be the
+// scope's user. A refusal rolls back only this (a savepoint in a request),
+// so the request can still show a page saying so.
 func (s *Store) LinkIdentity(ctx context.Context, userID int64, issuer, subject, email string) (linked bool, err error) {
-	if s.Dialect() == Postgres {
-		err = s.conn(ctx).Raw("SELECT canopy_link_identity(?, ?, ?)", issuer, subject, email).Scan(&linked).Error
-		return linked, wrapErr(err, "link identity")
-	}
 	err = s.Tx(ctx, func(tx *Store) error {
+		if s.Dialect() == Postgres {
+			return tx.conn(ctx).Raw("SELECT canopy_link_identity(?, ?, ?, ?)", userID, issuer, subject, email).Scan(&linked).Error
+		}
 		res := tx.conn(ctx).Exec("UPDATE user_identities SET email = ?, last_used_at = ? WHERE issuer = ? AND subject = ? AND user_id = ?",
 			email, time.Now().UTC(), issuer, subject, userID)
 		if res.Error != nil || res.RowsAffected > 0 {
@@ -573,7 +574,7 @@ func (s *Store) LinkIdentity(ctx context.Context, userID int64, issuer, subject,
 		return tx.conn(ctx).Exec("INSERT INTO user_identities (user_id, issuer, subject, email) VALUES (?, ?, ?, ?)",
 			userID, issuer, subject, email).Error
 	})
-	return linked, wrapErr(err, "link identity")
+	return linked && err == nil, wrapErr(err, "link identity")
 }
 
 func wrapErr(err error, what string) error {
@@ -626,7 +627,7 @@ func (s *Store) SignInMethods(ctx context.Context, tenantID int64) (map[int64]Si
 	}
 	var err error
 	if s.Dialect() == Postgres {
-		err = s.conn(ctx).Raw("SELECT user_id, has_password, has_identity FROM canopy_sign_in_methods()").Scan(&rows).Error
+		err = s.conn(ctx).Raw("SELECT user_id, has_password, has_identity FROM canopy_sign_in_methods(?)", tenantID).Scan(&rows).Error
 	} else {
 		err = s.scoped(ctx, tenantID).Table("memberships").Select(`user_id,
 			EXISTS (SELECT 1 FROM user_passwords AS p WHERE p.user_id = memberships.user_id) AS has_password,
@@ -658,7 +659,8 @@ func (s *Store) CreateSSOUser(ctx context.Context, email, firstName, lastName st
 }
 
 // JoinThroughSSO makes the user a member of the tenant with the
-// connection's role; someone already a member keeps their role.
+// connection's role; someone already a member keeps their role, also when
+// another sign-in of theirs (a second tab) made them one a moment ago.
 func (s *Store) JoinThroughSSO(ctx context.Context, tenantID, userID int64, role Role) (joined bool, err error) {
 	if !slices.Contains(joinRoles, role) {
 		return false, fmt.Errorf("join through sso: role %q: %w", role, ErrNotAllowed)
@@ -670,12 +672,19 @@ func (s *Store) JoinThroughSSO(ctx context.Context, tenantID, userID int64, role
 	if !errors.Is(err, ErrNotFound) {
 		return false, err
 	}
+	errJoinedMeanwhile := errors.New("joined meanwhile")
 	err = s.Tx(ctx, func(tx *Store) error {
 		m := &Membership{TenantID: tenantID, UserID: userID, Role: role}
 		if err := tx.conn(ctx).Create(m).Error; err != nil {
+			if violatesUnique(err, "memberships_tenant_user_key") {
+				return errJoinedMeanwhile
+			}
 			return fmt.Errorf("join through sso: %w", err)
 		}
 		return tx.auditUser(ctx, tenantID, AuditMemberAdded, userID, nil, map[string]any{"role": role, "through": "single sign-on"})
 	})
+	if errors.Is(err, errJoinedMeanwhile) {
+		return false, nil
+	}
 	return err == nil, err
 }
