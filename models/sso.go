@@ -163,11 +163,16 @@ func (s *Store) SSOInForce(ctx context.Context, l Lineage) (*SSOInForce, error) 
 	if err != nil {
 		return nil, notFound(err, "load sso connection in force")
 	}
+	// group_concat keeps no promised order on SQLite; both lists are sorted,
+	// as Postgres's array_agg sorts them.
+	domains, dnsProven := strings.Fields(row.Domains), strings.Fields(row.DNSProven)
+	slices.Sort(domains)
+	slices.Sort(dnsProven)
 	return &SSOInForce{
 		ConnectionID: row.ID, Owner: *owner, Inherited: owner.ID != l.Tenant().ID,
 		Issuer: row.Issuer, ClientID: row.ClientID, JoinRole: Role(row.JoinRole), Required: row.Required,
 		SecretSetAt: row.SecretSetAt, UpdatedAt: row.UpdatedAt,
-		Domains: strings.Fields(row.Domains), DNSProven: strings.Fields(row.DNSProven),
+		Domains: domains, DNSProven: dnsProven,
 	}, nil
 }
 
