@@ -126,7 +126,7 @@ func TestRLSCatalogEveryTenantTableIsGuarded(t *testing.T) {
 	w := newRLSWorld(t)
 	tables := tenantTables(t, w.owner)
 	for _, want := range []string{"audit_events", "devices", "invitations", "membership_templates", "memberships",
-		"orders", "outbox_emails", "templates", "tenant_solutions"} {
+		"orders", "outbox_emails", "sso_connections", "sso_domains", "templates", "tenant_solutions"} {
 		if !slices.Contains(tables, want) {
 			t.Errorf("the catalog query missed %s; found %v", want, tables)
 		}

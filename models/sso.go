@@ -168,11 +168,16 @@ func (s *Store) SSOInForce(ctx context.Context, l Lineage) (*SSOInForce, error) 
 	if err != nil {
 		return nil, notFound(err, "load sso connection in force")
 	}
+	// group_concat keeps no promised order on SQLite; both lists are sorted,
+	// as Postgres's array_agg sorts them.
+	domains, dnsProven := strings.Fields(row.Domains), strings.Fields(row.DNSProven)
+	slices.Sort(domains)
+	slices.Sort(dnsProven)
 	return &SSOInForce{
 		ConnectionID: row.ID, Owner: *owner, Inherited: owner.ID != l.Tenant().ID,
 		Issuer: row.Issuer, ClientID: row.ClientID, JoinRole: Role(row.JoinRole), Required: row.Required,
 		SecretSetAt: row.SecretSetAt, UpdatedAt: row.UpdatedAt,
-		Domains: strings.Fields(row.Domains), DNSProven: strings.Fields(row.DNSProven),
+		Domains: domains, DNSProven: dnsProven,
 	}, nil
 }
 
@@ -246,7 +251,9 @@ func ValidateIssuer(raw string) string {
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil {
 		return "Enter a URL like https://login.example.com."
 	}
-	if u.RawQuery != "" || u.Fragment != "" {
+	// A bare "?" or "#" parses as no query or fragment, but stays in the
+	// text, which must match the issuer the provider's tokens name exactly.
+	if strings.ContainsAny(raw, "?#") {
 		return "The issuer URL has no query or fragment."
 	}
 	if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
@@ -311,8 +318,9 @@ func validateDomain(d string) string {
 }
 
 // ssoAuditFields is a connection as the audit log records it: never the
-// secret, only when it was set.
-func ssoAuditFields(c *SSOConnection) map[string]any {
+// secret, only when it was set. No connection is a nil interface, which the
+// log keeps as no value (a nil map would be the JSON null).
+func ssoAuditFields(c *SSOConnection) any {
 	if c == nil {
 		return nil
 	}
@@ -455,13 +463,16 @@ func (s *Store) SSODomainOf(ctx context.Context, tenantID, domainID int64) (*SSO
 	return &d, notFound(err, "load sso domain")
 }
 
-// MarkDomainProvenByDNS records that the domain's TXT record was seen.
+// MarkDomainProvenByDNS records that the domain's TXT record was seen. It
+// proves the domain whatever staff decided; seen again, it changes nothing.
 func (s *Store) MarkDomainProvenByDNS(ctx context.Context, tenantID, domainID int64) error {
 	return s.setDomainProof(ctx, tenantID, domainID, ProofDNS, "", AuditSSODomainVerified)
 }
 
 // DecideSSODomain is platform staff approving or refusing a domain a
-// company claims but cannot prove by DNS; note says why.
+// company claims but cannot prove by DNS; note says why. Only a domain
+// still waiting is decided: one decided or proven by DNS since the page
+// was shown is ErrChangedMeanwhile, never overruled by a stale page.
 func (s *Store) DecideSSODomain(ctx context.Context, tenantID, domainID int64, approve bool, note string) error {
 	proof, action := ProofRefused, AuditSSODomainRefused
 	if approve {
@@ -482,6 +493,12 @@ func (s *Store) setDomainProof(ctx context.Context, tenantID, domainID int64, pr
 		d, err := tx.SSODomainOf(ctx, tenantID, domainID)
 		if err != nil {
 			return err
+		}
+		switch {
+		case proof == ProofDNS && d.Proof == ProofDNS:
+			return nil
+		case proof != ProofDNS && d.Proof != ProofNone:
+			return fmt.Errorf("decide sso domain: %w", ErrChangedMeanwhile)
 		}
 		var provenAt *time.Time
 		if proof == ProofDNS || proof == ProofStaff {
@@ -550,13 +567,14 @@ func (s *Store) IdentityUser(ctx context.Context, issuer, subject string) (int64
 
 // LinkIdentity links an identity to the user the request is scoped as, or
 // notes its latest use; linked tells whether it is new. An identity linked
-// to someone else is never moved to them.
+// to someone else is never moved to them. On Postgres userID must be the
+// scope's user. A refusal rolls back only this (a savepoint in a request),
+// so the request can still show a page saying so.
 func (s *Store) LinkIdentity(ctx context.Context, userID int64, issuer, subject, email string) (linked bool, err error) {
-	if s.Dialect() == Postgres {
-		err = s.conn(ctx).Raw("SELECT canopy_link_identity(?, ?, ?)", issuer, subject, email).Scan(&linked).Error
-		return linked, wrapErr(err, "link identity")
-	}
 	err = s.Tx(ctx, func(tx *Store) error {
+		if s.Dialect() == Postgres {
+			return tx.conn(ctx).Raw("SELECT canopy_link_identity(?, ?, ?, ?)", userID, issuer, subject, email).Scan(&linked).Error
+		}
 		res := tx.conn(ctx).Exec("UPDATE user_identities SET email = ?, last_used_at = ? WHERE issuer = ? AND subject = ? AND user_id = ?",
 			email, time.Now().UTC(), issuer, subject, userID)
 		if res.Error != nil || res.RowsAffected > 0 {
@@ -566,7 +584,7 @@ func (s *Store) LinkIdentity(ctx context.Context, userID int64, issuer, subject,
 		return tx.conn(ctx).Exec("INSERT INTO user_identities (user_id, issuer, subject, email) VALUES (?, ?, ?, ?)",
 			userID, issuer, subject, email).Error
 	})
-	return linked, wrapErr(err, "link identity")
+	return linked && err == nil, wrapErr(err, "link identity")
 }
 
 func wrapErr(err error, what string) error {
@@ -619,7 +637,7 @@ func (s *Store) SignInMethods(ctx context.Context, tenantID int64) (map[int64]Si
 	}
 	var err error
 	if s.Dialect() == Postgres {
-		err = s.conn(ctx).Raw("SELECT user_id, has_password, has_identity FROM canopy_sign_in_methods()").Scan(&rows).Error
+		err = s.conn(ctx).Raw("SELECT user_id, has_password, has_identity FROM canopy_sign_in_methods(?)", tenantID).Scan(&rows).Error
 	} else {
 		err = s.scoped(ctx, tenantID).Table("memberships").Select(`user_id,
 			EXISTS (SELECT 1 FROM user_passwords AS p WHERE p.user_id = memberships.user_id) AS has_password,
@@ -651,7 +669,8 @@ func (s *Store) CreateSSOUser(ctx context.Context, email, firstName, lastName st
 }
 
 // JoinThroughSSO makes the user a member of the tenant with the
-// connection's role; someone already a member keeps their role.
+// connection's role; someone already a member keeps their role, also when
+// another sign-in of theirs (a second tab) made them one a moment ago.
 func (s *Store) JoinThroughSSO(ctx context.Context, tenantID, userID int64, role Role) (joined bool, err error) {
 	if !slices.Contains(joinRoles, role) {
 		return false, fmt.Errorf("join through sso: role %q: %w", role, ErrNotAllowed)
@@ -663,12 +682,19 @@ func (s *Store) JoinThroughSSO(ctx context.Context, tenantID, userID int64, role
 	if !errors.Is(err, ErrNotFound) {
 		return false, err
 	}
+	errJoinedMeanwhile := errors.New("joined meanwhile")
 	err = s.Tx(ctx, func(tx *Store) error {
 		m := &Membership{TenantID: tenantID, UserID: userID, Role: role}
 		if err := tx.conn(ctx).Create(m).Error; err != nil {
+			if violatesUnique(err, "memberships_tenant_user_key") {
+				return errJoinedMeanwhile
+			}
 			return fmt.Errorf("join through sso: %w", err)
 		}
 		return tx.auditUser(ctx, tenantID, AuditMemberAdded, userID, nil, map[string]any{"role": role, "through": "single sign-on"})
 	})
+	if errors.Is(err, errJoinedMeanwhile) {
+		return false, nil
+	}
 	return err == nil, err
 }

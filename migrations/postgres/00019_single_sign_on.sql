@@ -71,6 +71,15 @@ END
 $$;
 -- +goose StatementEnd
 
+-- FORCE holds the tables' owner to the policies too, and the functions
+-- below run as the owner: without these, canopy_sso_connection would see
+-- only what the caller's scope sees (nothing from a descendant's, or from a
+-- sign-in page's, which has none), wherever migrations run as an owner who
+-- is not a superuser, as in production. Reading only, as 00013 does for
+-- memberships; canopy_app is not the owner and gains nothing.
+CREATE POLICY owner_functions_read ON sso_connections FOR SELECT TO CURRENT_USER USING (true);
+CREATE POLICY owner_functions_read ON sso_domains FOR SELECT TO CURRENT_USER USING (true);
+
 -- Identities are reached only through the functions below: the default
 -- privileges gave canopy_app everything on the new table.
 REVOKE ALL ON user_identities FROM canopy_app;
@@ -104,17 +113,18 @@ $$;
 -- +goose StatementEnd
 
 -- Link an identity to the scope's own user (the sign-in has just proved
--- who they are), or note its latest use and email. An identity already
--- linked to someone else is never moved: the unique key refuses it.
+-- who they are), or note its latest use and email. The caller names the
+-- user too, and anyone but the scope's is refused, so a caller that means
+-- someone else fails rather than links the wrong person. An identity
+-- already linked to someone else is never moved: the unique key refuses it.
 -- +goose StatementBegin
-CREATE FUNCTION canopy_link_identity(p_issuer TEXT, p_subject TEXT, p_email TEXT) RETURNS BOOLEAN
+CREATE FUNCTION canopy_link_identity(p_user_id BIGINT, p_issuer TEXT, p_subject TEXT, p_email TEXT) RETURNS BOOLEAN
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 DECLARE
     me BIGINT := public.app_user_id();
-    created BOOLEAN;
 BEGIN
-    IF me IS NULL THEN
-        RAISE EXCEPTION 'no user in scope' USING ERRCODE = 'insufficient_privilege';
+    IF me IS NULL OR p_user_id IS DISTINCT FROM me THEN
+        RAISE EXCEPTION 'an identity is linked only to the user in scope' USING ERRCODE = 'insufficient_privilege';
     END IF;
     UPDATE public.user_identities SET email = p_email, last_used_at = now()
         WHERE issuer = p_issuer AND subject = p_subject AND user_id = me;
@@ -127,14 +137,18 @@ END;
 $$;
 -- +goose StatementEnd
 
--- How each member of the scope's tenant signs in, for the Team page.
+-- How each member of a tenant signs in, for the Team page and a
+-- sub-tenant's people: the tenant must be one whose memberships the scope
+-- reads (its own, or one below it for its Super Admins); any other has none.
 -- +goose StatementBegin
-CREATE FUNCTION canopy_sign_in_methods() RETURNS TABLE (user_id BIGINT, has_password BOOLEAN, has_identity BOOLEAN)
+CREATE FUNCTION canopy_sign_in_methods(p_tenant_id BIGINT) RETURNS TABLE (user_id BIGINT, has_password BOOLEAN, has_identity BOOLEAN)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
     SELECT m.user_id,
         EXISTS (SELECT 1 FROM public.user_passwords AS p WHERE p.user_id = m.user_id),
         EXISTS (SELECT 1 FROM public.user_identities AS i WHERE i.user_id = m.user_id)
-    FROM public.memberships AS m WHERE m.tenant_id = public.app_tenant_id()
+    FROM public.memberships AS m
+    WHERE m.tenant_id = p_tenant_id
+      AND (p_tenant_id = public.app_tenant_id() OR p_tenant_id IN (SELECT public.app_tenant_tree()))
 $$;
 -- +goose StatementEnd
 
@@ -147,10 +161,10 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 $$;
 -- +goose StatementEnd
 
-REVOKE ALL ON FUNCTION canopy_sso_connection(BIGINT), canopy_identity_user(TEXT, TEXT), canopy_link_identity(TEXT, TEXT, TEXT),
-    canopy_sign_in_methods(), canopy_has_password(BIGINT) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION canopy_sso_connection(BIGINT), canopy_identity_user(TEXT, TEXT), canopy_link_identity(TEXT, TEXT, TEXT),
-    canopy_sign_in_methods(), canopy_has_password(BIGINT) TO canopy_app;
+REVOKE ALL ON FUNCTION canopy_sso_connection(BIGINT), canopy_identity_user(TEXT, TEXT), canopy_link_identity(BIGINT, TEXT, TEXT, TEXT),
+    canopy_sign_in_methods(BIGINT), canopy_has_password(BIGINT) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION canopy_sso_connection(BIGINT), canopy_identity_user(TEXT, TEXT), canopy_link_identity(BIGINT, TEXT, TEXT, TEXT),
+    canopy_sign_in_methods(BIGINT), canopy_has_password(BIGINT) TO canopy_app;
 
 ALTER TABLE audit_events DROP CONSTRAINT audit_events_action_check;
 ALTER TABLE audit_events ADD CONSTRAINT audit_events_action_check CHECK (action IN (
@@ -174,8 +188,8 @@ ALTER TABLE audit_events ADD CONSTRAINT audit_events_action_check CHECK (action 
     'template.created', 'template.updated', 'template.deleted', 'order.created',
     'company.entered', 'auth.signin', 'auth.signin_failed')) NOT VALID;
 DROP FUNCTION canopy_has_password(BIGINT);
-DROP FUNCTION canopy_sign_in_methods();
-DROP FUNCTION canopy_link_identity(TEXT, TEXT, TEXT);
+DROP FUNCTION canopy_sign_in_methods(BIGINT);
+DROP FUNCTION canopy_link_identity(BIGINT, TEXT, TEXT, TEXT);
 DROP FUNCTION canopy_identity_user(TEXT, TEXT);
 DROP FUNCTION canopy_sso_connection(BIGINT);
 DROP TABLE user_identities;
