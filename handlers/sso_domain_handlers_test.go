@@ -253,7 +253,9 @@ func TestStaffDecideSSODomains(t *testing.T) {
 				}
 				page = html.UnescapeString(staff.follow(r).body)
 			} else {
-				wantBody(t, r, fmt.Sprintf(`aria-describedby="f-note-%d-error"`, c.domain.ID))
+				// That domain's Refuse form comes back open, the message
+				// beside its note.
+				wantBody(t, r, fmt.Sprintf(`aria-describedby="f-note-%d-error"`, c.domain.ID), `<details class="sso-refuse" open`)
 			}
 			if !strings.Contains(page, c.message) {
 				t.Errorf("the page lacks %q\n%s", c.message, excerpt(page))
