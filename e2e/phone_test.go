@@ -81,6 +81,13 @@ func addPhoneRows(t *testing.T, a *app) {
 	inviteFor(t, a, acme, "nina.novak-longname@example-logistics.test")
 	inviteFor(t, a, acme, "ken@example.com")
 	inviteFor(t, a, eu, "lee.with.a.long.address@example-logistics.test")
+	// Domains waiting for staff, with a long name and a long issuer.
+	_, err = a.store.SaveSSOConnection(ctx, eu.ID, models.SSOConnectionInput{
+		Issuer: "https://login.microsoftonline.com/5f2b1c3d-8e4a-4b6f-9a0c-1d2e3f4a5b6c/v2.0", ClientID: "canopy", SealedSecret: "v1.test",
+		Domains: "cold-storage-and-distribution.example-logistics.test acme-europe.example", JoinRole: models.RoleViewer})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, sub := range []struct{ name, subdomain string }{{"Berlin Depot", "acme-berlin"}, {"Munich Cold Storage and Distribution Centre", "acme-munich"}} {
 		if _, err := a.store.CreateTenant(ctx, models.NewTenant{ParentID: eu.ID, Name: sub.name, Subdomain: sub.subdomain, Timezone: "Europe/Berlin"}); err != nil {
 			t.Fatal(err)
@@ -89,7 +96,7 @@ func addPhoneRows(t *testing.T, a *app) {
 }
 
 // TestListsAtPhoneWidth: at 390×844 every list (Team, Devices, Sub-Tenants,
-// Orders, Audit log, Templates, the platform's Companies, a sub-tenant's
+// Orders, Audit log, Templates, the platform's Companies and SSO domains, a sub-tenant's
 // Devices, Users and Sub-Tenants tabs) is a stack of rows that fits the screen, each cell
 // labelled with its column, and every row's first action is on screen.
 func TestListsAtPhoneWidth(t *testing.T) {
@@ -131,6 +138,7 @@ func TestListsAtPhoneWidth(t *testing.T) {
 			rows       int
 		}{
 			{"companies", "/sub-tenants", 3},
+			{"sso-domains", "/sso-domains", 2},
 		}},
 	} {
 		tab := newTab(t, browser, phone)

@@ -153,6 +153,9 @@ func tourPages(t *testing.T, a *app) []tourPage {
 	if _, err := a.store.CreateTenant(ctx, models.NewTenant{ParentID: lab.ID, Name: "Lab Annex", Subdomain: "acme-lab-annex", Timezone: "UTC"}); err != nil {
 		t.Fatal(err)
 	}
+	// Domains waiting for staff, one of a company two levels down.
+	claimSSODomains(t, a, "globex", "globex.test", "globex-shipping.example")
+	claimSSODomains(t, a, "acme-eu", "acme-europe.example")
 	const alice, viewer, eve, staff, frank, carol = "alice@acme.test", "dave@acme.test", "eve@acme.test", "staff@canopy.test", "frank@acme.test", "carol@initech.test"
 	ok := int64(http.StatusOK)
 	return []tourPage{
@@ -204,6 +207,7 @@ func tourPages(t *testing.T, a *app) []tourPage {
 		{"staff-home", staff, "admin", "/", ok},
 		{"staff-companies", staff, "admin", "/sub-tenants", ok},
 		{"staff-company-users", staff, "admin", fmt.Sprintf("/sub-tenants/%d/users", acme.ID), ok}, // with Make owner
+		{"staff-sso-domains", staff, "admin", "/sso-domains", ok},
 		{"password-base-domain", staff, "", "/account/password", ok},
 	}
 }

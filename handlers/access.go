@@ -117,6 +117,9 @@ type accessRule struct {
 	public  bool              // anyone; the handler decides what to show
 	account bool              // the signed-in person's own account: any member on a tenant host, anyone signed in on the base domain
 	perm    models.Permission // for tenant routes: the permission a member needs
+	// platform: the route exists only on the platform tenant's host, for
+	// its members holding perm (platform staff's pages).
+	platform bool
 }
 
 // publicRoute registers a route whose handler does its own checks (sign-in
@@ -131,6 +134,24 @@ func (h *Handlers) publicRoute(g *echo.Group, method, path string, fn echo.Handl
 func (h *Handlers) tenantRoute(g *echo.Group, method, path string, perm models.Permission, fn echo.HandlerFunc) {
 	h.access[method+" "+path] = accessRule{perm: perm}
 	g.Add(method, path, func(c echo.Context) error {
+		if err := h.authorize(c, perm); err != nil {
+			return err
+		}
+		return fn(c)
+	})
+}
+
+// platformRoute registers a page of platform staff: it exists only on the
+// platform tenant's host, for its members holding perm. Anywhere else it
+// is a 404, as an address with no page is, whoever asks: a company's Super
+// Admins hold the permission in their own company, and must not be told
+// the page exists elsewhere by a 403.
+func (h *Handlers) platformRoute(g *echo.Group, method, path string, perm models.Permission, fn echo.HandlerFunc) {
+	h.access[method+" "+path] = accessRule{perm: perm, platform: true}
+	g.Add(method, path, func(c echo.Context) error {
+		if t := stateOf(c).tenant; t == nil || !t.IsPlatform() {
+			return errNotFound
+		}
 		if err := h.authorize(c, perm); err != nil {
 			return err
 		}

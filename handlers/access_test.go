@@ -96,6 +96,13 @@ var routeExpectations = map[string]expectation{
 	// The audit log: Admins and Super Admins (PermManageSettings).
 	"GET /settings/audit":     {tenant: needsManageSettings(), apex: all(404)},
 	"GET /settings/audit.csv": {tenant: needsManageSettings(), apex: all(404)},
+	// Single sign-on domains: a company's Admins check their DNS records;
+	// platform staff decide the rest on the platform's host only, so on a
+	// company's host (acme here) the page does not exist for anyone.
+	"POST /settings/sso/domains/:id/verify": {}, // checked in sso_domain_handlers_test.go
+	"GET /sso-domains":                      {tenant: all(404), apex: all(404)},
+	"POST /sso-domains/:id/approve":         {}, // checked in sso_domain_handlers_test.go
+	"POST /sso-domains/:id/refuse":          {},
 	// Sub-tenants: Super Admins only.
 	"GET /sub-tenants/subdomain-check": {tenant: onlySuperAdmin(), apex: all(404)},
 	"GET /sub-tenants":                 {tenant: onlySuperAdmin(), apex: all(404)},

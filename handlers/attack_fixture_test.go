@@ -159,9 +159,17 @@ func newAtk(t *testing.T) *atk {
 	for sub := range atkMarkers {
 		x.ids["tenant:"+sub] = a.tenant(sub).ID
 	}
+	for _, sub := range []string{"acme", "globex"} {
+		c, err := a.store.SaveSSOConnection(ctx, a.tenant(sub).ID, models.SSOConnectionInput{Issuer: "https://login." + sub + ".test",
+			ClientID: "canopy", SealedSecret: "v1.test", Domains: sub + "-attack.test", JoinRole: models.RoleViewer})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x.ids["domain:"+sub] = c.Domains[0].ID
+	}
 	x.prepareSnapshot(t)
 	snap := x.snapshot()
-	for _, table := range []string{"tenants", "memberships", "invitations", "devices", "orders", "templates", "tenant_solutions"} {
+	for _, table := range []string{"tenants", "memberships", "invitations", "devices", "orders", "templates", "tenant_solutions", "sso_domains"} {
 		if !strings.Contains(snap, "\n"+table+" [") && !strings.HasPrefix(snap, table+" [") {
 			t.Fatalf("the snapshot misses the %s table: it could not prove nothing changed", table)
 		}
@@ -212,7 +220,8 @@ func (x *atk) snapshot() string {
 }
 
 // snapshotTables are the tables a refused request must leave as they were.
-var snapshotTables = []string{"tenants", "memberships", "invitations", "devices", "orders", "templates", "membership_templates", "tenant_solutions"}
+var snapshotTables = []string{"tenants", "memberships", "invitations", "devices", "orders", "templates", "membership_templates", "tenant_solutions",
+	"sso_connections", "sso_domains"}
 
 // prepareSnapshot prepares snapshot's queries once: the matrix takes a
 // snapshot after each of its thousand or so POSTs.

@@ -57,6 +57,21 @@ func gate(perm models.Permission, ok func(c atkCase) int) func(c atkCase) int {
 	}
 }
 
+// platformGate is a page of platform staff: on the platform's host the
+// gate of perm; on any other host no such page, whoever asks (a POST
+// without a token of the host is refused for it first).
+func platformGate(perm models.Permission, ok func(c atkCase) int) func(c atkCase) int {
+	return func(c atkCase) int {
+		if c.target == "admin" {
+			return gate(perm, ok)(c)
+		}
+		if c.method != http.MethodGet && !c.hasSession() {
+			return http.StatusForbidden
+		}
+		return http.StatusNotFound
+	}
+}
+
 func always(status int) func(atkCase) int { return func(atkCase) int { return status } }
 
 // onlyOn answers status on one target and other elsewhere: a sample id
@@ -95,6 +110,13 @@ func (x *atk) foreignInvitation(c atkCase) string {
 	return x.id("inv:acme")
 }
 
+func (x *atk) foreignDomain(c atkCase) string {
+	if c.target == "acme" {
+		return x.id("domain:globex")
+	}
+	return x.id("domain:acme")
+}
+
 func (x *atk) foreignDevice(c atkCase) string {
 	if c.target == "acme-eu" {
 		return x.id("device:acme")
@@ -118,6 +140,7 @@ func atkRoutes(x *atk) map[string]atkRoute {
 			s := strings.ReplaceAll(s, "{member}", x.foreignMember(c))
 			s = strings.ReplaceAll(s, "{inv}", x.foreignInvitation(c))
 			s = strings.ReplaceAll(s, "{device}", x.foreignDevice(c))
+			s = strings.ReplaceAll(s, "{domain}", x.foreignDomain(c))
 			s = strings.ReplaceAll(s, "{template}", x.id("template:acme"))
 			s = strings.ReplaceAll(s, "{lab}", x.id("tenant:acme-lab"))
 			return strings.ReplaceAll(s, "{sub}", x.subTenant(c))
@@ -198,6 +221,14 @@ func atkRoutes(x *atk) map[string]atkRoute {
 		"POST /settings/company":  {noSnap: true, form: f("timezone", "Europe/Paris"), want: gate(settings, done)},
 		"GET /settings/audit":     {want: gate(settings, ok)},
 		"GET /settings/audit.csv": {want: gate(settings, ok)},
+
+		// A domain of another company's connection: not found for its DNS
+		// check. Staff's decisions exist on the platform's host only, which
+		// no visitor is staff of; each names a domain still waiting.
+		"POST /settings/sso/domains/:id/verify": {path: p("/settings/sso/domains/{domain}/verify"), want: gate(settings, notFound)},
+		"GET /sso-domains":                      {want: platformGate(super, ok)},
+		"POST /sso-domains/:id/approve":         {path: p("/sso-domains/{domain}/approve"), want: platformGate(super, notFound)},
+		"POST /sso-domains/:id/refuse":          {path: p("/sso-domains/{domain}/refuse"), form: f("note", "Mallory says no"), want: platformGate(super, notFound)},
 
 		// The person's own membership of the company named: acme-lab, which
 		// no visitor with a session on a target belongs to, is not found for

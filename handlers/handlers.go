@@ -11,6 +11,7 @@ import (
 
 	"canopy/internal/config"
 	"canopy/internal/devicecookie"
+	"canopy/internal/dnsproof"
 	"canopy/internal/sealbox"
 	"canopy/models"
 	"canopy/static"
@@ -24,7 +25,8 @@ type Handlers struct {
 	secrets *config.Secrets
 	cookies *sessions.CookieStore
 	devices devicecookie.Signer
-	sealer  *sealbox.Box // seals single sign-on client secrets at rest
+	sealer  *sealbox.Box      // seals single sign-on client secrets at rest
+	dns     *dnsproof.Checker // looks up the TXT records that prove a company's email domain
 	// ssoProviders caches identity providers' discovery documents and keys.
 	ssoProviders *ssoProviders
 	now          func() time.Time
@@ -43,6 +45,7 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 		cookies:      newCookieStore(cfg, secrets),
 		devices:      devicecookie.NewSigner(secrets.Device),
 		sealer:       mustSealBox(secrets.SSOClientSecret),
+		dns:          dnsproof.NewChecker(cfg.DNSResolver, dnsCheckTimeout),
 		ssoProviders: newSSOProviders(),
 		now:          time.Now,
 		access:       map[string]accessRule{},
@@ -95,6 +98,10 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.tenantRoute(site, http.MethodPost, "/settings/company", models.PermManageSettings, h.saveCompanySettings)
 	h.tenantRoute(site, http.MethodGet, "/settings/audit", models.PermManageSettings, h.auditLog)
 	h.tenantRoute(site, http.MethodGet, "/settings/audit.csv", models.PermManageSettings, h.auditCSV)
+	h.tenantRoute(site, http.MethodPost, "/settings/sso/domains/:id/verify", models.PermManageSettings, h.verifySSODomain)
+	h.platformRoute(site, http.MethodGet, "/sso-domains", models.PermManageSubTenants, h.ssoDomains)
+	h.platformRoute(site, http.MethodPost, "/sso-domains/:id/approve", models.PermManageSubTenants, h.approveSSODomain)
+	h.platformRoute(site, http.MethodPost, "/sso-domains/:id/refuse", models.PermManageSubTenants, h.refuseSSODomain)
 	h.tenantRoute(site, http.MethodGet, "/sub-tenants", models.PermManageSubTenants, h.subTenantHandler(h.ownSubTenants, h.subTenants))
 	h.tenantRoute(site, http.MethodGet, "/sub-tenants/subdomain-check", models.PermManageSubTenants, h.subdomainCheck)
 	h.tenantRoute(site, http.MethodGet, "/sub-tenants/new", models.PermManageSubTenants, h.subTenantHandler(h.ownSubTenants, h.newSubTenantForm))

@@ -278,6 +278,15 @@ func guardCases() []guardCase {
 			},
 		},
 		{
+			name: "SSO domains waiting for staff", email: "staff@canopy.test", sub: "admin",
+			unit: "domains", sizes: [2]int{2, 60}, grow: growPendingDomains,
+			steps: func(_ *testing.T, _ *app, _ *browser, n int) []guardStep {
+				return []guardStep{{name: "GET admin /sso-domains", status: http.StatusOK,
+					body:    []string{pagerText(n, models.PendingSSODomainPageSize), "Acme Corp"},
+					request: get(tenantURL("admin", "/sso-domains"))}}
+			},
+		},
+		{
 			name: "edit member", email: "alice@acme.test", sub: "acme",
 			unit: "templates", sizes: [2]int{2, 40}, grow: growTemplatesAndOrders,
 			steps: func(_ *testing.T, a *app, _ *browser, _ int) []guardStep {
@@ -547,6 +556,21 @@ func bulkUsers(t *testing.T, a *app, prefix string, n int) []models.User {
 
 // growCompanies makes alice a member of n active companies in all, each
 // new one with its own owner and alice as a Viewer.
+// growPendingDomains has companies claim n domains for single sign-on,
+// none proven: twenty to a company's connection, the most one may claim.
+func growPendingDomains(t *testing.T, a *app, n int) {
+	t.Helper()
+	for i, sub := range []string{"acme", "globex", "initech", "acme-eu", "acme-lab"} {
+		var domains []string
+		for j := i * 20; j < min(n, (i+1)*20); j++ {
+			domains = append(domains, fmt.Sprintf("d%03d.%s.test", j, sub))
+		}
+		if len(domains) > 0 {
+			a.claimDomains(sub, domains...)
+		}
+	}
+}
+
 func growCompanies(t *testing.T, a *app, n int) {
 	t.Helper()
 	ctx := context.Background()

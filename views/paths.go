@@ -23,6 +23,8 @@ const (
 	TemplatesPath       = "/templates"
 	NewTemplatePath     = TemplatesPath + "/new"
 	CompaniesPath       = "/companies"
+	SSOSettingsPath     = "/settings/sso"
+	SSODomainsPath      = "/sso-domains" // platform staff's list of domains waiting for them
 )
 
 // MemberPath is an action on a member of the team: MemberPath(7, "remove")
@@ -79,6 +81,16 @@ func NewOrderFromPath(templateID int64) string {
 func DevicePath(base string, id int64, action string) string {
 	return itemPath(base, id, action)
 }
+
+// SSOSettingsDomainPath is a company's action on a domain its connection
+// claims: SSOSettingsDomainPath(7, "verify") checks its DNS record.
+func SSOSettingsDomainPath(id int64, action string) string {
+	return itemPath(SSOSettingsPath+"/domains", id, action)
+}
+
+// SSODomainPath is platform staff's decision on a domain waiting for them:
+// SSODomainPath(7, "approve"), SSODomainPath(7, "refuse").
+func SSODomainPath(id int64, action string) string { return itemPath(SSODomainsPath, id, action) }
 
 func itemPath(base string, id int64, below ...string) string {
 	return strings.Join(append([]string{base, strconv.FormatInt(id, 10)}, below...), "/")
