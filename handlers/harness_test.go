@@ -21,6 +21,7 @@ import (
 	"canopy/internal/config"
 	"canopy/internal/demo"
 	"canopy/internal/testdb"
+	"canopy/internal/testkit"
 	"canopy/models"
 )
 
@@ -44,7 +45,8 @@ type app struct {
 	cfg      *config.Config
 	secrets  *config.Secrets
 	server   *httptest.Server
-	clock    *testClock // the server's clock, which a test may move forward
+	clock    *testClock            // the server's clock, which a test may move forward
+	logs     *testkit.LockedBuffer // everything the server logged
 }
 
 // testClock is the real time plus however far a test moved it forward.
@@ -76,12 +78,14 @@ func newAppWith(t *testing.T, env map[string]string) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := handlers.New(cfg, models.NewStore(serverDB).WithScopeKey(testdb.ScopeKey), secrets, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	logs := &testkit.LockedBuffer{}
+	h := handlers.New(cfg, models.NewStore(serverDB).WithScopeKey(testdb.ScopeKey), secrets,
+		slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	clock := &testClock{}
 	h.SetClock(clock.now)
 	server := httptest.NewServer(h.Router())
 	t.Cleanup(server.Close)
-	return &app{t: t, db: db, store: store, serverDB: serverDB, cfg: cfg, secrets: secrets, server: server, clock: clock}
+	return &app{t: t, db: db, store: store, serverDB: serverDB, cfg: cfg, secrets: secrets, server: server, clock: clock, logs: logs}
 }
 
 // browser is one person's browser: its own cookie jar, keyed by host like a

@@ -286,3 +286,36 @@
     });
   });
 })();
+
+// Copy buttons: a button with data-copy="#id" puts that field's value on
+// the clipboard (the value stays selectable by hand without scripts, and
+// the button shows only where scripts run), and says so for a moment.
+(function () {
+  "use strict";
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    var source = document.querySelector(button.dataset.copy);
+    if (!source) return;
+    var label = button.textContent;
+    var timer;
+    function done(ok) {
+      button.textContent = ok ? "Copied" : "Select and copy";
+      clearTimeout(timer);
+      timer = setTimeout(function () { button.textContent = label; }, 2000);
+    }
+    function fallback() {
+      source.focus();
+      source.select();
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      done(ok);
+    }
+    button.addEventListener("click", function () {
+      var value = source.value !== undefined ? source.value : source.textContent;
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(value).then(function () { done(true); }, fallback);
+      } else {
+        fallback();
+      }
+    });
+  });
+})();
