@@ -513,7 +513,7 @@ func TestSSOSecretNeverShown(t *testing.T) {
 		eve.get(tenantURL("acme-eu", ssoPage)),
 		eve.get(tenantURL("acme-eu", "/settings/company")),
 	)
-	wantBody(t, seen[len(seen)-2], "canary-client-2")                                    // the page shows what is in force
+	wantBody(t, seen[len(seen)-2], "canary-client-2")                                        // the page shows what is in force
 	wantBody(t, alice.get(tenantURL("acme", "/settings/audit.csv")), "sso.connection_saved") // and the export has the rows
 	for _, r := range seen {
 		wantNoBody(t, r, secret)
