@@ -89,6 +89,12 @@ var routeExpectations = map[string]expectation{
 	// The audit log: Admins and Super Admins (PermManageSettings).
 	"GET /settings/audit":     {tenant: needsManageSettings(), apex: all(404)},
 	"GET /settings/audit.csv": {tenant: needsManageSettings(), apex: all(404)},
+	// Single sign-on: Admins and Super Admins (PermManageSettings).
+	"GET /settings/sso":          {tenant: needsManageSettings(), apex: all(404)},
+	"POST /settings/sso":         {}, // checked in sso_settings_handlers_test.go
+	"POST /settings/sso/test":    {},
+	"POST /settings/sso/inherit": {},
+	"POST /settings/sso/delete":  {},
 	// Sub-tenants: Super Admins only.
 	"GET /sub-tenants/subdomain-check": {tenant: onlySuperAdmin(), apex: all(404)},
 	"GET /sub-tenants":                 {tenant: onlySuperAdmin(), apex: all(404)},

@@ -191,6 +191,25 @@ func atkRoutes(x *atk) map[string]atkRoute {
 		"POST /settings/company":  {noSnap: true, form: f("timezone", "Europe/Paris"), want: gate(settings, done)},
 		"GET /settings/audit":     {want: gate(settings, ok)},
 		"GET /settings/audit.csv": {want: gate(settings, ok)},
+		// Single sign-on: only a company's own Admins, at its own address.
+		// Each allowed save changes the client ID; a test fetches from a
+		// closed port on this machine and changes nothing; the targets
+		// allowed to inherit sit directly below the platform, which lends
+		// nothing (409); the first allowed removal at a target removes what
+		// the save row saved there, the next finds nothing (409).
+		"GET /settings/sso": {want: gate(settings, ok)},
+		"POST /settings/sso": {noSnap: true, form: f("issuer", "https://login.attack.example", "client_id", "attack-{n}", "client_secret", "attack-secret",
+			"domains", "attack.example", "join_role", "admin"), want: gate(settings, done)},
+		"POST /settings/sso/test": {form: f("issuer", "http://127.0.0.1:1", "client_id", "attack", "domains", "attack.example", "join_role", "viewer"),
+			want: gate(settings, ok)},
+		"POST /settings/sso/inherit": {form: f("inherit", "on"), want: gate(settings, always(http.StatusConflict))},
+		"POST /settings/sso/delete": {noSnap: true, want: gate(settings, func(c atkCase) int {
+			if x.ssoRemoved[c.target] {
+				return http.StatusConflict
+			}
+			x.ssoRemoved[c.target] = true
+			return http.StatusSeeOther
+		})},
 
 		// The person's own membership of the company named: acme-lab, which
 		// no visitor with a session on a target belongs to, is not found for

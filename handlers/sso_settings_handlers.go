@@ -234,17 +234,22 @@ func (h *Handlers) testSSOConnection(c echo.Context) error {
 func (h *Handlers) deleteSSOSettings(c echo.Context) error {
 	rs := stateOf(c)
 	err := h.store.DeleteSSOConnection(c.Request().Context(), rs.tenant.ID)
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		h.flash(c, "info", rs.tenant.Name+" has no single sign-on of its own to remove.")
-	case err != nil:
-		return err
-	default:
-		h.log.Info("single sign-on removed", "tenant", rs.tenant.ID, "by", rs.user.ID)
-		h.flash(c, "success", "Single sign-on removed: it signs nobody in any more.")
+	if errors.Is(err, models.ErrNotFound) {
+		return errNoSSOToRemove
 	}
+	if err != nil {
+		return err
+	}
+	h.log.Info("single sign-on removed", "tenant", rs.tenant.ID, "by", rs.user.ID)
+	h.flash(c, "success", "Single sign-on removed: it signs nobody in any more.")
 	return c.Redirect(http.StatusSeeOther, views.SSOSettingsPath)
 }
+
+// errNoSSOToRemove answers a removal of nothing: removed already, from
+// another tab or by another Admin, or never set up.
+var errNoSSOToRemove = &pageError{status: http.StatusConflict, heading: "There is no single sign-on to remove",
+	message: "This company has no single sign-on of its own: it was removed already, or never set up. Nothing was changed.",
+	href:    views.SSOSettingsPath, label: "Back to single sign-on"}
 
 // errNothingToInherit refuses inheritance to a company directly below the
 // platform, whose single sign-on is never lent.

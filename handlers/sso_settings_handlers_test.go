@@ -248,7 +248,9 @@ func TestSSOSettingsSave(t *testing.T) {
 	if n := len(a.ssoTokens("acme")); n != 0 {
 		t.Fatalf("%d domains left", n)
 	}
-	wantBody(t, alice.follow(postSSO(alice, "acme", "/delete", nil)), "has no single sign-on of its own to remove")
+	again := postSSO(alice, "acme", "/delete", nil)
+	wantStatus(t, again, http.StatusConflict)
+	wantBody(t, again, "There is no single sign-on to remove")
 	audit := alice.get(tenantURL("acme", "/settings/audit"))
 	wantBody(t, audit, "Single sign-on saved", "Single sign-on removed", "single sign-on", "login.acme.example")
 }
@@ -375,7 +377,7 @@ func TestSSOSettingsOtherTenants(t *testing.T) {
 		wantStatus(t, postSSO(dave, "acme", action, form), http.StatusForbidden)
 	}
 	// At Acme Europe's address, its owner acts on Acme Europe's own only.
-	wantBody(t, eve.follow(postSSO(eve, "acme-eu", "/delete", nil)), "Acme Europe has no single sign-on of its own to remove")
+	wantStatus(t, postSSO(eve, "acme-eu", "/delete", nil), http.StatusConflict)
 	wantStatus(t, saveSSO(eve, "acme-eu", ssoForm("https://login.eu.example", "eu-client", "eu-secret", "acme-eu.example", "viewer", false)), http.StatusSeeOther)
 	if after, saved := a.ssoRow("acme"); !saved || after != before {
 		t.Fatalf("Acme Corp's connection changed: %+v, then %+v", before, after)
