@@ -153,6 +153,7 @@ func tourPages(t *testing.T, a *app) []tourPage {
 	if _, err := a.store.CreateTenant(ctx, models.NewTenant{ParentID: lab.ID, Name: "Lab Annex", Subdomain: "acme-lab-annex", Timezone: "UTC"}); err != nil {
 		t.Fatal(err)
 	}
+	ssoSettingsForTour(t, a, acme)
 	const alice, viewer, eve, staff, frank, carol = "alice@acme.test", "dave@acme.test", "eve@acme.test", "staff@canopy.test", "frank@acme.test", "carol@initech.test"
 	ok := int64(http.StatusOK)
 	return []tourPage{
@@ -178,6 +179,8 @@ func tourPages(t *testing.T, a *app) []tourPage {
 		{"member-edit", alice, "acme", fmt.Sprintf("/settings/team/members/%d/edit", daveAtAcme.ID), ok},
 		{"company-settings", alice, "acme", "/settings/company", ok},
 		{"audit", alice, "acme", "/settings/audit", ok},
+		{"sso-settings", alice, "acme", "/settings/sso", ok},
+		{"sso-settings-inherited", eve, "acme-eu", "/settings/sso", ok},
 		{"companies", alice, "acme", "/companies", ok},
 		{"password", alice, "acme", "/account/password", ok},
 		{"sub-tenants", alice, "acme", "/sub-tenants", ok},

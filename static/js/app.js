@@ -287,9 +287,9 @@
   });
 })();
 
-// Copy buttons: a button with data-copy="#id" puts that field's value on
-// the clipboard (the value stays selectable by hand without scripts, and
-// the button shows only where scripts run), and says so for a moment.
+// Copy buttons: a button with data-copy="#id" puts that element's text on
+// the clipboard (without scripts the button is hidden, and the text is
+// there to select by hand), and says so for a moment.
 (function () {
   "use strict";
   document.querySelectorAll("button[data-copy]").forEach(function (button) {
@@ -298,21 +298,25 @@
     var label = button.textContent;
     var timer;
     function done(ok) {
-      button.textContent = ok ? "Copied" : "Select and copy";
+      button.textContent = ok ? "Copied" : "Selected: copy it";
       clearTimeout(timer);
       timer = setTimeout(function () { button.textContent = label; }, 2000);
     }
+    // Without the clipboard API (an address that is not secure), the text
+    // is selected and the browser asked to copy it.
     function fallback() {
-      source.focus();
-      source.select();
+      var range = document.createRange();
+      range.selectNodeContents(source);
+      var selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
       var ok = false;
       try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
       done(ok);
     }
     button.addEventListener("click", function () {
-      var value = source.value !== undefined ? source.value : source.textContent;
       if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(value).then(function () { done(true); }, fallback);
+        navigator.clipboard.writeText(source.textContent.trim()).then(function () { done(true); }, fallback);
       } else {
         fallback();
       }
