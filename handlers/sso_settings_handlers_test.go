@@ -540,3 +540,53 @@ func TestSSOSecretNeverShown(t *testing.T) {
 		t.Fatalf("the server logged the secret:\n%s", logs)
 	}
 }
+
+// TestTeamSignInColumn: Team says how each member signs in: with a
+// password, through single sign-on, both, or not yet.
+func TestTeamSignInColumn(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	ctx := context.Background()
+	acme := a.tenant("acme").ID
+	link := func(email, subject string) {
+		t.Helper()
+		if err := a.db.Exec("INSERT INTO user_identities (user_id, issuer, subject, email) VALUES (?, ?, ?, ?)",
+			a.user(email).ID, "https://login.acme.example", subject, email).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, email := range []string{"sso-only@acme.example", "nobody-yet@acme.example"} {
+		u, err := a.store.CreateSSOUser(ctx, email, "Sam", "Soo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.store.AddMember(ctx, acme, u.ID, models.RoleViewer); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link("dave@acme.test", "dave-subject")
+	link("sso-only@acme.example", "sam-subject")
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	page := alice.get(tenantURL("acme", "/settings/team"))
+	wantBody(t, page, "Sign-in")
+	_, table, _ := strings.Cut(page.body, "<tbody>")
+	table, _, _ = strings.Cut(table, "</tbody>")
+	rows := strings.Split(table, "<tr")
+	for email, want := range map[string]string{
+		"alice@acme.test": ">Password<", "dave@acme.test": ">Password and SSO<", "sso-only@acme.example": ">SSO<", "nobody-yet@acme.example": ">Not yet<",
+	} {
+		found := false
+		for _, row := range rows {
+			if strings.Contains(row, email) {
+				found = true
+				if !strings.Contains(row, want) {
+					t.Errorf("%s's row lacks %q:\n%s", email, want, row)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no row for %s", email)
+		}
+	}
+}
