@@ -90,7 +90,7 @@ func TestDiscoveryProblem(t *testing.T) {
 func TestDiscoveryBodyIsBounded(t *testing.T) {
 	t.Parallel()
 	var issuer string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"issuer": %q, "padding": "`, issuer)
 		chunk := strings.Repeat("x", 64<<10)
