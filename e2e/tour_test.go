@@ -156,6 +156,7 @@ func tourPages(t *testing.T, a *app) []tourPage {
 	// Domains waiting for staff, one of a company two levels down.
 	claimSSODomains(t, a, "globex", "globex.test", "globex-shipping.example")
 	claimSSODomains(t, a, "acme-eu", "acme-europe.example")
+	ssoSettingsForTour(t, a, acme)
 	const alice, viewer, eve, staff, frank, carol = "alice@acme.test", "dave@acme.test", "eve@acme.test", "staff@canopy.test", "frank@acme.test", "carol@initech.test"
 	ok := int64(http.StatusOK)
 	return []tourPage{
@@ -181,6 +182,8 @@ func tourPages(t *testing.T, a *app) []tourPage {
 		{"member-edit", alice, "acme", fmt.Sprintf("/settings/team/members/%d/edit", daveAtAcme.ID), ok},
 		{"company-settings", alice, "acme", "/settings/company", ok},
 		{"audit", alice, "acme", "/settings/audit", ok},
+		{"sso-settings", alice, "acme", "/settings/sso", ok},
+		{"sso-settings-inherited", eve, "acme-eu", "/settings/sso", ok},
 		{"companies", alice, "acme", "/companies", ok},
 		{"password", alice, "acme", "/account/password", ok},
 		{"sub-tenants", alice, "acme", "/sub-tenants", ok},

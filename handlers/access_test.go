@@ -103,6 +103,12 @@ var routeExpectations = map[string]expectation{
 	"GET /sso-domains":                      {tenant: all(404), apex: all(404)},
 	"POST /sso-domains/:id/approve":         {}, // checked in sso_domain_handlers_test.go
 	"POST /sso-domains/:id/refuse":          {},
+	// Single sign-on: Admins and Super Admins (PermManageSettings).
+	"GET /settings/sso":          {tenant: needsManageSettings(), apex: all(404)},
+	"POST /settings/sso":         {}, // checked in sso_settings_handlers_test.go
+	"POST /settings/sso/test":    {},
+	"POST /settings/sso/inherit": {},
+	"POST /settings/sso/delete":  {},
 	// Sub-tenants: Super Admins only.
 	"GET /sub-tenants/subdomain-check": {tenant: onlySuperAdmin(), apex: all(404)},
 	"GET /sub-tenants":                 {tenant: onlySuperAdmin(), apex: all(404)},

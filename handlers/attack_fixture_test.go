@@ -62,7 +62,7 @@ var atkMarkers = map[string]atkMarker{
 	"admin":    {"Canopy Platform", "staff@canopy.test", []string{"Customer Success staff"}},
 	"acme":     {"Acme Corp", "alice@acme.test", []string{"ACME-1001", "Maria Garcia", "Cold-chain logistics"}},
 	"globex":   {"Globex", "bob@globex.test", []string{"Global shipping"}},
-	"initech":  {"Initech", "carol@initech.test", []string{"TPS reports"}},
+	"initech":  {"Initech", "carol@initech.test", []string{"TPS reports", "login.initech.example"}},
 	"acme-eu":  {"Acme Europe", "eve@acme.test", []string{"EU-TL100-0001", "European operations"}},
 	"acme-lab": {"Acme Lab", "frank@acme.test", []string{"new device models"}},
 }
@@ -76,13 +76,14 @@ var atkParent = map[string]string{"acme": "admin", "globex": "admin", "initech":
 // atk is the attack tests' fixture: one app, one signed-in browser per
 // visitor, and sample records of several companies to aim at.
 type atk struct {
-	a         *app
-	br        map[string]*browser
-	role      map[string]map[string]models.Role // visitor → tenant → role, while a member
-	session   map[string]map[string]bool        // visitor → tenant host → holds a signed-in session there
-	ids       map[string]int64
-	signedOut map[string]bool
-	seq       atomic.Int64
+	a          *app
+	br         map[string]*browser
+	role       map[string]map[string]models.Role // visitor → tenant → role, while a member
+	session    map[string]map[string]bool        // visitor → tenant host → holds a signed-in session there
+	ids        map[string]int64
+	signedOut  map[string]bool
+	ssoRemoved map[string]bool // target → its single sign-on was removed by an allowed visitor
+	seq        atomic.Int64
 	// snapshotQueries read every record a refused request must not change.
 	snapshotQueries []*sql.Stmt
 }
@@ -91,7 +92,7 @@ func newAtk(t *testing.T) *atk {
 	t.Helper()
 	a := newApp(t)
 	ctx := context.Background()
-	x := &atk{a: a, br: map[string]*browser{}, role: map[string]map[string]models.Role{}, session: map[string]map[string]bool{}, ids: map[string]int64{}, signedOut: map[string]bool{}}
+	x := &atk{a: a, br: map[string]*browser{}, role: map[string]map[string]models.Role{}, session: map[string]map[string]bool{}, ids: map[string]int64{}, signedOut: map[string]bool{}, ssoRemoved: map[string]bool{}}
 	for _, email := range []string{"ed@attack.test", "outsider@attack.test"} {
 		if _, err := a.store.CreateUser(ctx, models.NewUser{Email: email, FirstName: "At", LastName: "Tacker", Password: demo.Password}); err != nil {
 			t.Fatal(err)
@@ -156,6 +157,11 @@ func newAtk(t *testing.T) *atk {
 		t.Fatal(err)
 	}
 	x.ids["template:globex"] = freight.ID
+	// Initech's single sign-on, which no visitor may manage.
+	if _, err := a.store.SaveSSOConnection(ctx, a.tenant("initech").ID, models.SSOConnectionInput{Issuer: "https://login.initech.example",
+		ClientID: "initech-client", SealedSecret: "v1.sealed-elsewhere", Domains: "initech.example", JoinRole: models.RoleViewer}); err != nil {
+		t.Fatal(err)
+	}
 	for sub := range atkMarkers {
 		x.ids["tenant:"+sub] = a.tenant(sub).ID
 	}
@@ -169,7 +175,7 @@ func newAtk(t *testing.T) *atk {
 	}
 	x.prepareSnapshot(t)
 	snap := x.snapshot()
-	for _, table := range []string{"tenants", "memberships", "invitations", "devices", "orders", "templates", "tenant_solutions", "sso_domains"} {
+	for _, table := range []string{"tenants", "memberships", "invitations", "devices", "orders", "templates", "tenant_solutions", "sso_domains", "sso_connections"} {
 		if !strings.Contains(snap, "\n"+table+" [") && !strings.HasPrefix(snap, table+" [") {
 			t.Fatalf("the snapshot misses the %s table: it could not prove nothing changed", table)
 		}

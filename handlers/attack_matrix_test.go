@@ -185,10 +185,18 @@ func atkRoutes(x *atk) map[string]atkRoute {
 		"GET /auth/handoff/begin": {path: p("/auth/handoff/begin?next=//evil.example"), want: done},
 		"GET /go/:subdomain":      {path: p("/go/initech?next=//evil.example"), want: done},
 		"GET /login/sso":          {path: p("/login/sso?company=globex"), want: done},
-		"GET /auth/sso":           {want: notFound},
+		// Every customer company of the fixture has single sign-on in force
+		// (Acme Europe inherits Acme's); the platform has none.
+		"GET /auth/sso": {want: onlyOn("admin", http.StatusNotFound, http.StatusSeeOther)},
 		// A company's host runs single sign-on only for where its own
 		// connection is in force: never for another company.
-		"GET /auth/sso/begin":     {path: p("/auth/sso/begin?tenant=globex"), want: notFound},
+		"GET /auth/sso/begin": {path: func(c atkCase) string {
+			other := "globex"
+			if c.target == "globex" {
+				other = "initech"
+			}
+			return "/auth/sso/begin?tenant=" + other
+		}, want: notFound},
 		"GET /auth/sso/callback":  {path: p("/auth/sso/callback?state=forged&code=forged"), want: always(http.StatusBadRequest)},
 		"POST /auth/sso/link":     {form: f("password", "demo-password"), want: csrfGated(http.StatusBadRequest)},
 		"GET /invitations/:token": {path: p("/invitations/bogus"), want: notFound},
@@ -221,6 +229,25 @@ func atkRoutes(x *atk) map[string]atkRoute {
 		"POST /settings/company":  {noSnap: true, form: f("timezone", "Europe/Paris"), want: gate(settings, done)},
 		"GET /settings/audit":     {want: gate(settings, ok)},
 		"GET /settings/audit.csv": {want: gate(settings, ok)},
+		// Single sign-on: only a company's own Admins, at its own address.
+		// Each allowed save changes the client ID; a test fetches from a
+		// closed port on this machine and changes nothing; the targets
+		// allowed to inherit sit directly below the platform, which lends
+		// nothing (409); the first allowed removal at a target removes what
+		// the save row saved there, the next finds nothing (409).
+		"GET /settings/sso": {want: gate(settings, ok)},
+		"POST /settings/sso": {noSnap: true, form: f("issuer", "https://login.attack.example", "client_id", "attack-{n}", "client_secret", "attack-secret",
+			"domains", "attack.example", "join_role", "admin"), want: gate(settings, done)},
+		"POST /settings/sso/test": {form: f("issuer", "http://127.0.0.1:1", "client_id", "attack", "domains", "attack.example", "join_role", "viewer"),
+			want: gate(settings, ok)},
+		"POST /settings/sso/inherit": {form: f("inherit", "on"), want: gate(settings, always(http.StatusConflict))},
+		"POST /settings/sso/delete": {noSnap: true, want: gate(settings, func(c atkCase) int {
+			if x.ssoRemoved[c.target] {
+				return http.StatusConflict
+			}
+			x.ssoRemoved[c.target] = true
+			return http.StatusSeeOther
+		})},
 
 		// A domain of another company's connection: not found for its DNS
 		// check. Staff's decisions exist on the platform's host only, which

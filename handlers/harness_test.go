@@ -45,8 +45,8 @@ type app struct {
 	cfg      *config.Config
 	secrets  *config.Secrets
 	server   *httptest.Server
-	clock    *testClock // the server's clock, which a test may move forward
-	logs     *testkit.LockedBuffer // what the server logged
+	clock    *testClock            // the server's clock, which a test may move forward
+	logs     *testkit.LockedBuffer // everything the server logged
 }
 
 // testClock is the real time plus however far a test moved it forward.
@@ -79,7 +79,8 @@ func newAppWith(t *testing.T, env map[string]string) *app {
 		t.Fatal(err)
 	}
 	logs := &testkit.LockedBuffer{}
-	h := handlers.New(cfg, models.NewStore(serverDB).WithScopeKey(testdb.ScopeKey), secrets, slog.New(slog.NewTextHandler(logs, nil)))
+	h := handlers.New(cfg, models.NewStore(serverDB).WithScopeKey(testdb.ScopeKey), secrets,
+		slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	clock := &testClock{}
 	h.SetClock(clock.now)
 	server := httptest.NewServer(h.Router())

@@ -29,6 +29,9 @@ func (h *Handlers) renderCompanySettings(c echo.Context, status int, form pages.
 	if form.Parent, err = h.parentOf(ctx, rs.tenant); err != nil {
 		return err
 	}
+	if form.SSO, err = h.ssoSummary(ctx, rs.lineage); err != nil {
+		return err
+	}
 	return h.render(c, status, pages.CompanySettings(h.shell(c, "Settings", "settings"), form))
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"canopy/internal/handoff"
 	"canopy/models"
+	"canopy/views"
 	"canopy/views/pages"
 )
 
@@ -30,7 +31,7 @@ import (
 
 const (
 	ssoAttemptMaxAge = 10 * 60 // seconds a browser may spend at its identity provider
-	ssoCallbackPath  = "/auth/sso/callback"
+	ssoCallbackPath  = views.SSOCallbackPath
 	keySSOLink       = "sso_link" // a sign-in waiting for its account's password
 )
 

@@ -293,6 +293,15 @@ func (h *Handlers) renderSubTenantSettings(c echo.Context, path models.TreePath,
 		return err
 	}
 	form.Available, form.ParentName = available, parent.Name
+	// The single sign-on in force there now, as saved: its whole lineage
+	// decides, up to the platform.
+	lineage, err := h.store.LineageByID(c.Request().Context(), path.Target().ID)
+	if err != nil {
+		return err
+	}
+	if form.SSO, err = h.ssoSummary(c.Request().Context(), lineage); err != nil {
+		return err
+	}
 	return h.render(c, status, pages.SubTenantSettings(h.shell(c, path.Target().Name, "sub-tenants"), h.subTenantFrame(c, path, "settings"), form))
 }
 

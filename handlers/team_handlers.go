@@ -23,8 +23,13 @@ func (h *Handlers) team(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	signIn, err := h.store.SignInMethods(c.Request().Context(), rs.tenant.ID)
+	if err != nil {
+		return err
+	}
 	data := pages.TeamData{
 		Page:        page,
+		SignIn:      signIn,
 		Query:       q,
 		ActorUserID: rs.user.ID,
 		ActorRole:   rs.membership.Role,

@@ -153,6 +153,18 @@ type AuditEvent struct {
 // ActionLabel is the event's action as people read it.
 func (e AuditEvent) ActionLabel() string { return AuditActionLabel(e.Action) }
 
+// auditTargetLabels are the kinds of target whose key does not read as
+// words; the others ("user", "device"…) read as they are.
+var auditTargetLabels = map[string]string{"sso_connection": "single sign-on", "sso_domain": "SSO domain"}
+
+// TargetTypeLabel is the kind of thing the event is about, as people read it.
+func (e AuditEvent) TargetTypeLabel() string {
+	if label, ok := auditTargetLabels[e.TargetType]; ok {
+		return label
+	}
+	return strings.ReplaceAll(e.TargetType, "_", " ")
+}
+
 // AuditChange is one field of an event's before and after, as text.
 type AuditChange struct {
 	Field  string

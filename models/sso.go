@@ -121,17 +121,14 @@ func EmailDomain(email string) string {
 // SSOOwner is the tenant whose connection is in force at the lineage's
 // tenant: the nearest, itself included, that does not inherit. Inheritance
 // never reaches the platform tenant: its connection is the provider's own
-// staff's, never lent to the companies below it. Nil means no tenant's.
+// staff's, never lent to the companies below it. So a company directly
+// below the platform owns its connection whatever its flag says (every new
+// company starts inheriting, and there is nothing above it to inherit).
+// Nil only for a lineage that does not reach the platform.
 func (l Lineage) SSOOwner() *Tenant {
 	for i := range l {
 		t := &l[i]
-		if t.IsPlatform() {
-			if i == 0 {
-				return t
-			}
-			return nil
-		}
-		if !t.SSOInherit {
+		if t.IsPlatform() || !t.SSOInherit || (i+1 < len(l) && l[i+1].IsPlatform()) {
 			return t
 		}
 	}

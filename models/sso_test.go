@@ -317,48 +317,6 @@ func FuzzValidateIssuer(f *testing.F) {
 	})
 }
 
-// TestSSOOwnerFollowsInheritance: the connection in force is the nearest
-// one, from the tenant up, that does not inherit; inheriting never reaches
-// the platform, whose connection is its own staff's.
-func TestSSOOwnerFollowsInheritance(t *testing.T) {
-	id := func(n int64) *int64 { return &n }
-	platform := models.Tenant{ID: 1, Name: "Platform"}
-	tenant := func(id int64, name string, parent *int64, inherit bool) models.Tenant {
-		return models.Tenant{ID: id, Name: name, ParentID: parent, SSOInherit: inherit}
-	}
-	acmeOwn, acmeInherits := tenant(2, "Acme", id(1), false), tenant(2, "Acme", id(1), true)
-	euInherits, euOwn := tenant(3, "Acme EU", id(2), true), tenant(3, "Acme EU", id(2), false)
-	labInherits, labOwn := tenant(4, "Acme EU Lab", id(3), true), tenant(4, "Acme EU Lab", id(3), false)
-	platformInherits := platform
-	platformInherits.SSOInherit = true
-	cases := []struct {
-		name    string
-		lineage models.Lineage
-		want    string // "" for nobody's
-	}{
-		{"its own", models.Lineage{acmeOwn, platform}, "Acme"},
-		{"inherits one level", models.Lineage{euInherits, acmeOwn, platform}, "Acme"},
-		{"inherits two levels, through an inheriting child", models.Lineage{labInherits, euInherits, acmeOwn, platform}, "Acme"},
-		{"a child that stops inheriting", models.Lineage{euOwn, acmeOwn, platform}, "Acme EU"},
-		{"below a child that stops inheriting", models.Lineage{labInherits, euOwn, acmeOwn, platform}, "Acme EU"},
-		{"its own below inheriting ones", models.Lineage{labOwn, euInherits, acmeInherits, platform}, "Acme EU Lab"},
-		{"a company under the platform that inherits", models.Lineage{acmeInherits, platform}, ""},
-		{"inheriting all the way up", models.Lineage{labInherits, euInherits, acmeInherits, platform}, ""},
-		{"inheriting all the way up to a platform marked inheriting", models.Lineage{euInherits, acmeInherits, platformInherits}, ""},
-		{"the platform itself", models.Lineage{platform}, "Platform"},
-		{"the platform itself, marked inheriting", models.Lineage{platformInherits}, "Platform"},
-	}
-	for _, c := range cases {
-		got := c.lineage.SSOOwner()
-		switch {
-		case c.want == "" && got != nil:
-			t.Errorf("%s: owner %s, want none", c.name, got.Name)
-		case c.want != "" && (got == nil || got.Name != c.want):
-			t.Errorf("%s: owner %v, want %s", c.name, got, c.want)
-		}
-	}
-}
-
 // TestSaveSSOConnection: creating needs a secret; saving again without one
 // keeps it and when it was set; domains no longer listed go with their
 // proof, kept ones keep theirs, new ones start unproven with a token each.

@@ -48,7 +48,7 @@ var colourPairs = []colourPair{
 	{"--on-primary", "--danger", text, "the danger button", ".button-danger"},
 	{"--ok", "--ok-soft", text, "the Active and Completed pills", ".status-pill-active"},
 	{"--ok", "--panel", text, "the Active status", ""},
-	{"--ok-ink", "--ok-soft", text, "a success message", ".flash-success"},
+	{"--ok-ink", "--ok-soft", text, "a success message", ".flash-success, .alert-success"},
 	{"--bad", "--bad-soft", text, "the Deprovisioned pill", ".status-pill-deprovisioned"},
 	{"--bad", "--panel", text, "the Inactive status; Deprovision; errors beside fields", ""},
 	{"--bad-ink", "--bad-soft", text, "an error message", ".flash-error, .alert-error"},

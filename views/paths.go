@@ -14,6 +14,10 @@ const (
 	CompanySettingsPath = "/settings/company"
 	AuditPath           = "/settings/audit"
 	AuditCSVPath        = AuditPath + ".csv"
+	SSOSettingsPath     = "/settings/sso"
+	SSOInheritPath      = SSOSettingsPath + "/inherit"
+	SSOTestPath         = SSOSettingsPath + "/test"
+	SSODeletePath       = SSOSettingsPath + "/delete"
 	SubTenantsPath      = "/sub-tenants"
 	NewSubTenantPath    = SubTenantsPath + "/new"
 	SubdomainCheckPath  = SubTenantsPath + "/subdomain-check"
@@ -23,9 +27,13 @@ const (
 	TemplatesPath       = "/templates"
 	NewTemplatePath     = TemplatesPath + "/new"
 	CompaniesPath       = "/companies"
-	SSOSettingsPath     = "/settings/sso"
 	SSODomainsPath      = "/sso-domains" // platform staff's list of domains waiting for them
 )
+
+// SSOCallbackPath is where an identity provider sends people back after
+// they signed in, on the company's own address: the redirect URI its IT
+// team registers with the provider.
+const SSOCallbackPath = "/auth/sso/callback"
 
 // MemberPath is an action on a member of the team: MemberPath(7, "remove")
 // is "/settings/team/members/7/remove".

@@ -322,9 +322,6 @@ func SeedSSO(ctx context.Context, store *models.Store, issuer, clientID string, 
 			} else if !errors.Is(err, models.ErrNotFound) {
 				return err
 			}
-			if err := tx.SetSSOInherit(ctx, acme.ID, false); err != nil {
-				return err
-			}
 			conn, err := tx.SaveSSOConnection(ctx, acme.ID, models.SSOConnectionInput{
 				Issuer: issuer, ClientID: clientID, SealedSecret: seal(acme.ID), Domains: "acme.test", JoinRole: models.RoleViewer,
 			})

@@ -294,3 +294,40 @@
   var follow = document.querySelector("a[data-auto-follow]");
   if (follow) window.location.assign(follow.href);
 })();
+
+// Copy buttons: a button with data-copy="#id" puts that element's text on
+// the clipboard (without scripts the button is hidden, and the text is
+// there to select by hand), and says so for a moment.
+(function () {
+  "use strict";
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    var source = document.querySelector(button.dataset.copy);
+    if (!source) return;
+    var label = button.textContent;
+    var timer;
+    function done(ok) {
+      button.textContent = ok ? "Copied" : "Selected: copy it";
+      clearTimeout(timer);
+      timer = setTimeout(function () { button.textContent = label; }, 2000);
+    }
+    // Without the clipboard API (an address that is not secure), the text
+    // is selected and the browser asked to copy it.
+    function fallback() {
+      var range = document.createRange();
+      range.selectNodeContents(source);
+      var selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      done(ok);
+    }
+    button.addEventListener("click", function () {
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(source.textContent.trim()).then(function () { done(true); }, fallback);
+      } else {
+        fallback();
+      }
+    });
+  });
+})();
