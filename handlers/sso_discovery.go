@@ -77,7 +77,7 @@ func discoveryURL(issuer string) string {
 func discoverProvider(ctx context.Context, issuer string) (*oidc.Provider, error) {
 	ctx, cancel := context.WithTimeout(ctx, discoveryTimeout)
 	defer cancel()
-	transport := &discoveryTransport{base: http.DefaultTransport}
+	transport := &discoveryTransport{base: identityProviderTransport}
 	client := &http.Client{Timeout: discoveryTimeout, Transport: transport}
 	provider, err := oidc.NewProvider(oidc.ClientContext(ctx, client), issuer)
 	if err != nil {
@@ -164,6 +164,8 @@ func discoveryProblem(issuer string, err error) string {
 		return fmt.Sprintf("Unreachable: %s did not answer within %d seconds.", host, int(discoveryTimeout/time.Second))
 	case errors.As(err, &certErr), errors.As(err, &unknownAuthority), errors.As(err, &hostnameErr), errors.As(err, &invalidCert):
 		return fmt.Sprintf("Unreachable: the certificate of %s is not valid or not trusted.", host)
+	case errors.Is(err, errForbiddenAddress):
+		return fmt.Sprintf("Unreachable: %s leads to a link-local address, which Canopy does not connect to.", host)
 	case strings.Contains(err.Error(), "failed to decode provider discovery object"):
 		return fmt.Sprintf("%s answered at %s, but not with a discovery document.", host, discoveryURL(issuer))
 	}

@@ -108,3 +108,14 @@ func TestDiscoveryBodyIsBounded(t *testing.T) {
 		t.Fatalf("an oversized answer reads %q", problem)
 	}
 }
+
+// An Admin's issuer cannot make the server fetch from a link-local address
+// (a cloud's metadata service), however it is written.
+func TestDiscoveryRefusesLinkLocalAddresses(t *testing.T) {
+	for _, issuer := range []string{"http://169.254.169.254", "https://169.254.169.254/latest", "http://[fe80::1]:8080", "http://0.0.0.0:9"} {
+		_, problem := checkDiscovery(context.Background(), issuer)
+		if !strings.Contains(problem, "link-local") {
+			t.Errorf("%s: %q, want a refusal of the address", issuer, problem)
+		}
+	}
+}

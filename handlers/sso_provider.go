@@ -2,9 +2,12 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -34,7 +37,34 @@ type cachedProvider struct {
 }
 
 func newSSOProviders() *ssoProviders {
-	return &ssoProviders{client: &http.Client{Timeout: ssoHTTPTimeout}, byURL: map[string]cachedProvider{}}
+	return &ssoProviders{client: &http.Client{Timeout: ssoHTTPTimeout, Transport: identityProviderTransport}, byURL: map[string]cachedProvider{}}
+}
+
+// identityProviderTransport is how Canopy reaches identity providers. An
+// Admin chooses the address, so the server must not become their way to
+// addresses only it can reach: link-local ones (a cloud's metadata service
+// at 169.254.169.254 hands out credentials) and unspecified ones are
+// refused whatever name leads there. Private networks stay allowed: a
+// company's own identity provider may well be on one, next to Canopy.
+var identityProviderTransport = func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: ssoHTTPTimeout, Control: refuseLinkLocal}).DialContext
+	return t
+}()
+
+// errForbiddenAddress is a connection refused before it was made.
+var errForbiddenAddress = errors.New("the address is link-local or unspecified, which Canopy does not connect to")
+
+func refuseLinkLocal(_, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() {
+		return fmt.Errorf("connect to %s: %w", address, errForbiddenAddress)
+	}
+	return nil
 }
 
 // context carries the HTTP client go-oidc and x/oauth2 use for calls to
@@ -52,9 +82,7 @@ func (p *ssoProviders) get(ctx context.Context, issuer string, now time.Time) (*
 	if ok && now.Sub(cached.fetchedAt) < ssoProviderTTL {
 		return cached.provider, nil
 	}
-	fetchCtx, cancel := context.WithTimeout(ctx, ssoHTTPTimeout)
-	defer cancel()
-	provider, err := oidc.NewProvider(p.context(fetchCtx), issuer)
+	provider, err := discoverProvider(ctx, issuer)
 	if err != nil {
 		return nil, fmt.Errorf("discover identity provider %s: %w", issuer, err)
 	}

@@ -417,6 +417,8 @@ func TestRLSSignInMethodsOnlyTheScopesMembers(t *testing.T) {
 		}
 		return ids
 	}
+	var everyone []int64
+	w.owner.Raw("SELECT id FROM users").Scan(&everyone)
 	for _, c := range []struct {
 		name   string
 		scope  models.Scope
@@ -433,7 +435,8 @@ func TestRLSSignInMethodsOnlyTheScopesMembers(t *testing.T) {
 		{"acme's, with no scope", models.Scope{}, acme, nil},
 	} {
 		err := w.within(c.scope, func(ctx context.Context, tx *models.Store) error {
-			methods, err := tx.SignInMethods(ctx, c.tenant)
+			// Asked for everyone: only the tenant's members, in scope, answer.
+			methods, err := tx.SignInMethods(ctx, c.tenant, everyone)
 			if err != nil {
 				return err
 			}
@@ -510,7 +513,7 @@ func TestRLSSSOFunctionsWithAnOwnerWhoIsNotSuperuser(t *testing.T) {
 	}
 	app := models.NewStore(connect(appRole)).WithScopeKey(testdb.ScopeKey)
 	ids := map[string]int64{}
-	for _, who := range []string{"alice@acme.test", "eve@acme.test"} {
+	for _, who := range []string{"alice@acme.test", "eve@acme.test", "bob@globex.test", "dave@acme.test"} {
 		u, err := app.UserByEmail(ctx, who)
 		if err != nil {
 			t.Fatal(err)
@@ -568,7 +571,13 @@ func TestRLSSSOFunctionsWithAnOwnerWhoIsNotSuperuser(t *testing.T) {
 		t.Errorf("the identity is %d's, %v; want alice's", id, err)
 	}
 	err = app.Within(ctx, models.Scope{TenantID: acme, UserID: alice}, func(ctx context.Context, tx *models.Store) error {
-		methods, err := tx.SignInMethods(ctx, acme)
+		var everyone []int64
+		for who, id := range ids {
+			if strings.Contains(who, "@") {
+				everyone = append(everyone, id)
+			}
+		}
+		methods, err := tx.SignInMethods(ctx, acme, everyone)
 		if err != nil {
 			return err
 		}

@@ -959,7 +959,7 @@ func TestSignInMethods(t *testing.T) {
 	}
 	var got map[int64]models.SignInMethod
 	err = w.store.Within(ctx, models.Scope{TenantID: w.acme.ID}, func(ctx context.Context, tx *models.Store) error {
-		got, err = tx.SignInMethods(ctx, w.acme.ID)
+		got, err = tx.SignInMethods(ctx, w.acme.ID, []int64{w.alice.ID, ssoOnly.ID, both.ID, neither.ID, outsider.ID})
 		return err
 	})
 	if err != nil {
@@ -974,7 +974,7 @@ func TestSignInMethods(t *testing.T) {
 			t.Errorf("user %d: %+v (%q), want %q", id, m, m.Label(), label)
 		}
 	}
-	if _, err := w.store.SignInMethods(ctx, 0); !errors.Is(err, models.ErrNoTenant) {
+	if _, err := w.store.SignInMethods(ctx, 0, []int64{w.alice.ID}); !errors.Is(err, models.ErrNoTenant) {
 		t.Fatalf("tenant 0: %v", err)
 	}
 }

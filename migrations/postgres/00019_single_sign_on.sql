@@ -141,13 +141,13 @@ $$;
 -- sub-tenant's people: the tenant must be one whose memberships the scope
 -- reads (its own, or one below it for its Super Admins); any other has none.
 -- +goose StatementBegin
-CREATE FUNCTION canopy_sign_in_methods(p_tenant_id BIGINT) RETURNS TABLE (user_id BIGINT, has_password BOOLEAN, has_identity BOOLEAN)
+CREATE FUNCTION canopy_sign_in_methods(p_tenant_id BIGINT, p_user_ids BIGINT[]) RETURNS TABLE (user_id BIGINT, has_password BOOLEAN, has_identity BOOLEAN)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
     SELECT m.user_id,
         EXISTS (SELECT 1 FROM public.user_passwords AS p WHERE p.user_id = m.user_id),
         EXISTS (SELECT 1 FROM public.user_identities AS i WHERE i.user_id = m.user_id)
     FROM public.memberships AS m
-    WHERE m.tenant_id = p_tenant_id
+    WHERE m.tenant_id = p_tenant_id AND m.user_id = ANY (p_user_ids)
       AND (p_tenant_id = public.app_tenant_id() OR p_tenant_id IN (SELECT public.app_tenant_tree()))
 $$;
 -- +goose StatementEnd
@@ -162,9 +162,9 @@ $$;
 -- +goose StatementEnd
 
 REVOKE ALL ON FUNCTION canopy_sso_connection(BIGINT), canopy_identity_user(TEXT, TEXT), canopy_link_identity(BIGINT, TEXT, TEXT, TEXT),
-    canopy_sign_in_methods(BIGINT), canopy_has_password(BIGINT) FROM PUBLIC;
+    canopy_sign_in_methods(BIGINT, BIGINT[]), canopy_has_password(BIGINT) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION canopy_sso_connection(BIGINT), canopy_identity_user(TEXT, TEXT), canopy_link_identity(BIGINT, TEXT, TEXT, TEXT),
-    canopy_sign_in_methods(BIGINT), canopy_has_password(BIGINT) TO canopy_app;
+    canopy_sign_in_methods(BIGINT, BIGINT[]), canopy_has_password(BIGINT) TO canopy_app;
 
 ALTER TABLE audit_events DROP CONSTRAINT audit_events_action_check;
 ALTER TABLE audit_events ADD CONSTRAINT audit_events_action_check CHECK (action IN (
@@ -188,7 +188,7 @@ ALTER TABLE audit_events ADD CONSTRAINT audit_events_action_check CHECK (action 
     'template.created', 'template.updated', 'template.deleted', 'order.created',
     'company.entered', 'auth.signin', 'auth.signin_failed')) NOT VALID;
 DROP FUNCTION canopy_has_password(BIGINT);
-DROP FUNCTION canopy_sign_in_methods(BIGINT);
+DROP FUNCTION canopy_sign_in_methods(BIGINT, BIGINT[]);
 DROP FUNCTION canopy_link_identity(BIGINT, TEXT, TEXT, TEXT);
 DROP FUNCTION canopy_identity_user(TEXT, TEXT);
 DROP FUNCTION canopy_sso_connection(BIGINT);
