@@ -13,10 +13,10 @@ import (
 	"canopy/models"
 )
 
-// withDevIdP starts the development identity provider for one test and
+// withDevIDP starts the development identity provider for one test and
 // configures Acme Corp to sign in through it, as the demo data does for
 // `make run` with `make devidp`; Acme Europe inherits it.
-func withDevIdP(t *testing.T, a *app) *devidp.Server {
+func withDevIDP(t *testing.T, a *app) *devidp.Server {
 	t.Helper()
 	idp, err := devidp.Start(devidp.Config{Addr: "127.0.0.1:0"})
 	if err != nil {
@@ -34,9 +34,9 @@ func withDevIdP(t *testing.T, a *app) *devidp.Server {
 	return idp
 }
 
-// signInThroughIdP clicks "Sign in with SSO" on the sign-in page the tab
+// signInThroughIDP clicks "Sign in with SSO" on the sign-in page the tab
 // shows, and on the identity provider's own page signs in as email.
-func signInThroughIdP(t *testing.T, tab context.Context, email, name, shot string) {
+func signInThroughIDP(t *testing.T, tab context.Context, email, name, shot string) {
 	t.Helper()
 	if err := chromedp.Do(tab, chromedp.Click(chromedp.CSS(`.auth-sso a`)), chromedp.WaitVisible(chromedp.CSS("#devidp_email"))); err != nil {
 		t.Fatalf("reach the identity provider: %v", err)
@@ -66,14 +66,14 @@ func TestSignInWithSSO(t *testing.T) {
 	requireBrowser(t)
 	t.Parallel()
 	a := startCanopy(t)
-	withDevIdP(t, a)
+	withDevIDP(t, a)
 	tab := newTab(t, newBrowser(t), desktop)
 
 	open(t, tab, a.tenantURL("acme", "/"))
 	wantLocation(t, tab, a.baseHost(), "/login")
 	wantText(t, tab, "to continue to Acme Corp", "Sign in with SSO")
 	screenshot(t, tab, "sso-login.png")
-	signInThroughIdP(t, tab, "nora@acme.test", "Nora Novak", "sso-idp.png")
+	signInThroughIDP(t, tab, "nora@acme.test", "Nora Novak", "sso-idp.png")
 	wantLocation(t, tab, a.tenantHost("acme"), "/")
 	wantText(t, tab, "Acme Corp", "Nora", "Viewer")
 	screenshot(t, tab, "sso-home.png")
@@ -82,7 +82,7 @@ func TestSignInWithSSO(t *testing.T) {
 	open(t, tab, a.tenantURL("acme-eu", "/"))
 	wantLocation(t, tab, a.baseHost(), "/login")
 	wantText(t, tab, "to continue to Acme Europe", "Sign in with SSO")
-	signInThroughIdP(t, tab, "nora@acme.test", "Nora Novak", "")
+	signInThroughIDP(t, tab, "nora@acme.test", "Nora Novak", "")
 	wantLocation(t, tab, a.tenantHost("acme-eu"), "/")
 	wantText(t, tab, "Acme Europe", "Nora")
 	wantNoSideways(t, tab)
@@ -94,7 +94,7 @@ func TestSignInWithSSOFromTheBaseDomain(t *testing.T) {
 	requireBrowser(t)
 	t.Parallel()
 	a := startCanopy(t)
-	withDevIdP(t, a)
+	withDevIDP(t, a)
 	tab := newTab(t, newBrowser(t), phone)
 
 	open(t, tab, a.baseURL("/login"))

@@ -532,13 +532,12 @@ func (h *Handlers) linkAccount(c echo.Context) error {
 // host, or on the tenant's own with a hand-off.
 func (h *Handlers) completeSSO(c echo.Context, target *models.Tenant, inForce *models.SSOInForce, attempt *ssoAttempt, who *ssoIdentity, userID int64, created bool) error {
 	rs := stateOf(c)
-	ctx := c.Request().Context()
 	// The verified ID token names the person and the connection in force
 	// names the tenant: reasons the database cannot know.
 	if err := h.scopeAs(c, models.Scope{UserID: userID}); err != nil {
 		return err
 	}
-	ctx = c.Request().Context()
+	ctx := c.Request().Context()
 	u, err := h.store.UserByID(ctx, userID)
 	if err != nil {
 		return err

@@ -14,8 +14,8 @@ import (
 	"canopy/models"
 )
 
-// startIdP runs a development identity provider on loopback for one test.
-func startIdP(t *testing.T, clientID string) *devidp.Server {
+// startIDP runs a development identity provider on loopback for one test.
+func startIDP(t *testing.T, clientID string) *devidp.Server {
 	t.Helper()
 	idp, err := devidp.Start(devidp.Config{Addr: "127.0.0.1:0", ClientID: clientID, ClientSecret: clientID + "-secret"})
 	if err != nil {
@@ -31,7 +31,7 @@ func startIdP(t *testing.T, clientID string) *devidp.Server {
 func newSSOApp(t *testing.T) (*app, *devidp.Server) {
 	t.Helper()
 	a := newApp(t)
-	idp := startIdP(t, "acme-canopy")
+	idp := startIDP(t, "acme-canopy")
 	if err := demo.SeedSSO(context.Background(), a.store, idp.Issuer(), idp.ClientID(), a.sealFor(idp.ClientSecret())); err != nil {
 		t.Fatal(err)
 	}
@@ -394,7 +394,7 @@ func TestSSOHostileProviderReachesNothingOfAnotherCompany(t *testing.T) {
 	t.Parallel()
 	a, _ := newSSOApp(t)
 	ctx := context.Background()
-	hostile := startIdP(t, "globex-canopy")
+	hostile := startIDP(t, "globex-canopy")
 	globex := a.tenant("globex")
 	err := a.store.Within(ctx, models.Scope{TenantID: globex.ID, Subtree: true}, func(ctx context.Context, tx *models.Store) error {
 		if err := tx.SetSSOInherit(ctx, globex.ID, false); err != nil {
