@@ -104,8 +104,15 @@ func (h *Handlers) login(c echo.Context) error {
 	password := c.FormValue("password")
 	// Email first: an address the company's single sign-on covers goes to
 	// its identity provider when no password was typed.
-	if password == "" && inForce != nil && inForce.Covers(form.Email) {
-		return h.render(c, http.StatusOK, pages.SSOContinue(h.shell(c, "Single sign-on", ""), form.TenantName, h.ssoStartURL(form.Tenant, form.Next, form.Email)))
+	// A required domain goes there with or without a password, which is
+	// not even checked: the answer must not tell whether it was right.
+	// The company's owner alone keeps a password (break-glass).
+	if inForce != nil && inForce.Covers(form.Email) && (password == "" || inForce.Required && !h.isOwnerEmail(c, target, form.Email)) {
+		note := ""
+		if password != "" {
+			note = form.TenantName + " asks people at " + models.EmailDomain(form.Email) + " to sign in with single sign-on, not a password."
+		}
+		return h.render(c, http.StatusOK, pages.SSOContinue(h.shell(c, "Single sign-on", ""), form.TenantName, h.ssoStartURL(form.Tenant, form.Next, form.Email), note))
 	}
 	if form.Email == "" {
 		form.Errors["email"] = "Enter your email address."
@@ -144,11 +151,6 @@ func (h *Handlers) login(c echo.Context) error {
 	if err := h.store.AttemptSucceeded(c.Request().Context(), attempt); err != nil {
 		return err
 	}
-	if inForce != nil && mustUseSSO(inForce, u, target) {
-		h.log.Info("password sign-in refused: single sign-on required", "user", u.ID, "tenant", form.Tenant)
-		form.Error = form.TenantName + " asks people at " + models.EmailDomain(u.Email) + " to sign in with single sign-on."
-		return h.render(c, http.StatusForbidden, pages.Login(h.shell(c, "Sign in", ""), form))
-	}
 	h.log.Info("signed in", "user", u.ID, "ip", c.RealIP())
 	if err := h.signIn(c, u); err != nil {
 		return err
@@ -161,6 +163,15 @@ func (h *Handlers) login(c echo.Context) error {
 		return h.enterCompany(c, form.Tenant, form.Next, form.State)
 	}
 	return h.sendToLandingCompany(c)
+}
+
+// isOwnerEmail tells whether email is the address of the tenant's owner.
+func (h *Handlers) isOwnerEmail(c echo.Context, t *models.Tenant, email string) bool {
+	if t.OwnerUserID == nil {
+		return false
+	}
+	u, err := h.store.UserByEmail(c.Request().Context(), email)
+	return err == nil && u.ID == *t.OwnerUserID
 }
 
 // ssoInForce is the single sign-on in force at a lineage's tenant, or nil.
@@ -253,7 +264,7 @@ func (h *Handlers) ssoCompany(c echo.Context) error {
 		form.Error = "No company at this address signs in with single sign-on. Check the address, or sign in with your email and password."
 		return h.render(c, http.StatusUnprocessableEntity, pages.SSOCompany(h.shell(c, "Sign in with SSO", ""), form))
 	}
-	return h.render(c, http.StatusOK, pages.SSOContinue(h.shell(c, "Single sign-on", ""), lineage.Tenant().Name, h.ssoStartURL(sub, "", "")))
+	return h.render(c, http.StatusOK, pages.SSOContinue(h.shell(c, "Single sign-on", ""), lineage.Tenant().Name, h.ssoStartURL(sub, "", ""), ""))
 }
 
 func (h *Handlers) tenantName(c echo.Context, subdomain string) string {

@@ -261,8 +261,11 @@ func (h *Handlers) ssoCallback(c echo.Context) error {
 	ctx := c.Request().Context()
 	attempt, err := h.takeSSOAttempt(c)
 	if err != nil {
-		return h.failSSO(c, rs.tenant, "", "attempt cookie missing or expired", h.ssoFailure(nil, http.StatusBadRequest,
-			"This sign-in has expired", "Single sign-on must finish in the browser that started it, within 10 minutes. Start again."))
+		// Logged, not audited: without an attempt this browser started here,
+		// anyone could write into the company's log.
+		h.log.Info("single sign-on refused: no attempt cookie", "tenant", rs.tenant.ID, "ip", c.RealIP())
+		return h.ssoFailure(nil, http.StatusBadRequest,
+			"This sign-in has expired", "Single sign-on must finish in the browser that started it, within 10 minutes. Start again.")
 	}
 	lineage, err := h.store.LineageByID(ctx, attempt.TargetID)
 	if err != nil {
@@ -281,6 +284,7 @@ func (h *Handlers) ssoCallback(c echo.Context) error {
 			"This sign-in did not start here", "The answer from the identity provider does not belong to the sign-in this browser started. Start again."))
 	}
 	if code := c.QueryParam("error"); code != "" {
+		code = oauthErrorCode(code)
 		desc := c.QueryParam("error_description")
 		return h.failSSO(c, target, "", "identity provider: "+code, h.ssoFailure(target, http.StatusForbidden,
 			"Your identity provider did not sign you in", providerErrorMessage(code, desc)))
@@ -294,6 +298,16 @@ func (h *Handlers) ssoCallback(c echo.Context) error {
 			"This email cannot sign in here", who.Email+" is not an address of a domain "+target.Name+"'s single sign-on has proven. Sign in with your password, or ask your administrator."))
 	}
 	return h.signInWithIdentity(c, target, inForce, attempt, who)
+}
+
+// oauthErrorCode keeps an OAuth error code as RFC 6749 spells them (a few
+// ASCII letters and underscores); anything else, which the URL's sender
+// chose, is not repeated into the audit log or the page.
+func oauthErrorCode(code string) string {
+	if len(code) > 40 || strings.Trim(code, "abcdefghijklmnopqrstuvwxyz_") != "" {
+		return "unrecognised_error"
+	}
+	return code
 }
 
 // providerErrorMessage says what an identity provider's refusal means.
@@ -437,9 +451,14 @@ func (h *Handlers) signInWithIdentity(c echo.Context, target *models.Tenant, inF
 		if err != nil {
 			return err
 		}
-		if hasPassword {
-			return h.askToLink(c, target, attempt, who, existing)
+		if !hasPassword {
+			// Nothing proves the provider speaks for this account: its
+			// domain is only approved, and it has no password to give.
+			return h.failSSO(c, target, who.Email, "existing account, domain not proven by DNS, no password", h.ssoFailure(target, http.StatusForbidden,
+				"This account cannot be linked here",
+				who.Email+" already has a Canopy account, which signs in another way. Ask "+target.Name+"'s administrator: their domain needs a DNS record before single sign-on can take over existing accounts."))
 		}
+		return h.askToLink(c, target, attempt, who, existing)
 	}
 	return h.completeSSO(c, target, inForce, attempt, who, existing.ID, false)
 }
@@ -494,6 +513,11 @@ func (h *Handlers) linkAccount(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if inForce.ConnectionID != pending.Attempt.ConnectionID || !inForce.Covers(pending.Identity.Email) {
+		delete(rs.session.Values, keySSOLink)
+		rs.dirty = true
+		return h.ssoFailure(target, http.StatusConflict, "Single sign-on changed while you were signing in", "Start again.")
+	}
 	form := pages.SSOLinkForm{Email: pending.Identity.Email, TenantName: target.Name}
 	password := c.FormValue("password")
 	if password == "" {
@@ -524,6 +548,7 @@ func (h *Handlers) linkAccount(c echo.Context) error {
 		return err
 	}
 	delete(rs.session.Values, keySSOLink)
+	rs.dirty = true
 	return h.completeSSO(c, target, inForce, &pending.Attempt, &pending.Identity, u.ID, false)
 }
 
@@ -552,7 +577,15 @@ func (h *Handlers) completeSSO(c echo.Context, target *models.Tenant, inForce *m
 	}
 	h.actAs(c, u)
 	ctx = c.Request().Context()
+	removed := false
 	err = h.store.Within(ctx, models.Scope{TenantID: target.ID, UserID: userID}, func(ctx context.Context, tx *models.Store) error {
+		if _, err := tx.MembershipOf(ctx, target.ID, userID); errors.Is(err, models.ErrNotFound) {
+			if removed, err = tx.WasRemovedFrom(ctx, target.ID, userID); err != nil || removed {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
 		joined, err := tx.JoinThroughSSO(ctx, target.ID, userID, inForce.JoinRole)
 		if err != nil {
 			return err
@@ -569,6 +602,11 @@ func (h *Handlers) completeSSO(c echo.Context, target *models.Tenant, inForce *m
 	})
 	if err != nil {
 		return err
+	}
+	if removed {
+		return h.failSSO(c, target, u.Email, "removed from the company", h.ssoFailure(target, http.StatusForbidden,
+			"You are no longer a member of "+target.Name,
+			"You were removed from "+target.Name+", or you left it. Single sign-on does not bring you back: someone there must add or invite you again."))
 	}
 	h.log.Info("signed in with single sign-on", "user", userID, "tenant", target.ID, "ip", c.RealIP())
 	if target.ID != rs.tenant.ID {

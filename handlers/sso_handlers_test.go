@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -361,10 +362,17 @@ func TestSSORequiredRefusesPasswordsButTheOwners(t *testing.T) {
 
 	// dave@acme.test is a Viewer of Acme: his password no longer enters it.
 	dave := a.browser()
-	refused := dave.submit(base+"/login?tenant=acme", base+"/login", url.Values{"email": {"dave@acme.test"}, "password": {demo.Password}, "tenant": {"acme"}})
-	wantStatus(t, refused, http.StatusForbidden)
-	wantBody(t, refused, "to sign in with single sign-on", "Sign in with SSO")
-	wantSignedIn(t, dave, "acme", false)
+	// Sent to single sign-on, with or without a password, which is not even
+	// checked: the answer is the same for a wrong one.
+	for _, password := range []string{demo.Password, "a-wrong-password"} {
+		refused := dave.submit(base+"/login?tenant=acme", base+"/login", url.Values{"email": {"dave@acme.test"}, "password": {password}, "tenant": {"acme"}})
+		wantStatus(t, refused, http.StatusOK)
+		wantBody(t, refused, "to sign in with single sign-on, not a password", "data-auto-follow")
+		wantSignedIn(t, dave, "acme", false)
+		if strings.Contains(refused.header.Get("Set-Cookie"), "canopy_device") {
+			t.Fatal("a refused password marked the browser as known")
+		}
+	}
 
 	// Email first: his address alone goes to the identity provider.
 	routed := dave.submit(base+"/login?tenant=acme", base+"/login", url.Values{"email": {"dave@acme.test"}, "tenant": {"acme"}})
@@ -464,4 +472,103 @@ func TestSignInPageOffersSSO(t *testing.T) {
 		r := b.get(base + "/login/sso?company=" + unknown)
 		wantStatus(t, r, http.StatusUnprocessableEntity)
 	}
+}
+
+// An account single sign-on made has no password. Another company's
+// provider, for the same domain approved by staff (not proven by DNS),
+// cannot take it over: nothing proves it speaks for that account.
+func TestSSOApprovedDomainCannotTakeOverAnAccountWithoutPassword(t *testing.T) {
+	t.Parallel()
+	a, idp := newSSOApp(t)
+	ctx := context.Background()
+	wantStatus(t, a.browser().ssoSignIn("acme", idp, devidp.Person{Subject: "nora-at-acme", Email: "nora@acme.test", EmailVerified: true}), http.StatusOK)
+
+	hostile := startIDP(t, "globex-canopy")
+	globex := a.tenant("globex")
+	err := a.store.Within(ctx, models.Scope{TenantID: globex.ID, Subtree: true}, func(ctx context.Context, tx *models.Store) error {
+		conn, err := tx.SaveSSOConnection(ctx, globex.ID, models.SSOConnectionInput{Issuer: hostile.Issuer(), ClientID: hostile.ClientID(),
+			SealedSecret: a.sealFor(hostile.ClientSecret())(globex.ID), Domains: "acme.test", JoinRole: models.RoleAdmin})
+		if err != nil {
+			return err
+		}
+		// As if staff had approved it before the rule below existed.
+		return tx.MarkDomainProvenByDNS(ctx, globex.ID, conn.Domains[0].ID)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.db.Exec("UPDATE sso_domains SET proof = 'staff' WHERE tenant_id = ?", globex.ID)
+
+	b := a.browser()
+	r := b.ssoSignIn("globex", hostile, devidp.Person{Subject: "evil", Email: "nora@acme.test", EmailVerified: true})
+	wantStatus(t, r, http.StatusForbidden)
+	wantBody(t, r, "cannot be linked here")
+	wantSignedIn(t, b, "globex", false)
+	if _, err := a.store.IdentityUser(ctx, hostile.Issuer(), "evil"); err == nil {
+		t.Fatal("the hostile identity was linked to nora's account")
+	}
+}
+
+// Staff cannot approve for one company a domain another company's
+// connection has already proven.
+func TestStaffCannotApproveADomainProvenElsewhere(t *testing.T) {
+	t.Parallel()
+	a, _ := newSSOApp(t)
+	ctx := context.Background()
+	globex := a.tenant("globex")
+	var claim models.SSODomain
+	err := a.store.Within(ctx, models.Scope{TenantID: globex.ID}, func(ctx context.Context, tx *models.Store) error {
+		conn, err := tx.SaveSSOConnection(ctx, globex.ID, models.SSOConnectionInput{Issuer: "https://login.globex.example", ClientID: "c",
+			SealedSecret: "v1.x", Domains: "acme.test", JoinRole: models.RoleViewer})
+		if err == nil {
+			claim = conn.Domains[0]
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	platform := a.tenant("admin")
+	err = a.store.Within(ctx, models.Scope{TenantID: platform.ID, Subtree: true}, func(ctx context.Context, tx *models.Store) error {
+		_, err := tx.DecideSSODomainInTree(ctx, platform.ID, claim.ID, true, "")
+		return err
+	})
+	var fe models.FieldErrors
+	if !errors.As(err, &fe) || !strings.Contains(fe["note"], "already proven for Acme Corp") {
+		t.Fatalf("approving acme.test for Globex: %v", err)
+	}
+}
+
+// Someone removed from a company does not come back by signing in with
+// its single sign-on: someone there must add or invite them again.
+func TestSSODoesNotBringBackARemovedMember(t *testing.T) {
+	t.Parallel()
+	a, idp := newSSOApp(t)
+	ctx := context.Background()
+	nora := devidp.Person{Email: "nora@acme.test", EmailVerified: true}
+	wantStatus(t, a.browser().ssoSignIn("acme", idp, nora), http.StatusOK)
+	acme := a.tenant("acme")
+	err := a.store.Within(ctx, models.Scope{TenantID: acme.ID}, func(ctx context.Context, tx *models.Store) error {
+		return tx.RemoveMember(ctx, acme.ID, a.user("nora@acme.test").ID)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := a.browser()
+	r := b.ssoSignIn("acme", idp, nora)
+	wantStatus(t, r, http.StatusForbidden)
+	wantBody(t, r, "no longer a member of Acme Corp")
+	wantSignedIn(t, b, "acme", false)
+	if _, err := a.store.MembershipOf(ctx, acme.ID, a.user("nora@acme.test").ID); err == nil {
+		t.Fatal("single sign-on made nora a member again")
+	}
+	// Added back by someone there, she signs in as before.
+	err = a.store.Within(ctx, models.Scope{TenantID: acme.ID}, func(ctx context.Context, tx *models.Store) error {
+		_, err := tx.AddMember(ctx, acme.ID, a.user("nora@acme.test").ID, models.RoleEditor)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, a.browser().ssoSignIn("acme", idp, nora), http.StatusOK)
 }

@@ -498,6 +498,11 @@ func (s *Store) setDomainProof(ctx context.Context, tenantID, domainID int64, pr
 		case proof != ProofDNS && d.Proof != ProofNone:
 			return fmt.Errorf("decide sso domain: %w", ErrChangedMeanwhile)
 		}
+		if proof == ProofStaff {
+			if err := tx.refuseClaimedElsewhere(ctx, d); err != nil {
+				return err
+			}
+		}
 		var provenAt *time.Time
 		if proof == ProofDNS || proof == ProofStaff {
 			now := time.Now().UTC()
@@ -511,6 +516,39 @@ func (s *Store) setDomainProof(ctx context.Context, tenantID, domainID int64, pr
 		return tx.audit(ctx, tenantID, action, AuditTarget{Type: "sso_domain", ID: d.ID, Label: d.Domain},
 			map[string]any{"proof": d.Proof}, map[string]any{"proof": proof, "note": note})
 	})
+}
+
+// refuseClaimedElsewhere stops staff approving a domain that another
+// company's connection has already proven: its identity provider would
+// then speak for that company's people. DNS proof is the domain owner's
+// own word and is never refused; staff approval is a judgement, and the
+// earlier proof wins it. Staff's scope sees every company's domains.
+func (s *Store) refuseClaimedElsewhere(ctx context.Context, d *SSODomain) error {
+	var owner struct{ Name string }
+	err := s.conn(ctx).Table("sso_domains").Joins("JOIN tenants ON tenants.id = sso_domains.tenant_id").
+		Where("sso_domains.domain = ? AND sso_domains.connection_id <> ? AND sso_domains.proof IN ?", d.Domain, d.ConnectionID, []DomainProof{ProofDNS, ProofStaff}).
+		Select("tenants.name").Limit(1).Scan(&owner).Error
+	if err != nil {
+		return fmt.Errorf("look for other claims of %s: %w", d.Domain, err)
+	}
+	if owner.Name != "" {
+		return FieldErrors{"note": d.Domain + " is already proven for " + owner.Name + "'s single sign-on: approving it here would let another identity provider sign in its people. Refuse it instead."}
+	}
+	return nil
+}
+
+// WasRemovedFrom tells whether the user was removed from the tenant, or
+// left it, and has not been added back since: single sign-on never brings
+// such a person back on its own; someone there must add or invite them.
+func (s *Store) WasRemovedFrom(ctx context.Context, tenantID, userID int64) (bool, error) {
+	var n int64
+	err := s.scoped(ctx, tenantID).Table("audit_events").
+		Where("action IN ? AND target_type = 'user' AND target_id = ?", []string{AuditMemberRemoved, AuditMemberLeft}, strconv.FormatInt(userID, 10)).
+		Count(&n).Error
+	if err != nil {
+		return false, fmt.Errorf("look for a removal: %w", err)
+	}
+	return n > 0, nil
 }
 
 // PendingSSODomain is a domain waiting for platform staff, with its company.
