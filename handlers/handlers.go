@@ -46,7 +46,7 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 		devices:      devicecookie.NewSigner(secrets.Device),
 		sealer:       mustSealBox(secrets.SSOClientSecret),
 		dns:          dnsproof.NewChecker(cfg.DNSResolver, dnsCheckTimeout),
-		ssoProviders: newSSOProviders(),
+		ssoProviders: newSSOProviders(providerAddresses{development: !cfg.Secure(), allowed: cfg.SSOPrivateNetworks}),
 		now:          time.Now,
 		access:       map[string]accessRule{},
 		hostname:     cfg.BaseURL.Host,

@@ -74,10 +74,10 @@ func discoveryURL(issuer string) string {
 // refuses a document naming another issuer (*oidc.IssuerMismatchError); an
 // answer other than 200 is a *discoveryStatusError. The provider keeps the
 // client, bounded the same way, for fetching its keys later.
-func discoverProvider(ctx context.Context, issuer string) (*oidc.Provider, error) {
+func discoverProvider(ctx context.Context, base http.RoundTripper, issuer string) (*oidc.Provider, error) {
 	ctx, cancel := context.WithTimeout(ctx, discoveryTimeout)
 	defer cancel()
-	transport := &discoveryTransport{base: identityProviderTransport}
+	transport := &discoveryTransport{base: base}
 	client := &http.Client{Timeout: discoveryTimeout, Transport: transport}
 	provider, err := oidc.NewProvider(oidc.ClientContext(ctx, client), issuer)
 	if err != nil {
@@ -103,8 +103,8 @@ type DiscoveryResult struct {
 
 // checkDiscovery fetches the issuer's discovery document and says plainly
 // what stands in the way of signing in with it: "" when nothing does.
-func checkDiscovery(ctx context.Context, issuer string) (DiscoveryResult, string) {
-	provider, err := discoverProvider(ctx, issuer)
+func checkDiscovery(ctx context.Context, base http.RoundTripper, issuer string) (DiscoveryResult, string) {
+	provider, err := discoverProvider(ctx, base, issuer)
 	if err != nil {
 		return DiscoveryResult{}, discoveryProblem(issuer, err)
 	}
@@ -165,7 +165,7 @@ func discoveryProblem(issuer string, err error) string {
 	case errors.As(err, &certErr), errors.As(err, &unknownAuthority), errors.As(err, &hostnameErr), errors.As(err, &invalidCert):
 		return fmt.Sprintf("Unreachable: the certificate of %s is not valid or not trusted.", host)
 	case errors.Is(err, errForbiddenAddress):
-		return fmt.Sprintf("Unreachable: %s leads to a link-local address, which Canopy does not connect to.", host)
+		return fmt.Sprintf("Unreachable: %s leads to an address Canopy does not connect to (link-local, or private where the operator has not allowed it: CANOPY_SSO_PRIVATE_NETWORKS).", host)
 	case strings.Contains(err.Error(), "failed to decode provider discovery object"):
 		return fmt.Sprintf("%s answered at %s, but not with a discovery document.", host, discoveryURL(issuer))
 	}

@@ -103,7 +103,7 @@ func TestDiscoveryBodyIsBounded(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	issuer = srv.URL
-	_, problem := checkDiscovery(context.Background(), issuer)
+	_, problem := checkDiscovery(context.Background(), providerAddresses{development: true}.transport(), issuer)
 	if !strings.Contains(problem, "but not with a discovery document") {
 		t.Fatalf("an oversized answer reads %q", problem)
 	}
@@ -113,7 +113,7 @@ func TestDiscoveryBodyIsBounded(t *testing.T) {
 // (a cloud's metadata service), however it is written.
 func TestDiscoveryRefusesLinkLocalAddresses(t *testing.T) {
 	for _, issuer := range []string{"http://169.254.169.254", "https://169.254.169.254/latest", "http://[fe80::1]:8080", "http://0.0.0.0:9"} {
-		_, problem := checkDiscovery(context.Background(), issuer)
+		_, problem := checkDiscovery(context.Background(), providerAddresses{development: true}.transport(), issuer)
 		if !strings.Contains(problem, "link-local") {
 			t.Errorf("%s: %q, want a refusal of the address", issuer, problem)
 		}

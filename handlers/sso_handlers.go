@@ -357,6 +357,11 @@ func (h *Handlers) verifySSOCode(c echo.Context, target *models.Tenant, attempt 
 		return nil, h.failSSO(c, target, "", "provider unreachable", h.ssoFailure(target, http.StatusBadGateway,
 			"We could not reach your identity provider", "Try again in a minute."))
 	}
+	release, err := h.ssoProviders.acquire(conn.Issuer, h.now())
+	if err != nil {
+		return nil, h.ssoFailure(target, http.StatusServiceUnavailable, "Your identity provider is slow to answer", "Try again in a minute.")
+	}
+	defer release()
 	callCtx, cancel := context.WithTimeout(h.ssoProviders.context(ctx), ssoHTTPTimeout)
 	defer cancel()
 	token, err := h.oauthConfig(rs.tenant, conn, provider, secret).Exchange(callCtx, c.QueryParam("code"), oauth2.VerifierOption(attempt.Verifier))

@@ -26,9 +26,45 @@ const ssoProviderTTL = 5 * time.Minute
 // also caches the provider's signing keys, refetching them when a token is
 // signed with a key it has not seen (a key rotation).
 type ssoProviders struct {
-	client *http.Client
-	mu     sync.Mutex
-	byURL  map[string]cachedProvider
+	transport http.RoundTripper
+	client    *http.Client
+	mu        sync.Mutex
+	byURL     map[string]cachedProvider
+	failedAt  map[string]time.Time // issuers whose discovery failed lately
+	busy      map[string]int       // calls in flight to each issuer
+}
+
+// A provider that does not answer must not hold many requests (on
+// Postgres, their transactions and pooled connections) waiting: at most
+// maxCallsPerIssuer calls to one issuer are in flight, and after a failed
+// discovery the next ones fail at once for a while.
+const (
+	maxCallsPerIssuer = 2
+	failureMemory     = 30 * time.Second
+)
+
+// errProviderBusy is a call not made because others to the same provider
+// are still waiting, or its discovery failed a moment ago.
+var errProviderBusy = errors.New("identity provider busy or failing")
+
+// acquire reserves one call to issuer, or says it must not be made now.
+func (p *ssoProviders) acquire(issuer string, now time.Time) (release func(), err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if failed, ok := p.failedAt[issuer]; ok && now.Sub(failed) < failureMemory {
+		return nil, errProviderBusy
+	}
+	if p.busy[issuer] >= maxCallsPerIssuer {
+		return nil, errProviderBusy
+	}
+	p.busy[issuer]++
+	return func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.busy[issuer]--; p.busy[issuer] <= 0 {
+			delete(p.busy, issuer)
+		}
+	}, nil
 }
 
 type cachedProvider struct {
@@ -36,35 +72,61 @@ type cachedProvider struct {
 	fetchedAt time.Time
 }
 
-func newSSOProviders() *ssoProviders {
-	return &ssoProviders{client: &http.Client{Timeout: ssoHTTPTimeout, Transport: identityProviderTransport}, byURL: map[string]cachedProvider{}}
+func newSSOProviders(addresses providerAddresses) *ssoProviders {
+	transport := addresses.transport()
+	return &ssoProviders{transport: transport, client: &http.Client{Timeout: ssoHTTPTimeout, Transport: transport},
+		byURL: map[string]cachedProvider{}, failedAt: map[string]time.Time{}, busy: map[string]int{}}
 }
 
-// identityProviderTransport is how Canopy reaches identity providers. An
-// Admin chooses the address, so the server must not become their way to
-// addresses only it can reach: link-local ones (a cloud's metadata service
-// at 169.254.169.254 hands out credentials) and unspecified ones are
-// refused whatever name leads there. Private networks stay allowed: a
-// company's own identity provider may well be on one, next to Canopy.
-var identityProviderTransport = func() *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DialContext = (&net.Dialer{Timeout: ssoHTTPTimeout, Control: refuseLinkLocal}).DialContext
-	return t
-}()
+// providerAddresses decides which addresses Canopy may connect to for an
+// identity provider. An Admin chooses the issuer, and the document it
+// serves names the other endpoints, so the server must not become their
+// way to addresses only it can reach: link-local (a cloud's metadata
+// service hands out credentials there), unspecified and multicast ones
+// never; loopback, private and shared (100.64/10) ones only on a
+// development server, or in the networks the operator allows for an
+// intranet's own provider.
+type providerAddresses struct {
+	development bool
+	allowed     []*net.IPNet
+}
 
 // errForbiddenAddress is a connection refused before it was made.
-var errForbiddenAddress = errors.New("the address is link-local or unspecified, which Canopy does not connect to")
+var errForbiddenAddress = errors.New("the address is not one Canopy connects to for an identity provider")
 
-func refuseLinkLocal(_, address string, _ syscall.RawConn) error {
+// sharedAddressSpace is RFC 6598's carrier-grade NAT range, where some
+// clouds also put their metadata service.
+var sharedAddressSpace = &net.IPNet{IP: net.IPv4(100, 64, 0, 0), Mask: net.CIDRMask(10, 32)}
+
+func (p providerAddresses) check(_, address string, _ syscall.RawConn) error {
 	host, _, err := net.SplitHostPort(address)
 	if err != nil {
 		return err
 	}
 	ip := net.ParseIP(host)
-	if ip == nil || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() {
+	switch {
+	case ip == nil, ip.IsLinkLocalUnicast(), ip.IsLinkLocalMulticast(), ip.IsUnspecified(), ip.IsMulticast():
+		return fmt.Errorf("connect to %s: %w", address, errForbiddenAddress)
+	case p.development:
+		return nil
+	case ip.IsLoopback() || ip.IsPrivate() || sharedAddressSpace.Contains(ip):
+		for _, n := range p.allowed {
+			if n.Contains(ip) {
+				return nil
+			}
+		}
 		return fmt.Errorf("connect to %s: %w", address, errForbiddenAddress)
 	}
 	return nil
+}
+
+// transport is how Canopy reaches identity providers: directly (a proxy
+// would hide the address checked), to the addresses check allows.
+func (p providerAddresses) transport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = nil
+	t.DialContext = (&net.Dialer{Timeout: ssoHTTPTimeout, Control: p.check}).DialContext
+	return t
 }
 
 // context carries the HTTP client go-oidc and x/oauth2 use for calls to
@@ -82,12 +144,21 @@ func (p *ssoProviders) get(ctx context.Context, issuer string, now time.Time) (*
 	if ok && now.Sub(cached.fetchedAt) < ssoProviderTTL {
 		return cached.provider, nil
 	}
-	provider, err := discoverProvider(ctx, issuer)
+	release, err := p.acquire(issuer, now)
 	if err != nil {
+		return nil, fmt.Errorf("discover identity provider %s: %w", issuer, err)
+	}
+	defer release()
+	provider, err := discoverProvider(ctx, p.transport, issuer)
+	if err != nil {
+		p.mu.Lock()
+		p.failedAt[issuer] = now
+		p.mu.Unlock()
 		return nil, fmt.Errorf("discover identity provider %s: %w", issuer, err)
 	}
 	p.mu.Lock()
 	p.byURL[issuer] = cachedProvider{provider: provider, fetchedAt: now}
+	delete(p.failedAt, issuer)
 	p.mu.Unlock()
 	return provider, nil
 }

@@ -222,7 +222,7 @@ func (h *Handlers) testSSOConnection(c echo.Context) error {
 		form.Errors = map[string]string{"issuer": msg}
 		return h.renderSSOSettings(c, http.StatusUnprocessableEntity, &form, nil)
 	}
-	found, problem := checkDiscovery(ctx, issuer)
+	found, problem := checkDiscovery(ctx, h.ssoProviders.transport, issuer)
 	result := &pages.SSOTestResult{OK: problem == "", Message: problem}
 	if result.OK {
 		result.Message = fmt.Sprintf("Connection works: %s answered; sign-in endpoint %s.", found.Issuer, found.AuthURL)

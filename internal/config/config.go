@@ -33,6 +33,11 @@ type Config struct {
 
 	SMTP SMTP
 
+	// SSOPrivateNetworks are the private networks an https deployment may
+	// reach identity providers on (an intranet's own provider). Empty: only
+	// public addresses. A development server on http reaches any.
+	SSOPrivateNetworks []*net.IPNet // CANOPY_SSO_PRIVATE_NETWORKS
+
 	// DNSResolver is the DNS server ("host:port") that single sign-on's
 	// domain checks ask for TXT records; empty means the system's.
 	DNSResolver string // CANOPY_DNS_RESOLVER
@@ -135,6 +140,18 @@ func Parse(lookup func(string) (string, bool)) (*Config, error) {
 		errs = append(errs, fmt.Errorf("CANOPY_SHUTDOWN_TIMEOUT: %q is not a positive duration", get("CANOPY_SHUTDOWN_TIMEOUT", "")))
 	}
 	cfg.ShutdownTimeout = timeout
+
+	for _, cidr := range strings.Split(get("CANOPY_SSO_PRIVATE_NETWORKS", ""), ",") {
+		if cidr = strings.TrimSpace(cidr); cidr == "" {
+			continue
+		}
+		_, network, err := net.ParseCIDR(cidr)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("CANOPY_SSO_PRIVATE_NETWORKS: %w", err))
+			continue
+		}
+		cfg.SSOPrivateNetworks = append(cfg.SSOPrivateNetworks, network)
+	}
 
 	for _, cidr := range strings.Split(get("CANOPY_TRUSTED_PROXIES", ""), ",") {
 		if cidr = strings.TrimSpace(cidr); cidr == "" {

@@ -90,6 +90,7 @@ func TestParseRejects(t *testing.T) {
 		{"CANOPY_SHUTDOWN_TIMEOUT", "-1s", "CANOPY_SHUTDOWN_TIMEOUT"},
 		{"CANOPY_TRUSTED_PROXIES", "10.0.0.0/99", "CANOPY_TRUSTED_PROXIES"},
 		{"CANOPY_DNS_RESOLVER", "127.0.0.1", "CANOPY_DNS_RESOLVER"},
+		{"CANOPY_SSO_PRIVATE_NETWORKS", "10.0.0.0/99", "CANOPY_SSO_PRIVATE_NETWORKS"},
 	}
 	for _, c := range cases {
 		t.Run(c.key+"="+c.value, func(t *testing.T) {
