@@ -90,7 +90,7 @@ func TestSSOSettings(t *testing.T) {
 	if status := clickAndWait(t, tab, `button[formaction="/settings/sso/test"]`); status != http.StatusOK {
 		t.Fatalf("Test connection answered %d", status)
 	}
-	wantText(t, tab, "Connection works: "+issuer+" answered; sign-in endpoint "+issuer+"/authorize.", "Type the client secret again")
+	wantText(t, tab, "The identity provider answers: "+issuer+", sign-in at "+issuer+"/authorize.", "Type the client secret again")
 	kept, err := chromedp.Run(tab, chromedp.Evaluate[[]string](`["#f-issuer", "#f-client_id", "#f-client_secret", "#f-join_role"].map(s => document.querySelector(s).value)`))
 	if err != nil || strings.Join(kept, "|") != issuer+"|canopy-acme||editor" {
 		t.Fatalf("the form after the test: %q (%v)", kept, err)

@@ -563,8 +563,19 @@ func (h *Handlers) auditSignIn(c echo.Context, subdomain string, u *models.User)
 	if err != nil {
 		return err
 	}
+	// A company that requires single sign-on of this person refuses their
+	// password: the password signed them in elsewhere, not there.
+	lineage, err := h.store.LineageByID(ctx, t.ID)
+	if err != nil {
+		return err
+	}
+	if inForce, err := h.ssoInForce(ctx, lineage); err != nil {
+		return err
+	} else if inForce != nil && mustUseSSO(inForce, u, t) {
+		return nil
+	}
 	return h.store.Within(ctx, models.Scope{TenantID: t.ID, UserID: u.ID}, func(ctx context.Context, tx *models.Store) error {
-		return tx.Audit(ctx, t.ID, models.AuditSignIn, models.AuditTarget{Type: "user", ID: u.ID, Label: u.Email}, nil, nil)
+		return tx.Audit(ctx, t.ID, models.AuditSignIn, models.AuditTarget{Type: "user", ID: u.ID, Label: u.Email}, nil, map[string]any{"method": "password"})
 	})
 }
 

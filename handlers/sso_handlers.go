@@ -61,15 +61,20 @@ func (h *Handlers) ssoCodec() *securecookie.SecureCookie {
 	return codec
 }
 
-// ssoFailure is the page every failed single sign-on ends on: what
-// happened in plain words and the way back to the sign-in page.
-func (h *Handlers) ssoFailure(target *models.Tenant, status int, heading, message string) *pageError {
+// signInPage is a company's sign-in page (or the base domain's).
+func (h *Handlers) signInPage(target *models.Tenant) string {
 	q := url.Values{}
 	if target != nil {
 		q.Set("tenant", target.Subdomain)
 	}
+	return h.cfg.BaseLink("/login", q)
+}
+
+// ssoFailure is the page every failed single sign-on ends on: what
+// happened in plain words and the way back to the sign-in page.
+func (h *Handlers) ssoFailure(target *models.Tenant, status int, heading, message string) *pageError {
 	return &pageError{status: status, heading: heading, message: message,
-		href: h.cfg.BaseLink("/login", q), label: "Back to sign in"}
+		href: h.signInPage(target), label: "Back to sign in"}
 }
 
 // startSSO is "Sign in with SSO" on a company's host: it finds the
@@ -314,9 +319,9 @@ func oauthErrorCode(code string) string {
 func providerErrorMessage(code, desc string) string {
 	msg := "It answered \"" + code + "\""
 	if code == "access_denied" {
-		msg = "You, or a rule of your organisation, declined the sign-in (access_denied)"
+		msg = "You, or a rule of your organisation, declined the sign-in"
 	}
-	if desc = strings.TrimSpace(desc); desc != "" && len(desc) < 300 {
+	if desc = strings.TrimRight(strings.TrimSpace(desc), ". "); desc != "" && len(desc) < 300 {
 		msg += ": " + desc
 	}
 	return msg + ". Start again, or ask your administrator."
@@ -491,7 +496,7 @@ func (h *Handlers) askToLink(c echo.Context, target *models.Tenant, attempt *sso
 	}
 	rs.session.Values[keySSOLink] = string(raw)
 	rs.dirty = true
-	return h.render(c, http.StatusOK, pages.SSOLink(h.shell(c, "Confirm your account", ""), pages.SSOLinkForm{Email: who.Email, TenantName: target.Name}))
+	return h.render(c, http.StatusOK, pages.SSOLink(h.shell(c, "Confirm your account", ""), pages.SSOLinkForm{Email: who.Email, TenantName: target.Name, CancelHref: h.signInPage(target)}))
 }
 
 // linkAccount takes the password of the account a pending identity names
@@ -523,7 +528,7 @@ func (h *Handlers) linkAccount(c echo.Context) error {
 		rs.dirty = true
 		return h.ssoFailure(target, http.StatusConflict, "Single sign-on changed while you were signing in", "Start again.")
 	}
-	form := pages.SSOLinkForm{Email: pending.Identity.Email, TenantName: target.Name}
+	form := pages.SSOLinkForm{Email: pending.Identity.Email, TenantName: target.Name, CancelHref: h.signInPage(target)}
 	password := c.FormValue("password")
 	if password == "" {
 		form.Error = "Enter your password."

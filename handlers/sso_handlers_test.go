@@ -385,6 +385,10 @@ func TestSSORequiredRefusesPasswordsButTheOwners(t *testing.T) {
 	wantStatus(t, landing, http.StatusForbidden)
 	wantBody(t, landing, "uses single sign-on")
 	wantSignedIn(t, dave2, "acme", false)
+	// Nor does Acme's log say his password signed him in there.
+	if e := a.lastAudit("acme"); e.Action == models.AuditSignIn && e.TargetLabel == "dave@acme.test" {
+		t.Fatal("acme's log records a password sign-in its single sign-on refused")
+	}
 
 	// Alice owns Acme: the break-glass account keeps her password.
 	alice := a.browser()

@@ -225,7 +225,7 @@ func (h *Handlers) testSSOConnection(c echo.Context) error {
 	found, problem := checkDiscovery(ctx, h.ssoProviders.transport, issuer)
 	result := &pages.SSOTestResult{OK: problem == "", Message: problem}
 	if result.OK {
-		result.Message = fmt.Sprintf("Connection works: %s answered; sign-in endpoint %s.", found.Issuer, found.AuthURL)
+		result.Message = fmt.Sprintf("The identity provider answers: %s, sign-in at %s. The client ID and secret are checked at the first sign-in.", found.Issuer, found.AuthURL)
 	}
 	return h.renderSSOSettings(c, http.StatusOK, &form, result)
 }

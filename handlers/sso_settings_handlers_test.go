@@ -446,7 +446,7 @@ func TestSSOTestConnection(t *testing.T) {
 		issuer string
 		want   []string
 	}{
-		{"a good one", good, []string{`alert-success`, "Connection works: " + good + " answered; sign-in endpoint " + good + "/authorize."}},
+		{"a good one", good, []string{`alert-success`, "The identity provider answers: " + good + ", sign-in at " + good + "/authorize. The client ID and secret are checked at the first sign-in."}},
 		{"wrong issuer", discoveryServer(t, func(string) map[string]any { return fullDocument("https://elsewhere.example") }),
 			[]string{"alert-error", "Wrong issuer", "says its issuer is &#34;https://elsewhere.example&#34;"}},
 		{"no authorization endpoint", discoveryServer(t, without("authorization_endpoint")),
@@ -475,7 +475,7 @@ func TestSSOTestConnection(t *testing.T) {
 	// refused beside its field before anything is fetched.
 	wantStatus(t, saveSSO(alice, "acme", ssoForm(good, "saved-client", "saved-secret", "acme.example", "viewer", false)), http.StatusSeeOther)
 	r := postSSO(alice, "acme", "/test", ssoForm("", "saved-client", "", "acme.example", "viewer", false))
-	wantBody(t, r, "Connection works: "+good+" answered")
+	wantBody(t, r, "The identity provider answers: "+good+",")
 	wantNoBody(t, r, "Type the client secret again")
 	r = postSSO(alice, "acme", "/test", ssoForm("ftp://login.acme.example", "saved-client", "", "acme.example", "viewer", false))
 	wantStatus(t, r, http.StatusUnprocessableEntity)

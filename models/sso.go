@@ -373,10 +373,32 @@ func (s *Store) SaveSSOConnection(ctx context.Context, tenantID int64, in SSOCon
 		if saved, err = tx.SSOConnectionOf(ctx, tenantID); err != nil {
 			return err
 		}
-		return tx.audit(ctx, tenantID, AuditSSOConnectionSaved, AuditTarget{Type: "sso_connection", ID: c.ID, Label: c.Issuer},
-			ssoAuditFields(existing), ssoAuditFields(saved))
+		before, after := onlyChanged(ssoAuditFields(existing), ssoAuditFields(saved))
+		if b, ok := before.(map[string]any); ok && in.SealedSecret != "" {
+			// Replaced within the same second, its date alone would not show it.
+			b["client_secret"], after.(map[string]any)["client_secret"] = "earlier one", "replaced"
+		}
+		return tx.audit(ctx, tenantID, AuditSSOConnectionSaved, AuditTarget{Type: "sso_connection", ID: c.ID, Label: c.Issuer}, before, after)
 	})
 	return saved, err
+}
+
+// onlyChanged keeps the fields whose value differs between a connection's
+// audit fields before and after, so the audit log shows what a save
+// changed, not what it kept. No before (a creation) keeps everything.
+func onlyChanged(before, after any) (any, any) {
+	b, okB := before.(map[string]any)
+	a, okA := after.(map[string]any)
+	if !okB || !okA {
+		return before, after
+	}
+	keptBefore, keptAfter := map[string]any{}, map[string]any{}
+	for k, v := range a {
+		if fmt.Sprint(b[k]) != fmt.Sprint(v) {
+			keptBefore[k], keptAfter[k] = b[k], v
+		}
+	}
+	return keptBefore, keptAfter
 }
 
 // lockTenantRow takes the tenant's row lock, so two saves of its

@@ -495,9 +495,16 @@ func TestSSOConnectionAuditNeverHoldsTheSecret(t *testing.T) {
 				t.Fatalf("the audit log holds the sealed secret: %s", raw)
 			}
 		}
-		if !strings.Contains(str(e.After), "client_secret_set_at") || !strings.Contains(str(e.After), "acme.test") {
-			t.Fatalf("the event does not say what was saved: %s", str(e.After))
-		}
+	}
+	if !strings.Contains(str(first.After), "client_secret_set_at") || !strings.Contains(str(first.After), "acme.test") {
+		t.Fatalf("the creation's event does not say what was saved: %s", str(first.After))
+	}
+	// A save records what it changed, not what it kept.
+	if str(events[0].Before) != `{"required":false}` || str(events[0].After) != `{"required":true}` {
+		t.Fatalf("the last save's event: %s → %s, want only required", str(events[0].Before), str(events[0].After))
+	}
+	if !strings.Contains(str(events[1].After), `"client_secret":"replaced"`) {
+		t.Fatalf("a new secret is not recorded as set: %s", str(events[1].After))
 	}
 	if !strings.Contains(str(events[1].After), "b.acme.test") || strings.Contains(str(events[1].Before), "b.acme.test") {
 		t.Fatalf("the domains' change is not recorded: %s → %s", str(events[1].Before), str(events[1].After))
