@@ -141,34 +141,36 @@ func Parse(lookup func(string) (string, bool)) (*Config, error) {
 	}
 	cfg.ShutdownTimeout = timeout
 
-	for _, cidr := range strings.Split(get("CANOPY_SSO_PRIVATE_NETWORKS", ""), ",") {
-		if cidr = strings.TrimSpace(cidr); cidr == "" {
-			continue
-		}
-		_, network, err := net.ParseCIDR(cidr)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("CANOPY_SSO_PRIVATE_NETWORKS: %w", err))
-			continue
-		}
-		cfg.SSOPrivateNetworks = append(cfg.SSOPrivateNetworks, network)
+	if cfg.SSOPrivateNetworks, err = parseNetworks("CANOPY_SSO_PRIVATE_NETWORKS", get("CANOPY_SSO_PRIVATE_NETWORKS", "")); err != nil {
+		errs = append(errs, err)
 	}
-
-	for _, cidr := range strings.Split(get("CANOPY_TRUSTED_PROXIES", ""), ",") {
-		if cidr = strings.TrimSpace(cidr); cidr == "" {
-			continue
-		}
-		_, network, err := net.ParseCIDR(cidr)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("CANOPY_TRUSTED_PROXIES: %w", err))
-			continue
-		}
-		cfg.TrustedProxies = append(cfg.TrustedProxies, network)
+	if cfg.TrustedProxies, err = parseNetworks("CANOPY_TRUSTED_PROXIES", get("CANOPY_TRUSTED_PROXIES", "")); err != nil {
+		errs = append(errs, err)
 	}
 
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// parseNetworks reads a comma-separated list of CIDRs; every bad one is
+// reported under the variable's name.
+func parseNetworks(name, raw string) ([]*net.IPNet, error) {
+	var networks []*net.IPNet
+	var errs []error
+	for _, cidr := range strings.Split(raw, ",") {
+		if cidr = strings.TrimSpace(cidr); cidr == "" {
+			continue
+		}
+		_, network, err := net.ParseCIDR(cidr)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			continue
+		}
+		networks = append(networks, network)
+	}
+	return networks, errors.Join(errs...)
 }
 
 // ParseBaseURL accepts an http(s) URL with a host and nothing else: tenant
