@@ -38,9 +38,11 @@ test-postgres:
 	CANOPY_TEST_DATABASE_URL=$${CANOPY_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable} \
 		$(GO) test $(TESTFLAGS) ./models/... ./handlers/... ./internal/... ./cmd/...
 
-## test-e2e: browser tests in headless Chromium (needs /usr/bin/chromium)
+## test-e2e: browser tests in headless Chromium (needs /usr/bin/chromium). The budget is
+## about twice what a run takes on a busy two-core machine (TestEveryPage alone visits
+## every page four times with axe), so a stuck run fails clearly instead of at go test's 10 minutes.
 test-e2e:
-	CANOPY_E2E=1 $(GO) test -count=1 -v ./e2e/...
+	CANOPY_E2E=1 $(GO) test -count=1 -timeout 25m -v ./e2e/...
 
 ## bench-data: load the large benchmark platform into Postgres (BENCH_DATABASE_URL, a superuser;
 ## creates the database; a second run sees the data and stops). Reload: canopy seed --scale --recreate-database
