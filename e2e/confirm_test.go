@@ -66,7 +66,7 @@ func cancelThenConfirm(t *testing.T, tab context.Context, cancelled, confirmed, 
 	}
 	// A dead Confirm button loads nothing: wait a bounded time, not the
 	// whole test's (long enough for a page under a busy machine's load).
-	ctx, cancel := context.WithTimeout(tab, 25*time.Second)
+	ctx, cancel := context.WithTimeout(tab, 45*time.Second)
 	defer cancel()
 	resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS("#confirm-ok")))
 	if err != nil {
