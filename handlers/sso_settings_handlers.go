@@ -18,10 +18,6 @@ import (
 // characters.
 const maxClientSecret = 1000
 
-// ssoSecretBoundTo is what a company's sealed client secret is bound to:
-// sealed for one company, it opens for no other.
-func ssoSecretBoundTo(tenantID int64) string { return fmt.Sprintf("sso-connection:%d", tenantID) }
-
 // ssoSettings is Settings → Single sign-on.
 func (h *Handlers) ssoSettings(c echo.Context) error {
 	return h.renderSSOSettings(c, http.StatusOK, nil, nil)
@@ -167,7 +163,7 @@ func (h *Handlers) saveSSOSettings(c echo.Context) error {
 	in := models.SSOConnectionInput{Issuer: form.Issuer, ClientID: form.ClientID, Domains: form.Domains,
 		JoinRole: models.Role(form.JoinRole), Required: form.Required}
 	if secret != "" {
-		in.SealedSecret = h.sealer.Seal(secret, ssoSecretBoundTo(rs.tenant.ID))
+		in.SealedSecret = h.sealer.Seal(secret, models.SSOSecretBinding(rs.tenant.ID))
 	}
 	saved, err := h.store.SaveSSOConnection(c.Request().Context(), rs.tenant.ID, in)
 	if fieldErrors(err, &form.Errors) {
