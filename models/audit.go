@@ -16,9 +16,10 @@ import (
 // and the client's IP. Handlers put it in the request's context once; every
 // audit event written during the request names it.
 type Actor struct {
-	UserID int64
-	Email  string
-	IP     string
+	UserID   int64
+	Email    string // for an API key, its name and masked key
+	IP       string
+	APIKeyID int64 // the key a call of the API used; zero for a person
 }
 
 type actorKey struct{}
@@ -71,6 +72,15 @@ const (
 	AuditSSODomainApproved     = "sso.domain_approved"
 	AuditSSODomainRefused      = "sso.domain_refused"
 	AuditSSOIdentityLinked     = "sso.identity_linked"
+
+	AuditOrderStatusChanged = "order.status_changed"
+
+	AuditAPIKeyCreated             = "api_key.created"
+	AuditAPIKeyRevoked             = "api_key.revoked"
+	AuditAPIKeyRolled              = "api_key.rolled"
+	AuditProductionAccessRequested = "production_access.requested"
+	AuditProductionAccessApproved  = "production_access.approved"
+	AuditProductionAccessDeclined  = "production_access.declined"
 )
 
 // AuditAction is one known action and how people read it.
@@ -115,6 +125,13 @@ var AuditActions = []AuditAction{
 	{AuditSSODomainApproved, "SSO domain approved"},
 	{AuditSSODomainRefused, "SSO domain refused"},
 	{AuditSSOIdentityLinked, "SSO identity linked"},
+	{AuditOrderStatusChanged, "Order status changed"},
+	{AuditAPIKeyCreated, "API key created"},
+	{AuditAPIKeyRevoked, "API key revoked"},
+	{AuditAPIKeyRolled, "API key rolled"},
+	{AuditProductionAccessRequested, "Production access requested"},
+	{AuditProductionAccessApproved, "Production access approved"},
+	{AuditProductionAccessDeclined, "Production access declined"},
 }
 
 // AuditActionLabel is how people read an action key.

@@ -76,6 +76,14 @@ var (
 	// DeleteTemplate answers with a *TemplateInUseError, which says how many.
 	ErrTemplateInUse = errors.New("the template is in use and cannot be deleted")
 
+	// ErrAPIKeyRevoked: a key that was revoked, or whose roll's grace ran
+	// out, cannot be revoked or rolled again.
+	ErrAPIKeyRevoked = errors.New("this API key no longer works")
+	// ErrOrderTransition: an order moves pending → in progress → completed,
+	// or from pending or in progress to cancelled; completed and cancelled
+	// are final.
+	ErrOrderTransition = errors.New("the order cannot move to that status from where it is")
+
 	// ErrDeviceDeprovisioned: deprovisioning a device is final.
 	ErrDeviceDeprovisioned = errors.New("the device is already deprovisioned; deprovisioning is final")
 )

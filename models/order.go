@@ -47,9 +47,12 @@ type Order struct {
 	ApplicantEmail  string
 	Reference       string
 	Status          OrderStatus
+	Environment     OrderEnvironment
 	CreatedByUserID *int64
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// CreatedByAPIKeyID is the key an order made through the API was made with.
+	CreatedByAPIKeyID *int64
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
 }
 
 // NewOrder describes an order to create.
@@ -123,11 +126,14 @@ func (s *Store) CreateOrder(ctx context.Context, tenantID, membershipID int64, n
 	}
 	o := &Order{
 		TenantID: tenantID, TemplateID: n.TemplateID, ApplicantName: n.ApplicantName,
-		ApplicantEmail: n.ApplicantEmail, Reference: n.Reference, Status: OrderPending,
+		ApplicantEmail: n.ApplicantEmail, Reference: n.Reference, Status: OrderPending, Environment: OrderLive,
 	}
 	err := s.Tx(ctx, func(tx *Store) error {
 		tpl, err := tx.insertOrder(ctx, o, membershipID)
 		if err != nil {
+			return err
+		}
+		if err := tx.recordOrderEvent(ctx, o, nil); err != nil {
 			return err
 		}
 		if err := tx.audit(ctx, tenantID, AuditOrderCreated, AuditTarget{Type: "order", ID: o.ID, Label: o.Reference}, nil, map[string]any{"template_id": o.TemplateID, "applicant_email": o.ApplicantEmail, "reference": o.Reference}); err != nil {
@@ -166,10 +172,10 @@ func (s *Store) insertOrder(ctx context.Context, o *Order, membershipID int64) (
 		BrandingCompanyName string
 		Collects            string
 	}
-	err := s.conn(ctx).Raw(`INSERT INTO orders (tenant_id, template_id, applicant_name, applicant_email, reference, status, created_by_user_id, created_at, updated_at)
-		SELECT ?, ?, ?, ?, ?, ?, m.user_id, ?, ? FROM (?) AS m
+	err := s.conn(ctx).Raw(`INSERT INTO orders (tenant_id, template_id, applicant_name, applicant_email, reference, status, environment, created_by_user_id, created_at, updated_at)
+		SELECT ?, ?, ?, ?, ?, ?, ?, m.user_id, ?, ? FROM (?) AS m
 		RETURNING id, created_by_user_id, (?) AS branding_company_name, (?) AS collects`,
-		o.TenantID, o.TemplateID, o.ApplicantName, o.ApplicantEmail, o.Reference, o.Status, now, now, creator,
+		o.TenantID, o.TemplateID, o.ApplicantName, o.ApplicantEmail, o.Reference, o.Status, o.Environment, now, now, creator,
 		ofTemplate("branding_company_name"), ofTemplate("collects")).Scan(&created).Error
 	switch {
 	case violatesUnique(err, "orders_tenant_reference_key"):
@@ -184,24 +190,146 @@ func (s *Store) insertOrder(ctx context.Context, o *Order, membershipID int64) (
 	return &Template{ID: o.TemplateID, TenantID: o.TenantID, BrandingCompanyName: c.BrandingCompanyName, Collects: c.Collects}, nil
 }
 
-// SetOrderStatus moves an order of the tenant to another status.
-func (s *Store) SetOrderStatus(ctx context.Context, tenantID, orderID int64, status OrderStatus) error {
-	known := false
-	for _, st := range OrderStatuses {
-		known = known || st == status
+// OrderEnvironment tells live orders from test data: orders made with a
+// sandbox API key are test orders, shown under the Test data switch and
+// never billed.
+type OrderEnvironment string
+
+// The order environments.
+const (
+	OrderLive OrderEnvironment = "live"
+	OrderTest OrderEnvironment = "test"
+)
+
+// nextStatuses is where an order may go from each status; completed and
+// cancelled are final.
+var nextStatuses = map[OrderStatus][]OrderStatus{
+	OrderPending:    {OrderInProgress, OrderCancelled},
+	OrderInProgress: {OrderCompleted, OrderCancelled},
+}
+
+// NextStatuses lists the statuses an order may move to from s.
+func (s OrderStatus) NextStatuses() []OrderStatus { return nextStatuses[s] }
+
+// CanMoveTo tells whether an order may go from s to next in one step.
+func (s OrderStatus) CanMoveTo(next OrderStatus) bool {
+	for _, n := range nextStatuses[s] {
+		if n == next {
+			return true
+		}
 	}
-	if !known {
-		return FieldErrors{"status": "Choose a status from the list."}
+	return false
+}
+
+// PathTo is the steps from s to target (target last), or nil when target
+// cannot be reached: pending to completed passes through in progress.
+func (s OrderStatus) PathTo(target OrderStatus) []OrderStatus {
+	if s.CanMoveTo(target) {
+		return []OrderStatus{target}
 	}
-	res := s.scoped(ctx, tenantID).Model(&Order{}).Where("id = ?", orderID).
-		Updates(map[string]any{"status": status, "updated_at": s.db.NowFunc()})
-	if res.Error != nil {
-		return fmt.Errorf("set order status: %w", res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return fmt.Errorf("set order status: %w", ErrNotFound)
+	for _, n := range nextStatuses[s] {
+		if rest := n.PathTo(target); rest != nil {
+			return append([]OrderStatus{n}, rest...)
+		}
 	}
 	return nil
+}
+
+// ParseOrderStatus accepts only the known statuses.
+func ParseOrderStatus(s string) (OrderStatus, error) {
+	for _, st := range OrderStatuses {
+		if string(st) == s {
+			return st, nil
+		}
+	}
+	return "", FieldErrors{"status": "Choose a status from the list."}
+}
+
+// OrderEvent is one status an order took, by whom and when.
+type OrderEvent struct {
+	ID          int64
+	TenantID    int64
+	OrderID     int64
+	FromStatus  *OrderStatus // nil for the order's creation
+	ToStatus    OrderStatus
+	ActorUserID *int64
+	APIKeyID    *int64
+	ActorLabel  string
+	CreatedAt   time.Time
+}
+
+// recordOrderEvent writes the order's step to its history, by the
+// context's actor: a person, or an API key.
+func (s *Store) recordOrderEvent(ctx context.Context, o *Order, from *OrderStatus) error {
+	actor := ActorFrom(ctx)
+	e := &OrderEvent{TenantID: o.TenantID, OrderID: o.ID, FromStatus: from, ToStatus: o.Status,
+		ActorLabel: actor.Email, CreatedAt: s.db.NowFunc()}
+	if actor.UserID > 0 {
+		e.ActorUserID = &actor.UserID
+	}
+	if actor.APIKeyID > 0 {
+		e.APIKeyID = &actor.APIKeyID
+	}
+	if err := s.conn(ctx).Create(e).Error; err != nil {
+		return fmt.Errorf("record order event: %w", err)
+	}
+	return nil
+}
+
+// ChangeOrderStatus moves an order of the tenant to its next status, by
+// the context's actor, recording the step in the order's history and the
+// audit log. A step the order cannot take (see NextStatuses) is
+// ErrOrderTransition; another tenant's order is ErrNotFound.
+func (s *Store) ChangeOrderStatus(ctx context.Context, tenantID, orderID int64, to OrderStatus) (*Order, error) {
+	if _, err := ParseOrderStatus(string(to)); err != nil {
+		return nil, err
+	}
+	var o Order
+	err := s.Tx(ctx, func(tx *Store) error {
+		if err := tx.forUpdate(tx.scoped(ctx, tenantID)).Where("id = ?", orderID).Take(&o).Error; err != nil {
+			return notFound(err, "lock order")
+		}
+		from := o.Status
+		if !from.CanMoveTo(to) {
+			return ErrOrderTransition
+		}
+		now := tx.db.NowFunc()
+		res := tx.scoped(ctx, tenantID).Model(&Order{}).Where("id = ? AND status = ?", orderID, from).
+			Updates(map[string]any{"status": to, "updated_at": now})
+		if err := changed(res, "change order status"); err != nil {
+			return err
+		}
+		o.Status, o.UpdatedAt = to, now
+		if err := tx.recordOrderEvent(ctx, &o, &from); err != nil {
+			return err
+		}
+		return tx.audit(ctx, tenantID, AuditOrderStatusChanged, o.auditTarget(),
+			map[string]any{"status": from}, map[string]any{"status": to})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &o, nil
+}
+
+// auditTarget names the order in the audit log by its reference, or its
+// applicant when it has none.
+func (o *Order) auditTarget() AuditTarget {
+	label := o.Reference
+	if label == "" {
+		label = o.ApplicantName
+	}
+	return AuditTarget{Type: "order", ID: o.ID, Label: label}
+}
+
+// OrderEvents is an order's history, oldest first.
+func (s *Store) OrderEvents(ctx context.Context, tenantID, orderID int64) ([]OrderEvent, error) {
+	var out []OrderEvent
+	err := s.scoped(ctx, tenantID).Where("order_id = ?", orderID).Order("id").Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("load order events: %w", err)
+	}
+	return out, nil
 }
 
 // OrderByReference finds a tenant's order by its reference, or ErrNotFound.
@@ -232,7 +360,8 @@ func (o OrderListItem) CreatorName() string {
 
 // OrderFilter narrows the orders list.
 type OrderFilter struct {
-	Query string // part of the applicant's name or the reference, any case
+	Query       string           // part of the applicant's name or the reference, any case
+	Environment OrderEnvironment // live orders unless test data is asked for
 }
 
 // ListOrders is one page of a tenant's orders, newest first, each with its
@@ -243,7 +372,11 @@ func (s *Store) ListOrders(ctx context.Context, tenantID int64, f OrderFilter, p
 	if tenantID <= 0 {
 		return out, ErrNoTenant
 	}
-	orders := s.scoped(ctx, tenantID).Model(&Order{})
+	env := f.Environment
+	if env != OrderTest {
+		env = OrderLive
+	}
+	orders := s.scoped(ctx, tenantID).Model(&Order{}).Where("environment = ?", env)
 	if q := strings.TrimSpace(f.Query); q != "" {
 		if err := s.planSearch(ctx); err != nil {
 			return out, err
@@ -257,7 +390,7 @@ func (s *Store) ListOrders(ctx context.Context, tenantID int64, f OrderFilter, p
 	// is not ambiguous; the template join also matches on tenant.
 	err := s.conn(ctx).Table("(?) AS o", orders.Session(&gorm.Session{}).Select("*")).
 		Select(`o.id, o.tenant_id, o.template_id, o.applicant_name, o.applicant_email, o.reference,
-			o.status, o.created_by_user_id, o.created_at, o.updated_at,
+			o.status, o.environment, o.created_by_user_id, o.created_by_api_key_id, o.created_at, o.updated_at,
 			t.name AS template_name, u.first_name AS creator_first_name,
 			u.last_name AS creator_last_name, u.email AS creator_email`).
 		Joins("JOIN (?) AS t ON t.id = o.template_id AND t.tenant_id = o.tenant_id", s.scoped(ctx, tenantID).Model(&Template{}).Select("id, tenant_id, name")).

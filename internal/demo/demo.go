@@ -222,9 +222,9 @@ func ensureOrders(ctx context.Context, tx *models.Store, acme *models.Tenant, us
 		if err != nil {
 			return fmt.Errorf("demo order %s: %w", o.reference, err)
 		}
-		if o.status != models.OrderPending {
-			if err := tx.SetOrderStatus(ctx, acme.ID, created.ID, o.status); err != nil {
-				return err
+		for _, step := range models.OrderPending.PathTo(o.status) {
+			if _, err := tx.ChangeOrderStatus(models.WithActor(ctx, models.Actor{UserID: users[o.by].ID, Email: users[o.by].Email}), acme.ID, created.ID, step); err != nil {
+				return fmt.Errorf("demo order %s: %w", o.reference, err)
 			}
 		}
 	}
