@@ -30,6 +30,9 @@ type Secrets struct {
 	// attempt (state, nonce, PKCE verifier) from its start to its callback.
 	SSOState      []byte
 	SSOStateBlock []byte // encrypts that cookie
+	// APIKeyHash keys the HMAC-SHA256 that API keys are stored as, so a
+	// copy of the database cannot be searched for a key without it.
+	APIKeyHash []byte
 }
 
 const secretFile = "session.key"
@@ -49,7 +52,8 @@ func (c *Config) LoadSecrets() (*Secrets, error) {
 	}
 	return &Secrets{SessionHash: derive("session-hash"), SessionBlock: derive("session-block"), Handoff: derive("handoff"), Device: derive("device"),
 		SignInCounter: derive("signin-counter"), DatabaseScope: derive("database-scope"),
-		SSOClientSecret: derive("sso-client-secret"), SSOState: derive("sso-state"), SSOStateBlock: derive("sso-state-block")}, nil
+		SSOClientSecret: derive("sso-client-secret"), SSOState: derive("sso-state"), SSOStateBlock: derive("sso-state-block"),
+		APIKeyHash: derive("api-key-hash")}, nil
 }
 
 func (c *Config) masterSecret() ([]byte, error) {
