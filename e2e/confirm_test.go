@@ -68,9 +68,13 @@ func cancelThenConfirm(t *testing.T, tab context.Context, cancelled, confirmed, 
 	// whole test's (long enough for a page under a busy machine's load).
 	ctx, cancel := context.WithTimeout(tab, 45*time.Second)
 	defer cancel()
+	if _, err := chromedp.Run(tab, chromedp.Evaluate[bool](`window.__beforeConfirm = true`)); err != nil {
+		t.Fatal(err)
+	}
 	resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS("#confirm-ok")))
 	if err != nil {
-		t.Fatalf("Confirm after an earlier Cancel sent nothing (dialog open: %v): %v", dialogOpen(t, tab), err)
+		state, _ := chromedp.Run(tab, chromedp.Evaluate[string](`JSON.stringify({same: !!window.__beforeConfirm, rv: document.getElementById("confirm-dialog").returnValue, submitting: [...document.querySelectorAll("form[data-submitting]")].map(f => f.action), confirmed: [...document.querySelectorAll("form[data-confirmed]")].map(f => f.action), url: location.href, flash: (document.querySelector(".flash") || {}).textContent})`))
+		t.Fatalf("Confirm after an earlier Cancel sent nothing (dialog open: %v, page %s): %v", dialogOpen(t, tab), state, err)
 	}
 	if resp.Status != http.StatusOK {
 		t.Fatalf("confirming %q ended with status %d", question, resp.Status)

@@ -113,12 +113,16 @@
     document.getElementById("confirm-ok").textContent = label;
     dialog.showModal();
   }, true);
-  dialog.addEventListener("close", function () {
-    if (dialog.returnValue === "confirm" && pending) {
-      pending.dataset.confirmed = "1";
-      if (pending.requestSubmit) pending.requestSubmit(); else pending.submit();
-    }
+  // The answer is read from the button that closes the dialog, as it is
+  // pressed. The dialog's "close" event would be too late: it is queued,
+  // and on a busy machine the close of a cancelled question could arrive
+  // after the next question opened, and forget the form that one asked for.
+  dialog.querySelector("form").addEventListener("submit", function (event) {
+    var form = pending;
     pending = null;
+    if (!form || !event.submitter || event.submitter.value !== "confirm") return;
+    form.dataset.confirmed = "1";
+    if (form.requestSubmit) form.requestSubmit(); else form.submit();
   });
 })();
 
