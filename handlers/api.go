@@ -54,6 +54,43 @@ func (h *Handlers) apiPublicRoute(g *echo.Group, method, path string, fn echo.Ha
 	g.Add(method, path, fn)
 }
 
+// apiNotFound answers a path of the API no route has: 405, with Allow,
+// when the path exists for other methods (Echo would answer 404 from the
+// group's catch-all, which wins over its own 405), else 404.
+func (h *Handlers) apiNotFound(c echo.Context) error {
+	var allow []string
+	for route := range h.access {
+		method, pattern, _ := strings.Cut(route, " ")
+		if pathMatches(pattern, c.Request().URL.Path) && !slices.Contains(allow, method) {
+			allow = append(allow, method)
+		}
+	}
+	if len(allow) == 0 {
+		return errAPINotFound
+	}
+	slices.Sort(allow)
+	c.Response().Header().Set(echo.HeaderAllow, strings.Join(allow, ", "))
+	return apiErrorForStatus(http.StatusMethodNotAllowed, "")
+}
+
+// pathMatches tells whether path is one of pattern's, where a :name
+// segment stands for any one segment.
+func pathMatches(pattern, path string) bool {
+	want, got := strings.Split(pattern, "/"), strings.Split(path, "/")
+	if len(want) != len(got) {
+		return false
+	}
+	for i, w := range want {
+		if strings.HasPrefix(w, ":") && got[i] != "" {
+			continue
+		}
+		if w != got[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // apiError is an error of the API as its client sees it:
 // {"error": {"code", "message", "param", "errors"}} with status. Code is
 // stable, for programs; message is for people.

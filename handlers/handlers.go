@@ -162,6 +162,7 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	// loadSession nor checkCSRF runs; apiRoute puts the key's checks in
 	// front of each handler. Its errors are JSON (handleError).
 	api := e.Group(apiPrefix, h.inTransaction, h.resolveHost)
+	api.RouteNotFound("/*", h.apiNotFound)
 	h.apiPublicRoute(api, http.MethodGet, "/openapi.json", h.openAPIDocument)
 	h.apiRoute(api, http.MethodGet, "/orders", models.ScopeOrdersRead, h.apiListOrders)
 	h.apiRoute(api, http.MethodPost, "/orders", models.ScopeOrdersWrite, h.apiCreateOrder)
