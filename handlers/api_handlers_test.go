@@ -239,8 +239,8 @@ func TestAPIErrorsAreJSON(t *testing.T) {
 	big := `{"applicant_name": "` + strings.Repeat("x", 3<<20) + `"}`
 	for _, c := range []struct {
 		name, method, url, body, key string
-		status                         int
-		code                           string
+		status                       int
+		code                         string
 	}{
 		{"unknown path", http.MethodGet, apiURL("acme", "/nothing"), "", key, 404, "not_found"},
 		{"unknown path, no key", http.MethodGet, apiURL("acme", "/nothing/here"), "", "", 404, "not_found"},

@@ -14,3 +14,6 @@ func (h *Handlers) SetClock(now func() time.Time) { h.now = now }
 func (h *Handlers) SetAPIRateLimit(burst int, period time.Duration) {
 	h.apiRate.setLimit(apiRateLimit{Burst: burst, Period: period})
 }
+
+// APIScope is the scope an API route needs; "" for any other route.
+func (r accessRule) APIScope() string { return string(r.apiScope) }
