@@ -323,7 +323,7 @@ func (h *Handlers) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if kept != nil {
 			c.Response().Header().Set("Idempotent-Replayed", "true")
-			return c.Blob(kept.Status, echo.MIMEApplicationJSONCharsetUTF8, []byte(kept.Body))
+			return c.Blob(kept.Status, echo.MIMEApplicationJSON, []byte(kept.Body))
 		}
 		rec := &recordedResponse{ResponseWriter: c.Response().Writer}
 		c.Response().Writer = rec

@@ -18,5 +18,5 @@ var OpenAPIDocument []byte
 // company's data.
 func (h *Handlers) openAPIDocument(c echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "public, max-age=300")
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSONCharsetUTF8, OpenAPIDocument)
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, OpenAPIDocument)
 }

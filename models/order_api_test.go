@@ -71,7 +71,7 @@ func TestCreateOrderByAPIKey(t *testing.T) {
 	}{
 		"another company's template": {func(n *models.NewAPIOrder) { n.TemplateID = other.ID }, "template_id"},
 		"unknown template":           {func(n *models.NewAPIOrder) { n.TemplateID = other.ID + 100 }, "template_id"},
-		"reference taken":            {func(n *models.NewAPIOrder) {}, "reference"},
+		"reference taken":            {func(*models.NewAPIOrder) {}, "reference"},
 		"no name":                    {func(n *models.NewAPIOrder) { n.Reference, n.ApplicantName = "", "" }, "applicant_name"},
 	} {
 		m := n
