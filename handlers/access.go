@@ -25,6 +25,9 @@ type requestState struct {
 	membershipLoaded bool
 	session          *sessions.Session
 	dirty            bool // the session must be written back
+	// apiKey is the key a call of the JSON API authenticated with
+	// (loadAPIKey); nil on every other request.
+	apiKey *models.APIKey
 }
 
 const stateKey = "canopy.state"
@@ -120,6 +123,9 @@ type accessRule struct {
 	// platform: the route exists only on the platform tenant's host, for
 	// its members holding perm (platform staff's pages).
 	platform bool
+	// apiScope: a route of the JSON API, for an API key of the host's
+	// company holding this scope (apiRoute).
+	apiScope models.APIScope
 }
 
 // publicRoute registers a route whose handler does its own checks (sign-in

@@ -151,6 +151,21 @@ var routeExpectations = map[string]expectation{
 	// anyone signed in on the base domain (carol, a non-member of acme, too).
 	"GET /account/password":  {tenant: members(303, 303, 200), apex: members(303, 200, 200)},
 	"POST /account/password": {}, // checked in account_handlers_test.go
+
+	// The JSON API: an API key, never a session, so every visitor here is
+	// refused (on the base domain there is no API); its description is
+	// public. Keys are tried route by route in api_attack_test.go.
+	"GET /api/v1/openapi.json":         {tenant: all(200), apex: all(200)},
+	"GET /api/v1/orders":               {tenant: all(401), apex: all(404)},
+	"POST /api/v1/orders":              {},
+	"GET /api/v1/orders/:id":           {tenant: all(401), apex: all(404)},
+	"POST /api/v1/orders/:id/cancel":   {},
+	"POST /api/v1/orders/:id/simulate": {},
+	"GET /api/v1/devices":              {tenant: all(401), apex: all(404)},
+	"POST /api/v1/devices":             {},
+	"GET /api/v1/devices/:id":          {tenant: all(401), apex: all(404)},
+	"POST /api/v1/devices/:id/status":  {},
+	"GET /api/v1/members":              {tenant: all(401), apex: all(404)},
 }
 
 func needsManageSettings() map[string]int {

@@ -321,6 +321,20 @@ func atkRoutes(x *atk) map[string]atkRoute {
 		"POST /devices/:id/deprovision": {path: p("/devices/{device}/deprovision"), want: gate(manage, notFound)},
 		"GET /devices/:id/edit":         {path: p("/devices/{device}/edit"), want: gate(edit, notFound)},
 		"POST /devices/:id/edit":        {path: p("/devices/{device}/edit"), form: f("model", "Evil"), want: gate(edit, notFound)},
+
+		// The JSON API takes an API key, never a session or its token:
+		// every visitor is refused; api_attack_test.go aims keys at it.
+		"GET /api/v1/openapi.json":         {want: ok},
+		"GET /api/v1/orders":               {want: always(http.StatusUnauthorized)},
+		"POST /api/v1/orders":              {form: f("template_id", "{template}", "applicant_name", "Mallory"), want: always(http.StatusUnauthorized)},
+		"GET /api/v1/orders/:id":           {path: p("/api/v1/orders/1"), want: always(http.StatusUnauthorized)},
+		"POST /api/v1/orders/:id/cancel":   {path: p("/api/v1/orders/1/cancel"), want: always(http.StatusUnauthorized)},
+		"POST /api/v1/orders/:id/simulate": {path: p("/api/v1/orders/1/simulate"), form: f("status", "completed"), want: always(http.StatusUnauthorized)},
+		"GET /api/v1/devices":              {want: always(http.StatusUnauthorized)},
+		"POST /api/v1/devices":             {form: f("identifier", "ATK-{n}", "model", "Evil"), want: always(http.StatusUnauthorized)},
+		"GET /api/v1/devices/:id":          {path: p("/api/v1/devices/{device}"), want: always(http.StatusUnauthorized)},
+		"POST /api/v1/devices/:id/status":  {path: p("/api/v1/devices/{device}/status"), form: f("status", "inactive"), want: always(http.StatusUnauthorized)},
+		"GET /api/v1/members":              {want: always(http.StatusUnauthorized)},
 	}
 }
 

@@ -123,6 +123,10 @@ func statusOf(err error) int {
 	if errors.As(err, &redirect) {
 		return http.StatusSeeOther
 	}
+	var api *apiError
+	if errors.As(err, &api) {
+		return api.status
+	}
 	page, _ := pageFor(err)
 	return page.status
 }
@@ -143,6 +147,10 @@ func fieldErrors[Errors ~map[string]string](err error, dst *Errors) bool {
 // logged and shows no internals.
 func (h *Handlers) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
+		return
+	}
+	if isAPIRequest(c) {
+		h.handleAPIError(err, c)
 		return
 	}
 	var redirect *redirectError

@@ -8,3 +8,12 @@ func (h *Handlers) AccessRules() map[string]accessRule { return h.access }
 // SetClock makes the handlers read the time from now, for tests that need
 // it to pass (sign-in delays). Call it before serving.
 func (h *Handlers) SetClock(now func() time.Time) { h.now = now }
+
+// SetAPIRateLimit makes each API key's allowance burst calls per period,
+// afresh, for the rate-limit tests.
+func (h *Handlers) SetAPIRateLimit(burst int, period time.Duration) {
+	h.apiRate.setLimit(apiRateLimit{Burst: burst, Period: period})
+}
+
+// APIScope is the scope an API route needs; "" for any other route.
+func (r accessRule) APIScope() string { return string(r.apiScope) }

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"canopy/internal/apikey"
 	"canopy/internal/config"
 	"canopy/internal/devicecookie"
 	"canopy/internal/dnsproof"
@@ -27,6 +28,10 @@ type Handlers struct {
 	devices devicecookie.Signer
 	sealer  *sealbox.Box      // seals single sign-on client secrets at rest
 	dns     *dnsproof.Checker // looks up the TXT records that prove a company's email domain
+	// APIKeys computes the keyed hash an API key is stored and found by.
+	APIKeys apikey.Hasher
+	// apiRate limits each API key's calls, in this process (rateLimiter).
+	apiRate *rateLimiter
 	// ssoProviders caches identity providers' discovery documents and keys.
 	ssoProviders *ssoProviders
 	now          func() time.Time
@@ -46,6 +51,8 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 		devices:      devicecookie.NewSigner(secrets.Device),
 		sealer:       mustSealBox(secrets.SSOClientSecret),
 		dns:          dnsproof.NewChecker(cfg.DNSResolver, dnsCheckTimeout),
+		APIKeys:      apikey.NewHasher(secrets.APIKeyHash),
+		apiRate:      newRateLimiter(defaultAPIRateLimit),
 		ssoProviders: newSSOProviders(providerAddresses{development: !cfg.Secure(), allowed: cfg.SSOPrivateNetworks}),
 		now:          time.Now,
 		access:       map[string]accessRule{},
@@ -149,6 +156,24 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.tenantRoute(site, http.MethodGet, "/templates/:id/edit", models.PermEdit, h.editTemplate)
 	h.tenantRoute(site, http.MethodPost, "/templates/:id/edit", models.PermEdit, h.updateTemplate)
 	h.tenantRoute(site, http.MethodPost, "/templates/:id/delete", models.PermEdit, h.deleteTemplate)
+
+	// The JSON API, on each company's host: authenticated by an API key in
+	// the Authorization header, never by the session cookie, so neither
+	// loadSession nor checkCSRF runs; apiRoute puts the key's checks in
+	// front of each handler. Its errors are JSON (handleError).
+	api := e.Group(apiPrefix, h.inTransaction, h.resolveHost)
+	api.RouteNotFound("/*", h.apiNotFound)
+	h.apiPublicRoute(api, http.MethodGet, "/openapi.json", h.openAPIDocument)
+	h.apiRoute(api, http.MethodGet, "/orders", models.ScopeOrdersRead, h.apiListOrders)
+	h.apiRoute(api, http.MethodPost, "/orders", models.ScopeOrdersWrite, h.apiCreateOrder)
+	h.apiRoute(api, http.MethodGet, "/orders/:id", models.ScopeOrdersRead, h.apiGetOrder)
+	h.apiRoute(api, http.MethodPost, "/orders/:id/cancel", models.ScopeOrdersWrite, h.apiCancelOrder)
+	h.apiRoute(api, http.MethodPost, "/orders/:id/simulate", models.ScopeOrdersWrite, h.apiSimulateOrder)
+	h.apiRoute(api, http.MethodGet, "/devices", models.ScopeDevicesRead, h.apiListDevices)
+	h.apiRoute(api, http.MethodPost, "/devices", models.ScopeDevicesWrite, h.apiCreateDevice)
+	h.apiRoute(api, http.MethodGet, "/devices/:id", models.ScopeDevicesRead, h.apiGetDevice)
+	h.apiRoute(api, http.MethodPost, "/devices/:id/status", models.ScopeDevicesWrite, h.apiSetDeviceStatus)
+	h.apiRoute(api, http.MethodGet, "/members", models.ScopeMembersRead, h.apiListMembers)
 	return h
 }
 

@@ -47,6 +47,7 @@ type app struct {
 	server   *httptest.Server
 	clock    *testClock            // the server's clock, which a test may move forward
 	logs     *testkit.LockedBuffer // everything the server logged
+	handlers *handlers.Handlers    // the server's, for settings a test changes (the API's rate limit)
 }
 
 // testClock is the real time plus however far a test moved it forward.
@@ -85,7 +86,7 @@ func newAppWith(t *testing.T, env map[string]string) *app {
 	h.SetClock(clock.now)
 	server := httptest.NewServer(h.Router())
 	t.Cleanup(server.Close)
-	return &app{t: t, db: db, store: store, serverDB: serverDB, cfg: cfg, secrets: secrets, server: server, clock: clock, logs: logs}
+	return &app{t: t, db: db, store: store, serverDB: serverDB, cfg: cfg, secrets: secrets, server: server, clock: clock, logs: logs, handlers: h}
 }
 
 // browser is one person's browser: its own cookie jar, keyed by host like a

@@ -1,10 +1,12 @@
 package handlers
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 
+	"canopy/internal/apikey"
 	"canopy/internal/config"
 	"canopy/models"
 	"canopy/views"
@@ -379,4 +382,54 @@ func randomToken() string {
 		panic(err)
 	}
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// loadAPIKey is loadSession's counterpart for the JSON API: the request is
+// made by the API key in its Authorization header, which must be one of the
+// host's company that still works. A missing, malformed (refused before any
+// lookup), unknown, revoked or expired key, and a key of any other company
+// — a sibling's, a parent's, a child's — get the same 401. The database
+// scope is then the key's company alone, never the tenants below it, and
+// the audit actor is the key. A session cookie counts for nothing here.
+func (h *Handlers) loadAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		rs := stateOf(c)
+		if rs.tenant == nil {
+			return errAPINotFound // the base domain has no API
+		}
+		scheme, token, _ := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
+		if !strings.EqualFold(scheme, "Bearer") {
+			return errAPIKeyInvalid
+		}
+		parsed, err := apikey.Parse(strings.TrimSpace(token))
+		if err != nil {
+			return errAPIKeyInvalid
+		}
+		// Finding the key needs to see the host's company's keys before the
+		// request has a scope: the one moment the database cannot know why.
+		var key *models.APIKey
+		err = h.store.Within(c.Request().Context(), models.Scope{TenantID: rs.tenant.ID}, func(ctx context.Context, tx *models.Store) error {
+			key, err = tx.APIKeyByHash(ctx, rs.tenant.ID, h.APIKeys.Hash(parsed))
+			return err
+		})
+		if errors.Is(err, models.ErrNotFound) {
+			return errAPIKeyInvalid
+		}
+		if err != nil {
+			return err
+		}
+		rs.apiKey = key
+		if err := h.scopeAs(c, models.Scope{TenantID: key.TenantID}); err != nil {
+			return err
+		}
+		actor := models.Actor{Email: fmt.Sprintf("API key %q (%s)", key.Name, key.Masked()), IP: c.RealIP(), APIKeyID: key.ID}
+		c.SetRequest(c.Request().WithContext(models.WithActor(c.Request().Context(), actor)))
+		if !rs.lineage.Reachable() {
+			return errAPICompanyInactive
+		}
+		if err := h.store.NoteAPIKeyUsed(c.Request().Context(), key); err != nil {
+			return err
+		}
+		return next(c)
+	}
 }

@@ -77,7 +77,7 @@ const (
 
 	AuditAPIKeyCreated             = "api_key.created"
 	AuditAPIKeyRevoked             = "api_key.revoked"
-	AuditAPIKeyRolled              = "api_key.rolled"
+	AuditAPIKeyRolled              = "api_key.rolled" //nolint:gosec // an audit action's name, not a credential
 	AuditProductionAccessRequested = "production_access.requested"
 	AuditProductionAccessApproved  = "production_access.approved"
 	AuditProductionAccessDeclined  = "production_access.declined"

@@ -1,6 +1,7 @@
 package apikey
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -62,7 +63,7 @@ func TestParseRefuses(t *testing.T) {
 		"upper prefix":      strings.ToUpper(k.Secret[:9]) + k.Secret[9:],
 		"bearer word":       "Bearer " + k.Secret,
 	} {
-		if _, err := Parse(s); err != ErrMalformed {
+		if _, err := Parse(s); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: Parse(%q) = %v, want ErrMalformed", name, s, err)
 		}
 	}
