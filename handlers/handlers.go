@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"canopy/internal/apikey"
 	"canopy/internal/config"
 	"canopy/internal/devicecookie"
 	"canopy/internal/dnsproof"
@@ -27,6 +28,8 @@ type Handlers struct {
 	devices devicecookie.Signer
 	sealer  *sealbox.Box      // seals single sign-on client secrets at rest
 	dns     *dnsproof.Checker // looks up the TXT records that prove a company's email domain
+	// apiKeyHasher makes the keyed hash API keys are stored as.
+	apiKeyHasher apikey.Hasher
 	// ssoProviders caches identity providers' discovery documents and keys.
 	ssoProviders *ssoProviders
 	now          func() time.Time
@@ -46,6 +49,7 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 		devices:      devicecookie.NewSigner(secrets.Device),
 		sealer:       mustSealBox(secrets.SSOClientSecret),
 		dns:          dnsproof.NewChecker(cfg.DNSResolver, dnsCheckTimeout),
+		apiKeyHasher: apikey.NewHasher(secrets.APIKeyHash),
 		ssoProviders: newSSOProviders(providerAddresses{development: !cfg.Secure(), allowed: cfg.SSOPrivateNetworks}),
 		now:          time.Now,
 		access:       map[string]accessRule{},
@@ -149,6 +153,18 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.tenantRoute(site, http.MethodGet, "/templates/:id/edit", models.PermEdit, h.editTemplate)
 	h.tenantRoute(site, http.MethodPost, "/templates/:id/edit", models.PermEdit, h.updateTemplate)
 	h.tenantRoute(site, http.MethodPost, "/templates/:id/delete", models.PermEdit, h.deleteTemplate)
+
+	// Developers: API keys and production access (developer_handlers.go).
+	h.tenantRoute(site, http.MethodGet, "/developers/api-keys", models.PermView, h.apiKeys)
+	h.tenantRoute(site, http.MethodGet, "/developers/api-keys/new", models.PermManageSettings, h.newAPIKeyForm)
+	h.tenantRoute(site, http.MethodPost, "/developers/api-keys", models.PermManageSettings, h.createAPIKey)
+	h.tenantRoute(site, http.MethodPost, "/developers/api-keys/:id/revoke", models.PermManageSettings, h.revokeAPIKey)
+	h.tenantRoute(site, http.MethodPost, "/developers/api-keys/:id/roll", models.PermManageSettings, h.rollAPIKey)
+	h.tenantRoute(site, http.MethodGet, "/developers/production-access", models.PermManageSettings, h.productionAccessForm)
+	h.tenantRoute(site, http.MethodPost, "/developers/production-access", models.PermManageSettings, h.requestProductionAccess)
+	h.platformRoute(site, http.MethodGet, "/access-requests", models.PermManageSubTenants, h.accessRequests)
+	h.platformRoute(site, http.MethodPost, "/access-requests/:id/approve", models.PermManageSubTenants, h.approveAccessRequest)
+	h.platformRoute(site, http.MethodPost, "/access-requests/:id/decline", models.PermManageSubTenants, h.declineAccessRequest)
 	return h
 }
 

@@ -185,6 +185,8 @@ var uniqueIndexes = map[string]string{
 	"invitations_pending_key":       "invitations.tenant_id, invitations.email",
 	"devices_tenant_identifier_key": "index 'devices_tenant_identifier_key'",
 	"orders_tenant_reference_key":   "index 'orders_tenant_reference_key'",
+	// A partial index on a column: SQLite names the column.
+	"production_access_requests_one_pending": "production_access_requests.tenant_id",
 }
 
 // violatesUnique tells whether err is a duplicate-key error on constraint.
