@@ -181,7 +181,7 @@ func TestAPIKeysAreReadOnlyBelowAdmin(t *testing.T) {
 	acmeKey := a.apiKey("acme", "Acme ERP", models.APISandbox)
 	globexKey := a.apiKey("globex", "Globex ERP", models.APISandbox)
 	dave, alice := a.browser(), a.browser()
-	dave.signIn("dave@acme.test", "acme")    // Viewer
+	dave.signIn("dave@acme.test", "acme")     // Viewer
 	alice.signIn("alice@acme.test", "globex") // Editor there
 	for _, c := range []struct {
 		who string
@@ -205,10 +205,10 @@ func TestAPIKeysAreReadOnlyBelowAdmin(t *testing.T) {
 			}
 			home := tenantURL(c.sub, "/")
 			for path, form := range map[string]url.Values{
-				"/developers/api-keys":                                   keysForm("Mine", "sandbox", "orders:read"),
+				"/developers/api-keys":                                  keysForm("Mine", "sandbox", "orders:read"),
 				fmt.Sprintf("/developers/api-keys/%d/revoke", c.key.ID): nil,
 				fmt.Sprintf("/developers/api-keys/%d/roll", c.key.ID):   {"expires_in": {"0"}},
-				"/developers/production-access":                          {"intended_use": {"Mine"}, "monthly_volume": {"5"}},
+				"/developers/production-access":                         {"intended_use": {"Mine"}, "monthly_volume": {"5"}},
 			} {
 				wantStatus(t, c.b.submit(home, tenantURL(c.sub, path), form), http.StatusForbidden)
 			}
