@@ -224,7 +224,7 @@ func guardCases() []guardCase {
 		{
 			name: "API keys", email: "alice@acme.test", sub: "acme",
 			unit: "keys", sizes: [2]int{2, 40}, grow: growAPIKeys,
-			steps: func(_ *testing.T, _ *app, _ *browser, n int) []guardStep {
+			steps: func(_ *testing.T, _ *app, _ *browser, _ int) []guardStep {
 				return []guardStep{{name: "GET /developers/api-keys", status: http.StatusOK,
 					body:    []string{"Guard key 000", "Revoked"},
 					request: get(tenantURL("acme", "/developers/api-keys"))}}
@@ -233,7 +233,7 @@ func guardCases() []guardCase {
 		{
 			name: "access requests", email: "staff@canopy.test", sub: "admin",
 			unit: "companies asking", sizes: [2]int{3, 40}, grow: growAccessRequests,
-			steps: func(_ *testing.T, _ *app, _ *browser, n int) []guardStep {
+			steps: func(_ *testing.T, _ *app, _ *browser, _ int) []guardStep {
 				return []guardStep{{name: "GET /access-requests", status: http.StatusOK,
 					body:    []string{"Guard Sub 000", "Recently decided"},
 					request: get(tenantURL("admin", "/access-requests"))}}

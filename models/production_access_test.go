@@ -10,7 +10,7 @@ import (
 	"canopy/models"
 )
 
-func requestAccess(t *testing.T, s *models.Store, ctx context.Context, tenantID int64) *models.ProductionAccessRequest {
+func requestAccess(ctx context.Context, t *testing.T, s *models.Store, tenantID int64) *models.ProductionAccessRequest {
 	t.Helper()
 	req, err := s.RequestProductionAccess(ctx, tenantID, models.NewProductionAccessRequest{IntendedUse: "Employment checks\nfrom our HR system", MonthlyVolume: " 1,500 "})
 	if err != nil {
@@ -48,7 +48,7 @@ func TestRequestProductionAccess(t *testing.T) {
 	if latest, err := s.LatestProductionAccessRequest(ctx, tr.acme.ID); err != nil || latest != nil {
 		t.Fatalf("refused requests were kept: %+v, %v", latest, err)
 	}
-	req := requestAccess(t, s, ctx, tr.acme.ID)
+	req := requestAccess(ctx, t, s, tr.acme.ID)
 	if req.Status != models.AccessPending || req.MonthlyVolume != 1500 || req.IntendedUse != "Employment checks\nfrom our HR system" ||
 		req.RequestedByUserID == nil || *req.RequestedByUserID != tr.alice.ID {
 		t.Errorf("stored %+v", req)
@@ -57,7 +57,7 @@ func TestRequestProductionAccess(t *testing.T) {
 		t.Errorf("a second request while one waits: %v", err)
 	}
 	// Only its own: another company asks on its own.
-	requestAccess(t, s, ctx, tr.globex.ID)
+	requestAccess(ctx, t, s, tr.globex.ID)
 	if _, err := s.DecideAccessRequestInTree(ctx, tr.platform.ID, req.ID, true, "", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -92,9 +92,9 @@ func TestDecideAccessRequestInTree(t *testing.T) {
 	if _, err := s.AddMember(staff, tr.acme.ID, viewer.ID, models.RoleViewer); err != nil {
 		t.Fatal(err)
 	}
-	acme := requestAccess(t, s, staff, tr.acme.ID)
-	globex := requestAccess(t, s, staff, tr.globex.ID)
-	lab := requestAccess(t, s, staff, tr.euLab.ID)
+	acme := requestAccess(staff, t, s, tr.acme.ID)
+	globex := requestAccess(staff, t, s, tr.globex.ID)
+	lab := requestAccess(staff, t, s, tr.euLab.ID)
 	mails := 0
 	mail := func(r *models.ProductionAccessRequest, tn *models.Tenant, to *models.User) models.NewEmail {
 		mails++
@@ -180,7 +180,7 @@ func TestRLSProductionAccessAndKeys(t *testing.T) {
 	w := newRLSWorld(t)
 	owner := models.NewStore(w.owner).WithScopeKey(testdb.ScopeKey)
 	acme, globex, platform := w.tenant["acme"], w.tenant["globex"], w.tenant["admin"]
-	req := requestAccess(t, owner, context.Background(), acme)
+	req := requestAccess(context.Background(), t, owner, acme)
 	secret, key := mustCreateKey(t, owner, acme, "Acme ERP", models.APISandbox)
 	for name, scope := range map[string]models.Scope{
 		"globex":              {TenantID: globex, Subtree: true},
