@@ -20,8 +20,8 @@ func widthSuffix(v viewport) string {
 
 // TestHomeIsHonest: eve opens Acme Europe for the first time and is
 // welcomed to it, not back; its setup checklist has no tick in its header
-// and says plainly that production keys and webhooks are not available,
-// with nothing to click. Signing in again, she is welcomed back.
+// and says plainly that webhooks are not available, with nothing to
+// click (production keys lead to the API keys page). Signing in again, she is welcomed back.
 func TestHomeIsHonest(t *testing.T) {
 	requireBrowser(t)
 	t.Parallel()
@@ -36,7 +36,7 @@ func TestHomeIsHonest(t *testing.T) {
 			wantText(t, tab, "Welcome back, Eve") // the desktop tab came first
 		}
 		wantText(t, tab, "Finish setting up your company", "Request production keys", "Create webhooks", "Not available yet",
-			"Change company settings; read the audit log")
+			"Change company settings; manage API keys; read the audit log")
 		text := pageText(t, tab)
 		for _, promise := range []string{"API keys, webhooks", "Welcome to Acme Europe, Eve\nWelcome back"} {
 			if strings.Contains(text, promise) {

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"canopy/internal/apikey"
 	"canopy/internal/demo"
 	"canopy/models"
 	"context"
@@ -160,6 +161,7 @@ func tourPages(t *testing.T, a *app) []tourPage {
 	claimSSODomains(t, a, "globex", "globex.test", "globex-shipping.example")
 	claimSSODomains(t, a, "acme-eu", "acme-europe.example")
 	ssoSettingsForTour(t, a, acme)
+	apiKeysForTour(t, a, acme)
 	const alice, viewer, eve, staff, frank, carol = "alice@acme.test", "dave@acme.test", "eve@acme.test", "staff@canopy.test", "frank@acme.test", "carol@initech.test"
 	ok := int64(http.StatusOK)
 	return []tourPage{
@@ -206,6 +208,12 @@ func tourPages(t *testing.T, a *app) []tourPage {
 		{"not-found", alice, "acme", "/no-such-page", http.StatusNotFound},
 		{"forbidden", viewer, "acme", "/settings/team/new", http.StatusForbidden},
 
+		{"api-keys", alice, "acme", "/developers/api-keys", ok},
+		{"api-keys-viewer", viewer, "acme", "/developers/api-keys", ok},
+		{"api-key-new", alice, "acme", "/developers/api-keys/new", ok},
+		{"api-keys-none", eve, "acme-eu", "/developers/api-keys", ok},
+		{"production-access", eve, "acme-eu", "/developers/production-access", ok},
+
 		{"devices", eve, "acme-eu", "/devices", ok},
 		{"device-new", eve, "acme-eu", "/devices/new", ok},
 		{"device-edit", eve, "acme-eu", fmt.Sprintf("/devices/%d/edit", device), ok},
@@ -214,7 +222,58 @@ func tourPages(t *testing.T, a *app) []tourPage {
 		{"staff-companies", staff, "admin", "/sub-tenants", ok},
 		{"staff-company-users", staff, "admin", fmt.Sprintf("/sub-tenants/%d/users", acme.ID), ok}, // with Make owner
 		{"staff-sso-domains", staff, "admin", "/sso-domains", ok},
+		{"staff-access-requests", staff, "admin", "/access-requests", ok},
 		{"password-base-domain", staff, "", "/account/password", ok},
+	}
+}
+
+// apiKeysForTour gives Acme approved production access, a live key and
+// sandbox keys (one rolled, one revoked), and Globex a request waiting for
+// staff, so that the API keys pages and Access requests show each state.
+func apiKeysForTour(t *testing.T, a *app, acme *models.Tenant) {
+	t.Helper()
+	ctx := context.Background()
+	hasher := apikey.NewHasher([]byte("tour"))
+	create := func(name string, env models.APIEnvironment, scopes ...models.APIScope) *models.APIKey {
+		k, err := apikey.New(env == models.APIProduction)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, err := a.store.CreateAPIKey(ctx, acme.ID, models.NewAPIKey{Name: name, Environment: env, Scopes: scopes},
+			models.HashedAPIKey{Hash: hasher.Hash(k), Prefix: k.Prefix(), Last4: k.Last4()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return stored
+	}
+	platform, err := a.store.TenantBySubdomain(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := a.store.RequestProductionAccess(ctx, acme.ID, models.NewProductionAccessRequest{IntendedUse: "Employment checks from our HR system", MonthlyVolume: "1200"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.store.DecideAccessRequestInTree(ctx, platform.ID, req.ID, true, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	create("Payroll (live)", models.APIProduction, models.ScopeOrdersRead, models.ScopeOrdersWrite)
+	create("HR system staging", models.APISandbox, models.APIScopes...)
+	rolled := create("Warehouse scanner", models.APISandbox, models.ScopeDevicesRead, models.ScopeDevicesWrite)
+	k, _ := apikey.New(false)
+	if _, _, err := a.store.RollAPIKey(ctx, acme.ID, rolled.ID, 24*time.Hour, models.HashedAPIKey{Hash: hasher.Hash(k), Prefix: k.Prefix(), Last4: k.Last4()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.store.RevokeAPIKey(ctx, acme.ID, create("Old CI", models.APISandbox, models.ScopeOrdersRead).ID); err != nil {
+		t.Fatal(err)
+	}
+	globex, err := a.store.TenantBySubdomain(ctx, "globex")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.store.RequestProductionAccess(ctx, globex.ID, models.NewProductionAccessRequest{
+		IntendedUse: "Shipping partners create orders for drivers they hire.\nAbout 40 partners.", MonthlyVolume: "25000"}); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -147,6 +147,20 @@ var routeExpectations = map[string]expectation{
 	"GET /sub-tenants/:id/devices/:deviceID/edit":         {tenant: detailsOnlySuperAdmin(200), apex: all(404)}, // a device of acme-eu's
 	"POST /sub-tenants/:id/devices/:deviceID/edit":        {},
 
+	// Developers: every member sees the API keys; Admins and Super Admins
+	// (PermManageSettings) create, roll and revoke them and ask for
+	// production access. Platform staff answer on the platform's host only.
+	"GET /developers/api-keys":             {tenant: members(303, 303, 200), apex: all(404)},
+	"GET /developers/api-keys/new":         {tenant: needsManageSettings(), apex: all(404)},
+	"POST /developers/api-keys":            {}, // checked in developer_handlers_test.go
+	"POST /developers/api-keys/:id/revoke": {},
+	"POST /developers/api-keys/:id/roll":   {},
+	"GET /developers/production-access":    {tenant: needsManageSettings(), apex: all(404)},
+	"POST /developers/production-access":   {},
+	"GET /access-requests":                 {tenant: all(404), apex: all(404)},
+	"POST /access-requests/:id/approve":    {}, // checked in developer_handlers_test.go
+	"POST /access-requests/:id/decline":    {},
+
 	// The signed-in person's own account: any member on a company's host,
 	// anyone signed in on the base domain (carol, a non-member of acme, too).
 	"GET /account/password":  {tenant: members(303, 303, 200), apex: members(303, 200, 200)},

@@ -83,7 +83,9 @@ type atk struct {
 	ids        map[string]int64
 	signedOut  map[string]bool
 	ssoRemoved map[string]bool // target → its single sign-on was removed by an allowed visitor
-	seq        atomic.Int64
+	// accessPending: target → it has a request for production access waiting.
+	accessPending map[string]bool
+	seq           atomic.Int64
 	// snapshotQueries read every record a refused request must not change.
 	snapshotQueries []*sql.Stmt
 }
@@ -92,7 +94,8 @@ func newAtk(t *testing.T) *atk {
 	t.Helper()
 	a := newApp(t)
 	ctx := context.Background()
-	x := &atk{a: a, br: map[string]*browser{}, role: map[string]map[string]models.Role{}, session: map[string]map[string]bool{}, ids: map[string]int64{}, signedOut: map[string]bool{}, ssoRemoved: map[string]bool{}}
+	x := &atk{a: a, br: map[string]*browser{}, role: map[string]map[string]models.Role{}, session: map[string]map[string]bool{}, ids: map[string]int64{}, signedOut: map[string]bool{}, ssoRemoved: map[string]bool{},
+		accessPending: map[string]bool{}}
 	for _, email := range []string{"ed@attack.test", "outsider@attack.test"} {
 		if _, err := a.store.CreateUser(ctx, models.NewUser{Email: email, FirstName: "At", LastName: "Tacker", Password: demo.Password}); err != nil {
 			t.Fatal(err)
@@ -173,9 +176,22 @@ func newAtk(t *testing.T) *atk {
 		}
 		x.ids["domain:"+sub] = c.Domains[0].ID
 	}
+	// A sandbox key and a waiting request for production access of acme and
+	// of globex, each to aim at from the other companies.
+	for _, sub := range []string{"acme", "globex"} {
+		key := x.a.namedAPIKey(sub, "Attack sample key", models.APISandbox)
+		x.ids["key:"+sub] = key.ID
+		req, err := a.store.RequestProductionAccess(ctx, a.tenant(sub).ID, models.NewProductionAccessRequest{IntendedUse: "Sample", MonthlyVolume: "10"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x.ids["request:"+sub] = req.ID
+		x.accessPending[sub] = true
+	}
 	x.prepareSnapshot(t)
 	snap := x.snapshot()
-	for _, table := range []string{"tenants", "memberships", "invitations", "devices", "orders", "templates", "tenant_solutions", "sso_domains", "sso_connections"} {
+	for _, table := range []string{"tenants", "memberships", "invitations", "devices", "orders", "templates", "tenant_solutions", "sso_domains", "sso_connections",
+		"api_keys", "production_access_requests"} {
 		if !strings.Contains(snap, "\n"+table+" [") && !strings.HasPrefix(snap, table+" [") {
 			t.Fatalf("the snapshot misses the %s table: it could not prove nothing changed", table)
 		}
@@ -227,7 +243,7 @@ func (x *atk) snapshot() string {
 
 // snapshotTables are the tables a refused request must leave as they were.
 var snapshotTables = []string{"tenants", "memberships", "invitations", "devices", "orders", "templates", "membership_templates", "tenant_solutions",
-	"sso_connections", "sso_domains"}
+	"sso_connections", "sso_domains", "api_keys", "production_access_requests"}
 
 // prepareSnapshot prepares snapshot's queries once: the matrix takes a
 // snapshot after each of its thousand or so POSTs.

@@ -117,6 +117,20 @@ func (x *atk) foreignDomain(c atkCase) string {
 	return x.id("domain:acme")
 }
 
+func (x *atk) foreignKey(c atkCase) string {
+	if c.target == "acme" {
+		return x.id("key:globex")
+	}
+	return x.id("key:acme")
+}
+
+func (x *atk) foreignRequest(c atkCase) string {
+	if c.target == "acme" {
+		return x.id("request:globex")
+	}
+	return x.id("request:acme")
+}
+
 func (x *atk) foreignDevice(c atkCase) string {
 	if c.target == "acme-eu" {
 		return x.id("device:acme")
@@ -141,6 +155,8 @@ func atkRoutes(x *atk) map[string]atkRoute {
 			s = strings.ReplaceAll(s, "{inv}", x.foreignInvitation(c))
 			s = strings.ReplaceAll(s, "{device}", x.foreignDevice(c))
 			s = strings.ReplaceAll(s, "{domain}", x.foreignDomain(c))
+			s = strings.ReplaceAll(s, "{key}", x.foreignKey(c))
+			s = strings.ReplaceAll(s, "{request}", x.foreignRequest(c))
 			s = strings.ReplaceAll(s, "{template}", x.id("template:acme"))
 			s = strings.ReplaceAll(s, "{lab}", x.id("tenant:acme-lab"))
 			return strings.ReplaceAll(s, "{sub}", x.subTenant(c))
@@ -312,6 +328,29 @@ func atkRoutes(x *atk) map[string]atkRoute {
 		// which acme's Super Admins may edit; a POST names no child of the target.
 		"GET /sub-tenants/:id/devices/:deviceID/edit":  {path: p("/sub-tenants/{sub}/devices/{device}/edit"), want: gate(super, child(http.StatusOK))},
 		"POST /sub-tenants/:id/devices/:deviceID/edit": {path: p("/sub-tenants/{sub}/devices/{device}/edit"), form: f("model", "Evil"), want: gate(super, notFound)},
+
+		// Developers: every member sees the keys; Admins create them (the
+		// key shown on the answer's page), and roll or revoke only their own
+		// company's: another company's key is not found. A company asks for
+		// production access while no request of its waits (then 422), and
+		// only platform staff, on the platform's host, answer.
+		"GET /developers/api-keys":     {want: gate(view, ok)},
+		"GET /developers/api-keys/new": {want: gate(settings, ok)},
+		"POST /developers/api-keys": {noSnap: true, form: f("name", "Attack key {n}", "environment", "sandbox", "scopes", "orders:read"),
+			want: gate(settings, ok)},
+		"POST /developers/api-keys/:id/revoke": {path: p("/developers/api-keys/{key}/revoke"), want: gate(settings, notFound)},
+		"POST /developers/api-keys/:id/roll":   {path: p("/developers/api-keys/{key}/roll"), form: f("expires_in", "0"), want: gate(settings, notFound)},
+		"GET /developers/production-access":    {want: gate(settings, ok)},
+		"POST /developers/production-access": {noSnap: true, form: f("intended_use", "Attack {n}", "monthly_volume", "5"), want: gate(settings, func(c atkCase) int {
+			if x.accessPending[c.target] {
+				return http.StatusUnprocessableEntity
+			}
+			x.accessPending[c.target] = true
+			return http.StatusSeeOther
+		})},
+		"GET /access-requests":              {want: platformGate(super, ok)},
+		"POST /access-requests/:id/approve": {path: p("/access-requests/{request}/approve"), want: platformGate(super, notFound)},
+		"POST /access-requests/:id/decline": {path: p("/access-requests/{request}/decline"), form: f("reason", "Mallory says no"), want: platformGate(super, notFound)},
 
 		"GET /devices":                  {path: p("/devices?q=EU"), want: gate(view, ok)},
 		"GET /devices/new":              {want: gate(edit, ok)},

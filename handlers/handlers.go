@@ -157,6 +157,18 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.tenantRoute(site, http.MethodPost, "/templates/:id/edit", models.PermEdit, h.updateTemplate)
 	h.tenantRoute(site, http.MethodPost, "/templates/:id/delete", models.PermEdit, h.deleteTemplate)
 
+	// Developers: API keys and production access (developer_handlers.go).
+	h.tenantRoute(site, http.MethodGet, "/developers/api-keys", models.PermView, h.apiKeys)
+	h.tenantRoute(site, http.MethodGet, "/developers/api-keys/new", models.PermManageSettings, h.newAPIKeyForm)
+	h.tenantRoute(site, http.MethodPost, "/developers/api-keys", models.PermManageSettings, h.createAPIKey)
+	h.tenantRoute(site, http.MethodPost, "/developers/api-keys/:id/revoke", models.PermManageSettings, h.revokeAPIKey)
+	h.tenantRoute(site, http.MethodPost, "/developers/api-keys/:id/roll", models.PermManageSettings, h.rollAPIKey)
+	h.tenantRoute(site, http.MethodGet, "/developers/production-access", models.PermManageSettings, h.productionAccessForm)
+	h.tenantRoute(site, http.MethodPost, "/developers/production-access", models.PermManageSettings, h.requestProductionAccess)
+	h.platformRoute(site, http.MethodGet, "/access-requests", models.PermManageSubTenants, h.accessRequests)
+	h.platformRoute(site, http.MethodPost, "/access-requests/:id/approve", models.PermManageSubTenants, h.approveAccessRequest)
+	h.platformRoute(site, http.MethodPost, "/access-requests/:id/decline", models.PermManageSubTenants, h.declineAccessRequest)
+
 	// The JSON API, on each company's host: authenticated by an API key in
 	// the Authorization header, never by the session cookie, so neither
 	// loadSession nor checkCSRF runs; apiRoute puts the key's checks in

@@ -86,9 +86,9 @@ func TestHomePromisesOnlyWhatExists(t *testing.T) {
 	a := newApp(t)
 	eve := a.browser() // Acme Europe: only its owner, no templates
 	home := eve.signIn("eve@acme.test", "acme-eu")
-	wantBody(t, home, "Finish setting up your company", "Change company settings; read the audit log",
+	wantBody(t, home, "Finish setting up your company", "Change company settings; manage API keys; read the audit log",
 		"Request production keys", "Create webhooks", "Not available yet")
-	for _, promise := range []string{"API keys, webhooks", "Manage API keys", "approved by Canopy staff", "add and edit devices"} {
+	for _, promise := range []string{"API keys, webhooks", "approved by Canopy staff", "add and edit devices"} {
 		if strings.Contains(home.body, promise) {
 			t.Errorf("Home promises %q", promise)
 		}
@@ -96,16 +96,32 @@ func TestHomePromisesOnlyWhatExists(t *testing.T) {
 	if strings.Contains(setupHeader(t, home), checkIcon) {
 		t.Error("an unfinished checklist has a ✓ in its header")
 	}
-	// The two steps that wait for missing features link nowhere.
-	for _, step := range []string{"Request production keys", "Create webhooks"} {
-		i := strings.Index(home.body, step)
-		item := home.body[i : i+strings.Index(home.body[i:], "</li>")]
-		if strings.Contains(item, "href=") {
-			t.Errorf("%q links somewhere: %s", step, item)
-		}
+	// Webhooks wait for a missing feature and link nowhere; production keys
+	// lead to the API keys page, where production access is requested.
+	if item := setupItemOf(t, home, "Create webhooks"); strings.Contains(item, "href=") {
+		t.Errorf("webhooks link somewhere: %s", item)
 	}
-	// Acme has its team and branded templates: all that can be done is done.
+	if item := setupItemOf(t, home, "Request production keys"); !strings.Contains(item, `href="/developers/api-keys"`) || strings.Contains(item, "is-done") {
+		t.Errorf("the production keys step: %s", item)
+	}
+	// Acme has its team and branded templates, but no production key yet.
 	acme := a.browser().signIn("alice@acme.test", "acme")
+	wantBody(t, acme, "Finish setting up your company")
+	// Once its first production key exists, all that can be done is done.
+	if _, err := a.store.RequestProductionAccess(context.Background(), a.tenant("acme").ID,
+		models.NewProductionAccessRequest{IntendedUse: "Orders from our HR system", MonthlyVolume: "100"}); err != nil {
+		t.Fatal(err)
+	}
+	var id int64
+	a.db.Raw("SELECT id FROM production_access_requests WHERE tenant_id = ?", a.tenant("acme").ID).Scan(&id)
+	if _, err := a.store.DecideAccessRequestInTree(context.Background(), a.tenant("admin").ID, id, true, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if item := setupItemOf(t, a.browser().signIn("alice@acme.test", "acme"), "Request production keys"); !strings.Contains(item, "Create production key") {
+		t.Errorf("approved, the step does not offer a production key: %s", item)
+	}
+	a.namedAPIKey("acme", "Live", models.APIProduction)
+	acme = a.browser().signIn("alice@acme.test", "acme")
 	wantBody(t, acme, "Your company is set up for now")
 	if !strings.Contains(setupHeader(t, acme), checkIcon) {
 		t.Error("a checklist done as far as it can be shows no ✓")

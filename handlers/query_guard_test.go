@@ -235,6 +235,24 @@ func guardCases() []guardCase {
 			},
 		},
 		{
+			name: "API keys", email: "alice@acme.test", sub: "acme",
+			unit: "keys", sizes: [2]int{2, 40}, grow: growAPIKeys,
+			steps: func(_ *testing.T, _ *app, _ *browser, _ int) []guardStep {
+				return []guardStep{{name: "GET /developers/api-keys", status: http.StatusOK,
+					body:    []string{"Guard key 000", "Revoked"},
+					request: get(tenantURL("acme", "/developers/api-keys"))}}
+			},
+		},
+		{
+			name: "access requests", email: "staff@canopy.test", sub: "admin",
+			unit: "companies asking", sizes: [2]int{3, 40}, grow: growAccessRequests,
+			steps: func(_ *testing.T, _ *app, _ *browser, _ int) []guardStep {
+				return []guardStep{{name: "GET /access-requests", status: http.StatusOK,
+					body:    []string{"Guard Sub 000", "Recently decided"},
+					request: get(tenantURL("admin", "/access-requests"))}}
+			},
+		},
+		{
 			name: "team list", email: "alice@acme.test", sub: "acme",
 			unit: "people", sizes: [2]int{4, 120}, grow: growTeam,
 			steps: func(_ *testing.T, _ *app, _ *browser, n int) []guardStep {
@@ -647,6 +665,44 @@ func growSubTenants(t *testing.T, a *app, n int) {
 		}
 		if i%5 == 0 {
 			if err := a.store.SetTenantStatus(ctx, tn.ID, models.TenantInactive); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// growAPIKeys gives Acme n sandbox keys, all but the last revoked (an
+// environment holds at most 10 that work).
+func growAPIKeys(t *testing.T, a *app, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		k := a.namedAPIKey("acme", fmt.Sprintf("Guard key %03d", i), models.APISandbox)
+		if i < n-1 {
+			if _, err := a.store.RevokeAPIKey(context.Background(), k.TenantID, k.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// growAccessRequests has n-2 companies below Acme, and Acme itself, ask
+// for production access, and declines Acme's, so that staff's list has
+// requests waiting and one decided.
+func growAccessRequests(t *testing.T, a *app, n int) {
+	t.Helper()
+	growSubTenants(t, a, n)
+	ctx := context.Background()
+	var ids []int64
+	if err := a.db.Table("tenants").Where("subdomain LIKE ? OR subdomain = ?", "guard-sub-%", "acme").Order("id").Pluck("id", &ids).Error; err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		req, err := a.store.RequestProductionAccess(ctx, id, models.NewProductionAccessRequest{IntendedUse: "Guard", MonthlyVolume: "10"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id == a.tenant("acme").ID {
+			if _, err := a.store.DecideAccessRequestInTree(ctx, a.tenant("admin").ID, req.ID, false, "Guard says no", nil); err != nil {
 				t.Fatal(err)
 			}
 		}

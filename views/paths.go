@@ -30,6 +30,24 @@ const (
 	SSODomainsPath      = "/sso-domains" // platform staff's list of domains waiting for them
 )
 
+// Developers: a company's API keys and its production access, and platform
+// staff's answers to requests for it.
+const (
+	APIKeysPath          = "/developers/api-keys"
+	NewAPIKeyPath        = APIKeysPath + "/new"
+	ProductionAccessPath = "/developers/production-access" // the request form
+	AccessRequestsPath   = "/access-requests"              // platform staff's list of requests
+)
+
+// APIKeyPath is an action on a company's API key: APIKeyPath(7, "revoke").
+func APIKeyPath(id int64, action string) string { return itemPath(APIKeysPath, id, action) }
+
+// AccessRequestPath is platform staff's decision on a request for
+// production access: AccessRequestPath(7, "approve"), (7, "decline").
+func AccessRequestPath(id int64, action string) string {
+	return itemPath(AccessRequestsPath, id, action)
+}
+
 // SSOCallbackPath is where an identity provider sends people back after
 // they signed in, on the company's own address: the redirect URI its IT
 // team registers with the provider.
