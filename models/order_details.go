@@ -67,6 +67,19 @@ func (e OrderStep) Who() string {
 	return e.ActorLabel
 }
 
+// StepBy is who took a step of the order's history: as OrderStep.Who, or
+// for a creation that recorded nobody (orders made before history named
+// its actors), the order's creator.
+func (d *OrderDetails) StepBy(e OrderStep) string {
+	if who := e.Who(); who != "" || !e.Created() {
+		return who
+	}
+	if d.MadeByAPIKey() && d.APIKeyPrefix != "" {
+		return "API key “" + d.APIKeyName + "” (" + d.APIKeyMasked() + ")"
+	}
+	return d.CreatorName()
+}
+
 // OrderDetailsOf loads one order of the tenant for its page, in two
 // statements whatever the length of its history: the order with its
 // template, creator and API key, then its latest steps with who took
