@@ -211,6 +211,12 @@ func TestTestDataSwitch(t *testing.T) {
 		t.Fatalf("redirected to %q", r.location)
 	}
 
+	// The pager keeps the switch.
+	growTestOrders(t, a, 20)
+	paged := b.get(tenantURL("acme", "/orders?env=test"))
+	wantBody(t, paged, "1–20 of 21", `rel="next" href="/orders?env=test&amp;page=2"`)
+	wantBody(t, b.get(tenantURL("acme", "/orders?env=test&page=2")), "21–21 of 21", `rel="prev" href="/orders?env=test&amp;page=1"`)
+
 	// The test order's page says it is test data and which key made it.
 	page := b.get(orderURL("acme", a.orderID("acme", "ACME-1006")))
 	wantStatus(t, page, http.StatusOK)
