@@ -121,6 +121,7 @@ func tourPages(t *testing.T, a *app) []tourPage {
 	if err != nil {
 		t.Fatal(err)
 	}
+	order, testOrder := acmeOrder(t, a, "ACME-1005"), makeTestOrder(t, a, "ACME-1006")
 	invitation := "/invitations/" + inviteFor(t, a, acme, "tour-invitee@example.com")
 	expired := "/invitations/" + inviteFor(t, a, acme, "tour-late@example.com")
 	if err := a.db.Exec("UPDATE invitations SET expires_at = ? WHERE email = ?", time.Now().Add(-time.Hour).UTC(), "tour-late@example.com").Error; err != nil {
@@ -178,6 +179,10 @@ func tourPages(t *testing.T, a *app) []tourPage {
 		{"order-new-added-notice", carol, "initech", "/orders/new", ok},
 		{"orders", alice, "acme", "/orders", ok},
 		{"order-new", alice, "acme", "/orders/new", ok},
+		{"order", alice, "acme", fmt.Sprintf("/orders/%d", order), ok},
+		{"order-viewer", viewer, "acme", fmt.Sprintf("/orders/%d", order), ok},
+		{"order-test", alice, "acme", fmt.Sprintf("/orders/%d", testOrder), ok},
+		{"orders-test-data", alice, "acme", "/orders?env=test", ok},
 		{"templates", alice, "acme", "/templates", ok},
 		{"template", alice, "acme", fmt.Sprintf("/templates/%d", tmpl.ID), ok},
 		{"template-new", alice, "acme", "/templates/new", ok},

@@ -80,6 +80,11 @@ var routeExpectations = map[string]expectation{
 	"POST /settings/team/members/:id/owner":      {},
 	"POST /settings/team/invitations/:id/resend": {},
 	"POST /settings/team/invitations/:id/revoke": {},
+	// An order's page (acme's ACME-1001): every member; changing its
+	// status needs PermEdit.
+	"GET /orders/:id":         {tenant: members(303, 303, 200), apex: all(404)},
+	"POST /orders/:id/status": {}, // checked in order_details_handlers_test.go
+
 	// Orders and templates: every member sees the lists; creating needs PermEdit.
 	"GET /orders":                {tenant: members(303, 303, 200), apex: all(404)},
 	"GET /orders/new":            {tenant: needsEdit(), apex: all(404)},
@@ -231,10 +236,11 @@ func TestAccessMatrix(t *testing.T) {
 		if p, ok := samplePath[key]; ok {
 			path = p
 		}
-		// A template's page is tried on one of acme's, a member's on dave's
-		// and a device's on one of acme's; sub-tenant pages on acme's child,
+		// A template's page is tried on one of acme's, an order's on one of
+		// acme's, a member's on dave's and a device's on one of acme's; sub-tenant pages on acme's child,
 		// Acme Europe, and a device's there on one of Acme Europe's.
 		path = strings.ReplaceAll(path, "/templates/:id", "/templates/"+strconv.FormatInt(a.templateID("acme", "Employment verification"), 10))
+		path = strings.ReplaceAll(path, "/orders/:id", "/orders/"+strconv.FormatInt(a.orderID("acme", "ACME-1001"), 10))
 		path = strings.ReplaceAll(path, "/members/:id", "/members/"+strconv.FormatInt(a.membershipID("dave@acme.test", "acme"), 10))
 		path = strings.ReplaceAll(path, "/devices/:id", "/devices/"+strconv.FormatInt(acmeDevice.ID, 10))
 		path = strings.ReplaceAll(path, ":deviceID", strconv.FormatInt(a.device("acme-eu", "EU-TL100-0001").ID, 10))

@@ -154,6 +154,7 @@ func newAtk(t *testing.T) *atk {
 	x.ids["device:acme-eu"] = a.device("acme-eu", "EU-TL100-0001").ID
 	x.ids["device:acme"] = a.addDevice("acme", "ACME-DEV-0001", "Thermo Logger T-100").ID
 	x.ids["template:acme"] = a.templateID("acme", "Employment verification")
+	x.ids["order:acme"] = a.orderID("acme", "ACME-1001") // completed: no step is left
 	freight, err := a.store.CreateTemplate(ctx, a.tenant("globex").ID, a.user("bob@globex.test").ID,
 		models.NewTemplate{Name: "Freight check", BrandingCompanyName: "Freight", Collects: []string{"identity"}})
 	if err != nil {

@@ -158,6 +158,7 @@ func atkRoutes(x *atk) map[string]atkRoute {
 			s = strings.ReplaceAll(s, "{key}", x.foreignKey(c))
 			s = strings.ReplaceAll(s, "{request}", x.foreignRequest(c))
 			s = strings.ReplaceAll(s, "{template}", x.id("template:acme"))
+			s = strings.ReplaceAll(s, "{order}", x.id("order:acme"))
 			s = strings.ReplaceAll(s, "{lab}", x.id("tenant:acme-lab"))
 			return strings.ReplaceAll(s, "{sub}", x.subTenant(c))
 		}
@@ -284,6 +285,13 @@ func atkRoutes(x *atk) map[string]atkRoute {
 		"POST /orders": {noSnap: true, form: func(atkCase) url.Values {
 			return url.Values{"template_id": {x.id("template:acme")}, "applicant_name": {x.unique("Mallory ")}, "applicant_email": {"m@attack.test"}}
 		}, want: gate(edit, onlyOn("acme", http.StatusSeeOther, http.StatusUnprocessableEntity))},
+
+		// acme's completed order: its page on acme, not found elsewhere; a
+		// step it cannot take (it is final) is refused on acme, so no case
+		// changes it, and not found anywhere else.
+		"GET /orders/:id":         {path: p("/orders/{order}"), want: gate(view, onlyOn("acme", http.StatusOK, http.StatusNotFound))},
+		"POST /orders/:id/status": {path: p("/orders/{order}/status"), form: f("status", "cancelled"), want: gate(edit, onlyOn("acme", http.StatusConflict, http.StatusNotFound))},
+
 		"GET /templates":     {want: gate(view, ok)},
 		"GET /templates/new": {want: gate(edit, ok)},
 		// acme's template: its page on acme, not found on any other host.

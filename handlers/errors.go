@@ -78,6 +78,11 @@ var modelErrorPages = []struct {
 	// (pages.TemplateKept); this is the page for any other way it arrives.
 	{models.ErrTemplateInUse, pageError{status: http.StatusConflict, heading: "That template cannot be deleted",
 		message: "Orders were made from it, or it is the only template someone may order from.", href: views.TemplatesPath, label: "Back to templates"}},
+	// An order's page shows the step refused with a way back to it
+	// (orderRefusal); this is the page for any other way it arrives.
+	{models.ErrOrderTransition, pageError{status: http.StatusConflict, heading: "That order cannot take this step",
+		message: "An order goes from pending to in progress to completed, or is cancelled before it completes. Completed and cancelled orders are final.",
+		href:    views.OrdersPath, label: "Back to orders"}},
 	{models.ErrDeviceDeprovisioned, pageError{status: http.StatusConflict, heading: "That device is already deprovisioned",
 		message: "That device is already deprovisioned; nothing changed. Deprovisioning is final."}},
 	{models.ErrInvalidStatus, pageError{status: http.StatusUnprocessableEntity, heading: "Unknown status",

@@ -149,6 +149,8 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.tenantRoute(site, http.MethodGet, "/orders", models.PermView, h.ordersIndex)
 	h.tenantRoute(site, http.MethodGet, "/orders/new", models.PermEdit, h.newOrder)
 	h.tenantRoute(site, http.MethodPost, "/orders", models.PermEdit, h.createOrder)
+	h.tenantRoute(site, http.MethodGet, "/orders/:id", models.PermView, h.orderDetails)
+	h.tenantRoute(site, http.MethodPost, "/orders/:id/status", models.PermEdit, h.changeOrderStatus)
 	h.tenantRoute(site, http.MethodGet, "/templates", models.PermView, h.templatesIndex)
 	h.tenantRoute(site, http.MethodGet, "/templates/new", models.PermEdit, h.newTemplate)
 	h.tenantRoute(site, http.MethodGet, "/templates/:id", models.PermView, h.templateDetails)

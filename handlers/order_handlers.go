@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -25,8 +26,12 @@ func (h *Handlers) ordersIndex(c echo.Context) error {
 	if len([]rune(q)) > 100 {
 		q = string([]rune(q)[:100])
 	}
+	env := models.OrderLive
+	if c.QueryParam("env") == string(models.OrderTest) {
+		env = models.OrderTest
+	}
 	page := models.ParsePage(c.QueryParam("page"), ordersPageSize)
-	list, err := h.store.ListOrders(c.Request().Context(), rs.tenant.ID, models.OrderFilter{Query: q}, page)
+	list, err := h.store.ListOrders(c.Request().Context(), rs.tenant.ID, models.OrderFilter{Query: q, Environment: env}, page)
 	if err != nil {
 		return err
 	}
@@ -34,13 +39,90 @@ func (h *Handlers) ordersIndex(c echo.Context) error {
 	if q != "" {
 		query.Set("q", q)
 	}
+	if env == models.OrderTest {
+		query.Set("env", string(env))
+	}
 	if last := lastPage(list.Total, page.Size); page.Number > last {
 		query.Set("page", strconv.Itoa(last))
 		return c.Redirect(http.StatusSeeOther, views.OrdersPath+"?"+query.Encode())
 	}
-	return h.render(c, http.StatusOK, pages.Orders(h.shell(c, "Orders", "orders"), pages.OrdersData{
-		Page: list, Search: q, Query: query,
+	title := "Orders"
+	if env == models.OrderTest {
+		title = "Test orders"
+	}
+	return h.render(c, http.StatusOK, pages.Orders(h.shell(c, title, "orders"), pages.OrdersData{
+		Page: list, Search: q, Query: query, TestData: env == models.OrderTest,
 	}))
+}
+
+// orderDetails is one order's page: what it is, for whom, who made it,
+// and each status it took, by whom and when. Editors and above get the
+// steps it may take next.
+func (h *Handlers) orderDetails(c echo.Context) error {
+	rs := stateOf(c)
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	order, err := h.store.OrderDetailsOf(c.Request().Context(), rs.tenant.ID, id)
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, pages.OrderDetails(h.shell(c, "Order for "+order.ApplicantName, "orders"), pages.OrderDetailsData{Order: order}))
+}
+
+// changeOrderStatus moves an order to the status the form names, one of
+// those its current status allows, and returns to its page. A step the
+// order can no longer take (someone moved it meanwhile, or the form was
+// old) is a page saying where the order is now.
+func (h *Handlers) changeOrderStatus(c echo.Context) error {
+	rs := stateOf(c)
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	to, err := models.ParseOrderStatus(c.FormValue("status"))
+	if err != nil {
+		return &pageError{status: http.StatusUnprocessableEntity, heading: "Unknown status",
+			message: "An order is pending, in progress, completed or cancelled.", href: views.OrderPath(id), label: "Back to the order"}
+	}
+	order, err := h.store.ChangeOrderStatus(ctx, rs.tenant.ID, id, to)
+	switch {
+	case errors.Is(err, models.ErrOrderTransition), errors.Is(err, models.ErrChangedMeanwhile):
+		return h.orderStepRefused(c, id, to)
+	case err != nil:
+		return err
+	}
+	h.flash(c, "success", orderStepDone(order))
+	return c.Redirect(http.StatusSeeOther, views.OrderPath(id))
+}
+
+// orderStepRefused says why an order could not move to a status: where it
+// is now, which is final or allows other steps.
+func (h *Handlers) orderStepRefused(c echo.Context, id int64, to models.OrderStatus) error {
+	order, err := h.store.OrderDetailsOf(c.Request().Context(), stateOf(c).tenant.ID, id)
+	if err != nil {
+		return err
+	}
+	message := "The order is " + strings.ToLower(order.Status.Label()) + " now"
+	if len(order.Status.NextStatuses()) == 0 {
+		message += ", which is final"
+	}
+	message += ", so it cannot be moved to " + strings.ToLower(to.Label()) + ". Someone may have changed it meanwhile; nothing was changed."
+	return &pageError{status: http.StatusConflict, heading: "That order cannot take this step",
+		message: message, href: views.OrderPath(id), label: "Back to the order"}
+}
+
+// orderStepDone is the flash message for an order that moved to a status.
+func orderStepDone(o *models.Order) string {
+	switch o.Status {
+	case models.OrderCancelled:
+		return "Order for " + o.ApplicantName + " cancelled."
+	case models.OrderCompleted:
+		return "Order for " + o.ApplicantName + " completed."
+	}
+	return "Order for " + o.ApplicantName + " is now " + strings.ToLower(o.Status.Label()) + "."
 }
 
 // newOrder shows the Create order form with the templates this member may use.

@@ -295,6 +295,29 @@ func guardCases() []guardCase {
 			},
 		},
 		{
+			name: "order details", email: "alice@acme.test", sub: "acme",
+			unit: "steps of its history", sizes: [2]int{3, models.OrderHistoryLimit + 20}, grow: growOrderHistory,
+			steps: func(_ *testing.T, a *app, _ *browser, _ int) []guardStep {
+				return []guardStep{{name: "GET /orders/:id", status: http.StatusOK,
+					body:    []string{"Order for Olivia Brown", "Status history", "Mark in progress"},
+					request: get(orderURL("acme", a.orderID("acme", "ACME-1005")))}}
+			},
+		},
+		{
+			name: "test orders list", email: "alice@acme.test", sub: "acme",
+			unit: "test orders", sizes: [2]int{3, 60}, grow: growTestOrders,
+			steps: func(_ *testing.T, _ *app, _ *browser, n int) []guardStep {
+				return []guardStep{
+					{name: "GET /orders?env=test (page 1)", status: http.StatusOK,
+						body:    []string{pagerText(n, 20), "You're viewing test data"},
+						request: get(tenantURL("acme", "/orders?env=test"))},
+					{name: "GET /orders?env=test&q=tester (search)", status: http.StatusOK,
+						body:    []string{pagerText(n, 20)},
+						request: get(tenantURL("acme", "/orders?env=test&q=tester"))},
+				}
+			},
+		},
+		{
 			name: "platform home and companies list", email: "staff@canopy.test", sub: "admin",
 			unit: "companies", sizes: [2]int{3, 60}, grow: growCompanies,
 			steps: func(_ *testing.T, _ *app, _ *browser, n int) []guardStep {

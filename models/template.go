@@ -194,14 +194,18 @@ func (s *Store) TemplateByName(ctx context.Context, tenantID int64, name string)
 // it is the only template they may order from — members whose list holds
 // it alone, and pending invitations that would give such a list. Deleting
 // it would leave those lists empty, and an empty list means every template.
+//
+// Orders counts live orders only, as every count people read does; test
+// orders (made with sandbox API keys) keep their template all the same.
 type TemplateUse struct {
-	Orders       int64 // counted up to CountCap
-	OrdersCapped bool  // more than CountCap orders
+	Orders       int64 // live orders, counted up to CountCap
+	OrdersCapped bool  // more than CountCap live orders
+	TestOrders   bool  // test orders were made from it
 	OnlyChoice   int64 // members and pending invitations whose only template it is
 }
 
 // Deletable tells whether nothing keeps the template.
-func (u TemplateUse) Deletable() bool { return u.Orders == 0 && u.OnlyChoice == 0 }
+func (u TemplateUse) Deletable() bool { return u.Orders == 0 && !u.TestOrders && u.OnlyChoice == 0 }
 
 // TemplateDetails is a template with who created it and what uses it.
 type TemplateDetails struct {
@@ -235,13 +239,26 @@ func (s *Store) TemplateByID(ctx context.Context, tenantID, id int64) (*Template
 	return &d, nil
 }
 
-// countOrdersOf counts, up to CountCap, the orders made from a template.
+// countOrdersOf counts, up to CountCap, the live orders made from a
+// template, and tells whether test orders were, in one statement.
 func (s *Store) countOrdersOf(ctx context.Context, tenantID, templateID int64, use *TemplateUse) error {
-	used := Page[Order]{}
-	if err := countCapped(s.conn(ctx), s.scoped(ctx, tenantID).Model(&Order{}).Where("template_id = ?", templateID), &used); err != nil {
+	ofTemplate := func(env OrderEnvironment) *gorm.DB {
+		return s.scoped(ctx, tenantID).Model(&Order{}).Select("1").Where("template_id = ? AND environment = ?", templateID, env)
+	}
+	live := ofTemplate(OrderLive).Limit(CountCap + 1)
+	if live.Error != nil { // e.g. ErrNoTenant, which a subquery would drop
+		return live.Error
+	}
+	var counted struct {
+		Live int64
+		Test int64
+	}
+	err := s.conn(ctx).Raw("SELECT (SELECT COUNT(*) FROM (?) AS counted) AS live, CASE WHEN EXISTS (?) THEN 1 ELSE 0 END AS test",
+		live, ofTemplate(OrderTest)).Scan(&counted).Error
+	if err != nil {
 		return fmt.Errorf("count the template's orders: %w", err)
 	}
-	use.Orders, use.OrdersCapped = used.Total, used.Capped
+	use.Orders, use.OrdersCapped, use.TestOrders = min(counted.Live, CountCap), counted.Live > CountCap, counted.Test > 0
 	return nil
 }
 

@@ -55,6 +55,7 @@ var colourPairs = []colourPair{
 	{"--warn", "--warn-soft", text, "the Pending pill", ".status-pill-pending"},
 	{"--warn", "--panel", text, "the Invited status", ""},
 	{"--warn-ink", "--warn-soft", text, "the Editor badge", ".badge-role-editor"},
+	{"--warn-ink", "--warn-soft", text, "the Test data banner and badge", ".test-data-banner"},
 	{"--info", "--info-soft", text, "the In progress pill", ".status-pill-in_progress"},
 	{"--info", "--panel", text, "the In progress status", ""},
 	{"--info-ink", "--info-soft", text, "an information message; the Admin badge", ".badge-role-admin"},

@@ -102,6 +102,13 @@ func NewOrderFromPath(templateID int64) string {
 	return NewOrderPath + "?template=" + strconv.FormatInt(templateID, 10)
 }
 
+// OrderPath is an order's page, or an action on it: OrderPath(7) is
+// "/orders/7", OrderPath(7, "status") is "/orders/7/status".
+func OrderPath(id int64, action ...string) string { return itemPath(OrdersPath, id, action...) }
+
+// TestOrdersPath is the Orders list showing test data.
+const TestOrdersPath = OrdersPath + "?env=test"
+
 // DevicePath is an action on a device of the list at base, which is
 // DevicesPath or a sub-tenant's devices tab.
 func DevicePath(base string, id int64, action string) string {

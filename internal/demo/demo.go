@@ -215,15 +215,17 @@ func ensureOrders(ctx context.Context, tx *models.Store, acme *models.Tenant, us
 		if err != nil {
 			return fmt.Errorf("demo order %s: %w", o.reference, err)
 		}
-		// Orders of the past: their applicants are not emailed now.
-		created, err := tx.CreateOrder(ctx, acme.ID, m.ID, models.NewOrder{
+		// Orders of the past: their applicants are not emailed now. Each
+		// step, creation included, is recorded as its creator's.
+		byCreator := models.WithActor(ctx, models.Actor{UserID: users[o.by].ID, Email: users[o.by].Email})
+		created, err := tx.CreateOrder(byCreator, acme.ID, m.ID, models.NewOrder{
 			TemplateID: byName[o.template], ApplicantName: o.applicant, ApplicantEmail: o.email, Reference: o.reference,
 		}, nil)
 		if err != nil {
 			return fmt.Errorf("demo order %s: %w", o.reference, err)
 		}
 		for _, step := range models.OrderPending.PathTo(o.status) {
-			if _, err := tx.ChangeOrderStatus(models.WithActor(ctx, models.Actor{UserID: users[o.by].ID, Email: users[o.by].Email}), acme.ID, created.ID, step); err != nil {
+			if _, err := tx.ChangeOrderStatus(byCreator, acme.ID, created.ID, step); err != nil {
 				return fmt.Errorf("demo order %s: %w", o.reference, err)
 			}
 		}
