@@ -1,6 +1,7 @@
 package main
 
 import (
+	"canopy/internal/apikey"
 	"context"
 	"errors"
 	"flag"
@@ -64,6 +65,10 @@ func seedDemo(ctx context.Context, store *models.Store, secrets *config.Secrets,
 	}
 	seal := func(tenantID int64) string { return box.Seal(demo.DevClientSecret, models.SSOSecretBinding(tenantID)) }
 	if err := demo.SeedSSO(ctx, store, demo.DevIssuer, demo.DevClientID, seal); err != nil {
+		return err
+	}
+	hasher := apikey.NewHasher(secrets.APIKeyHash)
+	if err := demo.SeedAPI(ctx, store, hasher.Hash); err != nil {
 		return err
 	}
 	log.Info("demo data loaded", "password", demo.Password, "single sign-on", "Acme Corp through "+demo.DevIssuer+" (make devidp)")

@@ -3,6 +3,7 @@
 package demo
 
 import (
+	"canopy/internal/apikey"
 	"context"
 	"errors"
 	"fmt"
@@ -338,4 +339,72 @@ func SeedSSO(ctx context.Context, store *models.Store, issuer, clientID string, 
 			return nil
 		})
 	})
+}
+
+// SeedAPI gives Acme Corp a sandbox API key, "Demo integration", and the
+// test orders an integration would have made with it, so the Orders page's
+// Test data switch has something to show. hash is the server's keyed hash
+// of a key; the key itself is thrown away, as nobody was shown it. A
+// company that has keys already is left alone.
+func SeedAPI(ctx context.Context, store *models.Store, hash func(apikey.Key) string) error {
+	return store.Tx(ctx, func(tx *models.Store) error {
+		acme, err := tx.TenantBySubdomain(ctx, "acme")
+		if err != nil {
+			return err
+		}
+		return actingIn(ctx, tx, acme.ID, func(ctx context.Context, tx *models.Store) error {
+			keys, err := tx.ListAPIKeys(ctx, acme.ID)
+			if err != nil || len(keys) > 0 {
+				return err
+			}
+			alice, err := tx.UserByEmail(ctx, "alice@acme.test")
+			if err != nil {
+				return err
+			}
+			ctx = models.WithActor(ctx, models.Actor{UserID: alice.ID, Email: alice.Email})
+			k, err := apikey.New(false)
+			if err != nil {
+				return err
+			}
+			key, err := tx.CreateAPIKey(ctx, acme.ID, models.NewAPIKey{Name: "Demo integration", Environment: models.APISandbox,
+				Scopes: []models.APIScope{models.ScopeOrdersRead, models.ScopeOrdersWrite}},
+				models.HashedAPIKey{Hash: hash(k), Prefix: k.Prefix(), Last4: k.Last4()})
+			if err != nil {
+				return fmt.Errorf("demo api key: %w", err)
+			}
+			return ensureTestOrders(models.WithActor(ctx, models.Actor{Email: `API key "` + key.Name + `" (` + key.Masked() + `)`, APIKeyID: key.ID}), tx, acme, key)
+		})
+	})
+}
+
+// testOrders are what the demo integration made, and how far each went.
+var testOrders = []struct {
+	template, applicant, reference string
+	status                         models.OrderStatus
+}{
+	{"Employment verification", "Test Applicant One", "SANDBOX-001", models.OrderPending},
+	{"Employment verification", "Test Applicant Two", "SANDBOX-002", models.OrderInProgress},
+	{"Income verification", "Test Applicant Three", "SANDBOX-003", models.OrderCompleted},
+}
+
+func ensureTestOrders(ctx context.Context, tx *models.Store, acme *models.Tenant, key *models.APIKey) error {
+	for _, o := range testOrders {
+		tpl, err := tx.TemplateByName(ctx, acme.ID, o.template)
+		if err != nil {
+			return fmt.Errorf("demo test order %s: %w", o.reference, err)
+		}
+		created, err := tx.CreateOrderByAPIKey(ctx, acme.ID, models.NewAPIOrder{
+			NewOrder: models.NewOrder{TemplateID: tpl.ID, ApplicantName: o.applicant, Reference: o.reference},
+			APIKeyID: key.ID, Environment: models.OrderTest,
+		}, nil)
+		if err != nil {
+			return fmt.Errorf("demo test order %s: %w", o.reference, err)
+		}
+		if o.status != models.OrderPending {
+			if _, err := tx.SimulateOrder(ctx, acme.ID, created.ID, o.status); err != nil {
+				return fmt.Errorf("demo test order %s: %w", o.reference, err)
+			}
+		}
+	}
+	return nil
 }
