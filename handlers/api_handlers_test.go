@@ -35,15 +35,24 @@ func TestAPIOrders(t *testing.T) {
 	if len(o.History) != 1 || o.History[0].ToStatus != "pending" || !strings.Contains(o.History[0].Actor, "…"+sandbox[len(sandbox)-4:]) {
 		t.Fatalf("history %+v", o.History)
 	}
-	// The applicant is emailed through the outbox, as from the dashboard.
+	// A test order emails nobody: trying an integration out must not
+	// reach the applicants it names.
 	mail, err := a.store.OutboxFor(context.Background(), "sam@example.test")
-	if err != nil || len(mail) != 1 || !strings.Contains(mail[0].BodyText, "Sam Sandbox") {
-		t.Fatalf("outbox %+v, %v", mail, err)
+	if err != nil || len(mail) != 0 {
+		t.Fatalf("a test order's applicant was emailed: %+v, %v", mail, err)
 	}
 	// The audit log names the key, never the key itself.
 	audit := a.lastAudit("acme")
 	if audit.Action != models.AuditOrderCreated || !strings.HasPrefix(audit.ActorEmail, `API key "Test key sandbox" (cnp_test_…`) || strings.Contains(audit.ActorEmail, sandbox) {
 		t.Fatalf("audit %+v", audit)
+	}
+	liveOrder := a.call(live, http.MethodPost, apiURL("acme", "/orders"),
+		fmt.Sprintf(`{"template_id": %d, "applicant_name": "Lea Live", "applicant_email": "lea@example.test"}`, tpl))
+	wantStatus(t, liveOrder, http.StatusCreated)
+	// A live order's applicant is emailed through the outbox, as from the dashboard.
+	mail, err = a.store.OutboxFor(context.Background(), "lea@example.test")
+	if err != nil || len(mail) != 1 || !strings.Contains(mail[0].BodyText, "Lea Live") {
+		t.Fatalf("outbox %+v, %v", mail, err)
 	}
 
 	// Each environment sees its own orders only.
