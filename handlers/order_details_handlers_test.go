@@ -193,7 +193,7 @@ func TestTestDataSwitch(t *testing.T) {
 
 	test := b.get(tenantURL("acme", "/orders?env=test"))
 	wantStatus(t, test, http.StatusOK)
-	wantBody(t, test, "Test orders", "Noah Johnson", "1–1 of 1", "API key",
+	wantBody(t, test, "Test orders", "Noah Johnson", "1–1 of 1", "API key “Staging server”",
 		"You're viewing test data — orders made with sandbox API keys. They are never billed.",
 		`role="switch" aria-checked="true" href="/orders"`, `<input type="hidden" name="env" value="test">`)
 	wantNoBody(t, test, "Maria Garcia", `href="/orders/new"`)

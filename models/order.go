@@ -347,6 +347,7 @@ type OrderListItem struct {
 	CreatorFirstName string
 	CreatorLastName  string
 	CreatorEmail     string
+	APIKeyName       string // the key an order made through the API was made with
 }
 
 // CreatorName is who created the order, as the interface addresses them;
@@ -392,9 +393,10 @@ func (s *Store) ListOrders(ctx context.Context, tenantID int64, f OrderFilter, p
 		Select(`o.id, o.tenant_id, o.template_id, o.applicant_name, o.applicant_email, o.reference,
 			o.status, o.environment, o.created_by_user_id, o.created_by_api_key_id, o.created_at, o.updated_at,
 			t.name AS template_name, u.first_name AS creator_first_name,
-			u.last_name AS creator_last_name, u.email AS creator_email`).
+			u.last_name AS creator_last_name, u.email AS creator_email, k.name AS api_key_name`).
 		Joins("JOIN (?) AS t ON t.id = o.template_id AND t.tenant_id = o.tenant_id", s.scoped(ctx, tenantID).Model(&Template{}).Select("id, tenant_id, name")).
 		Joins("LEFT JOIN users AS u ON u.id = o.created_by_user_id").
+		Joins("LEFT JOIN (?) AS k ON k.id = o.created_by_api_key_id", s.scoped(ctx, tenantID).Model(&APIKey{}).Select("id, name")).
 		Order("o.created_at DESC, o.id DESC").
 		Offset(page.Offset()).Limit(page.Size).
 		Scan(&out.Items).Error
