@@ -306,9 +306,9 @@ func (h *Handlers) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 		if ikey == "" {
 			return next(c)
 		}
-		if len(ikey) > maxIdempotencyKeyLength {
+		if len(ikey) > maxIdempotencyKeyLength || !printableASCII(ikey) {
 			return &apiError{status: http.StatusBadRequest, code: "invalid_param", param: "Idempotency-Key",
-				message: fmt.Sprintf("Use an Idempotency-Key of at most %d characters, e.g. a UUID.", maxIdempotencyKeyLength)}
+				message: fmt.Sprintf("Use an Idempotency-Key of at most %d printable ASCII characters, e.g. a UUID.", maxIdempotencyKeyLength)}
 		}
 		body, err := readBody(c.Request())
 		if err != nil {
@@ -325,6 +325,16 @@ func (h *Handlers) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Response().Header().Set("Idempotent-Replayed", "true")
 			return c.Blob(kept.Status, echo.MIMEApplicationJSON, []byte(kept.Body))
 		}
+		// On SQLite the reservation is already committed: a panic below
+		// must not leave it held for a day.
+		defer func() {
+			if p := recover(); p != nil {
+				if rerr := h.store.ReleaseIdempotencyKey(ctx, tenantID, keyID, ikey); rerr != nil {
+					h.log.Warn("release idempotency key", "err", rerr)
+				}
+				panic(p)
+			}
+		}()
 		rec := &recordedResponse{ResponseWriter: c.Response().Writer}
 		c.Response().Writer = rec
 		err = next(c)
@@ -342,6 +352,18 @@ func (h *Handlers) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return h.store.SaveIdempotentResponse(ctx, tenantID, keyID, ikey, models.IdempotentResponse{Status: rec.status, Body: rec.body.String()})
 	}
+}
+
+// printableASCII tells whether s holds only printable ASCII: what a
+// header value kept in the database may hold (PostgreSQL refuses invalid
+// UTF-8, and other bytes have no use in an Idempotency-Key).
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // apiStatusOf is the status the API answers err with.

@@ -343,6 +343,7 @@ func TestAPIIdempotency(t *testing.T) {
 	other := a.apiKey(t, "acme", models.APISandbox)
 	wantStatus(t, a.call(other, http.MethodPost, apiURL("acme", "/orders"), body, "Idempotency-Key", "order-1"), http.StatusCreated)
 	wantAPIError(t, a.call(key, http.MethodPost, apiURL("acme", "/orders"), body, "Idempotency-Key", strings.Repeat("k", 256)), http.StatusBadRequest, "invalid_param")
+	wantAPIError(t, a.call(key, http.MethodPost, apiURL("acme", "/orders"), body, "Idempotency-Key", "\xff\xfe"), http.StatusBadRequest, "invalid_param")
 
 	// Simultaneous requests with one key: one order, the others replay it
 	// or are told it is in use.

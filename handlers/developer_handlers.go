@@ -149,6 +149,9 @@ func (h *Handlers) rollAPIKey(c echo.Context) error {
 	case errors.Is(err, models.ErrAPIKeyRevoked):
 		h.flash(c, "info", "That key has stopped working, so there is nothing to roll. Create a new key instead.")
 		return c.Redirect(http.StatusSeeOther, views.APIKeysPath)
+	case errors.Is(err, models.ErrAPIKeyRolled):
+		h.flash(c, "info", "That key was already rolled and stops working when its grace ends. Roll its replacement instead.")
+		return c.Redirect(http.StatusSeeOther, views.APIKeysPath)
 	case errors.As(err, &problems):
 		for _, msg := range problems {
 			h.flash(c, "error", msg)

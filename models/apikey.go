@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"gorm.io/gorm/clause"
 )
 
 // APIEnvironment is where an API key works: the sandbox, whose orders are
@@ -253,8 +255,10 @@ func (k APIKeyListItem) CreatorName() string {
 	return k.CreatorEmail
 }
 
-// ListAPIKeys is the tenant's keys that work, and those revoked or expired
-// in the last 30 days, newest first, in one statement.
+// ListAPIKeys is the tenant's keys that work, then those revoked or
+// expired in the last 30 days, newest first, in one statement. Every key
+// that works is listed (at most MaxActiveAPIKeys, and as many again in a
+// roll's grace), however many stopped recently.
 func (s *Store) ListAPIKeys(ctx context.Context, tenantID int64) ([]APIKeyListItem, error) {
 	if tenantID <= 0 {
 		return nil, ErrNoTenant
@@ -265,7 +269,7 @@ func (s *Store) ListAPIKeys(ctx context.Context, tenantID int64) ([]APIKeyListIt
 		Where("(revoked_at IS NULL OR revoked_at > ?) AND (expires_at IS NULL OR expires_at > ?)", since, since)).
 		Select("k.*, u.first_name AS creator_first_name, u.last_name AS creator_last_name, u.email AS creator_email").
 		Joins("LEFT JOIN users AS u ON u.id = k.created_by_user_id").
-		Order("k.created_at DESC, k.id DESC").
+		Order(clause.OrderBy{Expression: clause.Expr{SQL: "CASE WHEN k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?) THEN 0 ELSE 1 END, k.created_at DESC, k.id DESC", Vars: []any{s.db.NowFunc()}}}).
 		Limit(200).
 		Scan(&out).Error
 	if err != nil {
@@ -328,6 +332,11 @@ func (s *Store) RollAPIKey(ctx context.Context, tenantID, keyID int64, grace tim
 	err = s.Tx(ctx, func(tx *Store) error {
 		if old, err = tx.lockAPIKey(ctx, tenantID, keyID); err != nil {
 			return err
+		}
+		// A key is rolled once: rolling it again while its grace runs
+		// would issue keys past the limit and stretch the grace.
+		if old.RolledToID != nil || old.ExpiresAt != nil {
+			return ErrAPIKeyRolled
 		}
 		if old.Environment == APIProduction {
 			ok, err := tx.HasProductionAccess(ctx, tenantID)

@@ -169,6 +169,15 @@ func TestRevokeAndRollAPIKey(t *testing.T) {
 			t.Errorf("the %s key during the grace: %v", name, err)
 		}
 	}
+	// A key is rolled once: rolling it again during its grace would issue
+	// keys past the limit and stretch the grace.
+	_, hashedAgain := madeKey(t, false)
+	if _, _, err := s.RollAPIKey(ctx, tr.acme.ID, old.ID, 7*24*time.Hour, hashedAgain); !errors.Is(err, models.ErrAPIKeyRolled) {
+		t.Errorf("rolling a rolled key again: %v, want ErrAPIKeyRolled", err)
+	}
+	if again, err := s.APIKeyOf(ctx, tr.acme.ID, old.ID); err != nil || !again.ExpiresAt.Equal(*was.ExpiresAt) {
+		t.Errorf("the old key's grace after a second roll was refused: %+v, %v", again, err)
+	}
 	// Rolled with no grace, the old key stops at once.
 	nowKey, nowOld := mustCreateKey(t, s, tr.acme.ID, "Roll now", models.APISandbox)
 	_, hashed2 := madeKey(t, false)

@@ -79,6 +79,8 @@ var (
 	// ErrAPIKeyRevoked: a key that was revoked, or whose roll's grace ran
 	// out, cannot be revoked or rolled again.
 	ErrAPIKeyRevoked = errors.New("this API key no longer works")
+	// ErrAPIKeyRolled: a key is rolled once; its replacement is rolled next.
+	ErrAPIKeyRolled = errors.New("this API key was already rolled; roll its replacement instead")
 	// ErrOrderTransition: an order moves pending → in progress → completed,
 	// or from pending or in progress to cancelled; completed and cancelled
 	// are final.

@@ -51,10 +51,19 @@ func TestCreateOrderByAPIKey(t *testing.T) {
 		o.ApplicantName != "Tess Test" || o.ApplicantEmail != "tess@example.com" || o.Status != models.OrderPending {
 		t.Fatalf("stored %+v", o)
 	}
+	// A test order emails nobody; a live one emails its applicant.
+	if out, err := w.store.OutboxFor(context.Background(), "tess@example.com"); err != nil || len(out) != 0 || len(mailed) != 0 {
+		t.Fatalf("a test order's applicant was emailed: %v, %v (built %v)", out, err, mailed)
+	}
+	live := models.NewAPIOrder{NewOrder: models.NewOrder{TemplateID: tpl.ID, ApplicantName: "Liv Live", ApplicantEmail: "liv@example.com", Reference: "L-1"},
+		APIKeyID: key.ID, Environment: models.OrderLive}
+	if _, err := w.store.CreateOrderByAPIKey(ctx, w.acme.ID, live, mail); err != nil {
+		t.Fatal(err)
+	}
 	if len(mailed) != 1 || mailed[0] != "Brand" {
 		t.Fatalf("mail built with %v", mailed)
 	}
-	if out, err := w.store.OutboxFor(context.Background(), "tess@example.com"); err != nil || len(out) != 1 {
+	if out, err := w.store.OutboxFor(context.Background(), "liv@example.com"); err != nil || len(out) != 1 {
 		t.Fatalf("outbox %v, %v", out, err)
 	}
 	events, err := w.store.OrderEvents(context.Background(), w.acme.ID, o.ID)
@@ -79,6 +88,19 @@ func TestCreateOrderByAPIKey(t *testing.T) {
 		if _, err := w.store.CreateOrderByAPIKey(ctx, w.acme.ID, m, mail); fieldError(err, c.field) == "" {
 			t.Fatalf("%s: %v, want a message beside %s", name, err, c.field)
 		}
+	}
+	// References are unique within an environment only: a test order's
+	// reference neither reveals nor takes a live one's.
+	for _, env := range []models.OrderEnvironment{models.OrderLive, models.OrderTest} {
+		m := n
+		m.Reference, m.Environment = "SHARED-REF", env
+		if _, err := w.store.CreateOrderByAPIKey(ctx, w.acme.ID, m, nil); err != nil {
+			t.Fatalf("reference SHARED-REF in %s: %v", env, err)
+		}
+	}
+	if _, err := w.store.CreateOrderByAPIKey(ctx, w.acme.ID, models.NewAPIOrder{NewOrder: models.NewOrder{TemplateID: tpl.ID,
+		ApplicantName: "Again", Reference: "shared-ref"}, APIKeyID: key.ID, Environment: models.OrderTest}, nil); fieldError(err, "reference") == "" {
+		t.Fatalf("a second test order with a taken test reference: %v", err)
 	}
 	// A key of another tenant cannot be named as the creator.
 	foreign := mustAPIKey(t, w.store, w.globex.ID)
