@@ -1,11 +1,14 @@
 package handlers
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -39,7 +42,7 @@ func (h *Handlers) apiKeys(c echo.Context) error {
 
 // newAPIKeyForm is the form creating a key, sandbox by default.
 func (h *Handlers) newAPIKeyForm(c echo.Context) error {
-	f := pages.APIKeyForm{Environment: string(models.APISandbox), Scopes: []models.APIScope{models.ScopeOrdersRead}}
+	f := pages.APIKeyForm{Environment: string(models.APISandbox), Scopes: []models.APIScope{models.ScopeOrdersRead}, FormToken: newFormToken()}
 	if c.QueryParam("environment") == string(models.APIProduction) {
 		f.Environment = string(models.APIProduction)
 	}
@@ -63,7 +66,13 @@ func (h *Handlers) createAPIKey(c echo.Context) error {
 	if err := c.Request().ParseForm(); err != nil {
 		return err
 	}
-	f := pages.APIKeyForm{Name: c.FormValue("name"), Environment: c.FormValue("environment")}
+	f := pages.APIKeyForm{Name: c.FormValue("name"), Environment: c.FormValue("environment"), FormToken: c.FormValue("form_token")}
+	if h.formUsed(c, f.FormToken) {
+		// The browser sent the form again (a reload of the page showing
+		// the key): one form makes one key, shown once.
+		h.flash(c, "info", "That key was already created, and its key shown once. It is in the list below; create another if you need one.")
+		return c.Redirect(http.StatusSeeOther, views.APIKeysPath)
+	}
 	for _, s := range c.Request().Form["scopes"] {
 		f.Scopes = append(f.Scopes, models.APIScope(s))
 	}
@@ -80,6 +89,7 @@ func (h *Handlers) createAPIKey(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	h.useForm(c, f.FormToken)
 	h.log.Info("api key created", "tenant", rs.tenant.ID, "key", stored.ID, "environment", stored.Environment, "by", rs.user.ID)
 	return h.render(c, http.StatusOK, pages.APIKeyShown(h.shell(c, "API key created", "developers"),
 		pages.APIKeyShownData{Key: *stored, Secret: key.Secret}))
@@ -284,4 +294,41 @@ func (h *Handlers) accessDecisionMail() models.AccessDecisionMailFor {
 				greeting, company, inertText(r.DecisionReason), link),
 		}
 	}
+}
+
+// newFormToken names one filling-in of a form, so that sending it again
+// can be told from a new one.
+func newFormToken() string {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Errorf("form token: %w", err)) // crypto/rand does not fail on supported systems
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// maxUsedForms is how many used form tokens a session remembers.
+const maxUsedForms = 5
+
+// formUsed tells whether this session already sent the form token.
+func (h *Handlers) formUsed(c echo.Context, token string) bool {
+	if token == "" {
+		return false
+	}
+	used, _ := stateOf(c).session.Values[keyUsedForms].(string)
+	return slices.Contains(strings.Fields(used), token)
+}
+
+// useForm remembers that this session sent the form token.
+func (h *Handlers) useForm(c echo.Context, token string) {
+	if token == "" || strings.ContainsAny(token, " \t\n") {
+		return
+	}
+	rs := stateOf(c)
+	used, _ := rs.session.Values[keyUsedForms].(string)
+	tokens := append(strings.Fields(used), token)
+	if len(tokens) > maxUsedForms {
+		tokens = tokens[len(tokens)-maxUsedForms:]
+	}
+	rs.session.Values[keyUsedForms] = strings.Join(tokens, " ")
+	rs.dirty = true
 }

@@ -400,3 +400,36 @@ func TestProductionAccessDeclinedWithAReason(t *testing.T) {
 	wantStatus(t, alice.submit(form, form, url.Values{"intended_use": {"Employment checks"}, "monthly_volume": {"40"}}), http.StatusSeeOther)
 	wantBody(t, alice.get(keysPage), "Pending")
 }
+
+// TestNewAPIKeyFormSentTwiceMakesOneKey: reloading the page that shows a
+// new key sends its form again; the second sending makes no key and shows
+// none, and points to the list.
+func TestNewAPIKeyFormSentTwiceMakesOneKey(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	form := alice.get(keysPage + "/new")
+	token := regexp.MustCompile(`name="form_token" value="([^"]+)"`).FindStringSubmatch(form.body)
+	if token == nil {
+		t.Fatal("the new key form carries no form token")
+	}
+	sent := keysForm("Billing system", "sandbox", "orders:read")
+	sent.Set("form_token", token[1])
+	sent.Set("_csrf", alice.csrf(keysPage+"/new"))
+	first := alice.post(keysPage, sent)
+	wantStatus(t, first, http.StatusOK)
+	keyOn(t, first)
+
+	again := alice.post(keysPage, sent)
+	wantStatus(t, again, http.StatusSeeOther)
+	if shownKey.MatchString(again.body) {
+		t.Fatal("the form sent again shows a key")
+	}
+	wantBody(t, alice.follow(again), "That key was already created")
+	var n int64
+	a.db.Table("api_keys").Where("tenant_id = ?", a.tenant("acme").ID).Count(&n)
+	if n != 1 {
+		t.Fatalf("%d keys after the form was sent twice, want 1", n)
+	}
+}

@@ -31,6 +31,9 @@ const (
 	// keyFirstVisit marks a session that began with its user's first entry
 	// into its host's company.
 	keyFirstVisit = "first"
+	// keyUsedForms lists the last few one-time form tokens this session
+	// sent (forms whose repeat must not act twice, such as a new API key's).
+	keyUsedForms = "forms"
 )
 
 // noRole is what a session remembers when its user holds no membership of its host's tenant.

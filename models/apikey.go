@@ -69,8 +69,9 @@ func (s APIScope) Describe() string {
 	return ""
 }
 
-// MaxActiveAPIKeys is how many keys that still work a company may have per
-// environment.
+// MaxActiveAPIKeys is how many active keys a company may have per
+// environment: keys that work and were not rolled. A rolled key, working
+// until its grace ends, is not counted: its replacement is.
 const MaxActiveAPIKeys = 10
 
 // APIKey is a company's key, as Canopy keeps it: never the key itself,
@@ -215,7 +216,7 @@ func (s *Store) insertAPIKey(ctx context.Context, tenantID int64, name string, e
 	now := s.db.NowFunc()
 	var working int64
 	err := s.scoped(ctx, tenantID).Model(&APIKey{}).
-		Where("environment = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)", env, now).
+		Where("environment = ? AND revoked_at IS NULL AND rolled_to_id IS NULL AND (expires_at IS NULL OR expires_at > ?)", env, now).
 		Count(&working).Error
 	if err != nil {
 		return nil, fmt.Errorf("count api keys: %w", err)

@@ -98,7 +98,15 @@ func TestCreateAPIKey(t *testing.T) {
 	if _, err := s.RevokeAPIKey(ctx, tr.acme.ID, k.ID); err != nil {
 		t.Fatal(err)
 	}
-	mustCreateKey(t, s, tr.acme.ID, "In place of the revoked", models.APISandbox)
+	_, replacing := mustCreateKey(t, s, tr.acme.ID, "In place of the revoked", models.APISandbox)
+	// A roll replaces an active key with another: the limit still holds.
+	_, rollHashed := madeKey(t, false)
+	if _, _, err := s.RollAPIKey(ctx, tr.acme.ID, replacing.ID, 24*time.Hour, rollHashed); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := createKey(t, s, tr.acme.ID, "Eleventh after a roll", models.APISandbox); fieldError(err, "name") == "" {
+		t.Fatalf("an eleventh active key after a roll: %v", err)
+	}
 	// Another company, and another environment, have limits of their own.
 	mustCreateKey(t, s, tr.globex.ID, "Globex", models.APISandbox)
 	grantProductionAccess(t, s, tr.platform.ID, tr.acme.ID)
