@@ -162,7 +162,7 @@ func tourPages(t *testing.T, a *app) []tourPage {
 	claimSSODomains(t, a, "globex", "globex.test", "globex-shipping.example")
 	claimSSODomains(t, a, "acme-eu", "acme-europe.example")
 	ssoSettingsForTour(t, a, acme)
-	apiKeysForTour(t, a, acme)
+	liveKey := apiKeysForTour(t, a, acme)
 	const alice, viewer, eve, staff, frank, carol = "alice@acme.test", "dave@acme.test", "eve@acme.test", "staff@canopy.test", "frank@acme.test", "carol@initech.test"
 	ok := int64(http.StatusOK)
 	return []tourPage{
@@ -216,6 +216,7 @@ func tourPages(t *testing.T, a *app) []tourPage {
 		{"api-keys", alice, "acme", "/developers/api-keys", ok},
 		{"api-keys-viewer", viewer, "acme", "/developers/api-keys", ok},
 		{"api-key-new", alice, "acme", "/developers/api-keys/new", ok},
+		{"api-key-roll", alice, "acme", fmt.Sprintf("/developers/api-keys/%d/roll", liveKey), ok},
 		{"api-keys-none", eve, "acme-eu", "/developers/api-keys", ok},
 		{"production-access", eve, "acme-eu", "/developers/production-access", ok},
 
@@ -235,7 +236,7 @@ func tourPages(t *testing.T, a *app) []tourPage {
 // apiKeysForTour gives Acme approved production access, a live key and
 // sandbox keys (one rolled, one revoked), and Globex a request waiting for
 // staff, so that the API keys pages and Access requests show each state.
-func apiKeysForTour(t *testing.T, a *app, acme *models.Tenant) {
+func apiKeysForTour(t *testing.T, a *app, acme *models.Tenant) (liveKeyID int64) {
 	t.Helper()
 	ctx := context.Background()
 	hasher := apikey.NewHasher([]byte("tour"))
@@ -262,7 +263,7 @@ func apiKeysForTour(t *testing.T, a *app, acme *models.Tenant) {
 	if _, err := a.store.DecideAccessRequestInTree(ctx, platform.ID, req.ID, true, "", nil); err != nil {
 		t.Fatal(err)
 	}
-	create("Payroll (live)", models.APIProduction, models.ScopeOrdersRead, models.ScopeOrdersWrite)
+	liveKeyID = create("Payroll (live)", models.APIProduction, models.ScopeOrdersRead, models.ScopeOrdersWrite).ID
 	create("HR system staging", models.APISandbox, models.APIScopes...)
 	rolled := create("Warehouse scanner", models.APISandbox, models.ScopeDevicesRead, models.ScopeDevicesWrite)
 	k, _ := apikey.New(false)
@@ -280,6 +281,7 @@ func apiKeysForTour(t *testing.T, a *app, acme *models.Tenant) {
 		IntendedUse: "Shipping partners create orders for drivers they hire.\nAbout 40 partners.", MonthlyVolume: "25000"}); err != nil {
 		t.Fatal(err)
 	}
+	return liveKeyID
 }
 
 // addedByBob has Bob Brown add someone with an account to Globex at once,

@@ -160,6 +160,7 @@ var routeExpectations = map[string]expectation{
 	"POST /developers/api-keys":            {}, // checked in developer_handlers_test.go
 	"POST /developers/api-keys/:id/revoke": {},
 	"POST /developers/api-keys/:id/roll":   {},
+	"GET /developers/api-keys/:id/roll":    {}, // needs a key's id: checked in developer_handlers_test.go and the attack matrix
 	"GET /developers/production-access":    {tenant: needsManageSettings(), apex: all(404)},
 	"POST /developers/production-access":   {},
 	"GET /access-requests":                 {tenant: all(404), apex: all(404)},

@@ -348,6 +348,7 @@ func atkRoutes(x *atk) map[string]atkRoute {
 			want: gate(settings, ok)},
 		"POST /developers/api-keys/:id/revoke": {path: p("/developers/api-keys/{key}/revoke"), want: gate(settings, notFound)},
 		"POST /developers/api-keys/:id/roll":   {path: p("/developers/api-keys/{key}/roll"), form: f("expires_in", "0"), want: gate(settings, notFound)},
+		"GET /developers/api-keys/:id/roll":    {path: p("/developers/api-keys/{key}/roll"), want: gate(settings, notFound)},
 		"GET /developers/production-access":    {want: gate(settings, ok)},
 		"POST /developers/production-access": {noSnap: true, form: f("intended_use", "Attack {n}", "monthly_volume", "5"), want: gate(settings, func(c atkCase) int {
 			if x.accessPending[c.target] {

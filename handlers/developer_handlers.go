@@ -131,6 +131,28 @@ func rollGrace(raw string) (time.Duration, bool) {
 	return grace, slices.Contains(models.RollGraces, grace)
 }
 
+// rollAPIKeyForm asks when the key being rolled stops working. A key that
+// stopped, or was rolled already, has nothing to roll.
+func (h *Handlers) rollAPIKeyForm(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	key, err := h.store.APIKeyOf(c.Request().Context(), stateOf(c).tenant.ID, id)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !key.WorksAt(h.now()):
+		h.flash(c, "info", "That key has stopped working, so there is nothing to roll. Create a new key instead.")
+		return c.Redirect(http.StatusSeeOther, views.APIKeysPath)
+	case key.RolledToID != nil || key.ExpiresAt != nil:
+		h.flash(c, "info", "That key was already rolled and stops working when its grace ends. Roll its replacement instead.")
+		return c.Redirect(http.StatusSeeOther, views.APIKeysPath)
+	}
+	return h.render(c, http.StatusOK, pages.RollAPIKey(h.shell(c, "Roll API key", "developers"), pages.RollAPIKeyData{Key: *key}))
+}
+
 // rollAPIKey issues a new key in place of one, shown once like a new key;
 // the old one keeps working for the chosen time.
 func (h *Handlers) rollAPIKey(c echo.Context) error {
@@ -140,14 +162,14 @@ func (h *Handlers) rollAPIKey(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	grace, ok := rollGrace(c.FormValue("expires_in"))
-	if !ok {
-		h.flash(c, "error", "Choose when the old key stops working, then roll it again.")
-		return c.Redirect(http.StatusSeeOther, views.APIKeysPath)
-	}
 	current, err := h.store.APIKeyOf(ctx, rs.tenant.ID, id)
 	if err != nil {
 		return err
+	}
+	grace, ok := rollGrace(c.FormValue("expires_in"))
+	if !ok {
+		return h.render(c, http.StatusUnprocessableEntity, pages.RollAPIKey(h.shell(c, "Roll API key", "developers"),
+			pages.RollAPIKeyData{Key: *current, Error: "Choose when the old key stops working."}))
 	}
 	key, err := apikey.New(current.Environment == models.APIProduction)
 	if err != nil {
@@ -177,6 +199,20 @@ func (h *Handlers) rollAPIKey(c echo.Context) error {
 
 // productionAccessForm asks platform staff for production keys.
 func (h *Handlers) productionAccessForm(c echo.Context) error {
+	latest, err := h.store.LatestProductionAccessRequest(c.Request().Context(), stateOf(c).tenant.ID)
+	if err != nil {
+		return err
+	}
+	// Nothing to ask while a request waits or once access is approved:
+	// the API keys page says where it stands.
+	switch {
+	case latest != nil && latest.Status == models.AccessPending:
+		h.flash(c, "info", "Your request for production access is waiting for Canopy's staff; they answer by email.")
+		return c.Redirect(http.StatusSeeOther, views.APIKeysPath)
+	case latest != nil && latest.Status == models.AccessApproved:
+		h.flash(c, "info", "Production access is approved: create production keys with New API key.")
+		return c.Redirect(http.StatusSeeOther, views.APIKeysPath)
+	}
 	return h.renderProductionAccessForm(c, http.StatusOK, pages.ProductionAccessForm{})
 }
 
@@ -204,7 +240,7 @@ func (h *Handlers) requestProductionAccess(c echo.Context) error {
 		return err
 	}
 	h.log.Info("production access requested", "tenant", rs.tenant.ID, "by", rs.user.ID)
-	h.flash(c, "success", "Production access requested. Platform staff will answer by email; until then, build with sandbox keys.")
+	h.flash(c, "success", "Production access requested. Canopy's staff will answer by email; until then, build with sandbox keys.")
 	return c.Redirect(http.StatusSeeOther, views.APIKeysPath)
 }
 

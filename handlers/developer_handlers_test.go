@@ -248,6 +248,13 @@ func TestRevokeAndRollAPIKeys(t *testing.T) {
 		t.Error("revoking twice says nothing")
 	}
 
+	form := alice.get(path(rolled, "roll"))
+	wantStatus(t, form, http.StatusOK)
+	wantBody(t, form, "Roll Warehouse", html.EscapeString(rolled.Masked()), `name="expires_in"`, "In 7 days")
+	wrong := alice.submit(path(rolled, "roll"), path(rolled, "roll"), url.Values{"expires_in": {"5"}})
+	wantStatus(t, wrong, http.StatusUnprocessableEntity)
+	wantBody(t, wrong, "Choose when the old key stops working.")
+
 	r = alice.submit(keysPage, path(rolled, "roll"), url.Values{"expires_in": {"24"}})
 	wantStatus(t, r, http.StatusOK)
 	secret := keyOn(t, r)
@@ -260,7 +267,12 @@ func TestRevokeAndRollAPIKeys(t *testing.T) {
 	if page := alice.flashes("acme"); !strings.Contains(page, "nothing to roll") {
 		t.Error("rolling a stopped key says nothing")
 	}
-	wantStatus(t, alice.submit(keysPage, path(rolled, "roll"), url.Values{"expires_in": {"5"}}), http.StatusSeeOther)
+	// A key is rolled once: its page and a second roll send back to the list.
+	wantStatus(t, alice.get(path(rolled, "roll")), http.StatusSeeOther)
+	wantStatus(t, alice.submit(keysPage, path(rolled, "roll"), url.Values{"expires_in": {"168"}}), http.StatusSeeOther)
+	if page := alice.flashes("acme"); !strings.Contains(page, "already rolled") {
+		t.Error("rolling a rolled key says nothing")
+	}
 
 	list := html.UnescapeString(alice.get(keysPage).body)
 	for _, want := range []string{"Revoked", "Expiring", "Expires in 24 hours", "Expired", secret[len(secret)-4:]} {
@@ -305,6 +317,10 @@ func TestProductionAccessIsApprovedByStaff(t *testing.T) {
 	r := bob.submit(accessForm, accessForm, url.Values{"intended_use": {"Payroll checks for our HR system"}, "monthly_volume": {"1,200"}})
 	wantStatus(t, r, http.StatusSeeOther)
 	wantBody(t, bob.get(keysPage), "Pending", "Production access requested")
+	// While it waits there is no form to fill in: the keys page says where it stands.
+	waiting := bob.get(accessForm)
+	wantStatus(t, waiting, http.StatusSeeOther)
+	wantBody(t, bob.follow(waiting), "is waiting for Canopy")
 	again := bob.submit(accessForm, accessForm, url.Values{"intended_use": {"Again"}, "monthly_volume": {"3"}})
 	wantStatus(t, again, http.StatusUnprocessableEntity)
 	wantBody(t, again, "already has a request waiting")

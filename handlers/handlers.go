@@ -164,6 +164,7 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.tenantRoute(site, http.MethodGet, "/developers/api-keys/new", models.PermManageSettings, h.newAPIKeyForm)
 	h.tenantRoute(site, http.MethodPost, "/developers/api-keys", models.PermManageSettings, h.createAPIKey)
 	h.tenantRoute(site, http.MethodPost, "/developers/api-keys/:id/revoke", models.PermManageSettings, h.revokeAPIKey)
+	h.tenantRoute(site, http.MethodGet, "/developers/api-keys/:id/roll", models.PermManageSettings, h.rollAPIKeyForm)
 	h.tenantRoute(site, http.MethodPost, "/developers/api-keys/:id/roll", models.PermManageSettings, h.rollAPIKey)
 	h.tenantRoute(site, http.MethodGet, "/developers/production-access", models.PermManageSettings, h.productionAccessForm)
 	h.tenantRoute(site, http.MethodPost, "/developers/production-access", models.PermManageSettings, h.requestProductionAccess)
