@@ -344,7 +344,10 @@ func TestWebhookEndpointLifecycle(t *testing.T) {
 			_, err := w.store.ListWebhookAttempts(ctx, w.acme.ID, other.ID, models.WebhookAttemptFilter{}, models.PageRequest{Number: 1, Size: 10})
 			return err
 		}(),
-		"resend": func() error { _, err := w.store.ResendFailedWebhookDeliveries(ctx, w.acme.ID, other.ID, time.Time{}); return err }(),
+		"resend": func() error {
+			_, err := w.store.ResendFailedWebhookDeliveries(ctx, w.acme.ID, other.ID, time.Time{})
+			return err
+		}(),
 	} {
 		if !errors.Is(err, models.ErrNotFound) {
 			t.Errorf("%s another tenant's endpoint: %v, want ErrNotFound", name, err)
