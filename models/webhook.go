@@ -428,8 +428,34 @@ func (s *Store) disableWebhookEndpoint(ctx context.Context, e *WebhookEndpoint, 
 		return fmt.Errorf("stop deliveries: %w", err)
 	}
 	e.Enabled, e.DisabledReason = false, reason
-	return s.audit(ctx, e.TenantID, AuditWebhookEndpointDisabled, e.target(), map[string]any{"enabled": true},
+	return s.auditWithoutReadingBack(ctx, e.TenantID, AuditWebhookEndpointDisabled, e.target(), map[string]any{"enabled": true},
 		map[string]any{"enabled": false, "reason": reason})
+}
+
+// auditWithoutReadingBack is audit as a plain INSERT, without the RETURNING
+// a GORM Create adds: the webhook worker may record that it disabled an
+// endpoint, but under row-level security it cannot read the log back.
+func (s *Store) auditWithoutReadingBack(ctx context.Context, tenantID int64, action string, target AuditTarget, before, after any) error {
+	actor := ActorFrom(ctx)
+	var actorID *int64
+	if actor.UserID > 0 {
+		actorID = &actor.UserID
+	}
+	b, err := auditJSON(before)
+	if err != nil {
+		return err
+	}
+	a, err := auditJSON(after)
+	if err != nil {
+		return err
+	}
+	err = s.conn(ctx).Exec(`INSERT INTO audit_events (tenant_id, actor_user_id, actor_email, action, target_type, target_id, target_label, before, after, ip, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, tenantID, actorID, actor.Email, action, target.Type, strconv.FormatInt(target.ID, 10),
+		target.Label, b, a, actor.IP, s.db.NowFunc()).Error
+	if err != nil {
+		return fmt.Errorf("record %s: %w", action, err)
+	}
+	return nil
 }
 
 // DeleteWebhookEndpoint deletes an endpoint with its deliveries and their
