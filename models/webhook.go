@@ -221,6 +221,9 @@ type WebhookEndpointInput struct {
 	Events      []string
 	// Fields is the payload fields chosen; nil means the defaults (no personal data).
 	Fields WebhookFields
+	// Secret, when set, is the signing secret to use instead of a fresh
+	// one (the demo data's published one); the pages never set it.
+	Secret string
 }
 
 func (s *Store) validateEndpointInput(in *WebhookEndpointInput) (events string, fields string, errs FieldErrors) {
@@ -305,7 +308,12 @@ func (s *Store) CreateWebhookEndpoint(ctx context.Context, tenantID int64, in We
 	if err := errs.Err(); err != nil {
 		return nil, "", err
 	}
-	secret := webhook.NewSecret()
+	secret := in.Secret
+	if secret == "" {
+		secret = webhook.NewSecret()
+	} else if _, err := webhook.ParseSecret(secret); err != nil {
+		return nil, "", FieldErrors{"secret": "Use whsec_ and the base64 of at least 24 random bytes."}
+	}
 	actor := ActorFrom(ctx)
 	now := s.db.NowFunc()
 	e := &WebhookEndpoint{TenantID: tenantID, Environment: in.Environment, URL: in.URL, Description: in.Description,

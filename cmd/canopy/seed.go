@@ -9,6 +9,7 @@ import (
 	"canopy/internal/config"
 	"canopy/internal/demo"
 	"canopy/internal/sealbox"
+	"canopy/internal/webhook"
 	"canopy/models"
 )
 
@@ -39,7 +40,11 @@ func seed(cfg *config.Config, log *slog.Logger, args []string) error {
 		return err
 	}
 	defer models.Close(db)
-	return seedDemo(ctx, models.NewStore(db).WithScopeKey(secrets.DatabaseScope), secrets, log, *ifEmpty)
+	store, err := withWebhooks(models.NewStore(db).WithScopeKey(secrets.DatabaseScope), cfg, secrets)
+	if err != nil {
+		return err
+	}
+	return seedDemo(ctx, store, secrets, log, *ifEmpty)
 }
 
 func seedDemo(ctx context.Context, store *models.Store, secrets *config.Secrets, log *slog.Logger, ifEmpty bool) error {
@@ -66,6 +71,12 @@ func seedDemo(ctx context.Context, store *models.Store, secrets *config.Secrets,
 	if err := demo.SeedSSO(ctx, store, demo.DevIssuer, demo.DevClientID, seal); err != nil {
 		return err
 	}
-	log.Info("demo data loaded", "password", demo.Password, "single sign-on", "Acme Corp through "+demo.DevIssuer+" (make devidp)")
+	// Acme Corp's sandbox events go to the development receiver, which also
+	// runs only when someone starts it (make webhook-receiver).
+	if err := demo.SeedWebhooks(ctx, store); err != nil {
+		return err
+	}
+	log.Info("demo data loaded", "password", demo.Password, "single sign-on", "Acme Corp through "+demo.DevIssuer+" (make devidp)",
+		"webhooks", "Acme Corp's sandbox to http://"+webhook.DevReceiverAddr+webhook.DevReceiverPath+" (make webhook-receiver)")
 	return nil
 }
