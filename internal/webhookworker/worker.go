@@ -90,7 +90,9 @@ func WithID(id string) Option { return func(w *Worker) { w.id = id } }
 
 // WithDisabledMail writes the email the company's Admins get when the
 // worker disables one of its endpoints.
-func WithDisabledMail(mail models.WebhookDisabledMail) Option { return func(w *Worker) { w.mail = mail } }
+func WithDisabledMail(mail models.WebhookDisabledMail) Option {
+	return func(w *Worker) { w.mail = mail }
+}
 
 // WithMaxRetryAfter bounds how long a 429 or 503's Retry-After may delay
 // the next attempt.
