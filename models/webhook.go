@@ -198,10 +198,10 @@ func (s *Store) WithWebhooks(settings WebhookSettings) (*Store, error) {
 	return &configured, nil
 }
 
-// ErrWebhooksNotConfigured: the store was made without WithWebhooks.
+// ErrWebhooksNotConfigured is the answer of a store made without WithWebhooks.
 var ErrWebhooksNotConfigured = errors.New("webhooks: the store has no key for endpoint secrets")
 
-// ErrWebhookEndpointDisabled: a disabled endpoint is sent nothing, a test
+// ErrWebhookEndpointDisabled refuses sending to a disabled endpoint, a test
 // event and a replay included; enable it first.
 var ErrWebhookEndpointDisabled = errors.New("this webhook endpoint is disabled; enable it first")
 
@@ -312,7 +312,7 @@ func (s *Store) CreateWebhookEndpoint(ctx context.Context, tenantID int64, in We
 	if secret == "" {
 		secret = webhook.NewSecret()
 	} else if _, err := webhook.ParseSecret(secret); err != nil {
-		return nil, "", FieldErrors{"secret": "Use whsec_ and the base64 of at least 24 random bytes."}
+		return nil, "", FieldErrors{"secret": "Use whsec_ and the base64 of at least 24 random bytes."} //nolint:gosec // G101: a message, not a secret
 	}
 	actor := ActorFrom(ctx)
 	now := s.db.NowFunc()

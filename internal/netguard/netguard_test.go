@@ -69,7 +69,7 @@ func TestPolicyPerAddressClass(t *testing.T) {
 // The check runs on the address dialled, after DNS: "localhost" resolves
 // to loopback and is refused like 127.0.0.1 itself.
 func TestTransportChecksTheDialledAddress(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	defer srv.Close()
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 	client := &http.Client{Transport: Policy{}.Transport(time.Second)}

@@ -39,7 +39,7 @@ func TestSignReproducesThePublishedVector(t *testing.T) {
 func TestReferenceLibraryVerifiesOurRequests(t *testing.T) {
 	secret := NewSecret()
 	verified := make(chan error, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		wh, err := standardwebhooks.NewWebhook(secret)
 		if err == nil {
@@ -102,10 +102,10 @@ func TestVerifyRefuses(t *testing.T) {
 		edit func(h http.Header) ([]byte, time.Time)
 		want error
 	}{
-		{"a changed body", func(h http.Header) ([]byte, time.Time) { return []byte(`{"a":2}`), now }, ErrNoSignature},
+		{"a changed body", func(http.Header) ([]byte, time.Time) { return []byte(`{"a":2}`), now }, ErrNoSignature},
 		{"another id", func(h http.Header) ([]byte, time.Time) { h.Set(HeaderID, "msg_2"); return body, now }, ErrNoSignature},
-		{"too old", func(h http.Header) ([]byte, time.Time) { return body, now.Add(6 * time.Minute) }, ErrBadTimestamp},
-		{"from the future", func(h http.Header) ([]byte, time.Time) { return body, now.Add(-6 * time.Minute) }, ErrBadTimestamp},
+		{"too old", func(http.Header) ([]byte, time.Time) { return body, now.Add(6 * time.Minute) }, ErrBadTimestamp},
+		{"from the future", func(http.Header) ([]byte, time.Time) { return body, now.Add(-6 * time.Minute) }, ErrBadTimestamp},
 		{"no signature", func(h http.Header) ([]byte, time.Time) { h.Del(HeaderSignature); return body, now }, ErrMissingHeaders},
 		{"another version", func(h http.Header) ([]byte, time.Time) {
 			h.Set(HeaderSignature, strings.Replace(h.Get(HeaderSignature), "v1,", "v2,", 1))

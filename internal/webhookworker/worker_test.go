@@ -306,7 +306,7 @@ func TestGivesUpAndFollowsNoRedirect(t *testing.T) {
 func TestGoneDisablesTheEndpoint(t *testing.T) {
 	w := newWorld(t)
 	var release = make(chan struct{})
-	rc := newReceiver(t, func(n int, _ *http.Request) (int, http.Header, string) {
+	rc := newReceiver(t, func(int, *http.Request) (int, http.Header, string) {
 		<-release
 		return http.StatusGone, nil, ""
 	})
