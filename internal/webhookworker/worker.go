@@ -21,6 +21,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"canopy/internal/netguard"
@@ -296,6 +297,8 @@ func describe(err error, timeout time.Duration) string {
 		return "refused: the URL leads to an address Canopy does not deliver to (loopback, private, link-local or metadata; the operator may allow networks with CANOPY_WEBHOOK_ALLOWED_NETWORKS)"
 	case errors.As(err, &dnsErr):
 		return fmt.Sprintf("looking up %s in DNS failed", dnsErr.Name)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "the connection was refused: nothing listens at the URL's host and port"
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
 		return fmt.Sprintf("no answer within %s", timeout)
 	}
