@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -533,5 +535,43 @@ func TestWebhookPreviewAndCatalog(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// Migration 00024 goes down to 00020's schema and up again: the webhook
+// tables go, the audit log keeps its earlier events and refuses the
+// webhook actions again, and everything comes back.
+func TestWebhookMigrationRoundTrip(t *testing.T) {
+	w := newWebhookWorld(t)
+	ctx := context.Background()
+	e := w.endpoint(t, w.acme.ID, models.WebhookSandbox, allEvents(), nil)
+	if _, err := w.store.SendWebhookTestEvent(ctx, w.acme.ID, e.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	countAudit := func() (n int64) {
+		if err := w.store.DBForTest(ctx).Raw("SELECT count(*) FROM audit_events WHERE action NOT LIKE 'webhook%'").Scan(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := countAudit()
+	if err := w.store.MigrateDownToForTest(ctx, 20); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.store.ExecForTest(ctx, "SELECT count(*) FROM webhook_endpoints"); err == nil {
+		t.Error("webhook_endpoints is still there")
+	}
+	if after := countAudit(); after != before {
+		t.Errorf("%d earlier audit events, %d after going down", before, after)
+	}
+	if err := w.store.ExecForTest(ctx, "INSERT INTO audit_events (tenant_id, action) VALUES (?, 'webhook_endpoint.created')", w.acme.ID); err == nil {
+		t.Error("00020's schema accepted a webhook audit action")
+	}
+	if err := models.Migrate(ctx, w.store.DBForTest(ctx), slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := w.store.CreateWebhookEndpoint(ctx, w.acme.ID, models.WebhookEndpointInput{Environment: models.WebhookSandbox,
+		URL: "https://hooks.example.com/again", Events: []string{models.EventOrderCreated}}); err != nil {
+		t.Fatalf("after going up again: %v", err)
 	}
 }
