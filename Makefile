@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/canopy
 PKGS    := ./...
 
-.PHONY: run build generate test test-postgres test-e2e fuzz check-generated fmt vet lint clean bench-data devidp
+.PHONY: run build generate test test-postgres test-e2e fuzz check-generated fmt vet lint clean bench-data devidp webhook-receiver
 
 ## run: build, migrate, load demo data into an empty database, serve on :8080
 run: build
@@ -13,6 +13,11 @@ run: build
 ## the demo data sends acme.test's single sign-on there
 devidp:
 	$(GO) run ./cmd/canopy devidp
+
+## webhook-receiver: print the webhooks delivered to http://127.0.0.1:9997/webhooks, verified with the
+## demo endpoint's secret (or SECRET=whsec_… for an endpoint of your own), until Ctrl-C
+webhook-receiver:
+	$(GO) run ./cmd/canopy webhook-receiver $(if $(SECRET),--secret $(SECRET))
 
 build: generate
 	$(GO) build -o $(BIN) ./cmd/canopy

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"time"
 
+	"canopy/internal/netguard"
+
 	"github.com/coreos/go-oidc/v3/oidc"
 )
 
@@ -85,48 +87,28 @@ func newSSOProviders(addresses providerAddresses) *ssoProviders {
 // service hands out credentials there), unspecified and multicast ones
 // never; loopback, private and shared (100.64/10) ones only on a
 // development server, or in the networks the operator allows for an
-// intranet's own provider.
+// intranet's own provider. The policy itself is internal/netguard's,
+// shared with webhook delivery.
 type providerAddresses struct {
 	development bool
 	allowed     []*net.IPNet
 }
 
 // errForbiddenAddress is a connection refused before it was made.
-var errForbiddenAddress = errors.New("the address is not one Canopy connects to for an identity provider")
+var errForbiddenAddress = netguard.ErrForbidden
 
-// sharedAddressSpace is RFC 6598's carrier-grade NAT range, where some
-// clouds also put their metadata service.
-var sharedAddressSpace = &net.IPNet{IP: net.IPv4(100, 64, 0, 0), Mask: net.CIDRMask(10, 32)}
+func (p providerAddresses) policy() netguard.Policy {
+	return netguard.Policy{AllowPrivate: p.development, Allowed: p.allowed}
+}
 
-func (p providerAddresses) check(_, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return err
-	}
-	ip := net.ParseIP(host)
-	switch {
-	case ip == nil, ip.IsLinkLocalUnicast(), ip.IsLinkLocalMulticast(), ip.IsUnspecified(), ip.IsMulticast():
-		return fmt.Errorf("connect to %s: %w", address, errForbiddenAddress)
-	case p.development:
-		return nil
-	case ip.IsLoopback() || ip.IsPrivate() || sharedAddressSpace.Contains(ip):
-		for _, n := range p.allowed {
-			if n.Contains(ip) {
-				return nil
-			}
-		}
-		return fmt.Errorf("connect to %s: %w", address, errForbiddenAddress)
-	}
-	return nil
+func (p providerAddresses) check(network, address string, conn syscall.RawConn) error {
+	return p.policy().Check(network, address, conn)
 }
 
 // transport is how Canopy reaches identity providers: directly (a proxy
 // would hide the address checked), to the addresses check allows.
 func (p providerAddresses) transport() *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.Proxy = nil
-	t.DialContext = (&net.Dialer{Timeout: ssoHTTPTimeout, Control: p.check}).DialContext
-	return t
+	return p.policy().Transport(ssoHTTPTimeout)
 }
 
 // context carries the HTTP client go-oidc and x/oauth2 use for calls to

@@ -81,6 +81,15 @@ const (
 	AuditProductionAccessRequested = "production_access.requested"
 	AuditProductionAccessApproved  = "production_access.approved"
 	AuditProductionAccessDeclined  = "production_access.declined"
+
+	AuditWebhookEndpointCreated  = "webhook_endpoint.created"
+	AuditWebhookEndpointUpdated  = "webhook_endpoint.updated"
+	AuditWebhookEndpointDeleted  = "webhook_endpoint.deleted"
+	AuditWebhookEndpointEnabled  = "webhook_endpoint.enabled"
+	AuditWebhookEndpointDisabled = "webhook_endpoint.disabled"
+	AuditWebhookSecretRotated    = "webhook_endpoint.secret_rotated"
+	AuditWebhookSecretRevealed   = "webhook_endpoint.secret_revealed"
+	AuditWebhookDeliveryReplayed = "webhook_delivery.replayed"
 )
 
 // AuditAction is one known action and how people read it.
@@ -132,6 +141,14 @@ var AuditActions = []AuditAction{
 	{AuditProductionAccessRequested, "Production access requested"},
 	{AuditProductionAccessApproved, "Production access approved"},
 	{AuditProductionAccessDeclined, "Production access declined"},
+	{AuditWebhookEndpointCreated, "Webhook endpoint created"},
+	{AuditWebhookEndpointUpdated, "Webhook endpoint edited"},
+	{AuditWebhookEndpointDeleted, "Webhook endpoint deleted"},
+	{AuditWebhookEndpointEnabled, "Webhook endpoint enabled"},
+	{AuditWebhookEndpointDisabled, "Webhook endpoint disabled"},
+	{AuditWebhookSecretRotated, "Webhook secret rotated"},
+	{AuditWebhookSecretRevealed, "Webhook secret revealed"},
+	{AuditWebhookDeliveryReplayed, "Webhook delivery replayed"},
 }
 
 // AuditActionLabel is how people read an action key.

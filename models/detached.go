@@ -33,6 +33,6 @@ func (s *Store) Detached(ctx context.Context, fn func(tx *Store) error) error {
 	}
 	// A nil holder hides the request's transaction; the zero scope applies none.
 	ctx = context.WithValue(WithScope(ctx, Scope{}), requestTxKey{}, (*requestTxHolder)(nil))
-	own := &Store{db: pool, scopeKey: s.scopeKey}
+	own := &Store{db: pool, scopeKey: s.scopeKey, webhooks: s.webhooks}
 	return own.Tx(ctx, fn)
 }

@@ -173,7 +173,10 @@ func (s *Store) AddDevice(ctx context.Context, tenantID int64, n NewDevice) (*De
 			}
 			return fmt.Errorf("add device: %w", err)
 		}
-		return tx.audit(ctx, tenantID, AuditDeviceAdded, d.target(), nil, map[string]any{"identifier": d.Identifier, "model": d.Model, "status": d.Status})
+		if err := tx.audit(ctx, tenantID, AuditDeviceAdded, d.target(), nil, map[string]any{"identifier": d.Identifier, "model": d.Model, "status": d.Status}); err != nil {
+			return err
+		}
+		return tx.emitDeviceCreated(ctx, tenantID, *d)
 	})
 	if err != nil {
 		return nil, err
@@ -325,7 +328,10 @@ func (s *Store) changeDevice(ctx context.Context, tenantID, deviceID int64, c de
 		if res.RowsAffected == 0 {
 			return nil
 		}
-		return tx.audit(ctx, tenantID, c.action, d.target(), c.audited(was), c.audited(d))
+		if err := tx.audit(ctx, tenantID, c.action, d.target(), c.audited(was), c.audited(d)); err != nil {
+			return err
+		}
+		return tx.emitDeviceChange(ctx, was, d)
 	})
 	if err != nil {
 		return nil, err

@@ -383,7 +383,10 @@ func (s *Store) importNew(ctx context.Context, tenantID int64, candidates []Devi
 		if err := tx.conn(ctx).CreateInBatches(&devices, importChunk).Error; err != nil {
 			return fmt.Errorf("import devices: %w", err)
 		}
-		return tx.audit(ctx, tenantID, AuditDeviceImported, AuditTarget{Type: "device", Label: fmt.Sprintf("%d devices", len(devices))}, nil, map[string]any{"imported": len(devices), "already_present": len(outcomes) - len(devices)})
+		if err := tx.audit(ctx, tenantID, AuditDeviceImported, AuditTarget{Type: "device", Label: fmt.Sprintf("%d devices", len(devices))}, nil, map[string]any{"imported": len(devices), "already_present": len(outcomes) - len(devices)}); err != nil {
+			return err
+		}
+		return tx.emitDeviceCreated(ctx, tenantID, devices...)
 	})
 	return outcomes, err
 }

@@ -61,7 +61,7 @@ func (s *Store) addMember(ctx context.Context, m *Membership) (*Membership, erro
 	if err := s.auditUser(ctx, tenantID, AuditMemberAdded, userID, nil, map[string]any{"role": role}); err != nil {
 		return nil, err
 	}
-	return m, nil
+	return m, s.emitMemberEvent(ctx, EventMemberAdded, m, nil)
 }
 
 // CountMembers counts a tenant's members.
@@ -222,5 +222,8 @@ func (s *Store) removeLockedMember(ctx context.Context, t *Tenant, m *Membership
 	if err := changed(res, "remove member"); err != nil {
 		return err
 	}
-	return s.audit(ctx, t.ID, action, AuditTarget{Type: "user", ID: m.UserID, Label: u.Email}, map[string]any{"role": m.Role}, nil)
+	if err := s.audit(ctx, t.ID, action, AuditTarget{Type: "user", ID: m.UserID, Label: u.Email}, map[string]any{"role": m.Role}, nil); err != nil {
+		return err
+	}
+	return s.emitMemberEvent(ctx, EventMemberRemoved, m, u)
 }

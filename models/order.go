@@ -139,6 +139,9 @@ func (s *Store) CreateOrder(ctx context.Context, tenantID, membershipID int64, n
 		if err := tx.audit(ctx, tenantID, AuditOrderCreated, AuditTarget{Type: "order", ID: o.ID, Label: o.Reference}, nil, map[string]any{"template_id": o.TemplateID, "applicant_email": o.ApplicantEmail, "reference": o.Reference}); err != nil {
 			return err
 		}
+		if err := tx.emitOrderEvent(ctx, o, EventOrderCreated); err != nil {
+			return err
+		}
 		if mail == nil || o.ApplicantEmail == "" {
 			return nil
 		}
@@ -303,8 +306,11 @@ func (s *Store) ChangeOrderStatus(ctx context.Context, tenantID, orderID int64, 
 		if err := tx.recordOrderEvent(ctx, &o, &from); err != nil {
 			return err
 		}
-		return tx.audit(ctx, tenantID, AuditOrderStatusChanged, o.auditTarget(),
-			map[string]any{"status": from}, map[string]any{"status": to})
+		if err := tx.audit(ctx, tenantID, AuditOrderStatusChanged, o.auditTarget(),
+			map[string]any{"status": from}, map[string]any{"status": to}); err != nil {
+			return err
+		}
+		return tx.emitOrderStatusEvents(ctx, &o, from)
 	})
 	if err != nil {
 		return nil, err

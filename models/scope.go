@@ -31,10 +31,16 @@ type Scope struct {
 
 	invitationToken string // hash of an invitation link's token: that invitation
 	mailer          bool   // the mail worker: the whole outbox
+	webhookWorker   bool   // the webhook worker: the webhook tables of every tenant
 }
 
 // mailerScope is the mail worker's: the outbox and nothing else.
 var mailerScope = Scope{mailer: true}
+
+// webhookWorkerScope is the webhook delivery worker's: the four webhook
+// tables of every tenant, queueing the email that an endpoint was
+// disabled, and that one audit action (migrations/postgres/00024).
+var webhookWorkerScope = Scope{webhookWorker: true}
 
 type scopeKey struct{}
 
@@ -172,10 +178,22 @@ func (s *Store) applyScope(ctx context.Context, scope Scope) error {
 }
 
 // settings are the scope's values as the database reads them, in the order
-// the signature covers them: tenant, subtree, user, invitation token, mailer.
+// the signature covers them: tenant, subtree, user, invitation token, and
+// the worker (app.mailer: "on" for the mail worker, "webhooks" for the
+// webhook worker).
 func (scope Scope) settings() [5]string {
 	return [5]string{idSetting(scope.TenantID), onSetting(scope.Subtree), idSetting(scope.UserID),
-		scope.invitationToken, onSetting(scope.mailer)}
+		scope.invitationToken, scope.workerSetting()}
+}
+
+func (scope Scope) workerSetting() string {
+	switch {
+	case scope.mailer:
+		return "on"
+	case scope.webhookWorker:
+		return "webhooks"
+	}
+	return ""
 }
 
 // scopeSignature is the HMAC-SHA256, in hex, of the settings' canonical

@@ -15,9 +15,10 @@ import (
 // so transactions and tenant scoping each live in exactly one place here.
 type Store struct {
 	db       *gorm.DB
-	inTx     bool     // db is a transaction opened by Tx
-	scopeKey []byte   // signs the scopes it applies (WithScopeKey)
-	detached *gorm.DB // the pool Detached runs on, if not db (WithDetachedPool)
+	inTx     bool             // db is a transaction opened by Tx
+	scopeKey []byte           // signs the scopes it applies (WithScopeKey)
+	detached *gorm.DB         // the pool Detached runs on, if not db (WithDetachedPool)
+	webhooks *webhookSettings // seals endpoint secrets, checks URLs (WithWebhooks)
 }
 
 // NewStore wraps an open database.
@@ -41,7 +42,7 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 	nested := s.inTx || requestTx(ctx) != nil
 	ranWhole := false
 	err := s.conn(ctx).Transaction(func(tx *gorm.DB) error {
-		inner := &Store{db: tx, inTx: true, scopeKey: s.scopeKey}
+		inner := &Store{db: tx, inTx: true, scopeKey: s.scopeKey, webhooks: s.webhooks}
 		if scope := scopeFrom(ctx); !nested && scope != (Scope{}) {
 			if err := inner.applyScope(ctx, scope); err != nil {
 				return err

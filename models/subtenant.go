@@ -110,6 +110,9 @@ func (s *Store) CreateSubTenant(ctx context.Context, n NewSubTenant, mail MailFo
 		if err != nil {
 			return err
 		}
+		if err := tx.emitSubtenantCreated(ctx, tenant); err != nil {
+			return err
+		}
 		_, err = tx.Invite(ctx, InviteRequest{
 			TenantID: tenant.ID, InviterID: n.ActorUserID, InviterRole: RoleSuperAdmin,
 			Email: n.Email, Role: RoleSuperAdmin, MakesOwner: true,

@@ -187,7 +187,10 @@ func (s *Store) ChangeRole(ctx context.Context, c MemberChange, role Role) error
 		if err := changed(res, "change role"); err != nil {
 			return err
 		}
-		return tx.auditUser(ctx, c.TenantID, AuditMemberRoleChanged, m.UserID, map[string]any{"role": m.Role}, map[string]any{"role": role})
+		if err := tx.auditUser(ctx, c.TenantID, AuditMemberRoleChanged, m.UserID, map[string]any{"role": m.Role}, map[string]any{"role": role}); err != nil {
+			return err
+		}
+		return tx.emitMemberRoleChanged(ctx, &m.Membership, m.Role, role)
 	})
 }
 
@@ -363,6 +366,9 @@ func (s *Store) makeOwner(ctx context.Context, t *Tenant, m *Membership) (*User,
 	}
 	if m.Role != RoleSuperAdmin {
 		if err := s.auditUser(ctx, t.ID, AuditMemberRoleChanged, m.UserID, map[string]any{"role": m.Role}, map[string]any{"role": RoleSuperAdmin}); err != nil {
+			return nil, err
+		}
+		if err := s.emitMemberRoleChanged(ctx, m, m.Role, RoleSuperAdmin); err != nil {
 			return nil, err
 		}
 	}

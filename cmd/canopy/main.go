@@ -1,5 +1,5 @@
 // Command canopy is the one Canopy binary: `canopy serve`, `canopy migrate`,
-// `canopy seed --demo` and `canopy devidp`. Configuration comes from the
+// `canopy seed --demo`, `canopy devidp` and `canopy webhook-receiver`. Configuration comes from the
 // environment (see README.md).
 package main
 
@@ -26,6 +26,8 @@ Usage:
                                          load the large benchmark data (PostgreSQL; make bench-data)
   canopy devidp [--addr 127.0.0.1:9998] [--client-id canopy-dev] [--client-secret canopy-dev-secret]
                                          serve the development OpenID Connect provider (make devidp)
+  canopy webhook-receiver [--addr 127.0.0.1:9997] [--secret whsec_…]
+                                         print the webhooks delivered to it, verified (make webhook-receiver)
 
 Configuration is read from the environment; see README.md.
 `
@@ -42,8 +44,11 @@ func run(args []string, out io.Writer) error {
 		fmt.Fprint(out, usage)
 		return nil
 	}
-	if args[0] == "devidp" {
+	switch args[0] {
+	case "devidp":
 		return devIDP(args[1:], out)
+	case "webhook-receiver":
+		return webhookReceiver(args[1:], out)
 	}
 	cfg, err := config.Load()
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"canopy/internal/config"
 	"canopy/internal/demo"
 	"canopy/internal/sealbox"
+	"canopy/internal/webhook"
 	"canopy/models"
 )
 
@@ -40,7 +41,11 @@ func seed(cfg *config.Config, log *slog.Logger, args []string) error {
 		return err
 	}
 	defer models.Close(db)
-	return seedDemo(ctx, models.NewStore(db).WithScopeKey(secrets.DatabaseScope), secrets, log, *ifEmpty)
+	store, err := withWebhooks(models.NewStore(db).WithScopeKey(secrets.DatabaseScope), cfg, secrets)
+	if err != nil {
+		return err
+	}
+	return seedDemo(ctx, store, secrets, log, *ifEmpty)
 }
 
 func seedDemo(ctx context.Context, store *models.Store, secrets *config.Secrets, log *slog.Logger, ifEmpty bool) error {
@@ -67,10 +72,18 @@ func seedDemo(ctx context.Context, store *models.Store, secrets *config.Secrets,
 	if err := demo.SeedSSO(ctx, store, demo.DevIssuer, demo.DevClientID, seal); err != nil {
 		return err
 	}
+	// Before the webhook endpoint exists: the demo's test orders are of
+	// the past, and nobody waits for their events.
 	hasher := apikey.NewHasher(secrets.APIKeyHash)
 	if err := demo.SeedAPI(ctx, store, hasher.Hash); err != nil {
 		return err
 	}
-	log.Info("demo data loaded", "password", demo.Password, "single sign-on", "Acme Corp through "+demo.DevIssuer+" (make devidp)")
+	// Acme Corp's sandbox events go to the development receiver, which also
+	// runs only when someone starts it (make webhook-receiver).
+	if err := demo.SeedWebhooks(ctx, store); err != nil {
+		return err
+	}
+	log.Info("demo data loaded", "password", demo.Password, "single sign-on", "Acme Corp through "+demo.DevIssuer+" (make devidp)",
+		"webhooks", "Acme Corp's sandbox to http://"+webhook.DevReceiverAddr+webhook.DevReceiverPath+" (make webhook-receiver)")
 	return nil
 }

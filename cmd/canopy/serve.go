@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -15,6 +16,8 @@ import (
 	"canopy/handlers"
 	"canopy/internal/config"
 	"canopy/internal/mailer"
+	"canopy/internal/netguard"
+	"canopy/internal/webhookworker"
 	"canopy/models"
 )
 
@@ -44,7 +47,10 @@ func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 	} else if warning != "" {
 		log.Warn(warning)
 	}
-	store := models.NewStore(db).WithScopeKey(secrets.DatabaseScope)
+	store, err := withWebhooks(models.NewStore(db).WithScopeKey(secrets.DatabaseScope), cfg, secrets)
+	if err != nil {
+		return err
+	}
 	if cfg.UsesPostgres() {
 		detached, err := models.OpenPostgresDetached(cfg.DatabaseURL)
 		if err != nil {
@@ -68,6 +74,8 @@ func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 	// Runs before the database closes (defers run last-in, first-out) on
 	// every early return; the normal path stops the worker explicitly below.
 	defer stopMail()
+	stopWebhooks := startWebhookWorker(cfg, store, log)
+	defer stopWebhooks()
 	go sweepHandoffs(ctx, store, log)
 	go sweepSignInCounters(ctx, store, log)
 	srv := &http.Server{
@@ -98,8 +106,10 @@ func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 	if err := <-errs; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	// Only now can no request enqueue more mail; anything the worker does
-	// not reach stays in the outbox for the next start.
+	// Only now can no request emit more events or enqueue more mail;
+	// anything the workers do not reach stays for the next start. The
+	// webhook worker stops first: disabling an endpoint queues mail.
+	stopWebhooks()
 	stopMail()
 	log.Info("stopped")
 	return nil
@@ -126,6 +136,60 @@ func startMailWorker(cfg *config.Config, store *models.Store, log *slog.Logger) 
 		<-done
 		log.Info("mail worker stopped")
 	}), nil
+}
+
+// withWebhooks gives the store the key that seals webhook secrets and the
+// hosts production endpoints may reach over http.
+func withWebhooks(store *models.Store, cfg *config.Config, secrets *config.Secrets) (*models.Store, error) {
+	return store.WithWebhooks(models.WebhookSettings{SecretKey: secrets.WebhookSecret, HTTPHosts: cfg.WebhookHTTPHosts})
+}
+
+// startWebhookWorker delivers webhooks in the background until the returned
+// stop is called; stop lets the attempts in flight finish (each within its
+// 15-second timeout) and may be called more than once.
+func startWebhookWorker(cfg *config.Config, store *models.Store, log *slog.Logger) (stop func()) {
+	policy := netguard.Policy{Allowed: cfg.WebhookAllowedNetworks}
+	worker := webhookworker.New(store, policy, log, webhookworker.WithDisabledMail(webhookDisabledMail(cfg)))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		worker.Run(ctx)
+	}()
+	log.Info("webhook worker started", "allowed_networks", fmt.Sprint(cfg.WebhookAllowedNetworks))
+	return sync.OnceFunc(func() {
+		cancel()
+		<-done
+		log.Info("webhook worker stopped")
+	})
+}
+
+// webhookDisabledMail is the email a company's Admins get when the worker
+// disables one of its endpoints.
+func webhookDisabledMail(cfg *config.Config) models.WebhookDisabledMail {
+	return func(n models.WebhookDisabledNotice) models.NewEmail {
+		greeting := "Hello,"
+		if n.AdminFirstName != "" {
+			greeting = "Hello " + n.AdminFirstName + ","
+		}
+		return models.NewEmail{
+			Subject: "A webhook endpoint of " + n.TenantName + " was disabled",
+			Body: fmt.Sprintf(`%s
+
+Canopy stopped sending webhooks to this %s endpoint of %s:
+
+  %s
+
+%s
+
+Events are no longer sent to it. Once the endpoint works again, enable it and
+resend what it missed from Developers → Webhooks:
+
+  %s
+`, greeting, strings.ToLower(n.Environment.Label()), n.TenantName, n.URL, n.Reason,
+				cfg.TenantURL(n.TenantSubdomain, "/developers/webhooks")),
+		}
+	}
 }
 
 // handoffSweepInterval is how often spent hand-off tokens are forgotten;

@@ -38,6 +38,15 @@ type Config struct {
 	// public addresses. A development server on http reaches any.
 	SSOPrivateNetworks []*net.IPNet // CANOPY_SSO_PRIVATE_NETWORKS
 
+	// WebhookAllowedNetworks are the networks webhook endpoints may be
+	// delivered to although they are loopback, private or shared (an
+	// intranet's receiver). Empty: only public addresses. A development
+	// server (http) defaults to loopback, so the demo's receiver works.
+	WebhookAllowedNetworks []*net.IPNet // CANOPY_WEBHOOK_ALLOWED_NETWORKS
+	// WebhookHTTPHosts are the hosts a production webhook endpoint may
+	// reach over plain http; every other production endpoint needs https.
+	WebhookHTTPHosts []string // CANOPY_WEBHOOK_HTTP_HOSTS
+
 	// DNSResolver is the DNS server ("host:port") that single sign-on's
 	// domain checks ask for TXT records; empty means the system's.
 	DNSResolver string // CANOPY_DNS_RESOLVER
@@ -144,6 +153,16 @@ func Parse(lookup func(string) (string, bool)) (*Config, error) {
 	if cfg.SSOPrivateNetworks, err = parseNetworks("CANOPY_SSO_PRIVATE_NETWORKS", get("CANOPY_SSO_PRIVATE_NETWORKS", "")); err != nil {
 		errs = append(errs, err)
 	}
+	webhookNetworks := get("CANOPY_WEBHOOK_ALLOWED_NETWORKS", "")
+	if webhookNetworks == "" && base != nil && base.Scheme != "https" {
+		webhookNetworks = DevelopmentWebhookNetworks
+	}
+	if cfg.WebhookAllowedNetworks, err = parseNetworks("CANOPY_WEBHOOK_ALLOWED_NETWORKS", webhookNetworks); err != nil {
+		errs = append(errs, err)
+	}
+	if cfg.WebhookHTTPHosts, err = parseHosts("CANOPY_WEBHOOK_HTTP_HOSTS", get("CANOPY_WEBHOOK_HTTP_HOSTS", "")); err != nil {
+		errs = append(errs, err)
+	}
 	if cfg.TrustedProxies, err = parseNetworks("CANOPY_TRUSTED_PROXIES", get("CANOPY_TRUSTED_PROXIES", "")); err != nil {
 		errs = append(errs, err)
 	}
@@ -171,6 +190,30 @@ func parseNetworks(name, raw string) ([]*net.IPNet, error) {
 		networks = append(networks, network)
 	}
 	return networks, errors.Join(errs...)
+}
+
+// DevelopmentWebhookNetworks is where a development server (http) delivers
+// webhooks when CANOPY_WEBHOOK_ALLOWED_NETWORKS is not set: loopback, where
+// `canopy webhook-receiver` listens.
+const DevelopmentWebhookNetworks = "127.0.0.0/8,::1/128"
+
+// parseHosts reads a comma-separated list of host names (no scheme, port or
+// path), lower-cased.
+func parseHosts(name, raw string) ([]string, error) {
+	var hosts []string
+	var errs []error
+	for _, host := range strings.Split(raw, ",") {
+		host = strings.ToLower(strings.TrimSpace(host))
+		if host == "" {
+			continue
+		}
+		if strings.ContainsAny(host, ":/@ ") && net.ParseIP(host) == nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not a host name (no scheme, port or path)", name, host))
+			continue
+		}
+		hosts = append(hosts, host)
+	}
+	return hosts, errors.Join(errs...)
 }
 
 // ParseBaseURL accepts an http(s) URL with a host and nothing else: tenant

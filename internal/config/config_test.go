@@ -91,6 +91,8 @@ func TestParseRejects(t *testing.T) {
 		{"CANOPY_TRUSTED_PROXIES", "10.0.0.0/99", "CANOPY_TRUSTED_PROXIES"},
 		{"CANOPY_DNS_RESOLVER", "127.0.0.1", "CANOPY_DNS_RESOLVER"},
 		{"CANOPY_SSO_PRIVATE_NETWORKS", "10.0.0.0/99", "CANOPY_SSO_PRIVATE_NETWORKS"},
+		{"CANOPY_WEBHOOK_ALLOWED_NETWORKS", "10.0.0.0/99", "CANOPY_WEBHOOK_ALLOWED_NETWORKS"},
+		{"CANOPY_WEBHOOK_HTTP_HOSTS", "http://hooks.example", "CANOPY_WEBHOOK_HTTP_HOSTS"},
 	}
 	for _, c := range cases {
 		t.Run(c.key+"="+c.value, func(t *testing.T) {
@@ -135,5 +137,41 @@ func TestSecretsFromEnvironment(t *testing.T) {
 	cfg, _ = Parse(env(map[string]string{"CANOPY_SESSION_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "CANOPY_DATA_DIR": t.TempDir()}))
 	if _, err := cfg.LoadSecrets(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Webhooks reach loopback on a development server (the demo's receiver)
+// and only public addresses on an https one, unless the operator says more.
+func TestWebhookNetworks(t *testing.T) {
+	cases := []struct {
+		name     string
+		vars     map[string]string
+		want     []string
+		httpHost []string
+	}{
+		{"development", map[string]string{}, []string{"127.0.0.0/8", "::1/128"}, nil},
+		{"https", map[string]string{"CANOPY_BASE_URL": "https://canopy.example"}, nil, nil},
+		{"https with an intranet", map[string]string{"CANOPY_BASE_URL": "https://canopy.example",
+			"CANOPY_WEBHOOK_ALLOWED_NETWORKS": "10.20.0.0/16", "CANOPY_WEBHOOK_HTTP_HOSTS": "Hooks.Intranet, 10.20.0.5"},
+			[]string{"10.20.0.0/16"}, []string{"hooks.intranet", "10.20.0.5"}},
+		{"development, chosen", map[string]string{"CANOPY_WEBHOOK_ALLOWED_NETWORKS": "192.168.0.0/16"}, []string{"192.168.0.0/16"}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := Parse(env(c.vars))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, n := range cfg.WebhookAllowedNetworks {
+				got = append(got, n.String())
+			}
+			if strings.Join(got, ",") != strings.Join(c.want, ",") {
+				t.Errorf("networks %v, want %v", got, c.want)
+			}
+			if strings.Join(cfg.WebhookHTTPHosts, ",") != strings.Join(c.httpHost, ",") {
+				t.Errorf("http hosts %v, want %v", cfg.WebhookHTTPHosts, c.httpHost)
+			}
+		})
 	}
 }

@@ -33,6 +33,8 @@ type Secrets struct {
 	// APIKeyHash keys the HMAC-SHA256 that API keys are stored as, so a
 	// copy of the database cannot be searched for a key without it.
 	APIKeyHash []byte
+	// WebhookSecret seals webhook endpoints' signing secrets at rest.
+	WebhookSecret []byte
 }
 
 const secretFile = "session.key"
@@ -53,7 +55,7 @@ func (c *Config) LoadSecrets() (*Secrets, error) {
 	return &Secrets{SessionHash: derive("session-hash"), SessionBlock: derive("session-block"), Handoff: derive("handoff"), Device: derive("device"),
 		SignInCounter: derive("signin-counter"), DatabaseScope: derive("database-scope"),
 		SSOClientSecret: derive("sso-client-secret"), SSOState: derive("sso-state"), SSOStateBlock: derive("sso-state-block"),
-		APIKeyHash: derive("api-key-hash")}, nil
+		APIKeyHash: derive("api-key-hash"), WebhookSecret: derive("webhook-secret")}, nil
 }
 
 func (c *Config) masterSecret() ([]byte, error) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"canopy/internal/devidp"
+	"canopy/internal/webhook"
 	"canopy/models"
 )
 
@@ -407,4 +408,37 @@ func ensureTestOrders(ctx context.Context, tx *models.Store, acme *models.Tenant
 		}
 	}
 	return nil
+}
+
+// SeedWebhooks gives Acme Corp a sandbox webhook endpoint at the
+// development receiver (`canopy webhook-receiver`, make webhook-receiver),
+// signing with its published secret, receiving every event. An endpoint
+// Acme already has there is left alone. store must be configured with
+// models.Store.WithWebhooks.
+func SeedWebhooks(ctx context.Context, store *models.Store) error {
+	url := "http://" + webhook.DevReceiverAddr + webhook.DevReceiverPath
+	return store.Tx(ctx, func(tx *models.Store) error {
+		acme, err := tx.TenantBySubdomain(ctx, "acme")
+		if err != nil {
+			return err
+		}
+		return actingIn(ctx, tx, acme.ID, func(ctx context.Context, tx *models.Store) error {
+			existing, err := tx.ListWebhookEndpoints(ctx, acme.ID, models.WebhookSandbox)
+			if err != nil {
+				return err
+			}
+			for _, e := range existing {
+				if e.URL == url {
+					return nil
+				}
+			}
+			events := make([]string, len(models.WebhookEventTypes))
+			for i, e := range models.WebhookEventTypes {
+				events[i] = e.Type
+			}
+			_, _, err = tx.CreateWebhookEndpoint(ctx, acme.ID, models.WebhookEndpointInput{Environment: models.WebhookSandbox,
+				URL: url, Description: "The development receiver (make webhook-receiver)", Events: events, Secret: webhook.DevSecret})
+			return err
+		})
+	})
 }

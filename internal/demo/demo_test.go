@@ -6,6 +6,7 @@ import (
 
 	"canopy/internal/demo"
 	"canopy/internal/testdb"
+	"canopy/internal/webhook"
 	"canopy/models"
 )
 
@@ -90,5 +91,34 @@ func TestSeedKeepsChanges(t *testing.T) {
 	}
 	if lab, _ = store.TenantBySubdomain(ctx, "acme-lab"); lab.Status != models.TenantActive {
 		t.Fatal("seeding again switched Acme Lab back off")
+	}
+}
+
+// Acme's sandbox endpoint points at the development receiver with the
+// published secret, once however often the demo is loaded.
+func TestSeedWebhooks(t *testing.T) {
+	ctx := context.Background()
+	store, err := models.NewStore(testdb.OpenDemo(t)).WithWebhooks(models.WebhookSettings{SecretKey: []byte("0123456789abcdef0123456789abcdef")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := demo.SeedWebhooks(ctx, store); err != nil {
+			t.Fatal(err)
+		}
+	}
+	acme, _ := store.TenantBySubdomain(ctx, "acme")
+	endpoints, err := store.ListWebhookEndpoints(ctx, acme.ID, "")
+	if err != nil || len(endpoints) != 1 {
+		t.Fatalf("endpoints %v, %v", endpoints, err)
+	}
+	e := endpoints[0]
+	if e.URL != "http://"+webhook.DevReceiverAddr+webhook.DevReceiverPath || e.Environment != models.WebhookSandbox ||
+		len(e.EventTypes()) != len(models.WebhookEventTypes) {
+		t.Errorf("endpoint %+v", e)
+	}
+	secrets, err := store.RevealWebhookSecret(ctx, acme.ID, e.ID)
+	if err != nil || secrets.Current != webhook.DevSecret {
+		t.Errorf("secret %+v, %v", secrets, err)
 	}
 }

@@ -1,0 +1,9 @@
+package webhookworker_test
+
+import (
+	"testing"
+
+	"canopy/internal/testdb"
+)
+
+func TestMain(m *testing.M) { testdb.Main(m) }
