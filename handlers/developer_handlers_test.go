@@ -321,6 +321,7 @@ func TestProductionAccessIsApprovedByStaff(t *testing.T) {
 	waiting := bob.get(accessForm)
 	wantStatus(t, waiting, http.StatusSeeOther)
 	wantBody(t, bob.follow(waiting), "is waiting for Canopy")
+	wantBody(t, alice.get(tenantURL("acme", "/")), "Production access is requested", "See where it stands")
 	again := bob.submit(accessForm, accessForm, url.Values{"intended_use": {"Again"}, "monthly_volume": {"3"}})
 	wantStatus(t, again, http.StatusUnprocessableEntity)
 	wantBody(t, again, "already has a request waiting")

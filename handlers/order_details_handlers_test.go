@@ -111,7 +111,7 @@ func TestOrderStatusChangesFromTheDashboard(t *testing.T) {
 	b.signIn("alice@acme.test", "acme")
 	id := a.orderID("acme", "ACME-1005")
 	page := b.get(orderURL("acme", id))
-	wantBody(t, page, "Mark in progress", "Cancel order", `data-confirm="Cancel the order for “Olivia Brown”?`, `value="in_progress"`, `value="cancelled"`)
+	wantBody(t, page, "Mark in progress", "Cancel order", `data-confirm="Cancel the order for “Olivia Brown”?`, `value="in_progress"`, `value="cancelled"`, `data-dismiss-label="Keep the order"`)
 	wantNoBody(t, page, "Mark completed")
 
 	steps := []struct {

@@ -14,6 +14,7 @@ type Setup struct {
 	UnbrandedTemplates int64 // templates without a branding company name
 	ProductionKeys     int64 // production API keys ever created, revoked ones too
 	ProductionApproved bool  // platform staff approved its production access
+	ProductionPending  bool  // a request for production access waits for platform staff
 }
 
 // HasProductionKeys tells whether the company created its first production
@@ -39,8 +40,9 @@ func (s *Store) SetupOf(ctx context.Context, tenantID int64) (Setup, error) {
 		Select(`(SELECT member_count FROM tenants WHERE id = ?) AS members, COUNT(*) AS templates,
 			COALESCE(SUM(CASE WHEN branding_company_name = '' THEN 1 ELSE 0 END), 0) AS unbranded_templates,
 			(SELECT COUNT(*) FROM api_keys WHERE tenant_id = ? AND environment = ?) AS production_keys,
-			EXISTS (SELECT 1 FROM production_access_requests WHERE tenant_id = ? AND status = ?) AS production_approved`,
-			tenantID, tenantID, APIProduction, tenantID, AccessApproved).
+			EXISTS (SELECT 1 FROM production_access_requests WHERE tenant_id = ? AND status = ?) AS production_approved,
+			EXISTS (SELECT 1 FROM production_access_requests WHERE tenant_id = ? AND status = ?) AS production_pending`,
+			tenantID, tenantID, APIProduction, tenantID, AccessApproved, tenantID, AccessPending).
 		Scan(&st).Error
 	if err != nil {
 		return st, fmt.Errorf("read setup progress: %w", err)

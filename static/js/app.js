@@ -111,6 +111,9 @@
     document.getElementById("confirm-message").textContent = form.dataset.confirm;
     var label = form.dataset.confirmLabel || form.querySelector("button[type=submit]").textContent.trim();
     document.getElementById("confirm-ok").textContent = label;
+    // "Cancel" beside "Cancel order" would be ambiguous: such a form names
+    // the way out itself.
+    dialog.querySelector('button[value="cancel"]').textContent = form.dataset.dismissLabel || "Cancel";
     dialog.showModal();
   }, true);
   // The answer is read from the button that closes the dialog, as it is
