@@ -61,7 +61,7 @@ func expiresIn(s views.Shell, at, now time.Time) string {
 	switch {
 	case d <= 0:
 		return "Expired " + s.Ago(at)
-	case d < time.Hour:
+	case d <= 59*time.Minute: // a key just rolled with an hour's grace expires "in 1 hour"
 		return "Expires in " + countOf(int(d/time.Minute)+1, "minute")
 	case d < 48*time.Hour:
 		return "Expires in " + countOf(int((d+time.Hour-1)/time.Hour), "hour")
