@@ -349,7 +349,12 @@ func atkRoutes(x *atk) map[string]atkRoute {
 		"POST /developers/api-keys/:id/revoke": {path: p("/developers/api-keys/{key}/revoke"), want: gate(settings, notFound)},
 		"POST /developers/api-keys/:id/roll":   {path: p("/developers/api-keys/{key}/roll"), form: f("expires_in", "0"), want: gate(settings, notFound)},
 		"GET /developers/api-keys/:id/roll":    {path: p("/developers/api-keys/{key}/roll"), want: gate(settings, notFound)},
-		"GET /developers/production-access":    {want: gate(settings, ok)},
+		"GET /developers/production-access": {want: gate(settings, func(c atkCase) int {
+			if x.accessPending[c.target] { // nothing to ask: the keys page says it waits
+				return http.StatusSeeOther
+			}
+			return http.StatusOK
+		})},
 		"POST /developers/production-access": {noSnap: true, form: f("intended_use", "Attack {n}", "monthly_volume", "5"), want: gate(settings, func(c atkCase) int {
 			if x.accessPending[c.target] {
 				return http.StatusUnprocessableEntity
