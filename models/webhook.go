@@ -787,3 +787,19 @@ func truncateText(s string, limit int) string {
 	}
 	return string(r[:limit])
 }
+
+// LastWebhookDeliveries is each of the company's endpoints' newest
+// delivery, by endpoint id, for the endpoints list: one query, whatever the
+// number of endpoints. An endpoint that never had one is missing.
+func (s *Store) LastWebhookDeliveries(ctx context.Context, tenantID int64) (map[int64]WebhookDelivery, error) {
+	newest := s.scoped(ctx, tenantID).Model(&WebhookDelivery{}).Select("MAX(id)").Group("endpoint_id")
+	var rows []WebhookDelivery
+	if err := s.scoped(ctx, tenantID).Where("id IN (?)", newest).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("last webhook deliveries: %w", err)
+	}
+	out := make(map[int64]WebhookDelivery, len(rows))
+	for _, d := range rows {
+		out[d.EndpointID] = d
+	}
+	return out, nil
+}
