@@ -180,3 +180,33 @@ func TestWebhooksCreateTestEventReplay(t *testing.T) {
 	wantNoSideways(t, phoneTab)
 	screenshot(t, phoneTab, "webhook-edit-phone.png")
 }
+
+// webhooksForTour gives Acme a sandbox endpoint with test deliveries and a
+// production endpoint disabled after a 410, and returns the first
+// endpoint and one of its deliveries.
+func webhooksForTour(t *testing.T, a *app, acme *models.Tenant) (endpointID, deliveryID int64) {
+	t.Helper()
+	ctx := context.Background()
+	e, _, err := a.store.CreateWebhookEndpoint(ctx, acme.ID, models.WebhookEndpointInput{Environment: models.WebhookSandbox,
+		URL: "http://127.0.0.1:9997/webhooks", Description: "Billing system (staging)", Events: []string{models.EventOrderCreated, models.EventMemberAdded}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, event := range []string{models.EventMemberAdded, models.EventOrderCreated} {
+		d, err := a.store.SendWebhookTestEvent(ctx, acme.ID, e.ID, event)
+		if err != nil {
+			t.Fatal(err)
+		}
+		deliveryID = d.ID
+	}
+	gone, _, err := a.store.CreateWebhookEndpoint(ctx, acme.ID, models.WebhookEndpointInput{Environment: models.WebhookProduction,
+		URL: "https://erp.acme.example/hooks/canopy", Events: []string{models.EventDeviceCreated}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.db.Exec("UPDATE webhook_endpoints SET enabled = ?, disabled_reason = ? WHERE id = ?", false,
+		"Disabled after the endpoint answered 410 Gone", gone.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	return e.ID, deliveryID
+}
