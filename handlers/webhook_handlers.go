@@ -164,7 +164,7 @@ func (h *Handlers) webhookEndpoint(c echo.Context) error {
 
 func (h *Handlers) renderWebhookEndpoint(c echo.Context, status int, secrets *models.WebhookSecrets, rotated bool) error {
 	rs := stateOf(c)
-	e, err := h.endpointOf(c)
+	id, err := pathID(c)
 	if err != nil {
 		return err
 	}
@@ -172,7 +172,7 @@ func (h *Handlers) renderWebhookEndpoint(c echo.Context, status int, secrets *mo
 	if c.Request().Method == http.MethodPost {
 		filter, page = models.WebhookDeliveryFilter{}, models.ParsePage("", models.WebhookLogPageSize)
 	}
-	log, err := h.store.ListWebhookDeliveries(c.Request().Context(), rs.tenant.ID, e.ID, filter, page)
+	e, log, err := h.store.WebhookEndpointWithDeliveries(c.Request().Context(), rs.tenant.ID, id, filter, page)
 	if err != nil {
 		return err
 	}

@@ -607,3 +607,19 @@ func TestLastWebhookDeliveries(t *testing.T) {
 		t.Fatal("an endpoint without deliveries has a last one")
 	}
 }
+
+func TestWebhookEndpointWithDeliveries(t *testing.T) {
+	w := newWebhookWorld(t)
+	ctx := context.Background()
+	e := w.endpoint(t, w.acme.ID, models.WebhookSandbox, allEvents(), nil)
+	if _, err := w.store.SendWebhookTestEvent(ctx, w.acme.ID, e.ID, models.EventMemberAdded); err != nil {
+		t.Fatal(err)
+	}
+	got, page, err := w.store.WebhookEndpointWithDeliveries(ctx, w.acme.ID, e.ID, models.WebhookDeliveryFilter{}, models.PageRequest{Number: 1, Size: 10})
+	if err != nil || got.ID != e.ID || len(page.Items) != 1 || page.Items[0].EventType != models.EventMemberAdded || !page.Items[0].Test {
+		t.Fatalf("endpoint %+v, deliveries %+v (%v)", got, page.Items, err)
+	}
+	if _, _, err := w.store.WebhookEndpointWithDeliveries(ctx, w.globex.ID, e.ID, models.WebhookDeliveryFilter{}, models.PageRequest{Number: 1, Size: 10}); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("another company's endpoint: %v", err)
+	}
+}
