@@ -126,6 +126,9 @@ func startCanopyOn(t *testing.T, hostname string) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if store, err = store.WithWebhooks(models.WebhookSettings{SecretKey: secrets.WebhookSecret, HTTPHosts: cfg.WebhookHTTPHosts}); err != nil {
+		t.Fatal(err)
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := &http.Server{
 		Handler:           handlers.New(cfg, store, secrets, log).Router(),

@@ -163,6 +163,7 @@ func tourPages(t *testing.T, a *app) []tourPage {
 	claimSSODomains(t, a, "acme-eu", "acme-europe.example")
 	ssoSettingsForTour(t, a, acme)
 	liveKey := apiKeysForTour(t, a, acme)
+	hook, hookDelivery := webhooksForTour(t, a, acme)
 	const alice, viewer, eve, staff, frank, carol = "alice@acme.test", "dave@acme.test", "eve@acme.test", "staff@canopy.test", "frank@acme.test", "carol@initech.test"
 	ok := int64(http.StatusOK)
 	return []tourPage{
@@ -219,6 +220,12 @@ func tourPages(t *testing.T, a *app) []tourPage {
 		{"api-key-roll", alice, "acme", fmt.Sprintf("/developers/api-keys/%d/roll", liveKey), ok},
 		{"api-keys-none", eve, "acme-eu", "/developers/api-keys", ok},
 		{"production-access", eve, "acme-eu", "/developers/production-access", ok},
+		{"webhooks", alice, "acme", "/developers/webhooks", ok},
+		{"webhooks-none", eve, "acme-eu", "/developers/webhooks", ok},
+		{"webhook-new", alice, "acme", "/developers/webhooks/new", ok},
+		{"webhook", alice, "acme", fmt.Sprintf("/developers/webhooks/%d", hook), ok},
+		{"webhook-edit", alice, "acme", fmt.Sprintf("/developers/webhooks/%d/edit", hook), ok},
+		{"webhook-delivery", alice, "acme", fmt.Sprintf("/developers/webhooks/deliveries/%d", hookDelivery), ok},
 
 		{"devices", eve, "acme-eu", "/devices", ok},
 		{"device-new", eve, "acme-eu", "/devices/new", ok},

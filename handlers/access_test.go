@@ -155,17 +155,32 @@ var routeExpectations = map[string]expectation{
 	// Developers: every member sees the API keys; Admins and Super Admins
 	// (PermManageSettings) create, roll and revoke them and ask for
 	// production access. Platform staff answer on the platform's host only.
-	"GET /developers/api-keys":             {tenant: members(303, 303, 200), apex: all(404)},
-	"GET /developers/api-keys/new":         {tenant: needsManageSettings(), apex: all(404)},
-	"POST /developers/api-keys":            {}, // checked in developer_handlers_test.go
-	"POST /developers/api-keys/:id/revoke": {},
-	"POST /developers/api-keys/:id/roll":   {},
-	"GET /developers/api-keys/:id/roll":    {}, // needs a key's id: checked in developer_handlers_test.go and the attack matrix
-	"GET /developers/production-access":    {tenant: needsManageSettings(), apex: all(404)},
-	"POST /developers/production-access":   {},
-	"GET /access-requests":                 {tenant: all(404), apex: all(404)},
-	"POST /access-requests/:id/approve":    {}, // checked in developer_handlers_test.go
-	"POST /access-requests/:id/decline":    {},
+	"GET /developers/api-keys":                        {tenant: members(303, 303, 200), apex: all(404)},
+	"GET /developers/api-keys/new":                    {tenant: needsManageSettings(), apex: all(404)},
+	"POST /developers/api-keys":                       {}, // checked in developer_handlers_test.go
+	"POST /developers/api-keys/:id/revoke":            {},
+	"POST /developers/api-keys/:id/roll":              {},
+	"GET /developers/api-keys/:id/roll":               {}, // needs a key's id: checked in developer_handlers_test.go and the attack matrix
+	"GET /developers/production-access":               {tenant: needsManageSettings(), apex: all(404)},
+	"POST /developers/production-access":              {},
+	"GET /developers/webhooks":                        {tenant: needsManageSettings(), apex: all(404)},
+	"GET /developers/webhooks/new":                    {tenant: needsManageSettings(), apex: all(404)},
+	"POST /developers/webhooks":                       {}, // checked in webhook_handlers_test.go and the attack matrix
+	"GET /developers/webhooks/:id":                    {}, // needs an endpoint's id: checked in webhook_handlers_test.go and the attack matrix
+	"GET /developers/webhooks/:id/edit":               {},
+	"POST /developers/webhooks/:id":                   {},
+	"POST /developers/webhooks/:id/enable":            {},
+	"POST /developers/webhooks/:id/disable":           {},
+	"POST /developers/webhooks/:id/delete":            {},
+	"POST /developers/webhooks/:id/reveal":            {},
+	"POST /developers/webhooks/:id/rotate":            {},
+	"POST /developers/webhooks/:id/test":              {},
+	"POST /developers/webhooks/:id/resend":            {},
+	"GET /developers/webhooks/deliveries/:id":         {}, // needs a delivery's id
+	"POST /developers/webhooks/deliveries/:id/replay": {},
+	"GET /access-requests":                            {tenant: all(404), apex: all(404)},
+	"POST /access-requests/:id/approve":               {}, // checked in developer_handlers_test.go
+	"POST /access-requests/:id/decline":               {},
 
 	// The signed-in person's own account: any member on a company's host,
 	// anyone signed in on the base domain (carol, a non-member of acme, too).

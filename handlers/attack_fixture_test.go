@@ -60,8 +60,8 @@ type atkMarker struct {
 
 var atkMarkers = map[string]atkMarker{
 	"admin":    {"Canopy Platform", "staff@canopy.test", []string{"Customer Success staff"}},
-	"acme":     {"Acme Corp", "alice@acme.test", []string{"ACME-1001", "Maria Garcia", "Cold-chain logistics"}},
-	"globex":   {"Globex", "bob@globex.test", []string{"Global shipping"}},
+	"acme":     {"Acme Corp", "alice@acme.test", []string{"ACME-1001", "Maria Garcia", "Cold-chain logistics", "hooks.acme-attack.example"}},
+	"globex":   {"Globex", "bob@globex.test", []string{"Global shipping", "hooks.globex-attack.example"}},
 	"initech":  {"Initech", "carol@initech.test", []string{"TPS reports", "login.initech.example"}},
 	"acme-eu":  {"Acme Europe", "eve@acme.test", []string{"EU-TL100-0001", "European operations"}},
 	"acme-lab": {"Acme Lab", "frank@acme.test", []string{"new device models"}},
@@ -189,10 +189,25 @@ func newAtk(t *testing.T) *atk {
 		x.ids["request:"+sub] = req.ID
 		x.accessPending[sub] = true
 	}
+	// A webhook endpoint of acme and of globex, each with a delivery, to aim
+	// at from the other companies: their URLs are markers above.
+	for _, sub := range []string{"acme", "globex"} {
+		e, _, err := a.store.CreateWebhookEndpoint(ctx, a.tenant(sub).ID, models.WebhookEndpointInput{Environment: models.WebhookSandbox,
+			URL: "https://hooks." + sub + "-attack.example/in", Events: []string{models.EventOrderCreated}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x.ids["hook:"+sub] = e.ID
+		d, err := a.store.SendWebhookTestEvent(ctx, a.tenant(sub).ID, e.ID, models.EventOrderCreated)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x.ids["delivery:"+sub] = d.ID
+	}
 	x.prepareSnapshot(t)
 	snap := x.snapshot()
 	for _, table := range []string{"tenants", "memberships", "invitations", "devices", "orders", "templates", "tenant_solutions", "sso_domains", "sso_connections",
-		"api_keys", "production_access_requests"} {
+		"api_keys", "production_access_requests", "webhook_endpoints", "webhook_deliveries"} {
 		if !strings.Contains(snap, "\n"+table+" [") && !strings.HasPrefix(snap, table+" [") {
 			t.Fatalf("the snapshot misses the %s table: it could not prove nothing changed", table)
 		}
@@ -244,7 +259,7 @@ func (x *atk) snapshot() string {
 
 // snapshotTables are the tables a refused request must leave as they were.
 var snapshotTables = []string{"tenants", "memberships", "invitations", "devices", "orders", "templates", "membership_templates", "tenant_solutions",
-	"sso_connections", "sso_domains", "api_keys", "production_access_requests"}
+	"sso_connections", "sso_domains", "api_keys", "production_access_requests", "webhook_endpoints", "webhook_deliveries"}
 
 // prepareSnapshot prepares snapshot's queries once: the matrix takes a
 // snapshot after each of its thousand or so POSTs.

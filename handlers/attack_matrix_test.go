@@ -124,6 +124,15 @@ func (x *atk) foreignKey(c atkCase) string {
 	return x.id("key:acme")
 }
 
+// foreignOf is a record of kind ("hook", "delivery") of globex when the
+// target is acme, else of acme: never the target's own.
+func (x *atk) foreignOf(kind string, c atkCase) string {
+	if c.target == "acme" {
+		return x.id(kind + ":globex")
+	}
+	return x.id(kind + ":acme")
+}
+
 func (x *atk) foreignRequest(c atkCase) string {
 	if c.target == "acme" {
 		return x.id("request:globex")
@@ -157,6 +166,8 @@ func atkRoutes(x *atk) map[string]atkRoute {
 			s = strings.ReplaceAll(s, "{domain}", x.foreignDomain(c))
 			s = strings.ReplaceAll(s, "{key}", x.foreignKey(c))
 			s = strings.ReplaceAll(s, "{request}", x.foreignRequest(c))
+			s = strings.ReplaceAll(s, "{hook}", x.foreignOf("hook", c))
+			s = strings.ReplaceAll(s, "{delivery}", x.foreignOf("delivery", c))
 			s = strings.ReplaceAll(s, "{template}", x.id("template:acme"))
 			s = strings.ReplaceAll(s, "{order}", x.id("order:acme"))
 			s = strings.ReplaceAll(s, "{lab}", x.id("tenant:acme-lab"))
@@ -349,12 +360,31 @@ func atkRoutes(x *atk) map[string]atkRoute {
 		"POST /developers/api-keys/:id/revoke": {path: p("/developers/api-keys/{key}/revoke"), want: gate(settings, notFound)},
 		"POST /developers/api-keys/:id/roll":   {path: p("/developers/api-keys/{key}/roll"), form: f("expires_in", "0"), want: gate(settings, notFound)},
 		"GET /developers/api-keys/:id/roll":    {path: p("/developers/api-keys/{key}/roll"), want: gate(settings, notFound)},
+		// The form is not offered while the company's request waits.
 		"GET /developers/production-access": {want: gate(settings, func(c atkCase) int {
-			if x.accessPending[c.target] { // nothing to ask: the keys page says it waits
+			if x.accessPending[c.target] {
 				return http.StatusSeeOther
 			}
 			return http.StatusOK
 		})},
+		// Webhooks: Admins and above of the company alone; another
+		// company's endpoint or delivery is not found, whatever the action.
+		"GET /developers/webhooks":     {want: gate(settings, ok)},
+		"GET /developers/webhooks/new": {want: gate(settings, ok)},
+		"POST /developers/webhooks": {noSnap: true, form: f("environment", "sandbox", "url", "https://hooks.attack.example/{n}", "events", "order.created"),
+			want: gate(settings, done)},
+		"GET /developers/webhooks/:id":                    {path: p("/developers/webhooks/{hook}"), want: gate(settings, notFound)},
+		"GET /developers/webhooks/:id/edit":               {path: p("/developers/webhooks/{hook}/edit"), want: gate(settings, notFound)},
+		"POST /developers/webhooks/:id":                   {path: p("/developers/webhooks/{hook}"), form: f("url", "https://hooks.attack.example/x", "events", "order.created"), want: gate(settings, notFound)},
+		"POST /developers/webhooks/:id/enable":            {path: p("/developers/webhooks/{hook}/enable"), want: gate(settings, notFound)},
+		"POST /developers/webhooks/:id/disable":           {path: p("/developers/webhooks/{hook}/disable"), want: gate(settings, notFound)},
+		"POST /developers/webhooks/:id/delete":            {path: p("/developers/webhooks/{hook}/delete"), want: gate(settings, notFound)},
+		"POST /developers/webhooks/:id/reveal":            {path: p("/developers/webhooks/{hook}/reveal"), want: gate(settings, notFound)},
+		"POST /developers/webhooks/:id/rotate":            {path: p("/developers/webhooks/{hook}/rotate"), want: gate(settings, notFound)},
+		"POST /developers/webhooks/:id/test":              {path: p("/developers/webhooks/{hook}/test"), form: f("event", "order.created"), want: gate(settings, notFound)},
+		"POST /developers/webhooks/:id/resend":            {path: p("/developers/webhooks/{hook}/resend"), form: f("since", "2020-01-01T00:00"), want: gate(settings, notFound)},
+		"GET /developers/webhooks/deliveries/:id":         {path: p("/developers/webhooks/deliveries/{delivery}"), want: gate(settings, notFound)},
+		"POST /developers/webhooks/deliveries/:id/replay": {path: p("/developers/webhooks/deliveries/{delivery}/replay"), want: gate(settings, notFound)},
 		"POST /developers/production-access": {noSnap: true, form: f("intended_use", "Attack {n}", "monthly_volume", "5"), want: gate(settings, func(c atkCase) int {
 			if x.accessPending[c.target] {
 				return http.StatusUnprocessableEntity

@@ -79,8 +79,17 @@ func newAppWith(t *testing.T, env map[string]string) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
+	store, err = store.WithWebhooks(models.WebhookSettings{SecretKey: secrets.WebhookSecret, HTTPHosts: cfg.WebhookHTTPHosts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverStore, err := models.NewStore(serverDB).WithScopeKey(testdb.ScopeKey).
+		WithWebhooks(models.WebhookSettings{SecretKey: secrets.WebhookSecret, HTTPHosts: cfg.WebhookHTTPHosts})
+	if err != nil {
+		t.Fatal(err)
+	}
 	logs := &testkit.LockedBuffer{}
-	h := handlers.New(cfg, models.NewStore(serverDB).WithScopeKey(testdb.ScopeKey), secrets,
+	h := handlers.New(cfg, serverStore, secrets,
 		slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	clock := &testClock{}
 	h.SetClock(clock.now)

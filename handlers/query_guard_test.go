@@ -244,6 +244,31 @@ func guardCases() []guardCase {
 			},
 		},
 		{
+			name: "webhook endpoints", email: "alice@acme.test", sub: "acme",
+			unit: "endpoints", sizes: [2]int{2, 40}, grow: growWebhookEndpoints,
+			steps: func(_ *testing.T, _ *app, _ *browser, _ int) []guardStep {
+				return []guardStep{{name: "GET /developers/webhooks", status: http.StatusOK,
+					body:    []string{"https://guard.example/000", "order.created"},
+					request: get(tenantURL("acme", "/developers/webhooks"))}}
+			},
+		},
+		{
+			name: "webhook delivery log", email: "alice@acme.test", sub: "acme",
+			unit: "deliveries", sizes: [2]int{3, 120}, grow: growWebhookDeliveries,
+			steps: func(t *testing.T, a *app, _ *browser, _ int) []guardStep {
+				endpoints, err := a.store.ListWebhookEndpoints(context.Background(), a.tenant("acme").ID, "")
+				if err != nil || len(endpoints) != 1 {
+					t.Fatalf("endpoints %v (%v)", endpoints, err)
+				}
+				page := tenantURL("acme", views.WebhookPath(endpoints[0].ID))
+				return []guardStep{
+					{name: "GET /developers/webhooks/:id", status: http.StatusOK, body: []string{"member.added", "Pending"}, request: get(page)},
+					{name: "GET /developers/webhooks/:id?event=order.created&status=pending", status: http.StatusOK, body: []string{"order.created"},
+						request: get(page + "?event=order.created&status=pending")},
+				}
+			},
+		},
+		{
 			name: "access requests", email: "staff@canopy.test", sub: "admin",
 			unit: "companies asking", sizes: [2]int{3, 40}, grow: growAccessRequests,
 			steps: func(_ *testing.T, _ *app, _ *browser, _ int) []guardStep {
@@ -704,6 +729,49 @@ func growAPIKeys(t *testing.T, a *app, n int) {
 			if _, err := a.store.RevokeAPIKey(context.Background(), k.TenantID, k.ID); err != nil {
 				t.Fatal(err)
 			}
+		}
+	}
+}
+
+// growWebhookEndpoints gives Acme n endpoints, half in each environment,
+// each with a delivery.
+func growWebhookEndpoints(t *testing.T, a *app, n int) {
+	t.Helper()
+	ctx := context.Background()
+	acme := a.tenant("acme").ID
+	for i := 0; i < n; i++ {
+		env := models.WebhookSandbox
+		if i%2 == 1 {
+			env = models.WebhookProduction
+		}
+		e, _, err := a.store.CreateWebhookEndpoint(ctx, acme, models.WebhookEndpointInput{Environment: env,
+			URL: fmt.Sprintf("https://guard.example/%03d", i), Events: []string{models.EventOrderCreated}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.store.SendWebhookTestEvent(ctx, acme, e.ID, models.EventOrderCreated); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// growWebhookDeliveries gives one endpoint of Acme's n test deliveries.
+func growWebhookDeliveries(t *testing.T, a *app, n int) {
+	t.Helper()
+	ctx := context.Background()
+	acme := a.tenant("acme").ID
+	e, _, err := a.store.CreateWebhookEndpoint(ctx, acme, models.WebhookEndpointInput{Environment: models.WebhookSandbox,
+		URL: "https://guard.example/log", Events: []string{models.EventOrderCreated}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		event := models.EventOrderCreated
+		if i%2 == 1 {
+			event = models.EventMemberAdded
+		}
+		if _, err := a.store.SendWebhookTestEvent(ctx, acme, e.ID, event); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

@@ -588,10 +588,25 @@ type WebhookDeliveryRow struct {
 // ListWebhookDeliveries is one page of an endpoint's deliveries, newest
 // first; another tenant's endpoint is ErrNotFound.
 func (s *Store) ListWebhookDeliveries(ctx context.Context, tenantID, endpointID int64, f WebhookDeliveryFilter, page PageRequest) (Page[WebhookDeliveryRow], error) {
-	out := Page[WebhookDeliveryRow]{PageRequest: page}
 	if _, err := s.WebhookEndpointOf(ctx, tenantID, endpointID); err != nil {
-		return out, err
+		return Page[WebhookDeliveryRow]{PageRequest: page}, err
 	}
+	return s.listWebhookDeliveries(ctx, tenantID, endpointID, f, page)
+}
+
+// WebhookEndpointWithDeliveries is an endpoint and one page of its
+// deliveries, as its page shows them: the endpoint read once.
+func (s *Store) WebhookEndpointWithDeliveries(ctx context.Context, tenantID, endpointID int64, f WebhookDeliveryFilter, page PageRequest) (*WebhookEndpoint, Page[WebhookDeliveryRow], error) {
+	e, err := s.WebhookEndpointOf(ctx, tenantID, endpointID)
+	if err != nil {
+		return nil, Page[WebhookDeliveryRow]{PageRequest: page}, err
+	}
+	out, err := s.listWebhookDeliveries(ctx, tenantID, endpointID, f, page)
+	return e, out, err
+}
+
+func (s *Store) listWebhookDeliveries(ctx context.Context, tenantID, endpointID int64, f WebhookDeliveryFilter, page PageRequest) (Page[WebhookDeliveryRow], error) {
+	out := Page[WebhookDeliveryRow]{PageRequest: page}
 	q := s.scoped(ctx, tenantID).Model(&WebhookDelivery{}).Where("endpoint_id = ?", endpointID)
 	if f.EventType != "" {
 		q = q.Where("event_type = ?", f.EventType)
@@ -786,4 +801,20 @@ func truncateText(s string, limit int) string {
 		return s
 	}
 	return string(r[:limit])
+}
+
+// LastWebhookDeliveries is each of the company's endpoints' newest
+// delivery, by endpoint id, for the endpoints list: one query, whatever the
+// number of endpoints. An endpoint that never had one is missing.
+func (s *Store) LastWebhookDeliveries(ctx context.Context, tenantID int64) (map[int64]WebhookDelivery, error) {
+	newest := s.scoped(ctx, tenantID).Model(&WebhookDelivery{}).Select("MAX(id)").Group("endpoint_id")
+	var rows []WebhookDelivery
+	if err := s.scoped(ctx, tenantID).Where("id IN (?)", newest).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("last webhook deliveries: %w", err)
+	}
+	out := make(map[int64]WebhookDelivery, len(rows))
+	for _, d := range rows {
+		out[d.EndpointID] = d
+	}
+	return out, nil
 }

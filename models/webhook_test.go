@@ -575,3 +575,51 @@ func TestWebhookMigrationRoundTrip(t *testing.T) {
 		t.Fatalf("after going up again: %v", err)
 	}
 }
+
+func TestLastWebhookDeliveries(t *testing.T) {
+	w := newWebhookWorld(t)
+	ctx := context.Background()
+	quiet := w.endpoint(t, w.acme.ID, models.WebhookSandbox, allEvents(), nil)
+	busy, _, err := w.store.CreateWebhookEndpoint(ctx, w.acme.ID, models.WebhookEndpointInput{
+		Environment: models.WebhookSandbox, URL: "https://hooks.example.com/busy", Events: allEvents()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := w.endpoint(t, w.globex.ID, models.WebhookSandbox, allEvents(), nil)
+	if _, err := w.store.SendWebhookTestEvent(ctx, w.acme.ID, busy.ID, models.EventOrderCreated); err != nil {
+		t.Fatal(err)
+	}
+	last, err := w.store.SendWebhookTestEvent(ctx, w.acme.ID, busy.ID, models.EventMemberAdded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.store.SendWebhookTestEvent(ctx, w.globex.ID, other.ID, models.EventOrderCreated); err != nil {
+		t.Fatal(err)
+	}
+	got, err := w.store.LastWebhookDeliveries(ctx, w.acme.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[busy.ID].ID != last.ID || got[busy.ID].EventType != models.EventMemberAdded {
+		t.Fatalf("last deliveries %+v, want only %d's newest (%d)", got, busy.ID, last.ID)
+	}
+	if _, ok := got[quiet.ID]; ok {
+		t.Fatal("an endpoint without deliveries has a last one")
+	}
+}
+
+func TestWebhookEndpointWithDeliveries(t *testing.T) {
+	w := newWebhookWorld(t)
+	ctx := context.Background()
+	e := w.endpoint(t, w.acme.ID, models.WebhookSandbox, allEvents(), nil)
+	if _, err := w.store.SendWebhookTestEvent(ctx, w.acme.ID, e.ID, models.EventMemberAdded); err != nil {
+		t.Fatal(err)
+	}
+	got, page, err := w.store.WebhookEndpointWithDeliveries(ctx, w.acme.ID, e.ID, models.WebhookDeliveryFilter{}, models.PageRequest{Number: 1, Size: 10})
+	if err != nil || got.ID != e.ID || len(page.Items) != 1 || page.Items[0].EventType != models.EventMemberAdded || !page.Items[0].Test {
+		t.Fatalf("endpoint %+v, deliveries %+v (%v)", got, page.Items, err)
+	}
+	if _, _, err := w.store.WebhookEndpointWithDeliveries(ctx, w.globex.ID, e.ID, models.WebhookDeliveryFilter{}, models.PageRequest{Number: 1, Size: 10}); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("another company's endpoint: %v", err)
+	}
+}

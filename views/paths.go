@@ -39,6 +39,25 @@ const (
 	AccessRequestsPath   = "/access-requests"              // platform staff's list of requests
 )
 
+// Developers → Webhooks: a company's endpoints, each with its delivery log.
+const (
+	WebhooksPath          = "/developers/webhooks"
+	NewWebhookPath        = WebhooksPath + "/new"
+	WebhookDeliveriesPath = WebhooksPath + "/deliveries"
+)
+
+// WebhookPath is an endpoint's page, or an action on it:
+// WebhookPath(7) is "/developers/webhooks/7", WebhookPath(7, "rotate") posts there.
+func WebhookPath(id int64, action ...string) string {
+	return strings.Join(append([]string{WebhooksPath, strconv.FormatInt(id, 10)}, action...), "/")
+}
+
+// WebhookDeliveryPath is a delivery's page, or an action on it:
+// WebhookDeliveryPath(9, "replay").
+func WebhookDeliveryPath(id int64, action ...string) string {
+	return strings.Join(append([]string{WebhookDeliveriesPath, strconv.FormatInt(id, 10)}, action...), "/")
+}
+
 // APIKeyPath is an action on a company's API key: APIKeyPath(7, "revoke").
 func APIKeyPath(id int64, action string) string { return itemPath(APIKeysPath, id, action) }
 

@@ -338,3 +338,64 @@
     });
   });
 })();
+
+// The webhook endpoint form's live preview: data-samples holds, per event
+// type, the JSON the server would send with every field; the preview keeps
+// the fields ticked for the event's object type, keys in order as the
+// server writes them. Without scripts, the preview shown is the server's
+// for the fields as they were when the page was drawn.
+(function () {
+  "use strict";
+  var box = document.querySelector("[data-webhook-preview]");
+  if (!box) return;
+  var samples;
+  try { samples = JSON.parse(box.dataset.samples); } catch (e) { return; }
+  var select = box.querySelector("[data-preview-event]");
+  var output = box.querySelector("[data-preview-output]");
+  var objects = { "order.": "order", "device.": "device", "member.": "member", "subtenant.": "subtenant" };
+  function objectOf(eventType) {
+    for (var prefix in objects) {
+      if (eventType.indexOf(prefix) === 0) return objects[prefix];
+    }
+    return "";
+  }
+  function sorted(value) {
+    if (!value || typeof value !== "object" || Array.isArray(value)) return value;
+    var out = {};
+    Object.keys(value).sort().forEach(function (k) { out[k] = sorted(value[k]); });
+    return out;
+  }
+  function draw() {
+    var eventType = select.value;
+    var sample = samples[eventType];
+    if (!sample) return;
+    var object = objectOf(eventType);
+    var chosen = {};
+    box.querySelectorAll('input[type="checkbox"][data-object="' + object + '"]').forEach(function (input) {
+      if (input.checked) chosen[input.value] = true;
+    });
+    var data = {};
+    Object.keys(sample.data || {}).forEach(function (name) {
+      if (chosen[name]) data[name] = sample.data[name];
+    });
+    var payload = {};
+    Object.keys(sample).forEach(function (k) { payload[k] = k === "data" ? data : sample[k]; });
+    output.textContent = JSON.stringify(sorted(payload), null, 2);
+  }
+  select.addEventListener("change", draw);
+  box.addEventListener("change", function (event) {
+    if (event.target.matches('input[type="checkbox"]')) draw();
+  });
+  // The events ticked above choose what the preview shows first.
+  var form = box.closest("form");
+  if (form) {
+    form.addEventListener("change", function (event) {
+      var input = event.target;
+      if (input.name === "events" && input.checked && samples[input.value]) {
+        select.value = input.value;
+        draw();
+      }
+    });
+  }
+  draw();
+})();
