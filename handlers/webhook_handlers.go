@@ -333,7 +333,7 @@ func (h *Handlers) replayWebhookDelivery(c echo.Context) error {
 	}
 	err = h.store.ReplayWebhookDelivery(c.Request().Context(), stateOf(c).tenant.ID, id)
 	switch {
-	case errors.Is(err, models.ErrWebhookEndpointDisabled):
+	case errors.Is(err, models.ErrWebhookEndpointDisabled), errors.Is(err, models.ErrWebhookDeliveryInFlight), errors.Is(err, models.ErrChangedMeanwhile):
 		h.flash(c, "error", refusal(err))
 	case err != nil:
 		return err

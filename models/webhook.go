@@ -205,6 +205,10 @@ var ErrWebhooksNotConfigured = errors.New("webhooks: the store has no key for en
 // event and a replay included; enable it first.
 var ErrWebhookEndpointDisabled = errors.New("this webhook endpoint is disabled; enable it first")
 
+// ErrWebhookDeliveryInFlight refuses replaying a delivery a worker is
+// sending at this moment: it would go out twice at once.
+var ErrWebhookDeliveryInFlight = errors.New("this delivery is being sent right now; its outcome shows in a moment")
+
 func (s *Store) webhookBox() (*sealbox.Box, error) {
 	if s.webhooks == nil {
 		return nil, ErrWebhooksNotConfigured
@@ -718,7 +722,13 @@ func (s *Store) ReplayWebhookDelivery(ctx context.Context, tenantID, deliveryID 
 		if !e.Enabled {
 			return ErrWebhookEndpointDisabled
 		}
-		if err := tx.requeueDeliveries(ctx, tenantID, "id = ?", deliveryID); err != nil {
+		now := tx.db.NowFunc()
+		if d.Status == DeliveryPending && d.ClaimedUntil != nil && d.ClaimedUntil.After(now) {
+			return ErrWebhookDeliveryInFlight
+		}
+		// The lease is part of the condition: a worker that claimed it
+		// since it was read keeps it.
+		if err := tx.requeueDeliveries(ctx, tenantID, "id = ? AND (claimed_until IS NULL OR claimed_until < ?)", deliveryID, now); err != nil {
 			return err
 		}
 		return tx.audit(ctx, tenantID, AuditWebhookDeliveryReplayed, AuditTarget{Type: "webhook_delivery", ID: d.ID, Label: d.EventType},

@@ -377,6 +377,13 @@ func TestWebhookEndpointLifecycle(t *testing.T) {
 	if err := w.store.ReplayWebhookDelivery(ctx, w.acme.ID, d.ID); err != nil {
 		t.Fatal(err)
 	}
+	// While a worker sends it, a replay would send it twice at once.
+	if jobs, err := w.store.ClaimDueWebhookDeliveries(context.Background(), "worker-1", time.Now(), 10, 2, time.Minute); err != nil || len(jobs) == 0 {
+		t.Fatalf("claim: %v, %v", jobs, err)
+	}
+	if err := w.store.ReplayWebhookDelivery(ctx, w.acme.ID, d.ID); !errors.Is(err, models.ErrWebhookDeliveryInFlight) {
+		t.Errorf("replaying a delivery being sent: %v, want ErrWebhookDeliveryInFlight", err)
+	}
 
 	log, err := w.store.AuditLog(ctx, w.acme.ID, false, models.AuditFilter{}, models.PageRequest{Number: 1, Size: 50})
 	if err != nil {

@@ -41,7 +41,37 @@ var (
 	// metadataAddresses are clouds' instance metadata services that are
 	// not link-local: AWS's IPv6 one, Alibaba's.
 	metadataAddresses = []net.IP{net.ParseIP("fd00:ec2::254"), net.ParseIP("100.100.100.200")}
+	// reserved are ranges no public service answers on: benchmarking
+	// (198.18/15), IETF protocol assignments (192.0.0/24), the old class E
+	// (240/4) and IPv6's deprecated site-local (fec0::/10).
+	reserved = []*net.IPNet{mustCIDR("198.18.0.0/15"), mustCIDR("192.0.0.0/24"), mustCIDR("240.0.0.0/4"), mustCIDR("fec0::/10")}
+	// translated are IPv6 ranges that carry an IPv4 address a gateway
+	// reaches for them: NAT64 (64:ff9b::/96, 64:ff9b:1::/48) and 6to4
+	// (2002::/16), with where in the address the IPv4 one sits.
+	translated = []struct {
+		network *net.IPNet
+		at      int
+	}{{mustCIDR("64:ff9b::/96"), 12}, {mustCIDR("64:ff9b:1::/48"), 12}, {mustCIDR("2002::/16"), 2}}
+	// ipv4Compatible is the deprecated ::a.b.c.d form.
+	ipv4Compatible = mustCIDR("::/96")
 )
+
+// embeddedIPv4 is the IPv4 address an IPv6 one carries for a translator,
+// or nil.
+func embeddedIPv4(ip net.IP) net.IP {
+	if ip.To4() != nil || len(ip) != net.IPv6len {
+		return nil
+	}
+	for _, t := range translated {
+		if t.network.Contains(ip) {
+			return net.IPv4(ip[t.at], ip[t.at+1], ip[t.at+2], ip[t.at+3])
+		}
+	}
+	if ipv4Compatible.Contains(ip) && !ip.IsUnspecified() && !ip.IsLoopback() {
+		return net.IPv4(ip[12], ip[13], ip[14], ip[15])
+	}
+	return nil
+}
 
 func mustCIDR(s string) *net.IPNet {
 	_, n, err := net.ParseCIDR(s)
@@ -54,6 +84,10 @@ func mustCIDR(s string) *net.IPNet {
 // Class names the kind of a forbidden address, for messages and tests;
 // "" for an address that is public.
 func Class(ip net.IP) string {
+	if v4 := embeddedIPv4(ip); v4 != nil {
+		// Classed as what the translator would reach.
+		return Class(v4)
+	}
 	switch {
 	case ip == nil:
 		return "not an IP address"
@@ -71,8 +105,19 @@ func Class(ip net.IP) string {
 		return "private"
 	case sharedAddressSpace.Contains(ip):
 		return "shared"
+	case isReserved(ip):
+		return "reserved"
 	}
 	return ""
+}
+
+func isReserved(ip net.IP) bool {
+	for _, n := range reserved {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 func isMetadata(ip net.IP) bool {

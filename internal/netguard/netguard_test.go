@@ -50,6 +50,17 @@ func TestPolicyPerAddressClass(t *testing.T) {
 		{"100.64.1.1:80", development, "shared", true},
 		{"100.100.100.200:80", development, "metadata", false},
 		{"[fd00:ec2::254]:80", development, "metadata", false},
+		// IPv6 addresses a translator turns into IPv4 ones are what they reach.
+		{"[64:ff9b::a9fe:a9fe]:80", development, "link-local", false},
+		{"[64:ff9b::7f00:1]:80", public, "loopback", false},
+		{"[64:ff9b::a00:1]:80", public, "private", false},
+		{"[64:ff9b:1::a00:1]:80", public, "private", false},
+		{"[2002:a00:1::1]:80", public, "private", false},
+		{"[::a00:1]:80", public, "private", false},
+		{"[64:ff9b::5db8:d822]:443", public, "", true},
+		{"198.18.0.1:80", public, "reserved", false},
+		{"240.0.0.1:80", public, "reserved", false},
+		{"[fec0::1]:80", public, "reserved", false},
 	}
 	for _, c := range cases {
 		host, _, _ := net.SplitHostPort(c.address)

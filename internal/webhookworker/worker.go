@@ -18,8 +18,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -302,7 +304,21 @@ func describe(err error, timeout time.Duration) string {
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
 		return fmt.Sprintf("no answer within %s", timeout)
 	}
+	// net/http names the whole URL in its errors; a token a company put in
+	// its URL's query must not reach the server's log or the delivery log.
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		return urlErr.Op + " " + withoutQuery(urlErr.URL) + ": " + urlErr.Err.Error()
+	}
 	return err.Error()
+}
+
+// withoutQuery is raw without its query and fragment.
+func withoutQuery(raw string) string {
+	if i := strings.IndexAny(raw, "?#"); i >= 0 {
+		return raw[:i] + "?…"
+	}
+	return raw
 }
 
 // prune forgets the log older than models.WebhookLogRetention. Every
