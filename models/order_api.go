@@ -62,6 +62,9 @@ func (s *Store) CreateOrderByAPIKey(ctx context.Context, tenantID int64, n NewAP
 		if err := tx.recordOrderEvent(ctx, o, nil); err != nil {
 			return err
 		}
+		if err := tx.emitOrderEvent(ctx, o, EventOrderCreated); err != nil {
+			return err
+		}
 		err := tx.audit(ctx, tenantID, AuditOrderCreated, o.auditTarget(), nil, map[string]any{
 			"template_id": o.TemplateID, "applicant_email": o.ApplicantEmail, "reference": o.Reference, "environment": o.Environment})
 		if err != nil {

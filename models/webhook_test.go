@@ -153,6 +153,24 @@ func TestOrderEventsShapedPerEndpoint(t *testing.T) {
 	if n := len(w.deliveries(t, sandbox)); n != 0 {
 		t.Errorf("a live order reached a sandbox endpoint %d times", n)
 	}
+	// An order made through the API is announced the same way: a sandbox
+	// key's test order to the sandbox endpoint only.
+	key, err := w.store.CreateAPIKey(ctx, w.acme.ID, models.NewAPIKey{Name: "Integration", Environment: models.APISandbox, Scopes: models.APIScopes},
+		models.HashedAPIKey{Hash: strings.Repeat("ab", 32), Prefix: "cnp_test_", Last4: "abcd"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byKey := models.WithActor(ctx, models.Actor{Email: "API key", APIKeyID: key.ID})
+	if _, err := w.store.CreateOrderByAPIKey(byKey, w.acme.ID, models.NewAPIOrder{NewOrder: models.NewOrder{TemplateID: w.tpl.ID, ApplicantName: "Test Person"},
+		APIKeyID: key.ID, Environment: models.OrderTest}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := types(w.deliveries(t, sandbox)); !slices.Equal(got, []string{"order.created"}) {
+		t.Errorf("the sandbox endpoint heard %v of a test order made through the API, want order.created", got)
+	}
+	if n := len(w.deliveries(t, plain)); n != 4 {
+		t.Errorf("a test order reached a production endpoint: %d deliveries", n)
+	}
 	if n := len(w.deliveries(t, devicesOnly)); n != 0 {
 		t.Errorf("an endpoint not subscribed to orders got %d", n)
 	}

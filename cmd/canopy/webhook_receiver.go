@@ -71,16 +71,19 @@ func runReceiver(ctx context.Context, addr, secret string, out io.Writer, ready 
 		return fmt.Errorf("webhook-receiver: %w", err)
 	}
 	srv := &http.Server{Handler: rc, ReadHeaderTimeout: 10 * time.Second}
+	whose := "The demo data gives Acme Corp a sandbox endpoint at this URL with this secret;\nan endpoint of your own works too (--secret or CANOPY_WEBHOOK_SECRET)."
+	if secret != webhook.DevSecret {
+		whose = "It verifies with this secret only: the demo endpoint's deliveries, signed\nwith the demo secret, are refused while it runs so."
+	}
 	fmt.Fprintf(out, `Canopy webhook receiver: prints each webhook whose signature verifies, refuses the others.
 
   endpoint URL  http://%s%s
   secret        %s
 
-The demo data gives Acme Corp a sandbox endpoint at this URL with this secret;
-an endpoint of your own works too (--secret or CANOPY_WEBHOOK_SECRET).
+%s
 Press Ctrl-C to stop.
 
-`, listener.Addr(), webhook.DevReceiverPath, secret)
+`, listener.Addr(), webhook.DevReceiverPath, secret, whose)
 	if ready != nil {
 		ready <- listener.Addr().String()
 	}
