@@ -31,24 +31,17 @@ import (
 //
 // The delivery worker's own methods are in webhook_worker.go.
 
-// WebhookEnvironment is which API environment an endpoint belongs to.
-type WebhookEnvironment string
+// WebhookEnvironment is the API environment an endpoint belongs to: the
+// same sandbox and production as API keys'. Sandbox endpoints receive test
+// orders, production endpoints live ones; both receive devices', members'
+// and sub-tenants' events, which have no test version.
+type WebhookEnvironment = APIEnvironment
 
-// The environments: sandbox endpoints receive test orders, production
-// endpoints live ones; both receive devices', members' and sub-tenants'
-// events, which have no test version.
+// The environments, by their webhook names.
 const (
-	WebhookSandbox    WebhookEnvironment = "sandbox"
-	WebhookProduction WebhookEnvironment = "production"
+	WebhookSandbox    = APISandbox
+	WebhookProduction = APIProduction
 )
-
-// Label is the environment as people read it.
-func (e WebhookEnvironment) Label() string {
-	if e == WebhookProduction {
-		return "Production"
-	}
-	return "Sandbox"
-}
 
 // ParseWebhookEnvironment accepts only the two environments.
 func ParseWebhookEnvironment(s string) (WebhookEnvironment, bool) {
