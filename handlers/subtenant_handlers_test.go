@@ -135,11 +135,10 @@ func TestExistingUserOwnsOnlyAfterAccepting(t *testing.T) {
 	wantBody(t, staff.get(tenantURL("admin", "/sub-tenants")), "Companies", "Acme Corp", "Globex")
 	form := subTenantForm("Umbrella", "umbrella", "dave@acme.test") // dave owns nothing yet
 	form.Set("confirmed", "yes")
-	form.Set("billing_rolls_up", "on")
 	list := staff.follow(staff.submit(tenantURL("admin", "/sub-tenants/new"), tenantURL("admin", "/sub-tenants"), form))
 	wantBody(t, list, "Umbrella is active", "An invitation to own it was emailed to dave@acme.test; they become its owner when they accept.")
 	u := a.tenant("umbrella")
-	if u.OwnerUserID != nil || !u.BillingRollsUp || *u.ParentID != a.tenant("admin").ID {
+	if u.OwnerUserID != nil || *u.ParentID != a.tenant("admin").ID {
 		t.Fatalf("umbrella before the answer %+v", u)
 	}
 	links := a.inbox("dave@acme.test")

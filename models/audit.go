@@ -90,6 +90,11 @@ const (
 	AuditWebhookSecretRotated    = "webhook_endpoint.secret_rotated"
 	AuditWebhookSecretRevealed   = "webhook_endpoint.secret_revealed"
 	AuditWebhookDeliveryReplayed = "webhook_delivery.replayed"
+
+	AuditBillingPlanCreated  = "billing_plan.created"
+	AuditBillingPlanUpdated  = "billing_plan.updated"
+	AuditBillingPlanArchived = "billing_plan.archived"
+	AuditBillingTermsChanged = "billing_terms.changed"
 )
 
 // AuditAction is one known action and how people read it.
@@ -149,6 +154,10 @@ var AuditActions = []AuditAction{
 	{AuditWebhookSecretRotated, "Webhook secret rotated"},
 	{AuditWebhookSecretRevealed, "Webhook secret revealed"},
 	{AuditWebhookDeliveryReplayed, "Webhook delivery replayed"},
+	{AuditBillingPlanCreated, "Billing plan created"},
+	{AuditBillingPlanUpdated, "Billing plan edited"},
+	{AuditBillingPlanArchived, "Billing plan archived"},
+	{AuditBillingTermsChanged, "Billing terms changed"},
 }
 
 // AuditActionLabel is how people read an action key.

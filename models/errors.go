@@ -86,6 +86,10 @@ var (
 	// are final.
 	ErrOrderTransition = errors.New("the order cannot move to that status from where it is")
 
+	// ErrDefaultPlan: the default billing plan cannot be archived; make
+	// another the default first.
+	ErrDefaultPlan = errors.New("the default plan cannot be archived; make another plan the default first")
+
 	// ErrDeviceDeprovisioned: deprovisioning a device is final.
 	ErrDeviceDeprovisioned = errors.New("the device is already deprovisioned; deprovisioning is final")
 )

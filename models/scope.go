@@ -32,6 +32,7 @@ type Scope struct {
 	invitationToken string // hash of an invitation link's token: that invitation
 	mailer          bool   // the mail worker: the whole outbox
 	webhookWorker   bool   // the webhook worker: the webhook tables of every tenant
+	billingWorker   bool   // the statement closing job: the billing tables of every tenant
 }
 
 // mailerScope is the mail worker's: the outbox and nothing else.
@@ -41,6 +42,10 @@ var mailerScope = Scope{mailer: true}
 // tables of every tenant, queueing the email that an endpoint was
 // disabled, and that one audit action (migrations/postgres/00024).
 var webhookWorkerScope = Scope{webhookWorker: true}
+
+// billingWorkerScope is the closing job's: the billing tables of every
+// tenant and nothing else of theirs (migrations/postgres/00025).
+var billingWorkerScope = Scope{billingWorker: true}
 
 type scopeKey struct{}
 
@@ -180,7 +185,7 @@ func (s *Store) applyScope(ctx context.Context, scope Scope) error {
 // settings are the scope's values as the database reads them, in the order
 // the signature covers them: tenant, subtree, user, invitation token, and
 // the worker (app.mailer: "on" for the mail worker, "webhooks" for the
-// webhook worker).
+// webhook worker, "billing" for the closing job).
 func (scope Scope) settings() [5]string {
 	return [5]string{idSetting(scope.TenantID), onSetting(scope.Subtree), idSetting(scope.UserID),
 		scope.invitationToken, scope.workerSetting()}
@@ -192,6 +197,8 @@ func (scope Scope) workerSetting() string {
 		return "on"
 	case scope.webhookWorker:
 		return "webhooks"
+	case scope.billingWorker:
+		return "billing"
 	}
 	return ""
 }

@@ -19,7 +19,25 @@ type NewSubTenant struct {
 	Description    string
 	Email          string // becomes the owner and first Super Admin
 	Timezone       string
+	// BillingRollsUp bills it to its parent (a company under the platform
+	// pays for itself unless BillToTenantID names a company).
 	BillingRollsUp bool
+	// BillToTenantID and PlanID are platform staff's choices for a company
+	// they create: the company it is billed to (0: itself) and its plan (0:
+	// the default plan).
+	BillToTenantID int64
+	PlanID         int64
+}
+
+// billTo is the company the new one is billed to, 0 when it pays itself.
+func (n *NewSubTenant) billTo(parent *Tenant) int64 {
+	if n.BillToTenantID != 0 {
+		return n.BillToTenantID
+	}
+	if n.BillingRollsUp && !parent.IsPlatform() {
+		return parent.ID
+	}
+	return 0
 }
 
 // ValidateSubTenant checks the form without writing anything, so the person
@@ -104,9 +122,12 @@ func (s *Store) CreateSubTenant(ctx context.Context, n NewSubTenant, mail MailFo
 	}
 	var tenant *Tenant
 	err := s.Tx(ctx, func(tx *Store) error {
-		var err error
+		parent, err := tx.TenantByID(ctx, n.ParentID)
+		if err != nil {
+			return err
+		}
 		tenant, err = tx.CreateTenant(ctx, NewTenant{ParentID: n.ParentID, Name: n.Name, Subdomain: n.Subdomain, Description: n.Description,
-			ContactEmail: n.Email, Timezone: n.Timezone, BillingRollsUp: n.BillingRollsUp})
+			ContactEmail: n.Email, Timezone: n.Timezone, PlanID: n.PlanID, BillToTenantID: n.billTo(parent)})
 		if err != nil {
 			return err
 		}

@@ -33,7 +33,6 @@ type Tenant struct {
 	Timezone       string
 	Status         TenantStatus
 	OwnerUserID    *int64
-	BillingRollsUp bool
 	SSOInherit     bool `gorm:"column:sso_inherit"`
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
@@ -106,7 +105,12 @@ type NewTenant struct {
 	ContactEmail   string
 	Timezone       string
 	OwnerUserID    int64
-	BillingRollsUp bool
+	// PlanID is the billing plan it starts on: 0 for its parent's, or the
+	// default plan under the platform.
+	PlanID int64
+	// BillToTenantID is the company it is billed to; 0 when it pays for
+	// itself.
+	BillToTenantID int64
 }
 
 func (n *NewTenant) validate() FieldErrors {
@@ -161,7 +165,7 @@ func (s *Store) CreateTenant(ctx context.Context, n NewTenant) (*Tenant, error) 
 	}
 	t := &Tenant{
 		Name: n.Name, Subdomain: n.Subdomain, Description: n.Description, ContactEmail: n.ContactEmail,
-		Timezone: n.Timezone, Status: TenantActive, BillingRollsUp: n.BillingRollsUp,
+		Timezone: n.Timezone, Status: TenantActive,
 		SSOInherit: n.ParentID != 0, // a new child follows its parent's SSO until told otherwise
 	}
 	if n.ParentID != 0 {
@@ -200,6 +204,9 @@ func (s *Store) CreateTenant(ctx context.Context, n NewTenant) (*Tenant, error) 
 			return tx.Within(ctx, Scope{TenantID: t.ID}, func(ctx context.Context, tx *Store) error {
 				return tx.recordNewTenant(ctx, t, n.OwnerUserID)
 			})
+		}
+		if err := tx.startBillingTerms(ctx, t, n.PlanID, n.BillToTenantID); err != nil {
+			return err
 		}
 		return tx.recordNewTenant(ctx, t, n.OwnerUserID)
 	})

@@ -61,7 +61,7 @@ var companies = []company{
 		description: "Acme's European operations.", status: models.TenantActive, billingRollsUp: true,
 		solutions: []models.Solution{models.SolutionColdChain}},
 	{name: "Acme Lab", subdomain: "acme-lab", parent: "acme", owner: "frank@acme.test", timezone: "America/New_York",
-		description: "Testing environment for new device models.", status: models.TenantInactive, billingRollsUp: true},
+		description: "Testing environment for new device models.", status: models.TenantInactive},
 }
 
 // Seed adds whatever demo data is missing and leaves the rest alone, so it is
@@ -133,12 +133,15 @@ func ensureTenant(ctx context.Context, tx *models.Store, c company, tenants map[
 	}
 	n := models.NewTenant{
 		Name: c.name, Subdomain: c.subdomain, Description: c.description, ContactEmail: c.owner,
-		Timezone: c.timezone, OwnerUserID: users[c.owner].ID, BillingRollsUp: c.billingRollsUp,
+		Timezone: c.timezone, OwnerUserID: users[c.owner].ID,
 	}
 	if c.parent == "" {
 		t, err = tx.CreateTenant(ctx, n) // the root: nothing above it to act in
 	} else {
 		n.ParentID = tenants[c.parent].ID
+		if c.billingRollsUp {
+			n.BillToTenantID = n.ParentID
+		}
 		err = actingIn(ctx, tx, n.ParentID, func(ctx context.Context, tx *models.Store) error {
 			t, err = tx.CreateTenant(ctx, n)
 			return err

@@ -1,0 +1,356 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Billing: what a company uses is metered as it happens
+// (billing_meter.go), read back per month (billing_usage.go), priced by its
+// plan (billing_price.go, billing_plan.go) and stated to the company that
+// pays for it, which is the end of its bill-to chain (this file). Months
+// close into fixed statements (billing_statement.go). Money is integer
+// minor units with a currency, never a float.
+
+// BillingMonth is a calendar month, "2026-11", in the timezone of the
+// company it is about.
+type BillingMonth string
+
+// ParseBillingMonth reads "2026-11".
+func ParseBillingMonth(s string) (BillingMonth, error) {
+	t, err := time.Parse("2006-01", strings.TrimSpace(s))
+	if err != nil {
+		return "", fmt.Errorf("a month is written like 2026-11: %w", err)
+	}
+	return BillingMonth(t.Format("2006-01")), nil
+}
+
+// MonthOf is the month t falls in at loc.
+func MonthOf(t time.Time, loc *time.Location) BillingMonth {
+	return BillingMonth(t.In(loc).Format("2006-01"))
+}
+
+// first is the month's first day, at midnight UTC, for date arithmetic.
+func (m BillingMonth) first() time.Time {
+	t, err := time.Parse("2006-01", string(m))
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// Valid tells whether m is a month.
+func (m BillingMonth) Valid() bool { return !m.first().IsZero() }
+
+// Next is the month after m.
+func (m BillingMonth) Next() BillingMonth { return BillingMonth(m.first().AddDate(0, 1, 0).Format("2006-01")) }
+
+// Prev is the month before m.
+func (m BillingMonth) Prev() BillingMonth { return BillingMonth(m.first().AddDate(0, -1, 0).Format("2006-01")) }
+
+// Days is how many days m has.
+func (m BillingMonth) Days() int { return m.first().AddDate(0, 1, -1).Day() }
+
+// FirstDay is m's first day, "2026-11-01".
+func (m BillingMonth) FirstDay() string { return string(m) + "-01" }
+
+// EndDay is the day after m's last, "2026-12-01": days of m are below it.
+func (m BillingMonth) EndDay() string { return m.Next().FirstDay() }
+
+// Start is the moment m begins at loc.
+func (m BillingMonth) Start(loc *time.Location) time.Time {
+	f := m.first()
+	return time.Date(f.Year(), f.Month(), 1, 0, 0, 0, 0, loc)
+}
+
+// Label is the month as people read it, "November 2026".
+func (m BillingMonth) Label() string { return m.first().Format("January 2006") }
+
+// ShortLabel is "Nov", for a chart's axis.
+func (m BillingMonth) ShortLabel() string { return m.first().Format("Jan") }
+
+// DayOf is t's day at loc, "2026-11-30".
+func DayOf(t time.Time, loc *time.Location) string { return t.In(loc).Format("2006-01-02") }
+
+// dayNumber is the day of the month of "2026-11-30" (30), or 0.
+func dayNumber(day string) int {
+	if len(day) != 10 {
+		return 0
+	}
+	n, _ := strconv.Atoi(day[8:])
+	return n
+}
+
+// TemplateCategory decides which order price of a plan applies to a
+// template's orders.
+type TemplateCategory string
+
+// The template categories.
+const (
+	CategoryStandard TemplateCategory = "standard"
+	CategoryPremium  TemplateCategory = "premium"
+)
+
+// TemplateCategories are the categories in the order forms offer them.
+var TemplateCategories = []TemplateCategory{CategoryStandard, CategoryPremium}
+
+// Label is the category as people read it.
+func (c TemplateCategory) Label() string {
+	if c == CategoryPremium {
+		return "Premium"
+	}
+	return "Standard"
+}
+
+// ParseTemplateCategory accepts a known category; "" is standard.
+func ParseTemplateCategory(s string) (TemplateCategory, error) {
+	switch TemplateCategory(s) {
+	case "", CategoryStandard:
+		return CategoryStandard, nil
+	case CategoryPremium:
+		return CategoryPremium, nil
+	}
+	return "", FieldErrors{"category": "Choose a category from the list."}
+}
+
+// BillingTerms are a company's terms from a month on: its plan, and the
+// company it is billed to (nil: it pays for itself).
+type BillingTerms struct {
+	TenantID        int64
+	EffectiveMonth  BillingMonth
+	PlanID          int64
+	BillToTenantID  *int64
+	ChangedByUserID *int64
+	CreatedAt       time.Time
+}
+
+// TableName is GORM's name for the terms.
+func (BillingTerms) TableName() string { return "billing_terms" }
+
+// ErrBillingCycle is a bill-to change that would make a chain return to
+// where it started.
+var ErrBillingCycle = errors.New("billing: the bill-to chain would return to this company")
+
+// termsInForceSQL selects every company's terms in force in a month (the
+// one parameter), for the SQLite side of the payer functions; PostgreSQL
+// has billing_terms_in_force for its own functions.
+const termsInForceSQL = `SELECT bt.tenant_id, bt.plan_id, bt.bill_to_tenant_id FROM billing_terms AS bt
+	WHERE bt.effective_month = (SELECT max(x.effective_month) FROM billing_terms AS x
+		WHERE x.tenant_id = bt.tenant_id AND x.effective_month <= ?)`
+
+// BillingTermsAt are the tenant's terms in force in month; ErrNotFound for
+// a tenant without any then (the platform, or a company made later).
+func (s *Store) BillingTermsAt(ctx context.Context, tenantID int64, month BillingMonth) (*BillingTerms, error) {
+	var t BillingTerms
+	err := s.scoped(ctx, tenantID).Where("effective_month <= ?", string(month)).
+		Order("effective_month DESC").Limit(1).Take(&t).Error
+	return &t, notFound(err, "load billing terms")
+}
+
+// LatestBillingTerms are the tenant's newest terms: those in force, or a
+// change staff scheduled for the next month.
+func (s *Store) LatestBillingTerms(ctx context.Context, tenantID int64) (*BillingTerms, error) {
+	var t BillingTerms
+	err := s.scoped(ctx, tenantID).Order("effective_month DESC").Limit(1).Take(&t).Error
+	return &t, notFound(err, "load billing terms")
+}
+
+// BillingPayee is a company whose usage a payer's statement holds.
+type BillingPayee struct {
+	TenantID       int64
+	BillToTenantID *int64
+	PlanID         int64
+	Depth          int // 0 for the payer itself
+}
+
+// BillingPayees are the companies payerID pays for in month: itself, when
+// it pays for itself, then every company whose bill-to chain ends at it.
+// None when payerID is billed to another company. The payer's own scope
+// (or platform staff's) may ask; PostgreSQL answers through the owner's
+// function, since the companies rolling up need not be in its subtree.
+func (s *Store) BillingPayees(ctx context.Context, payerID int64, month BillingMonth) ([]BillingPayee, error) {
+	if payerID <= 0 {
+		return nil, ErrNoTenant
+	}
+	var out []BillingPayee
+	var err error
+	if s.Dialect() == Postgres {
+		err = s.conn(ctx).Raw("SELECT tenant_id, bill_to_tenant_id, plan_id, depth FROM canopy_billing_payees(?, ?) ORDER BY depth, tenant_id",
+			payerID, string(month)).Scan(&out).Error
+	} else {
+		err = s.conn(ctx).Raw(`WITH RECURSIVE terms AS (`+termsInForceSQL+`),
+			payees (tenant_id, bill_to_tenant_id, plan_id, depth) AS (
+				SELECT tenant_id, bill_to_tenant_id, plan_id, 0 FROM terms WHERE tenant_id = ? AND bill_to_tenant_id IS NULL
+				UNION ALL
+				SELECT t.tenant_id, t.bill_to_tenant_id, t.plan_id, p.depth + 1
+				FROM terms AS t JOIN payees AS p ON t.bill_to_tenant_id = p.tenant_id WHERE p.depth < 32)
+			SELECT tenant_id, bill_to_tenant_id, plan_id, depth FROM payees ORDER BY depth, tenant_id`,
+			string(month), payerID).Scan(&out).Error
+	}
+	if err != nil {
+		return nil, fmt.Errorf("billing payees: %w", err)
+	}
+	return out, nil
+}
+
+// BillingPayer is the company that pays for tenantID's usage in month: the
+// end of its bill-to chain, itself when it pays for itself. ErrNotFound
+// when it has no terms then.
+func (s *Store) BillingPayer(ctx context.Context, tenantID int64, month BillingMonth) (int64, error) {
+	if tenantID <= 0 {
+		return 0, ErrNoTenant
+	}
+	var payer *int64
+	var err error
+	if s.Dialect() == Postgres {
+		err = s.conn(ctx).Raw("SELECT canopy_billing_payer(?, ?)", tenantID, string(month)).Scan(&payer).Error
+	} else {
+		err = s.conn(ctx).Raw(`WITH RECURSIVE terms AS (`+termsInForceSQL+`),
+			chain (tenant_id, bill_to_tenant_id, depth) AS (
+				SELECT tenant_id, bill_to_tenant_id, 0 FROM terms WHERE tenant_id = ?
+				UNION ALL
+				SELECT t.tenant_id, t.bill_to_tenant_id, c.depth + 1 FROM terms AS t JOIN chain AS c ON t.tenant_id = c.bill_to_tenant_id
+				WHERE c.depth < 32)
+			SELECT tenant_id FROM chain WHERE bill_to_tenant_id IS NULL LIMIT 1`, string(month), tenantID).Scan(&payer).Error
+	}
+	if err != nil {
+		return 0, fmt.Errorf("billing payer: %w", err)
+	}
+	if payer == nil {
+		return 0, ErrNotFound
+	}
+	return *payer, nil
+}
+
+// startBillingTerms gives a new company its terms from the month it is
+// made in: planID (0: the parent's plan, or the default plan), billed to
+// billTo (0: it pays for itself).
+func (s *Store) startBillingTerms(ctx context.Context, t *Tenant, planID, billTo int64) error {
+	if t.ParentID == nil {
+		return nil // the platform is billed to nobody
+	}
+	if planID == 0 {
+		var err error
+		if planID, err = s.inheritedPlanID(ctx, *t.ParentID); err != nil {
+			return err
+		}
+	}
+	terms := BillingTerms{TenantID: t.ID, EffectiveMonth: MonthOf(s.db.NowFunc(), t.Location()), PlanID: planID}
+	if billTo != 0 {
+		terms.BillToTenantID = &billTo
+	}
+	if actor := ActorFrom(ctx); actor.UserID > 0 {
+		terms.ChangedByUserID = &actor.UserID
+	}
+	if err := s.conn(ctx).Create(&terms).Error; err != nil {
+		return billingTermsError(err)
+	}
+	return nil
+}
+
+// inheritedPlanID is the plan a new company below parentID starts on: the
+// parent's latest, or the default plan under the platform.
+func (s *Store) inheritedPlanID(ctx context.Context, parentID int64) (int64, error) {
+	var ids []int64
+	err := s.conn(ctx).Raw(`SELECT plan_id FROM billing_terms WHERE tenant_id = ? ORDER BY effective_month DESC LIMIT 1`, parentID).
+		Scan(&ids).Error
+	if err != nil {
+		return 0, fmt.Errorf("parent's billing plan: %w", err)
+	}
+	if len(ids) == 1 {
+		return ids[0], nil
+	}
+	plan, err := s.DefaultBillingPlan(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return plan.ID, nil
+}
+
+// billingTermsError turns the database's refusals of a bill-to into
+// messages beside the field.
+func billingTermsError(err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "billing cycle"):
+		return FieldErrors{"bill_to": "This company's bill would come back to itself through that company. Choose another."}
+	case strings.Contains(msg, "billed to nobody"):
+		return FieldErrors{"bill_to": "The platform itself is billed to nobody. Choose a company."}
+	}
+	return fmt.Errorf("billing terms: %w", err)
+}
+
+// ChangeBillingTerms sets a company's plan and the company it is billed to
+// (0: it pays for itself) from its next month on, as platform staff do;
+// this month's statement keeps the terms it began with. A change made
+// again before that month replaces the scheduled one. Audited in the
+// company's log. A chain back to the company is refused beside "bill_to".
+func (s *Store) ChangeBillingTerms(ctx context.Context, tenantID, planID, billTo int64) (*BillingTerms, error) {
+	if tenantID <= 0 {
+		return nil, ErrNoTenant
+	}
+	if billTo == tenantID {
+		return nil, FieldErrors{"bill_to": "A company cannot be billed to itself; choose \"Pays for itself\"."}
+	}
+	var out *BillingTerms
+	err := s.Tx(ctx, func(tx *Store) error {
+		t, err := tx.TenantByID(ctx, tenantID)
+		if err != nil {
+			return err
+		}
+		if t.IsPlatform() {
+			return ErrNotAllowed
+		}
+		plan, err := tx.BillingPlanByID(ctx, planID)
+		if errors.Is(err, ErrNotFound) {
+			return FieldErrors{"plan_id": "Choose a plan from the list."}
+		}
+		if err != nil {
+			return err
+		}
+		now := tx.db.NowFunc()
+		current, err := tx.BillingTermsAt(ctx, tenantID, MonthOf(now, t.Location()))
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if plan.Archived() && (current == nil || current.PlanID != plan.ID) {
+			return FieldErrors{"plan_id": "This plan is archived. Choose another."}
+		}
+		next := &BillingTerms{TenantID: tenantID, EffectiveMonth: MonthOf(now, t.Location()).Next(), PlanID: planID}
+		if billTo != 0 {
+			next.BillToTenantID = &billTo
+		}
+		if actor := ActorFrom(ctx); actor.UserID > 0 {
+			next.ChangedByUserID = &actor.UserID
+		}
+		if err := tx.scoped(ctx, tenantID).Where("effective_month = ?", string(next.EffectiveMonth)).Delete(&BillingTerms{}).Error; err != nil {
+			return fmt.Errorf("replace scheduled billing terms: %w", err)
+		}
+		if err := tx.conn(ctx).Create(next).Error; err != nil {
+			return billingTermsError(err)
+		}
+		var before map[string]any
+		if current != nil {
+			before = current.audited()
+		}
+		out = next
+		return tx.audit(ctx, tenantID, AuditBillingTermsChanged, t.target(), before, next.audited())
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// audited is what the audit log shows of terms.
+func (t *BillingTerms) audited() map[string]any {
+	m := map[string]any{"plan_id": t.PlanID, "from": string(t.EffectiveMonth), "bill_to": "itself"}
+	if t.BillToTenantID != nil {
+		m["bill_to"] = *t.BillToTenantID
+	}
+	return m
+}
