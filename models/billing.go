@@ -47,10 +47,14 @@ func (m BillingMonth) first() time.Time {
 func (m BillingMonth) Valid() bool { return !m.first().IsZero() }
 
 // Next is the month after m.
-func (m BillingMonth) Next() BillingMonth { return BillingMonth(m.first().AddDate(0, 1, 0).Format("2006-01")) }
+func (m BillingMonth) Next() BillingMonth {
+	return BillingMonth(m.first().AddDate(0, 1, 0).Format("2006-01"))
+}
 
 // Prev is the month before m.
-func (m BillingMonth) Prev() BillingMonth { return BillingMonth(m.first().AddDate(0, -1, 0).Format("2006-01")) }
+func (m BillingMonth) Prev() BillingMonth {
+	return BillingMonth(m.first().AddDate(0, -1, 0).Format("2006-01"))
+}
 
 // Days is how many days m has.
 func (m BillingMonth) Days() int { return m.first().AddDate(0, 1, -1).Day() }

@@ -12,13 +12,13 @@ import (
 // NewSubTenant is the Create Sub-Tenant form (and, under the platform
 // tenant, the form platform staff use to create a customer company).
 type NewSubTenant struct {
-	ParentID       int64
-	ActorUserID    int64
-	Name           string
-	Subdomain      string
-	Description    string
-	Email          string // becomes the owner and first Super Admin
-	Timezone       string
+	ParentID    int64
+	ActorUserID int64
+	Name        string
+	Subdomain   string
+	Description string
+	Email       string // becomes the owner and first Super Admin
+	Timezone    string
 	// BillingRollsUp bills it to its parent (a company under the platform
 	// pays for itself unless BillToTenantID names a company).
 	BillingRollsUp bool

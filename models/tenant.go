@@ -24,18 +24,18 @@ const (
 // Tenant is a company or sub-tenant: one node of the tenant tree, reached at
 // its own subdomain. The root is the platform tenant.
 type Tenant struct {
-	ID             int64
-	ParentID       *int64
-	Name           string
-	Subdomain      string
-	Description    string
-	ContactEmail   string
-	Timezone       string
-	Status         TenantStatus
-	OwnerUserID    *int64
-	SSOInherit     bool `gorm:"column:sso_inherit"`
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	ID           int64
+	ParentID     *int64
+	Name         string
+	Subdomain    string
+	Description  string
+	ContactEmail string
+	Timezone     string
+	Status       TenantStatus
+	OwnerUserID  *int64
+	SSOInherit   bool `gorm:"column:sso_inherit"`
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // Active tells whether members may enter the tenant.
@@ -98,13 +98,13 @@ func ValidateTimezone(tz string) string {
 // NewTenant describes a tenant to create. A zero ParentID creates the
 // platform (root) tenant, which may exist once.
 type NewTenant struct {
-	ParentID       int64
-	Name           string
-	Subdomain      string
-	Description    string
-	ContactEmail   string
-	Timezone       string
-	OwnerUserID    int64
+	ParentID     int64
+	Name         string
+	Subdomain    string
+	Description  string
+	ContactEmail string
+	Timezone     string
+	OwnerUserID  int64
 	// PlanID is the billing plan it starts on: 0 for its parent's, or the
 	// default plan under the platform.
 	PlanID int64
