@@ -176,6 +176,9 @@ func (s *Store) AddDevice(ctx context.Context, tenantID int64, n NewDevice) (*De
 		if err := tx.audit(ctx, tenantID, AuditDeviceAdded, d.target(), nil, map[string]any{"identifier": d.Identifier, "model": d.Model, "status": d.Status}); err != nil {
 			return err
 		}
+		if err := tx.meterNewDevices(ctx, tenantID, []Device{*d}, d.CreatedAt); err != nil {
+			return err
+		}
 		return tx.emitDeviceCreated(ctx, tenantID, *d)
 	})
 	if err != nil {
@@ -314,7 +317,8 @@ func (s *Store) changeDevice(ctx context.Context, tenantID, deviceID int64, c de
 		if c.unchanged != "" {
 			q = q.Where("NOT ("+c.unchanged+")", c.args...)
 		}
-		res := q.Updates(c.set(tx.db.NowFunc()))
+		now := tx.db.NowFunc()
+		res := q.Updates(c.set(now))
 		if res.Error != nil {
 			return fmt.Errorf("%s: %w", c.what, res.Error)
 		}
@@ -327,6 +331,9 @@ func (s *Store) changeDevice(ctx context.Context, tenantID, deviceID int64, c de
 		}
 		if res.RowsAffected == 0 {
 			return nil
+		}
+		if err := tx.meterDeviceStatus(ctx, tenantID, deviceID, was.Status, d.Status, now); err != nil {
+			return err
 		}
 		if err := tx.audit(ctx, tenantID, c.action, d.target(), c.audited(was), c.audited(d)); err != nil {
 			return err

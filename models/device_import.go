@@ -383,6 +383,9 @@ func (s *Store) importNew(ctx context.Context, tenantID int64, candidates []Devi
 		if err := tx.conn(ctx).CreateInBatches(&devices, importChunk).Error; err != nil {
 			return fmt.Errorf("import devices: %w", err)
 		}
+		if err := tx.meterNewDevices(ctx, tenantID, devices, tx.db.NowFunc()); err != nil {
+			return err
+		}
 		if err := tx.audit(ctx, tenantID, AuditDeviceImported, AuditTarget{Type: "device", Label: fmt.Sprintf("%d devices", len(devices))}, nil, map[string]any{"imported": len(devices), "already_present": len(outcomes) - len(devices)}); err != nil {
 			return err
 		}

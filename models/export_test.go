@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"testing"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	"gorm.io/gorm"
@@ -125,3 +126,7 @@ func (s *Store) PasswordHashForTest(ctx context.Context, userID int64) string {
 	}
 	return hashes[0]
 }
+
+// SetNowForTest sets the store's clock (GORM's NowFunc), which every
+// timestamp the store writes and billing's days come from.
+func (s *Store) SetNowForTest(now func() time.Time) { s.db.Config.NowFunc = now }

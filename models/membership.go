@@ -61,6 +61,9 @@ func (s *Store) addMember(ctx context.Context, m *Membership) (*Membership, erro
 	if err := s.auditUser(ctx, tenantID, AuditMemberAdded, userID, nil, map[string]any{"role": role}); err != nil {
 		return nil, err
 	}
+	if err := s.startPresence(ctx, tenantID, MeterSeats, []int64{userID}, s.db.NowFunc()); err != nil {
+		return nil, err
+	}
 	return m, s.emitMemberEvent(ctx, EventMemberAdded, m, nil)
 }
 
@@ -220,6 +223,9 @@ func (s *Store) removeLockedMember(ctx context.Context, t *Tenant, m *Membership
 	}
 	res := s.scoped(ctx, t.ID).Where("id = ? AND user_id = ? AND role = ?", m.ID, m.UserID, m.Role).Delete(&Membership{})
 	if err := changed(res, "remove member"); err != nil {
+		return err
+	}
+	if err := s.endPresence(ctx, t.ID, MeterSeats, []int64{m.UserID}, s.db.NowFunc()); err != nil {
 		return err
 	}
 	if err := s.audit(ctx, t.ID, action, AuditTarget{Type: "user", ID: m.UserID, Label: u.Email}, map[string]any{"role": m.Role}, nil); err != nil {

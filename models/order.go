@@ -306,6 +306,11 @@ func (s *Store) ChangeOrderStatus(ctx context.Context, tenantID, orderID int64, 
 		if err := tx.recordOrderEvent(ctx, &o, &from); err != nil {
 			return err
 		}
+		if to == OrderCompleted {
+			if err := tx.meterOrderCompleted(ctx, &o, now); err != nil {
+				return err
+			}
+		}
 		if err := tx.audit(ctx, tenantID, AuditOrderStatusChanged, o.auditTarget(),
 			map[string]any{"status": from}, map[string]any{"status": to}); err != nil {
 			return err

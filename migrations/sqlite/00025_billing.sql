@@ -140,6 +140,7 @@ CREATE TABLE billing_statement_sections (
     month           TEXT NOT NULL,
     statement_id    INTEGER NOT NULL REFERENCES billing_statements (id) ON DELETE CASCADE,
     payer_tenant_id INTEGER NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    closed_at       DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
     company_name    TEXT NOT NULL,
     position        INTEGER NOT NULL DEFAULT 0,
     plan_name       TEXT NOT NULL,
@@ -150,6 +151,21 @@ CREATE TABLE billing_statement_sections (
     PRIMARY KEY (tenant_id, month)
 );
 CREATE INDEX billing_statement_sections_statement_idx ON billing_statement_sections (statement_id, position);
+
+-- This month's figures of every company that pays, by currency, as the
+-- closing job last computed them: what platform staff's billing list
+-- sorts and searches without pricing every company on every visit.
+CREATE TABLE billing_projections (
+    tenant_id   INTEGER NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    month       TEXT NOT NULL,
+    currency    TEXT NOT NULL,
+    to_date     INTEGER NOT NULL,
+    projected   INTEGER NOT NULL,
+    companies   INTEGER NOT NULL,
+    computed_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    PRIMARY KEY (tenant_id, month, currency)
+);
+CREATE INDEX billing_projections_month_idx ON billing_projections (month, projected DESC);
 
 -- +goose StatementBegin
 CREATE TRIGGER billing_terms_tenant_fixed BEFORE UPDATE OF tenant_id ON billing_terms
@@ -188,6 +204,13 @@ END;
 -- +goose StatementEnd
 -- +goose StatementBegin
 CREATE TRIGGER billing_statement_sections_tenant_fixed BEFORE UPDATE OF tenant_id ON billing_statement_sections
+WHEN NEW.tenant_id IS NOT OLD.tenant_id
+BEGIN
+  SELECT RAISE(ABORT, 'rows cannot move between tenants');
+END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER billing_projections_tenant_fixed BEFORE UPDATE OF tenant_id ON billing_projections
 WHEN NEW.tenant_id IS NOT OLD.tenant_id
 BEGIN
   SELECT RAISE(ABORT, 'rows cannot move between tenants');
@@ -279,6 +302,7 @@ END;
 
 -- +goose Down
 DROP VIEW billing_latest_chains;
+DROP TABLE billing_projections;
 DROP TABLE billing_statement_sections;
 DROP TABLE billing_statements;
 DROP TABLE billing_presence_days;
