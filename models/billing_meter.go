@@ -38,7 +38,7 @@ func (s *Store) scopedTenants(ctx context.Context, tenantIDs []int64) *gorm.DB {
 // billingClock is what metering needs of a company: its timezone, and the
 // newest month of it already closed into a statement ("" for none).
 type billingClock struct {
-	loc          *time.Location
+	loc           *time.Location
 	closedThrough BillingMonth
 }
 

@@ -296,7 +296,7 @@ type BillingOverview struct {
 	PayerID    int64
 	PayerName  string
 	Current    *BillingStatement
-	Statements []BillingSummary   // closed months, newest first (its own sections' when billed to another)
+	Statements []BillingSummary    // closed months, newest first (its own sections' when billed to another)
 	Chart      []BillingChartMonth // the last 12 months, oldest first, the current one last
 }
 

@@ -17,7 +17,7 @@ type billingClock struct {
 	now time.Time
 }
 
-func (c *billingClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *billingClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
 func (c *billingClock) Set(t time.Time) { c.mu.Lock(); c.now = t.UTC(); c.mu.Unlock() }
 
 func at(t *testing.T, loc, when string) time.Time {
