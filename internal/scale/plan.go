@@ -332,7 +332,7 @@ func (p *plan) userID(i int) int64 { return p.firstUser + int64(i) }
 var (
 	userCols       = []string{"id", "email", "first_name", "last_name", "status", "created_at", "updated_at"}
 	passwordCols   = []string{"user_id", "hash", "updated_at"}
-	tenantCols     = []string{"id", "parent_id", "name", "subdomain", "description", "contact_email", "timezone", "status", "owner_user_id", "billing_rolls_up", "created_at", "updated_at"}
+	tenantCols     = []string{"id", "parent_id", "name", "subdomain", "description", "contact_email", "timezone", "status", "owner_user_id", "created_at", "updated_at"}
 	membershipCols = []string{"id", "tenant_id", "user_id", "role", "created_at", "updated_at"}
 	templateCols   = []string{"id", "tenant_id", "name", "branding_company_name", "brand_color", "collects", "created_by_user_id", "created_at", "updated_at"}
 	deviceCols     = []string{"tenant_id", "identifier", "model", "status", "deprovisioned_at", "created_at", "updated_at"}
@@ -362,7 +362,7 @@ func (p *plan) tenantRows() pgx.CopyFromSource {
 			status = "inactive"
 		}
 		return []any{p.tenantID(i), p.tenantID(t.parent), t.name, t.subdomain, t.description, t.contact, t.timezone,
-			status, p.userID(t.owner), t.rollsUp, t.created, t.created}, nil
+			status, p.userID(t.owner), t.created, t.created}, nil
 	})
 }
 
