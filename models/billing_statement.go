@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -510,15 +511,26 @@ const billingCloseLock = 0x62696c6c // "bill"
 // BillingProjection is a paying company's current month in platform
 // staff's list, as the closing job last computed it.
 type BillingProjection struct {
-	TenantID   int64
-	Name       string
-	Subdomain  string
-	Month      BillingMonth
-	Currency   string
-	ToDate     int64
-	Projected  int64
-	Companies  int
+	TenantID  int64
+	Name      string
+	Subdomain string
+	Month     BillingMonth
+	Currency  string
+	ToDate    int64
+	Projected int64
+	Companies int
+	// RolledUp names the companies billed to it, one per line (see
+	// RolledUpNames).
+	RolledUp   string
 	ComputedAt time.Time
+}
+
+// RolledUpNames are the companies billed to it, by name.
+func (p BillingProjection) RolledUpNames() []string {
+	if p.RolledUp == "" {
+		return nil
+	}
+	return strings.Split(p.RolledUp, "\n")
 }
 
 // RefreshBillingProjections prices the current month of every company
@@ -554,6 +566,10 @@ func (s *Store) RefreshBillingProjections(ctx context.Context, now time.Time) (i
 			if st.PayerID != payerID {
 				return nil
 			}
+			var rolledUp []string
+			for _, sec := range st.Sections[1:] {
+				rolledUp = append(rolledUp, sec.CompanyName)
+			}
 			for _, total := range st.Totals {
 				proj := int64(0)
 				for _, p := range st.ProjectedTotals {
@@ -561,8 +577,9 @@ func (s *Store) RefreshBillingProjections(ctx context.Context, now time.Time) (i
 						proj = p.Amount
 					}
 				}
-				err := tx.conn(ctx).Exec(`INSERT INTO billing_projections (tenant_id, month, currency, to_date, projected, companies, computed_at)
-					VALUES (?, ?, ?, ?, ?, ?, ?)`, payerID, string(local), total.Currency, total.Amount, proj, len(st.Sections), tx.db.NowFunc()).Error
+				err := tx.conn(ctx).Exec(`INSERT INTO billing_projections (tenant_id, month, currency, to_date, projected, companies, rolled_up, computed_at)
+					VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, payerID, string(local), total.Currency, total.Amount, proj, len(st.Sections),
+					strings.Join(rolledUp, "\n"), tx.db.NowFunc()).Error
 				if err != nil {
 					return err
 				}
@@ -602,7 +619,7 @@ func (s *Store) BillingProjections(ctx context.Context, query, sort string, page
 	if err := countCapped(s.conn(ctx), rows(), &result); err != nil {
 		return result, fmt.Errorf("count projections: %w", err)
 	}
-	err := rows().Select("p.tenant_id, t.name, t.subdomain, p.month, p.currency, p.to_date, p.projected, p.companies, p.computed_at").
+	err := rows().Select("p.tenant_id, t.name, t.subdomain, p.month, p.currency, p.to_date, p.projected, p.companies, p.rolled_up, p.computed_at").
 		Order(order).Offset(page.Offset()).Limit(page.Size).Scan(&result.Items).Error
 	if err != nil {
 		return result, fmt.Errorf("list projections: %w", err)

@@ -464,3 +464,27 @@ func TestCloseBillingMonth(t *testing.T) {
 		t.Errorf("rebuilding a closed month: %+v %v", report, err)
 	}
 }
+
+// TestBillingProjections: staff's list holds every company that pays,
+// with what it is heading for and the companies billed to it.
+func TestBillingProjections(t *testing.T) {
+	bw := newBillingWorld(t)
+	bw.clock.Set(at(t, "UTC", "2026-11-15 12:00"))
+	bw.device(t, bw.eu, "eu-1")
+	if n, err := bw.store.RefreshBillingProjections(bw.ctx, bw.clock.Now()); err != nil || n != 3 {
+		t.Fatalf("refreshed %d (%v), want Acme, Globex and Globex EU", n, err)
+	}
+	var page models.Page[models.BillingProjection]
+	bw.asStaff(t, func(ctx context.Context, s *models.Store) (err error) {
+		page, err = s.BillingProjections(ctx, "acme", "name", models.PageRequest{Number: 1, Size: 25})
+		return err
+	})
+	if len(page.Items) != 1 {
+		t.Fatalf("search for acme: %+v", page.Items)
+	}
+	p := page.Items[0]
+	if p.Name != "Acme Corp" || p.Companies != 3 || !reflect.DeepEqual(p.RolledUpNames(), []string{"Acme Europe", "Acme Europe Lab"}) ||
+		p.ToDate != 3*4900 || p.Projected < p.ToDate || p.Currency != "USD" {
+		t.Errorf("Acme's projection %+v", p)
+	}
+}

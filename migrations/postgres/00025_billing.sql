@@ -159,6 +159,8 @@ CREATE TABLE billing_projections (
     to_date     BIGINT NOT NULL,
     projected   BIGINT NOT NULL,
     companies   INTEGER NOT NULL,
+    -- The names of the companies billed to it, one per line.
+    rolled_up   TEXT NOT NULL DEFAULT '',
     computed_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, month, currency)
 );

@@ -162,6 +162,8 @@ CREATE TABLE billing_projections (
     to_date     INTEGER NOT NULL,
     projected   INTEGER NOT NULL,
     companies   INTEGER NOT NULL,
+    -- The names of the companies billed to it, one per line.
+    rolled_up   TEXT NOT NULL DEFAULT '',
     computed_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
     PRIMARY KEY (tenant_id, month, currency)
 );
