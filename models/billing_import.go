@@ -311,3 +311,11 @@ func (s *Store) NewestClosedBillingMonth(ctx context.Context) (BillingMonth, err
 	}
 	return BillingMonth(*newest), nil
 }
+
+// MonthUsagesOf reads the month of each company, each in its own
+// timezone, as it stands at now: for bulk work over many companies (the
+// benchmark data's statements), the same reading the pages and the
+// closing job price. One statement per call.
+func (s *Store) MonthUsagesOf(ctx context.Context, tenants []*Tenant, month BillingMonth, now time.Time) (map[int64]*MonthUsage, error) {
+	return s.monthUsages(ctx, tenants, month, now)
+}
