@@ -60,8 +60,8 @@ type BillingHistory struct {
 	Orders []OrderDayCount
 }
 
-// ErrBillingHistoryClosed: history goes only into a company none of
-// whose months has closed yet; a statement is fixed once written.
+// ErrBillingHistoryClosed refuses history for a company some of whose
+// months have closed: a statement is fixed once written.
 var ErrBillingHistoryClosed = errors.New("billing history: this company has closed months already")
 
 // ImportBillingHistory writes a company's billing history in one
@@ -318,4 +318,22 @@ func (s *Store) NewestClosedBillingMonth(ctx context.Context) (BillingMonth, err
 // closing job price. One statement per call.
 func (s *Store) MonthUsagesOf(ctx context.Context, tenants []*Tenant, month BillingMonth, now time.Time) (map[int64]*MonthUsage, error) {
 	return s.monthUsages(ctx, tenants, month, now)
+}
+
+// BillingProjectionsAsOf is when staff's projections were last computed
+// (the newest of them), zero before the first: the closing job prices
+// every paying company again only once they are old. It reads in the
+// closing job's scope.
+func (s *Store) BillingProjectionsAsOf(ctx context.Context) (time.Time, error) {
+	var newest []time.Time
+	err := s.Within(ctx, billingWorkerScope, func(ctx context.Context, tx *Store) error {
+		return tx.conn(ctx).Table("billing_projections").Order("computed_at DESC").Limit(1).Pluck("computed_at", &newest).Error
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("billing projections' age: %w", err)
+	}
+	if len(newest) == 0 {
+		return time.Time{}, nil
+	}
+	return newest[0], nil
 }

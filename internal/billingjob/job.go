@@ -3,8 +3,9 @@
 // month that has ended in every timezone (models.BillingMonthDue) into
 // fixed statements, with any month a pause left unclosed before it, and
 // prices the current month of every paying company for platform staff's
-// list (models.Store.RefreshBillingProjections). Closing is idempotent and
-// decided by the database, so every instance of the server runs the job.
+// list (models.Store.RefreshBillingProjections) once they are an hour old.
+// Closing is idempotent and decided by the database, so every instance of
+// the server runs the job.
 package billingjob
 
 import (
@@ -22,6 +23,12 @@ import (
 // as old as this at most.
 const DefaultInterval = 5 * time.Minute
 
+// DefaultProjectionsAge is how old staff's projections may grow before a
+// pass prices every paying company again: pricing them all is the job's
+// costly part (minutes at 10,000 companies), closing a month already
+// closed costs one query.
+const DefaultProjectionsAge = time.Hour
+
 // MaxCatchUp bounds how many months before the due one a pass closes when
 // the job was stopped across month ends: a year.
 const MaxCatchUp = 12
@@ -29,10 +36,11 @@ const MaxCatchUp = 12
 // Job closes billing months and refreshes projections until its context
 // ends.
 type Job struct {
-	store    *models.Store
-	log      *slog.Logger
-	interval time.Duration
-	now      func() time.Time
+	store          *models.Store
+	log            *slog.Logger
+	interval       time.Duration
+	projectionsAge time.Duration
+	now            func() time.Time
 }
 
 // Option adjusts a Job; tests use them to run on a clock of their own.
@@ -41,12 +49,16 @@ type Option func(*Job)
 // WithInterval sets the time between passes.
 func WithInterval(d time.Duration) Option { return func(j *Job) { j.interval = d } }
 
+// WithProjectionsAge sets how old staff's projections may grow before a
+// pass refreshes them.
+func WithProjectionsAge(d time.Duration) Option { return func(j *Job) { j.projectionsAge = d } }
+
 // WithClock replaces time.Now: the moment each pass closes and prices at.
 func WithClock(now func() time.Time) Option { return func(j *Job) { j.now = now } }
 
 // New makes a job working on store.
 func New(store *models.Store, log *slog.Logger, opts ...Option) *Job {
-	j := &Job{store: store, log: log, interval: DefaultInterval, now: time.Now}
+	j := &Job{store: store, log: log, interval: DefaultInterval, projectionsAge: DefaultProjectionsAge, now: time.Now}
 	for _, opt := range opts {
 		opt(j)
 	}
@@ -58,7 +70,7 @@ type Pass struct {
 	At          time.Time
 	Months      []models.BillingMonth // the months it closed (or found closed), oldest first
 	Statements  int                   // statements it wrote
-	Projections int                   // paying companies it priced
+	Projections int                   // paying companies it priced; 0 when the projections were recent
 	Took        time.Duration
 }
 
@@ -108,7 +120,7 @@ func (j *Job) runLogged(ctx context.Context, first bool) {
 
 // RunOnce makes one pass at the job's clock: it closes the due month and
 // those a pause left unclosed, oldest first, then refreshes the
-// projections. It goes on past a month that fails and reports every error.
+// projections when they are old or of another month. It goes on past a month that fails and reports every error.
 func (j *Job) RunOnce(ctx context.Context) (Pass, error) {
 	start := time.Now()
 	pass := Pass{At: j.now()}
@@ -126,9 +138,12 @@ func (j *Job) RunOnce(ctx context.Context) (Pass, error) {
 		}
 		pass.Months = append(pass.Months, m)
 	}
-	pass.Projections, err = j.store.RefreshBillingProjections(ctx, pass.At)
-	if err != nil {
+	if stale, err := j.projectionsStale(ctx, pass.At); err != nil {
 		errs = append(errs, err)
+	} else if stale {
+		if pass.Projections, err = j.store.RefreshBillingProjections(ctx, pass.At); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	pass.Took = time.Since(start)
 	return pass, errors.Join(errs...)
@@ -159,4 +174,15 @@ func (j *Job) MonthsToClose(ctx context.Context, now time.Time) ([]models.Billin
 		months = append(months, m)
 	}
 	return months, nil
+}
+
+// projectionsStale tells whether staff's projections need computing again
+// at now: none yet, older than the job's age for them, or of a month
+// before now's.
+func (j *Job) projectionsStale(ctx context.Context, now time.Time) (bool, error) {
+	asOf, err := j.store.BillingProjectionsAsOf(ctx)
+	if err != nil {
+		return false, err
+	}
+	return asOf.IsZero() || now.Sub(asOf) >= j.projectionsAge || models.MonthOf(asOf, time.UTC) != models.MonthOf(now, time.UTC), nil
 }

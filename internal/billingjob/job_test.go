@@ -118,6 +118,26 @@ func TestJobClosesTheDueMonthOnce(t *testing.T) {
 	}
 }
 
+// TestProjectionsRefreshWhenOld: a pass prices every paying company for
+// staff when their projections are missing or old, and leaves recent ones.
+func TestProjectionsRefreshWhenOld(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	c := &clock{now: time.Now()}
+	job := billingjob.New(w.app, slog.New(slog.NewTextHandler(io.Discard, nil)), billingjob.WithClock(c.Now),
+		billingjob.WithProjectionsAge(time.Hour))
+	for _, step := range []struct {
+		after time.Duration
+		want  int
+	}{{0, len(payers)}, {time.Minute, 0}, {59 * time.Minute, 0}, {61 * time.Minute, len(payers)}} {
+		c.Set(time.Now().Add(step.after))
+		pass, err := job.RunOnce(ctx)
+		if err != nil || pass.Projections != step.want {
+			t.Fatalf("%s later: priced %d (%v), want %d", step.after, pass.Projections, err, step.want)
+		}
+	}
+}
+
 // TestJobCatchesUpAfterAPause: a job stopped across three month ends
 // closes each of those months when it runs again, and no month before
 // the first it ever closed.

@@ -233,11 +233,12 @@ func closeYear(ctx context.Context, conn *pgx.Conn, now time.Time, log *slog.Log
 		if err != nil {
 			return fmt.Errorf("statements of %s: %w", m, err)
 		}
-		for _, s := range st {
-			id, err := reserveIDs(ctx, tx, "billing_statements", 1)
-			if err != nil {
-				return err
-			}
+		firstID, err := reserveIDs(ctx, tx, "billing_statements", max(len(st), 1))
+		if err != nil {
+			return err
+		}
+		for i, s := range st {
+			id := firstID + int64(i)
 			statements = append(statements, []any{id, s.PayerID, string(m), closedAt})
 			for pos, sec := range s.Sections {
 				usage, err := json.Marshal(sec.Usage)
