@@ -293,6 +293,13 @@ func prepare(ctx context.Context, o options, owner *sql.DB, srv *server, tr http
 		add("subtenants-search", fmt.Sprintf("GET %s/sub-tenants?q=%s", o.platform, o.subTenantQuery), true, platform, nil,
 			getPage(o.platform, "/sub-tenants?"+url.Values{"q": {o.subTenantQuery}}.Encode())),
 		add("team", fmt.Sprintf("GET %s/settings/team", o.fleet), true, fleet, nil, getPage(o.fleet, "/settings/team")),
+		// Billing: the company with the most devices, paying for customers
+		// billed to it, with a year of statements; and platform staff's list
+		// of every paying company (seed --scale writes both).
+		add("billing", fmt.Sprintf("GET %s/settings/billing (this month to date with the customers billed to it, a year of statements)", o.fleet),
+			true, fleet, nil, getPage(o.fleet, "/settings/billing")),
+		add("billing-staff", fmt.Sprintf("GET %s/billing (platform staff's list of paying companies)", o.platform), true, platform, nil,
+			getPage(o.platform, "/billing")),
 		add("order", fmt.Sprintf("POST %s/orders (Create order, answered by 303)", o.fleet), true, fleet,
 			func(c *vclient) error { return c.orderForm(ctx, o.fleet) }, createOrder(o.fleet)),
 		add("switch", fmt.Sprintf("GET %s/go/%s and every redirect to %s's Home (then back)", home, other, other), true, many,

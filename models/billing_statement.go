@@ -473,7 +473,9 @@ func (s *Store) closeStatement(ctx context.Context, payerID int64, month Billing
 		if st.PayerID != payerID {
 			return nil // billed to another since the list was read
 		}
-		closedAt := tx.db.NowFunc()
+		// Closed as of the moment the caller closes at: the job's clock, or
+		// the end of a month whose history is loaded afterwards.
+		closedAt := now.UTC().Truncate(time.Microsecond)
 		row := billingStatementRow{TenantID: payerID, Month: string(month), ClosedAt: closedAt}
 		res := tx.conn(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "tenant_id"}, {Name: "month"}}, DoNothing: true}).Create(&row)
 		if res.Error != nil {

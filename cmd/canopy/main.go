@@ -1,5 +1,5 @@
 // Command canopy is the one Canopy binary: `canopy serve`, `canopy migrate`,
-// `canopy seed --demo`, `canopy devidp` and `canopy webhook-receiver`. Configuration comes from the
+// `canopy seed --demo`, `canopy billing`, `canopy devidp` and `canopy webhook-receiver`. Configuration comes from the
 // environment (see README.md).
 package main
 
@@ -24,6 +24,13 @@ Usage:
   canopy seed --demo [--if-empty]        load the demo data (safe to repeat)
   canopy seed --scale [--create-database | --recreate-database]
                                          load the large benchmark data (PostgreSQL; make bench-data)
+  canopy billing rebuild --month 2026-11 [--apply]
+                                         compare the month's kept daily billing figures with those derived
+                                         from orders and intervals; fails on differences unless --apply
+                                         replaced them (closed months are skipped)
+  canopy billing close --month 2026-11 [--force]
+                                         close the month into statements now (serve's closing job does it
+                                         once the month has ended everywhere; --force before that)
   canopy devidp [--addr 127.0.0.1:9998] [--client-id canopy-dev] [--client-secret canopy-dev-secret]
                                          serve the development OpenID Connect provider (make devidp)
   canopy webhook-receiver [--addr 127.0.0.1:9997] [--secret whsec_…]
@@ -62,6 +69,8 @@ func run(args []string, out io.Writer) error {
 		return migrate(cfg, log)
 	case "seed":
 		return seed(cfg, log, args[1:])
+	case "billing":
+		return billing(cfg, log, args[1:], out)
 	case "help", "-h", "--help":
 		fmt.Fprint(out, usage)
 		return nil

@@ -73,7 +73,7 @@ func TestServeSeedsAndShutsDownOnSIGTERM(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatalf("serve did not stop after SIGTERM\n%s", out)
 	}
-	for _, want := range []string{"demo data loaded", "alice@acme.test", "shutting down", "stopped"} {
+	for _, want := range []string{"demo data loaded", "alice@acme.test", "billing job: pass done", "shutting down", "billing job stopped", "stopped"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, out)
 		}

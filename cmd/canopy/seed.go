@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"log/slog"
+	"time"
 
 	"canopy/internal/config"
 	"canopy/internal/demo"
@@ -78,12 +79,19 @@ func seedDemo(ctx context.Context, store *models.Store, secrets *config.Secrets,
 	if err := demo.SeedAPI(ctx, store, hasher.Hash); err != nil {
 		return err
 	}
+	// Five closed months and the current one, for the billing pages; before
+	// the webhook endpoint, like the test orders: they are the past.
+	if err := demo.SeedBilling(ctx, store); err != nil {
+		return err
+	}
 	// Acme Corp's sandbox events go to the development receiver, which also
 	// runs only when someone starts it (make webhook-receiver).
 	if err := demo.SeedWebhooks(ctx, store); err != nil {
 		return err
 	}
+	months := demo.BillingMonths(time.Now())
 	log.Info("demo data loaded", "password", demo.Password, "single sign-on", "Acme Corp through "+demo.DevIssuer+" (make devidp)",
-		"webhooks", "Acme Corp's sandbox to http://"+webhook.DevReceiverAddr+webhook.DevReceiverPath+" (make webhook-receiver)")
+		"webhooks", "Acme Corp's sandbox to http://"+webhook.DevReceiverAddr+webhook.DevReceiverPath+" (make webhook-receiver)",
+		"billing", "statements of "+string(months[0])+" to "+string(months[len(months)-1])+", then the current month")
 	return nil
 }

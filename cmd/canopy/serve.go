@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"canopy/handlers"
+	"canopy/internal/billingjob"
 	"canopy/internal/config"
 	"canopy/internal/mailer"
 	"canopy/internal/netguard"
@@ -76,6 +77,8 @@ func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 	defer stopMail()
 	stopWebhooks := startWebhookWorker(cfg, store, log)
 	defer stopWebhooks()
+	stopBilling := startBillingJob(store, log)
+	defer stopBilling()
 	go sweepHandoffs(ctx, store, log)
 	go sweepSignInCounters(ctx, store, log)
 	srv := &http.Server{
@@ -109,6 +112,7 @@ func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 	// Only now can no request emit more events or enqueue more mail;
 	// anything the workers do not reach stays for the next start. The
 	// webhook worker stops first: disabling an endpoint queues mail.
+	stopBilling()
 	stopWebhooks()
 	stopMail()
 	log.Info("stopped")
@@ -161,6 +165,26 @@ func startWebhookWorker(cfg *config.Config, store *models.Store, log *slog.Logge
 		cancel()
 		<-done
 		log.Info("webhook worker stopped")
+	})
+}
+
+// startBillingJob closes billing months and refreshes platform staff's
+// projections in the background (internal/billingjob) until the returned
+// stop is called; stop cuts a pass short (the next start does what it
+// left) and may be called more than once.
+func startBillingJob(store *models.Store, log *slog.Logger) (stop func()) {
+	job := billingjob.New(store, log)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		job.Run(ctx)
+	}()
+	log.Info("billing job started", "interval", billingjob.DefaultInterval)
+	return sync.OnceFunc(func() {
+		cancel()
+		<-done
+		log.Info("billing job stopped")
 	})
 }
 

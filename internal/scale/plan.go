@@ -34,6 +34,8 @@ type plan struct {
 	ordering  []int // tenants with templates, fleet excluded
 	manyPicks []int // the companies of many@scale.test
 
+	terms []termsRow // billing_terms
+
 	firstUser, firstTenant, firstMembership, firstTemplate int64
 }
 
@@ -45,8 +47,8 @@ type userRow struct {
 type tenantRow struct {
 	parent                                          int // index; -1 for the root
 	name, subdomain, description, contact, timezone string
-	active, rollsUp                                 bool
-	owner                                           int // user index
+	active, rollsUp                                 bool // rollsUp: billed to its parent (below a customer)
+	owner                                           int  // user index
 	created                                         time.Time
 	solutions                                       uint8 // bit i is models.Solutions[i]; a child's are a subset of its parent's
 	firstTemplate, templateCount, children, depth   int
@@ -61,6 +63,7 @@ type membershipRow struct {
 type templateRow struct {
 	tenant                          int
 	name, branding, color, collects string
+	premium                         bool // its orders are priced at a plan's premium price
 	created                         time.Time
 }
 
@@ -90,6 +93,9 @@ func newPlan(c Counts, hash string, now time.Time) (*plan, error) {
 	}
 	p.addTemplates(c)
 	p.dateUsers()
+	if err := p.addTerms(c); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -245,7 +251,7 @@ func (p *plan) addTemplates(c Counts) {
 				}
 			}
 			p.templates = append(p.templates, templateRow{tenant: tenant, name: name,
-				branding: t.name, color: pick(p.r, brandColors), collects: strings.Join(collects, ","),
+				branding: t.name, color: pick(p.r, brandColors), collects: strings.Join(collects, ","), premium: k == 1,
 				created: p.between(t.created, p.earlier(t.created.Add(30*24*time.Hour)))})
 		}
 	}
@@ -334,7 +340,7 @@ var (
 	passwordCols   = []string{"user_id", "hash", "updated_at"}
 	tenantCols     = []string{"id", "parent_id", "name", "subdomain", "description", "contact_email", "timezone", "status", "owner_user_id", "created_at", "updated_at"}
 	membershipCols = []string{"id", "tenant_id", "user_id", "role", "created_at", "updated_at"}
-	templateCols   = []string{"id", "tenant_id", "name", "branding_company_name", "brand_color", "collects", "created_by_user_id", "created_at", "updated_at"}
+	templateCols   = []string{"id", "tenant_id", "name", "branding_company_name", "brand_color", "collects", "category", "created_by_user_id", "created_at", "updated_at"}
 	deviceCols     = []string{"tenant_id", "identifier", "model", "status", "deprovisioned_at", "created_at", "updated_at"}
 	orderCols      = []string{"tenant_id", "template_id", "applicant_name", "applicant_email", "reference", "status", "created_by_user_id", "created_at", "updated_at"}
 	invitationCols = []string{"tenant_id", "email", "first_name", "last_name", "role", "token_hash", "status", "invited_by_user_id", "expires_at", "responded_at", "created_at", "updated_at"}
@@ -388,8 +394,12 @@ func (p *plan) membershipRows() pgx.CopyFromSource {
 func (p *plan) templateRows() pgx.CopyFromSource {
 	return pgx.CopyFromSlice(len(p.templates), func(i int) ([]any, error) {
 		t := p.templates[i]
+		category := models.CategoryStandard
+		if t.premium {
+			category = models.CategoryPremium
+		}
 		return []any{p.firstTemplate + int64(i), p.tenantID(t.tenant), t.name, t.branding, t.color, t.collects,
-			p.userID(p.tenants[t.tenant].owner), t.created, t.created}, nil
+			string(category), p.userID(p.tenants[t.tenant].owner), t.created, t.created}, nil
 	})
 }
 

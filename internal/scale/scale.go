@@ -43,6 +43,7 @@ type Counts struct {
 	Orders         int
 	Invitations    int
 	FleetTemplates int
+	FleetPayees    int // customers billed to fleet: its statement holds their sections
 }
 
 // Full is the benchmark platform: the scale the performance targets of
@@ -51,7 +52,7 @@ func Full() Counts {
 	return Counts{
 		Tenants: 10_000, Customers: 9_000, Users: 100_000, Memberships: 300_000,
 		ManyCompanies: 500, FleetMembers: 1_000, Devices: 1_000_000, FleetDevices: 200_000,
-		Orders: 50_000, Invitations: 3_000, FleetTemplates: 4,
+		Orders: 50_000, Invitations: 3_000, FleetTemplates: 4, FleetPayees: 40,
 	}
 }
 
@@ -76,7 +77,8 @@ func (c Counts) Validate() error {
 	check(c.Memberships >= c.Tenants+c.ManyCompanies+c.FleetMembers-1, "memberships must cover owners, many@ and fleet")
 	check(c.FleetDevices <= c.Devices, "fleet cannot have more devices than the platform")
 	check(c.FleetTemplates >= 1, "fleet needs a template so orders can be created")
-	check(c.Orders >= 0 && c.Invitations >= 0, "counts cannot be negative")
+	check(c.Orders >= 0 && c.Invitations >= 0 && c.FleetPayees >= 0, "counts cannot be negative")
+	check(c.FleetPayees <= c.Customers-2, "fleet cannot pay for more customers than there are")
 	return errors.Join(errs...)
 }
 
@@ -113,7 +115,10 @@ func Load(ctx context.Context, conn *pgx.Conn, c Counts, log *slog.Logger) (load
 	// A rerun looks first without locking anything, so it never queues
 	// behind (or holds up) a server that is using the data.
 	if present, err := scalePresent(ctx, conn); err != nil || present {
-		return false, err
+		if err != nil {
+			return false, err
+		}
+		return false, resumeBilling(ctx, conn, log)
 	}
 	tx, err := conn.Begin(ctx)
 	if err != nil {
@@ -161,6 +166,10 @@ func Load(ctx context.Context, conn *pgx.Conn, c Counts, log *slog.Logger) (load
 			return false, err
 		}
 	}
+	standardPlan, enterprisePlan, err := billingPlans(ctx, tx)
+	if err != nil {
+		return false, err
+	}
 	log.Info("scale: loading", "tenants", c.Tenants, "users", c.Users, "memberships", c.Memberships,
 		"devices", c.Devices, "orders", c.Orders, "invitations", c.Invitations, "replica_mode", superuser)
 
@@ -184,6 +193,7 @@ func Load(ctx context.Context, conn *pgx.Conn, c Counts, log *slog.Logger) (load
 		{"invitations", invitationCols, p.invitationRows(c.Invitations)},
 		{"memberships", membershipCols, p.membershipRows()},
 		{"membership_templates", []string{"tenant_id", "membership_id", "template_id"}, p.restrictionRows()},
+		{"billing_terms", termsCols, p.termsRows(standardPlan, enterprisePlan)},
 	}
 	for _, s := range steps {
 		t := time.Now()
@@ -194,6 +204,9 @@ func Load(ctx context.Context, conn *pgx.Conn, c Counts, log *slog.Logger) (load
 		log.Info("scale: loaded", "table", s.table, "rows", n, "took", since(t))
 	}
 	if err := p.derive(ctx, tx, log); err != nil {
+		return false, err
+	}
+	if err := meterHistory(ctx, tx, p.firstTenant, p.firstTenant+int64(len(p.tenants))-1, log); err != nil {
 		return false, err
 	}
 	t := time.Now()
@@ -210,8 +223,38 @@ func Load(ctx context.Context, conn *pgx.Conn, c Counts, log *slog.Logger) (load
 		return true, fmt.Errorf("vacuum analyze: %w", err)
 	}
 	log.Info("scale: vacuumed and analyzed", "took", since(t))
+	if err := closeYear(ctx, conn, p.now, log); err != nil {
+		return true, err
+	}
+	if err := vacuumBilling(ctx, conn, log); err != nil {
+		return true, err
+	}
 	log.Info("scale: done", "took", since(started), "password", Password)
 	return true, nil
+}
+
+// resumeBilling closes the year of a platform loaded by a run that
+// stopped before its statements were written.
+func resumeBilling(ctx context.Context, conn *pgx.Conn, log *slog.Logger) error {
+	closed, err := statementsPresent(ctx, conn)
+	if err != nil || closed {
+		return err
+	}
+	log.Info("scale: platform present without its statements; closing its year")
+	if err := closeYear(ctx, conn, time.Now(), log); err != nil {
+		return err
+	}
+	return vacuumBilling(ctx, conn, log)
+}
+
+func vacuumBilling(ctx context.Context, conn *pgx.Conn, log *slog.Logger) error {
+	t := time.Now()
+	if _, err := conn.Exec(ctx, `VACUUM (ANALYZE) billing_terms, billing_presence_periods, billing_presence_days, billing_order_days,
+		billing_statements, billing_statement_sections, billing_projections`); err != nil {
+		return fmt.Errorf("vacuum analyze billing: %w", err)
+	}
+	log.Info("scale: billing vacuumed and analyzed", "took", since(t))
+	return nil
 }
 
 func scalePresent(ctx context.Context, q interface {

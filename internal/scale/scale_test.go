@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
@@ -25,7 +26,7 @@ func TestMain(m *testing.M) { testdb.Main(m) }
 // feature (depth, fleet, many@, templates) is present.
 var small = Counts{
 	Tenants: 60, Customers: 45, Users: 400, Memberships: 1200, ManyCompanies: 10, FleetMembers: 25,
-	Devices: 3000, FleetDevices: 600, Orders: 200, Invitations: 40, FleetTemplates: 2,
+	Devices: 3000, FleetDevices: 600, Orders: 200, Invitations: 40, FleetTemplates: 2, FleetPayees: 3,
 }
 
 // TestLoadSmallPlatform runs the real loader into a fresh Postgres database
@@ -94,6 +95,7 @@ func TestLoadSmallPlatform(t *testing.T) {
 		}
 	}
 	checkForeignKeys(t, conn)
+	checkBilling(t, conn, db)
 
 	// The shared password hash works through the application's own sign-in.
 	if _, err := models.NewStore(db).Authenticate(ctx, ManyUser, Password); err != nil {
@@ -107,6 +109,61 @@ func TestLoadSmallPlatform(t *testing.T) {
 	}
 	if got := count(`SELECT count(*) FROM devices`); got != small.Devices {
 		t.Errorf("second load changed devices to %d", got)
+	}
+}
+
+// checkBilling: every company has terms; fleet's statements hold the
+// customers billed to it; a year of months is closed; and a statement
+// closed again by the models package, one by one as the closing job
+// does, is the one the loader wrote in bulk.
+func checkBilling(t *testing.T, conn *pgx.Conn, db *gorm.DB) {
+	t.Helper()
+	ctx := context.Background()
+	count := func(sql string, args ...any) int {
+		t.Helper()
+		var n int
+		if err := conn.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		return n
+	}
+	if n := count(`SELECT count(*) FROM tenants AS t WHERE parent_id IS NOT NULL AND NOT EXISTS
+		(SELECT 1 FROM billing_terms AS b WHERE b.tenant_id = t.id)`); n != 0 {
+		t.Errorf("%d companies without billing terms", n)
+	}
+	due := models.BillingMonthDue(time.Now())
+	var fleetID int64
+	if err := conn.QueryRow(ctx, `SELECT id FROM tenants WHERE subdomain = $1`, FleetSubdomain).Scan(&fleetID); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(`SELECT count(DISTINCT month) FROM billing_statements`); n < 11 {
+		t.Errorf("%d months closed, want a year's", n)
+	}
+	if n := count(`SELECT count(*) FROM billing_statement_sections WHERE payer_tenant_id = $1 AND month = $2`, fleetID, string(due)); n != 1+small.FleetPayees {
+		t.Errorf("fleet's statement of %s has %d sections, want its own and %d customers'", due, n, small.FleetPayees)
+	}
+	if n := count(`SELECT count(*) FROM billing_projections WHERE tenant_id = $1`, fleetID); n < 1 {
+		t.Errorf("fleet has no projection for staff")
+	}
+	read := func() string {
+		var out string
+		err := conn.QueryRow(ctx, `SELECT string_agg(concat_ws('|', tenant_id, position, plan_name, currency, subtotal, usage, lines), E'\n' ORDER BY position)
+			FROM billing_statement_sections WHERE payer_tenant_id = $1 AND month = $2`, fleetID, string(due)).Scan(&out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	bulk := read()
+	if _, err := conn.Exec(ctx, `DELETE FROM billing_statements WHERE tenant_id = $1 AND month = $2`, fleetID, string(due)); err != nil {
+		t.Fatal(err)
+	}
+	store := models.NewStore(db).WithScopeKey(testdb.ScopeKey)
+	if n, err := store.CloseBillingMonth(ctx, due, due.Next().Start(time.UTC).Add(14*time.Hour+15*time.Minute)); err != nil || n != 1 {
+		t.Fatalf("closing fleet's %s again: %d, %v", due, n, err)
+	}
+	if again := read(); again != bulk {
+		t.Errorf("fleet's %s closed by the store:\n%s\nloaded in bulk:\n%s", due, again, bulk)
 	}
 }
 
