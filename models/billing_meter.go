@@ -3,10 +3,8 @@ package models
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
-	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
@@ -23,17 +21,6 @@ const (
 	MeterDevices = "devices"
 	MeterSeats   = "seats"
 )
-
-// scopedTenants is scoped for a handful of tenants the caller has decided
-// on (a payer's companies, from BillingPayees): never none, never a zero.
-func (s *Store) scopedTenants(ctx context.Context, tenantIDs []int64) *gorm.DB {
-	db := s.conn(ctx)
-	if len(tenantIDs) == 0 || slices.Contains(tenantIDs, 0) {
-		_ = db.AddError(ErrNoTenant)
-		return db
-	}
-	return db.Where("tenant_id IN ?", tenantIDs)
-}
 
 // billingClock is what metering needs of a company: its timezone, and the
 // newest month of it already closed into a statement ("" for none).

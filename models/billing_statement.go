@@ -116,8 +116,8 @@ const termsInForceNamedSQL = `SELECT bt.tenant_id, bt.plan_id, bt.bill_to_tenant
 	WHERE bt.effective_month = (SELECT max(x.effective_month) FROM billing_terms AS x
 		WHERE x.tenant_id = bt.tenant_id AND x.effective_month <= @month)`
 
-// ErrNoBillingTerms: a company without terms in a month (made later, or
-// the platform) has no bill for it.
+// ErrNoBillingTerms is the refusal for a company without terms in a month
+// (made later, or the platform): it has no bill for it.
 var ErrNoBillingTerms = errors.New("this company has no billing terms for that month")
 
 // openStatement prices month for the companies of tenantID's statement as

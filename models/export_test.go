@@ -129,7 +129,7 @@ func (s *Store) PasswordHashForTest(ctx context.Context, userID int64) string {
 
 // SetNowForTest sets the store's clock (GORM's NowFunc), which every
 // timestamp the store writes and billing's days come from.
-func (s *Store) SetNowForTest(now func() time.Time) { s.db.Config.NowFunc = now }
+func (s *Store) SetNowForTest(now func() time.Time) { s.db.NowFunc = now }
 
 // BillingWorkerScopeForTest is the closing job's scope.
 func BillingWorkerScopeForTest() Scope { return billingWorkerScope }
