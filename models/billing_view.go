@@ -42,7 +42,7 @@ func (s *Store) BillingMonthOf(ctx context.Context, t *Tenant, month BillingMont
 // sectionWithPayer is a stored section with the name of the company whose
 // statement holds it.
 type sectionWithPayer struct {
-	billingSectionRow
+	Row       billingSectionRow `gorm:"embedded"`
 	PayerName string
 }
 
@@ -71,9 +71,9 @@ func closedMonthAsSeenBy(t *Tenant, month BillingMonth, rows []sectionWithPayer)
 	var paid, own []sectionWithPayer
 	for _, r := range rows {
 		switch {
-		case r.PayerTenantID == t.ID:
+		case r.Row.PayerTenantID == t.ID:
 			paid = append(paid, r)
-		case r.TenantID == t.ID:
+		case r.Row.TenantID == t.ID:
 			own = append(own, r)
 		}
 	}
@@ -83,10 +83,10 @@ func closedMonthAsSeenBy(t *Tenant, month BillingMonth, rows []sectionWithPayer)
 	if len(paid) == 0 {
 		return nil, fmt.Errorf("billing month %s: %w", month, ErrNotFound)
 	}
-	closedAt := paid[0].ClosedAt
-	st := &BillingStatement{PayerID: paid[0].PayerTenantID, PayerName: paid[0].PayerName, Month: month, ClosedAt: &closedAt}
+	closedAt := paid[0].Row.ClosedAt
+	st := &BillingStatement{PayerID: paid[0].Row.PayerTenantID, PayerName: paid[0].PayerName, Month: month, ClosedAt: &closedAt}
 	for i := range paid {
-		sec, err := paid[i].section()
+		sec, err := paid[i].Row.section()
 		if err != nil {
 			return nil, err
 		}
