@@ -71,28 +71,52 @@ func trimZeros(s string) string {
 	return strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
 }
 
-// scale is the top of the axis: the smallest 1, 2 or 5 times a power of
-// ten (of the series' unit) not below the largest value.
+// scale is the top of the axis: the smallest round figure (1, 1.2, 1.5,
+// 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten, in the series' unit) not
+// below the largest value, so the tallest bar fills most of the chart.
 func (s UsageSeries) scale() int64 {
 	var top int64
 	for _, v := range s.Values {
 		top = max(top, v)
 	}
-	unit := int64(1)
-	if s.Hundredths {
-		unit = 100
-		if top < unit {
-			unit = 1 // a fraction of one: steps of hundredths
-		}
+	step := int64(1)
+	if s.Hundredths && top >= 100 {
+		step = 100 // whole units; below one, hundredths
 	}
-	for step := unit; ; step *= 10 {
-		for _, k := range []int64{1, 2, 5} {
-			if k*step >= top {
-				return k * step
+	for ; ; step *= 10 {
+		for _, c := range []int64{10, 12, 15, 20, 25, 30, 40, 50, 60, 80} {
+			if (c*step)%10 == 0 && c*step/10 >= top {
+				return c * step / 10
 			}
 		}
 	}
 }
+
+// middle is the axis' middle line, when it falls on a figure the series
+// can have (half of 15 orders is not one); 0 for none.
+func (s UsageSeries) middle() int64 {
+	top := s.scale()
+	if top%2 != 0 {
+		return 0
+	}
+	return top / 2
+}
+
+// MiddleY is where the middle line is drawn; "" for none.
+func (s UsageSeries) MiddleY() string {
+	if s.middle() == 0 {
+		return ""
+	}
+	return itoa(chartBaseline - s.middle()*chartPlot/s.scale())
+}
+
+// MiddleLabelY is where its label stands.
+func (s UsageSeries) MiddleLabelY() string {
+	return itoa(chartBaseline - s.middle()*chartPlot/s.scale() + 4)
+}
+
+// AxisMiddle is the middle line's label.
+func (s UsageSeries) AxisMiddle() string { return s.Figure(s.middle()) }
 
 // ChartBar is one month's bar in viewBox units.
 type ChartBar struct {
@@ -122,7 +146,9 @@ func (s UsageSeries) Bars() []ChartBar {
 		}
 		bars[i] = ChartBar{X: itoa(x), Y: itoa(chartBaseline - h), Width: itoa(chartBarWidth), Height: itoa(h),
 			LabelX: itoa(x + chartBarWidth/2), Label: m.Month.ShortLabel(), Tip: tip, Open: m.Open}
-		if i == 0 || strings.HasSuffix(string(m.Month), "-01") {
+		// Under each January, and under the first month unless a January
+		// follows it at once.
+		if strings.HasSuffix(string(m.Month), "-01") || (i == 0 && !strings.HasSuffix(string(m.Month), "-12")) {
 			bars[i].Year = string(m.Month)[:4]
 		}
 	}

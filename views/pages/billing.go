@@ -114,18 +114,18 @@ func lineLabel(l models.BillingLine) string {
 }
 
 // sectionNote says whose section it is beside its name.
-func sectionNote(sec models.BillingSection, payerID int64) string {
+func sectionNote(sec models.BillingSection, st *models.BillingStatement) string {
 	var parts []string
 	if sec.PlanName != "" {
 		parts = append(parts, sec.PlanName+" plan")
 	}
 	switch {
-	case sec.TenantID == payerID:
+	case sec.TenantID == st.PayerID:
 		parts = append(parts, "pays for itself")
 	case sec.BillToName != "":
 		parts = append(parts, "billed to "+sec.BillToName)
-	default:
-		parts = append(parts, "billed to this statement")
+	default: // a closed section keeps no chain: it was on the payer's bill
+		parts = append(parts, "billed to "+st.PayerName)
 	}
 	return strings.Join(parts, " · ")
 }
@@ -170,4 +170,25 @@ func (d StaffBillingData) asOf() (t models.BillingProjection, ok bool) {
 func (d StaffBillingData) stale() bool {
 	p, ok := d.asOf()
 	return ok && p.Month < d.Month
+}
+
+// ordersByTemplate lists a month's orders per template: "Payroll 3, Audit 2".
+func ordersByTemplate(u models.MonthUsage) string {
+	parts := make([]string, len(u.Orders))
+	for i, o := range u.Orders {
+		parts[i] = o.TemplateName + " " + strconv.FormatInt(o.Completed, 10)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// billedToIt counts the companies billed to a paying company, besides it.
+func billedToIt(p models.BillingProjection) string {
+	if p.Companies <= 1 {
+		return "None"
+	}
+	n := int64(p.Companies - 1)
+	if n == 1 {
+		return "1 company"
+	}
+	return strconv.FormatInt(n, 10) + " companies"
 }
