@@ -123,7 +123,7 @@ func (o *BillingOverview) UsageOnly() *BillingOverview {
 	return &out
 }
 
-// Companies billed to the payer: its sections but its own.
+// BilledToIt counts the companies billed to the payer: its sections but its own.
 func (st *BillingStatement) BilledToIt() int {
 	n := 0
 	for _, sec := range st.Sections {
