@@ -104,6 +104,7 @@ func TestListsAtPhoneWidth(t *testing.T) {
 	t.Parallel()
 	a := startCanopy(t)
 	addPhoneRows(t, a)
+	billingHistory(t, a)
 	eu := "/sub-tenants/" + strconv.FormatInt(tenantNamed(t, a, "acme-eu").ID, 10)
 	browser := newBrowser(t)
 
@@ -126,6 +127,7 @@ func TestListsAtPhoneWidth(t *testing.T) {
 			{"subtenant-devices", eu + "/devices", 25},
 			{"subtenant-users", eu + "/users", 2},
 			{"subtenant-subtenants", eu + "/sub-tenants", 2},
+			{"billing", "/settings/billing", 19}, // two companies' lines and eleven closed months
 		}},
 		{"acme-eu", "eve@acme.test", []struct {
 			name, path string
@@ -139,6 +141,7 @@ func TestListsAtPhoneWidth(t *testing.T) {
 		}{
 			{"companies", "/sub-tenants", 3},
 			{"sso-domains", "/sso-domains", 2},
+			{"staff-billing", "/billing", 4},
 		}},
 	} {
 		tab := newTab(t, browser, phone)

@@ -164,6 +164,8 @@ func tourPages(t *testing.T, a *app) []tourPage {
 	ssoSettingsForTour(t, a, acme)
 	liveKey := apiKeysForTour(t, a, acme)
 	hook, hookDelivery := webhooksForTour(t, a, acme)
+	lastMonth := string(billingHistory(t, a))
+	thisMonth := string(models.MonthOf(time.Now(), acme.Location()))
 	const alice, viewer, eve, staff, frank, carol = "alice@acme.test", "dave@acme.test", "eve@acme.test", "staff@canopy.test", "frank@acme.test", "carol@initech.test"
 	ok := int64(http.StatusOK)
 	return []tourPage{
@@ -227,6 +229,13 @@ func tourPages(t *testing.T, a *app) []tourPage {
 		{"webhook-edit", alice, "acme", fmt.Sprintf("/developers/webhooks/%d/edit", hook), ok},
 		{"webhook-delivery", alice, "acme", fmt.Sprintf("/developers/webhooks/deliveries/%d", hookDelivery), ok},
 
+		{"billing", alice, "acme", "/settings/billing", ok},
+		{"billing-statement", alice, "acme", "/settings/billing/statements/" + lastMonth, ok},
+		{"billing-statement-open", alice, "acme", "/settings/billing/statements/" + thisMonth, ok},
+		{"billing-billed-to", eve, "acme-eu", "/settings/billing", ok},
+		{"billing-billed-to-month", eve, "acme-eu", "/settings/billing/statements/" + lastMonth, ok},
+		{"billing-platform", staff, "admin", "/settings/billing", ok},
+
 		{"devices", eve, "acme-eu", "/devices", ok},
 		{"device-new", eve, "acme-eu", "/devices/new", ok},
 		{"device-edit", eve, "acme-eu", fmt.Sprintf("/devices/%d/edit", device), ok},
@@ -236,6 +245,10 @@ func tourPages(t *testing.T, a *app) []tourPage {
 		{"staff-company-users", staff, "admin", fmt.Sprintf("/sub-tenants/%d/users", acme.ID), ok}, // with Make owner
 		{"staff-sso-domains", staff, "admin", "/sso-domains", ok},
 		{"staff-access-requests", staff, "admin", "/access-requests", ok},
+		{"staff-billing", staff, "admin", "/billing", ok},
+		{"staff-billing-company", staff, "admin", fmt.Sprintf("/billing/companies/%d", acme.ID), ok},
+		{"staff-billing-billed-to", staff, "admin", fmt.Sprintf("/billing/companies/%d", europe.ID), ok},
+		{"staff-billing-statement", staff, "admin", fmt.Sprintf("/billing/companies/%d/statements/%s", acme.ID, lastMonth), ok},
 		{"password-base-domain", staff, "", "/account/password", ok},
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"canopy/models"
 )
@@ -101,6 +102,16 @@ var routeExpectations = map[string]expectation{
 	// The audit log: Admins and Super Admins (PermManageSettings).
 	"GET /settings/audit":     {tenant: needsManageSettings(), apex: all(404)},
 	"GET /settings/audit.csv": {tenant: needsManageSettings(), apex: all(404)},
+	// Billing: a company's Admins and Super Admins (PermManageSettings);
+	// platform staff's pages exist on the platform's host only.
+	"GET /settings/billing":                            {tenant: needsManageSettings(), apex: all(404)},
+	"GET /settings/billing/statements/:month":          {tenant: needsManageSettings(), apex: all(404)}, // acme's current month
+	"GET /settings/billing/statements/:month/csv":      {tenant: needsManageSettings(), apex: all(404)},
+	"GET /billing":                                     {tenant: all(404), apex: all(404)},
+	"POST /billing/refresh":                            {}, // checked in billing_handlers_test.go
+	"GET /billing/companies/:id":                       {tenant: all(404), apex: all(404)},
+	"GET /billing/companies/:id/statements/:month":     {tenant: all(404), apex: all(404)},
+	"GET /billing/companies/:id/statements/:month/csv": {tenant: all(404), apex: all(404)},
 	// Single sign-on domains: a company's Admins check their DNS records;
 	// platform staff decide the rest on the platform's host only, so on a
 	// company's host (acme here) the page does not exist for anyone.
@@ -261,6 +272,7 @@ func TestAccessMatrix(t *testing.T) {
 		path = strings.ReplaceAll(path, "/devices/:id", "/devices/"+strconv.FormatInt(acmeDevice.ID, 10))
 		path = strings.ReplaceAll(path, ":deviceID", strconv.FormatInt(a.device("acme-eu", "EU-TL100-0001").ID, 10))
 		path = strings.ReplaceAll(path, ":id", strconv.FormatInt(a.tenant("acme-eu").ID, 10))
+		path = strings.ReplaceAll(path, ":month", string(models.MonthOf(time.Now(), a.tenant("acme").Location())))
 		if method != http.MethodGet {
 			continue
 		}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"canopy/internal/demo"
 	"canopy/models"
@@ -204,10 +205,14 @@ func newAtk(t *testing.T) *atk {
 		}
 		x.ids["delivery:"+sub] = d.ID
 	}
+	// Staff's billing figures, which only staff may refresh.
+	if _, err := a.store.RefreshBillingProjections(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	x.prepareSnapshot(t)
 	snap := x.snapshot()
 	for _, table := range []string{"tenants", "memberships", "invitations", "devices", "orders", "templates", "tenant_solutions", "sso_domains", "sso_connections",
-		"api_keys", "production_access_requests", "webhook_endpoints", "webhook_deliveries"} {
+		"api_keys", "production_access_requests", "webhook_endpoints", "webhook_deliveries", "billing_projections"} {
 		if !strings.Contains(snap, "\n"+table+" [") && !strings.HasPrefix(snap, table+" [") {
 			t.Fatalf("the snapshot misses the %s table: it could not prove nothing changed", table)
 		}
@@ -259,7 +264,7 @@ func (x *atk) snapshot() string {
 
 // snapshotTables are the tables a refused request must leave as they were.
 var snapshotTables = []string{"tenants", "memberships", "invitations", "devices", "orders", "templates", "membership_templates", "tenant_solutions",
-	"sso_connections", "sso_domains", "api_keys", "production_access_requests", "webhook_endpoints", "webhook_deliveries"}
+	"sso_connections", "sso_domains", "api_keys", "production_access_requests", "webhook_endpoints", "webhook_deliveries", "billing_projections"}
 
 // prepareSnapshot prepares snapshot's queries once: the matrix takes a
 // snapshot after each of its thousand or so POSTs.
@@ -270,8 +275,11 @@ func (x *atk) prepareSnapshot(t *testing.T) {
 	}
 	for _, table := range snapshotTables {
 		order := "id"
-		if table == "membership_templates" || table == "tenant_solutions" {
+		switch table {
+		case "membership_templates", "tenant_solutions":
 			order = "1, 2"
+		case "billing_projections":
+			order = "1, 2, 3"
 		}
 		stmt, err := sqlDB.Prepare("SELECT * FROM " + table + " ORDER BY " + order)
 		if err != nil {

@@ -111,6 +111,16 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.tenantRoute(site, http.MethodGet, "/settings/audit", models.PermManageSettings, h.auditLog)
 	h.tenantRoute(site, http.MethodGet, "/settings/audit.csv", models.PermManageSettings, h.auditCSV)
 	h.tenantRoute(site, http.MethodPost, "/settings/sso/domains/:id/verify", models.PermManageSettings, h.verifySSODomain)
+	// Billing (billing_handlers.go): Admins and above, like the other
+	// settings a company's money concerns; staff see every company's.
+	h.tenantRoute(site, http.MethodGet, "/settings/billing", models.PermManageSettings, h.billing)
+	h.tenantRoute(site, http.MethodGet, "/settings/billing/statements/:month", models.PermManageSettings, h.billingStatement)
+	h.tenantRoute(site, http.MethodGet, "/settings/billing/statements/:month/csv", models.PermManageSettings, h.billingStatementCSV)
+	h.platformRoute(site, http.MethodGet, "/billing", models.PermManageSubTenants, h.staffBilling)
+	h.platformRoute(site, http.MethodPost, "/billing/refresh", models.PermManageSubTenants, h.refreshBilling)
+	h.platformRoute(site, http.MethodGet, "/billing/companies/:id", models.PermManageSubTenants, h.staffBillingCompany)
+	h.platformRoute(site, http.MethodGet, "/billing/companies/:id/statements/:month", models.PermManageSubTenants, h.staffBillingStatement)
+	h.platformRoute(site, http.MethodGet, "/billing/companies/:id/statements/:month/csv", models.PermManageSubTenants, h.staffBillingStatementCSV)
 	h.platformRoute(site, http.MethodGet, "/sso-domains", models.PermManageSubTenants, h.ssoDomains)
 	h.platformRoute(site, http.MethodPost, "/sso-domains/:id/approve", models.PermManageSubTenants, h.approveSSODomain)
 	h.platformRoute(site, http.MethodPost, "/sso-domains/:id/refuse", models.PermManageSubTenants, h.refuseSSODomain)

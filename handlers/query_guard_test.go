@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -397,6 +398,34 @@ func guardCases() []guardCase {
 					{name: "GET globex /auth/handoff?token=…", status: http.StatusSeeOther, request: followRedirect},
 					{name: "GET globex / (Home)", status: http.StatusOK,
 						body: []string{"Welcome to Globex, Alice", countOf(n, "companies")}, request: followRedirect},
+				}
+			},
+		},
+		{
+			name: "billing overview and statement", email: "alice@acme.test", sub: "acme",
+			unit: "companies billed to Acme", sizes: [2]int{1, 30}, grow: growBilledCompanies,
+			steps: func(_ *testing.T, a *app, _ *browser, n int) []guardStep {
+				bill := fmt.Sprintf("Acme Corp and %s billed to it", countLabel(n, "company", "companies"))
+				month := string(a.currentMonth("acme"))
+				return []guardStep{
+					{name: "GET /settings/billing", status: http.StatusOK, body: []string{bill, "Acme Europe", "Previous statements"},
+						request: get(tenantURL("acme", views.BillingPath))},
+					{name: "GET /settings/billing/statements/:month (open)", status: http.StatusOK, body: []string{bill, "To date, not final"},
+						request: get(tenantURL("acme", views.BillingStatementPath(month)))},
+					{name: "GET /settings/billing/statements/:month/csv", status: http.StatusOK, body: []string{"Acme Europe,Device-months"},
+						request: get(tenantURL("acme", views.BillingStatementPath(month, "csv")))},
+				}
+			},
+		},
+		{
+			name: "staff billing list", email: "staff@canopy.test", sub: "admin",
+			unit: "companies that pay", sizes: [2]int{5, 60}, grow: growPayingCompanies,
+			steps: func(_ *testing.T, _ *app, _ *browser, n int) []guardStep {
+				return []guardStep{
+					{name: "GET admin /billing", status: http.StatusOK, body: []string{pagerText(n, models.BillingProjectionPageSize), "Acme Corp"},
+						request: get(tenantURL("admin", views.StaffBillingPath))},
+					{name: "GET admin /billing?q=guard&sort=name", status: http.StatusOK, body: []string{pagerText(n-4, models.BillingProjectionPageSize)},
+						request: get(tenantURL("admin", views.StaffBillingPath+"?q=guard&sort=name"))},
 				}
 			},
 		},
@@ -887,5 +916,48 @@ func growTemplatesAndOrders(t *testing.T, a *app, n int) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+func countLabel(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+// growBilledCompanies gives Acme n companies billed to it in all (Acme
+// Europe in the demo data), each with active devices, and a closed month.
+func growBilledCompanies(t *testing.T, a *app, n int) {
+	t.Helper()
+	ctx := context.Background()
+	acme := a.tenant("acme")
+	for i := 0; i < n-1; i++ {
+		tn, err := a.store.CreateTenant(ctx, models.NewTenant{ParentID: acme.ID, Name: fmt.Sprintf("Guard Billed %03d", i),
+			Subdomain: fmt.Sprintf("guard-billed-%03d", i), Timezone: "Europe/Paris", BillToTenantID: acme.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := 0; j < 3; j++ {
+			a.addDevice(tn.Subdomain, fmt.Sprintf("GB-%03d-%d", i, j), "Sensor S1")
+		}
+	}
+	a.closeLastMonth()
+}
+
+// growPayingCompanies makes n companies that pay for themselves in all
+// (four in the demo data) and prices their month for staff's list.
+func growPayingCompanies(t *testing.T, a *app, n int) {
+	t.Helper()
+	ctx := context.Background()
+	admin := a.tenant("admin")
+	for i := 0; i < n-4; i++ {
+		if _, err := a.store.CreateTenant(ctx, models.NewTenant{ParentID: admin.ID, Name: fmt.Sprintf("Guard Payer %03d", i),
+			Subdomain: fmt.Sprintf("guard-payer-%03d", i), Timezone: "UTC"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.store.RefreshBillingProjections(ctx, time.Now()); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -64,6 +64,25 @@ type statementCompany struct {
 	Timezone       string
 	CreatedAt      time.Time
 	ParentID       *int64
+	// The plan's prices, read in the same statement: a statement's page
+	// has a budget of statements, and the plans are few and small.
+	PlanName             string
+	PlanCurrency         string
+	BaseFee              int64
+	OrderPrice           int64
+	PremiumOrderPrice    *int64
+	IncludedOrders       int64
+	DeviceMonthPrice     int64
+	IncludedDeviceMonths int64
+	SeatPrice            int64
+	IncludedSeats        int64
+}
+
+// plan is the company's plan as the statement prices it.
+func (c *statementCompany) plan() *BillingPlan {
+	return &BillingPlan{ID: c.PlanID, Name: c.PlanName, Currency: c.PlanCurrency, BaseFee: c.BaseFee, OrderPrice: c.OrderPrice,
+		PremiumOrderPrice: c.PremiumOrderPrice, IncludedOrders: c.IncludedOrders, DeviceMonthPrice: c.DeviceMonthPrice,
+		IncludedDeviceMonths: c.IncludedDeviceMonths, SeatPrice: c.SeatPrice, IncludedSeats: c.IncludedSeats}
 }
 
 // statementCompanies answers, in one statement, which companies share
@@ -101,8 +120,13 @@ func (s *Store) statementCompanies(ctx context.Context, tenantID int64, month Bi
 			WHERE payer.id <> @tenant AND bt.tenant_id = @tenant
 				AND bt.effective_month = (SELECT max(x.effective_month) FROM billing_terms AS x WHERE x.tenant_id = @tenant AND x.effective_month <= @month))
 		SELECT c.tenant_id, c.bill_to_tenant_id, c.plan_id, c.depth, payer.id AS payer_id, coalesce(pt.name, '') AS payer_name,
-			t.name, t.subdomain, t.timezone, t.created_at, t.parent_id
+			t.name, t.subdomain, t.timezone, t.created_at, t.parent_id,
+			coalesce(bp.name, '') AS plan_name, coalesce(bp.currency, '') AS plan_currency, coalesce(bp.base_fee, 0) AS base_fee,
+			coalesce(bp.order_price, 0) AS order_price, bp.premium_order_price, coalesce(bp.included_orders, 0) AS included_orders,
+			coalesce(bp.device_month_price, 0) AS device_month_price, coalesce(bp.included_device_months, 0) AS included_device_months,
+			coalesce(bp.seat_price, 0) AS seat_price, coalesce(bp.included_seats, 0) AS included_seats
 		FROM companies AS c CROSS JOIN payer LEFT JOIN tenants AS pt ON pt.id = payer.id JOIN tenants AS t ON t.id = c.tenant_id
+			LEFT JOIN billing_plans AS bp ON bp.id = c.plan_id
 		ORDER BY c.depth, lower(t.name)`,
 		map[string]any{"tenant": tenantID, "month": string(month)}).Scan(&out).Error
 	if err != nil {
@@ -131,17 +155,11 @@ func (s *Store) openStatement(ctx context.Context, tenantID int64, month Billing
 	if len(companies) == 0 {
 		return nil, ErrNoBillingTerms
 	}
-	planIDs := make([]int64, 0, len(companies))
 	tenants := make([]*Tenant, len(companies))
 	names := map[int64]string{}
 	for i, c := range companies {
-		planIDs = append(planIDs, c.PlanID)
 		tenants[i] = &Tenant{ID: c.TenantID, Name: c.Name, Subdomain: c.Subdomain, Timezone: c.Timezone, CreatedAt: c.CreatedAt, ParentID: c.ParentID}
 		names[c.TenantID] = c.Name
-	}
-	plans, err := s.BillingPlansByID(ctx, planIDs)
-	if err != nil {
-		return nil, err
 	}
 	usages, err := s.monthUsages(ctx, tenants, month, now)
 	if err != nil {
@@ -152,10 +170,10 @@ func (s *Store) openStatement(ctx context.Context, tenantID int64, month Billing
 		st.PayerID = *companies[0].PayerID
 	}
 	for _, c := range companies {
-		plan := plans[c.PlanID]
-		if plan == nil {
+		if c.PlanName == "" {
 			return nil, fmt.Errorf("statement: plan %d of %s: %w", c.PlanID, c.Name, ErrNotFound)
 		}
+		plan := c.plan()
 		sec := BillingSection{TenantID: c.TenantID, CompanyName: c.Name, Subdomain: c.Subdomain, Depth: c.Depth,
 			PlanName: plan.Name, Currency: plan.Currency, Usage: *usages[c.TenantID]}
 		if c.BillToTenantID != nil {

@@ -147,3 +147,24 @@ func SSODomainPath(id int64, action string) string { return itemPath(SSODomainsP
 func itemPath(base string, id int64, below ...string) string {
 	return strings.Join(append([]string{base, strconv.FormatInt(id, 10)}, below...), "/")
 }
+
+// Billing: a company's Settings → Billing and its statements, and platform
+// staff's list of the companies that pay, with each one's statements.
+const (
+	BillingPath      = "/settings/billing"
+	StaffBillingPath = "/billing"
+	// StaffBillingRefreshPath recomputes the staff list's figures.
+	StaffBillingRefreshPath = StaffBillingPath + "/refresh"
+)
+
+// BillingStatementPath is a month's statement on Settings → Billing, or
+// its CSV: BillingStatementPath("2026-11", "csv").
+func BillingStatementPath(month string, below ...string) string {
+	return strings.Join(append([]string{BillingPath, "statements", month}, below...), "/")
+}
+
+// StaffBillingCompanyPath is a company's billing as platform staff see
+// it, or below it: StaffBillingCompanyPath(7, "statements", "2026-11").
+func StaffBillingCompanyPath(id int64, below ...string) string {
+	return itemPath(StaffBillingPath+"/companies", id, below...)
+}

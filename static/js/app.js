@@ -399,3 +399,12 @@
   }
   draw();
 })();
+
+// "Print or save as PDF" on a statement (data-print) opens the browser's
+// print dialog; the print stylesheet leaves the statement alone on the page.
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.addEventListener("click", function () { window.print(); });
+  });
+})();

@@ -170,8 +170,13 @@ func Icon(name string) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
+		case "receipt":
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, "<path d=\"M6 3h12v18l-3-2-3 2-3-2-3 2z\"></path> <path d=\"M9 8h6M9 12h6M9 16h3\"></path>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, "</svg>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "</svg>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -201,7 +206,7 @@ func Logo() templ.Component {
 			templ_7745c5c3_Var2 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "<span class=\"logo\"><svg class=\"logo-mark\" viewBox=\"0 0 32 32\" width=\"28\" height=\"28\" aria-hidden=\"true\"><rect width=\"32\" height=\"32\" rx=\"8\" fill=\"#0f766e\"></rect> <path d=\"M6 17c0-5.5 4.5-10 10-10s10 4.5 10 10z\" fill=\"#5eead4\"></path> <path d=\"M11 17c0-2.8 2.2-5 5-5s5 2.2 5 5\" fill=\"none\" stroke=\"#0f766e\" stroke-width=\"2\"></path> <path d=\"M16 17v8\" stroke=\"#ccfbf1\" stroke-width=\"2.4\" stroke-linecap=\"round\"></path></svg> <span class=\"logo-word\">Canopy</span></span>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "<span class=\"logo\"><svg class=\"logo-mark\" viewBox=\"0 0 32 32\" width=\"28\" height=\"28\" aria-hidden=\"true\"><rect width=\"32\" height=\"32\" rx=\"8\" fill=\"#0f766e\"></rect> <path d=\"M6 17c0-5.5 4.5-10 10-10s10 4.5 10 10z\" fill=\"#5eead4\"></path> <path d=\"M11 17c0-2.8 2.2-5 5-5s5 2.2 5 5\" fill=\"none\" stroke=\"#0f766e\" stroke-width=\"2\"></path> <path d=\"M16 17v8\" stroke=\"#ccfbf1\" stroke-width=\"2.4\" stroke-linecap=\"round\"></path></svg> <span class=\"logo-word\">Canopy</span></span>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
