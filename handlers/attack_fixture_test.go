@@ -204,10 +204,15 @@ func newAtk(t *testing.T) *atk {
 		}
 		x.ids["delivery:"+sub] = d.ID
 	}
+	plan, err := a.store.DefaultBillingPlan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.ids["plan:default"] = plan.ID
 	x.prepareSnapshot(t)
 	snap := x.snapshot()
 	for _, table := range []string{"tenants", "memberships", "invitations", "devices", "orders", "templates", "tenant_solutions", "sso_domains", "sso_connections",
-		"api_keys", "production_access_requests", "webhook_endpoints", "webhook_deliveries"} {
+		"api_keys", "production_access_requests", "webhook_endpoints", "webhook_deliveries", "billing_plans", "billing_terms"} {
 		if !strings.Contains(snap, "\n"+table+" [") && !strings.HasPrefix(snap, table+" [") {
 			t.Fatalf("the snapshot misses the %s table: it could not prove nothing changed", table)
 		}
@@ -259,7 +264,8 @@ func (x *atk) snapshot() string {
 
 // snapshotTables are the tables a refused request must leave as they were.
 var snapshotTables = []string{"tenants", "memberships", "invitations", "devices", "orders", "templates", "membership_templates", "tenant_solutions",
-	"sso_connections", "sso_domains", "api_keys", "production_access_requests", "webhook_endpoints", "webhook_deliveries"}
+	"sso_connections", "sso_domains", "api_keys", "production_access_requests", "webhook_endpoints", "webhook_deliveries",
+	"billing_plans", "billing_terms"}
 
 // prepareSnapshot prepares snapshot's queries once: the matrix takes a
 // snapshot after each of its thousand or so POSTs.
@@ -270,7 +276,7 @@ func (x *atk) prepareSnapshot(t *testing.T) {
 	}
 	for _, table := range snapshotTables {
 		order := "id"
-		if table == "membership_templates" || table == "tenant_solutions" {
+		if table == "membership_templates" || table == "tenant_solutions" || table == "billing_terms" {
 			order = "1, 2"
 		}
 		stmt, err := sqlDB.Prepare("SELECT * FROM " + table + " ORDER BY " + order)
