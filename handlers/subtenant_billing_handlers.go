@@ -3,7 +3,9 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -17,71 +19,82 @@ import (
 // company it is billed to, changed from its next month.
 
 // subTenantBilling shows the tab. Its bill-to search (?q=) reloads it with
-// the plan and company chosen kept in the address (?plan_id=, ?bill_to=).
+// the plan and company chosen kept in the address (?plan_id=, ?bill_to=);
+// without them the form starts from the company's latest terms.
 func (h *Handlers) subTenantBilling(c echo.Context) error {
 	path, err := h.subTenantParam(c)
 	if err != nil {
 		return err
 	}
 	child := path.Target()
-	q := c.QueryParams()
-	var form pages.TermsForm
-	var billTo int64
-	latest, err := h.store.LatestBillingTerms(c.Request().Context(), child.ID)
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-	case err != nil:
+	data, err := h.termsOf(c, child)
+	if err != nil {
 		return err
-	default:
-		form.PlanID, billTo = latest.PlanID, idOrZero(latest.BillToTenantID)
+	}
+	q := c.QueryParams()
+	var billTo *models.BillToCandidate
+	if latest := data.Latest(); latest != nil {
+		data.Form.PlanID, billTo = latest.PlanID, latest.BillTo()
 	}
 	if q.Has("plan_id") {
-		form.PlanID = formID(q.Get("plan_id"))
+		data.Form.PlanID = formID(q.Get("plan_id"))
 	}
+	chosen := idOf(billTo)
 	if q.Has("bill_to") {
-		billTo = formID(q.Get("bill_to"))
+		chosen = formID(q.Get("bill_to"))
 	}
-	if form.Picker, err = h.billToPicker(c, child.ID, billTo, q.Get("q"), q.Has("q")); err != nil {
+	if !q.Has("q") && chosen == idOf(billTo) {
+		data.Form.Picker = pages.BillToPicker{Chosen: billTo} // the latest terms name it already
+	} else if data.Form.Picker, err = h.billToPicker(c, child.ID, chosen, q.Get("q"), q.Has("q")); err != nil {
 		return err
 	}
-	return h.renderSubTenantBilling(c, path, http.StatusOK, form)
+	return h.renderSubTenantBilling(c, path, http.StatusOK, data)
 }
 
 // changeSubTenantBilling sets the company's terms from its next month
 // (Store.ChangeBillingTerms, audited there); a bill-to chain that would
-// come back to the company is refused beside the field.
+// come back to the company is refused beside the field. Not a hot page:
+// the change and its checks take more statements than a page's budget.
 func (h *Handlers) changeSubTenantBilling(c echo.Context) error {
 	path, err := h.subTenantParam(c)
 	if err != nil {
 		return err
 	}
 	child := path.Target()
-	ctx := c.Request().Context()
 	form := pages.TermsForm{PlanID: formID(c.FormValue("plan_id"))}
 	billTo := formID(c.FormValue("bill_to"))
 	if form.Picker, err = h.billToPicker(c, child.ID, billTo, "", false); err != nil {
 		return err
 	}
+	refuse := func(form pages.TermsForm) error {
+		data, err := h.termsOf(c, child)
+		if err != nil {
+			return err
+		}
+		data.Form = form
+		return h.renderSubTenantBilling(c, path, http.StatusUnprocessableEntity, data)
+	}
 	if billTo != 0 && form.Picker.Chosen == nil {
 		form.Picker.Error = "Choose a company from the list."
-		return h.renderSubTenantBilling(c, path, http.StatusUnprocessableEntity, form)
+		return refuse(form)
 	}
-	if same, err := h.termsUnchanged(c, child.ID, form.PlanID, billTo); err != nil || same {
-		if err == nil {
-			h.flash(c, "info", "Nothing changed: these are "+child.Name+"'s terms already.")
-			return c.Redirect(http.StatusSeeOther, views.SubTenantPath(child.ID, "billing"))
-		}
+	latest, err := h.store.LatestBillingTerms(c.Request().Context(), child.ID)
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
 		return err
 	}
-	terms, err := h.store.ChangeBillingTerms(ctx, child.ID, form.PlanID, billTo)
+	if err == nil && latest.PlanID == form.PlanID && idOrZero(latest.BillToTenantID) == billTo {
+		h.flash(c, "info", "Nothing changed: these are "+child.Name+"'s terms already.")
+		return c.Redirect(http.StatusSeeOther, views.SubTenantPath(child.ID, "billing"))
+	}
+	terms, err := h.store.ChangeBillingTerms(c.Request().Context(), child.ID, form.PlanID, billTo)
 	if fieldErrors(err, &form.Errors) {
 		form.Picker.Error = form.Errors["bill_to"]
-		return h.renderSubTenantBilling(c, path, http.StatusUnprocessableEntity, form)
+		return refuse(form)
 	}
 	if err != nil {
 		return err
 	}
-	plan, err := h.store.BillingPlanByID(ctx, terms.PlanID)
+	plan, err := h.store.BillingPlanByID(c.Request().Context(), terms.PlanID)
 	if err != nil {
 		return err
 	}
@@ -94,57 +107,38 @@ func (h *Handlers) changeSubTenantBilling(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, views.SubTenantPath(child.ID, "billing"))
 }
 
-// termsUnchanged tells whether the terms chosen are the company's latest
-// already, which a change would only repeat.
-func (h *Handlers) termsUnchanged(c echo.Context, tenantID, planID, billTo int64) (bool, error) {
-	latest, err := h.store.LatestBillingTerms(c.Request().Context(), tenantID)
-	if errors.Is(err, models.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return latest.PlanID == planID && idOrZero(latest.BillToTenantID) == billTo, nil
-}
-
-func (h *Handlers) renderSubTenantBilling(c echo.Context, path models.TreePath, status int, form pages.TermsForm) error {
+// termsOf is what the tab shows of a company's terms: those in force this
+// month (in its timezone), a change scheduled for the next, and the plans.
+func (h *Handlers) termsOf(c echo.Context, child *models.Tenant) (pages.SubTenantBillingData, error) {
 	ctx := c.Request().Context()
-	child := path.Target()
-	data := pages.SubTenantBillingData{Month: models.MonthOf(h.now(), child.Location()), BillTo: map[int64]string{}, Form: form}
-	var err error
-	if data.Current, err = h.store.BillingTermsAt(ctx, child.ID, data.Month); errors.Is(err, models.ErrNotFound) {
-		data.Current = nil
-	} else if err != nil {
-		return err
-	}
-	latest, err := h.store.LatestBillingTerms(ctx, child.ID)
-	if err != nil && !errors.Is(err, models.ErrNotFound) {
-		return err
-	}
-	if err == nil && latest.EffectiveMonth > data.Month {
-		data.Scheduled = latest
-	}
-	if err := h.loadTermsPlans(c, &data); err != nil {
-		return err
-	}
-	if err := h.loadTermsCompanies(c, child.ID, &data); err != nil {
-		return err
-	}
-	return h.render(c, status, pages.SubTenantBilling(h.shell(c, child.Name, "sub-tenants"), h.subTenantFrame(c, path, "billing"), data))
-}
-
-// loadTermsPlans gives the tab every plan by id, and the plans the form
-// offers: those offered to all, and the company's current plan even when
-// it is archived (it may stay on it). With no plan chosen, the default is.
-func (h *Handlers) loadTermsPlans(c echo.Context, data *pages.SubTenantBillingData) error {
-	plans, err := h.store.BillingPlans(c.Request().Context(), true)
+	data := pages.SubTenantBillingData{Month: models.MonthOf(h.now(), child.Location())}
+	schedule, err := h.store.BillingTermsFrom(ctx, child.ID, data.Month)
 	if err != nil {
-		return err
+		return data, err
+	}
+	for i := range schedule {
+		if schedule[i].EffectiveMonth <= data.Month {
+			data.Current = &schedule[i]
+		} else {
+			data.Scheduled = &schedule[i]
+		}
+	}
+	plans, err := h.store.BillingPlans(ctx, true)
+	if err != nil {
+		return data, err
 	}
 	data.Plans = make(map[int64]*models.BillingPlan, len(plans))
 	for i := range plans {
-		p := &plans[i]
-		data.Plans[p.ID] = p
+		data.Plans[plans[i].ID] = &plans[i]
+	}
+	return data, nil
+}
+
+// renderSubTenantBilling shows the tab: the form offers the plans offered
+// to all and the company's current plan even when archived (it may stay on
+// it); with no plan chosen, the default is.
+func (h *Handlers) renderSubTenantBilling(c echo.Context, path models.TreePath, status int, data pages.SubTenantBillingData) error {
+	for _, p := range data.Plans {
 		if !p.Archived() || (data.Current != nil && data.Current.PlanID == p.ID) {
 			data.Offered = append(data.Offered, *p)
 		}
@@ -152,69 +146,20 @@ func (h *Handlers) loadTermsPlans(c echo.Context, data *pages.SubTenantBillingDa
 			data.Form.PlanID = p.ID
 		}
 	}
-	return nil
-}
-
-// loadTermsCompanies names the companies the terms are billed to, and the
-// one paying this month when the chain goes on past the company billed.
-func (h *Handlers) loadTermsCompanies(c echo.Context, tenantID int64, data *pages.SubTenantBillingData) error {
-	ctx := c.Request().Context()
-	platformID := stateOf(c).tenant.ID
-	name := func(id int64) (string, error) {
-		if n, ok := data.BillTo[id]; ok {
-			return n, nil
-		}
-		company, err := h.store.BillToCandidateByID(ctx, platformID, id)
-		if err != nil {
-			return "", err
-		}
-		data.BillTo[id] = company.Name
-		return company.Name, nil
-	}
-	for _, t := range []*models.BillingTerms{data.Current, data.Scheduled} {
-		if t == nil || t.BillToTenantID == nil {
-			continue
-		}
-		if _, err := name(*t.BillToTenantID); err != nil {
-			return err
-		}
-	}
-	if data.Current == nil || data.Current.BillToTenantID == nil {
-		return nil
-	}
-	payer, err := h.store.BillingPayer(ctx, tenantID, data.Month)
-	if errors.Is(err, models.ErrNotFound) || (err == nil && payer == *data.Current.BillToTenantID) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	data.PayerName, err = name(payer)
-	return err
+	slices.SortFunc(data.Offered, func(a, b models.BillingPlan) int {
+		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	})
+	child := path.Target()
+	return h.render(c, status, pages.SubTenantBilling(h.shell(c, child.Name, "sub-tenants"), h.subTenantFrame(c, path, "billing"), data))
 }
 
 // billToPicker is the bill-to choice of a form: the company chosen (none
-// when it is not one of the platform's), and when searched, the companies
+// when it is not one of the platform's) and, when searched, the companies
 // matching query but exceptID (the company whose bill it is).
 func (h *Handlers) billToPicker(c echo.Context, exceptID, chosen int64, query string, searched bool) (pages.BillToPicker, error) {
-	ctx := c.Request().Context()
-	platformID := stateOf(c).tenant.ID
 	p := pages.BillToPicker{Query: query, Searched: searched}
-	if chosen != 0 {
-		company, err := h.store.BillToCandidateByID(ctx, platformID, chosen)
-		switch {
-		case errors.Is(err, models.ErrNotFound):
-		case err != nil:
-			return p, err
-		default:
-			p.Chosen = company
-		}
-	}
-	if !searched {
-		return p, nil
-	}
 	var err error
-	p.Matches, err = h.store.BillToCandidates(ctx, platformID, exceptID, query)
+	p.Chosen, p.Matches, err = h.store.BillToChoices(c.Request().Context(), stateOf(c).tenant.ID, exceptID, chosen, query, searched)
 	return p, err
 }
 
@@ -225,6 +170,13 @@ func formID(s string) int64 {
 		return 0
 	}
 	return n
+}
+
+func idOf(c *models.BillToCandidate) int64 {
+	if c == nil {
+		return 0
+	}
+	return c.ID
 }
 
 func idOrZero(id *int64) int64 {

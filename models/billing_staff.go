@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Platform staff's side of billing: how many companies each plan has, the
@@ -49,55 +49,88 @@ type BillToCandidate struct {
 	TopLevel   bool // directly under the platform
 }
 
-// BillToCandidates are the companies of the platform's tree matching query
-// by name or subdomain (every company when it is empty), but exceptID,
-// by name, at most BillToSearchLimit. platformID must be the platform: the
-// candidates are the whole tree below it.
-func (s *Store) BillToCandidates(ctx context.Context, platformID, exceptID int64, query string) ([]BillToCandidate, error) {
-	q, err := s.billToCandidates(ctx, platformID)
-	if err != nil {
-		return nil, err
-	}
-	if query = strings.TrimSpace(query); query != "" {
-		if err := s.planSearch(ctx); err != nil {
-			return nil, err
+// BillToChoices are, in one statement, the company chosen to bill (nil
+// when chosenID is 0 or no company of the platform's tree) and, when
+// search, the companies of the tree matching query by name or subdomain
+// (every one when it is empty) but exceptID and the one chosen, by name,
+// at most BillToSearchLimit. platformID must be the platform's: a customer's
+// tenant finds nothing.
+func (s *Store) BillToChoices(ctx context.Context, platformID, exceptID, chosenID int64, query string, search bool) (*BillToCandidate, []BillToCandidate, error) {
+	match, args := "1 = 0", []any{}
+	// Not planned afresh (planSearch): the matches are at most a page,
+	// and a staff page keeps within its statement budget.
+	if search {
+		if query = strings.TrimSpace(query); query != "" {
+			match, args = s.containsCondition(query, "tenants.name", "tenants.subdomain")
+		} else {
+			match = "1 = 1"
 		}
-		q = s.containsAny(q, query, "tenants.name", "tenants.subdomain")
 	}
-	var out []BillToCandidate
-	err = q.Where("tenants.id <> ?", exceptID).Order("lower(tenants.name), tenants.id").Limit(BillToSearchLimit).Scan(&out).Error
+	var rows []BillToCandidate
+	err := s.conn(ctx).Table("tenants").
+		Select("tenants.id, tenants.name, tenants.subdomain, tenants.parent_id, parents.name AS parent_name, parents.parent_id IS NULL AS top_level").
+		Joins("JOIN tenants AS parents ON parents.id = tenants.parent_id").
+		Joins("JOIN tenants AS root ON root.id = ? AND root.parent_id IS NULL", platformID).
+		Where("tenants.id = ? OR (tenants.id <> ? AND "+match+")", append([]any{chosenID, exceptID}, args...)...).
+		Order(clause.OrderBy{Expression: clause.Expr{SQL: "CASE WHEN tenants.id = ? THEN 0 ELSE 1 END, lower(tenants.name), tenants.id",
+			Vars: []any{chosenID}, WithoutParentheses: true}}).
+		Limit(BillToSearchLimit + 1).Scan(&rows).Error
 	if err != nil {
-		return nil, fmt.Errorf("search companies to bill: %w", err)
+		return nil, nil, fmt.Errorf("find companies to bill: %w", err)
+	}
+	var chosen *BillToCandidate
+	if len(rows) > 0 && chosenID != 0 && rows[0].ID == chosenID {
+		chosen, rows = &rows[0], rows[1:]
+	}
+	if len(rows) > BillToSearchLimit {
+		rows = rows[:BillToSearchLimit]
+	}
+	return chosen, rows, nil
+}
+
+// TermsFrom are terms with the company they are billed to (when one), as
+// a bill-to picker shows it, and the name of the company that one is
+// billed to in the same month (when it is), so a page can say where a bill
+// goes on to.
+type TermsFrom struct {
+	BillingTerms
+	BillToName       string
+	BillToSubdomain  string
+	BillToParentName string
+	BillToTopLevel   bool
+	OnwardName       string
+}
+
+// BillTo is the company the terms are billed to, as a bill-to picker shows
+// it; nil when it pays for itself.
+func (t *TermsFrom) BillTo() *BillToCandidate {
+	if t.BillToTenantID == nil {
+		return nil
+	}
+	return &BillToCandidate{ID: *t.BillToTenantID, Name: t.BillToName, Subdomain: t.BillToSubdomain,
+		ParentName: t.BillToParentName, TopLevel: t.BillToTopLevel}
+}
+
+// BillingTermsFrom are a company's terms in force in month, then any
+// change scheduled after it, by month, in one statement.
+func (s *Store) BillingTermsFrom(ctx context.Context, tenantID int64, month BillingMonth) ([]TermsFrom, error) {
+	var out []TermsFrom
+	err := s.scoped(ctx, tenantID).Table("billing_terms").
+		Select(`billing_terms.*, COALESCE(payee.name, '') AS bill_to_name, COALESCE(payee.subdomain, '') AS bill_to_subdomain,
+			COALESCE(payee_parent.name, '') AS bill_to_parent_name, COALESCE(payee_parent.parent_id IS NULL, false) AS bill_to_top_level,
+			COALESCE(onward.name, '') AS onward_name`).
+		Joins("LEFT JOIN tenants AS payee ON payee.id = billing_terms.bill_to_tenant_id").
+		Joins("LEFT JOIN tenants AS payee_parent ON payee_parent.id = payee.parent_id").
+		Joins(`LEFT JOIN tenants AS onward ON onward.id = (SELECT x.bill_to_tenant_id FROM billing_terms AS x
+			WHERE x.tenant_id = billing_terms.bill_to_tenant_id AND x.effective_month <= billing_terms.effective_month
+			ORDER BY x.effective_month DESC LIMIT 1)`).
+		Where(`billing_terms.effective_month >= COALESCE((SELECT max(y.effective_month) FROM billing_terms AS y
+			WHERE y.tenant_id = ? AND y.effective_month <= ?), '')`, tenantID, string(month)).
+		Order("billing_terms.effective_month").Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("load billing terms: %w", err)
 	}
 	return out, nil
-}
-
-// BillToCandidateByID is one company of the platform's tree as
-// BillToCandidates shows it; the platform itself, or an unknown id, is
-// ErrNotFound.
-func (s *Store) BillToCandidateByID(ctx context.Context, platformID, id int64) (*BillToCandidate, error) {
-	q, err := s.billToCandidates(ctx, platformID)
-	if err != nil {
-		return nil, err
-	}
-	var out BillToCandidate
-	err = q.Where("tenants.id = ?", id).Take(&out).Error
-	return &out, notFound(err, "load company to bill")
-}
-
-// billToCandidates selects the companies below the platform with their
-// parents; a tenant other than the platform has none to offer.
-func (s *Store) billToCandidates(ctx context.Context, platformID int64) (*gorm.DB, error) {
-	platform, err := s.TenantByID(ctx, platformID)
-	if err != nil {
-		return nil, err
-	}
-	if !platform.IsPlatform() {
-		return nil, fmt.Errorf("companies to bill from a customer's tenant: %w", ErrNotFound)
-	}
-	return s.conn(ctx).Table("tenants").
-		Select("tenants.id, tenants.name, tenants.subdomain, tenants.parent_id, parents.name AS parent_name, parents.parent_id IS NULL AS top_level").
-		Joins("JOIN tenants AS parents ON parents.id = tenants.parent_id"), nil
 }
 
 // checkStartingTerms checks platform staff's choices for a company they

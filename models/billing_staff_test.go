@@ -2,7 +2,6 @@ package models_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -40,7 +39,7 @@ func TestBillingPlanCompaniesCountsTermsInForce(t *testing.T) {
 	}
 }
 
-func TestBillToCandidates(t *testing.T) {
+func TestBillToChoices(t *testing.T) {
 	w := newPlatformWorld(t)
 	ctx := context.Background()
 	names := func(cs []models.BillToCandidate) []string {
@@ -50,39 +49,65 @@ func TestBillToCandidates(t *testing.T) {
 		}
 		return out
 	}
-	all, err := w.store.BillToCandidates(ctx, w.platform.ID, w.globex.ID, "")
+	chosen, all, err := w.store.BillToChoices(ctx, w.platform.ID, w.globex.ID, 0, "", true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := names(all); len(got) != 3 || got[0] != "Acme Corp" || got[1] != "Acme Europe" || got[2] != "Initech" {
-		t.Fatalf("every company but Globex and the platform: %v", got)
+	if got := names(all); chosen != nil || len(got) != 3 || got[0] != "Acme Corp" || got[1] != "Acme Europe" || got[2] != "Initech" {
+		t.Fatalf("every company but Globex and the platform: %v, chosen %v", got, chosen)
 	}
 	if !all[0].TopLevel || all[1].TopLevel || all[1].ParentName != "Acme Corp" {
 		t.Fatalf("where they sit: %+v", all)
 	}
-	// By subdomain too, in any case, with LIKE's wildcards taken literally.
-	if got := names(mustCandidates(t, w, "ACME-E")); len(got) != 1 || got[0] != "Acme Europe" {
-		t.Fatalf("search ACME-E: %v", got)
+	// By subdomain too, in any case, with LIKE's wildcards taken
+	// literally; the company chosen comes first, matching or not.
+	chosen, found, err := w.store.BillToChoices(ctx, w.platform.ID, 0, w.initech.ID, "ACME-E", true)
+	if err != nil || chosen == nil || chosen.Name != "Initech" || len(found) != 1 || found[0].Name != "Acme Europe" {
+		t.Fatalf("search ACME-E with Initech chosen: %v, %v, %v", chosen, names(found), err)
 	}
-	if got := mustCandidates(t, w, "%"); len(got) != 0 {
-		t.Fatalf("search %%: %v", names(got))
+	if _, found, _ := w.store.BillToChoices(ctx, w.platform.ID, 0, 0, "%", true); len(found) != 0 {
+		t.Fatalf("search %%: %v", names(found))
 	}
-	if _, err := w.store.BillToCandidateByID(ctx, w.platform.ID, w.platform.ID); !errors.Is(err, models.ErrNotFound) {
-		t.Fatalf("the platform as a company to bill: %v", err)
+	// Not searched: the company chosen alone; the platform is none.
+	if chosen, found, _ := w.store.BillToChoices(ctx, w.platform.ID, 0, w.acme.ID, "", false); chosen == nil || chosen.ID != w.acme.ID || len(found) != 0 {
+		t.Fatalf("acme chosen: %v, %v", chosen, names(found))
+	}
+	if chosen, _, _ := w.store.BillToChoices(ctx, w.platform.ID, 0, w.platform.ID, "", false); chosen != nil {
+		t.Fatalf("the platform as a company to bill: %+v", chosen)
 	}
 	// Only the platform offers companies to bill.
-	if _, err := w.store.BillToCandidates(ctx, w.acme.ID, 0, ""); !errors.Is(err, models.ErrNotFound) {
-		t.Fatalf("from a customer's tenant: %v", err)
+	if chosen, found, _ := w.store.BillToChoices(ctx, w.acme.ID, 0, w.acmeEU.ID, "", true); chosen != nil || len(found) != 0 {
+		t.Fatalf("from a customer's tenant: %v, %v", chosen, names(found))
 	}
 }
 
-func mustCandidates(t *testing.T, w platformWorld, query string) []models.BillToCandidate {
-	t.Helper()
-	out, err := w.store.BillToCandidates(context.Background(), w.platform.ID, 0, query)
+// TestBillingTermsFrom: a company's terms in force and the change after
+// them, with where each bill goes and goes on to.
+func TestBillingTermsFrom(t *testing.T) {
+	w := newPlatformWorld(t)
+	ctx := context.Background()
+	month := models.MonthOf(time.Now(), time.UTC)
+	standard, err := w.store.DefaultBillingPlan(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out
+	if _, err := w.store.ChangeBillingTerms(ctx, w.acme.ID, standard.ID, w.initech.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.store.ChangeBillingTerms(ctx, w.acmeEU.ID, standard.ID, w.acme.ID); err != nil {
+		t.Fatal(err)
+	}
+	terms, err := w.store.BillingTermsFrom(ctx, w.acmeEU.ID, month)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(terms) != 2 || terms[0].BillToTenantID != nil || terms[1].EffectiveMonth != month.Next() ||
+		terms[1].BillToName != "Acme Corp" || terms[1].OnwardName != "Initech" {
+		t.Fatalf("acme-eu's terms from %s: %+v", month, terms)
+	}
+	if later, _ := w.store.BillingTermsFrom(ctx, w.acmeEU.ID, month.Next()); len(later) != 1 || later[0].EffectiveMonth != month.Next() {
+		t.Fatalf("from next month: %+v", later)
+	}
 }
 
 // TestStaffStartingTerms: the plan and bill-to staff choose for a company
