@@ -52,8 +52,8 @@ type BillToCandidate struct {
 // BillToChoices are, in one statement, the company chosen to bill (nil
 // when chosenID is 0 or no company of the platform's tree) and, when
 // search, the companies of the tree matching query by name or subdomain
-// (every one when it is empty) but exceptID and the one chosen, by name,
-// at most BillToSearchLimit. platformID must be the platform's: a customer's
+// (every one when it is empty) but exceptID, the one chosen first, then by
+// name, at most BillToSearchLimit. platformID must be the platform's: a customer's
 // tenant finds nothing.
 func (s *Store) BillToChoices(ctx context.Context, platformID, exceptID, chosenID int64, query string, search bool) (*BillToCandidate, []BillToCandidate, error) {
 	match, args := "1 = 0", []any{}
@@ -66,9 +66,13 @@ func (s *Store) BillToChoices(ctx context.Context, platformID, exceptID, chosenI
 			match = "1 = 1"
 		}
 	}
-	var rows []BillToCandidate
+	var rows []struct {
+		BillToCandidate
+		Matched bool
+	}
 	err := s.conn(ctx).Table("tenants").
-		Select("tenants.id, tenants.name, tenants.subdomain, tenants.parent_id, parents.name AS parent_name, parents.parent_id IS NULL AS top_level").
+		Select("tenants.id, tenants.name, tenants.subdomain, tenants.parent_id, parents.name AS parent_name, parents.parent_id IS NULL AS top_level, "+
+			"CASE WHEN "+match+" THEN 1 ELSE 0 END AS matched", args...).
 		Joins("JOIN tenants AS parents ON parents.id = tenants.parent_id").
 		Joins("JOIN tenants AS root ON root.id = ? AND root.parent_id IS NULL", platformID).
 		Where("tenants.id = ? OR (tenants.id <> ? AND "+match+")", append([]any{chosenID, exceptID}, args...)...).
@@ -79,13 +83,16 @@ func (s *Store) BillToChoices(ctx context.Context, platformID, exceptID, chosenI
 		return nil, nil, fmt.Errorf("find companies to bill: %w", err)
 	}
 	var chosen *BillToCandidate
-	if len(rows) > 0 && chosenID != 0 && rows[0].ID == chosenID {
-		chosen, rows = &rows[0], rows[1:]
+	matches := make([]BillToCandidate, 0, len(rows))
+	for i, r := range rows {
+		if i == 0 && chosenID != 0 && r.ID == chosenID {
+			chosen = &rows[0].BillToCandidate
+		}
+		if r.Matched && r.ID != exceptID && len(matches) < BillToSearchLimit {
+			matches = append(matches, r.BillToCandidate)
+		}
 	}
-	if len(rows) > BillToSearchLimit {
-		rows = rows[:BillToSearchLimit]
-	}
-	return chosen, rows, nil
+	return chosen, matches, nil
 }
 
 // TermsFrom are terms with the company they are billed to (when one), as

@@ -65,6 +65,9 @@ func TestBillToChoices(t *testing.T) {
 	if err != nil || chosen == nil || chosen.Name != "Initech" || len(found) != 1 || found[0].Name != "Acme Europe" {
 		t.Fatalf("search ACME-E with Initech chosen: %v, %v, %v", chosen, names(found), err)
 	}
+	if chosen, found, _ := w.store.BillToChoices(ctx, w.platform.ID, 0, w.acmeEU.ID, "acme", true); chosen == nil || len(found) != 2 || found[0].Name != "Acme Europe" {
+		t.Fatalf("search acme with Acme Europe chosen: %v, %v", chosen, names(found))
+	}
 	if _, found, _ := w.store.BillToChoices(ctx, w.platform.ID, 0, 0, "%", true); len(found) != 0 {
 		t.Fatalf("search %%: %v", names(found))
 	}

@@ -709,7 +709,7 @@ func NewSubTenant(s views.Shell, f SubTenantForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = components.Field("Name", "name", "text", f.Name, f.Errors["name"], templ.Attributes{"required": true, "maxlength": "100", "autofocus": true, "autocomplete": "off"}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = components.Field("Name", "name", "text", f.Name, f.Errors["name"], templ.Attributes{"required": true, "maxlength": "100", "autofocus": !f.FindBillTo, "autocomplete": "off"}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -858,7 +858,7 @@ func NewSubTenant(s views.Shell, f SubTenantForm) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 53, "<p class=\"field-hint\">Its prices from today; change them later on its Billing tab.</p></div><div class=\"span-2 bill-to-field\"><h3 class=\"field-heading\" id=\"bill-to-label\">Billed to</h3><p class=\"field-hint field-hint-tight\">Another company pays for it when it is billed to one: the customer who asked for it, say.</p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 53, "<p class=\"field-hint\">It is billed on this plan from its first month; change it later on its Billing tab.</p></div><div class=\"span-2 bill-to-field\"><h3 class=\"field-heading\" id=\"bill-to-label\">Billed to</h3><p class=\"field-hint field-hint-tight\">Another company pays for it when it is billed to one: the customer who asked for it, say.</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
