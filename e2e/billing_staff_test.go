@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
 	"canopy/models"
 )
 
@@ -102,8 +105,11 @@ func TestStaffBilling(t *testing.T) {
 		acme := tenantNamed(t, a, "acme")
 		click(t, tab, fmt.Sprintf(`input[name="bill_to"][value="%d"]`, acme.ID))
 		screenshot(t, tab, "billing-company-new-desktop.png")
-		if status := clickSubmit(t, tab); status != http.StatusOK {
-			t.Fatalf("review: %d", status)
+		// Enter in a field creates, as in any form, though the search's
+		// button comes first in it.
+		resp, err := chromedp.RunResponse(tab, chromedp.SendKeys(chromedp.CSS("#f-email"), kb.Enter))
+		if err != nil || resp.Status != http.StatusOK {
+			t.Fatalf("review with Enter: %v", err)
 		}
 		waitVisible(t, tab, "dialog[open]")
 		wantText(t, tab, "Please verify the details carefully", "Growth (USD)", "Acme Corp (acme)")
