@@ -1436,7 +1436,7 @@ func PlanDetails(s views.Shell, d PlanDetailsData) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if !d.Plan.IsDefault && !d.Plan.Archived() {
+			if !d.Plan.IsDefault && (!d.Plan.Archived() || d.Edit.Errors["is_default"] != "") {
 				var templ_7745c5c3_Var62 = []any{"span-2", templ.KV("field-invalid", d.Edit.Errors["is_default"] != "")}
 				templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_Buffer, templ_7745c5c3_Var62...)
 				if templ_7745c5c3_Err != nil {
