@@ -96,7 +96,7 @@ func addPhoneRows(t *testing.T, a *app) {
 }
 
 // TestListsAtPhoneWidth: at 390×844 every list (Team, Devices, Sub-Tenants,
-// Orders, Audit log, Templates, the platform's Companies and SSO domains, a sub-tenant's
+// Orders, Audit log, Templates, the platform's Companies, SSO domains and Plans, a sub-tenant's
 // Devices, Users and Sub-Tenants tabs) is a stack of rows that fits the screen, each cell
 // labelled with its column, and every row's first action is on screen.
 func TestListsAtPhoneWidth(t *testing.T) {
@@ -142,6 +142,7 @@ func TestListsAtPhoneWidth(t *testing.T) {
 			{"companies", "/sub-tenants", 3},
 			{"sso-domains", "/sso-domains", 2},
 			{"staff-billing", "/billing", 4},
+			{"plans", "/plans", 1},
 		}},
 	} {
 		tab := newTab(t, browser, phone)

@@ -166,6 +166,7 @@ func tourPages(t *testing.T, a *app) []tourPage {
 	hook, hookDelivery := webhooksForTour(t, a, acme)
 	lastMonth := string(billingHistory(t, a))
 	thisMonth := string(models.MonthOf(time.Now(), acme.Location()))
+	standardPlan, growthPlan, globex := billingForTour(t, a)
 	const alice, viewer, eve, staff, frank, carol = "alice@acme.test", "dave@acme.test", "eve@acme.test", "staff@canopy.test", "frank@acme.test", "carol@initech.test"
 	ok := int64(http.StatusOK)
 	return []tourPage{
@@ -249,6 +250,13 @@ func tourPages(t *testing.T, a *app) []tourPage {
 		{"staff-billing-company", staff, "admin", fmt.Sprintf("/billing/companies/%d", acme.ID), ok},
 		{"staff-billing-billed-to", staff, "admin", fmt.Sprintf("/billing/companies/%d", europe.ID), ok},
 		{"staff-billing-statement", staff, "admin", fmt.Sprintf("/billing/companies/%d/statements/%s", acme.ID, lastMonth), ok},
+		{"staff-plans", staff, "admin", "/plans", ok},
+		{"staff-plan", staff, "admin", fmt.Sprintf("/plans/%d", growthPlan), ok},
+		{"staff-plan-new", staff, "admin", "/plans/new", ok},
+		{"staff-plan-duplicate", staff, "admin", fmt.Sprintf("/plans/new?from=%d", standardPlan), ok},
+		{"staff-company-billing", staff, "admin", fmt.Sprintf("/sub-tenants/%d/billing?q=acme", europe.ID), ok},
+		{"staff-company-billing-scheduled", staff, "admin", fmt.Sprintf("/sub-tenants/%d/billing", globex), ok},
+		{"staff-company-new", staff, "admin", "/sub-tenants/new?find_bill_to=1&bill_to_q=acme", ok},
 		{"password-base-domain", staff, "", "/account/password", ok},
 	}
 }
@@ -302,6 +310,48 @@ func apiKeysForTour(t *testing.T, a *app, acme *models.Tenant) (liveKeyID int64)
 		t.Fatal(err)
 	}
 	return liveKeyID
+}
+
+// billingForTour adds a plan priced by template category and an archived
+// one, and schedules Globex's move to the first from its next month, so
+// that the plans and a company's Billing tab show each state.
+func billingForTour(t *testing.T, a *app) (standardID, growthID, globexID int64) {
+	t.Helper()
+	ctx := context.Background()
+	platform, err := a.store.TenantBySubdomain(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	premium := int64(450)
+	growth, err := a.store.CreateBillingPlan(ctx, platform.ID, models.NewBillingPlan{Name: "Growth", Description: "For companies ordering in bulk.",
+		Currency: "USD", BaseFee: 9900, OrderPrice: 200, PremiumOrderPrice: &premium, IncludedOrders: 100, DeviceMonthPrice: 80,
+		IncludedDeviceMonths: 50, SeatPrice: 500, IncludedSeats: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy, err := a.store.CreateBillingPlan(ctx, platform.ID, models.NewBillingPlan{Name: "Legacy 2025", Currency: "EUR", BaseFee: 2900, OrderPrice: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.store.ArchiveBillingPlan(ctx, platform.ID, legacy.ID); err != nil {
+		t.Fatal(err)
+	}
+	globex, err := a.store.TenantBySubdomain(ctx, "globex")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acme, err := a.store.TenantBySubdomain(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.store.ChangeBillingTerms(ctx, globex.ID, growth.ID, acme.ID); err != nil {
+		t.Fatal(err)
+	}
+	standard, err := a.store.DefaultBillingPlan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return standard.ID, growth.ID, globex.ID
 }
 
 // addedByBob has Bob Brown add someone with an account to Globex at once,

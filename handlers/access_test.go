@@ -192,6 +192,17 @@ var routeExpectations = map[string]expectation{
 	"GET /access-requests":                            {tenant: all(404), apex: all(404)},
 	"POST /access-requests/:id/approve":               {}, // checked in developer_handlers_test.go
 	"POST /access-requests/:id/decline":               {},
+	// Billing plans and a company's terms: platform staff's, on the
+	// platform's host only (plan_handlers_test.go,
+	// subtenant_billing_handlers_test.go).
+	"GET /plans":                    {tenant: all(404), apex: all(404)},
+	"GET /plans/new":                {tenant: all(404), apex: all(404)},
+	"GET /plans/:id":                {tenant: all(404), apex: all(404)},
+	"POST /plans":                   {},
+	"POST /plans/:id":               {},
+	"POST /plans/:id/archive":       {},
+	"GET /sub-tenants/:id/billing":  {tenant: all(404), apex: all(404)},
+	"POST /sub-tenants/:id/billing": {},
 
 	// The signed-in person's own account: any member on a company's host,
 	// anyone signed in on the base domain (carol, a non-member of acme, too).

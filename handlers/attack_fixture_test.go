@@ -209,10 +209,15 @@ func newAtk(t *testing.T) *atk {
 	if _, err := a.store.RefreshBillingProjections(ctx, time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	plan, err := a.store.DefaultBillingPlan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.ids["plan:default"] = plan.ID
 	x.prepareSnapshot(t)
 	snap := x.snapshot()
 	for _, table := range []string{"tenants", "memberships", "invitations", "devices", "orders", "templates", "tenant_solutions", "sso_domains", "sso_connections",
-		"api_keys", "production_access_requests", "webhook_endpoints", "webhook_deliveries", "billing_projections"} {
+		"api_keys", "production_access_requests", "webhook_endpoints", "webhook_deliveries", "billing_projections", "billing_plans", "billing_terms"} {
 		if !strings.Contains(snap, "\n"+table+" [") && !strings.HasPrefix(snap, table+" [") {
 			t.Fatalf("the snapshot misses the %s table: it could not prove nothing changed", table)
 		}
@@ -264,7 +269,8 @@ func (x *atk) snapshot() string {
 
 // snapshotTables are the tables a refused request must leave as they were.
 var snapshotTables = []string{"tenants", "memberships", "invitations", "devices", "orders", "templates", "membership_templates", "tenant_solutions",
-	"sso_connections", "sso_domains", "api_keys", "production_access_requests", "webhook_endpoints", "webhook_deliveries", "billing_projections"}
+	"sso_connections", "sso_domains", "api_keys", "production_access_requests", "webhook_endpoints", "webhook_deliveries",
+	"billing_projections", "billing_plans", "billing_terms"}
 
 // prepareSnapshot prepares snapshot's queries once: the matrix takes a
 // snapshot after each of its thousand or so POSTs.
@@ -276,7 +282,7 @@ func (x *atk) prepareSnapshot(t *testing.T) {
 	for _, table := range snapshotTables {
 		order := "id"
 		switch table {
-		case "membership_templates", "tenant_solutions":
+		case "membership_templates", "tenant_solutions", "billing_terms":
 			order = "1, 2"
 		case "billing_projections":
 			order = "1, 2, 3"

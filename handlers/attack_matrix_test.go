@@ -220,6 +220,7 @@ func atkRoutes(x *atk) map[string]atkRoute {
 			s = strings.ReplaceAll(s, "{template}", x.id("template:acme"))
 			s = strings.ReplaceAll(s, "{order}", x.id("order:acme"))
 			s = strings.ReplaceAll(s, "{lab}", x.id("tenant:acme-lab"))
+			s = strings.ReplaceAll(s, "{plan}", x.id("plan:default"))
 			return strings.ReplaceAll(s, "{sub}", x.subTenant(c))
 		}
 	}
@@ -458,6 +459,19 @@ func atkRoutes(x *atk) map[string]atkRoute {
 			x.accessPending[c.target] = true
 			return http.StatusSeeOther
 		})},
+		// Billing: platform staff's plans and a company's terms, which no
+		// visitor is staff to reach; anywhere but the platform's host, no
+		// such page.
+		"GET /plans":     {want: platformGate(super, ok)},
+		"GET /plans/new": {path: p("/plans/new?from={plan}"), want: platformGate(super, ok)},
+		"POST /plans": {form: f("name", "Attack plan {n}", "currency", "USD", "base_fee", "0", "order_price", "0", "included_orders", "0",
+			"device_month_price", "0", "included_device_months", "0", "seat_price", "0", "included_seats", "0", "is_default", "on"), want: platformGate(super, done)},
+		"GET /plans/:id":               {path: p("/plans/{plan}"), want: platformGate(super, ok)},
+		"POST /plans/:id":              {path: p("/plans/{plan}"), form: f("name", "Mallory's plan"), want: platformGate(super, done)},
+		"POST /plans/:id/archive":      {path: p("/plans/{plan}/archive"), want: platformGate(super, always(http.StatusConflict))},
+		"GET /sub-tenants/:id/billing": {path: p("/sub-tenants/{sub}/billing?q=a"), want: platformGate(super, ok)},
+		"POST /sub-tenants/:id/billing": {path: p("/sub-tenants/{sub}/billing"), form: f("plan_id", "{plan}", "bill_to", "{lab}"),
+			want: platformGate(super, done)},
 		"GET /access-requests":              {want: platformGate(super, ok)},
 		"POST /access-requests/:id/approve": {path: p("/access-requests/{request}/approve"), want: platformGate(super, notFound)},
 		"POST /access-requests/:id/decline": {path: p("/access-requests/{request}/decline"), form: f("reason", "Mallory says no"), want: platformGate(super, notFound)},

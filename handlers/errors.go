@@ -97,7 +97,7 @@ var modelErrorPages = []struct {
 		href:    views.WebhooksPath, label: "Back to webhooks"}},
 	{models.ErrDefaultPlan, pageError{status: http.StatusConflict, heading: "The default plan stays offered",
 		message: "Companies staff create start on the default plan, so it cannot be archived. Make another plan the default first.",
-		href:    "/plans", label: "Back to plans"}},
+		href:    views.PlansPath, label: "Back to plans"}},
 	{models.ErrWebhooksNotConfigured, pageError{status: http.StatusServiceUnavailable, heading: "Webhooks are not set up on this server",
 		message: "This Canopy server has no key to keep webhook secrets with, so endpoints cannot be added or their secrets shown. Ask its operator.",
 		href:    views.APIKeysPath, label: "Back to Developers"}},

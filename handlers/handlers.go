@@ -198,6 +198,16 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.platformRoute(site, http.MethodGet, "/access-requests", models.PermManageSubTenants, h.accessRequests)
 	h.platformRoute(site, http.MethodPost, "/access-requests/:id/approve", models.PermManageSubTenants, h.approveAccessRequest)
 	h.platformRoute(site, http.MethodPost, "/access-requests/:id/decline", models.PermManageSubTenants, h.declineAccessRequest)
+	// Billing, platform staff's side: the plans (plan_handlers.go) and a
+	// company's terms on its Billing tab (subtenant_billing_handlers.go).
+	h.platformRoute(site, http.MethodGet, "/plans", models.PermManageSubTenants, h.plans)
+	h.platformRoute(site, http.MethodGet, "/plans/new", models.PermManageSubTenants, h.newPlanForm)
+	h.platformRoute(site, http.MethodPost, "/plans", models.PermManageSubTenants, h.createPlan)
+	h.platformRoute(site, http.MethodGet, "/plans/:id", models.PermManageSubTenants, h.plan)
+	h.platformRoute(site, http.MethodPost, "/plans/:id", models.PermManageSubTenants, h.updatePlan)
+	h.platformRoute(site, http.MethodPost, "/plans/:id/archive", models.PermManageSubTenants, h.archivePlan)
+	h.platformRoute(site, http.MethodGet, "/sub-tenants/:id/billing", models.PermManageSubTenants, h.subTenantBilling)
+	h.platformRoute(site, http.MethodPost, "/sub-tenants/:id/billing", models.PermManageSubTenants, h.changeSubTenantBilling)
 
 	// The JSON API, on each company's host: authenticated by an API key in
 	// the Authorization header, never by the session cookie, so neither

@@ -358,6 +358,23 @@ func guardCases() []guardCase {
 			},
 		},
 		{
+			// Staff's plans count each plan's companies in one grouped
+			// statement; a company's Billing tab reads its terms with the
+			// company billed in one, and a search for another company to
+			// bill (?q=) adds one statement, however many there are.
+			name: "plans and a company's billing terms", email: "staff@canopy.test", sub: "admin",
+			unit: "companies", sizes: [2]int{3, 60}, grow: growCompanies,
+			steps: func(_ *testing.T, a *app, _ *browser, _ int) []guardStep {
+				billing := tenantURL("admin", views.SubTenantPath(a.tenant("acme-eu").ID, "billing"))
+				return []guardStep{
+					{name: "GET admin /plans", status: http.StatusOK, body: []string{"Standard", "Flat $2.50"},
+						request: get(tenantURL("admin", "/plans"))},
+					{name: "GET admin /sub-tenants/:id/billing", status: http.StatusOK, body: []string{"Pays for itself", "Billed to Acme Corp"},
+						request: get(billing)},
+				}
+			},
+		},
+		{
 			name: "SSO domains waiting for staff", email: "staff@canopy.test", sub: "admin",
 			unit: "domains", sizes: [2]int{2, 60}, grow: growPendingDomains,
 			steps: func(_ *testing.T, _ *app, _ *browser, n int) []guardStep {

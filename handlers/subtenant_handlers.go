@@ -81,13 +81,17 @@ func (h *Handlers) subTenants(c echo.Context, p subTenantPlace) error {
 // details are checked without writing anything and either shown again with
 // what is wrong, or with the confirmation the creation needs. Being GETs,
 // the browser's Back button returns to each without sending anything again.
+//
+// Platform staff choose the plan and the company it is billed to instead
+// of the customer's checkbox; the bill-to search (find_bill_to) shows the
+// form again with the companies matching, checking nothing.
 func (h *Handlers) newSubTenantForm(c echo.Context, p subTenantPlace) error {
 	q := c.QueryParams()
-	form := subTenantFormFrom(q.Get)
+	form := h.subTenantFormFrom(c, q.Get)
 	if !q.Has("timezone") {
 		form.Timezone = p.parent.Timezone
 	}
-	if q.Get("check") != "1" {
+	if q.Get("check") != "1" || form.FindBillTo {
 		return h.renderSubTenantForm(c, p, http.StatusOK, form)
 	}
 	ctx := c.Request().Context()
@@ -107,22 +111,32 @@ func (h *Handlers) newSubTenantForm(c echo.Context, p subTenantPlace) error {
 	return h.renderSubTenantForm(c, p, http.StatusOK, form)
 }
 
-// subTenantFormFrom reads the Create Sub-Tenant form's fields.
-func subTenantFormFrom(value func(string) string) pages.SubTenantForm {
-	return pages.SubTenantForm{
-		Name:           value("name"),
-		Subdomain:      value("subdomain"),
-		Description:    value("description"),
-		Email:          value("email"),
-		Timezone:       value("timezone"),
-		BillingRollsUp: value("billing_rolls_up") == "on",
+// subTenantFormFrom reads the Create Sub-Tenant form's fields: on the
+// platform's host, staff's plan and bill-to; anywhere else the customer's
+// checkbox (a crafted plan or bill-to is never read there).
+func (h *Handlers) subTenantFormFrom(c echo.Context, value func(string) string) pages.SubTenantForm {
+	form := pages.SubTenantForm{
+		Name:        value("name"),
+		Subdomain:   value("subdomain"),
+		Description: value("description"),
+		Email:       value("email"),
+		Timezone:    value("timezone"),
 	}
+	if !stateOf(c).tenant.IsPlatform() {
+		form.BillingRollsUp = value("billing_rolls_up") == "on"
+		return form
+	}
+	form.StaffTerms = true
+	form.PlanID, form.BillToID = formID(value("plan_id")), formID(value("bill_to"))
+	form.BillToQuery, form.FindBillTo = strings.TrimSpace(value("bill_to_q")), value("find_bill_to") != ""
+	return form
 }
 
 func (h *Handlers) newSubTenant(c echo.Context, p subTenantPlace, form pages.SubTenantForm) models.NewSubTenant {
 	return models.NewSubTenant{
 		ParentID: p.parent.ID, ActorUserID: stateOf(c).user.ID, Name: form.Name, Subdomain: form.Subdomain,
 		Description: form.Description, Email: form.Email, Timezone: form.Timezone, BillingRollsUp: form.BillingRollsUp,
+		PlanID: form.PlanID, BillToTenantID: form.BillToID,
 	}
 }
 
@@ -148,7 +162,56 @@ func (h *Handlers) renderSubTenantForm(c echo.Context, p subTenantPlace, status 
 	form.BaseHost = h.hostname
 	form.Scheme = h.cfg.BaseURL.Scheme
 	form.ParentName, form.ListPath, form.FormPath = p.parent.Name, p.list, p.newPath()
+	if form.StaffTerms {
+		if err := h.loadStartingTerms(c, p, &form); err != nil {
+			return err
+		}
+	}
 	return h.render(c, status, pages.NewSubTenant(h.shell(c, "Create "+form.Labels.Singular, "sub-tenants"), form))
+}
+
+// loadStartingTerms fills staff's choices of the form: the plans offered,
+// the one it starts on unless they choose another (the parent's, or the
+// default plan under the platform, as the store would give it), and the
+// company it is billed to with the matches of their search.
+func (h *Handlers) loadStartingTerms(c echo.Context, p subTenantPlace, form *pages.SubTenantForm) error {
+	ctx := c.Request().Context()
+	plans, err := h.store.BillingPlans(ctx, false)
+	if err != nil {
+		return err
+	}
+	form.Plans = plans
+	if form.PlanID == 0 {
+		form.PlanID = startingPlan(plans)
+		if !p.parent.IsPlatform() {
+			parentTerms, err := h.store.LatestBillingTerms(ctx, p.parent.ID)
+			if err != nil && !errors.Is(err, models.ErrNotFound) {
+				return err
+			}
+			if err == nil && slices.ContainsFunc(plans, func(pl models.BillingPlan) bool { return pl.ID == parentTerms.PlanID }) {
+				form.PlanID = parentTerms.PlanID
+			}
+		}
+	}
+	searched := form.FindBillTo || form.BillToQuery != ""
+	if form.BillTo, err = h.billToPicker(c, 0, form.BillToID, form.BillToQuery, searched); err != nil {
+		return err
+	}
+	form.BillTo.Error = form.Errors["bill_to"]
+	return nil
+}
+
+// startingPlan is the default plan among those offered, else the first.
+func startingPlan(plans []models.BillingPlan) int64 {
+	for _, p := range plans {
+		if p.IsDefault {
+			return p.ID
+		}
+	}
+	if len(plans) > 0 {
+		return plans[0].ID
+	}
+	return 0
 }
 
 // createSubTenant creates the tenant and its owner once the person has
@@ -162,7 +225,7 @@ func (h *Handlers) renderSubTenantForm(c echo.Context, p subTenantPlace, status 
 // log records paths only.
 func (h *Handlers) createSubTenant(c echo.Context, p subTenantPlace) error {
 	rs := stateOf(c)
-	form := subTenantFormFrom(c.FormValue)
+	form := h.subTenantFormFrom(c, c.FormValue)
 	recheck := p.newPath() + "?" + form.Query(true).Encode()
 	if c.FormValue("confirmed") != "yes" {
 		return c.Redirect(http.StatusSeeOther, recheck)
@@ -198,7 +261,7 @@ func (h *Handlers) subTenantParam(c echo.Context) (models.TreePath, error) {
 func (h *Handlers) subTenantFrame(c echo.Context, path models.TreePath, tab string) pages.SubTenantFrame {
 	host, child := stateOf(c).tenant, path.Target()
 	return pages.SubTenantFrame{Tenant: child, Path: path, Tab: tab, URL: h.cfg.TenantURL(child.Subdomain, "/"), Labels: pages.SubTenantLabelsFor(host),
-		SetsOwner: host.IsPlatform()}
+		SetsOwner: host.IsPlatform(), Billing: host.IsPlatform()}
 }
 
 // subTenantDetails opens a sub-tenant on its first tab.
@@ -335,7 +398,7 @@ func (h *Handlers) saveSubTenantSettings(c echo.Context) error {
 }
 
 // subTenantTabs are the tabs of a sub-tenant's details page.
-var subTenantTabs = []string{"devices", "users", "sub-tenants", "settings"}
+var subTenantTabs = []string{"devices", "users", "sub-tenants", "settings", "billing"}
 
 // setSubTenantStatus activates or deactivates a sub-tenant, from the header
 // every tab shows, and returns to the tab it was done from.
@@ -355,7 +418,7 @@ func (h *Handlers) setSubTenantStatus(c echo.Context) error {
 		h.flash(c, "success", child.Name+" is now inactive; its members cannot enter it, nor any tenant below it. Nothing was deleted.")
 	}
 	tab := c.FormValue("tab")
-	if !slices.Contains(subTenantTabs, tab) {
+	if !slices.Contains(subTenantTabs, tab) || (tab == "billing" && !rs.tenant.IsPlatform()) {
 		tab = "settings"
 	}
 	return c.Redirect(http.StatusSeeOther, views.SubTenantPath(child.ID, tab))

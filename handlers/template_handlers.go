@@ -59,7 +59,7 @@ func (h *Handlers) templateDetails(c echo.Context) error {
 // as the company's own name, which is what most templates want.
 func (h *Handlers) newTemplate(c echo.Context) error {
 	rs := stateOf(c)
-	form := pages.TemplateForm{BrandingCompanyName: rs.tenant.Name, BrandColor: models.DefaultBrandColor}
+	form := pages.TemplateForm{BrandingCompanyName: rs.tenant.Name, BrandColor: models.DefaultBrandColor, Category: string(models.CategoryStandard)}
 	return h.render(c, http.StatusOK, pages.NewTemplate(h.shell(c, "New template", "templates"), form))
 }
 
@@ -94,8 +94,10 @@ func templateInput(c echo.Context) (models.NewTemplate, pages.TemplateForm, erro
 		BrandingCompanyName: form.Get("branding_company_name"),
 		BrandColor:          form.Get("brand_color"),
 		Collects:            form["collects"],
+		Category:            models.TemplateCategory(form.Get("category")),
 	}
-	typed := pages.TemplateForm{Name: in.Name, BrandingCompanyName: in.BrandingCompanyName, BrandColor: in.BrandColor, Collects: form["collects"]}
+	typed := pages.TemplateForm{Name: in.Name, BrandingCompanyName: in.BrandingCompanyName, BrandColor: in.BrandColor, Collects: form["collects"],
+		Category: form.Get("category")}
 	return in, typed, nil
 }
 
@@ -111,7 +113,8 @@ func (h *Handlers) editTemplate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	form := pages.TemplateForm{ID: tpl.ID, Name: tpl.Name, BrandingCompanyName: tpl.BrandingCompanyName, BrandColor: tpl.BrandColor, Collects: tpl.CollectKeys()}
+	form := pages.TemplateForm{ID: tpl.ID, Name: tpl.Name, BrandingCompanyName: tpl.BrandingCompanyName, BrandColor: tpl.BrandColor, Collects: tpl.CollectKeys(),
+		Category: string(tpl.Category)}
 	return h.render(c, http.StatusOK, pages.EditTemplate(h.shell(c, "Edit "+tpl.Name, "templates"), form))
 }
 

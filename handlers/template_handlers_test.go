@@ -332,3 +332,35 @@ func TestDeleteTemplate(t *testing.T) {
 		t.Fatalf("templates after refused deletes: %v", names)
 	}
 }
+
+// TestTemplateCategory: a template's category, which decides the order
+// price of the company's plan that applies, is chosen on its form (a
+// select with its hint), shown on its page and in the list, edited, and
+// refused beside the field when it is no category.
+func TestTemplateCategory(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	alice := a.browser()
+	alice.signIn("alice@acme.test", "acme")
+	wantBody(t, alice.get(tenantURL("acme", "/templates/new")), `name="category"`, `<option value="standard" selected>Standard</option>`,
+		`<option value="premium">Premium</option>`, "Decides which order price of the company's billing plan applies")
+	form := url.Values{"name": {"Background check"}, "branding_company_name": {"Acme"}, "brand_color": {"#123456"}, "collects": {"identity"},
+		"category": {"premium"}}
+	wantStatus(t, alice.submit(tenantURL("acme", "/templates/new"), tenantURL("acme", "/templates"), form), http.StatusSeeOther)
+	id := a.templateID("acme", "Background check")
+	wantBody(t, alice.get(tenantURL("acme", fmt.Sprintf("/templates/%d", id))), `data-testid="template-category"`, `<span class="badge badge-premium">Premium</span>`)
+	wantBody(t, alice.get(tenantURL("acme", "/templates")), `<span class="badge badge-premium">Premium</span>`, `<span class="badge">Standard</span>`)
+	wantBody(t, alice.get(tenantURL("acme", fmt.Sprintf("/templates/%d/edit", id))), `<option value="premium" selected>Premium</option>`)
+
+	form.Set("category", "gold")
+	edit := tenantURL("acme", fmt.Sprintf("/templates/%d/edit", id))
+	refused := alice.submit(edit, edit, form)
+	wantStatus(t, refused, http.StatusUnprocessableEntity)
+	wantBody(t, refused, `id="f-category-error">Choose a category from the list.`)
+	form.Set("category", "standard")
+	wantStatus(t, alice.submit(edit, edit, form), http.StatusSeeOther)
+	tpl, err := a.store.TemplateByID(context.Background(), a.tenant("acme").ID, id)
+	if err != nil || tpl.Category != models.CategoryStandard {
+		t.Fatalf("after the edit: %v, %q", err, tpl.Category)
+	}
+}

@@ -32,9 +32,9 @@ type OrderDayCount struct {
 	Completed  int64
 }
 
-// TermsFrom are a company's terms from a month on: its plan, and the
+// HistoricTerms are a company's terms from a month on: its plan, and the
 // company it is billed to (0: it pays for itself).
-type TermsFrom struct {
+type HistoricTerms struct {
 	Month          BillingMonth
 	PlanID         int64
 	BillToTenantID int64
@@ -49,7 +49,7 @@ type BillingHistory struct {
 	// Terms, when given, are its whole terms history up to its current
 	// month, replacing the rows kept for those months; a change scheduled
 	// for a later month stays.
-	Terms []TermsFrom
+	Terms []HistoricTerms
 	// Presence: each subject named has exactly these intervals afterwards,
 	// and its starts and ends per day follow. The caller keeps them true
 	// to the subjects (an active device has an open interval).
@@ -100,7 +100,7 @@ func (s *Store) ImportBillingHistory(ctx context.Context, tenantID int64, h Bill
 	})
 }
 
-func (s *Store) replaceTermsHistory(ctx context.Context, tenantID int64, current BillingMonth, terms []TermsFrom) error {
+func (s *Store) replaceTermsHistory(ctx context.Context, tenantID int64, current BillingMonth, terms []HistoricTerms) error {
 	if err := s.scoped(ctx, tenantID).Where("effective_month <= ?", string(current)).Delete(&BillingTerms{}).Error; err != nil {
 		return fmt.Errorf("billing history: clear terms: %w", err)
 	}

@@ -34,7 +34,7 @@ func TestImportBillingHistory(t *testing.T) {
 	retired := at(t, "UTC", "2026-11-16 09:00")
 	history := models.BillingHistory{
 		Since: at(t, "UTC", "2026-11-01 00:00"),
-		Terms: []models.TermsFrom{{Month: "2026-11", PlanID: plan.ID}},
+		Terms: []models.HistoricTerms{{Month: "2026-11", PlanID: plan.ID}},
 		Presence: []models.PresencePeriod{
 			{Meter: models.MeterDevices, SubjectID: d.ID, StartedAt: at(t, "UTC", "2026-11-01 08:00"), EndedAt: &retired},
 			{Meter: models.MeterSeats, SubjectID: bob.ID, StartedAt: at(t, "UTC", "2026-11-11 08:00")},

@@ -320,11 +320,14 @@ func TestOrderReferencesAreUniquePerCompany(t *testing.T) {
 func TestReferenceMigrationKeepsExistingDuplicates(t *testing.T) {
 	w := newTemplateWorld(t)
 	ctx := context.Background()
+	// The templates are made first: today's CreateTemplate writes columns
+	// later migrations add (a template's category), and migrating down
+	// keeps them.
+	emp := mustTemplate(t, w.store, w.acme.ID, "Employment")
+	g := mustTemplate(t, w.store, w.globex.ID, "Globex only")
 	if err := w.store.MigrateDownToForTest(ctx, 11); err != nil { // before 00012, which makes references unique
 		t.Fatal(err)
 	}
-	emp := mustTemplate(t, w.store, w.acme.ID, "Employment")
-	g := mustTemplate(t, w.store, w.globex.ID, "Globex only")
 	bobAtGlobex, _ := w.store.MembershipOf(ctx, w.globex.ID, w.bob.ID)
 	var ids []int64
 	for _, o := range []struct {

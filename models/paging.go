@@ -114,6 +114,13 @@ func (s *Store) planSearch(ctx context.Context) error {
 // typed, in any case: ILIKE on Postgres, which the trigram indexes serve,
 // and LIKE on SQLite, which ignores case by itself (ASCII, as lower() does).
 func (s *Store) containsAny(q *gorm.DB, typed string, columns ...string) *gorm.DB {
+	cond, args := s.containsCondition(typed, columns...)
+	return q.Where(cond, args...)
+}
+
+// containsCondition is containsAny's condition and its arguments, for a
+// statement that combines it with others.
+func (s *Store) containsCondition(typed string, columns ...string) (string, []any) {
 	op := "LIKE"
 	if s.Dialect() == Postgres {
 		op = "ILIKE"
@@ -125,7 +132,7 @@ func (s *Store) containsAny(q *gorm.DB, typed string, columns ...string) *gorm.D
 		conds[i] = column + " " + op + ` ? ESCAPE '\'`
 		args[i] = like
 	}
-	return q.Where("("+strings.Join(conds, " OR ")+")", args...)
+	return "(" + strings.Join(conds, " OR ") + ")", args
 }
 
 // LikePattern turns what a person typed into a case-insensitive substring

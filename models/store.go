@@ -180,6 +180,7 @@ var uniqueIndexes = map[string]string{
 	"users_email_key":                                     "index 'users_email_key'",
 	"templates_tenant_name_key":                           "index 'templates_tenant_name_key'",
 	"tenants_subdomain_key":                               "index 'tenants_subdomain_key'",
+	"billing_plans_name_key":                              "index 'billing_plans_name_key'",
 	"tenants_parent_name_key":                             "index 'tenants_parent_name_key'",
 	"tenants_owner_key":                                   "tenants.owner_user_id",
 	"memberships_tenant_user_key":                         "memberships.tenant_id, memberships.user_id",

@@ -84,6 +84,9 @@ func (s *Store) ValidateSubTenant(ctx context.Context, n *NewSubTenant) error {
 			errs["email"] = "This person already owns a company; each person can own only one. Choose another owner."
 		}
 	}
+	if err := s.checkStartingTerms(ctx, n, errs); err != nil {
+		return err
+	}
 	return errs.Err()
 }
 

@@ -22,9 +22,12 @@ type Template struct {
 	BrandingCompanyName string
 	BrandColor          string // #rrggbb, lowercase
 	Collects            string // comma-separated OrderData keys, in OrderDataKinds order
-	CreatedByUserID     *int64
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
+	// Category decides which order price of the company's billing plan
+	// applies to the template's orders.
+	Category        TemplateCategory
+	CreatedByUserID *int64
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // OrderData is one kind of data a template can collect.
@@ -80,6 +83,8 @@ type NewTemplate struct {
 	BrandingCompanyName string
 	BrandColor          string   // #rrggbb in any case; empty means DefaultBrandColor
 	Collects            []string // OrderData keys
+	// Category is standard or premium; empty means standard.
+	Category TemplateCategory
 }
 
 var hexColor = regexp.MustCompile(`^#[0-9a-f]{6}$`)
@@ -123,6 +128,11 @@ func (n *NewTemplate) validate() FieldErrors {
 		errs["collects"] = "Choose at least one kind of order data."
 	}
 	n.Collects = keys
+	category, err := ParseTemplateCategory(string(n.Category))
+	if err != nil {
+		errs["category"] = "Choose a category from the list."
+	}
+	n.Category = category
 	return errs
 }
 
@@ -138,7 +148,7 @@ func (s *Store) CreateTemplate(ctx context.Context, tenantID, createdByUserID in
 	}
 	t := &Template{
 		TenantID: tenantID, Name: n.Name, BrandingCompanyName: n.BrandingCompanyName,
-		BrandColor: n.BrandColor, Collects: strings.Join(n.Collects, ","),
+		BrandColor: n.BrandColor, Collects: strings.Join(n.Collects, ","), Category: n.Category,
 	}
 	if createdByUserID > 0 {
 		t.CreatedByUserID = &createdByUserID
@@ -150,7 +160,7 @@ func (s *Store) CreateTemplate(ctx context.Context, tenantID, createdByUserID in
 			}
 			return fmt.Errorf("create template: %w", err)
 		}
-		return tx.audit(ctx, tenantID, AuditTemplateCreated, AuditTarget{Type: "template", ID: t.ID, Label: t.Name}, nil, map[string]any{"name": t.Name, "collects": t.Collects})
+		return tx.audit(ctx, tenantID, AuditTemplateCreated, AuditTarget{Type: "template", ID: t.ID, Label: t.Name}, nil, map[string]any{"name": t.Name, "collects": t.Collects, "category": string(t.Category)})
 	})
 	if err != nil {
 		return nil, err
@@ -303,6 +313,7 @@ func (s *Store) UpdateTemplate(ctx context.Context, tenantID, id int64, n NewTem
 			{"branding_company_name", &t.BrandingCompanyName, n.BrandingCompanyName},
 			{"brand_color", &t.BrandColor, n.BrandColor},
 			{"collects", &t.Collects, strings.Join(n.Collects, ",")},
+			{"category", (*string)(&t.Category), string(n.Category)},
 		} {
 			if *f.field != f.value {
 				before[f.column], after[f.column], changes[f.column] = *f.field, f.value, f.value

@@ -46,6 +46,20 @@ const (
 	WebhookDeliveriesPath = WebhooksPath + "/deliveries"
 )
 
+// Billing plans: platform staff's price lists.
+const (
+	PlansPath   = "/plans"
+	NewPlanPath = PlansPath + "/new"
+)
+
+// PlanPath is a plan's page, or an action on it: PlanPath(7) is
+// "/plans/7", PlanPath(7, "archive") posts there.
+func PlanPath(id int64, action ...string) string { return itemPath(PlansPath, id, action...) }
+
+// DuplicatePlanPath is the New plan form filled in with a plan's details:
+// the way to offer the same plan at other prices.
+func DuplicatePlanPath(id int64) string { return NewPlanPath + "?from=" + strconv.FormatInt(id, 10) }
+
 // WebhookPath is an endpoint's page, or an action on it:
 // WebhookPath(7) is "/developers/webhooks/7", WebhookPath(7, "rotate") posts there.
 func WebhookPath(id int64, action ...string) string {

@@ -155,7 +155,7 @@ type demoDevice struct {
 type companyHistory struct {
 	subdomain string
 	since     time.Time
-	terms     []models.TermsFrom
+	terms     []models.HistoricTerms
 	seats     map[string]time.Time // member's email → from
 	devices   []demoDevice
 	orders    map[string][]int64 // template name → completed per closed month (from the first)
@@ -217,19 +217,19 @@ func (b *billingDemo) histories() []companyHistory {
 	}
 	return []companyHistory{
 		{subdomain: "acme", since: at(m[0], ny, 10, 9),
-			terms: []models.TermsFrom{{Month: m[0], PlanID: b.standard.ID}, {Month: m[2], PlanID: b.growth.ID}},
+			terms: []models.HistoricTerms{{Month: m[0], PlanID: b.standard.ID}, {Month: m[2], PlanID: b.growth.ID}},
 			seats: map[string]time.Time{"alice@acme.test": at(m[0], ny, 10, 9), "bob@globex.test": at(m[1], ny, 6, 14),
 				"dave@acme.test": at(m[3], ny, 12, 10)},
 			orders: map[string][]int64{"Employment verification": {18, 34, 41, 49, 56}, "Income verification": {6, 11, 15, 18, 22}}},
 		{subdomain: "acme-eu", since: at(m[1], berlin, 5, 10),
-			terms: []models.TermsFrom{{Month: m[1], PlanID: b.standard.ID, BillToTenantID: acme}, {Month: m[2], PlanID: b.growth.ID, BillToTenantID: acme}},
+			terms: []models.HistoricTerms{{Month: m[1], PlanID: b.standard.ID, BillToTenantID: acme}, {Month: m[2], PlanID: b.growth.ID, BillToTenantID: acme}},
 			seats: map[string]time.Time{"eve@acme.test": at(m[1], berlin, 5, 10)}, devices: euLegacy},
 		{subdomain: "acme-lab", since: at(m[0], ny, 20, 9),
-			terms:   []models.TermsFrom{{Month: m[0], PlanID: b.standard.ID}},
+			terms:   []models.HistoricTerms{{Month: m[0], PlanID: b.standard.ID}},
 			seats:   map[string]time.Time{"frank@acme.test": at(m[0], ny, 20, 9)},
 			devices: lab},
 		{subdomain: "globex", since: at(m[0], chicago, 3, 9),
-			terms:   []models.TermsFrom{{Month: m[0], PlanID: b.standard.ID}},
+			terms:   []models.HistoricTerms{{Month: m[0], PlanID: b.standard.ID}},
 			seats:   map[string]time.Time{"bob@globex.test": at(m[0], chicago, 3, 9), "alice@acme.test": at(m[1], chicago, 20, 11)},
 			devices: globex},
 	}
