@@ -316,6 +316,15 @@ func (s *Store) ChangeBillingTerms(ctx context.Context, tenantID, planID, billTo
 		if err != nil {
 			return err
 		}
+		if billTo != 0 {
+			payer, err := tx.TenantByID(ctx, billTo)
+			if errors.Is(err, ErrNotFound) || (err == nil && payer.IsPlatform()) {
+				return FieldErrors{"bill_to": "Choose a company from the list."}
+			}
+			if err != nil {
+				return err
+			}
+		}
 		now := tx.db.NowFunc()
 		current, err := tx.BillingTermsAt(ctx, tenantID, MonthOf(now, t.Location()))
 		if err != nil && !errors.Is(err, ErrNotFound) {

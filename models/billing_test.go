@@ -317,6 +317,9 @@ func TestBillToChains(t *testing.T) {
 	if _, err := s.ChangeBillingTerms(ctx, bw.euLab.ID, plan.ID, bw.euLab.ID); fieldErrorOf(err, "bill_to") == "" {
 		t.Errorf("a company billed to itself: %v", err)
 	}
+	if _, err := s.ChangeBillingTerms(ctx, bw.acme.ID, plan.ID, 987654); fieldErrorOf(err, "bill_to") == "" {
+		t.Errorf("a company billed to one that does not exist: %v", err)
+	}
 	if _, err := s.ChangeBillingTerms(ctx, bw.acme.ID, plan.ID, bw.platform.ID); fieldErrorOf(err, "bill_to") == "" {
 		t.Errorf("a company billed to the platform: %v", err)
 	}
@@ -408,6 +411,19 @@ func TestCloseBillingMonth(t *testing.T) {
 		t.Fatalf("repaired %+v, want %+v", after, before)
 	}
 
+	// Early on December 1st November has ended in New York but not
+	// everywhere: it is not closed yet, and shows as it stands.
+	bw.clock.Set(at(t, "UTC", "2026-12-01 10:00"))
+	if due := models.BillingMonthDue(bw.clock.Now()); due != "2026-10" {
+		t.Fatalf("due early on the 1st: %s", due)
+	}
+	bw.asStaff(t, func(ctx context.Context, s *models.Store) error {
+		st, err := s.BillingMonthOf(ctx, bw.acme, "2026-11", bw.clock.Now())
+		if err != nil || st.Closed() || len(st.Sections) != 3 {
+			t.Errorf("November before closing: %+v %v", st, err)
+		}
+		return nil
+	})
 	bw.clock.Set(at(t, "UTC", "2026-12-02 06:00"))
 	if due := models.BillingMonthDue(bw.clock.Now()); due != "2026-11" {
 		t.Fatalf("due %s", due)

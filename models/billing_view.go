@@ -17,7 +17,8 @@ import (
 // for itself (every company billed to it, each a section), or its own
 // section when it is billed to another (PayerID and PayerName say who
 // pays; the caller strips the money with UsageOnly). The current month is
-// priced as it stands; an earlier one is read as it was closed. A month
+// priced as it stands, and so is the month before until the closing job
+// closes it; an earlier one is read as it was closed. A month
 // after the current one, or one without terms or a closed statement, is
 // ErrNotFound. One statement for a closed month, two for the open one.
 func (s *Store) BillingMonthOf(ctx context.Context, t *Tenant, month BillingMonth, now time.Time) (*BillingStatement, error) {
@@ -35,6 +36,15 @@ func (s *Store) BillingMonthOf(ctx context.Context, t *Tenant, month BillingMont
 	rows, err := s.monthSections(ctx, t.ID, month)
 	if err != nil {
 		return nil, err
+	}
+	if len(rows) == 0 && month == current.Prev() {
+		// Ended here but not yet everywhere: the closing job has not
+		// closed it, so it is shown as it stands, not final.
+		st, err := s.openStatement(ctx, t.ID, month, now)
+		if errors.Is(err, ErrNoBillingTerms) {
+			return nil, fmt.Errorf("billing month: %w", ErrNotFound)
+		}
+		return st, err
 	}
 	return closedMonthAsSeenBy(t, month, rows)
 }
