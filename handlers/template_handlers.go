@@ -71,6 +71,9 @@ func (h *Handlers) createTemplate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if !rs.membership.Role.Can(models.PermManageSettings) {
+		in.Category, typed.Category = models.CategoryStandard, string(models.CategoryStandard)
+	}
 	tpl, err := h.store.CreateTemplate(c.Request().Context(), rs.tenant.ID, rs.user.ID, in)
 	if fieldErrors(err, &typed.Errors) {
 		return h.render(c, http.StatusUnprocessableEntity, pages.NewTemplate(h.shell(c, "New template", "templates"), typed))
@@ -129,6 +132,14 @@ func (h *Handlers) updateTemplate(c echo.Context) error {
 	in, typed, err := templateInput(c)
 	if err != nil {
 		return err
+	}
+	if !rs.membership.Role.Can(models.PermManageSettings) {
+		// The category decides the price: the company's Admins choose it.
+		was, err := h.store.TemplateByID(c.Request().Context(), rs.tenant.ID, id)
+		if err != nil {
+			return err
+		}
+		in.Category, typed.Category = was.Category, string(was.Category)
 	}
 	tpl, err := h.store.UpdateTemplate(c.Request().Context(), rs.tenant.ID, id, in)
 	if fieldErrors(err, &typed.Errors) {

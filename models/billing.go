@@ -137,7 +137,7 @@ func (BillingTerms) TableName() string { return "billing_terms" }
 
 // ErrBillingCycle is a bill-to change that would make a chain return to
 // where it started.
-var ErrBillingCycle = errors.New("billing: the bill-to chain would return to this company")
+var ErrBillingCycle = errors.New("billing cycle: the bill-to chain would return to this company")
 
 // termsInForceSQL selects every company's terms in force in a month (the
 // one parameter), for the SQLite side of the payer functions; PostgreSQL
@@ -237,23 +237,43 @@ func (s *Store) startBillingTerms(ctx context.Context, t *Tenant, planID, billTo
 	if t.ParentID == nil {
 		return nil // the platform is billed to nobody
 	}
+	month := MonthOf(s.db.NowFunc(), t.Location())
+	var by *int64
+	if actor := ActorFrom(ctx); actor.UserID > 0 {
+		by = &actor.UserID
+	}
+	if s.Dialect() == Postgres {
+		// The owner's function decides what the writer's scope may start
+		// a company on: nothing that bills another company for a customer.
+		err := s.conn(ctx).Exec("SELECT canopy_start_billing_terms(?, ?, ?, ?, ?)",
+			t.ID, string(month), nullID(planID), nullID(billTo), by).Error
+		if err != nil {
+			return billingTermsError(err)
+		}
+		return nil
+	}
 	if planID == 0 {
 		var err error
 		if planID, err = s.inheritedPlanID(ctx, *t.ParentID); err != nil {
 			return err
 		}
 	}
-	terms := BillingTerms{TenantID: t.ID, EffectiveMonth: MonthOf(s.db.NowFunc(), t.Location()), PlanID: planID}
+	terms := BillingTerms{TenantID: t.ID, EffectiveMonth: month, PlanID: planID, ChangedByUserID: by}
 	if billTo != 0 {
 		terms.BillToTenantID = &billTo
-	}
-	if actor := ActorFrom(ctx); actor.UserID > 0 {
-		terms.ChangedByUserID = &actor.UserID
 	}
 	if err := s.conn(ctx).Create(&terms).Error; err != nil {
 		return billingTermsError(err)
 	}
 	return nil
+}
+
+// nullID is id, or NULL for 0.
+func nullID(id int64) *int64 {
+	if id == 0 {
+		return nil
+	}
+	return &id
 }
 
 // inheritedPlanID is the plan a new company below parentID starts on: the
@@ -280,7 +300,7 @@ func (s *Store) inheritedPlanID(ctx context.Context, parentID int64) (int64, err
 func billingTermsError(err error) error {
 	msg := err.Error()
 	switch {
-	case strings.Contains(msg, "billing cycle"):
+	case strings.Contains(msg, "billing cycle"), errors.Is(err, ErrBillingCycle):
 		return FieldErrors{"bill_to": "This company's bill would come back to itself through that company. Choose another."}
 	case strings.Contains(msg, "billed to nobody"):
 		return FieldErrors{"bill_to": "The platform itself is billed to nobody. Choose a company."}
@@ -346,12 +366,23 @@ func (s *Store) ChangeBillingTerms(ctx context.Context, tenantID, planID, billTo
 		if err := tx.conn(ctx).Create(next).Error; err != nil {
 			return billingTermsError(err)
 		}
+		if tx.Dialect() != Postgres { // PostgreSQL's trigger checks it as the row lands
+			if err := tx.refuseBillToLoop(ctx, tenantID, next.EffectiveMonth); err != nil {
+				return err
+			}
+		}
 		var before map[string]any
 		if current != nil {
 			before = current.audited()
 		}
 		out = next
-		return tx.audit(ctx, tenantID, AuditBillingTermsChanged, t.target(), before, next.audited())
+		// In the platform's log: a company billed to another never sees
+		// its plan, and its own log is read by its Admins.
+		var platformID int64
+		if err := tx.conn(ctx).Raw("SELECT id FROM tenants WHERE parent_id IS NULL").Scan(&platformID).Error; err != nil {
+			return fmt.Errorf("find the platform: %w", err)
+		}
+		return tx.audit(ctx, platformID, AuditBillingTermsChanged, t.target(), before, next.audited())
 	})
 	if err != nil {
 		return nil, err
@@ -366,4 +397,41 @@ func (t *BillingTerms) audited() map[string]any {
 		m["bill_to"] = *t.BillToTenantID
 	}
 	return m
+}
+
+// refuseBillToLoop walks the bill-to chain from tenantID in every month
+// from `from` to the last month any company's terms change, as the terms
+// in force then, and refuses one that comes back (PostgreSQL's trigger
+// does the same; here the single writer SQLite allows needs no lock).
+func (s *Store) refuseBillToLoop(ctx context.Context, tenantID int64, from BillingMonth) error {
+	var rows []BillingTerms
+	if err := s.conn(ctx).Order("effective_month").Find(&rows).Error; err != nil {
+		return fmt.Errorf("read billing terms: %w", err)
+	}
+	months := map[BillingMonth]bool{from: true}
+	for _, r := range rows {
+		if r.EffectiveMonth > from {
+			months[r.EffectiveMonth] = true
+		}
+	}
+	for m := range months {
+		billTo := map[int64]*int64{}
+		for _, r := range rows { // in effective order: the latest at or before m wins
+			if r.EffectiveMonth <= m {
+				billTo[r.TenantID] = r.BillToTenantID
+			}
+		}
+		at := tenantID
+		for range 64 {
+			next := billTo[at]
+			if next == nil {
+				break
+			}
+			if *next == tenantID {
+				return billingTermsError(ErrBillingCycle)
+			}
+			at = *next
+		}
+	}
+	return nil
 }

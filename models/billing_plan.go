@@ -121,15 +121,17 @@ var amountPattern = regexp.MustCompile(`^([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.(
 
 // ParseAmount reads a non-negative decimal amount ("12", "12.5",
 // "1,234.56") in currency's minor units, without floating point. More
-// decimals than the currency has are refused, as are signs and letters.
+// decimals than the currency has are refused, as are signs, currency
+// symbols (the plan's currency is chosen apart: "$5" in a euro plan would
+// be a mistake) and letters.
 func ParseAmount(s, currency string) (int64, error) {
 	s = strings.TrimSpace(s)
-	for _, sym := range currencySymbols {
-		s = strings.TrimPrefix(s, sym)
+	if strings.HasPrefix(s, "-") {
+		return 0, fmt.Errorf("enter zero or more")
 	}
 	m := amountPattern.FindStringSubmatch(s)
 	if m == nil {
-		return 0, fmt.Errorf("write an amount like 12.50")
+		return 0, fmt.Errorf("write an amount like 12.50, without a currency sign")
 	}
 	whole, frac := strings.ReplaceAll(m[1], ",", ""), m[2]
 	digits := CurrencyDigits(currency)
@@ -149,6 +151,14 @@ func ParseAmount(s, currency string) (int64, error) {
 	}
 	return n, nil
 }
+
+// The largest amount (in minor units) and included quantity a plan may
+// have: with a month's usage of a large company, their products stay far
+// inside 64 bits.
+const (
+	MaxPlanAmount       = 100_000_000_000 // a billion dollars, in cents
+	MaxIncludedQuantity = 1_000_000_000
+)
 
 // NewBillingPlan is a plan to create.
 type NewBillingPlan struct {
@@ -182,15 +192,27 @@ func (n *NewBillingPlan) validate() FieldErrors {
 	if !knownCurrency(n.Currency) {
 		errs["currency"] = "Choose a currency from the list."
 	}
-	for field, v := range map[string]int64{"base_fee": n.BaseFee, "order_price": n.OrderPrice,
-		"included_orders": n.IncludedOrders, "device_month_price": n.DeviceMonthPrice,
-		"included_device_months": n.IncludedDeviceMonths, "seat_price": n.SeatPrice, "included_seats": n.IncludedSeats} {
-		if v < 0 {
+	amounts := map[string]int64{"base_fee": n.BaseFee, "order_price": n.OrderPrice,
+		"device_month_price": n.DeviceMonthPrice, "seat_price": n.SeatPrice}
+	if n.PremiumOrderPrice != nil {
+		amounts["premium_order_price"] = *n.PremiumOrderPrice
+	}
+	for field, v := range amounts {
+		switch {
+		case v < 0:
 			errs[field] = "Enter zero or more."
+		case v > MaxPlanAmount:
+			errs[field] = "That amount is too large for a plan."
 		}
 	}
-	if n.PremiumOrderPrice != nil && *n.PremiumOrderPrice < 0 {
-		errs["premium_order_price"] = "Enter zero or more."
+	for field, v := range map[string]int64{"included_orders": n.IncludedOrders,
+		"included_device_months": n.IncludedDeviceMonths, "included_seats": n.IncludedSeats} {
+		switch {
+		case v < 0:
+			errs[field] = "Enter zero or more."
+		case v > MaxIncludedQuantity:
+			errs[field] = "Include at most 1,000,000,000."
+		}
 	}
 	return errs
 }

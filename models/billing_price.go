@@ -90,9 +90,12 @@ func orderLines(u *MonthUsage, p *BillingPlan) []BillingLine {
 // proratedLine prices a meter counted in days (device-days, seat-days) per
 // whole month: what is included is a number of whole months of it.
 func proratedLine(kind, label string, dayUnits, includedMonths, price, days int64) BillingLine {
-	includedDays := includedMonths * days
-	billableDays := max(dayUnits-includedDays, 0)
+	includedDays := dayUnits // a plan including more months than were used
+	if includedMonths < dayUnits {
+		includedDays = min(includedMonths*days, dayUnits)
+	}
+	billableDays := dayUnits - includedDays
 	return BillingLine{Kind: kind, Label: label, Hundredths: true,
-		Quantity: roundDiv(dayUnits*100, days), Included: roundDiv(min(dayUnits, includedDays)*100, days),
+		Quantity: roundDiv(dayUnits*100, days), Included: roundDiv(includedDays*100, days),
 		Billable: roundDiv(billableDays*100, days), UnitPrice: price, Amount: roundDiv(billableDays*price, days)}
 }

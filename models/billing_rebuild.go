@@ -36,22 +36,37 @@ func (s *Store) RebuildBillingMonth(ctx context.Context, month BillingMonth, app
 	}
 	for i := range companies {
 		t := &companies[i]
+		var derived map[string]dayFigures
+		var names map[int64]string
+		var diffs []string
+		skipped := false
+		// The sources are read as the company's own requests would; the
+		// kept figures are replaced in the closing job's scope, the only
+		// one (with staff's) that may lower a count.
 		err := s.Within(ctx, Scope{TenantID: t.ID}, func(ctx context.Context, tx *Store) error {
 			clock, err := tx.billingClockOf(ctx, t.ID)
 			if err != nil {
 				return err
 			}
 			if clock.closedThrough != "" && month <= clock.closedThrough {
-				report.Skipped = append(report.Skipped, t.Subdomain)
+				skipped = true
 				return nil
 			}
-			diffs, err := tx.rebuildCompanyMonth(ctx, t, month, apply)
-			report.Differences = append(report.Differences, diffs...)
+			derived, names, diffs, err = tx.rebuildCompanyMonth(ctx, t, month)
 			return err
 		})
+		if err == nil && apply && len(diffs) > 0 {
+			err = s.Within(ctx, billingWorkerScope, func(ctx context.Context, tx *Store) error {
+				return tx.replaceDays(ctx, t.ID, month, derived, names)
+			})
+		}
 		if err != nil {
 			return report, fmt.Errorf("rebuild %s: %w", t.Subdomain, err)
 		}
+		if skipped {
+			report.Skipped = append(report.Skipped, t.Subdomain)
+		}
+		report.Differences = append(report.Differences, diffs...)
 		report.Companies++
 	}
 	return report, nil
@@ -61,11 +76,13 @@ func (s *Store) RebuildBillingMonth(ctx context.Context, month BillingMonth, app
 // template and category, and presence starts and ends by meter.
 type dayFigures map[string]int64
 
-func (s *Store) rebuildCompanyMonth(ctx context.Context, t *Tenant, month BillingMonth, apply bool) ([]string, error) {
+// rebuildCompanyMonth derives a company's days of month from the sources
+// and compares them with those kept.
+func (s *Store) rebuildCompanyMonth(ctx context.Context, t *Tenant, month BillingMonth) (derived map[string]dayFigures, names map[int64]string, diffs []string, err error) {
 	loc := t.Location()
 	// A day of the month at loc lies within a day of its UTC bounds.
 	from, to := month.Start(loc), month.Next().Start(loc)
-	derived := map[string]dayFigures{} // by day
+	derived = map[string]dayFigures{} // by day
 	add := func(day, key string, n int64) {
 		if derived[day] == nil {
 			derived[day] = dayFigures{}
@@ -78,15 +95,15 @@ func (s *Store) rebuildCompanyMonth(ctx context.Context, t *Tenant, month Billin
 		Category   TemplateCategory
 		Name       string
 	}
-	err := s.conn(ctx).Raw(`SELECT e.created_at, o.template_id, tp.category, tp.name FROM order_events AS e
+	err = s.conn(ctx).Raw(`SELECT e.created_at, o.template_id, tp.category, tp.name FROM order_events AS e
 		JOIN orders AS o ON o.tenant_id = e.tenant_id AND o.id = e.order_id
 		JOIN templates AS tp ON tp.tenant_id = o.tenant_id AND tp.id = o.template_id
 		WHERE e.tenant_id = ? AND e.to_status = ? AND o.environment = ? AND e.created_at >= ? AND e.created_at < ?`,
 		t.ID, OrderCompleted, OrderLive, from, to).Scan(&completed).Error
 	if err != nil {
-		return nil, fmt.Errorf("read completed orders: %w", err)
+		return nil, nil, nil, fmt.Errorf("read completed orders: %w", err)
 	}
-	names := map[int64]string{}
+	names = map[int64]string{}
 	for _, c := range completed {
 		add(DayOf(c.CreatedAt, loc), orderKey(c.TemplateID, c.Category), 1)
 		names[c.TemplateID] = c.Name
@@ -99,7 +116,7 @@ func (s *Store) rebuildCompanyMonth(ctx context.Context, t *Tenant, month Billin
 	err = s.scoped(ctx, t.ID).Table("billing_presence_periods").Select("meter, started_at, ended_at").
 		Where("(started_at >= ? AND started_at < ?) OR (ended_at >= ? AND ended_at < ?)", from, to, from, to).Scan(&periods).Error
 	if err != nil {
-		return nil, fmt.Errorf("read presence: %w", err)
+		return nil, nil, nil, fmt.Errorf("read presence: %w", err)
 	}
 	for _, p := range periods {
 		if !p.StartedAt.Before(from) && p.StartedAt.Before(to) {
@@ -111,13 +128,9 @@ func (s *Store) rebuildCompanyMonth(ctx context.Context, t *Tenant, month Billin
 	}
 	kept, err := s.keptDays(ctx, t.ID, month)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	diffs := compareDays(t.Subdomain, kept, derived)
-	if !apply || len(diffs) == 0 {
-		return diffs, nil
-	}
-	return diffs, s.replaceDays(ctx, t.ID, month, derived, names)
+	return derived, names, compareDays(t.Subdomain, kept, derived), nil
 }
 
 func orderKey(templateID int64, c TemplateCategory) string {

@@ -15,16 +15,16 @@ CREATE TABLE billing_plans (
     name                   TEXT NOT NULL CHECK (length(btrim(name)) BETWEEN 2 AND 60),
     description            TEXT NOT NULL DEFAULT '' CHECK (length(description) <= 300),
     currency               TEXT NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
-    base_fee               BIGINT NOT NULL DEFAULT 0 CHECK (base_fee >= 0),
+    base_fee               BIGINT NOT NULL DEFAULT 0 CHECK (base_fee BETWEEN 0 AND 100000000000),
     -- Every completed order, or a standard template's when premium is set.
-    order_price            BIGINT NOT NULL DEFAULT 0 CHECK (order_price >= 0),
+    order_price            BIGINT NOT NULL DEFAULT 0 CHECK (order_price BETWEEN 0 AND 100000000000),
     -- A premium template's order; NULL prices every order flat.
-    premium_order_price    BIGINT CHECK (premium_order_price >= 0),
-    included_orders        BIGINT NOT NULL DEFAULT 0 CHECK (included_orders >= 0),
-    device_month_price     BIGINT NOT NULL DEFAULT 0 CHECK (device_month_price >= 0),
-    included_device_months BIGINT NOT NULL DEFAULT 0 CHECK (included_device_months >= 0),
-    seat_price             BIGINT NOT NULL DEFAULT 0 CHECK (seat_price >= 0),
-    included_seats         BIGINT NOT NULL DEFAULT 0 CHECK (included_seats >= 0),
+    premium_order_price    BIGINT CHECK (premium_order_price BETWEEN 0 AND 100000000000),
+    included_orders        BIGINT NOT NULL DEFAULT 0 CHECK (included_orders BETWEEN 0 AND 1000000000),
+    device_month_price     BIGINT NOT NULL DEFAULT 0 CHECK (device_month_price BETWEEN 0 AND 100000000000),
+    included_device_months BIGINT NOT NULL DEFAULT 0 CHECK (included_device_months BETWEEN 0 AND 1000000000),
+    seat_price             BIGINT NOT NULL DEFAULT 0 CHECK (seat_price BETWEEN 0 AND 100000000000),
+    included_seats         BIGINT NOT NULL DEFAULT 0 CHECK (included_seats BETWEEN 0 AND 1000000000),
     -- The plan a company staff create is offered first.
     is_default             BOOLEAN NOT NULL DEFAULT false,
     -- An archived plan is offered to no new company; those on it stay.
@@ -168,8 +168,8 @@ CREATE INDEX billing_projections_month_idx ON billing_projections (month, projec
 
 CREATE INDEX billing_statements_month_idx ON billing_statements (month);
 
--- Row-level security: each company's billing rows are its own (and its
--- subtree's, for those who manage it, which includes platform staff).
+-- Row-level security: every billing table is forced; its policies follow
+-- the scope accessors below.
 -- +goose StatementBegin
 DO $$
 DECLARE t TEXT;
@@ -178,14 +178,19 @@ BEGIN
                              'billing_statements', 'billing_statement_sections', 'billing_projections'] LOOP
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format('CREATE POLICY tenant_isolation ON %I
-            USING (tenant_id = (SELECT app_tenant_id()) OR tenant_id IN (SELECT app_tenant_tree()))
-            WITH CHECK (tenant_id = (SELECT app_tenant_id()) OR tenant_id IN (SELECT app_tenant_tree()))', t);
         EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE OF tenant_id ON %I FOR EACH ROW
             WHEN (NEW.tenant_id IS DISTINCT FROM OLD.tenant_id) EXECUTE FUNCTION refuse_tenant_move()', t || '_tenant_fixed', t);
     END LOOP;
 END
 $$;
+-- +goose StatementEnd
+
+-- The platform's own scope: its staff (with the subtree, its Super Admins)
+-- manage plans and terms and read every company's billing.
+-- +goose StatementBegin
+CREATE FUNCTION app_platform_scope() RETURNS BOOLEAN AS $$
+    SELECT EXISTS (SELECT 1 FROM tenants WHERE id = (SELECT app_tenant_id()) AND parent_id IS NULL)
+$$ LANGUAGE sql STABLE;
 -- +goose StatementEnd
 
 -- Plans are the platform's: everyone reads them, only the platform's own
@@ -194,8 +199,7 @@ ALTER TABLE billing_plans ENABLE ROW LEVEL SECURITY;
 ALTER TABLE billing_plans FORCE ROW LEVEL SECURITY;
 CREATE POLICY price_list ON billing_plans FOR SELECT USING (true);
 CREATE POLICY staff_write ON billing_plans FOR ALL
-    USING (EXISTS (SELECT 1 FROM tenants WHERE id = (SELECT app_tenant_id()) AND parent_id IS NULL))
-    WITH CHECK (EXISTS (SELECT 1 FROM tenants WHERE id = (SELECT app_tenant_id()) AND parent_id IS NULL));
+    USING ((SELECT app_platform_scope())) WITH CHECK ((SELECT app_platform_scope()));
 
 -- The closing job's scope: the setting app.mailer says 'billing'. It reads
 -- and writes the billing tables of every company and reads nothing else of
@@ -316,67 +320,189 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_te
 $$;
 -- +goose StatementEnd
 
--- The companies that pay, with their direct chains, are not in each
--- other's scope; what the payer sees of those rolling up into it is their
--- usage, terms and sections for the months around now (the page shows the
--- current period; a closed statement's sections are read by payer below).
+-- The companies a paying company pays for, with the months it pays for
+-- them: those around now (the month before, still closing, and the
+-- current month wherever on earth it is). Only the scope's own tenant.
 -- +goose StatementBegin
-CREATE FUNCTION app_billing_payees() RETURNS SETOF BIGINT
+CREATE FUNCTION app_billing_payee_months() RETURNS TABLE (tenant_id BIGINT, month TEXT)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
-    SELECT p.tenant_id FROM (VALUES
+    SELECT DISTINCT p.tenant_id, m.month FROM (VALUES
         (to_char((now() AT TIME ZONE 'UTC') - interval '1 month', 'YYYY-MM')),
-        (to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM')),
-        (to_char((now() AT TIME ZONE 'UTC') + interval '1 month', 'YYYY-MM'))) AS m (month),
+        (to_char((now() AT TIME ZONE 'UTC') - interval '14 hours', 'YYYY-MM')),
+        (to_char((now() AT TIME ZONE 'UTC') + interval '14 hours', 'YYYY-MM'))) AS m (month),
         LATERAL canopy_billing_payees((SELECT app_tenant_id()), m.month) AS p
     WHERE (SELECT app_tenant_id()) IS NOT NULL
 $$;
 -- +goose StatementEnd
 
+-- Who reads and writes what. "In the tree": the scope's tenant, and the
+-- tenants below it when the scope has the subtree — what metering writes
+-- as the changes happen. "Staff": the platform's own scope, over the
+-- companies in its tree.
 -- +goose StatementBegin
 DO $$
-DECLARE t TEXT;
+DECLARE
+    t TEXT;
+    in_tree TEXT := 'tenant_id = (SELECT app_tenant_id()) OR tenant_id IN (SELECT app_tenant_tree())';
+    staff TEXT := '(SELECT app_platform_scope()) AND (tenant_id = (SELECT app_tenant_id()) OR tenant_id IN (SELECT app_tenant_tree()))';
 BEGIN
-    FOREACH t IN ARRAY ARRAY['billing_terms', 'billing_order_days', 'billing_presence_days'] LOOP
-        EXECUTE format('CREATE POLICY billing_payer ON %I FOR SELECT TO canopy_app
-            USING (tenant_id IN (SELECT app_billing_payees()))', t);
+    -- Usage: read and counted up in the tree, removed only by staff (or
+    -- the closing job's scope below); the triggers after this refuse a
+    -- count that goes down.
+    FOREACH t IN ARRAY ARRAY['billing_order_days', 'billing_presence_periods', 'billing_presence_days'] LOOP
+        EXECUTE format('CREATE POLICY in_tree_read ON %I FOR SELECT USING (%s)', t, in_tree);
+        EXECUTE format('CREATE POLICY in_tree_insert ON %I FOR INSERT WITH CHECK (%s)', t, in_tree);
+        EXECUTE format('CREATE POLICY in_tree_update ON %I FOR UPDATE USING (%s) WITH CHECK (%s)', t, in_tree, in_tree);
+        EXECUTE format('CREATE POLICY staff_delete ON %I FOR DELETE USING (%s)', t, staff);
     END LOOP;
+    -- Terms, statements and sections: a company reads its own; staff read
+    -- every company's and alone change terms. Statements, sections and
+    -- projections are written by the closing job only.
+    FOREACH t IN ARRAY ARRAY['billing_terms', 'billing_statements', 'billing_statement_sections'] LOOP
+        EXECUTE format('CREATE POLICY own_read ON %I FOR SELECT USING (tenant_id = (SELECT app_tenant_id()) OR (%s))', t, staff);
+    END LOOP;
+    EXECUTE format('CREATE POLICY staff_write ON billing_terms FOR ALL USING (%s) WITH CHECK (%s)', staff, staff);
+    EXECUTE format('CREATE POLICY staff_read ON billing_projections FOR SELECT USING (%s)', staff);
 END
 $$;
 -- +goose StatementEnd
+
+-- The paying company reads, of the companies billed to it, their orders
+-- of the months it pays for, their presence (of earlier days too: what is
+-- present on a day is the sum of all before; there are no later days), and
+-- the sections of its statements. Its plan and their terms it reads through the functions
+-- above only.
+-- +goose StatementBegin
+CREATE FUNCTION app_billing_payee_keys() RETURNS SETOF TEXT AS $$
+    SELECT tenant_id || ' ' || month FROM app_billing_payee_months()
+$$ LANGUAGE sql STABLE;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE FUNCTION app_billing_payee_ids() RETURNS SETOF BIGINT AS $$
+    SELECT DISTINCT tenant_id FROM app_billing_payee_months()
+$$ LANGUAGE sql STABLE;
+-- +goose StatementEnd
+CREATE POLICY billing_payer ON billing_order_days FOR SELECT TO canopy_app
+    USING ((tenant_id || ' ' || substr(day, 1, 7)) IN (SELECT app_billing_payee_keys()));
+CREATE POLICY billing_payer ON billing_presence_days FOR SELECT TO canopy_app
+    USING (tenant_id IN (SELECT app_billing_payee_ids()));
 CREATE POLICY billing_payer ON billing_statement_sections FOR SELECT TO canopy_app
     USING (payer_tenant_id = (SELECT app_tenant_id()));
 
--- A bill-to chain never returns to where it started. Changes apply from
--- the next month, so the latest terms of every company are the chains
--- that will be in force; a row making a loop there is refused. SECURITY
--- DEFINER: the chain passes through companies outside the writer's scope.
+-- Counts only go up outside staff's and the closing job's scopes: a
+-- company cannot lower what it used, nor reopen or move an interval.
+-- +goose StatementBegin
+CREATE FUNCTION billing_usage_only_grows() RETURNS trigger AS $$
+BEGIN
+    IF (SELECT app_billing_worker()) OR (SELECT app_platform_scope()) THEN
+        RETURN NEW;
+    END IF;
+    IF TG_TABLE_NAME = 'billing_order_days' THEN
+        IF NEW.completed < OLD.completed OR (NEW.day, NEW.template_id, NEW.category, NEW.late) IS DISTINCT FROM (OLD.day, OLD.template_id, OLD.category, OLD.late) THEN
+            RAISE EXCEPTION 'billing usage only grows' USING ERRCODE = 'check_violation';
+        END IF;
+    ELSIF TG_TABLE_NAME = 'billing_presence_days' THEN
+        IF NEW.starts < OLD.starts OR NEW.ends < OLD.ends OR (NEW.meter, NEW.day) IS DISTINCT FROM (OLD.meter, OLD.day) THEN
+            RAISE EXCEPTION 'billing usage only grows' USING ERRCODE = 'check_violation';
+        END IF;
+    ELSIF OLD.ended_at IS NOT NULL OR NEW.ended_at IS NULL OR NEW.ended_at < OLD.started_at
+        OR (NEW.meter, NEW.subject_id, NEW.started_at) IS DISTINCT FROM (OLD.meter, OLD.subject_id, OLD.started_at) THEN
+        RAISE EXCEPTION 'billing: an interval only ends, once' USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+-- +goose StatementEnd
+CREATE TRIGGER billing_order_days_only_grow BEFORE UPDATE ON billing_order_days
+    FOR EACH ROW EXECUTE FUNCTION billing_usage_only_grows();
+CREATE TRIGGER billing_presence_days_only_grow BEFORE UPDATE ON billing_presence_days
+    FOR EACH ROW EXECUTE FUNCTION billing_usage_only_grows();
+CREATE TRIGGER billing_presence_periods_only_end BEFORE UPDATE ON billing_presence_periods
+    FOR EACH ROW EXECUTE FUNCTION billing_usage_only_grows();
+
+-- A new company's first terms, written by whoever makes it: staff any
+-- plan and any company to bill; a customer's Super Admins their new
+-- sub-tenant on the parent's plan, paying for itself or billed to the
+-- parent — nothing that would bill another company. No plan (NULL) is the
+-- parent's plan, or the default one under the platform. A role that bypasses
+-- row-level security (migrations, tests) may write what it likes anyway.
+-- +goose StatementBegin
+CREATE FUNCTION canopy_start_billing_terms(p_tenant BIGINT, p_month TEXT, p_plan BIGINT, p_bill_to BIGINT, p_by BIGINT)
+RETURNS VOID
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+DECLARE
+    parent BIGINT;
+    parent_plan BIGINT;
+    unrestricted BOOLEAN;
+BEGIN
+    SELECT parent_id INTO parent FROM tenants WHERE id = p_tenant;
+    IF parent IS NULL THEN
+        RAISE EXCEPTION 'billing: the platform has no terms' USING ERRCODE = 'check_violation';
+    END IF;
+    IF EXISTS (SELECT 1 FROM billing_terms WHERE tenant_id = p_tenant) THEN
+        RAISE EXCEPTION 'billing: this company has its terms already' USING ERRCODE = 'check_violation';
+    END IF;
+    SELECT rolsuper OR rolbypassrls INTO unrestricted FROM pg_roles WHERE rolname = session_user;
+    IF NOT (coalesce(unrestricted, false) OR (SELECT app_platform_scope())) THEN
+        IF NOT (parent = (SELECT app_tenant_id()) OR parent IN (SELECT app_tenant_tree())) THEN
+            RAISE EXCEPTION 'billing: not in this scope' USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        SELECT plan_id INTO parent_plan FROM billing_terms WHERE tenant_id = parent ORDER BY effective_month DESC LIMIT 1;
+        IF (p_plan IS NOT NULL AND p_plan IS DISTINCT FROM parent_plan) OR (p_bill_to IS NOT NULL AND p_bill_to <> parent) THEN
+            RAISE EXCEPTION 'billing: a sub-tenant starts on its parent''s plan, billed to itself or its parent'
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+    END IF;
+    IF p_plan IS NULL THEN -- the parent's plan, or the default one
+        SELECT coalesce((SELECT plan_id FROM billing_terms WHERE tenant_id = parent ORDER BY effective_month DESC LIMIT 1),
+                        (SELECT id FROM billing_plans WHERE is_default)) INTO p_plan;
+    END IF;
+    INSERT INTO billing_terms (tenant_id, effective_month, plan_id, bill_to_tenant_id, changed_by_user_id)
+    VALUES (p_tenant, p_month, p_plan, p_bill_to, p_by);
+END;
+$$;
+-- +goose StatementEnd
+CREATE POLICY owner_functions_write ON billing_terms FOR INSERT TO CURRENT_USER WITH CHECK (true);
+REVOKE ALL ON FUNCTION canopy_start_billing_terms(BIGINT, TEXT, BIGINT, BIGINT, BIGINT) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION canopy_start_billing_terms(BIGINT, TEXT, BIGINT, BIGINT, BIGINT) TO canopy_app;
+
+-- A bill-to chain never returns to where it started, in any month from
+-- the one a row takes effect to the last month any company's terms
+-- change (a change applies from each company's own next month, and those
+-- months differ across timezones). Bill-to changes take turns (one
+-- advisory lock), so two at once cannot each miss the other's half of a
+-- loop. SECURITY DEFINER: the chain passes through companies outside the
+-- writer's scope.
 -- +goose StatementBegin
 CREATE FUNCTION billing_terms_refuse_cycle() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
+    m TEXT;
     looped BOOLEAN;
     payer_is_platform BOOLEAN;
 BEGIN
     IF NEW.bill_to_tenant_id IS NULL THEN
         RETURN NULL;
     END IF;
+    PERFORM pg_advisory_xact_lock(1651076204, 0); -- 'bill', one bill-to change at a time
     SELECT parent_id IS NULL INTO payer_is_platform FROM tenants WHERE id = NEW.bill_to_tenant_id;
     IF payer_is_platform THEN
         RAISE EXCEPTION 'billing: the platform is billed to nobody' USING ERRCODE = 'check_violation';
     END IF;
-    WITH RECURSIVE latest AS MATERIALIZED (
-        SELECT DISTINCT ON (tenant_id) tenant_id, bill_to_tenant_id FROM billing_terms
-        ORDER BY tenant_id, effective_month DESC
-    ), chain (tenant_id, depth) AS (
-        SELECT NEW.bill_to_tenant_id, 1
-        UNION ALL
-        SELECT l.bill_to_tenant_id, c.depth + 1 FROM chain AS c JOIN latest AS l ON l.tenant_id = c.tenant_id
-        WHERE l.bill_to_tenant_id IS NOT NULL AND c.depth < 64
-    )
-    SELECT EXISTS (SELECT 1 FROM chain WHERE tenant_id = NEW.tenant_id) INTO looped;
-    IF looped THEN
-        RAISE EXCEPTION 'billing cycle: the bill-to chain would return to this company' USING ERRCODE = 'check_violation';
-    END IF;
+    FOR m IN SELECT NEW.effective_month UNION SELECT DISTINCT effective_month FROM billing_terms WHERE effective_month > NEW.effective_month LOOP
+        WITH RECURSIVE terms AS MATERIALIZED (
+            SELECT * FROM billing_terms_in_force(m)
+        ), chain (tenant_id, depth) AS (
+            SELECT t.bill_to_tenant_id, 1 FROM terms AS t WHERE t.tenant_id = NEW.tenant_id AND t.bill_to_tenant_id IS NOT NULL
+            UNION ALL
+            SELECT t.bill_to_tenant_id, c.depth + 1 FROM chain AS c JOIN terms AS t ON t.tenant_id = c.tenant_id
+            WHERE t.bill_to_tenant_id IS NOT NULL AND c.depth < 64
+        )
+        SELECT EXISTS (SELECT 1 FROM chain WHERE tenant_id = NEW.tenant_id) INTO looped;
+        IF looped THEN
+            RAISE EXCEPTION 'billing cycle: the bill-to chain would return to this company' USING ERRCODE = 'check_violation';
+        END IF;
+    END LOOP;
     RETURN NULL;
 END;
 $$;
@@ -473,10 +599,15 @@ DROP TABLE billing_order_days;
 DROP TABLE billing_terms;
 DROP TABLE billing_plans;
 DROP FUNCTION billing_terms_refuse_cycle();
-DROP FUNCTION app_billing_payees();
+DROP FUNCTION canopy_start_billing_terms(BIGINT, TEXT, BIGINT, BIGINT, BIGINT);
+DROP FUNCTION billing_usage_only_grows();
+DROP FUNCTION app_billing_payee_keys();
+DROP FUNCTION app_billing_payee_ids();
+DROP FUNCTION app_billing_payee_months();
 DROP FUNCTION canopy_billing_payer(BIGINT, TEXT);
 DROP FUNCTION canopy_billing_payees(BIGINT, TEXT);
 DROP FUNCTION billing_terms_in_force(TEXT);
+DROP FUNCTION app_platform_scope();
 DROP FUNCTION billing_plans_refuse_price_change();
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION app_verified_scope() RETURNS app_scope
