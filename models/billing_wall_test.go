@@ -238,8 +238,7 @@ func TestBillingWallSubtreeReadsSelfPayingChildStatements(t *testing.T) {
 	var n int64
 	var total int64
 	w.as(t, models.Scope{TenantID: acme, Subtree: true}, func(db *gorm.DB) error {
-		db.Raw("SELECT count(*), coalesce(sum(subtotal), 0) FROM billing_statement_sections WHERE tenant_id = ? AND payer_tenant_id = ?", lab, lab).Row().Scan(&n, &total)
-		return nil
+		return db.Raw("SELECT count(*), coalesce(sum(subtotal), 0) FROM billing_statement_sections WHERE tenant_id = ? AND payer_tenant_id = ?", lab, lab).Row().Scan(&n, &total)
 	})
 	if n > 0 {
 		t.Errorf("Acme's subtree scope reads %d sections of Acme Lab's own statements (subtotals %d)", n, total)
