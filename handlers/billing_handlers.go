@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/csv"
 	"errors"
 	"net/http"
@@ -174,14 +175,42 @@ func (h *Handlers) staffBilling(c echo.Context) error {
 	return h.render(c, http.StatusOK, pages.StaffBilling(h.shell(c, "Billing", "billing"), d))
 }
 
+// refreshWait is how long Refresh now waits for the figures before it
+// answers that they are still being computed.
+const refreshWait = 5 * time.Second
+
 // refreshBilling prices every paying company's month so far again, for
-// staff's list, instead of waiting for the closing job.
+// staff's list, instead of waiting for the closing job. It runs apart from
+// the request (its own transactions, one per company: minutes for many
+// thousands of companies), one refresh at a time; the page answers when it
+// is done or after refreshWait, whichever comes first.
 func (h *Handlers) refreshBilling(c echo.Context) error {
-	n, err := h.store.RefreshBillingProjections(c.Request().Context(), h.now())
-	if err != nil {
-		return err
+	if !h.refreshing.CompareAndSwap(false, true) {
+		h.flash(c, "success", "The figures are being refreshed already. Reload the page in a moment.")
+		return c.Redirect(http.StatusSeeOther, views.StaffBillingPath)
 	}
-	h.flash(c, "success", "Figures refreshed for "+components.CountLabel(int64(n), "company", "companies")+" that pay.")
+	type outcome struct {
+		n   int
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		defer h.refreshing.Store(false)
+		n, err := h.store.RefreshBillingProjections(context.Background(), h.now())
+		if err != nil {
+			h.log.Error("refresh billing figures", "err", err)
+		}
+		done <- outcome{n, err}
+	}()
+	select {
+	case o := <-done:
+		if o.err != nil {
+			return o.err
+		}
+		h.flash(c, "success", "Figures refreshed for "+components.CountLabel(int64(o.n), "company", "companies")+" that pay.")
+	case <-time.After(refreshWait):
+		h.flash(c, "success", "The figures are being refreshed; with many companies it takes a few minutes. Reload the page to see them.")
+	}
 	return c.Redirect(http.StatusSeeOther, views.StaffBillingPath)
 }
 

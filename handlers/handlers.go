@@ -3,6 +3,7 @@ package handlers
 import (
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -35,9 +36,11 @@ type Handlers struct {
 	// ssoProviders caches identity providers' discovery documents and keys.
 	ssoProviders *ssoProviders
 	now          func() time.Time
-	access       map[string]accessRule // "METHOD /path" → who may call it
-	echo         *echo.Echo
-	hostname     string // the base domain's host, e.g. "localhost:8080"
+	// refreshing is set while staff's billing figures are being refreshed.
+	refreshing atomic.Bool
+	access     map[string]accessRule // "METHOD /path" → who may call it
+	echo       *echo.Echo
+	hostname   string // the base domain's host, e.g. "localhost:8080"
 }
 
 // New wires the router. It is the only place routes are declared.

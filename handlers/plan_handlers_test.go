@@ -90,7 +90,7 @@ func TestStaffPlanFormProblems(t *testing.T) {
 		"included_orders", "-1", "seat_price", "-3")
 	r := staff.submit(adminHost+"/plans/new", adminHost+"/plans", form)
 	wantStatus(t, r, http.StatusUnprocessableEntity)
-	wantBody(t, r, "Give the plan a name of 2 to 60 characters.", "Use at most 2 decimals.", "Write an amount like 12.50.",
+	wantBody(t, r, "Give the plan a name of 2 to 60 characters.", "Use at most 2 decimals.", "Write an amount like 12.50, without a currency sign.",
 		"Enter an amount; 0 for none.", "Enter a whole number, 0 or more.", `value="12.345"`, `value="abc"`,
 		`name="order_pricing" value="category" checked`)
 	for _, field := range []string{"name", "base_fee", "order_price", "premium_order_price", "included_orders", "seat_price"} {
@@ -110,7 +110,7 @@ func TestStaffPlanFormProblems(t *testing.T) {
 	}
 	// Yen amounts have no cents to read.
 	wantStatus(t, staff.submit(adminHost+"/plans/new", adminHost+"/plans", planForm("Tokyo", "currency", "JPY", "base_fee", "5,000",
-		"order_price", "300", "device_month_price", "150", "seat_price", "¥1,200")), http.StatusSeeOther)
+		"order_price", "300", "device_month_price", "150", "seat_price", "1,200")), http.StatusSeeOther)
 	if p := a.plan("Tokyo"); p.BaseFee != 5000 || p.OrderPrice != 300 || p.SeatPrice != 1200 {
 		t.Fatalf("yen plan %+v", p)
 	}

@@ -15,18 +15,29 @@ type BillingLine struct {
 	UnitPrice  int64  `json:"unit_price"`
 	Amount     int64  `json:"amount"`
 	Late       int64  `json:"late,omitempty"` // orders of a closed month counted here
+	// OfDays is, for the base fee, the month's days, its Quantity the days
+	// of them the company existed: "27/31 days".
+	OfDays int64 `json:"of_days,omitempty"`
 }
 
 // QuantityText and the others write a line's figures as people read them.
 func (l BillingLine) QuantityText() string { return l.figure(l.Quantity) }
 
 // IncludedText is the included quantity used by the line.
-func (l BillingLine) IncludedText() string { return l.figure(l.Included) }
+func (l BillingLine) IncludedText() string {
+	if l.OfDays > 0 {
+		return "" // a base fee includes nothing
+	}
+	return l.figure(l.Included)
+}
 
 // BillableText is what is charged beyond the included quantity.
 func (l BillingLine) BillableText() string { return l.figure(l.Billable) }
 
 func (l BillingLine) figure(n int64) string {
+	if l.OfDays > 0 {
+		return fmt.Sprintf("%d/%d days", n, l.OfDays)
+	}
 	if l.Hundredths {
 		return FormatHundredths(n)
 	}
@@ -42,9 +53,8 @@ func (l BillingLine) figure(n int64) string {
 func PriceMonth(u *MonthUsage, p *BillingPlan) (lines []BillingLine, subtotal int64) {
 	days := int64(max(u.Days, 1))
 	active := int64(u.ActiveDays)
-	lines = append(lines, BillingLine{Kind: "base", Label: "Base fee", Hundredths: true,
-		Quantity: roundDiv(active*100, days), Billable: roundDiv(active*100, days), UnitPrice: p.BaseFee,
-		Amount: roundDiv(p.BaseFee*active, days)})
+	lines = append(lines, BillingLine{Kind: "base", Label: "Base fee", OfDays: days,
+		Quantity: active, Billable: active, UnitPrice: p.BaseFee, Amount: roundDiv(p.BaseFee*active, days)})
 	lines = append(lines, orderLines(u, p)...)
 	lines = append(lines, proratedLine("devices", "Device-months", u.DeviceDays, p.IncludedDeviceMonths, p.DeviceMonthPrice, days))
 	lines = append(lines, proratedLine("seats", "Seats (average)", u.SeatDays, p.IncludedSeats, p.SeatPrice, days))

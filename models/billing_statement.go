@@ -617,7 +617,8 @@ func (s *Store) RefreshBillingProjections(ctx context.Context, now time.Time) (i
 var BillingProjectionSorts = []string{"projected", "name", "to_date"}
 
 // BillingProjections is one page of the paying companies with their
-// projected totals, searchable by name or subdomain, sorted by sort (one
+// projected totals, searchable by name or subdomain (or the name of a
+// company billed to it), sorted by sort (one
 // of BillingProjectionSorts, largest total first). Platform staff's
 // scope reads every company's. Two statements.
 func (s *Store) BillingProjections(ctx context.Context, query, sort string, page PageRequest) (Page[BillingProjection], error) {
@@ -632,7 +633,7 @@ func (s *Store) BillingProjections(ctx context.Context, query, sort string, page
 	rows := func() *gorm.DB {
 		q := s.conn(ctx).Table("billing_projections AS p").Joins("JOIN tenants AS t ON t.id = p.tenant_id")
 		if query != "" {
-			q = s.containsAny(q, query, "t.name", "t.subdomain")
+			q = s.containsAny(q, query, "t.name", "t.subdomain", "p.rolled_up")
 		}
 		return q
 	}

@@ -58,8 +58,15 @@ func (u *MonthUsage) OrdersOf(c TemplateCategory) (n, late int64) {
 // device active half the month is 0.50.
 func (u *MonthUsage) DeviceMonths() int64 { return perMonthHundredths(u.DeviceDays, u.Days) }
 
-// SeatsAverage is seat-days over the month's days, in hundredths.
-func (u *MonthUsage) SeatsAverage() int64 { return perMonthHundredths(u.SeatDays, u.Days) }
+// SeatsAverage is seat-days over the days counted (the month's days once
+// it is over), in hundredths: the average number of members so far.
+// Pricing counts seat-days against the whole month instead.
+func (u *MonthUsage) SeatsAverage() int64 {
+	if u.Counted > 0 && u.Counted < u.Days {
+		return perMonthHundredths(u.SeatDays, u.Counted)
+	}
+	return perMonthHundredths(u.SeatDays, u.Days)
+}
 
 func perMonthHundredths(dayUnits int64, days int) int64 {
 	if days == 0 {

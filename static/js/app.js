@@ -408,3 +408,16 @@
     button.addEventListener("click", function () { window.print(); });
   });
 })();
+
+// A row of tabs wider than a phone scrolls sideways: show the current tab
+// rather than leave it scrolled out of sight.
+(function () {
+  "use strict";
+  document.querySelectorAll("nav.tabs").forEach(function (tabs) {
+    var current = tabs.querySelector('.is-active, [aria-current="page"]');
+    if (current && tabs.scrollWidth > tabs.clientWidth) {
+      var from = current.getBoundingClientRect().left - tabs.getBoundingClientRect().left + tabs.scrollLeft;
+      tabs.scrollLeft = from - (tabs.clientWidth - current.offsetWidth) / 2;
+    }
+  });
+})();

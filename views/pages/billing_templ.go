@@ -1736,7 +1736,7 @@ func StaffBilling(s views.Shell, d StaffBillingData) templ.Component {
 						return templ_7745c5c3_Err
 					}
 				}
-			} else {
+			} else if d.Query == "" && d.Page.Number <= 1 {
 				var templ_7745c5c3_Var89 string
 				templ_7745c5c3_Var89, templ_7745c5c3_Err = templ.JoinStringErrs("No figures yet. ")
 				if templ_7745c5c3_Err != nil {
