@@ -89,13 +89,13 @@ func TestStaffChangeCompanyTerms(t *testing.T) {
 	if now := a.termsAt("globex", month); now.PlanID == growth.ID || now.BillToTenantID != nil {
 		t.Fatalf("this month's terms changed: %+v", now)
 	}
-	if got := a.auditTargets("globex", models.AuditBillingTermsChanged); len(got) != 1 || got[0] != "Globex by staff@canopy.test" {
+	if got := a.auditTargets("admin", models.AuditBillingTermsChanged); len(got) != 1 || got[0] != "Globex by staff@canopy.test" {
 		t.Fatalf("audit %v", got)
 	}
 	// The same terms again change nothing.
 	again := staff.submit(billingURL(globex.ID), billingURL(globex.ID), url.Values{"plan_id": {id(growth.ID)}, "bill_to": {id(acme.ID)}})
 	wantBody(t, staff.follow(again), "Nothing changed")
-	if got := a.auditTargets("globex", models.AuditBillingTermsChanged); len(got) != 1 {
+	if got := a.auditTargets("admin", models.AuditBillingTermsChanged); len(got) != 1 {
 		t.Fatalf("audit after the same terms %v", got)
 	}
 }
