@@ -189,7 +189,7 @@ func TestBillingStatementsAndCSV(t *testing.T) {
 		}
 	}
 	for _, key := range []string{"Acme Corp/Base fee", "Acme Corp/Completed orders", "Acme Europe/Completed orders", "Acme Europe/Device-months",
-		"Acme Corp/Seats (average)", "Acme Corp/Subtotal", "Acme Europe/Subtotal", "All companies/Total"} {
+		"Acme Corp/Seat-months", "Acme Corp/Subtotal", "Acme Europe/Subtotal", "All companies/Total"} {
 		if byMeter[key] == nil {
 			t.Errorf("CSV has no row %s: %q", key, rows)
 		}

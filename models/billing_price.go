@@ -57,7 +57,7 @@ func PriceMonth(u *MonthUsage, p *BillingPlan) (lines []BillingLine, subtotal in
 		Quantity: active, Billable: active, UnitPrice: p.BaseFee, Amount: roundDiv(p.BaseFee*active, days)})
 	lines = append(lines, orderLines(u, p)...)
 	lines = append(lines, proratedLine("devices", "Device-months", u.DeviceDays, p.IncludedDeviceMonths, p.DeviceMonthPrice, days))
-	lines = append(lines, proratedLine("seats", "Seats (average)", u.SeatDays, p.IncludedSeats, p.SeatPrice, days))
+	lines = append(lines, proratedLine("seats", "Seat-months", u.SeatDays, p.IncludedSeats, p.SeatPrice, days))
 	for _, l := range lines {
 		subtotal += l.Amount
 	}
