@@ -28,6 +28,20 @@ type BillingSection struct {
 	Projected int64
 }
 
+// StoredJSON is the section's usage and lines as a closed statement keeps
+// them.
+func (sec *BillingSection) StoredJSON() (usage, lines string, err error) {
+	u, err := json.Marshal(sec.Usage)
+	if err != nil {
+		return "", "", fmt.Errorf("section usage: %w", err)
+	}
+	l, err := json.Marshal(sec.Lines)
+	if err != nil {
+		return "", "", fmt.Errorf("section lines: %w", err)
+	}
+	return string(u), string(l), nil
+}
+
 // MoneyTotal is an amount in one currency: a statement of companies on
 // plans in several currencies has one total per currency.
 type MoneyTotal struct {
@@ -504,17 +518,13 @@ func (s *Store) closeStatement(ctx context.Context, payerID int64, month Billing
 		}
 		sections := make([]billingSectionRow, len(st.Sections))
 		for i, sec := range st.Sections {
-			usage, err := json.Marshal(sec.Usage)
-			if err != nil {
-				return err
-			}
-			lines, err := json.Marshal(sec.Lines)
+			usage, lines, err := sec.StoredJSON()
 			if err != nil {
 				return err
 			}
 			sections[i] = billingSectionRow{TenantID: sec.TenantID, Month: string(month), StatementID: row.ID, PayerTenantID: payerID,
 				ClosedAt: closedAt, CompanyName: sec.CompanyName, Position: i, PlanName: sec.PlanName, Currency: sec.Currency,
-				Subtotal: sec.Subtotal, Usage: string(usage), Lines: string(lines)}
+				Subtotal: sec.Subtotal, Usage: usage, Lines: lines}
 		}
 		if err := tx.conn(ctx).Create(&sections).Error; err != nil {
 			return fmt.Errorf("write statement sections: %w", err)

@@ -2,7 +2,6 @@ package scale
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -241,16 +240,12 @@ func closeYear(ctx context.Context, conn *pgx.Conn, now time.Time, log *slog.Log
 			id := firstID + int64(i)
 			statements = append(statements, []any{id, s.PayerID, string(m), closedAt})
 			for pos, sec := range s.Sections {
-				usage, err := json.Marshal(sec.Usage)
-				if err != nil {
-					return err
-				}
-				lines, err := json.Marshal(sec.Lines)
+				usage, lines, err := sec.StoredJSON()
 				if err != nil {
 					return err
 				}
 				sections = append(sections, []any{sec.TenantID, string(m), id, s.PayerID, closedAt, sec.CompanyName, pos,
-					sec.PlanName, sec.Currency, sec.Subtotal, string(usage), string(lines)})
+					sec.PlanName, sec.Currency, sec.Subtotal, usage, lines})
 			}
 		}
 		log.Info("scale: billing", "closed", m, "statements", len(st), "took", since(started))
