@@ -248,7 +248,8 @@ func TestStaffBilling(t *testing.T) {
 
 	refreshed := staff.follow(staff.submit(list, tenantURL("admin", views.StaffBillingRefreshPath), nil))
 	wantStatus(t, refreshed, http.StatusOK)
-	wantBody(t, refreshed, "Figures refreshed for", "Acme Corp", "Globex", "Initech", "Figures as of", "1 company", `aria-sort="descending"`)
+	wantBody(t, refreshed, "Figures refreshed for", "Acme Corp", "Globex", "Initech", "Figures as of", "1 company", `aria-sort="descending"`,
+		`Acme Lab`, `class="status status-inactive">Inactive`)
 	if strings.Contains(refreshed.body, "Acme Europe") {
 		t.Error("staff's list shows a company billed to another as paying")
 	}

@@ -363,8 +363,13 @@ func (s *Store) ChangeBillingTerms(ctx context.Context, tenantID, planID, billTo
 		if err := tx.scoped(ctx, tenantID).Where("effective_month = ?", string(next.EffectiveMonth)).Delete(&BillingTerms{}).Error; err != nil {
 			return fmt.Errorf("replace scheduled billing terms: %w", err)
 		}
-		if err := tx.conn(ctx).Create(next).Error; err != nil {
-			return billingTermsError(err)
+		// Back to the terms in force: the change scheduled is withdrawn,
+		// and nothing is scheduled in its place.
+		unchanged := current != nil && current.PlanID == planID && idOrZero(current.BillToTenantID) == billTo
+		if !unchanged {
+			if err := tx.conn(ctx).Create(next).Error; err != nil {
+				return billingTermsError(err)
+			}
 		}
 		if tx.Dialect() != Postgres { // PostgreSQL's trigger checks it as the row lands
 			if err := tx.refuseBillToLoop(ctx, tenantID, next.EffectiveMonth); err != nil {
@@ -434,4 +439,12 @@ func (s *Store) refuseBillToLoop(ctx context.Context, tenantID int64, from Billi
 		}
 	}
 	return nil
+}
+
+// idOrZero is *id, or 0 for none.
+func idOrZero(id *int64) int64 {
+	if id == nil {
+		return 0
+	}
+	return *id
 }

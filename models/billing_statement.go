@@ -549,6 +549,7 @@ type BillingProjection struct {
 	ToDate    int64
 	Projected int64
 	Companies int
+	Status    TenantStatus // an inactive company still pays its base fee
 	// RolledUp names the companies billed to it, one per line (see
 	// RolledUpNames).
 	RolledUp   string
@@ -650,7 +651,7 @@ func (s *Store) BillingProjections(ctx context.Context, query, sort string, page
 	if err := countCapped(s.conn(ctx), rows(), &result); err != nil {
 		return result, fmt.Errorf("count projections: %w", err)
 	}
-	err := rows().Select("p.tenant_id, t.name, t.subdomain, p.month, p.currency, p.to_date, p.projected, p.companies, p.rolled_up, p.computed_at").
+	err := rows().Select("p.tenant_id, t.name, t.subdomain, t.status, p.month, p.currency, p.to_date, p.projected, p.companies, p.rolled_up, p.computed_at").
 		Order(order).Offset(page.Offset()).Limit(page.Size).Scan(&result.Items).Error
 	if err != nil {
 		return result, fmt.Errorf("list projections: %w", err)

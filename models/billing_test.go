@@ -360,6 +360,20 @@ func TestPlanChangeAppliesNextPeriod(t *testing.T) {
 	if _, err := s.ChangeBillingTerms(ctx, bw.globex.ID, dear.ID, 0); err != nil {
 		t.Fatal(err)
 	}
+	// Changed back before it applies: the scheduled change is withdrawn.
+	standard, err := s.DefaultBillingPlan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ChangeBillingTerms(ctx, bw.globex.ID, standard.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	if latest, err := s.LatestBillingTerms(ctx, bw.globex.ID); err != nil || latest.EffectiveMonth != "2026-10" {
+		t.Fatalf("after changing back, the latest terms are %+v (%v), want October's", latest, err)
+	}
+	if _, err := s.ChangeBillingTerms(ctx, bw.globex.ID, dear.ID, 0); err != nil {
+		t.Fatal(err)
+	}
 	var nov, dec *models.BillingStatement
 	bw.asStaff(t, func(ctx context.Context, s *models.Store) (err error) {
 		nov, err = s.BillingStatementOf(ctx, bw.globex, "2026-11", bw.clock.Now())
