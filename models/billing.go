@@ -139,12 +139,11 @@ func (BillingTerms) TableName() string { return "billing_terms" }
 // where it started.
 var ErrBillingCycle = errors.New("billing cycle: the bill-to chain would return to this company")
 
-// termsInForceSQL selects every company's terms in force in a month (the
-// one parameter), for the SQLite side of the payer functions; PostgreSQL
-// has billing_terms_in_force for its own functions.
+// termsInForceSQL selects every company's terms in force in the month
+// @month. PostgreSQL's owner functions have it as billing_terms_in_force.
 const termsInForceSQL = `SELECT bt.tenant_id, bt.plan_id, bt.bill_to_tenant_id FROM billing_terms AS bt
 	WHERE bt.effective_month = (SELECT max(x.effective_month) FROM billing_terms AS x
-		WHERE x.tenant_id = bt.tenant_id AND x.effective_month <= ?)`
+		WHERE x.tenant_id = bt.tenant_id AND x.effective_month <= @month)`
 
 // BillingTermsAt are the tenant's terms in force in month; ErrNotFound for
 // a tenant without any then (the platform, or a company made later).
@@ -174,29 +173,18 @@ type BillingPayee struct {
 // BillingPayees are the companies payerID pays for in month: itself, when
 // it pays for itself, then every company whose bill-to chain ends at it.
 // None when payerID is billed to another company. The payer's own scope
-// (or platform staff's) may ask; PostgreSQL answers through the owner's
-// function, since the companies rolling up need not be in its subtree.
+// (or platform staff's) may ask.
 func (s *Store) BillingPayees(ctx context.Context, payerID int64, month BillingMonth) ([]BillingPayee, error) {
-	if payerID <= 0 {
-		return nil, ErrNoTenant
+	companies, err := s.statementCompanies(ctx, payerID, month)
+	if err != nil {
+		return nil, err
 	}
 	var out []BillingPayee
-	var err error
-	if s.Dialect() == Postgres {
-		err = s.conn(ctx).Raw("SELECT tenant_id, bill_to_tenant_id, plan_id, depth FROM canopy_billing_payees(?, ?) ORDER BY depth, tenant_id",
-			payerID, string(month)).Scan(&out).Error
-	} else {
-		err = s.conn(ctx).Raw(`WITH RECURSIVE terms AS (`+termsInForceSQL+`),
-			payees (tenant_id, bill_to_tenant_id, plan_id, depth) AS (
-				SELECT tenant_id, bill_to_tenant_id, plan_id, 0 FROM terms WHERE tenant_id = ? AND bill_to_tenant_id IS NULL
-				UNION ALL
-				SELECT t.tenant_id, t.bill_to_tenant_id, t.plan_id, p.depth + 1
-				FROM terms AS t JOIN payees AS p ON t.bill_to_tenant_id = p.tenant_id WHERE p.depth < 32)
-			SELECT tenant_id, bill_to_tenant_id, plan_id, depth FROM payees ORDER BY depth, tenant_id`,
-			string(month), payerID).Scan(&out).Error
-	}
-	if err != nil {
-		return nil, fmt.Errorf("billing payees: %w", err)
+	for _, c := range companies {
+		if c.PayerID == nil || *c.PayerID != payerID {
+			return nil, nil // billed to another: it pays for nobody
+		}
+		out = append(out, BillingPayee{TenantID: c.TenantID, BillToTenantID: c.BillToTenantID, PlanID: c.PlanID, Depth: c.Depth})
 	}
 	return out, nil
 }
@@ -205,29 +193,14 @@ func (s *Store) BillingPayees(ctx context.Context, payerID int64, month BillingM
 // end of its bill-to chain, itself when it pays for itself. ErrNotFound
 // when it has no terms then.
 func (s *Store) BillingPayer(ctx context.Context, tenantID int64, month BillingMonth) (int64, error) {
-	if tenantID <= 0 {
-		return 0, ErrNoTenant
-	}
-	var payer *int64
-	var err error
-	if s.Dialect() == Postgres {
-		err = s.conn(ctx).Raw("SELECT canopy_billing_payer(?, ?)", tenantID, string(month)).Scan(&payer).Error
-	} else {
-		err = s.conn(ctx).Raw(`WITH RECURSIVE terms AS (`+termsInForceSQL+`),
-			chain (tenant_id, bill_to_tenant_id, depth) AS (
-				SELECT tenant_id, bill_to_tenant_id, 0 FROM terms WHERE tenant_id = ?
-				UNION ALL
-				SELECT t.tenant_id, t.bill_to_tenant_id, c.depth + 1 FROM terms AS t JOIN chain AS c ON t.tenant_id = c.bill_to_tenant_id
-				WHERE c.depth < 32)
-			SELECT tenant_id FROM chain WHERE bill_to_tenant_id IS NULL LIMIT 1`, string(month), tenantID).Scan(&payer).Error
-	}
+	companies, err := s.statementCompanies(ctx, tenantID, month)
 	if err != nil {
-		return 0, fmt.Errorf("billing payer: %w", err)
+		return 0, err
 	}
-	if payer == nil {
+	if len(companies) == 0 || companies[0].PayerID == nil {
 		return 0, ErrNotFound
 	}
-	return *payer, nil
+	return *companies[0].PayerID, nil
 }
 
 // startBillingTerms gives a new company its terms from the month it is

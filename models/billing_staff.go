@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -22,7 +23,7 @@ func (s *Store) BillingPlanCompanies(ctx context.Context, month BillingMonth) (m
 		Companies int64
 	}
 	err := s.conn(ctx).Raw(`SELECT terms.plan_id, count(*) AS companies FROM (`+termsInForceSQL+`) AS terms GROUP BY terms.plan_id`,
-		string(month)).Scan(&rows).Error
+		sql.Named("month", string(month))).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("count companies by billing plan: %w", err)
 	}

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -111,7 +112,7 @@ func (s *Store) statementCompanies(ctx context.Context, tenantID int64, month Bi
 	payer, payees := `canopy_billing_payer(@tenant, @month)`, `canopy_billing_payees(payer.id, @month)`
 	prelude := ""
 	if s.Dialect() != Postgres {
-		prelude = `terms AS (` + termsInForceNamedSQL + `),
+		prelude = `terms AS (` + termsInForceSQL + `),
 		chain (tenant_id, bill_to_tenant_id, depth) AS (
 			SELECT tenant_id, bill_to_tenant_id, 0 FROM terms WHERE tenant_id = @tenant
 			UNION ALL
@@ -148,11 +149,6 @@ func (s *Store) statementCompanies(ctx context.Context, tenantID int64, month Bi
 	}
 	return out, nil
 }
-
-// termsInForceNamedSQL is termsInForceSQL with a named month.
-const termsInForceNamedSQL = `SELECT bt.tenant_id, bt.plan_id, bt.bill_to_tenant_id FROM billing_terms AS bt
-	WHERE bt.effective_month = (SELECT max(x.effective_month) FROM billing_terms AS x
-		WHERE x.tenant_id = bt.tenant_id AND x.effective_month <= @month)`
 
 // ErrNoBillingTerms is the refusal for a company without terms in a month
 // (made later, or the platform): it has no bill for it.
@@ -434,11 +430,18 @@ func (s *Store) closedSectionsOf(ctx context.Context, payerID int64, month Billi
 	return rows, nil
 }
 
+// BillingCloseDelay is how long after UTC's midnight ending a month the
+// month is closed: it has ended in every timezone by then (the last one,
+// UTC−12, 12 hours after, and the margin covers UTC+14's day ahead too).
+const BillingCloseDelay = 14*time.Hour + 10*time.Minute
+
+// ClosesAt is when the closing job closes m: once it has ended everywhere.
+func (m BillingMonth) ClosesAt() time.Time { return m.Next().Start(time.UTC).Add(BillingCloseDelay) }
+
 // BillingMonthDue is the newest month that has ended in every timezone at
-// now (the last one ends 14 hours after UTC's midnight), with a margin:
-// the month the closing job closes.
+// now, with a margin: the month the closing job closes.
 func BillingMonthDue(now time.Time) BillingMonth {
-	return MonthOf(now.Add(-(14*time.Hour + 10*time.Minute)), time.UTC).Prev()
+	return MonthOf(now.Add(-BillingCloseDelay), time.UTC).Prev()
 }
 
 // billingStatementRow is a closed statement as stored.
@@ -463,8 +466,8 @@ func (s *Store) CloseBillingMonth(ctx context.Context, month BillingMonth, now t
 	err := s.Within(ctx, billingWorkerScope, func(ctx context.Context, tx *Store) error {
 		return tx.conn(ctx).Raw(`WITH terms AS (`+termsInForceSQL+`)
 			SELECT terms.tenant_id FROM terms WHERE terms.bill_to_tenant_id IS NULL
-			AND NOT EXISTS (SELECT 1 FROM billing_statements AS st WHERE st.tenant_id = terms.tenant_id AND st.month = ?)
-			ORDER BY terms.tenant_id`, string(month), string(month)).Scan(&payers).Error
+			AND NOT EXISTS (SELECT 1 FROM billing_statements AS st WHERE st.tenant_id = terms.tenant_id AND st.month = @month)
+			ORDER BY terms.tenant_id`, sql.Named("month", string(month))).Scan(&payers).Error
 	})
 	if err != nil {
 		return 0, fmt.Errorf("close %s: list payers: %w", month, err)
@@ -572,7 +575,7 @@ func (s *Store) RefreshBillingProjections(ctx context.Context, now time.Time) (i
 	var payers []int64
 	err := s.Within(ctx, billingWorkerScope, func(ctx context.Context, tx *Store) error {
 		return tx.conn(ctx).Raw(`WITH terms AS (`+termsInForceSQL+`) SELECT tenant_id FROM terms WHERE bill_to_tenant_id IS NULL ORDER BY tenant_id`,
-			string(month)).Scan(&payers).Error
+			sql.Named("month", string(month))).Scan(&payers).Error
 	})
 	if err != nil {
 		return 0, fmt.Errorf("refresh projections: %w", err)

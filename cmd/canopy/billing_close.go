@@ -67,7 +67,7 @@ func closable(month models.BillingMonth, now time.Time, force bool) error {
 	if force {
 		return nil
 	}
-	due := month.Next().Start(time.UTC).Add(14*time.Hour + 10*time.Minute)
+	due := month.ClosesAt()
 	return fmt.Errorf("billing close: %s has not ended in every timezone yet; the closing job closes it after %s. "+
 		"--force closes it now: what its companies still use in it counts in the next month, marked late", month, due.Format("2006-01-02 15:04 MST"))
 }

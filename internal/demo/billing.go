@@ -58,7 +58,7 @@ func SeedBilling(ctx context.Context, store *models.Store) error {
 		}
 		for _, m := range months {
 			// Closed as the job would have, once it had ended everywhere.
-			if _, err := tx.CloseBillingMonth(ctx, m, m.Next().Start(time.UTC).Add(14*time.Hour+15*time.Minute)); err != nil {
+			if _, err := tx.CloseBillingMonth(ctx, m, m.ClosesAt().Add(5*time.Minute)); err != nil {
 				return err
 			}
 		}

@@ -227,7 +227,7 @@ func closeYear(ctx context.Context, conn *pgx.Conn, now time.Time, log *slog.Log
 	var statements, sections [][]any
 	due := models.BillingMonthDue(now)
 	for m := first; first != "" && m <= due; m = m.Next() {
-		closedAt := m.Next().Start(time.UTC).Add(14*time.Hour + 15*time.Minute)
+		closedAt := m.ClosesAt().Add(5 * time.Minute)
 		st, err := monthStatements(ctx, store, companies, byID, m, closedAt)
 		if err != nil {
 			return fmt.Errorf("statements of %s: %w", m, err)
