@@ -208,6 +208,9 @@ var routeExpectations = map[string]expectation{
 	// anyone signed in on the base domain (carol, a non-member of acme, too).
 	"GET /account/password":  {tenant: members(303, 303, 200), apex: members(303, 200, 200)},
 	"POST /account/password": {}, // checked in account_handlers_test.go
+	"GET /account/confirm":   {tenant: members(303, 303, 200), apex: members(303, 200, 200)},
+	"POST /account/confirm":  {}, // checked in account_confirm_handlers_test.go
+	"GET /account/activity":  {tenant: members(303, 303, 200), apex: members(303, 200, 200)},
 
 	// The JSON API: an API key, never a session, so every visitor here is
 	// refused (on the base domain there is no API); its description is

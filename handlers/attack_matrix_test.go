@@ -287,6 +287,11 @@ func atkRoutes(x *atk) map[string]atkRoute {
 		"GET /account/password": {want: gate(view, ok)},
 		"POST /account/password": {form: f("new_password", "a-brand-new-secret", "confirm_password", "a-brand-new-secret"),
 			want: gate(view, always(http.StatusUnprocessableEntity))},
+		// Confirming it is you: the sample leaves the password out, refused
+		// beside the field without spending the person's attempts.
+		"GET /account/confirm":  {want: gate(view, ok)},
+		"POST /account/confirm": {form: f("next", "/account/profile"), want: gate(view, always(http.StatusUnprocessableEntity))},
+		"GET /account/activity": {want: gate(view, ok)},
 
 		"GET /settings/team":     {path: p("/settings/team?q=a"), want: gate(view, ok)},
 		"GET /settings/team/new": {want: gate(manage, ok)},

@@ -17,6 +17,7 @@ import (
 	"canopy/internal/sealbox"
 	"canopy/models"
 	"canopy/static"
+	"canopy/views"
 )
 
 // Handlers holds the dependencies every handler uses.
@@ -91,6 +92,9 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.publicRoute(site, http.MethodPost, "/invitations/:token/decline", h.declineInvitation)
 	h.accountRoute(site, http.MethodGet, passwordPath, h.passwordForm)
 	h.accountRoute(site, http.MethodPost, passwordPath, h.changePassword)
+	h.accountRoute(site, http.MethodGet, views.AccountConfirmPath, h.confirmForm)
+	h.accountRoute(site, http.MethodPost, views.AccountConfirmPath, h.confirm)
+	h.accountRoute(site, http.MethodGet, views.AccountActivityPath, h.accountActivity)
 	h.accountRoute(site, http.MethodPost, "/companies/:id/leave", h.leaveCompany)
 	h.accountRoute(site, http.MethodPost, "/companies/:id/acknowledge", h.acknowledgeAddition)
 

@@ -292,6 +292,7 @@ func (h *Handlers) signIn(c echo.Context, u *models.User) error {
 	rs := stateOf(c)
 	rs.session.Values[keyUserID] = u.ID
 	rs.session.Values[keyVersion] = u.SessionVersion
+	rs.session.Values[keyConfirmedAt] = h.now().Unix()
 	rs.user = u
 	return h.scopeRequest(c)
 }

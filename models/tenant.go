@@ -34,8 +34,10 @@ type Tenant struct {
 	Status       TenantStatus
 	OwnerUserID  *int64
 	SSOInherit   bool `gorm:"column:sso_inherit"`
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// RequireTwoFactor asks every member to sign in with a second factor.
+	RequireTwoFactor bool
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 // Active tells whether members may enter the tenant.

@@ -30,8 +30,11 @@ type User struct {
 	Status         UserStatus
 	SessionVersion int64
 	LastTenantID   *int64
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// TwoFactorEnabled: the person has a second factor (an authenticator
+	// app or a passkey), kept by the store with the factors themselves.
+	TwoFactorEnabled bool
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 // Name is how the user is addressed in the interface.
@@ -377,4 +380,26 @@ func validatePersonName(errs FieldErrors, first, last *string, firstRequired, la
 	case len(*last) > 100:
 		errs["last_name"] = "Use at most 100 characters."
 	}
+}
+
+// CheckOwnPassword tells whether password is the person's own, to confirm
+// it is them before a change to how they sign in. hasPassword is false
+// for an account that signs in only through single sign-on; an empty
+// password is checked against a dummy hash all the same, so the answer
+// takes as long either way.
+func (s *Store) CheckOwnPassword(ctx context.Context, userID int64, password string) (ok, hasPassword bool, err error) {
+	u, err := s.UserByID(ctx, userID)
+	if err != nil {
+		return false, false, err
+	}
+	p, err := s.passwordOf(ctx, u.Email)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return false, false, err
+	}
+	hasPassword = err == nil && p.UserID == u.ID
+	if !hasPassword {
+		p.Hash = ""
+	}
+	ok, _ = checkPassword(password, p.Hash)
+	return ok && hasPassword && u.Status == UserActive, hasPassword, nil
 }

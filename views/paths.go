@@ -182,3 +182,17 @@ func BillingStatementPath(month string, below ...string) string {
 func StaffBillingCompanyPath(id int64, below ...string) string {
 	return itemPath(StaffBillingPath+"/companies", id, below...)
 }
+
+// A person's own account: the same on every host, so each company's
+// address can show them without a hand-off.
+const (
+	AccountProfilePath   = "/account/profile"
+	AccountPasswordPath  = "/account/password"
+	AccountTwoFactorPath = "/account/two-factor"
+	AccountPasskeysPath  = "/account/passkeys"
+	AccountSessionsPath  = "/account/sessions"
+	AccountActivityPath  = "/account/activity"
+	// AccountConfirmPath asks for the password again before a change to
+	// how the account signs in.
+	AccountConfirmPath = "/account/confirm"
+)
