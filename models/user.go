@@ -30,6 +30,7 @@ type User struct {
 	Status         UserStatus
 	SessionVersion int64
 	LastTenantID   *int64
+	TimeZone       string // IANA zone for dates, "" for the company's (profile.go)
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 }
