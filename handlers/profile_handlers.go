@@ -185,4 +185,3 @@ func (h *Handlers) confirmEmailChange(c echo.Context) error {
 	h.flash(c, "success", "Your email is now "+u.Email+" (it was "+old+"). Sign in with it from now on.")
 	return c.Redirect(http.StatusSeeOther, profilePath)
 }
-

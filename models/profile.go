@@ -36,9 +36,6 @@ func (s *Store) UpdateName(ctx context.Context, userID int64, first, last string
 	}
 	res := s.conn(ctx).Model(&User{}).Where("id = ?", userID).
 		Updates(map[string]any{"first_name": first, "last_name": last, "updated_at": s.db.NowFunc()})
-	if res.Error != nil {
-		return fmt.Errorf("save name: %w", res.Error)
-	}
 	return changed(res, "save name")
 }
 
@@ -50,9 +47,6 @@ func (s *Store) SetTimeZone(ctx context.Context, userID int64, zone string) erro
 	}
 	res := s.conn(ctx).Model(&User{}).Where("id = ?", userID).
 		Updates(map[string]any{"time_zone": zone, "updated_at": s.db.NowFunc()})
-	if res.Error != nil {
-		return fmt.Errorf("save time zone: %w", res.Error)
-	}
 	return changed(res, "save time zone")
 }
 
@@ -221,7 +215,7 @@ func (s *Store) ProfileCompanies(ctx context.Context, userID int64, page PageReq
 	if err := countCapped(s.conn(ctx), s.companiesOf(ctx, userID), &out); err != nil {
 		return out, fmt.Errorf("count companies: %w", err)
 	}
-	err := s.companiesOf(ctx, userID).Select(companyColumns+", memberships.role").Order("lower(tenants.name), tenants.id").
+	err := s.companiesOf(ctx, userID).Select(companyColumns + ", memberships.role").Order("lower(tenants.name), tenants.id").
 		Limit(page.Size).Offset(page.Offset()).Scan(&out.Items).Error
 	if err != nil {
 		return out, fmt.Errorf("list companies: %w", err)
