@@ -168,6 +168,7 @@ func tourPages(t *testing.T, a *app) []tourPage {
 	thisMonth := string(models.MonthOf(time.Now(), acme.Location()))
 	standardPlan, growthPlan, globex := billingForTour(t, a)
 	const alice, viewer, eve, staff, frank, carol = "alice@acme.test", "dave@acme.test", "eve@acme.test", "staff@canopy.test", "frank@acme.test", "carol@initech.test"
+	resetPath := profileForTour(t, a)
 	ok := int64(http.StatusOK)
 	return []tourPage{
 		{"sign-in", "", "", "/login", ok},
@@ -200,6 +201,10 @@ func tourPages(t *testing.T, a *app) []tourPage {
 		{"sso-settings-inherited", eve, "acme-eu", "/settings/sso", ok},
 		{"companies", alice, "acme", "/companies", ok},
 		{"password", alice, "acme", "/account/password", ok},
+		{"profile", alice, "acme", "/account/profile", ok},
+		{"forgot-password", "", "", "/login/forgot?tenant=acme", ok},
+		{"reset-password", "", "", resetPath, ok},
+		{"reset-link-invalid", "", "", "/login/reset/no-such-token", http.StatusGone},
 		{"sub-tenants", alice, "acme", "/sub-tenants", ok},
 		{"sub-tenant-new", alice, "acme", "/sub-tenants/new", ok},
 		{"sub-tenant-confirm", alice, "acme", confirm, ok},

@@ -206,11 +206,22 @@ var routeExpectations = map[string]expectation{
 
 	// The signed-in person's own account: any member on a company's host,
 	// anyone signed in on the base domain (carol, a non-member of acme, too).
-	"GET /account/password":  {tenant: members(303, 303, 200), apex: members(303, 200, 200)},
-	"POST /account/password": {}, // checked in account_handlers_test.go
-	"GET /account/confirm":   {tenant: members(303, 303, 200), apex: members(303, 200, 200)},
-	"POST /account/confirm":  {}, // checked in account_confirm_handlers_test.go
-	"GET /account/activity":  {tenant: members(303, 303, 200), apex: members(303, 200, 200)},
+	"GET /account/password":              {tenant: members(303, 303, 200), apex: members(303, 200, 200)},
+	"POST /account/password":             {}, // checked in account_handlers_test.go
+	"GET /account/confirm":               {tenant: members(303, 303, 200), apex: members(303, 200, 200)},
+	"POST /account/confirm":              {}, // checked in account_confirm_handlers_test.go
+	"GET /account/activity":              {tenant: members(303, 303, 200), apex: members(303, 200, 200)},
+	"GET /account/profile":               {tenant: members(303, 303, 200), apex: members(303, 200, 200)},
+	"POST /account/profile/name":         {}, // checked in profile_handlers_test.go
+	"POST /account/profile/email":        {},
+	"POST /account/profile/email/cancel": {},
+	"POST /account/profile/time-zone":    {},
+	"GET /account/email/confirm/:token":  {tenant: all(404), apex: map[string]int{"anonymous": 200, "non-member": 410, "viewer": 410, "admin": 410, "super_admin": 410}}, // a visitor is asked to sign in
+	"POST /account/email/confirm/:token": {},
+	"GET /login/forgot":                  {tenant: all(303), apex: all(200)},
+	"POST /login/forgot":                 {},                                 // checked in password_reset_handlers_test.go
+	"GET /login/reset/:token":            {tenant: all(404), apex: all(410)}, // sample token is unknown
+	"POST /login/reset/:token":           {},
 
 	// The JSON API: an API key, never a session, so every visitor here is
 	// refused (on the base domain there is no API); its description is
@@ -242,7 +253,8 @@ func onlySuperAdmin() map[string]int {
 	return map[string]int{"anonymous": 303, "non-member": 303, "viewer": 403, "admin": 403, "super_admin": 200}
 }
 
-var samplePath = map[string]string{"GET /go/:subdomain": "/go/acme", "GET /invitations/:token": "/invitations/bogus"}
+var samplePath = map[string]string{"GET /go/:subdomain": "/go/acme", "GET /invitations/:token": "/invitations/bogus",
+	"GET /login/reset/:token": "/login/reset/bogus", "GET /account/email/confirm/:token": "/account/email/confirm/bogus"}
 
 func TestEveryRouteHasAnAccessRow(t *testing.T) {
 	t.Parallel()

@@ -292,6 +292,21 @@ func atkRoutes(x *atk) map[string]atkRoute {
 		"GET /account/confirm":  {want: gate(view, ok)},
 		"POST /account/confirm": {form: f("next", "/account/profile"), want: gate(view, always(http.StatusUnprocessableEntity))},
 		"GET /account/activity": {want: gate(view, ok)},
+		// The profile: the sample forms are refused beside a field (422), so
+		// nothing of the visitor's own account changes; the forgot-password
+		// pages live on the base domain only.
+		"GET /account/profile":               {want: gate(view, ok)},
+		"POST /account/profile/name":         {form: f("first_name", "", "last_name", "Lory"), want: gate(view, always(http.StatusUnprocessableEntity))},
+		"POST /account/profile/email":        {form: f("email", "not-an-address"), want: gate(view, always(http.StatusUnprocessableEntity))},
+		"POST /account/profile/email/cancel": {want: gate(view, done)},
+		"POST /account/profile/time-zone":    {form: f("time_zone", "Mars/Olympus"), want: gate(view, always(http.StatusUnprocessableEntity))},
+		"GET /account/email/confirm/:token":  {path: p("/account/email/confirm/bogus"), want: notFound},
+		"POST /account/email/confirm/:token": {path: p("/account/email/confirm/bogus"), want: gate(view, notFound)},
+		"GET /login/forgot":                  {path: p("/login/forgot?tenant=globex"), want: done},
+		"POST /login/forgot":                 {form: f("email", "alice@acme.test"), want: csrfGated(http.StatusNotFound)},
+		"GET /login/reset/:token":            {path: p("/login/reset/bogus"), want: notFound},
+		"POST /login/reset/:token": {path: p("/login/reset/bogus"), form: f("new_password", "a-brand-new-secret", "confirm_password", "a-brand-new-secret"),
+			want: csrfGated(http.StatusNotFound)},
 
 		"GET /settings/team":     {path: p("/settings/team?q=a"), want: gate(view, ok)},
 		"GET /settings/team/new": {want: gate(manage, ok)},

@@ -57,6 +57,12 @@ func (h *Handlers) shell(c echo.Context, title, nav string) views.Shell {
 			s.HomeHref = "/"
 		}
 	}
+	// The person's own time zone (Profile) wins over the company's.
+	if rs.user != nil {
+		if loc := rs.user.Location(); loc != nil {
+			s.Location = loc
+		}
+	}
 	return s
 }
 

@@ -33,6 +33,7 @@ type User struct {
 	// TwoFactorEnabled: the person has a second factor (an authenticator
 	// app or a passkey), kept by the store with the factors themselves.
 	TwoFactorEnabled bool
+	TimeZone         string // IANA zone for dates, "" for the company's (profile.go)
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 }
