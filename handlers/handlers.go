@@ -91,6 +91,9 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.publicRoute(site, http.MethodPost, "/invitations/:token/decline", h.declineInvitation)
 	h.accountRoute(site, http.MethodGet, passwordPath, h.passwordForm)
 	h.accountRoute(site, http.MethodPost, passwordPath, h.changePassword)
+	h.accountRoute(site, http.MethodGet, sessionsPath, h.accountSessions)
+	h.accountRoute(site, http.MethodPost, sessionsPath+"/end-others", h.endOtherSessions)
+	h.accountRoute(site, http.MethodPost, sessionsPath+"/:id/end", h.endSession)
 	h.accountRoute(site, http.MethodPost, "/companies/:id/leave", h.leaveCompany)
 	h.accountRoute(site, http.MethodPost, "/companies/:id/acknowledge", h.acknowledgeAddition)
 
