@@ -28,9 +28,9 @@ const (
 	// signed-in browser, which every address it entered shares.
 	keySessionID = "sid"
 	keyHost      = "host"
-	keyCSRF       = "csrf"
-	keyRole       = "role" // the user's role at the session's host when last seen; noRole for none
-	keyFlashes    = "_flash"
+	keyCSRF      = "csrf"
+	keyRole      = "role" // the user's role at the session's host when last seen; noRole for none
+	keyFlashes   = "_flash"
 	// keyFirstVisit marks a session that began with its user's first entry
 	// into its host's company.
 	keyFirstVisit = "first"
