@@ -200,6 +200,7 @@ func tourPages(t *testing.T, a *app) []tourPage {
 		{"sso-settings-inherited", eve, "acme-eu", "/settings/sso", ok},
 		{"companies", alice, "acme", "/companies", ok},
 		{"password", alice, "acme", "/account/password", ok},
+		{"sessions", alice, "acme", "/account/sessions", ok},
 		{"sub-tenants", alice, "acme", "/sub-tenants", ok},
 		{"sub-tenant-new", alice, "acme", "/sub-tenants/new", ok},
 		{"sub-tenant-confirm", alice, "acme", confirm, ok},

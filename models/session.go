@@ -99,7 +99,7 @@ func (s *Store) StartSession(ctx context.Context, u *User, start SessionStart, n
 // as the user.
 func (s *Store) UserBySession(ctx context.Context, userID, sessionID int64, now time.Time) (*User, *UserSession, error) {
 	var row struct {
-		User       `gorm:"embedded"`
+		User             `gorm:"embedded"`
 		SessionIP        string
 		SessionMethod    SessionMethod
 		SessionCreatedAt time.Time
