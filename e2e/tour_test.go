@@ -205,6 +205,7 @@ func tourPages(t *testing.T, a *app) []tourPage {
 		{"forgot-password", "", "", "/login/forgot?tenant=acme", ok},
 		{"reset-password", "", "", resetPath, ok},
 		{"reset-link-invalid", "", "", "/login/reset/no-such-token", http.StatusGone},
+		{"sessions", alice, "acme", "/account/sessions", ok},
 		{"sub-tenants", alice, "acme", "/sub-tenants", ok},
 		{"sub-tenant-new", alice, "acme", "/sub-tenants/new", ok},
 		{"sub-tenant-confirm", alice, "acme", confirm, ok},

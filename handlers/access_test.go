@@ -53,7 +53,7 @@ var routeExpectations = map[string]expectation{
 	"GET /":                   {tenant: members(303, 303, 200), apex: members(303, 303, 303)}, // apex: to sign-in or to a company
 	"GET /login":              {tenant: all(303), apex: members(200, 303, 303)},
 	"POST /login":             {},                                 // checked in the sign-in tests
-	"POST /logout":            {},                                 // checked in TestCSRF and TestSignOutEndsEverySession
+	"POST /logout":            {},                                 // checked in TestCSRF and TestSignOutEndsThisBrowsersSession
 	"GET /auth/handoff":       {tenant: all(400), apex: all(404)}, // no token given
 	"GET /auth/handoff/begin": {tenant: all(303), apex: all(404)},
 	"GET /go/:subdomain":      {}, // checked in TestNonMemberIsRefused and the switching tests
@@ -222,6 +222,9 @@ var routeExpectations = map[string]expectation{
 	"POST /login/forgot":                 {},                                 // checked in password_reset_handlers_test.go
 	"GET /login/reset/:token":            {tenant: all(404), apex: all(410)}, // sample token is unknown
 	"POST /login/reset/:token":           {},
+	"GET /account/sessions":              {tenant: members(303, 303, 200), apex: members(303, 200, 200)},
+	"POST /account/sessions/end-others":  {}, // checked in account_sessions_handlers_test.go
+	"POST /account/sessions/:id/end":     {},
 
 	// The JSON API: an API key, never a session, so every visitor here is
 	// refused (on the base domain there is no API); its description is

@@ -17,10 +17,10 @@ func (h *Handlers) passwordForm(c echo.Context) error {
 	return h.renderPasswordForm(c, http.StatusOK, pages.PasswordForm{})
 }
 
-// changePassword replaces the signed-in person's password. Every session of
-// theirs ends with it, on every host and device, in the same transaction;
-// this browser gets a fresh session on this host so they stay signed in
-// here. Attempts that test the current password are counted on the
+// changePassword replaces the signed-in person's password. Every other
+// session of theirs ends with it, in the same transaction: every other
+// browser, on every address; this browser keeps its session record, with a
+// fresh session on this host, so they stay signed in here. Attempts that test the current password are counted on the
 // person's own counter, throttled like an account's, so a stolen session
 // cannot guess it any faster than the sign-in form; not on the account's
 // sign-in counter, which anyone can lock by sending wrong passwords for the
@@ -66,9 +66,13 @@ func (h *Handlers) changePassword(c echo.Context) error {
 	if err := h.recordAccountChange(c, u, models.AccountPasswordChanged, ""); err != nil {
 		return err
 	}
-	if err := h.signIn(c, u); err != nil {
+	if _, err := h.store.EndOtherSessions(c.Request().Context(), u, h.sessionRecordID(c)); err != nil {
 		return err
 	}
+	if err := h.bindSession(c, u, h.sessionRecordID(c)); err != nil {
+		return err
+	}
+	h.noteConfirmed(c)
 	if err := h.loadMembership(c); err != nil {
 		return err
 	}

@@ -152,6 +152,7 @@ func newAtk(t *testing.T) *atk {
 	x.ids["member:globex"] = a.membershipID("alice@acme.test", "globex")
 	x.ids["member:initech"] = a.membershipID("carol@initech.test", "initech")
 	x.ids["member:acme-owner"] = a.membershipID("alice@acme.test", "acme")
+	x.ids["session:carol"] = a.newSession(a.user("carol@initech.test")) // a browser of someone no visitor is
 	x.ids["device:acme-eu"] = a.device("acme-eu", "EU-TL100-0001").ID
 	x.ids["device:acme"] = a.addDevice("acme", "ACME-DEV-0001", "Thermo Logger T-100").ID
 	x.ids["template:acme"] = a.templateID("acme", "Employment verification")

@@ -307,6 +307,12 @@ func atkRoutes(x *atk) map[string]atkRoute {
 		"GET /login/reset/:token":            {path: p("/login/reset/bogus"), want: notFound},
 		"POST /login/reset/:token": {path: p("/login/reset/bogus"), form: f("new_password", "a-brand-new-secret", "confirm_password", "a-brand-new-secret"),
 			want: csrfGated(http.StatusNotFound)},
+		// Sessions: one's own only. Ending every other one ends none here
+		// (each visitor has one browser); someone else's is not found.
+		"GET /account/sessions":             {want: gate(view, ok)},
+		"POST /account/sessions/end-others": {want: gate(view, done)},
+		"POST /account/sessions/:id/end": {path: func(atkCase) string { return "/account/sessions/" + x.id("session:carol") + "/end" },
+			want: gate(view, notFound)},
 
 		"GET /settings/team":     {path: p("/settings/team?q=a"), want: gate(view, ok)},
 		"GET /settings/team/new": {want: gate(manage, ok)},

@@ -401,14 +401,15 @@ func foreignHandoffs(t *testing.T, x *atk) {
 	dave := a.user("dave@acme.test")
 	b := a.browser()
 	state := b.handoffState("acme")
-	_, expired := handoff.New(a.secrets.Handoff, dave.ID, x.ids["tenant:acme"], dave.SessionVersion, state, time.Now().Add(-time.Hour))
+	session := a.newSession(dave)
+	_, expired := handoff.New(a.secrets.Handoff, dave.ID, x.ids["tenant:acme"], session, state, time.Now().Add(-time.Hour))
 	wantStatus(t, b.get(acme+"/auth/handoff?token="+url.QueryEscape(expired)), http.StatusBadRequest)
-	_, forGlobex := handoff.New(a.secrets.Handoff, dave.ID, x.ids["tenant:globex"], dave.SessionVersion, b.handoffState("globex"), time.Now())
+	_, forGlobex := handoff.New(a.secrets.Handoff, dave.ID, x.ids["tenant:globex"], session, b.handoffState("globex"), time.Now())
 	wantStatus(t, b.get(acme+"/auth/handoff?token="+url.QueryEscape(forGlobex)), http.StatusBadRequest)
-	_, otherBrowser := handoff.New(a.secrets.Handoff, dave.ID, x.ids["tenant:acme"], dave.SessionVersion, "not-this-browsers-state", time.Now())
+	_, otherBrowser := handoff.New(a.secrets.Handoff, dave.ID, x.ids["tenant:acme"], session, "not-this-browsers-state", time.Now())
 	wantStatus(t, b.get(acme+"/auth/handoff?token="+url.QueryEscape(otherBrowser)), http.StatusBadRequest)
 	// The same token, freshly minted for this browser, works: the refusals above are about what they say.
-	_, good := handoff.New(a.secrets.Handoff, dave.ID, x.ids["tenant:acme"], dave.SessionVersion, b.handoffState("acme"), time.Now())
+	_, good := handoff.New(a.secrets.Handoff, dave.ID, x.ids["tenant:acme"], session, b.handoffState("acme"), time.Now())
 	wantStatus(t, b.get(acme+"/auth/handoff?token="+url.QueryEscape(good)), http.StatusSeeOther)
 }
 

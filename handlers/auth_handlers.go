@@ -278,17 +278,17 @@ func (h *Handlers) tenantName(c echo.Context, subdomain string) string {
 	return t.Name
 }
 
-// logout ends every session of the user, on every host, at once. Signing
-// out to answer an invitation meant for another address ("Sign out and
-// continue") goes on to that invitation.
+// logout ends this browser's session, on every address it entered, at
+// once; the person's other browsers stay signed in (Account → Sessions ends
+// those). Signing out to answer an invitation meant for another address
+// ("Sign out and continue") goes on to that invitation.
 func (h *Handlers) logout(c echo.Context) error {
 	rs := stateOf(c)
 	var who string
 	if rs.user != nil {
-		if err := h.store.EndAllSessions(c.Request().Context(), rs.user.ID); err != nil {
+		if err := h.endThisSession(c); err != nil {
 			return err
 		}
-		h.log.Info("signed out", "user", rs.user.ID)
 		who = rs.user.Email
 	}
 	h.resetSession(c)
@@ -418,7 +418,7 @@ func (h *Handlers) enterCompany(c echo.Context, subdomain, next, state string) e
 	if state == "" {
 		return c.Redirect(http.StatusSeeOther, h.beginURL(t.Subdomain, next))
 	}
-	_, token := handoff.New(h.secrets.Handoff, rs.user.ID, t.ID, rs.user.SessionVersion, state, h.now())
+	_, token := handoff.New(h.secrets.Handoff, rs.user.ID, t.ID, h.sessionRecordID(c), state, h.now())
 	q := url.Values{"token": {token}}
 	if next = safeNext(next); next != "" && next != "/" {
 		q.Set("next", next)
@@ -428,8 +428,9 @@ func (h *Handlers) enterCompany(c echo.Context, subdomain, next, state string) e
 }
 
 // redeemHandoff signs the user in on this tenant host from a hand-off token:
-// valid signature, not expired, minted for this tenant and the user's current
-// session version, and never used before.
+// valid signature, not expired, minted for this tenant in a session of the
+// user's that still counts, and never used before. This host's session
+// then names that same session record.
 func (h *Handlers) redeemHandoff(c echo.Context) error {
 	rs := stateOf(c)
 	if rs.tenant == nil {
@@ -456,8 +457,8 @@ func (h *Handlers) redeemHandoff(c echo.Context) error {
 	if err := h.scopeAs(c, models.Scope{UserID: tok.UserID}); err != nil {
 		return err
 	}
-	u, err := h.store.UserByID(c.Request().Context(), tok.UserID)
-	if errors.Is(err, models.ErrNotFound) || err == nil && (u.SessionVersion != tok.SessionVersion || u.Status != models.UserActive) {
+	u, _, err := h.store.UserBySession(c.Request().Context(), tok.UserID, tok.SessionID, h.now())
+	if errors.Is(err, models.ErrNotFound) || err == nil && u.Status != models.UserActive {
 		return h.refuseHandoff(c, invalid)
 	}
 	if err != nil {
@@ -469,7 +470,7 @@ func (h *Handlers) redeemHandoff(c echo.Context) error {
 	} else if err != nil {
 		return err
 	}
-	if err := h.signIn(c, u); err != nil {
+	if err := h.bindSession(c, u, tok.SessionID); err != nil {
 		return err
 	}
 	if err := h.loadMembership(c); err != nil {

@@ -106,6 +106,9 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.accountRoute(site, http.MethodPost, profilePath+"/time-zone", h.saveTimeZone)
 	h.publicRoute(site, http.MethodGet, emailConfirmPathBase+":token", h.emailConfirmForm)
 	h.accountRoute(site, http.MethodPost, emailConfirmPathBase+":token", h.confirmEmailChange)
+	h.accountRoute(site, http.MethodGet, sessionsPath, h.accountSessions)
+	h.accountRoute(site, http.MethodPost, sessionsPath+"/end-others", h.endOtherSessions)
+	h.accountRoute(site, http.MethodPost, sessionsPath+"/:id/end", h.endSession)
 	h.accountRoute(site, http.MethodPost, "/companies/:id/leave", h.leaveCompany)
 	h.accountRoute(site, http.MethodPost, "/companies/:id/acknowledge", h.acknowledgeAddition)
 

@@ -447,6 +447,17 @@ func guardCases() []guardCase {
 			},
 		},
 		{
+			// Every request checks its session record inside the statement
+			// that loads the user; the list of them is one more.
+			name: "account sessions", email: "alice@acme.test", sub: "acme",
+			unit: "other sessions", sizes: [2]int{1, 60}, grow: growSessions,
+			steps: func(_ *testing.T, _ *app, _ *browser, _ int) []guardStep {
+				return []guardStep{{name: "GET /account/sessions", status: http.StatusOK,
+					body:    []string{"This browser", "Sign out everywhere else"},
+					request: get(tenantURL("acme", "/account/sessions"))}}
+			},
+		},
+		{
 			name: "healthz", email: "alice@acme.test", sub: "acme",
 			unit: "companies", sizes: [2]int{3, 60}, grow: growCompanies,
 			steps: func(_ *testing.T, _ *app, _ *browser, _ int) []guardStep {
@@ -976,5 +987,14 @@ func growPayingCompanies(t *testing.T, a *app, n int) {
 	}
 	if _, err := a.store.RefreshBillingProjections(ctx, time.Now()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// growSessions signs alice in on n other browsers.
+func growSessions(t *testing.T, a *app, n int) {
+	t.Helper()
+	alice := a.user("alice@acme.test")
+	for range n {
+		a.newSession(alice)
 	}
 }

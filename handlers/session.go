@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
@@ -21,13 +22,15 @@ import (
 )
 
 const (
-	sessionMaxAge = 7 * 24 * 60 * 60 // seconds
+	sessionMaxAge = int(models.SessionIdleLifetime / time.Second)
 	keyUserID     = "uid"
-	keyVersion    = "sv"
-	keyHost       = "host"
-	keyCSRF       = "csrf"
-	keyRole       = "role" // the user's role at the session's host when last seen; noRole for none
-	keyFlashes    = "_flash"
+	// keySessionID names the session record (models.UserSession) of the
+	// signed-in browser, which every address it entered shares.
+	keySessionID = "sid"
+	keyHost      = "host"
+	keyCSRF      = "csrf"
+	keyRole      = "role" // the user's role at the session's host when last seen; noRole for none
+	keyFlashes   = "_flash"
 	// keyFirstVisit marks a session that began with its user's first entry
 	// into its host's company.
 	keyFirstVisit = "first"
@@ -63,8 +66,9 @@ func (h *Handlers) cookieName() string {
 
 // loadSession reads the session cookie of this host and, when it names a
 // user, loads that user and their membership of the host's tenant afresh.
-// A cookie carried over from another host, or issued before the user's
-// sessions were ended, counts as no session at all.
+// A cookie carried over from another host, or whose session record has
+// ended (signed out, idle too long, or of an older session version), counts
+// as no session at all.
 func (h *Handlers) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		rs := stateOf(c)
@@ -138,31 +142,48 @@ func (h *Handlers) actAs(c echo.Context, u *models.User) {
 
 // loadUser makes the session's user, if still valid, the request's user,
 // scopes the request's queries to its host and that user, and loads the
-// user's membership of the host's tenant.
+// user's membership of the host's tenant. The user and their session record
+// are read in one statement (Store.UserBySession); the record's activity is
+// written at most every few minutes.
 func (h *Handlers) loadUser(c echo.Context) error {
 	rs := stateOf(c)
 	if uid, _ := rs.session.Values[keyUserID].(int64); uid != 0 {
-		// The signed session names its user: scoped as them, the request
-		// may read their row (on Postgres, users are under row-level
-		// security). A user found no longer valid is scoped away below.
-		if err := h.scopeRequestAs(c, uid); err != nil {
+		if err := h.loadSessionUser(c, uid, h.sessionRecordID(c)); err != nil {
 			return err
-		}
-		u, err := h.store.UserByID(c.Request().Context(), uid)
-		version, _ := rs.session.Values[keyVersion].(int64)
-		switch {
-		case errors.Is(err, models.ErrNotFound) || err == nil && (u.SessionVersion != version || u.Status != models.UserActive):
-			h.resetSession(c)
-		case err != nil:
-			return err
-		default:
-			rs.user = u
 		}
 	}
 	if err := h.scopeRequest(c); err != nil {
 		return err
 	}
 	return h.loadMembership(c)
+}
+
+// loadSessionUser makes user uid the request's user if their session
+// record sid still counts, and otherwise empties the session. A cookie
+// without a record (made before records existed) counts as none.
+func (h *Handlers) loadSessionUser(c echo.Context, uid, sid int64) error {
+	if sid == 0 {
+		h.resetSession(c)
+		return nil
+	}
+	// The signed session names its user: scoped as them, the request may
+	// read their row and their session (on Postgres, both are under
+	// row-level security). A user found no longer valid is scoped away by
+	// the caller.
+	if err := h.scopeRequestAs(c, uid); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	u, rec, err := h.store.UserBySession(ctx, uid, sid, h.now())
+	switch {
+	case errors.Is(err, models.ErrNotFound) || err == nil && u.Status != models.UserActive:
+		h.resetSession(c)
+		return nil
+	case err != nil:
+		return err
+	}
+	stateOf(c).user = u
+	return h.store.NoteSessionSeen(ctx, rec, c.RealIP(), h.now())
 }
 
 // loadMembership loads the request's user's membership of the host's tenant
@@ -207,7 +228,7 @@ func (h *Handlers) noteRole(c echo.Context) error {
 	if known {
 		h.log.Info("session renewed: role changed", "user", rs.user.ID, "tenant", rs.tenant.ID, "from", seen, "to", role)
 		flashes, membership := rs.session.Values[keyFlashes], rs.membership
-		if err := h.signIn(c, rs.user); err != nil {
+		if err := h.bindSession(c, rs.user, h.sessionRecordID(c)); err != nil {
 			return err
 		}
 		rs.membership, rs.membershipLoaded = membership, true
@@ -285,16 +306,66 @@ func (h *Handlers) roleAtHost(rs *requestState) (models.Role, bool) {
 	return role, err == nil
 }
 
-// signIn starts a new session for u on this host: everything the old
-// session held, its CSRF token included, is dropped.
+// signIn signs u in with their password; see signInWith.
 func (h *Handlers) signIn(c echo.Context, u *models.User) error {
+	return h.signInWith(c, u, models.SessionByPassword)
+}
+
+// signInWith is every sign-in's end: u has proved who they are by method,
+// so this browser gets a new session record and, on this host, a new
+// session naming it (everything the old one held, its CSRF token included,
+// is dropped). A session this browser had here before is ended first, on
+// every address it had entered: a new sign-in replaces it.
+func (h *Handlers) signInWith(c echo.Context, u *models.User, method models.SessionMethod) error {
+	rs := stateOf(c)
+	if previous := h.sessionRecordID(c); previous != 0 && rs.user != nil {
+		err := h.store.EndSession(c.Request().Context(), rs.user.ID, previous)
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			return err
+		}
+	}
+	rec, err := h.startSessionRecord(c, u, method)
+	if err != nil {
+		return err
+	}
+	if err := h.bindSession(c, u, rec.ID); err != nil {
+		return err
+	}
+	h.noteConfirmed(c)
+	return nil
+}
+
+// startSessionRecord records this browser as signed in as u by method, in
+// u's scope, and leaves the request scoped as u.
+func (h *Handlers) startSessionRecord(c echo.Context, u *models.User, method models.SessionMethod) (*models.UserSession, error) {
+	if err := h.scopeAs(c, models.Scope{UserID: u.ID}); err != nil {
+		return nil, err
+	}
+	return h.store.StartSession(c.Request().Context(), u, models.SessionStart{
+		Method: method, IP: c.RealIP(), UserAgent: c.Request().UserAgent(),
+	}, h.now())
+}
+
+// bindSession gives this host a fresh session (a new CSRF token, nothing
+// else carried over) for u in the session record sessionID: a new sign-in,
+// a hand-off from another address of the same browser, or a renewal.
+func (h *Handlers) bindSession(c echo.Context, u *models.User, sessionID int64) error {
 	h.resetSession(c)
 	rs := stateOf(c)
 	rs.session.Values[keyUserID] = u.ID
-	rs.session.Values[keyVersion] = u.SessionVersion
-	rs.session.Values[keyConfirmedAt] = h.now().Unix()
+	rs.session.Values[keySessionID] = sessionID
 	rs.user = u
 	return h.scopeRequest(c)
+}
+
+// sessionRecordID is the session record this host's session names, or 0.
+func (h *Handlers) sessionRecordID(c echo.Context) int64 {
+	rs := stateOf(c)
+	if rs.session == nil {
+		return 0
+	}
+	id, _ := rs.session.Values[keySessionID].(int64)
+	return id
 }
 
 // resetSession empties the session, keeping it bound to this host.

@@ -620,7 +620,11 @@ func (h *Handlers) completeSSO(c echo.Context, target *models.Tenant, inForce *m
 	}
 	h.log.Info("signed in with single sign-on", "user", userID, "tenant", target.ID, "ip", c.RealIP())
 	if target.ID != rs.tenant.ID {
-		_, token := handoff.New(h.secrets.Handoff, u.ID, target.ID, u.SessionVersion, attempt.Handoff, h.now())
+		rec, err := h.startSessionRecord(c, u, models.SessionBySSO)
+		if err != nil {
+			return err
+		}
+		_, token := handoff.New(h.secrets.Handoff, u.ID, target.ID, rec.ID, attempt.Handoff, h.now())
 		q := url.Values{"token": {token}}
 		if attempt.Next != "" && attempt.Next != "/" {
 			q.Set("next", attempt.Next)
@@ -630,7 +634,7 @@ func (h *Handlers) completeSSO(c echo.Context, target *models.Tenant, inForce *m
 		}
 		return c.Redirect(http.StatusSeeOther, h.cfg.TenantURL(target.Subdomain, "/auth/handoff")+"?"+q.Encode())
 	}
-	if err := h.signIn(c, u); err != nil {
+	if err := h.signInWith(c, u, models.SessionBySSO); err != nil {
 		return err
 	}
 	if err := h.loadMembership(c); err != nil {

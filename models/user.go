@@ -259,12 +259,18 @@ func (s *Store) upgradeHash(ctx context.Context, userID int64, old, password str
 	return err
 }
 
-// EndAllSessions signs the user out everywhere: every session cookie carries
-// the version it was issued with, and older versions are refused.
+// EndAllSessions signs the user out everywhere: every session record
+// carries the version it was made with, and older versions are refused;
+// the records themselves are forgotten too (models/session.go).
 func (s *Store) EndAllSessions(ctx context.Context, userID int64) error {
-	err := s.conn(ctx).Model(&User{}).Where("id = ?", userID).
-		Update("session_version", gorm.Expr("session_version + 1")).Error
-	return notFound(err, "end sessions")
+	return s.Tx(ctx, func(tx *Store) error {
+		err := tx.conn(ctx).Model(&User{}).Where("id = ?", userID).
+			Update("session_version", gorm.Expr("session_version + 1")).Error
+		if err != nil {
+			return notFound(err, "end sessions")
+		}
+		return tx.endAllSessionRecords(ctx, userID)
+	})
 }
 
 // PasswordChange is what a signed-in person types to change their password.

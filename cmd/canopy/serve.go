@@ -220,7 +220,8 @@ resend what it missed from Developers → Webhooks:
 // they live a minute, so the table never holds more than this much traffic.
 const handoffSweepInterval = 10 * time.Minute
 
-// sweepHandoffs forgets expired hand-off redemptions until ctx ends.
+// sweepHandoffs forgets expired hand-off redemptions, and sessions idle
+// past their lifetime, until ctx ends.
 func sweepHandoffs(ctx context.Context, store *models.Store, log *slog.Logger) {
 	ticker := time.NewTicker(handoffSweepInterval)
 	defer ticker.Stop()
@@ -231,6 +232,9 @@ func sweepHandoffs(ctx context.Context, store *models.Store, log *slog.Logger) {
 		case <-ticker.C:
 			if _, err := store.SweepHandoffs(ctx); err != nil && ctx.Err() == nil {
 				log.Error("sweep hand-offs", "err", err)
+			}
+			if _, err := store.SweepSessions(ctx); err != nil && ctx.Err() == nil {
+				log.Error("sweep sessions", "err", err)
 			}
 		}
 	}

@@ -19,18 +19,20 @@ import (
 // TTL is how long a token stays valid: long enough for one redirect.
 const TTL = 60 * time.Second
 
-// Token is what a hand-off carries: who moves, into which tenant, with which
-// session version (so a token minted before a sign-out is worthless), and a
+// Token is what a hand-off carries: who moves, into which tenant, in which
+// session — the record of the signed-in browser, which the target host's
+// cookie goes on to name, so a token minted before that session ended is
+// worthless and ending it later signs the browser out there too — and a
 // hash of the state the target host gave the browser that asked for it (so a
 // token is useless in anyone else's browser: nobody can send you a link that
 // signs you in as them).
 type Token struct {
-	ID             string // random; redeeming records it, so each token works once
-	UserID         int64
-	TenantID       int64
-	SessionVersion int64
-	ExpiresAt      time.Time
-	stateHash      [stateHashLen]byte
+	ID        string // random; redeeming records it, so each token works once
+	UserID    int64
+	TenantID  int64
+	SessionID int64
+	ExpiresAt time.Time
+	stateHash [stateHashLen]byte
 }
 
 const (
@@ -73,18 +75,19 @@ var (
 	ErrExpired   = errors.New("hand-off token has expired")
 )
 
-// New mints a token for a user entering a tenant, valid for TTL from now,
-// bound to the state the target host handed the user's browser.
-func New(key []byte, userID, tenantID, sessionVersion int64, state string, now time.Time) (Token, string) {
+// New mints a token for a user, in the session sessionID, entering a
+// tenant, valid for TTL from now, bound to the state the target host handed
+// the user's browser.
+func New(key []byte, userID, tenantID, sessionID int64, state string, now time.Time) (Token, string) {
 	id := make([]byte, idLen)
 	if _, err := rand.Read(id); err != nil {
 		panic(err) // crypto/rand does not fail on supported platforms
 	}
-	t := Token{ID: hex.EncodeToString(id), UserID: userID, TenantID: tenantID, SessionVersion: sessionVersion,
+	t := Token{ID: hex.EncodeToString(id), UserID: userID, TenantID: tenantID, SessionID: sessionID,
 		ExpiresAt: now.Add(TTL).Truncate(time.Second), stateHash: hashState(state)}
 	payload := make([]byte, 0, payloadLen)
 	payload = append(payload, id...)
-	for _, field := range []int64{userID, tenantID, sessionVersion, t.ExpiresAt.Unix()} {
+	for _, field := range []int64{userID, tenantID, sessionID, t.ExpiresAt.Unix()} {
 		payload = appendInt64(payload, field)
 	}
 	payload = append(payload, t.stateHash[:]...)
@@ -109,11 +112,11 @@ func Parse(key []byte, raw string, now time.Time) (Token, error) {
 	}
 	field := func(i int) int64 { return readInt64(payload[idLen+8*i:]) }
 	t := Token{
-		ID:             hex.EncodeToString(payload[:idLen]),
-		UserID:         field(0),
-		TenantID:       field(1),
-		SessionVersion: field(2),
-		ExpiresAt:      time.Unix(field(3), 0),
+		ID:        hex.EncodeToString(payload[:idLen]),
+		UserID:    field(0),
+		TenantID:  field(1),
+		SessionID: field(2),
+		ExpiresAt: time.Unix(field(3), 0),
 	}
 	copy(t.stateHash[:], payload[idLen+8*4:])
 	if !now.Before(t.ExpiresAt) {
@@ -124,7 +127,9 @@ func Parse(key []byte, raw string, now time.Time) (Token, error) {
 
 func sign(key, payload []byte) []byte {
 	m := hmac.New(sha256.New, key)
-	m.Write([]byte("canopy-handoff-v1\x00"))
+	// v2: the third number is a session record's id (v1's was a session
+	// version), so a token of either kind never passes for the other.
+	m.Write([]byte("canopy-handoff-v2\x00"))
 	m.Write(payload)
 	return m.Sum(nil)
 }

@@ -81,7 +81,7 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if tok.UserID != 1 || tok.TenantID != 2 || tok.SessionVersion != 3 || !tok.MatchesState("state-1") {
+		if tok.UserID != 1 || tok.TenantID != 2 || tok.SessionID != 3 || !tok.MatchesState("state-1") {
 			t.Fatalf("accepted a token that was never minted: %q -> %+v", s, tok)
 		}
 	})
