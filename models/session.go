@@ -12,7 +12,8 @@ import (
 // company address the browser then enters through a hand-off shares it
 // (each address's signed cookie names it), so ending it signs that browser
 // out of every address at once. It counts while its session version is its
-// user's and it was seen within SessionIdleLifetime
+// user's, it was seen within SessionIdleLifetime and made within
+// SessionLifetime
 // (migrations/*/00027_user_sessions.sql). On PostgreSQL a request reads and
 // ends only the rows of the user its scope names.
 
@@ -20,6 +21,12 @@ import (
 // cookie's own lifetime. The owner's sweep function on PostgreSQL says the
 // same 7 days.
 const SessionIdleLifetime = 7 * 24 * time.Hour
+
+// SessionLifetime is how long a session lasts however much it is used:
+// then its person signs in again (and proves a second factor again), so a
+// stolen cookie kept busy does not last for ever. The sweep function on
+// PostgreSQL says the same 30 days.
+const SessionLifetime = 30 * 24 * time.Hour
 
 // SessionSeenResolution is how stale a session's last activity (and IP) may
 // get before a request writes it again: most requests write nothing.
@@ -108,7 +115,8 @@ func (s *Store) UserBySession(ctx context.Context, userID, sessionID int64, now 
 	err := s.conn(ctx).Table("users").
 		Select("users.*, user_sessions.ip AS session_ip, user_sessions.method AS session_method, user_sessions.created_at AS session_created_at, user_sessions.last_seen_at").
 		Joins("JOIN user_sessions ON user_sessions.user_id = users.id AND user_sessions.session_version = users.session_version").
-		Where("users.id = ? AND user_sessions.id = ? AND user_sessions.last_seen_at > ?", userID, sessionID, now.UTC().Add(-SessionIdleLifetime)).
+		Where("users.id = ? AND user_sessions.id = ? AND user_sessions.last_seen_at > ? AND user_sessions.created_at > ?",
+			userID, sessionID, now.UTC().Add(-SessionIdleLifetime), now.UTC().Add(-SessionLifetime)).
 		Take(&row).Error
 	if err != nil {
 		return nil, nil, notFound(err, "load session")
@@ -140,7 +148,7 @@ func (s *Store) NoteSessionSeen(ctx context.Context, rec *UserSession, ip string
 // activity first, at most SessionListLimit.
 func (s *Store) SessionsOf(ctx context.Context, userID int64, now time.Time) ([]UserSession, error) {
 	var list []UserSession
-	err := s.conn(ctx).Where("user_id = ? AND last_seen_at > ?", userID, now.UTC().Add(-SessionIdleLifetime)).
+	err := s.conn(ctx).Where("user_id = ? AND last_seen_at > ? AND created_at > ?", userID, now.UTC().Add(-SessionIdleLifetime), now.UTC().Add(-SessionLifetime)).
 		Where("session_version = (?)", s.conn(ctx).Model(&User{}).Select("session_version").Where("id = ?", userID)).
 		Order("last_seen_at DESC, id DESC").Limit(SessionListLimit).Find(&list).Error
 	if err != nil {
@@ -206,8 +214,9 @@ func (s *Store) SweepSessions(ctx context.Context) (int64, error) {
 		}
 		return swept, nil
 	}
+	now := s.db.NowFunc().UTC()
 	idle := s.conn(ctx).Model(&UserSession{}).Select("id").
-		Where("last_seen_at < ?", s.db.NowFunc().UTC().Add(-SessionIdleLifetime)).Order("last_seen_at").Limit(10000)
+		Where("last_seen_at < ? OR created_at < ?", now.Add(-SessionIdleLifetime), now.Add(-SessionLifetime)).Limit(10000)
 	res := s.conn(ctx).Where("id IN (?)", idle).Delete(&UserSession{})
 	if res.Error != nil {
 		return 0, fmt.Errorf("sweep sessions: %w", res.Error)

@@ -55,6 +55,18 @@ func TestSessionLookupAndExpiry(t *testing.T) {
 	if _, again, err := w.store.UserBySession(ctx, w.alice.ID, rec.ID, later.Add(time.Hour)); err != nil || again.IP != "198.51.100.8" {
 		t.Fatalf("after activity: %+v %v", again, err)
 	}
+	// However busy, a session ends at its absolute lifetime.
+	for at := later; at.Before(now.Add(models.SessionLifetime)); at = at.Add(models.SessionIdleLifetime - time.Minute) {
+		if err := w.store.NoteSessionSeen(ctx, got, "198.51.100.8", at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := w.store.UserBySession(ctx, w.alice.ID, rec.ID, now.Add(models.SessionLifetime-time.Minute)); err != nil {
+		t.Fatalf("busy, within its lifetime: err = %v", err)
+	}
+	if _, _, err := w.store.UserBySession(ctx, w.alice.ID, rec.ID, now.Add(models.SessionLifetime+time.Second)); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("busy, past its lifetime: err = %v, want ErrNotFound", err)
+	}
 	// Ending every session (a password reset) ends this one.
 	if err := w.store.EndAllSessions(ctx, w.alice.ID); err != nil {
 		t.Fatal(err)

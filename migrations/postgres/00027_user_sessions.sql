@@ -3,8 +3,9 @@
 -- the browser enters through a hand-off shares it (each address's cookie
 -- names it), and ending it signs that browser out everywhere at once. A
 -- row counts only while its session version is its user's and it was seen
--- within the idle lifetime (7 days, the cookie's); the server sweeps older
--- rows through canopy_sweep_user_sessions.
+-- within the idle lifetime (7 days, the cookie's) and made within the
+-- absolute one (30 days: then the person signs in again, however active);
+-- the server sweeps older rows through canopy_sweep_user_sessions.
 
 CREATE TABLE user_sessions (
     id              BIGSERIAL PRIMARY KEY,
@@ -40,8 +41,9 @@ CREATE FUNCTION canopy_sweep_user_sessions() RETURNS BIGINT
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
     WITH swept AS (
         DELETE FROM public.user_sessions WHERE id IN (
-            SELECT id FROM public.user_sessions WHERE last_seen_at < now() - interval '7 days'
-            ORDER BY last_seen_at LIMIT 10000)
+            SELECT id FROM public.user_sessions
+            WHERE last_seen_at < now() - interval '7 days' OR created_at < now() - interval '30 days'
+            LIMIT 10000)
         RETURNING 1)
     SELECT count(*) FROM swept
 $$;
