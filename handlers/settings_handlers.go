@@ -32,6 +32,11 @@ func (h *Handlers) renderCompanySettings(c echo.Context, status int, form pages.
 	if form.SSO, err = h.ssoSummary(ctx, rs.lineage); err != nil {
 		return err
 	}
+	if rs.membership.Role.Can(models.PermManageSettings) {
+		if form.WithoutTwoFactor, err = h.store.MembersWithoutTwoFactor(ctx, rs.tenant.ID); err != nil {
+			return err
+		}
+	}
 	return h.render(c, status, pages.CompanySettings(h.shell(c, "Settings", "settings"), form))
 }
 
@@ -54,6 +59,22 @@ func (h *Handlers) saveCompanySettings(c echo.Context) error {
 		return err
 	}
 	h.flash(c, "success", "Settings saved. Times are now shown in "+form.Timezone+".")
+	return c.Redirect(http.StatusSeeOther, views.CompanySettingsPath)
+}
+
+// saveTwoFactorRule changes whether the company requires its members to
+// sign in with a second factor; the store audits it as a settings change.
+func (h *Handlers) saveTwoFactorRule(c echo.Context) error {
+	rs := stateOf(c)
+	on := c.FormValue("require_two_factor") == "on"
+	if err := h.store.SetRequireTwoFactor(c.Request().Context(), rs.tenant.ID, on); err != nil {
+		return err
+	}
+	message := "Two-factor sign-in is no longer required."
+	if on {
+		message = "Two-factor sign-in is now required: members without it are asked to set it up before they continue."
+	}
+	h.flash(c, "success", message)
 	return c.Redirect(http.StatusSeeOther, views.CompanySettingsPath)
 }
 
