@@ -224,10 +224,11 @@ func NormalizeTOTPCode(code string) string {
 // DisableTOTP removes the person's authenticator app, and their recovery
 // codes when no passkey remains (they recover a second factor that is
 // gone), then recomputes their two-factor flag. It tells whether a second
-// factor remains; ErrNotFound when there was no app.
+// factor remains; ErrNotFound when there was no confirmed app (a setup
+// begun and not finished is no app to turn off).
 func (s *Store) DisableTOTP(ctx context.Context, userID int64) (stillOn bool, err error) {
 	err = s.Tx(ctx, func(tx *Store) error {
-		res := tx.conn(ctx).Exec(`DELETE FROM user_totp WHERE user_id = ?`, userID)
+		res := tx.conn(ctx).Exec(`DELETE FROM user_totp WHERE user_id = ? AND confirmed_at IS NOT NULL`, userID)
 		if res.Error != nil {
 			return fmt.Errorf("remove authenticator app: %w", res.Error)
 		}

@@ -190,6 +190,16 @@ func TestDisableTOTPRefreshesTwoFactor(t *testing.T) {
 	if _, err := w.store.DisableTOTP(ctx, w.alice.ID); !errors.Is(err, models.ErrNotFound) {
 		t.Fatalf("turning off again: %v, want ErrNotFound", err)
 	}
+	// A setup begun and not finished is no app to turn off.
+	if err := w.store.StartTOTP(ctx, w.alice.ID, "sealed-pending"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.store.DisableTOTP(ctx, w.alice.ID); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("turning off a setup not finished: %v, want ErrNotFound", err)
+	}
+	if st := status(t, w.store, w.alice.ID); !st.TOTPPending {
+		t.Fatal("the unfinished setup was removed")
+	}
 
 	turnOnTOTP(t, w.store, w.alice, time.Now())
 	if err := w.store.DBForTest(ctx).Exec("INSERT INTO user_passkeys (user_id, credential_id, public_key, name) VALUES (?, ?, ?, 'Laptop')",
