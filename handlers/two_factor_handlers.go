@@ -11,6 +11,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"image"
+	"image/draw"
 	"image/png"
 	"net/http"
 	"net/url"
@@ -38,6 +40,9 @@ import (
 
 // totpIssuer is the name authenticator apps list Canopy's codes under.
 const totpIssuer = "Canopy"
+
+// The QR code's picture: the code, and the white margin around it.
+const qrSize, qrMargin = 192, 16
 
 // The sign-in waiting for its second factor, in the (not yet signed-in)
 // session of the base domain: whose, at which session version, since
@@ -356,10 +361,15 @@ func (h *Handlers) setupForm(u *models.User, secret string) (pages.TwoFactorSetu
 	if err != nil {
 		return pages.TwoFactorSetupForm{}, fmt.Errorf("make authenticator key: %w", err)
 	}
-	img, err := key.Image(200, 200)
+	code, err := key.Image(qrSize, qrSize)
 	if err != nil {
 		return pages.TwoFactorSetupForm{}, fmt.Errorf("draw QR code: %w", err)
 	}
+	// The white margin (quiet zone) a camera needs to find the code, in
+	// the picture itself, so a dark page around it does not matter.
+	img := image.NewGray(image.Rect(0, 0, qrSize+2*qrMargin, qrSize+2*qrMargin))
+	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
+	draw.Draw(img, code.Bounds().Add(image.Pt(qrMargin, qrMargin)), code, image.Point{}, draw.Src)
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {
 		return pages.TwoFactorSetupForm{}, fmt.Errorf("draw QR code: %w", err)
