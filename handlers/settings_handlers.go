@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -26,8 +25,9 @@ func (h *Handlers) renderCompanySettings(c echo.Context, status int, form pages.
 		return err
 	}
 	form.Solutions = solutions
-	if form.Parent, err = h.parentOf(ctx, rs.tenant); err != nil {
-		return err
+	// The parent is the lineage's second tenant, loaded with the host.
+	if len(rs.lineage) > 1 {
+		form.Parent = &rs.lineage[1]
 	}
 	if form.SSO, err = h.ssoSummary(ctx, rs.lineage); err != nil {
 		return err
@@ -38,13 +38,6 @@ func (h *Handlers) renderCompanySettings(c echo.Context, status int, form pages.
 		}
 	}
 	return h.render(c, status, pages.CompanySettings(h.shell(c, "Settings", "settings"), form))
-}
-
-func (h *Handlers) parentOf(ctx context.Context, t *models.Tenant) (*models.Tenant, error) {
-	if t.ParentID == nil {
-		return nil, nil
-	}
-	return h.store.TenantByID(ctx, *t.ParentID)
 }
 
 // saveCompanySettings changes the timezone; nothing else on the page is editable.
