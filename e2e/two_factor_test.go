@@ -84,7 +84,7 @@ func TestTwoFactorSignIn(t *testing.T) {
 	signIn(t, tab, a, "acme", "dave@acme.test")
 	open(t, tab, a.tenantURL("acme", "/account/two-factor"))
 	wantText(t, tab, "Two-factor sign-in", "Authenticator app", "Off", "Passkeys")
-	secret := setUpAuthenticator(t, tab, a, "acme", "two-factor")
+	secret := setUpAuthenticator(t, tab, a, "acme", "two-factor-flow")
 
 	open(t, tab, a.tenantURL("acme", "/"))
 	signOut(t, tab, a)

@@ -42,7 +42,7 @@ import (
 const totpIssuer = "Canopy"
 
 // The QR code's picture: the code, and the white margin around it.
-const qrSize, qrMargin = 192, 16
+const qrSize, qrMargin = 208, 16
 
 // The sign-in waiting for its second factor, in the (not yet signed-in)
 // session of the base domain: whose, at which session version, since

@@ -337,7 +337,7 @@ func TwoFactorSetup(s views.Shell, f TwoFactorSetupForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "\" width=\"224\" height=\"224\" alt=\"QR code to add Canopy to an authenticator app\"><p class=\"field-hint\">Can’t scan it? Enter this setup key in the app instead (time-based, for ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "\" width=\"240\" height=\"240\" alt=\"QR code to add Canopy to an authenticator app\"><p class=\"field-hint\">Can’t scan it? Enter this setup key in the app instead (time-based, for ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
