@@ -264,6 +264,11 @@ func tourPages(t *testing.T, a *app) []tourPage {
 		{"staff-company-billing-scheduled", staff, "admin", fmt.Sprintf("/sub-tenants/%d/billing", globex), ok},
 		{"staff-company-new", staff, "admin", "/sub-tenants/new?find_bill_to=1&bill_to_q=acme", ok},
 		{"password-base-domain", staff, "", "/account/password", ok},
+		// Two-factor sign-in: bob's tab is opened for these alone, so his
+		// sign-in is recent enough for the setup to show without asking
+		// for his password again.
+		{"two-factor-setup", "bob@globex.test", "acme", "/account/two-factor/setup", ok},
+		{"two-factor", "bob@globex.test", "acme", "/account/two-factor", ok},
 	}
 }
 

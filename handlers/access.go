@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
@@ -25,6 +26,9 @@ type requestState struct {
 	membershipLoaded bool
 	session          *sessions.Session
 	dirty            bool // the session must be written back
+	// signedInAt is when this browser's session began: its sign-in, on
+	// whichever address of the browser's it happened.
+	signedInAt time.Time
 	// apiKey is the key a call of the JSON API authenticated with
 	// (loadAPIKey); nil on every other request.
 	apiKey *models.APIKey

@@ -225,6 +225,19 @@ var routeExpectations = map[string]expectation{
 	"GET /account/sessions":              {tenant: members(303, 303, 200), apex: members(303, 200, 200)},
 	"POST /account/sessions/end-others":  {}, // checked in account_sessions_handlers_test.go
 	"POST /account/sessions/:id/end":     {},
+	// Two-factor sign-in: the account's pages (a fresh sign-in counts as
+	// confirming it is you, so the setup shows); its POSTs and the
+	// sign-in's second step are checked in two_factor_handlers_test.go.
+	// Without a sign-in waiting for its code, the second step sends the
+	// visitor to sign in (or, signed in, home).
+	"GET /account/two-factor":                 {tenant: members(303, 303, 200), apex: members(303, 200, 200)},
+	"GET /account/two-factor/setup":           {tenant: members(303, 303, 200), apex: members(303, 200, 200)},
+	"POST /account/two-factor/setup":          {},
+	"POST /account/two-factor/disable":        {},
+	"POST /account/two-factor/recovery-codes": {},
+	"GET /login/two-factor":                   {tenant: all(404), apex: all(303)},
+	"POST /login/two-factor":                  {},
+	"POST /settings/company/two-factor":       {}, // checked in two_factor_handlers_test.go
 
 	// The JSON API: an API key, never a session, so every visitor here is
 	// refused (on the base domain there is no API); its description is

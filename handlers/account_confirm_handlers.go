@@ -30,10 +30,17 @@ func (h *Handlers) noteConfirmed(c echo.Context) {
 }
 
 // recentlyConfirmed tells whether the session's person proved it was them
-// within the last few minutes.
+// within the last few minutes: typed their password again at this address,
+// or signed this browser in (at any of its addresses: a company's address
+// reached by a hand-off just after signing in asks nothing more).
 func (h *Handlers) recentlyConfirmed(c echo.Context) bool {
-	at, _ := stateOf(c).session.Values[keyConfirmedAt].(int64)
-	return at != 0 && h.now().Sub(time.Unix(at, 0)) < confirmWindow
+	rs := stateOf(c)
+	at, _ := rs.session.Values[keyConfirmedAt].(int64)
+	confirmed := time.Unix(at, 0)
+	if at == 0 || rs.signedInAt.After(confirmed) {
+		confirmed = rs.signedInAt
+	}
+	return !confirmed.IsZero() && h.now().Sub(confirmed) < confirmWindow
 }
 
 // askToConfirm sends the person to confirm it is them, then back to next

@@ -313,6 +313,19 @@ func atkRoutes(x *atk) map[string]atkRoute {
 		"POST /account/sessions/end-others": {want: gate(view, done)},
 		"POST /account/sessions/:id/end": {path: func(atkCase) string { return "/account/sessions/" + x.id("session:carol") + "/end" },
 			want: gate(view, notFound)},
+		// Two-factor sign-in, on the visitor's own account. The fixture's
+		// sessions began within minutes, which counts as confirming it is
+		// you: the setup shows a new secret, and its sample form, without a
+		// code, is refused beside the field. Turning off (no app) and new
+		// recovery codes (no second factor) send the visitor back to the
+		// page. The second step of a sign-in exists on the base domain only.
+		"GET /account/two-factor":                 {want: gate(view, ok)},
+		"GET /account/two-factor/setup":           {want: gate(view, ok)},
+		"POST /account/two-factor/setup":          {form: f("code", ""), want: gate(view, always(http.StatusUnprocessableEntity))},
+		"POST /account/two-factor/disable":        {want: gate(view, done)},
+		"POST /account/two-factor/recovery-codes": {want: gate(view, done)},
+		"GET /login/two-factor":                   {want: notFound},
+		"POST /login/two-factor":                  {form: f("code", "123456"), want: csrfGated(http.StatusNotFound)},
 
 		"GET /settings/team":     {path: p("/settings/team?q=a"), want: gate(view, ok)},
 		"GET /settings/team/new": {want: gate(manage, ok)},
@@ -333,6 +346,11 @@ func atkRoutes(x *atk) map[string]atkRoute {
 		"POST /settings/company":  {noSnap: true, form: f("timezone", "Europe/Paris"), want: gate(settings, done)},
 		"GET /settings/audit":     {want: gate(settings, ok)},
 		"GET /settings/audit.csv": {want: gate(settings, ok)},
+
+		// Requiring two-factor sign-in: the sample leaves the rule off, as
+		// it is, so the rest of the matrix is not sent to set it up.
+		"POST /settings/company/two-factor": {form: f("require_two_factor", ""), want: gate(settings, done)},
+
 		// Single sign-on: only a company's own Admins, at its own address.
 		// Each allowed save changes the client ID; a test fetches from a
 		// closed port on this machine and changes nothing; the targets

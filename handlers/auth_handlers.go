@@ -151,16 +151,47 @@ func (h *Handlers) login(c echo.Context) error {
 	if err := h.store.AttemptSucceeded(c.Request().Context(), attempt); err != nil {
 		return err
 	}
-	h.log.Info("signed in", "user", u.ID, "ip", c.RealIP())
+	if u.TwoFactorEnabled {
+		return h.askSecondFactor(c, u, form)
+	}
+	return h.completeSignIn(c, u, form.Tenant, form.Next, form.State, signInPassword)
+}
+
+// How a sign-in proved who it was, as its audit event says.
+const (
+	signInPassword         = "password"
+	signInPasswordTOTP     = "password and authenticator app"
+	signInPasswordRecovery = "password and recovery code"
+)
+
+// completeSignIn is the end of every sign-in on the base domain once
+// each factor asked for was right: the session is the person's, the
+// browser is remembered for the sign-in throttle, the sign-in is audited
+// with its method, and the person goes on to the company the form named,
+// or to their landing company.
+func (h *Handlers) completeSignIn(c echo.Context, u *models.User, tenant, next, state, method string) error {
+	if err := h.establishSignIn(c, u, tenant, method); err != nil {
+		return err
+	}
+	return h.continueSignIn(c, tenant, next, state)
+}
+
+// establishSignIn is completeSignIn up to where the person goes next.
+func (h *Handlers) establishSignIn(c echo.Context, u *models.User, tenant, method string) error {
+	h.log.Info("signed in", "user", u.ID, "method", method, "ip", c.RealIP())
+	devices := h.knownDevices(c)
 	if err := h.signIn(c, u); err != nil {
 		return err
 	}
-	h.rememberDevice(c, form.Email, devices)
-	if err := h.auditSignIn(c, form.Tenant, u); err != nil {
-		return err
-	}
-	if form.Tenant != "" {
-		return h.enterCompany(c, form.Tenant, form.Next, form.State)
+	h.rememberDevice(c, u.Email, devices)
+	return h.auditSignIn(c, tenant, u, method)
+}
+
+// continueSignIn sends a person just signed in on to the company the
+// sign-in form named, or to their landing company.
+func (h *Handlers) continueSignIn(c echo.Context, tenant, next, state string) error {
+	if tenant != "" {
+		return h.enterCompany(c, tenant, next, state)
 	}
 	return h.sendToLandingCompany(c)
 }
@@ -546,7 +577,7 @@ func (h *Handlers) auditSignInFailed(c echo.Context, subdomain, email string) er
 // auditSignIn records a successful sign-in on the company the person lands
 // in: the one the form named if they are a member, else their landing
 // company. Someone with no company yet has nowhere to record it.
-func (h *Handlers) auditSignIn(c echo.Context, subdomain string, u *models.User) error {
+func (h *Handlers) auditSignIn(c echo.Context, subdomain string, u *models.User, method string) error {
 	h.actAs(c, u)
 	ctx := c.Request().Context()
 	var t *models.Tenant
@@ -576,7 +607,7 @@ func (h *Handlers) auditSignIn(c echo.Context, subdomain string, u *models.User)
 		return nil
 	}
 	return h.store.Within(ctx, models.Scope{TenantID: t.ID, UserID: u.ID}, func(ctx context.Context, tx *models.Store) error {
-		return tx.Audit(ctx, t.ID, models.AuditSignIn, models.AuditTarget{Type: "user", ID: u.ID, Label: u.Email}, nil, map[string]any{"method": "password"})
+		return tx.Audit(ctx, t.ID, models.AuditSignIn, models.AuditTarget{Type: "user", ID: u.ID, Label: u.Email}, nil, map[string]any{"method": method})
 	})
 }
 

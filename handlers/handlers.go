@@ -74,7 +74,7 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.access["GET /healthz"] = accessRule{public: true}
 	h.access["GET "+static.Prefix+"*"] = accessRule{public: true}
 
-	site := e.Group("", h.inTransaction, h.resolveHost, h.loadSession, h.refuseInactiveTenant, h.setActor, h.checkCSRF)
+	site := e.Group("", h.inTransaction, h.resolveHost, h.loadSession, h.refuseInactiveTenant, h.requireTwoFactor, h.setActor, h.checkCSRF)
 	h.publicRoute(site, http.MethodGet, "/", h.root)
 	h.publicRoute(site, http.MethodGet, "/login", h.loginForm)
 	h.publicRoute(site, http.MethodPost, "/login", h.login)
@@ -109,6 +109,15 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.accountRoute(site, http.MethodGet, sessionsPath, h.accountSessions)
 	h.accountRoute(site, http.MethodPost, sessionsPath+"/end-others", h.endOtherSessions)
 	h.accountRoute(site, http.MethodPost, sessionsPath+"/:id/end", h.endSession)
+	// Two-factor sign-in (two_factor_handlers.go): the account's pages, and
+	// the sign-in's second step on the base domain.
+	h.accountRoute(site, http.MethodGet, views.AccountTwoFactorPath, h.twoFactor)
+	h.accountRoute(site, http.MethodGet, views.AccountTwoFactorSetupPath, h.twoFactorSetup)
+	h.accountRoute(site, http.MethodPost, views.AccountTwoFactorSetupPath, h.confirmTwoFactor)
+	h.accountRoute(site, http.MethodPost, views.AccountTwoFactorPath+"/disable", h.disableTwoFactor)
+	h.accountRoute(site, http.MethodPost, views.AccountRecoveryCodesPath, h.newRecoveryCodesPage)
+	h.publicRoute(site, http.MethodGet, views.LoginTwoFactorPath, h.secondFactorForm)
+	h.publicRoute(site, http.MethodPost, views.LoginTwoFactorPath, h.verifySecondFactor)
 	h.accountRoute(site, http.MethodPost, "/companies/:id/leave", h.leaveCompany)
 	h.accountRoute(site, http.MethodPost, "/companies/:id/acknowledge", h.acknowledgeAddition)
 
@@ -124,6 +133,7 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.tenantRoute(site, http.MethodPost, "/settings/team/invitations/:id/revoke", models.PermManageMembers, h.revokeInvitation)
 	h.tenantRoute(site, http.MethodGet, "/settings/company", models.PermView, h.companySettings)
 	h.tenantRoute(site, http.MethodPost, "/settings/company", models.PermManageSettings, h.saveCompanySettings)
+	h.tenantRoute(site, http.MethodPost, "/settings/company/two-factor", models.PermManageSettings, h.saveTwoFactorRule)
 	h.tenantRoute(site, http.MethodGet, "/settings/sso", models.PermManageSettings, h.ssoSettings)
 	h.tenantRoute(site, http.MethodPost, "/settings/sso", models.PermManageSettings, h.saveSSOSettings)
 	h.tenantRoute(site, http.MethodPost, "/settings/sso/test", models.PermManageSettings, h.testSSOConnection)

@@ -284,7 +284,15 @@ func guardCases() []guardCase {
 			steps: func(_ *testing.T, _ *app, _ *browser, n int) []guardStep {
 				return []guardStep{{name: "GET /settings/team", status: http.StatusOK,
 					body:    []string{pagerText(n, models.TeamPageSize)},
-					request: get(tenantURL("acme", "/settings/team"))}}
+					request: get(tenantURL("acme", "/settings/team"))},
+					// Who has not set up two-factor sign-in: the filter, and
+					// the count on Settings → Company.
+					{name: "GET /settings/team?twofactor=off", status: http.StatusOK,
+						body:    []string{"Members who have not set up two-factor sign-in"},
+						request: get(tenantURL("acme", "/settings/team?twofactor=off"))},
+					{name: "GET /settings/company", status: http.StatusOK,
+						body:    []string{"not set up two-factor sign-in"},
+						request: get(tenantURL("acme", "/settings/company"))}}
 			},
 		},
 		{

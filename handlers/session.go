@@ -182,7 +182,7 @@ func (h *Handlers) loadSessionUser(c echo.Context, uid, sid int64) error {
 	case err != nil:
 		return err
 	}
-	stateOf(c).user = u
+	stateOf(c).user, stateOf(c).signedInAt = u, rec.CreatedAt
 	return h.store.NoteSessionSeen(ctx, rec, c.RealIP(), h.now())
 }
 

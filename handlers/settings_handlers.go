@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -26,20 +25,19 @@ func (h *Handlers) renderCompanySettings(c echo.Context, status int, form pages.
 		return err
 	}
 	form.Solutions = solutions
-	if form.Parent, err = h.parentOf(ctx, rs.tenant); err != nil {
-		return err
+	// The parent is the lineage's second tenant, loaded with the host.
+	if len(rs.lineage) > 1 {
+		form.Parent = &rs.lineage[1]
 	}
 	if form.SSO, err = h.ssoSummary(ctx, rs.lineage); err != nil {
 		return err
 	}
-	return h.render(c, status, pages.CompanySettings(h.shell(c, "Settings", "settings"), form))
-}
-
-func (h *Handlers) parentOf(ctx context.Context, t *models.Tenant) (*models.Tenant, error) {
-	if t.ParentID == nil {
-		return nil, nil
+	if rs.membership.Role.Can(models.PermManageSettings) {
+		if form.WithoutTwoFactor, err = h.store.MembersWithoutTwoFactor(ctx, rs.tenant.ID); err != nil {
+			return err
+		}
 	}
-	return h.store.TenantByID(ctx, *t.ParentID)
+	return h.render(c, status, pages.CompanySettings(h.shell(c, "Settings", "settings"), form))
 }
 
 // saveCompanySettings changes the timezone; nothing else on the page is editable.
@@ -54,6 +52,22 @@ func (h *Handlers) saveCompanySettings(c echo.Context) error {
 		return err
 	}
 	h.flash(c, "success", "Settings saved. Times are now shown in "+form.Timezone+".")
+	return c.Redirect(http.StatusSeeOther, views.CompanySettingsPath)
+}
+
+// saveTwoFactorRule changes whether the company requires its members to
+// sign in with a second factor; the store audits it as a settings change.
+func (h *Handlers) saveTwoFactorRule(c echo.Context) error {
+	rs := stateOf(c)
+	on := c.FormValue("require_two_factor") == "on"
+	if err := h.store.SetRequireTwoFactor(c.Request().Context(), rs.tenant.ID, on); err != nil {
+		return err
+	}
+	message := "Two-factor sign-in is no longer required."
+	if on {
+		message = "Two-factor sign-in is now required: members without it are asked to set it up before they continue."
+	}
+	h.flash(c, "success", message)
 	return c.Redirect(http.StatusSeeOther, views.CompanySettingsPath)
 }
 

@@ -19,7 +19,11 @@ import (
 func (h *Handlers) team(c echo.Context) error {
 	rs := stateOf(c)
 	q := strings.TrimSpace(c.QueryParam("q"))
-	page, err := h.store.Team(c.Request().Context(), rs.tenant.ID, q, models.ParsePage(c.QueryParam("page"), models.TeamPageSize))
+	// Who signs in with two-factor is for those who manage settings, who
+	// may require it; they alone can list the members without it.
+	showTwoFactor := rs.membership.Role.Can(models.PermManageSettings)
+	filter := models.TeamFilter{Query: q, WithoutTwoFactor: showTwoFactor && c.QueryParam("twofactor") == "off"}
+	page, err := h.store.TeamFiltered(c.Request().Context(), rs.tenant.ID, filter, models.ParsePage(c.QueryParam("page"), models.TeamPageSize))
 	if err != nil {
 		return err
 	}
@@ -34,12 +38,14 @@ func (h *Handlers) team(c echo.Context) error {
 		return err
 	}
 	data := pages.TeamData{
-		Page:        page,
-		SignIn:      signIn,
-		Query:       q,
-		ActorUserID: rs.user.ID,
-		ActorRole:   rs.membership.Role,
-		Assignable:  models.AssignableRoles(rs.membership.Role),
+		Page:             page,
+		SignIn:           signIn,
+		Query:            q,
+		TwoFactor:        showTwoFactor,
+		WithoutTwoFactor: filter.WithoutTwoFactor,
+		ActorUserID:      rs.user.ID,
+		ActorRole:        rs.membership.Role,
+		Assignable:       models.AssignableRoles(rs.membership.Role),
 	}
 	if rs.tenant.OwnerUserID != nil {
 		data.OwnerUserID = *rs.tenant.OwnerUserID

@@ -25,6 +25,9 @@ type TeamRow struct {
 	// OwnsAnother tells whether a member already owns another company, and
 	// so cannot become this one's owner (each person owns at most one).
 	OwnsAnother bool
+	// TwoFactor tells whether a member signs in with a second factor (an
+	// authenticator app or a passkey); false for invitations.
+	TwoFactor bool `gorm:"column:two_factor"`
 }
 
 // Name is how the row's person is shown.
@@ -45,23 +48,38 @@ func (r TeamRow) IsOpenInvitation() bool {
 // TeamPageSize is how many people the team list shows at once.
 const TeamPageSize = 25
 
+// TeamFilter narrows the team list.
+type TeamFilter struct {
+	Query string // part of a name or an email
+	// WithoutTwoFactor keeps the members who have no second factor (and
+	// no invitations), for a company that requires one.
+	WithoutTwoFactor bool
+}
+
 // Team lists a tenant's members, open invitations (expired ones apart) and
 // declined ones (until someone invites that person again), searchable by
 // name or email, one page at a time: one query for the rows and one for the
 // count.
 func (s *Store) Team(ctx context.Context, tenantID int64, query string, page PageRequest) (Page[TeamRow], error) {
+	return s.TeamFiltered(ctx, tenantID, TeamFilter{Query: query}, page)
+}
+
+// TeamFiltered is Team narrowed by a filter.
+func (s *Store) TeamFiltered(ctx context.Context, tenantID int64, f TeamFilter, page PageRequest) (Page[TeamRow], error) {
+	query := f.Query
 	result := Page[TeamRow]{PageRequest: page}
 	// tenants_owner_key makes "owns another company" one index lookup per row.
 	members := s.scoped(ctx, tenantID).Table("memberships").
 		Select(`'member' AS kind, memberships.id, users.id AS user_id, users.first_name, users.last_name, users.email,
 			memberships.role, 'active' AS status, memberships.created_at, NULL AS expires_at,
-			EXISTS (SELECT 1 FROM tenants AS owned WHERE owned.owner_user_id = users.id AND owned.id <> memberships.tenant_id) AS owns_another`).
+			EXISTS (SELECT 1 FROM tenants AS owned WHERE owned.owner_user_id = users.id AND owned.id <> memberships.tenant_id) AS owns_another,
+			users.two_factor_enabled AS two_factor`).
 		Joins("JOIN users ON users.id = memberships.user_id")
 	invited := s.scoped(ctx, tenantID).Table("invitations").
 		Select(`'invitation' AS kind, invitations.id, 0 AS user_id, invitations.first_name, invitations.last_name, invitations.email,
 			invitations.role, CASE WHEN invitations.status <> 'pending' THEN 'declined'
 				WHEN invitations.expires_at <= ? THEN 'expired' ELSE 'invited' END AS status,
-			invitations.created_at, invitations.expires_at, false AS owns_another`, s.db.NowFunc()).
+			invitations.created_at, invitations.expires_at, false AS owns_another, false AS two_factor`, s.db.NowFunc()).
 		Where("invitations.status = 'pending' OR (invitations.status = 'declined' AND NOT EXISTS (" +
 			"SELECT 1 FROM invitations AS newer WHERE newer.tenant_id = invitations.tenant_id AND newer.email = invitations.email" +
 			" AND (newer.status = 'pending' OR newer.id > invitations.id)))").
@@ -76,8 +94,11 @@ func (s *Store) Team(ctx context.Context, tenantID int64, query string, page Pag
 		invited = invited.Where(`(invitations.email LIKE ? ESCAPE '\' OR lower(invitations.first_name || ' ' || invitations.last_name) LIKE ? ESCAPE '\')`, like, like)
 	}
 	union := s.conn(ctx).Raw("? UNION ALL ?", members, invited)
+	if f.WithoutTwoFactor {
+		union = members.Where("users.two_factor_enabled = ?", false)
+	}
 	team := func() *gorm.DB { return s.conn(ctx).Table("(?) AS team", union) }
-	if err := s.countTeam(ctx, tenantID, query, team(), invited, &result); err != nil {
+	if err := s.countTeam(ctx, tenantID, f, team(), invited, &result); err != nil {
 		return result, fmt.Errorf("count team: %w", err)
 	}
 	err := team().Order("CASE status WHEN 'active' THEN 0 WHEN 'invited' THEN 1 WHEN 'expired' THEN 2 ELSE 3 END, lower(first_name), lower(last_name), email").
@@ -91,8 +112,8 @@ func (s *Store) Team(ctx context.Context, tenantID int64, query string, page Pag
 // countTeam counts the team list. Unsearched, the members are counted by
 // the database already (tenants.member_count), and only the invitations
 // need counting; a search counts its matches.
-func (s *Store) countTeam(ctx context.Context, tenantID int64, query string, team, invited *gorm.DB, page *Page[TeamRow]) error {
-	if query != "" {
+func (s *Store) countTeam(ctx context.Context, tenantID int64, f TeamFilter, team, invited *gorm.DB, page *Page[TeamRow]) error {
+	if f.Query != "" || f.WithoutTwoFactor {
 		return countCapped(s.conn(ctx), team, page)
 	}
 	if invited.Error != nil {
@@ -103,6 +124,18 @@ func (s *Store) countTeam(ctx context.Context, tenantID int64, query string, tea
 		Scan(&n).Error
 	page.Total, page.Capped = n, false
 	return err
+}
+
+// MembersWithoutTwoFactor counts the tenant's members who sign in without
+// a second factor, for a company that requires one.
+func (s *Store) MembersWithoutTwoFactor(ctx context.Context, tenantID int64) (int64, error) {
+	var n int64
+	err := s.scoped(ctx, tenantID).Table("memberships").Joins("JOIN users ON users.id = memberships.user_id").
+		Where("users.two_factor_enabled = ?", false).Count(&n).Error
+	if err != nil {
+		return 0, fmt.Errorf("count members without two-factor: %w", err)
+	}
+	return n, nil
 }
 
 // MemberChange is an Admin or Super Admin acting on another member.

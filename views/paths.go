@@ -196,3 +196,11 @@ const (
 	// how the account signs in.
 	AccountConfirmPath = "/account/confirm"
 )
+
+// Two-factor sign-in: setting up an authenticator app, new recovery codes,
+// and the sign-in's second step (on the base domain).
+const (
+	AccountTwoFactorSetupPath = AccountTwoFactorPath + "/setup"
+	AccountRecoveryCodesPath  = AccountTwoFactorPath + "/recovery-codes"
+	LoginTwoFactorPath        = "/login/two-factor"
+)

@@ -35,6 +35,11 @@ type Secrets struct {
 	APIKeyHash []byte
 	// WebhookSecret seals webhook endpoints' signing secrets at rest.
 	WebhookSecret []byte
+	// TOTPSecret seals authenticator apps' shared secrets at rest.
+	TOTPSecret []byte
+	// RecoveryCode keys the HMAC-SHA256 that two-factor recovery codes are
+	// stored as, so a copy of the database cannot be searched for a code.
+	RecoveryCode []byte
 }
 
 const secretFile = "session.key"
@@ -55,7 +60,8 @@ func (c *Config) LoadSecrets() (*Secrets, error) {
 	return &Secrets{SessionHash: derive("session-hash"), SessionBlock: derive("session-block"), Handoff: derive("handoff"), Device: derive("device"),
 		SignInCounter: derive("signin-counter"), DatabaseScope: derive("database-scope"),
 		SSOClientSecret: derive("sso-client-secret"), SSOState: derive("sso-state"), SSOStateBlock: derive("sso-state-block"),
-		APIKeyHash: derive("api-key-hash"), WebhookSecret: derive("webhook-secret")}, nil
+		APIKeyHash: derive("api-key-hash"), WebhookSecret: derive("webhook-secret"),
+		TOTPSecret: derive("totp-secret"), RecoveryCode: derive("recovery-code")}, nil
 }
 
 func (c *Config) masterSecret() ([]byte, error) {
