@@ -542,10 +542,16 @@ func (h *Handlers) auditSignInFailed(c echo.Context, subdomain, email string) er
 	})
 }
 
-// auditSignIn records a successful sign-in on the company the person lands
-// in: the one the form named if they are a member, else their landing
-// company. Someone with no company yet has nowhere to record it.
+// auditSignIn records a successful sign-in with a password.
 func (h *Handlers) auditSignIn(c echo.Context, subdomain string, u *models.User) error {
+	return h.auditSignInBy(c, subdomain, u, "password")
+}
+
+// auditSignInBy records a successful sign-in, by method ("password",
+// "passkey"), on the company the person lands in: the one the form named
+// if they are a member, else their landing company. Someone with no
+// company yet has nowhere to record it.
+func (h *Handlers) auditSignInBy(c echo.Context, subdomain string, u *models.User, method string) error {
 	h.actAs(c, u)
 	ctx := c.Request().Context()
 	var t *models.Tenant
@@ -575,7 +581,7 @@ func (h *Handlers) auditSignIn(c echo.Context, subdomain string, u *models.User)
 		return nil
 	}
 	return h.store.Within(ctx, models.Scope{TenantID: t.ID, UserID: u.ID}, func(ctx context.Context, tx *models.Store) error {
-		return tx.Audit(ctx, t.ID, models.AuditSignIn, models.AuditTarget{Type: "user", ID: u.ID, Label: u.Email}, nil, map[string]any{"method": "password"})
+		return tx.Audit(ctx, t.ID, models.AuditSignIn, models.AuditTarget{Type: "user", ID: u.ID, Label: u.Email}, nil, map[string]any{"method": method})
 	})
 }
 

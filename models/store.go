@@ -188,6 +188,7 @@ var uniqueIndexes = map[string]string{
 	"devices_tenant_identifier_key":                       "index 'devices_tenant_identifier_key'",
 	"orders_tenant_reference_key":                         "index 'orders_tenant_reference_key'",
 	"api_idempotency_keys_api_key_id_idempotency_key_key": "api_idempotency_keys.api_key_id, api_idempotency_keys.idempotency_key",
+	"user_passkeys_credential_id_key":                     "user_passkeys.credential_id",
 	// A partial index on a column: SQLite names the column.
 	"production_access_requests_one_pending": "production_access_requests.tenant_id",
 }
