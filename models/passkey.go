@@ -23,7 +23,7 @@ type Passkey struct {
 	// AttestationType is what the authenticator proved of itself at
 	// registration ("none" for passkeys: Canopy asks for no attestation).
 	AttestationType string
-	AAGUID          []byte // the authenticator's model, all zeros when it does not say
+	AAGUID          []byte `gorm:"column:aaguid"` // the authenticator's model, all zeros when it does not say
 	SignCount       int64  // the authenticator's counter at its last use; 0 for passkeys that keep none
 	Transports      string // how the browser reaches it, comma-separated ("internal,hybrid")
 	// BackupEligible: the passkey may be synced to the person's other
@@ -258,7 +258,8 @@ func (s *Store) PasskeyOwner(ctx context.Context, credentialID []byte) (userID i
 	q := s.conn(ctx).Raw(`SELECT k.user_id, h.handle FROM user_passkeys AS k
 		JOIN user_passkey_handles AS h ON h.user_id = k.user_id WHERE k.credential_id = ?`, credentialID)
 	if s.Dialect() == Postgres {
-		q = s.conn(ctx).Raw("SELECT user_id, handle FROM canopy_passkey_owner(?)", credentialID)
+		// Named: GORM would spread a "(?" of bytes into a list of numbers.
+		q = s.conn(ctx).Raw("SELECT user_id, handle FROM canopy_passkey_owner(p_credential_id => ?)", credentialID)
 	}
 	if err := q.Scan(&rows).Error; err != nil {
 		return 0, nil, fmt.Errorf("find passkey owner: %w", err)
