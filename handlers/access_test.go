@@ -211,6 +211,18 @@ var routeExpectations = map[string]expectation{
 	"GET /account/confirm":   {tenant: members(303, 303, 200), apex: members(303, 200, 200)},
 	"POST /account/confirm":  {}, // checked in account_confirm_handlers_test.go
 	"GET /account/activity":  {tenant: members(303, 303, 200), apex: members(303, 200, 200)},
+	// Passkeys (passkey_handlers_test.go); signing in with one is the base
+	// domain's (a company's host answers 404).
+	"GET /account/passkeys":               {tenant: members(303, 303, 200), apex: members(303, 200, 200)},
+	"GET /account/passkeys/new":           {tenant: members(303, 303, 200), apex: members(303, 200, 200)},
+	"POST /account/passkeys/new/begin":    {},
+	"POST /account/passkeys/new":          {},
+	"POST /account/passkeys/:id/rename":   {},
+	"POST /account/passkeys/:id/remove":   {},
+	"POST /account/confirm/passkey/begin": {},
+	"POST /account/confirm/passkey":       {},
+	"POST /login/passkey/begin":           {},
+	"POST /login/passkey":                 {},
 
 	// The JSON API: an API key, never a session, so every visitor here is
 	// refused (on the base domain there is no API); its description is

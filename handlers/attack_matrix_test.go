@@ -221,6 +221,7 @@ func atkRoutes(x *atk) map[string]atkRoute {
 			s = strings.ReplaceAll(s, "{order}", x.id("order:acme"))
 			s = strings.ReplaceAll(s, "{lab}", x.id("tenant:acme-lab"))
 			s = strings.ReplaceAll(s, "{plan}", x.id("plan:default"))
+			s = strings.ReplaceAll(s, "{passkey}", x.id("passkey:eve"))
 			return strings.ReplaceAll(s, "{sub}", x.subTenant(c))
 		}
 	}
@@ -292,6 +293,19 @@ func atkRoutes(x *atk) map[string]atkRoute {
 		"GET /account/confirm":  {want: gate(view, ok)},
 		"POST /account/confirm": {form: f("next", "/account/profile"), want: gate(view, always(http.StatusUnprocessableEntity))},
 		"GET /account/activity": {want: gate(view, ok)},
+		// Passkeys: one's own; the sample form posts no passkey's answer,
+		// refused beside the form, and another person's passkey is not found.
+		"GET /account/passkeys":               {want: gate(view, ok)},
+		"GET /account/passkeys/new":           {want: gate(view, ok)},
+		"POST /account/passkeys/new/begin":    {want: gate(view, ok)},
+		"POST /account/passkeys/new":          {form: f("name", "Mallory's key"), want: gate(view, always(http.StatusUnprocessableEntity))},
+		"POST /account/passkeys/:id/rename":   {path: p("/account/passkeys/{passkey}/rename"), form: f("name", "Mine now"), want: gate(view, notFound)},
+		"POST /account/passkeys/:id/remove":   {path: p("/account/passkeys/{passkey}/remove"), want: gate(view, notFound)},
+		"POST /account/confirm/passkey/begin": {want: gate(view, always(http.StatusUnprocessableEntity))},
+		"POST /account/confirm/passkey":       {form: f("next", "/account/profile"), want: gate(view, always(http.StatusUnprocessableEntity))},
+		// Signing in with a passkey is the base domain's alone.
+		"POST /login/passkey/begin": {want: csrfGated(http.StatusNotFound)},
+		"POST /login/passkey":       {want: csrfGated(http.StatusNotFound)},
 
 		"GET /settings/team":     {path: p("/settings/team?q=a"), want: gate(view, ok)},
 		"GET /settings/team/new": {want: gate(manage, ok)},

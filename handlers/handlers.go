@@ -29,10 +29,10 @@ type Handlers struct {
 	secrets *config.Secrets
 	cookies *sessions.CookieStore
 	devices devicecookie.Signer
-	sealer  *sealbox.Box      // seals single sign-on client secrets at rest
+	sealer  *sealbox.Box // seals single sign-on client secrets at rest
 	// relyingParty runs passkeys' ceremonies (passkey_handlers.go).
 	relyingParty *webauthn.WebAuthn
-	dns     *dnsproof.Checker // looks up the TXT records that prove a company's email domain
+	dns          *dnsproof.Checker // looks up the TXT records that prove a company's email domain
 	// APIKeys computes the keyed hash an API key is stored and found by.
 	APIKeys apikey.Hasher
 	// apiRate limits each API key's calls, in this process (rateLimiter).
