@@ -214,7 +214,7 @@ var routeExpectations = map[string]expectation{
 	// Passkeys (passkey_handlers_test.go); signing in with one is the base
 	// domain's (a company's host answers 404).
 	"GET /account/passkeys":               {tenant: members(303, 303, 200), apex: members(303, 200, 200)},
-	"GET /account/passkeys/new":           {tenant: members(303, 303, 200), apex: members(303, 200, 200)},
+	"GET /account/passkeys/new":           {tenant: members(303, 303, 303), apex: members(303, 200, 200)}, // localhost's companies add on the base domain
 	"POST /account/passkeys/new/begin":    {},
 	"POST /account/passkeys/new":          {},
 	"POST /account/passkeys/:id/rename":   {},

@@ -104,7 +104,7 @@ func (h *Handlers) renderConfirm(c echo.Context, status int, f pages.ConfirmForm
 	if err != nil {
 		return err
 	}
-	f.Passkeys = len(keys) > 0
+	f.Passkeys = len(keys) > 0 && h.passkeysWorkHere(c)
 	return h.render(c, status, pages.ConfirmIdentity(h.shell(c, "Confirm it’s you", ""), f))
 }
 

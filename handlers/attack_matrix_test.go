@@ -296,7 +296,7 @@ func atkRoutes(x *atk) map[string]atkRoute {
 		// Passkeys: one's own; the sample form posts no passkey's answer,
 		// refused beside the form, and another person's passkey is not found.
 		"GET /account/passkeys":               {want: gate(view, ok)},
-		"GET /account/passkeys/new":           {want: gate(view, ok)},
+		"GET /account/passkeys/new":           {want: gate(view, done)}, // to the base domain's form: localhost's companies cannot make one
 		"POST /account/passkeys/new/begin":    {want: gate(view, ok)},
 		"POST /account/passkeys/new":          {form: f("name", "Mallory's key"), want: gate(view, always(http.StatusUnprocessableEntity))},
 		"POST /account/passkeys/:id/rename":   {path: p("/account/passkeys/{passkey}/rename"), form: f("name", "Mine now"), want: gate(view, notFound)},

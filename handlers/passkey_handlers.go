@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -93,6 +94,15 @@ func (h *Handlers) hostOrigin(c echo.Context) string {
 		return h.cfg.TenantURL(t.Subdomain, "")
 	}
 	return h.cfg.BaseLink("", nil)
+}
+
+// passkeysWorkHere tells whether a browser lets this host use the base
+// domain's passkeys. It does below a real domain (canopy.example.com); a
+// base domain of one label (localhost, in development) is a registry of
+// its own to browsers, so its companies' addresses cannot claim it, and
+// passkeys are added and used on the base domain itself.
+func (h *Handlers) passkeysWorkHere(c echo.Context) bool {
+	return stateOf(c).tenant == nil || strings.Contains(h.cfg.BaseURL.Hostname(), ".")
 }
 
 // keepCeremony binds a ceremony just begun to this host's origin and keeps
@@ -222,11 +232,18 @@ func (h *Handlers) renderPasskeys(c echo.Context, status int, d pages.PasskeysDa
 		return err
 	}
 	d.Passkeys = keys
+	d.AddHref = views.AccountPasskeysPath + "/new"
+	if !h.passkeysWorkHere(c) {
+		d.AddHref = h.cfg.BaseLink(d.AddHref, nil)
+	}
 	return h.render(c, status, pages.Passkeys(h.shell(c, "Passkeys", ""), d))
 }
 
 // newPasskeyForm is "Add a passkey", after the person confirmed it is them.
 func (h *Handlers) newPasskeyForm(c echo.Context) error {
+	if !h.passkeysWorkHere(c) {
+		return c.Redirect(http.StatusSeeOther, h.cfg.BaseLink(views.AccountPasskeysPath+"/new", nil))
+	}
 	if !h.recentlyConfirmed(c) {
 		return h.askToConfirm(c, views.AccountPasskeysPath+"/new")
 	}

@@ -183,7 +183,7 @@ func (b *browser) begin(pageURL, beginURL string) (response, options) {
 // addPasskey adds a passkey on host as a signed-in person does, named name.
 func (b *browser) addPasskey(host, name string, synced bool) (*softKey, response) {
 	b.app.t.Helper()
-	page := host + "/account/passkeys/new"
+	page := host + "/account/passkeys" // its CSRF token: the form itself is the base domain's on localhost
 	r, o := b.begin(page, host+"/account/passkeys/new/begin")
 	wantStatus(b.app.t, r, http.StatusOK)
 	k, answer := newSoftKey(b.app.t, o, host, synced)
@@ -236,7 +236,7 @@ func TestPasskeysAddRenameRemove(t *testing.T) {
 	list := acme + "/account/passkeys"
 	wantBody(t, b.follow(b.get(list)), "No passkeys yet", "Add a passkey")
 
-	r, o := b.begin(acme+"/account/passkeys/new", acme+"/account/passkeys/new/begin")
+	r, o := b.begin(list, acme+"/account/passkeys/new/begin")
 	wantStatus(t, r, http.StatusOK)
 	if o.PublicKey.RP.ID != "localhost" || o.PublicKey.AuthenticatorSelection.ResidentKey != "required" ||
 		o.PublicKey.AuthenticatorSelection.UserVerification != "required" || len(mustDecode(t, o.PublicKey.User.ID)) != 32 {
@@ -244,7 +244,7 @@ func TestPasskeysAddRenameRemove(t *testing.T) {
 	}
 	handle := o.PublicKey.User.ID
 	k, answer := newSoftKey(t, o, acme, true)
-	added := b.submit(acme+"/account/passkeys/new", acme+"/account/passkeys/new", url.Values{"credential": {answer}})
+	added := b.submit(list, acme+"/account/passkeys/new", url.Values{"credential": {answer}})
 	wantStatus(t, added, http.StatusSeeOther)
 	page := b.follow(added)
 	wantBody(t, page, "Passkey “Passkey 1” added", "Synced to your other devices", "Never")
@@ -253,7 +253,7 @@ func TestPasskeysAddRenameRemove(t *testing.T) {
 	}
 
 	// The same handle next time, and the passkey excluded.
-	_, again := b.begin(acme+"/account/passkeys/new", acme+"/account/passkeys/new/begin")
+	_, again := b.begin(list, acme+"/account/passkeys/new/begin")
 	if again.PublicKey.User.ID != handle || len(again.PublicKey.ExcludeCredentials) != 1 ||
 		again.PublicKey.ExcludeCredentials[0].ID != b64.EncodeToString(k.id) {
 		t.Fatalf("second registration: handle %q (was %q), excluded %+v", again.PublicKey.User.ID, handle, again.PublicKey.ExcludeCredentials)
@@ -278,7 +278,8 @@ func TestPasskeysAddRenameRemove(t *testing.T) {
 	if !strings.HasPrefix(asked.location, "/account/confirm?") {
 		t.Fatalf("removing without confirming went to %q", asked.location)
 	}
-	wantBody(t, b.follow(asked), "Confirm it’s you", "Use a passkey")
+	// Offered on the base domain; localhost's companies cannot use its passkeys.
+	wantBody(t, b.follow(b.get(base+"/account/confirm")), "Confirm it’s you", "Use a passkey")
 	wantStatus(t, b.submit(acme+"/account/confirm", acme+"/account/confirm", url.Values{"password": {demo.Password}, "next": {"/account/passkeys"}}), http.StatusSeeOther)
 	removed := b.submit(list, removeAt, nil)
 	wantStatus(t, removed, http.StatusSeeOther)
@@ -318,8 +319,14 @@ func TestAddingAPasskeyNeedsAFreshConfirmation(t *testing.T) {
 	b := a.browser()
 	b.signIn("dave@acme.test", "acme")
 	acme := tenantURL("acme", "")
-	a.clock.advance(11 * time.Minute)
+	// On localhost, a company's address sends to the base domain's form.
 	r := b.get(acme + "/account/passkeys/new")
+	wantStatus(t, r, http.StatusSeeOther)
+	if r.location != base+"/account/passkeys/new" {
+		t.Fatalf("the form at acme sent to %q", r.location)
+	}
+	a.clock.advance(11 * time.Minute)
+	r = b.get(base + "/account/passkeys/new")
 	wantStatus(t, r, http.StatusSeeOther)
 	if r.location != "/account/confirm?next=%2Faccount%2Fpasskeys%2Fnew" {
 		t.Fatalf("the form sent to %q", r.location)
@@ -336,7 +343,7 @@ func TestAddingAPasskeyNeedsAFreshConfirmation(t *testing.T) {
 	}
 	// Without a script there is no answer at all: said plainly.
 	a.clock.advance(-11 * time.Minute)
-	wantBody(t, b.submit(acme+"/account/passkeys/new", acme+"/account/passkeys/new", url.Values{"name": {"x"}}), "This browser cannot use passkeys")
+	wantBody(t, b.submit(acme+"/account/passkeys", acme+"/account/passkeys/new", url.Values{"name": {"x"}}), "This browser cannot use passkeys")
 }
 
 // TestPasskeySignInLandsInTheCompany: a passkey added on Acme's address
@@ -495,13 +502,21 @@ func TestConfirmItsYouWithAPasskey(t *testing.T) {
 		return dave.submit(page, acme+"/account/confirm/passkey", url.Values{"credential": {k.assert(t, o, acme, 1)}, "next": {"/account/passkeys/new"}})
 	}
 	wantBody(t, confirmWith(aliceKey), "That passkey did not confirm it’s you")
-	wantStatus(t, dave.get(acme+"/account/passkeys/new"), http.StatusSeeOther)
+	canAdd := func() int {
+		r, _ := dave.begin(acme+"/account/passkeys", acme+"/account/passkeys/new/begin")
+		return r.status
+	}
+	if canAdd() != http.StatusForbidden {
+		t.Fatal("another person's passkey confirmed it was dave")
+	}
 	ok := confirmWith(daveKey)
 	wantStatus(t, ok, http.StatusSeeOther)
 	if ok.location != "/account/passkeys/new" {
 		t.Fatalf("confirmed, then sent to %q", ok.location)
 	}
-	wantStatus(t, dave.get(acme+"/account/passkeys/new"), http.StatusOK)
+	if canAdd() != http.StatusOK {
+		t.Fatal("confirmed with his passkey, dave still cannot add one")
+	}
 
 	// Someone with no passkey is told so by the options.
 	carol := a.browser()
