@@ -200,6 +200,7 @@ func tourPages(t *testing.T, a *app) []tourPage {
 		{"sso-settings-inherited", eve, "acme-eu", "/settings/sso", ok},
 		{"companies", alice, "acme", "/companies", ok},
 		{"password", alice, "acme", "/account/password", ok},
+		{"passkeys", alice, "acme", "/account/passkeys", ok},
 		{"sub-tenants", alice, "acme", "/sub-tenants", ok},
 		{"sub-tenant-new", alice, "acme", "/sub-tenants/new", ok},
 		{"sub-tenant-confirm", alice, "acme", confirm, ok},
@@ -258,6 +259,7 @@ func tourPages(t *testing.T, a *app) []tourPage {
 		{"staff-company-billing-scheduled", staff, "admin", fmt.Sprintf("/sub-tenants/%d/billing", globex), ok},
 		{"staff-company-new", staff, "admin", "/sub-tenants/new?find_bill_to=1&bill_to_q=acme", ok},
 		{"password-base-domain", staff, "", "/account/password", ok},
+		{"passkey-new", staff, "", "/account/passkeys/new", ok},
 	}
 }
 

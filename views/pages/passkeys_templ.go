@@ -507,7 +507,7 @@ func NewPasskey(s views.Shell, f NewPasskeyForm) templ.Component {
 			}
 			return nil
 		})
-		templ_7745c5c3_Err = AccountPage(s, "passkeys", "Add a passkey", "").Render(templ.WithChildren(ctx, templ_7745c5c3_Var16), templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = AccountPage(s, "passkeys", "Passkeys", "").Render(templ.WithChildren(ctx, templ_7745c5c3_Var16), templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
