@@ -176,7 +176,7 @@ func (s *Store) inSubtree(ctx context.Context, rootID, tenantID int64) (TreePath
 
 // uniqueIndexes maps each unique constraint to how SQLite names it in its
 // error message: by index name for expression indexes, by columns otherwise.
-var uniqueIndexes = map[string]string{
+var uniqueIndexes = map[string]string{ //nolint:gosec // G101: constraint names ("credential_id"), not credentials
 	"users_email_key":                                     "index 'users_email_key'",
 	"templates_tenant_name_key":                           "index 'templates_tenant_name_key'",
 	"tenants_subdomain_key":                               "index 'tenants_subdomain_key'",
