@@ -206,6 +206,7 @@ func tourPages(t *testing.T, a *app) []tourPage {
 		{"reset-password", "", "", resetPath, ok},
 		{"reset-link-invalid", "", "", "/login/reset/no-such-token", http.StatusGone},
 		{"sessions", alice, "acme", "/account/sessions", ok},
+		{"passkeys", alice, "acme", "/account/passkeys", ok},
 		{"sub-tenants", alice, "acme", "/sub-tenants", ok},
 		{"sub-tenant-new", alice, "acme", "/sub-tenants/new", ok},
 		{"sub-tenant-confirm", alice, "acme", confirm, ok},
@@ -269,6 +270,7 @@ func tourPages(t *testing.T, a *app) []tourPage {
 		// for his password again.
 		{"two-factor-setup", "bob@globex.test", "acme", "/account/two-factor/setup", ok},
 		{"two-factor", "bob@globex.test", "acme", "/account/two-factor", ok},
+		{"passkey-new", staff, "", "/account/passkeys/new", ok},
 	}
 }
 

@@ -238,6 +238,20 @@ var routeExpectations = map[string]expectation{
 	"GET /login/two-factor":                   {tenant: all(404), apex: all(303)},
 	"POST /login/two-factor":                  {},
 	"POST /settings/company/two-factor":       {}, // checked in two_factor_handlers_test.go
+	// Passkeys (passkey_handlers_test.go); signing in with one is the base
+	// domain's (a company's host answers 404).
+	"GET /account/passkeys":                {tenant: members(303, 303, 200), apex: members(303, 200, 200)},
+	"GET /account/passkeys/new":            {tenant: members(303, 303, 303), apex: members(303, 200, 200)}, // localhost's companies add on the base domain
+	"POST /account/passkeys/new/begin":     {},
+	"POST /account/passkeys/new":           {},
+	"POST /account/passkeys/:id/rename":    {},
+	"POST /account/passkeys/:id/remove":    {},
+	"POST /account/confirm/passkey/begin":  {},
+	"POST /account/confirm/passkey":        {},
+	"POST /login/passkey/begin":            {},
+	"POST /login/passkey":                  {},
+	"POST /login/two-factor/passkey/begin": {}, // checked in two_factor_handlers_test.go
+	"POST /login/two-factor/passkey":       {},
 
 	// The JSON API: an API key, never a session, so every visitor here is
 	// refused (on the base domain there is no API); its description is

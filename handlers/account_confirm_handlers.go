@@ -104,7 +104,14 @@ func (h *Handlers) confirm(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, form.Next)
 }
 
+// renderConfirm shows "Confirm it's you", offering the person's passkeys
+// when they have some.
 func (h *Handlers) renderConfirm(c echo.Context, status int, f pages.ConfirmForm) error {
+	keys, err := h.store.Passkeys(c.Request().Context(), stateOf(c).user.ID)
+	if err != nil {
+		return err
+	}
+	f.Passkeys = len(keys) > 0 && h.passkeysWorkHere(c)
 	return h.render(c, status, pages.ConfirmIdentity(h.shell(c, "Confirm it’s you", ""), f))
 }
 

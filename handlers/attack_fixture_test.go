@@ -215,6 +215,18 @@ func newAtk(t *testing.T) *atk {
 		t.Fatal(err)
 	}
 	x.ids["plan:default"] = plan.ID
+	// A passkey of someone who is none of the visitors: nobody but eve may
+	// rename or remove it.
+	eve := a.user("eve@acme.test")
+	if err := a.db.Exec("INSERT INTO user_passkeys (user_id, credential_id, public_key, name) VALUES (?, ?, ?, ?)",
+		eve.ID, []byte("eve-passkey"), []byte{1}, "Eve's phone").Error; err != nil {
+		t.Fatal(err)
+	}
+	var passkey int64
+	if err := a.db.Raw("SELECT id FROM user_passkeys WHERE user_id = ?", eve.ID).Scan(&passkey).Error; err != nil || passkey == 0 {
+		t.Fatalf("eve's passkey: %v", err)
+	}
+	x.ids["passkey:eve"] = passkey
 	x.prepareSnapshot(t)
 	snap := x.snapshot()
 	for _, table := range []string{"tenants", "memberships", "invitations", "devices", "orders", "templates", "tenant_solutions", "sso_domains", "sso_connections",
@@ -271,7 +283,7 @@ func (x *atk) snapshot() string {
 // snapshotTables are the tables a refused request must leave as they were.
 var snapshotTables = []string{"tenants", "memberships", "invitations", "devices", "orders", "templates", "membership_templates", "tenant_solutions",
 	"sso_connections", "sso_domains", "api_keys", "production_access_requests", "webhook_endpoints", "webhook_deliveries",
-	"billing_projections", "billing_plans", "billing_terms"}
+	"billing_projections", "billing_plans", "billing_terms", "user_passkeys"}
 
 // prepareSnapshot prepares snapshot's queries once: the matrix takes a
 // snapshot after each of its thousand or so POSTs.

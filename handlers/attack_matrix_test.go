@@ -221,6 +221,7 @@ func atkRoutes(x *atk) map[string]atkRoute {
 			s = strings.ReplaceAll(s, "{order}", x.id("order:acme"))
 			s = strings.ReplaceAll(s, "{lab}", x.id("tenant:acme-lab"))
 			s = strings.ReplaceAll(s, "{plan}", x.id("plan:default"))
+			s = strings.ReplaceAll(s, "{passkey}", x.id("passkey:eve"))
 			return strings.ReplaceAll(s, "{sub}", x.subTenant(c))
 		}
 	}
@@ -326,6 +327,22 @@ func atkRoutes(x *atk) map[string]atkRoute {
 		"POST /account/two-factor/recovery-codes": {want: gate(view, done)},
 		"GET /login/two-factor":                   {want: notFound},
 		"POST /login/two-factor":                  {form: f("code", "123456"), want: csrfGated(http.StatusNotFound)},
+		// Passkeys: one's own; the sample form posts no passkey's answer,
+		// refused beside the form, and another person's passkey is not found.
+		"GET /account/passkeys":               {want: gate(view, ok)},
+		"GET /account/passkeys/new":           {want: gate(view, done)}, // to the base domain's form: localhost's companies cannot make one
+		"POST /account/passkeys/new/begin":    {want: gate(view, ok)},
+		"POST /account/passkeys/new":          {form: f("name", "Mallory's key"), want: gate(view, always(http.StatusUnprocessableEntity))},
+		"POST /account/passkeys/:id/rename":   {path: p("/account/passkeys/{passkey}/rename"), form: f("name", "Mine now"), want: gate(view, notFound)},
+		"POST /account/passkeys/:id/remove":   {path: p("/account/passkeys/{passkey}/remove"), want: gate(view, notFound)},
+		"POST /account/confirm/passkey/begin": {want: gate(view, always(http.StatusUnprocessableEntity))},
+		"POST /account/confirm/passkey":       {form: f("next", "/account/profile"), want: gate(view, always(http.StatusUnprocessableEntity))},
+		// Signing in with a passkey is the base domain's alone.
+		"POST /login/passkey/begin": {want: csrfGated(http.StatusNotFound)},
+		"POST /login/passkey":       {want: csrfGated(http.StatusNotFound)},
+		// The second step of a sign-in with a passkey: the base domain's alone.
+		"POST /login/two-factor/passkey/begin": {want: csrfGated(http.StatusNotFound)},
+		"POST /login/two-factor/passkey":       {want: csrfGated(http.StatusNotFound)},
 
 		"GET /settings/team":     {path: p("/settings/team?q=a"), want: gate(view, ok)},
 		"GET /settings/team/new": {want: gate(manage, ok)},

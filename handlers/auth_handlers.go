@@ -154,22 +154,15 @@ func (h *Handlers) login(c echo.Context) error {
 	if u.TwoFactorEnabled {
 		return h.askSecondFactor(c, u, form)
 	}
-	return h.completeSignIn(c, u, form.Tenant, form.Next, form.State, signInPassword)
+	return h.completeSignIn(c, u, form.Tenant, form.Next, form.State, models.SessionByPassword)
 }
-
-// How a sign-in proved who it was, as its audit event says.
-const (
-	signInPassword         = "password"
-	signInPasswordTOTP     = "password and authenticator app"
-	signInPasswordRecovery = "password and recovery code"
-)
 
 // completeSignIn is the end of every sign-in on the base domain once
 // each factor asked for was right: the session is the person's, the
 // browser is remembered for the sign-in throttle, the sign-in is audited
 // with its method, and the person goes on to the company the form named,
 // or to their landing company.
-func (h *Handlers) completeSignIn(c echo.Context, u *models.User, tenant, next, state, method string) error {
+func (h *Handlers) completeSignIn(c echo.Context, u *models.User, tenant, next, state string, method models.SessionMethod) error {
 	if err := h.establishSignIn(c, u, tenant, method); err != nil {
 		return err
 	}
@@ -177,10 +170,10 @@ func (h *Handlers) completeSignIn(c echo.Context, u *models.User, tenant, next, 
 }
 
 // establishSignIn is completeSignIn up to where the person goes next.
-func (h *Handlers) establishSignIn(c echo.Context, u *models.User, tenant, method string) error {
+func (h *Handlers) establishSignIn(c echo.Context, u *models.User, tenant string, method models.SessionMethod) error {
 	h.log.Info("signed in", "user", u.ID, "method", method, "ip", c.RealIP())
 	devices := h.knownDevices(c)
-	if err := h.signIn(c, u); err != nil {
+	if err := h.signInWith(c, u, method); err != nil {
 		return err
 	}
 	h.rememberDevice(c, u.Email, devices)
@@ -577,7 +570,7 @@ func (h *Handlers) auditSignInFailed(c echo.Context, subdomain, email string) er
 // auditSignIn records a successful sign-in on the company the person lands
 // in: the one the form named if they are a member, else their landing
 // company. Someone with no company yet has nowhere to record it.
-func (h *Handlers) auditSignIn(c echo.Context, subdomain string, u *models.User, method string) error {
+func (h *Handlers) auditSignIn(c echo.Context, subdomain string, u *models.User, method models.SessionMethod) error {
 	h.actAs(c, u)
 	ctx := c.Request().Context()
 	var t *models.Tenant
@@ -607,7 +600,7 @@ func (h *Handlers) auditSignIn(c echo.Context, subdomain string, u *models.User,
 		return nil
 	}
 	return h.store.Within(ctx, models.Scope{TenantID: t.ID, UserID: u.ID}, func(ctx context.Context, tx *models.Store) error {
-		return tx.Audit(ctx, t.ID, models.AuditSignIn, models.AuditTarget{Type: "user", ID: u.ID, Label: u.Email}, nil, map[string]any{"method": method})
+		return tx.Audit(ctx, t.ID, models.AuditSignIn, models.AuditTarget{Type: "user", ID: u.ID, Label: u.Email}, nil, map[string]any{"method": method.Label()})
 	})
 }
 

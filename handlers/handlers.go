@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -28,8 +29,10 @@ type Handlers struct {
 	secrets *config.Secrets
 	cookies *sessions.CookieStore
 	devices devicecookie.Signer
-	sealer  *sealbox.Box      // seals single sign-on client secrets at rest
-	dns     *dnsproof.Checker // looks up the TXT records that prove a company's email domain
+	sealer  *sealbox.Box // seals single sign-on client secrets at rest
+	// relyingParty runs passkeys' ceremonies (passkey_handlers.go).
+	relyingParty *webauthn.WebAuthn
+	dns          *dnsproof.Checker // looks up the TXT records that prove a company's email domain
 	// APIKeys computes the keyed hash an API key is stored and found by.
 	APIKeys apikey.Hasher
 	// apiRate limits each API key's calls, in this process (rateLimiter).
@@ -54,6 +57,7 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 		cookies:      newCookieStore(cfg, secrets),
 		devices:      devicecookie.NewSigner(secrets.Device),
 		sealer:       mustSealBox(secrets.SSOClientSecret),
+		relyingParty: mustRelyingParty(cfg),
 		dns:          dnsproof.NewChecker(cfg.DNSResolver, dnsCheckTimeout),
 		APIKeys:      apikey.NewHasher(secrets.APIKeyHash),
 		apiRate:      newRateLimiter(defaultAPIRateLimit),
@@ -118,6 +122,20 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.accountRoute(site, http.MethodPost, views.AccountRecoveryCodesPath, h.newRecoveryCodesPage)
 	h.publicRoute(site, http.MethodGet, views.LoginTwoFactorPath, h.secondFactorForm)
 	h.publicRoute(site, http.MethodPost, views.LoginTwoFactorPath, h.verifySecondFactor)
+	h.publicRoute(site, http.MethodPost, views.LoginTwoFactorPath+"/passkey/begin", h.beginSecondFactorPasskey)
+	h.publicRoute(site, http.MethodPost, views.LoginTwoFactorPath+"/passkey", h.verifySecondFactorPasskey)
+	// Passkeys (passkey_handlers.go): the account's own, signing in with
+	// one on the base domain, and confirming it is you with one.
+	h.accountRoute(site, http.MethodGet, views.AccountPasskeysPath, h.passkeysPage)
+	h.accountRoute(site, http.MethodGet, views.AccountPasskeysPath+"/new", h.newPasskeyForm)
+	h.accountRoute(site, http.MethodPost, views.AccountPasskeysPath+"/new/begin", h.beginAddPasskey)
+	h.accountRoute(site, http.MethodPost, views.AccountPasskeysPath+"/new", h.addPasskey)
+	h.accountRoute(site, http.MethodPost, views.AccountPasskeysPath+"/:id/rename", h.renamePasskey)
+	h.accountRoute(site, http.MethodPost, views.AccountPasskeysPath+"/:id/remove", h.removePasskey)
+	h.accountRoute(site, http.MethodPost, views.AccountConfirmPath+"/passkey/begin", h.beginConfirmWithPasskey)
+	h.accountRoute(site, http.MethodPost, views.AccountConfirmPath+"/passkey", h.confirmWithPasskey)
+	h.publicRoute(site, http.MethodPost, "/login/passkey/begin", h.beginPasskeySignIn)
+	h.publicRoute(site, http.MethodPost, "/login/passkey", h.passkeySignIn)
 	h.accountRoute(site, http.MethodPost, "/companies/:id/leave", h.leaveCompany)
 	h.accountRoute(site, http.MethodPost, "/companies/:id/acknowledge", h.acknowledgeAddition)
 

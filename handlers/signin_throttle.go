@@ -86,8 +86,14 @@ func (h *Handlers) beginSignIn(c echo.Context, email string, devices []devicecoo
 func (h *Handlers) beginUnknownAttempt(c echo.Context, email string) (*models.Attempt, error) {
 	return h.store.BeginAttempt(c.Request().Context(), []models.AttemptCounter{
 		{Subject: h.accountSubject(email), Throttle: accountThrottle},
-		{Subject: "address:" + cut(clientNetwork(c.RealIP()), maxAddressLen), Throttle: addressThrottle},
+		h.addressCounter(c),
 	}, h.now())
+}
+
+// addressCounter is the client address's counter, which every sign-in
+// attempt from it is charged to (a passkey's alone, naming no account).
+func (h *Handlers) addressCounter(c echo.Context) models.AttemptCounter {
+	return models.AttemptCounter{Subject: "address:" + cut(clientNetwork(c.RealIP()), maxAddressLen), Throttle: addressThrottle}
 }
 
 // beginPasswordCheck counts a signed-in person's attempt to prove their

@@ -113,29 +113,51 @@ func (h *Handlers) signInAgain(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, h.loginURL(tenant, next))
 }
 
-// pendingFactors reads the pending person and their authenticator app
-// (nil when they have none) in their own scope: the request has no user
-// yet, and the password checked a moment ago is the reason the database
-// cannot know. A person no longer active, or whose sessions were ended
-// since (a new password), is ErrNotFound.
-func (h *Handlers) pendingFactors(c echo.Context, p pendingSignIn) (*models.User, *models.TOTP, error) {
-	var u *models.User
-	var app *models.TOTP
+// pendingFactors reads the pending person and their second factors — the
+// authenticator app (nil when they have none) and whether they have a
+// passkey — in their own scope: the request has no user yet, and the
+// password checked a moment ago is the reason the database cannot know. A
+// person no longer active, or whose sessions were ended since (a new
+// password), is ErrNotFound.
+func (h *Handlers) pendingFactors(c echo.Context, p pendingSignIn) (pendingPerson, error) {
+	var who pendingPerson
 	err := h.store.Within(c.Request().Context(), models.Scope{UserID: p.userID}, func(ctx context.Context, tx *models.Store) error {
 		var err error
-		if u, err = tx.UserByID(ctx, p.userID); err != nil {
+		if who.user, err = tx.UserByID(ctx, p.userID); err != nil {
 			return err
 		}
-		if u.SessionVersion != p.version || u.Status != models.UserActive || !u.TwoFactorEnabled {
+		if who.user.SessionVersion != p.version || who.user.Status != models.UserActive || !who.user.TwoFactorEnabled {
 			return models.ErrNotFound
 		}
-		app, err = tx.TOTPOf(ctx, p.userID)
-		if errors.Is(err, models.ErrNotFound) || err == nil && !app.Confirmed() {
-			app, err = nil, nil
+		status, err := tx.TwoFactorStatusOf(ctx, p.userID)
+		if err != nil {
+			return err
+		}
+		who.hasPasskey = status.Passkeys > 0
+		who.app, err = tx.TOTPOf(ctx, p.userID)
+		if errors.Is(err, models.ErrNotFound) || err == nil && !who.app.Confirmed() {
+			who.app, err = nil, nil
 		}
 		return err
 	})
-	return u, app, err
+	return who, err
+}
+
+// pendingPerson is who a pending sign-in is for, with their second factors.
+type pendingPerson struct {
+	user       *models.User
+	app        *models.TOTP // nil: no authenticator app
+	hasPasskey bool
+}
+
+// secondFactorForm is the step's form for them: the authenticator's code
+// unless they have none (then a passkey, or else a recovery code), or a
+// recovery code when asked for.
+func (who pendingPerson) secondFactorForm(recovery bool) pages.SecondFactorForm {
+	return pages.SecondFactorForm{
+		Email: who.user.Email, HasApp: who.app != nil, HasPasskey: who.hasPasskey,
+		Recovery: recovery || who.app == nil && !who.hasPasskey, Errors: map[string]string{},
+	}
 }
 
 // secondFactorForm is the sign-in's second step.
@@ -150,15 +172,14 @@ func (h *Handlers) secondFactorForm(c echo.Context) error {
 	if !ok {
 		return h.signInAgain(c)
 	}
-	u, app, err := h.pendingFactors(c, p)
+	who, err := h.pendingFactors(c, p)
 	if errors.Is(err, models.ErrNotFound) {
 		return h.signInAgain(c)
 	}
 	if err != nil {
 		return err
 	}
-	form := pages.SecondFactorForm{Email: u.Email, HasApp: app != nil, Recovery: app == nil || c.QueryParam("recovery") != ""}
-	return h.renderSecondFactor(c, http.StatusOK, form)
+	return h.renderSecondFactor(c, http.StatusOK, who.secondFactorForm(c.QueryParam("recovery") != ""))
 }
 
 func (h *Handlers) renderSecondFactor(c echo.Context, status int, f pages.SecondFactorForm) error {
@@ -182,15 +203,16 @@ func (h *Handlers) verifySecondFactor(c echo.Context) error {
 	if !ok {
 		return h.signInAgain(c)
 	}
-	u, app, err := h.pendingFactors(c, p)
+	who, err := h.pendingFactors(c, p)
 	if errors.Is(err, models.ErrNotFound) {
 		return h.signInAgain(c)
 	}
 	if err != nil {
 		return err
 	}
+	u, app := who.user, who.app
 	recovery := c.FormValue("method") == "recovery" || app == nil
-	form := pages.SecondFactorForm{Email: u.Email, HasApp: app != nil, Recovery: recovery, Errors: map[string]string{}}
+	form := who.secondFactorForm(recovery)
 	field, typed := "code", models.NormalizeTOTPCode(c.FormValue("code"))
 	if recovery {
 		field, typed = "recovery_code", normalizeRecoveryCode(c.FormValue("recovery_code"))
@@ -238,9 +260,9 @@ func (h *Handlers) verifySecondFactor(c echo.Context) error {
 		return err
 	}
 	if !recovery {
-		return h.completeSignIn(c, u, p.tenant, p.next, p.state, signInPasswordTOTP)
+		return h.completeSignIn(c, u, p.tenant, p.next, p.state, models.SessionByPasswordAuthenticator)
 	}
-	if err := h.establishSignIn(c, u, p.tenant, signInPasswordRecovery); err != nil {
+	if err := h.establishSignIn(c, u, p.tenant, models.SessionByPasswordRecoveryCode); err != nil {
 		return err
 	}
 	if err := h.recordAccountChange(c, u, models.AccountRecoveryCodeUsed, codesLeftInWords(left)); err != nil {
@@ -610,4 +632,75 @@ func mayPassWithoutTwoFactor(path string) bool {
 		}
 	}
 	return path == views.AccountConfirmPath || path == "/logout" || strings.HasPrefix(path, "/auth/")
+}
+
+// beginSecondFactorPasskey gives the options for the pending person to
+// prove their second factor with one of their own passkeys.
+func (h *Handlers) beginSecondFactorPasskey(c echo.Context) error {
+	if stateOf(c).tenant != nil {
+		return errNotFound
+	}
+	p, ok := h.pendingSignIn(c)
+	if !ok {
+		return writeJSON(c, http.StatusUnprocessableEntity, passkeyProblem{Error: "Your sign-in timed out. Sign in again.", Redirect: h.loginURL("", "")})
+	}
+	options, err := h.beginPasskeyAssertion(c, p.userID)
+	if errors.Is(err, errNoPasskeys) {
+		return writeJSON(c, http.StatusUnprocessableEntity, passkeyProblem{Error: "You have no passkey. Use your authenticator app or a recovery code."})
+	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, options)
+}
+
+// verifySecondFactorPasskey completes a sign-in whose second factor is
+// one of the person's passkeys. Attempts count on the same counter as
+// the codes.
+func (h *Handlers) verifySecondFactorPasskey(c echo.Context) error {
+	rs := stateOf(c)
+	if rs.tenant != nil {
+		return errNotFound
+	}
+	if rs.user != nil {
+		return c.Redirect(http.StatusSeeOther, "/")
+	}
+	p, ok := h.pendingSignIn(c)
+	if !ok {
+		return h.signInAgain(c)
+	}
+	who, err := h.pendingFactors(c, p)
+	if errors.Is(err, models.ErrNotFound) {
+		return h.signInAgain(c)
+	}
+	if err != nil {
+		return err
+	}
+	form := who.secondFactorForm(false)
+	answer := c.FormValue("credential")
+	if answer == "" {
+		h.takeCeremony(c, ceremonyAssert)
+		form.Error = unsupportedBrowser
+		return h.renderSecondFactor(c, http.StatusUnprocessableEntity, form)
+	}
+	attempt, err := h.store.BeginAttempt(c.Request().Context(), []models.AttemptCounter{
+		{Subject: "second-factor:" + strconv.FormatInt(who.user.ID, 10), Throttle: secondFactorThrottle},
+	}, h.now())
+	if err != nil {
+		return err
+	}
+	if attempt.Refused() {
+		h.takeCeremony(c, ceremonyAssert)
+		form.Error = "Too many attempts. " + h.retryLater(c, attempt)
+		return h.renderSecondFactor(c, http.StatusTooManyRequests, form)
+	}
+	if _, err := h.verifyPasskeyAssertion(c, who.user.ID, answer); err != nil {
+		h.log.Info("second factor refused: passkey", "user", who.user.ID, "ip", c.RealIP(), "reason", passkeyReason(err))
+		form.Error = "That passkey did not sign you in. Try again, or use another way."
+		return h.renderSecondFactor(c, http.StatusUnauthorized, form)
+	}
+	if err := h.store.AttemptSucceeded(c.Request().Context(), attempt); err != nil {
+		return err
+	}
+	return h.completeSignIn(c, who.user, p.tenant, p.next, p.state, models.SessionByPasswordPasskey)
 }

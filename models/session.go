@@ -45,19 +45,30 @@ const ipMaxBytes = 45
 // SessionMethod is how a browser signed in.
 type SessionMethod string
 
-// The sign-in methods.
+// The sign-in methods: what the person proved, and with what.
 const (
-	SessionByPassword SessionMethod = "password"
-	SessionBySSO      SessionMethod = "sso"
+	SessionByPassword              SessionMethod = "password"
+	SessionByPasswordAuthenticator SessionMethod = "password_totp"
+	SessionByPasswordRecoveryCode  SessionMethod = "password_recovery_code"
+	SessionByPasswordPasskey       SessionMethod = "password_passkey"
+	SessionByPasskey               SessionMethod = "passkey"
+	SessionBySSO                   SessionMethod = "sso"
 )
+
+// sessionMethodLabels name each method in a sentence ("Signed in with …").
+var sessionMethodLabels = map[SessionMethod]string{
+	SessionByPassword:              "password",
+	SessionByPasswordAuthenticator: "password and authenticator app",
+	SessionByPasswordRecoveryCode:  "password and recovery code",
+	SessionByPasswordPasskey:       "password and passkey",
+	SessionByPasskey:               "passkey",
+	SessionBySSO:                   "single sign-on",
+}
 
 // Label names the method in a sentence ("Signed in with …").
 func (m SessionMethod) Label() string {
-	switch m {
-	case SessionByPassword:
-		return "password"
-	case SessionBySSO:
-		return "single sign-on"
+	if label, ok := sessionMethodLabels[m]; ok {
+		return label
 	}
 	return string(m)
 }

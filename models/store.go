@@ -176,7 +176,7 @@ func (s *Store) inSubtree(ctx context.Context, rootID, tenantID int64) (TreePath
 
 // uniqueIndexes maps each unique constraint to how SQLite names it in its
 // error message: by index name for expression indexes, by columns otherwise.
-var uniqueIndexes = map[string]string{
+var uniqueIndexes = map[string]string{ //nolint:gosec // G101: constraint names ("credential_id"), not credentials
 	"users_email_key":                                     "index 'users_email_key'",
 	"templates_tenant_name_key":                           "index 'templates_tenant_name_key'",
 	"tenants_subdomain_key":                               "index 'tenants_subdomain_key'",
@@ -188,6 +188,7 @@ var uniqueIndexes = map[string]string{
 	"devices_tenant_identifier_key":                       "index 'devices_tenant_identifier_key'",
 	"orders_tenant_reference_key":                         "index 'orders_tenant_reference_key'",
 	"api_idempotency_keys_api_key_id_idempotency_key_key": "api_idempotency_keys.api_key_id, api_idempotency_keys.idempotency_key",
+	"user_passkeys_credential_id_key":                     "user_passkeys.credential_id",
 	// A partial index on a column: SQLite names the column.
 	"production_access_requests_one_pending": "production_access_requests.tenant_id",
 }
