@@ -92,8 +92,13 @@ func (h *Handlers) saveTimeZone(c echo.Context) error {
 }
 
 // requestEmailChange records a change of email and sends the link to the
-// new address and a notice to the old one.
+// new address and a notice to the old one. The email is where password
+// resets go, so a browser must have confirmed it is the person recently
+// (as for a new passkey): a session left open cannot move the account.
 func (h *Handlers) requestEmailChange(c echo.Context) error {
+	if !h.recentlyConfirmed(c) {
+		return h.askToConfirm(c, profilePath)
+	}
 	u := stateOf(c).user
 	newEmail := models.NormalizeEmail(c.FormValue("email"))
 	token, hash := models.NewResetToken()

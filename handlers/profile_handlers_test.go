@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"canopy/internal/demo"
 	"canopy/models"
 	"canopy/views"
 )
@@ -221,5 +222,36 @@ func TestProfileLeavesACompany(t *testing.T) {
 	wantBody(t, after, "You left Globex")
 	if strings.Contains(after.body, `action="`+leave+`"`) {
 		t.Fatal("Globex is still listed")
+	}
+}
+
+// TestProfileEmailChangeAsksToConfirmItIsYou: changing the email decides
+// where password resets go, so a browser signed in long ago (a session
+// left open, a stolen cookie) must prove it is the person first, as
+// adding a passkey or a second factor does; otherwise it could send the
+// account's resets to an address of its own and take the account over.
+func TestProfileEmailChangeAsksToConfirmItIsYou(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	b := a.browser()
+	b.signIn("dave@acme.test", "acme")
+	a.clock.advance(11 * time.Minute)
+
+	r := b.profileSubmit(base, "/email", url.Values{"email": {"mallory@evil.example"}})
+	wantStatus(t, r, http.StatusSeeOther)
+	if r.location != "/account/confirm?next=%2Faccount%2Fprofile" {
+		t.Fatalf("an email change without a recent confirmation went to %q", r.location)
+	}
+	if links := a.emailConfirmLinks("mallory@evil.example"); len(links) != 0 {
+		t.Fatalf("a link went to the new address without a confirmation: %v", links)
+	}
+
+	r = b.submit(base+r.location, base+"/account/confirm", url.Values{"password": {demo.Password}, "next": {"/account/profile"}})
+	if r.location != "/account/profile" {
+		t.Fatalf("confirmed, then sent to %q", r.location)
+	}
+	wantStatus(t, b.profileSubmit(base, "/email", url.Values{"email": {"dave.new@example.org"}}), http.StatusSeeOther)
+	if links := a.emailConfirmLinks("dave.new@example.org"); len(links) != 1 {
+		t.Fatalf("%d links to the new address after confirming", len(links))
 	}
 }

@@ -468,6 +468,9 @@ func (h *Handlers) signInWithIdentity(c echo.Context, target *models.Tenant, inF
 				"This account cannot be linked here",
 				who.Email+" already has a Canopy account, which signs in another way. Ask "+target.Name+"'s administrator: their domain needs a DNS record before single sign-on can take over existing accounts."))
 		}
+		if existing.TwoFactorEnabled {
+			return h.refuseLinkWithSecondFactor(c, target, who.Email)
+		}
 		return h.askToLink(c, target, attempt, who, existing)
 	}
 	return h.completeSSO(c, target, inForce, attempt, who, existing.ID, false)
@@ -559,7 +562,20 @@ func (h *Handlers) linkAccount(c echo.Context) error {
 	}
 	delete(rs.session.Values, keySSOLink)
 	rs.dirty = true
+	if u.TwoFactorEnabled { // turned on since the form was shown
+		return h.refuseLinkWithSecondFactor(c, target, pending.Identity.Email)
+	}
 	return h.completeSSO(c, target, inForce, &pending.Attempt, &pending.Identity, u.ID, false)
+}
+
+// refuseLinkWithSecondFactor refuses to link an identity of a domain only
+// approved to an account with two-factor sign-in: its password, the only
+// proof asked there, is not enough for such an account on its own, and a
+// single sign-on session is never asked for a second factor.
+func (h *Handlers) refuseLinkWithSecondFactor(c echo.Context, target *models.Tenant, email string) error {
+	return h.failSSO(c, target, email, "existing account with two-factor sign-in, domain not proven by DNS", h.ssoFailure(target, http.StatusForbidden,
+		"This account cannot be linked here",
+		email+" already has a Canopy account with two-factor sign-in. Sign in with your password and second factor instead, or ask "+target.Name+"'s administrator: their domain needs a DNS record before single sign-on can take over existing accounts."))
 }
 
 // completeSSO links the identity to the account, makes them a member of

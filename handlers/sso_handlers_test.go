@@ -576,3 +576,32 @@ func TestSSODoesNotBringBackARemovedMember(t *testing.T) {
 	}
 	wantStatus(t, a.browser().ssoSignIn("acme", idp, nora), http.StatusOK)
 }
+
+// TestSSOLinkDoesNotSkipTheAccountsSecondFactor: linking an identity of a
+// domain only approved (not proven by DNS) takes the account's password
+// because the identity provider's word alone does not speak for the
+// account. For an account with two-factor sign-in the password alone is
+// not the account's proof either: whoever holds the password and an
+// identity claiming the address (a company's Admin can point its single
+// sign-on at a provider of their own) must not get a session without the
+// second factor, from which "Confirm it's you" would pass for ten minutes.
+func TestSSOLinkDoesNotSkipTheAccountsSecondFactor(t *testing.T) {
+	t.Parallel()
+	a, idp := newSSOApp(t)
+	owner := a.browser()
+	owner.signIn("alice@acme.test", "acme")
+	owner.turnOnTOTP(base)
+	if !a.user("alice@acme.test").TwoFactorEnabled {
+		t.Fatal("two-factor is not on")
+	}
+
+	attacker := a.browser()
+	ask := attacker.ssoSignIn("acme", idp, devidp.Person{Subject: "evil-alice", Email: "alice@acme.test", EmailVerified: true})
+	if token := csrfField.FindStringSubmatch(ask.body); ask.status == http.StatusOK && token != nil && strings.Contains(ask.body, "Confirm it") {
+		attacker.follow(attacker.post(tenantURL("acme", "/auth/sso/link"), url.Values{"password": {demo.Password}, "_csrf": {token[1]}}))
+	}
+	wantSignedIn(t, attacker, "acme", false)
+	if _, err := a.store.IdentityUser(context.Background(), idp.Issuer(), "evil-alice"); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("the identity was linked to the account: %v", err)
+	}
+}
