@@ -89,14 +89,8 @@ func (h *Handlers) login(c echo.Context) error {
 	if rs.tenant != nil {
 		return errNotFound
 	}
-	form := pages.LoginForm{
-		Email:  models.NormalizeEmail(c.FormValue("email")),
-		Tenant: models.NormalizeSubdomain(c.FormValue("tenant")),
-		Next:   safeNext(c.FormValue("next")),
-		State:  cleanState(c.FormValue("state")),
-		Errors: map[string]string{},
-	}
-	form.TenantName = h.tenantName(c, form.Tenant)
+	form := h.postedSignInForm(c)
+	form.Email = models.NormalizeEmail(c.FormValue("email"))
 	inForce, target, err := h.offerSSO(c, &form)
 	if err != nil {
 		return err
@@ -187,6 +181,19 @@ func (h *Handlers) continueSignIn(c echo.Context, tenant, next, state string) er
 		return h.enterCompany(c, tenant, next, state)
 	}
 	return h.sendToLandingCompany(c)
+}
+
+// postedSignInForm reads what every sign-in form carries along: the
+// company it was for, where to go next, and the hand-off's state.
+func (h *Handlers) postedSignInForm(c echo.Context) pages.LoginForm {
+	form := pages.LoginForm{
+		Tenant: models.NormalizeSubdomain(c.FormValue("tenant")),
+		Next:   safeNext(c.FormValue("next")),
+		State:  cleanState(c.FormValue("state")),
+		Errors: map[string]string{},
+	}
+	form.TenantName = h.tenantName(c, form.Tenant)
+	return form
 }
 
 // isOwnerEmail tells whether email is the address of the tenant's owner.

@@ -414,13 +414,7 @@ func (h *Handlers) passkeySignIn(c echo.Context) error {
 	if rs.tenant != nil {
 		return errNotFound
 	}
-	form := pages.LoginForm{
-		Tenant: models.NormalizeSubdomain(c.FormValue("tenant")),
-		Next:   safeNext(c.FormValue("next")),
-		State:  cleanState(c.FormValue("state")),
-		Errors: map[string]string{},
-	}
-	form.TenantName = h.tenantName(c, form.Tenant)
+	form := h.postedSignInForm(c)
 	inForce, target, err := h.offerSSO(c, &form)
 	if err != nil {
 		return err

@@ -160,23 +160,33 @@ func (who pendingPerson) secondFactorForm(recovery bool) pages.SecondFactorForm 
 	}
 }
 
-// secondFactorForm is the sign-in's second step.
-func (h *Handlers) secondFactorForm(c echo.Context) error {
-	if stateOf(c).tenant != nil {
-		return errNotFound
+// pendingStep finds the sign-in waiting for its second step, and its
+// person. answered: the request has had its answer already — off the base
+// domain a 404, someone signed in sent home, nothing waiting (or no longer
+// valid) sent to sign in again.
+func (h *Handlers) pendingStep(c echo.Context) (p pendingSignIn, who pendingPerson, answered bool, err error) {
+	rs := stateOf(c)
+	if rs.tenant != nil {
+		return p, who, true, errNotFound
 	}
-	if stateOf(c).user != nil {
-		return c.Redirect(http.StatusSeeOther, "/")
+	if rs.user != nil {
+		return p, who, true, c.Redirect(http.StatusSeeOther, "/")
 	}
 	p, ok := h.pendingSignIn(c)
 	if !ok {
-		return h.signInAgain(c)
+		return p, who, true, h.signInAgain(c)
 	}
-	who, err := h.pendingFactors(c, p)
+	who, err = h.pendingFactors(c, p)
 	if errors.Is(err, models.ErrNotFound) {
-		return h.signInAgain(c)
+		return p, who, true, h.signInAgain(c)
 	}
-	if err != nil {
+	return p, who, err != nil, err
+}
+
+// secondFactorForm is the sign-in's second step.
+func (h *Handlers) secondFactorForm(c echo.Context) error {
+	_, who, answered, err := h.pendingStep(c)
+	if answered || err != nil {
 		return err
 	}
 	return h.renderSecondFactor(c, http.StatusOK, who.secondFactorForm(c.QueryParam("recovery") != ""))
@@ -192,22 +202,8 @@ func (h *Handlers) renderSecondFactor(c echo.Context, status int, f pages.Second
 // once (models.UseTOTPCode), a recovery code too, and its use is kept in
 // the account's record and mailed.
 func (h *Handlers) verifySecondFactor(c echo.Context) error {
-	rs := stateOf(c)
-	if rs.tenant != nil {
-		return errNotFound
-	}
-	if rs.user != nil {
-		return c.Redirect(http.StatusSeeOther, "/")
-	}
-	p, ok := h.pendingSignIn(c)
-	if !ok {
-		return h.signInAgain(c)
-	}
-	who, err := h.pendingFactors(c, p)
-	if errors.Is(err, models.ErrNotFound) {
-		return h.signInAgain(c)
-	}
-	if err != nil {
+	p, who, answered, err := h.pendingStep(c)
+	if answered || err != nil {
 		return err
 	}
 	u, app := who.user, who.app
@@ -658,22 +654,8 @@ func (h *Handlers) beginSecondFactorPasskey(c echo.Context) error {
 // one of the person's passkeys. Attempts count on the same counter as
 // the codes.
 func (h *Handlers) verifySecondFactorPasskey(c echo.Context) error {
-	rs := stateOf(c)
-	if rs.tenant != nil {
-		return errNotFound
-	}
-	if rs.user != nil {
-		return c.Redirect(http.StatusSeeOther, "/")
-	}
-	p, ok := h.pendingSignIn(c)
-	if !ok {
-		return h.signInAgain(c)
-	}
-	who, err := h.pendingFactors(c, p)
-	if errors.Is(err, models.ErrNotFound) {
-		return h.signInAgain(c)
-	}
-	if err != nil {
+	p, who, answered, err := h.pendingStep(c)
+	if answered || err != nil {
 		return err
 	}
 	form := who.secondFactorForm(false)
