@@ -25,10 +25,7 @@ func (h *Handlers) accountSessions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d := pages.SessionsData{Sessions: list, CurrentID: h.sessionRecordID(c), BackHref: "/", BackLabel: "Home"}
-	if rs.tenant == nil {
-		d.BackLabel = "My companies"
-	}
+	d := pages.SessionsData{Sessions: list, CurrentID: h.sessionRecordID(c)}
 	return h.render(c, http.StatusOK, pages.Sessions(h.shell(c, "Sessions", ""), d))
 }
 

@@ -45,11 +45,8 @@ func (h *Handlers) renderProfile(c echo.Context, status int, d pages.ProfileData
 	if d.Companies, err = h.store.ProfileCompanies(ctx, rs.user.ID, models.ParsePage("", models.CompanyPageSize)); err != nil {
 		return err
 	}
-	d.BackHref, d.BackLabel = "/", "Home"
 	if rs.tenant != nil {
 		d.CompanyZone, d.CurrentID = rs.tenant.Timezone, rs.tenant.ID
-	} else {
-		d.BackLabel = "My companies"
 	}
 	return h.render(c, status, pages.Profile(h.shell(c, "Profile", ""), d))
 }
