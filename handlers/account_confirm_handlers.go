@@ -49,6 +49,10 @@ func (h *Handlers) askToConfirm(c echo.Context, next string) error {
 	return c.Redirect(http.StatusSeeOther, views.AccountConfirmPath+"?"+url.Values{"next": {safeNext(next)}}.Encode())
 }
 
+// confirmedMessage tells the person, back on the page they were using,
+// that they can now make the change they started.
+const confirmedMessage = "Thank you. You can make the change now; you will not be asked again for a few minutes."
+
 // confirmNext is where a confirmation returns to: an account page of this
 // host, or the profile.
 func confirmNext(next string) string {
@@ -101,6 +105,7 @@ func (h *Handlers) confirm(c echo.Context) error {
 		return err
 	}
 	h.noteConfirmed(c)
+	h.flash(c, "success", confirmedMessage)
 	return c.Redirect(http.StatusSeeOther, form.Next)
 }
 
@@ -160,7 +165,7 @@ sign out of every other browser:
 Your account's activity: %s
 `, u.Name(), u.Email, what, views.FormatTime(h.now(), time.UTC), orUnknownAddress(ip),
 		h.cfg.BaseLink("/login/forgot", nil), h.cfg.BaseLink(views.AccountActivityPath, nil))
-	return models.NewEmail{To: u.Email, Subject: "Canopy: " + what, Body: body}
+	return models.NewEmail{To: u.Email, Subject: "Canopy: " + action.Label(), Body: body}
 }
 
 func orUnknownAddress(ip string) string {

@@ -25,7 +25,7 @@ func (h *Handlers) accountSessions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d := pages.SessionsData{Sessions: list, CurrentID: h.sessionRecordID(c)}
+	d := pages.SessionsData{Sessions: thisBrowserFirst(list, h.sessionRecordID(c)), CurrentID: h.sessionRecordID(c)}
 	return h.render(c, http.StatusOK, pages.Sessions(h.shell(c, "Sessions", ""), d))
 }
 
@@ -46,6 +46,11 @@ func (h *Handlers) endSession(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, h.cfg.BaseLink("/login", url.Values{"signed_out": {"1"}}))
 	}
 	if err := h.store.EndSession(c.Request().Context(), rs.user.ID, id); err != nil {
+		return err
+	}
+	if err := h.store.RecordAccountEvent(c.Request().Context(), models.AccountChange{
+		UserID: rs.user.ID, Action: models.AccountSessionEnded, UserAgent: c.Request().UserAgent(),
+	}); err != nil {
 		return err
 	}
 	h.log.Info("session ended", "user", rs.user.ID, "session", id)
@@ -83,4 +88,16 @@ func (h *Handlers) endThisSession(c echo.Context) error {
 	}
 	h.log.Info("signed out", "user", rs.user.ID)
 	return nil
+}
+
+// thisBrowserFirst puts the session of the browser looking at the list
+// at its top; the others stay newest activity first.
+func thisBrowserFirst(list []models.UserSession, current int64) []models.UserSession {
+	for i, sess := range list {
+		if sess.ID == current && i > 0 {
+			out := append([]models.UserSession{sess}, list[:i]...)
+			return append(out, list[i+1:]...)
+		}
+	}
+	return list
 }

@@ -49,10 +49,11 @@ func (h *Handlers) leaveCompany(c echo.Context) error {
 	h.log.Info("member left a company", "tenant", id, "user", rs.user.ID)
 	h.flash(c, "success", "You left "+left.Name+" and no longer have access to it. To come back, someone there must add or invite you again.")
 	switch {
-	case rs.tenant == nil:
-		return c.Redirect(http.StatusSeeOther, returnTo(c.FormValue("next")))
-	case rs.tenant.ID == id:
+	case rs.tenant != nil && rs.tenant.ID == id:
 		return c.Redirect(http.StatusSeeOther, "/")
+	case rs.tenant == nil || strings.HasPrefix(safeNext(c.FormValue("next")), views.AccountProfilePath):
+		// Back to the page the form was on: the base domain's, or the profile.
+		return c.Redirect(http.StatusSeeOther, returnTo(c.FormValue("next")))
 	}
 	return c.Redirect(http.StatusSeeOther, views.CompaniesPath)
 }

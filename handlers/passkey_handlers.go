@@ -326,8 +326,21 @@ func (h *Handlers) addPasskey(c echo.Context) error {
 		return err
 	}
 	h.log.Info("passkey added", "user", rs.user.ID, "passkey", key.ID)
-	if err := h.recordAccountChange(c, rs.user, models.AccountPasskeyAdded, key.Name); err != nil {
+	codes, err := h.giveFirstRecoveryCodes(c)
+	if err != nil {
 		return err
+	}
+	detail := key.Name
+	if len(codes) > 0 {
+		detail += ", with ten new recovery codes"
+	}
+	if err := h.recordAccountChange(c, rs.user, models.AccountPasskeyAdded, detail); err != nil {
+		return err
+	}
+	if len(codes) > 0 {
+		// Two-factor sign-in is on from now: the person keeps a way in
+		// should the passkey be lost.
+		return h.render(c, http.StatusOK, pages.RecoveryCodes(h.shell(c, "Two-factor sign-in is on", ""), h.recoveryCodesData(c, codes, "your passkey")))
 	}
 	h.flash(c, "success", "Passkey “"+key.Name+"” added. You can sign in with it.")
 	return c.Redirect(http.StatusSeeOther, views.AccountPasskeysPath)
@@ -627,6 +640,7 @@ func (h *Handlers) confirmWithPasskey(c echo.Context) error {
 		return err
 	}
 	h.noteConfirmed(c)
+	h.flash(c, "success", confirmedMessage)
 	return c.Redirect(http.StatusSeeOther, form.Next)
 }
 

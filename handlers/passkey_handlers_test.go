@@ -190,6 +190,19 @@ func (b *browser) addPasskey(host, name string, synced bool) (*softKey, response
 	return k, b.submit(page, host+"/account/passkeys/new", url.Values{"credential": {answer}, "name": {name}})
 }
 
+// wantPasskeyAdded: the passkey was added — the list again, or, for a
+// person's first second factor, their new recovery codes.
+func wantPasskeyAdded(t *testing.T, r response) {
+	t.Helper()
+	if r.status == http.StatusSeeOther && r.location == "/account/passkeys" {
+		return
+	}
+	if r.status == http.StatusOK && strings.Contains(r.body, "Two-factor sign-in is on") && len(recoveryCodes.FindAllString(r.body, -1)) == 10 {
+		return
+	}
+	t.Fatalf("adding a passkey: status %d, location %q", r.status, r.location)
+}
+
 // passkeySignIn signs in on the base domain's page with the key.
 func (b *browser) passkeySignIn(k *softKey, query url.Values, step uint32) response {
 	b.app.t.Helper()
@@ -245,9 +258,9 @@ func TestPasskeysAddRenameRemove(t *testing.T) {
 	handle := o.PublicKey.User.ID
 	k, answer := newSoftKey(t, o, acme, true)
 	added := b.submit(list, acme+"/account/passkeys/new", url.Values{"credential": {answer}})
-	wantStatus(t, added, http.StatusSeeOther)
-	page := b.follow(added)
-	wantBody(t, page, "Passkey “Passkey 1” added", "Synced to your other devices", "Never")
+	wantPasskeyAdded(t, added)
+	page := b.follow(b.get(list))
+	wantBody(t, page, "Passkey 1", "Synced to your other devices", "Never")
 	if !a.twoFactorOn("dave@acme.test") {
 		t.Fatal("a passkey added, yet the account has no second factor")
 	}
@@ -260,7 +273,7 @@ func TestPasskeysAddRenameRemove(t *testing.T) {
 	}
 	// Named by the person, on the base domain this time.
 	_, named := b.addPasskey(base, "  Work   laptop ", false)
-	wantStatus(t, named, http.StatusSeeOther)
+	wantPasskeyAdded(t, named)
 	wantBody(t, b.follow(named), "Passkey “Work laptop” added", "On one device or security key")
 
 	id := a.passkeyID("dave@acme.test", "Passkey 1")
@@ -293,8 +306,7 @@ func TestPasskeysAddRenameRemove(t *testing.T) {
 	}
 
 	wantBody(t, b.follow(b.get(acme+"/account/activity")), "Passkey added", "Passkey removed", "Work laptop")
-	want := []string{"Canopy: Passkey added: Passkey 1", "Canopy: Passkey added: Work laptop",
-		"Canopy: Passkey removed: Phone", "Canopy: Passkey removed: Work laptop"}
+	want := []string{"Canopy: Passkey added", "Canopy: Passkey added", "Canopy: Passkey removed", "Canopy: Passkey removed"}
 	if got := a.mailedSubjects("dave@acme.test"); strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("mailed %q, want %q", got, want)
 	}
@@ -356,7 +368,7 @@ func TestPasskeySignInLandsInTheCompany(t *testing.T) {
 	owner := a.browser()
 	owner.signIn("alice@acme.test", "acme")
 	k, r := owner.addPasskey(tenantURL("acme", ""), "Laptop", false)
-	wantStatus(t, r, http.StatusSeeOther)
+	wantPasskeyAdded(t, r)
 
 	b := a.browser()
 	wantBody(t, b.get(base+"/login"), "Sign in with a passkey", `autocomplete="username webauthn"`, "/static/js/passkeys.")
@@ -405,9 +417,9 @@ func TestPasskeySignInRefusals(t *testing.T) {
 	alice.signIn("alice@acme.test", "acme")
 	dave.signIn("dave@acme.test", "acme")
 	aliceKey, r := alice.addPasskey(base, "Laptop", false)
-	wantStatus(t, r, http.StatusSeeOther)
+	wantPasskeyAdded(t, r)
 	daveKey, r := dave.addPasskey(base, "Phone", true)
-	wantStatus(t, r, http.StatusSeeOther)
+	wantPasskeyAdded(t, r)
 
 	refused := func(t *testing.T, b *browser, r response) {
 		t.Helper()
@@ -487,9 +499,9 @@ func TestConfirmItsYouWithAPasskey(t *testing.T) {
 	alice.signIn("alice@acme.test", "acme")
 	acme := tenantURL("acme", "")
 	daveKey, r := dave.addPasskey(acme, "Phone", false)
-	wantStatus(t, r, http.StatusSeeOther)
+	wantPasskeyAdded(t, r)
 	aliceKey, r := alice.addPasskey(acme, "Laptop", false)
-	wantStatus(t, r, http.StatusSeeOther)
+	wantPasskeyAdded(t, r)
 	a.clock.advance(11 * time.Minute)
 
 	page := acme + "/account/confirm?next=%2Faccount%2Fpasskeys%2Fnew"
@@ -537,7 +549,7 @@ func TestPasskeySignInRespectsRequiredSSO(t *testing.T) {
 	dave := a.browser()
 	dave.signIn("dave@acme.test", "acme")
 	k, r := dave.addPasskey(base, "Phone", false)
-	wantStatus(t, r, http.StatusSeeOther)
+	wantPasskeyAdded(t, r)
 	acme := a.tenant("acme")
 	err := a.store.Within(context.Background(), models.Scope{TenantID: acme.ID}, func(ctx context.Context, tx *models.Store) error {
 		conn, err := tx.SSOConnectionOf(ctx, acme.ID)
@@ -570,9 +582,9 @@ func TestPasskeyAsTheSecondStep(t *testing.T) {
 	alice.signIn("alice@acme.test", "acme")
 	acme := tenantURL("acme", "")
 	daveKey, r := dave.addPasskey(acme, "Phone", false)
-	wantStatus(t, r, http.StatusSeeOther)
+	wantPasskeyAdded(t, r)
 	aliceKey, r := alice.addPasskey(acme, "Laptop", false)
-	wantStatus(t, r, http.StatusSeeOther)
+	wantPasskeyAdded(t, r)
 	dave.signOut(acme)
 
 	r = dave.signInPassword("dave@acme.test")
@@ -607,4 +619,32 @@ func TestPasskeyAsTheSecondStep(t *testing.T) {
 	if got := a.lastAuditOf("acme", "auth.signin"); !strings.Contains(got, "password and passkey") {
 		t.Fatalf("the sign-in was audited as %q, want by password and passkey", got)
 	}
+}
+
+// TestFirstPasskeyGivesRecoveryCodes: a person whose first second factor
+// is a passkey is given recovery codes with it, so that losing the
+// passkey does not lock them out: after their password, a recovery code
+// signs them in. A second passkey makes no new codes.
+func TestFirstPasskeyGivesRecoveryCodes(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	dave := a.browser()
+	dave.signIn("dave@acme.test", "acme")
+	acme := tenantURL("acme", "")
+	_, r := dave.addPasskey(acme, "Phone", false)
+	wantStatus(t, r, http.StatusOK)
+	wantBody(t, r, "Two-factor sign-in is on", "asks for your passkey after your password", "Save these recovery codes now")
+	codes := recoveryCodes.FindAllStringSubmatch(r.body, -1)
+	if len(codes) != 10 {
+		t.Fatalf("%d recovery codes shown, want 10", len(codes))
+	}
+	_, r = dave.addPasskey(acme, "Laptop", false)
+	wantStatus(t, r, http.StatusSeeOther)
+	dave.signOut(acme)
+
+	step := dave.follow(dave.signInPassword("dave@acme.test"))
+	wantBody(t, step, "Use one of your passkeys", "Use a recovery code instead")
+	r = dave.secondFactor(url.Values{"method": {"recovery"}, "recovery_code": {codes[0][1]}})
+	wantStatus(t, r, http.StatusOK)
+	wantBody(t, r, "Signed in with a recovery code", "<strong>9 recovery codes</strong> left")
 }

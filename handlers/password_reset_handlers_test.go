@@ -135,7 +135,13 @@ func TestResetPasswordOnce(t *testing.T) {
 	wantBody(t, b.follow(r), "Your password has been changed", "Sign in")
 	// Not signed in.
 	wantStatus(t, b.get(tenantURL("acme", "/orders")), http.StatusSeeOther)
-	// The other browser is signed out.
+	// The other browser is signed out, and its session is gone from the
+	// list (and from the count "Sign out everywhere else" gives).
+	var sessions int64
+	a.db.Raw("SELECT count(*) FROM user_sessions WHERE user_id = ?", a.user("dave@acme.test").ID).Scan(&sessions)
+	if sessions != 0 {
+		t.Fatalf("%d session records left after the reset, want none", sessions)
+	}
 	if r := other.get(tenantURL("acme", "/orders")); r.status != http.StatusSeeOther || !strings.Contains(r.location, "/auth/handoff/begin") {
 		t.Fatalf("the other browser got %d %q, want signed out", r.status, r.location)
 	}

@@ -113,7 +113,7 @@ func TestProfileEmailChange(t *testing.T) {
 	// The old address is told, and the change is in the account's activity.
 	var told bool
 	for _, m := range a.mails("dave@acme.test") {
-		told = told || m.Subject == "Canopy: Email address changed: dave@acme.test → dave.new@example.org"
+		told = told || m.Subject == "Canopy: Email address changed" && strings.Contains(m.BodyText, "dave@acme.test → dave.new@example.org")
 	}
 	if !told {
 		t.Fatal("the old address was not told of the change")

@@ -448,7 +448,7 @@ func (h *Handlers) confirmTwoFactor(c echo.Context) error {
 		return err
 	}
 	h.log.Info("authenticator app turned on", "user", rs.user.ID, "ip", c.RealIP())
-	return h.render(c, http.StatusOK, pages.RecoveryCodes(h.shell(c, "Two-factor sign-in is on", ""), recoveryCodesData(codes, true)))
+	return h.render(c, http.StatusOK, pages.RecoveryCodes(h.shell(c, "Two-factor sign-in is on", ""), h.recoveryCodesData(c, codes, "a code from your app")))
 }
 
 // disableTwoFactor removes the authenticator app.
@@ -499,14 +499,40 @@ func (h *Handlers) newRecoveryCodesPage(c echo.Context) error {
 	if err := h.recordAccountChange(c, rs.user, models.AccountRecoveryCodesCreated, ""); err != nil {
 		return err
 	}
-	return h.render(c, http.StatusOK, pages.RecoveryCodes(h.shell(c, "New recovery codes", ""), recoveryCodesData(codes, false)))
+	return h.render(c, http.StatusOK, pages.RecoveryCodes(h.shell(c, "New recovery codes", ""), h.recoveryCodesData(c, codes, "")))
 }
 
-func recoveryCodesData(codes []string, justOn bool) pages.RecoveryCodesData {
-	text := "Canopy recovery codes\n\nEach code signs you in once, in place of a code from your authenticator app.\n\n" +
+// recoveryCodesData shows codes just made. factor is what the second step
+// asks for now that two-factor sign-in was just turned on ("" when the
+// codes replace earlier ones). A company that sent the person to set it
+// up is where they go on to once the codes are saved.
+func (h *Handlers) recoveryCodesData(c echo.Context, codes []string, factor string) pages.RecoveryCodesData {
+	u := stateOf(c).user
+	text := "Canopy recovery codes for " + u.Email + ", made " + views.FormatTime(h.now(), time.UTC) +
+		"\n\nEach code signs you in once, in place of your authenticator app or passkey. Earlier codes no longer work.\n\n" +
 		strings.Join(codes, "\n") + "\n"
-	return pages.RecoveryCodesData{Codes: codes, JustOn: justOn,
+	next := views.AccountTwoFactorPath
+	if t := stateOf(c).tenant; t != nil && t.RequireTwoFactor {
+		next = "/"
+	}
+	return pages.RecoveryCodesData{Codes: codes, JustOn: factor != "", Factor: factor, Continue: next,
 		Download: templ.SafeURL("data:text/plain;charset=utf-8," + url.PathEscape(text))}
+}
+
+// giveFirstRecoveryCodes makes recovery codes for a person who has none —
+// their first second factor was just added — so that losing it does not
+// lock them out. It returns the codes, or none when they had some.
+func (h *Handlers) giveFirstRecoveryCodes(c echo.Context) ([]string, error) {
+	rs := stateOf(c)
+	status, err := h.store.TwoFactorStatusOf(c.Request().Context(), rs.user.ID)
+	if err != nil || status.CodesLeft > 0 {
+		return nil, err
+	}
+	codes, hashes := h.newRecoveryCodes()
+	if err := h.store.ReplaceRecoveryCodes(c.Request().Context(), rs.user.ID, hashes); err != nil {
+		return nil, err
+	}
+	return codes, nil
 }
 
 // totpBox seals authenticator secrets, with their own key.
@@ -589,9 +615,9 @@ func (h *Handlers) mustSetUpTwoFactor(rs *requestState) bool {
 }
 
 // requireTwoFactor sends a member of a company that requires two-factor
-// sign-in, who has no second factor yet, to set one up: every page but
-// the two-factor and passkey pages, "Confirm it's you", signing out and
-// the sign-in's own steps redirects there, and any other POST is refused.
+// sign-in, who has no second factor yet, to set one up: every page of the
+// company redirects there, and any of its forms is refused; their own
+// account's pages, signing out and the sign-in's steps stay open.
 // A member who signs in only through single sign-on (no password) is not
 // asked: their identity provider is responsible for their second factor.
 func (h *Handlers) requireTwoFactor(next echo.HandlerFunc) echo.HandlerFunc {
@@ -618,16 +644,12 @@ func (h *Handlers) requireTwoFactor(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // mayPassWithoutTwoFactor are the paths a member who must set up
-// two-factor sign-in can still reach: where they set it up (an
-// authenticator app or a passkey), confirm it is them, sign out, and the
+// two-factor sign-in can still reach: their own account's pages (where
+// they set it up, confirm it is them, and the rest, which the base domain
+// shows them anyway: none is the company's), signing out, and the
 // sign-in's own steps.
 func mayPassWithoutTwoFactor(path string) bool {
-	for _, p := range []string{views.AccountTwoFactorPath, views.AccountPasskeysPath} {
-		if path == p || strings.HasPrefix(path, p+"/") {
-			return true
-		}
-	}
-	return path == views.AccountConfirmPath || path == "/logout" || strings.HasPrefix(path, "/auth/")
+	return strings.HasPrefix(path, "/account/") || path == "/logout" || strings.HasPrefix(path, "/auth/")
 }
 
 // beginSecondFactorPasskey gives the options for the pending person to

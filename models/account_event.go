@@ -24,6 +24,7 @@ const (
 	AccountPasskeyRemoved       AccountAction = "passkey.removed"
 	AccountRecoveryCodesCreated AccountAction = "recovery_codes.created"
 	AccountRecoveryCodeUsed     AccountAction = "recovery_code.used"
+	AccountSessionEnded         AccountAction = "session.ended"
 	AccountSessionsEnded        AccountAction = "sessions.ended"
 )
 
@@ -39,6 +40,7 @@ var accountActionLabels = map[AccountAction]string{
 	AccountPasskeyRemoved:       "Passkey removed",
 	AccountRecoveryCodesCreated: "New recovery codes made",
 	AccountRecoveryCodeUsed:     "Recovery code used to sign in",
+	AccountSessionEnded:         "Signed out another browser",
 	AccountSessionsEnded:        "Signed out of other browsers",
 }
 

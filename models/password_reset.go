@@ -244,8 +244,13 @@ func (s *Store) ResetPassword(ctx context.Context, p PasswordReset, notice func(
 		if err := tx.EnqueueEmail(ctx, notice(changed)); err != nil {
 			return err
 		}
-		// The link named its person: their activity is theirs alone to write.
+		// The link named its person: their sessions and activity are theirs
+		// alone to end and write. The new session version already ended
+		// every session; their records go too, so none is listed or counted.
 		return tx.Within(ctx, Scope{UserID: changed.ID}, func(ctx context.Context, tx *Store) error {
+			if err := tx.endAllSessionRecords(ctx, changed.ID); err != nil {
+				return err
+			}
 			return tx.RecordAccountEvent(ctx, AccountChange{UserID: changed.ID, Action: AccountPasswordReset, UserAgent: p.UserAgent})
 		})
 	})
