@@ -177,6 +177,11 @@ func (h *Handlers) establishSignIn(c echo.Context, u *models.User, tenant string
 // continueSignIn sends a person just signed in on to the company the
 // sign-in form named, or to their landing company.
 func (h *Handlers) continueSignIn(c echo.Context, tenant, next, state string) error {
+	if tenant == "" && strings.HasPrefix(next, "/account/") {
+		// A page of the person's own on the base domain, such as the link
+		// confirming a new email, which asked them to sign in first.
+		return c.Redirect(http.StatusSeeOther, next)
+	}
 	if tenant != "" {
 		return h.enterCompany(c, tenant, next, state)
 	}

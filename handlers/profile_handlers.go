@@ -148,7 +148,8 @@ func (h *Handlers) emailConfirmForm(c echo.Context) error {
 	if rs.tenant != nil {
 		return errNotFound
 	}
-	d := pages.EmailConfirmData{Action: emailConfirmPathBase + url.PathEscape(c.Param("token")), SignIn: h.loginURL("", "")}
+	action := emailConfirmPathBase + url.PathEscape(c.Param("token"))
+	d := pages.EmailConfirmData{Action: action, SignIn: h.loginURL("", action)}
 	if rs.user == nil {
 		return h.render(c, http.StatusOK, pages.EmailConfirm(h.shell(c, "Sign in to confirm", ""), d))
 	}

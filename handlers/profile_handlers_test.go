@@ -92,9 +92,16 @@ func TestProfileEmailChange(t *testing.T) {
 		t.Fatal("changed before confirmation")
 	}
 
-	// Not signed in: asked to sign in first; nothing changes.
+	// Not signed in: asked to sign in first, then brought back to the
+	// link; nothing changes until the person confirms.
 	visitor := a.browser()
 	wantBody(t, visitor.get(links[0]), "Sign in to confirm")
+	back := visitor.submit(base+"/login?next="+url.QueryEscape(strings.TrimPrefix(links[0], base)), base+"/login",
+		url.Values{"email": {"dave@acme.test"}, "password": {demo.Password}, "next": {strings.TrimPrefix(links[0], base)}})
+	if back.status != http.StatusSeeOther || base+back.location != links[0] {
+		t.Fatalf("signed in, then sent to %d %q, want back to the link %s", back.status, back.location, links[0])
+	}
+	wantBody(t, visitor.follow(back), "Confirm your new email")
 	// Someone else, signed in: the link is not theirs.
 	carol := a.browser()
 	carol.signIn("carol@initech.test", "")

@@ -480,7 +480,7 @@ func EmailConfirm(s views.Shell, d EmailConfirmData) templ.Component {
 			}
 			ctx = templ.InitializeContext(ctx)
 			if s.User == nil {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, "<h1 class=\"auth-title\">Sign in to confirm</h1><p class=\"auth-subtitle\">To change the email of your account, sign in as it (with your current email), then open the link in the email again.</p><div class=\"auth-sso\"><a class=\"button button-primary button-block\" href=\"")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, "<h1 class=\"auth-title\">Sign in to confirm</h1><p class=\"auth-subtitle\">To change the email of your account, sign in as it (with your current email); you then come back here to confirm.</p><div class=\"auth-sso\"><a class=\"button button-primary button-block\" href=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
