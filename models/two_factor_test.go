@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -253,4 +254,25 @@ func status(t *testing.T, store *models.Store, userID int64) models.TwoFactorSta
 		t.Fatal(err)
 	}
 	return st
+}
+
+// FuzzNormalizeTOTPCode: whatever is typed, the code checked has no
+// spaces, dashes or tabs, normalizing twice changes nothing, and a code
+// typed with separators is the code without them.
+func FuzzNormalizeTOTPCode(f *testing.F) {
+	for _, seed := range []string{"123456", "123 456", " 123-456\t", "", "１２３４５６", "12\x0034"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, typed string) {
+		code := models.NormalizeTOTPCode(typed)
+		if strings.ContainsAny(code, " -\t") {
+			t.Fatalf("%q normalized to %q, which keeps a separator", typed, code)
+		}
+		if again := models.NormalizeTOTPCode(code); again != code {
+			t.Fatalf("normalizing %q again gave %q", code, again)
+		}
+		if spaced := strings.Join(strings.Split(code, ""), " "); models.NormalizeTOTPCode(spaced) != code {
+			t.Fatalf("%q with spaces normalized to %q", code, models.NormalizeTOTPCode(spaced))
+		}
+	})
 }
