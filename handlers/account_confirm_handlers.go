@@ -163,7 +163,7 @@ sign out of every other browser:
     %s
 
 Your account's activity: %s
-`, u.Name(), u.Email, what, views.FormatTime(h.now(), time.UTC), orUnknownAddress(ip),
+`, u.Name(), u.Email, what, views.FormatTime(h.now(), u.Location()), orUnknownAddress(ip),
 		h.cfg.BaseLink("/login/forgot", nil), h.cfg.BaseLink(views.AccountActivityPath, nil))
 	return models.NewEmail{To: u.Email, Subject: "Canopy: " + action.Label(), Body: body}
 }

@@ -315,6 +315,9 @@ func (h *Handlers) twoFactor(c echo.Context) error {
 		return err
 	}
 	data := pages.TwoFactorData{Status: status}
+	if data.Requiring, err = h.store.CompaniesRequiringTwoFactor(c.Request().Context(), rs.user.ID); err != nil {
+		return err
+	}
 	if h.mustSetUpTwoFactor(rs) && !status.On() {
 		data.RequiredBy = rs.tenant.Name
 	}

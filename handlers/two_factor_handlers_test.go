@@ -392,6 +392,9 @@ func TestCompanyRequiresTwoFactor(t *testing.T) {
 
 	dave.turnOnTOTP(acme)
 	wantStatus(t, dave.get(acme+"/orders"), http.StatusOK)
+	// Turning it off says where it will be asked for again.
+	wantBody(t, dave.follow(dave.get(acme+"/account/two-factor")),
+		"Acme Corp requires it: you will be asked to set it up again there before anything else.")
 	if strings.Contains(dave.follow(dave.get(acme+"/account/two-factor")).body, "requires two-factor") {
 		t.Fatal("still told to set it up")
 	}

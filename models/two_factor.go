@@ -309,3 +309,16 @@ func (s *Store) SetRequireTwoFactor(ctx context.Context, tenantID int64, on bool
 			map[string]any{"require_two_factor": t.RequireTwoFactor}, map[string]any{"require_two_factor": on})
 	})
 }
+
+// CompaniesRequiringTwoFactor names, in order, the person's companies that
+// require two-factor sign-in (at most a few), so that turning it off can
+// say where it will be asked for again.
+func (s *Store) CompaniesRequiringTwoFactor(ctx context.Context, userID int64) ([]string, error) {
+	var names []string
+	err := s.companiesOf(ctx, userID).Where("tenants.require_two_factor").
+		Order("lower(tenants.name), tenants.id").Limit(5).Pluck("tenants.name", &names).Error
+	if err != nil {
+		return nil, fmt.Errorf("list companies requiring two-factor: %w", err)
+	}
+	return names, nil
+}
