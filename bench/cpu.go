@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -22,17 +23,8 @@ type cpuSnapshot struct {
 
 func takeCPU(pid int) cpuSnapshot {
 	s := cpuSnapshot{at: time.Now()}
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-		// Fields after the parenthesised command name; utime and stime are
-		// the 14th and 15th fields of the whole line.
-		if _, rest, ok := strings.Cut(string(b), ") "); ok {
-			f := strings.Fields(rest)
-			if len(f) > 12 {
-				u, _ := strconv.ParseFloat(f[11], 64)
-				k, _ := strconv.ParseFloat(f[12], 64)
-				s.server = (u + k) / clockTicks
-			}
-		}
+	if st, err := readProcStat(pid); err == nil {
+		s.server = st.cpu
 	}
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
@@ -52,6 +44,44 @@ func takeCPU(pid int) cpuSnapshot {
 		}
 	}
 	return s
+}
+
+// procStat is what the benchmark reads from a /proc/<pid>/stat line.
+type procStat struct {
+	comm  string  // the command name, e.g. "postgres"
+	cpu   float64 // utime + stime: CPU seconds used so far, every thread included
+	start uint64  // starttime, in clock ticks after boot: with the pid, names one process
+}
+
+func readProcStat(pid int) (procStat, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return procStat{}, err
+	}
+	return parseProcStat(string(b))
+}
+
+// parseProcStat reads a /proc/<pid>/stat line (proc(5)): "pid (comm) state
+// ppid ...", utime and stime being its 14th and 15th fields and starttime
+// its 22nd. The command name may itself hold spaces and parentheses, so the
+// fields are counted from the last ")".
+func parseProcStat(line string) (procStat, error) {
+	open, closing := strings.IndexByte(line, '('), strings.LastIndexByte(line, ')')
+	if open < 0 || closing < open {
+		return procStat{}, fmt.Errorf("not a /proc stat line: %.40q", line)
+	}
+	f := strings.Fields(line[closing+1:]) // f[0] is field 3, the state
+	const utime, stime, starttime = 14 - 3, 15 - 3, 22 - 3
+	if len(f) <= starttime {
+		return procStat{}, fmt.Errorf("/proc stat line with %d fields", len(f)+2)
+	}
+	u, err1 := strconv.ParseUint(f[utime], 10, 64)
+	k, err2 := strconv.ParseUint(f[stime], 10, 64)
+	start, err3 := strconv.ParseUint(f[starttime], 10, 64)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return procStat{}, fmt.Errorf("/proc stat line: %w", err)
+	}
+	return procStat{comm: line[open+1 : closing], cpu: float64(u+k) / clockTicks, start: start}, nil
 }
 
 func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }

@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -106,6 +108,8 @@ type pagePlans struct {
 	name, request string
 	statements    []statement
 	err           string
+	wire          wireCount // what the sample sent over the wire
+	counted       bool
 }
 
 type statement struct {
@@ -127,44 +131,87 @@ func (st statement) cachedSlower() bool {
 	return err1 == nil && err2 == nil && cached > 2*custom && cached-custom > 1
 }
 
-func explainPages(ctx context.Context, env map[string]string, appURL string, scenarios []scenario) ([]pagePlans, error) {
+// explainPages runs one sample of every scenario through the handlers in
+// this process, after a first sample that warms the database pool and the
+// driver's prepared statements as the load left the server's. For each
+// scenario it counts the statements and round trips of the sample
+// (wireProxy); for each page it also captures and explains its statements.
+// The handlers' log goes to logPath; a failed sample's errors are quoted.
+func explainPages(ctx context.Context, env map[string]string, appURL, logPath string, scenarios []scenario) ([]pagePlans, map[string]wireCount, error) {
 	cfg, err := config.Parse(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	secrets, err := cfg.LoadSecrets()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	db, err := models.OpenPostgres(appURL)
+	target, err := dbAddress(appURL)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer models.Close(db)
+	proxy, err := startWireProxy(target)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer proxy.close()
+	counted, err := viaProxy(appURL, proxy.l.Addr().String())
+	if err != nil {
+		return nil, nil, err
+	}
+	store, db, closeDB, err := handlerStore(ctx, cfg, secrets, counted)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer closeDB()
 	rec := &recorder{}
 	if err := rec.listen(db); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	router := handlers.New(cfg, models.NewStore(db).WithScopeKey(secrets.DatabaseScope), secrets, slog.New(slog.DiscardHandler)).Router()
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer logFile.Close()
+	var sampleLog lockedBuffer
+	logger := slog.New(slog.NewTextHandler(io.MultiWriter(logFile, &sampleLog), nil))
+	router := handlers.New(cfg, store, secrets, logger).Router()
 
 	explainDB, err := sql.Open("pgx", appURL)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer explainDB.Close()
 
 	var out []pagePlans
+	costs := map[string]wireCount{}
 	shown := map[string]string{} // query shape → the page that showed it
 	for _, sc := range scenarios {
-		if !sc.page || len(sc.clients) == 0 {
+		if len(sc.clients) == 0 {
 			continue
 		}
 		p := pagePlans{name: sc.name, request: sc.request}
+		c := sc.clients[0].via(inProcess{router})
+		// The warm-up sample; a switch goes there and the sample comes back.
+		_ = sc.do(ctx, c)
 		rec.take()
-		if err := sc.do(ctx, sc.clients[0].via(inProcess{router})); err != nil {
+		sampleLog.reset()
+		before := proxy.counts.read()
+		if err := sc.do(ctx, c); err != nil {
 			p.err = err.Error()
+			if logged := errorLines(sampleLog.String()); logged != "" {
+				p.err += "; handler log: " + logged
+			}
 		}
-		for _, c := range rec.take() {
+		if p.err == "" {
+			costs[sc.name] = proxy.counts.read().minus(before)
+			p.wire, p.counted = costs[sc.name], true
+		}
+		statements := rec.take()
+		if !sc.page {
+			continue
+		}
+		for _, c := range statements {
 			p.statements = append(p.statements, statement{captured: c, literal: db.Explain(c.sql, c.vars...), kind: kindOf(c.sql)})
 		}
 		if err := explainAll(ctx, explainDB, db.Dialector, p.statements); err != nil {
@@ -183,7 +230,71 @@ func explainPages(ctx context.Context, env map[string]string, appURL string, sce
 		}
 		out = append(out, p)
 	}
-	return out, nil
+	return out, costs, nil
+}
+
+// handlerStore is the store `canopy serve` builds (cmd/canopy/serve.go):
+// webhooks on, a detached pool, the scope key checked; its pools connect to
+// dbURL. db is the main pool, whose statements the recorder hears.
+func handlerStore(ctx context.Context, cfg *config.Config, secrets *config.Secrets, dbURL string) (*models.Store, *gorm.DB, func(), error) {
+	db, err := models.OpenPostgres(dbURL)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	detached, err := models.OpenPostgresDetached(dbURL)
+	if err != nil {
+		_ = models.Close(db)
+		return nil, nil, nil, err
+	}
+	closeBoth := func() { _ = models.Close(detached); _ = models.Close(db) }
+	store, err := models.NewStore(db).WithScopeKey(secrets.DatabaseScope).
+		WithWebhooks(models.WebhookSettings{SecretKey: secrets.WebhookSecret, HTTPHosts: cfg.WebhookHTTPHosts})
+	if err != nil {
+		closeBoth()
+		return nil, nil, nil, err
+	}
+	store = store.WithDetachedPool(detached)
+	if err := store.CheckScopeKey(ctx); err != nil {
+		closeBoth()
+		return nil, nil, nil, err
+	}
+	return store, db, closeBoth, nil
+}
+
+// lockedBuffer is a log destination that handlers may write from several
+// goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *lockedBuffer) reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Reset()
+}
+
+// errorLines are the ERROR records of a text log, joined.
+func errorLines(log string) string {
+	var out []string
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, "level=ERROR") {
+			out = append(out, strings.TrimSpace(line))
+		}
+	}
+	return strings.Join(out, " | ")
 }
 
 func kindOf(sql string) string {
@@ -294,6 +405,9 @@ func (p pagePlans) markdown() string {
 	}
 	fmt.Fprintf(&b, "### %s\n\n%s: %d statements (%d selects, %d writes, %d set_config scopes, %d savepoints).\n\n",
 		p.name, p.request, len(p.statements), n["select"], n["write"], n["scope"], n["savepoint"])
+	if p.counted {
+		fmt.Fprintf(&b, "On the wire: %d statements (BEGIN and COMMIT included) in %d round trips.\n\n", p.wire.statements, p.wire.roundTrips)
+	}
 	if p.err != "" {
 		fmt.Fprintf(&b, "Error: `%s`\n\n", p.err)
 	}

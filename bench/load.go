@@ -259,17 +259,22 @@ func switchCompany(ctx context.Context, c *vclient) error {
 type result struct {
 	scenario
 	summary
-	maxRSS   int64  // the server's largest resident set seen during it
-	cpu      cpuUse // cores used while measuring
-	newConns int64  // database connections opened during the scenario, warm-up included
-	firstErr string // the first error, to say what went wrong
+	maxRSS int64  // the server's largest resident set seen during it
+	cpu    cpuUse // cores used while measuring
+	// CPU seconds spent by the server process and by the database's
+	// backends while measuring; pgOK is false when Postgres's could not be
+	// read (not on this machine).
+	serverCPU, pgCPU float64
+	pgOK             bool
+	newConns         int64  // database connections opened during the scenario, warm-up included
+	firstErr         string // the first error, to say what went wrong
 }
 
 // run lets every client of sc repeat its request, back to back, for warmup
 // plus duration. A sample counts when it finishes after the warm-up; one
 // still running at the end is waited for and counted in the latencies (the
 // slowest must not escape), but not in requests/s.
-func run(ctx context.Context, sc scenario, warmup, duration time.Duration, rss *rssSampler) result {
+func run(ctx context.Context, sc scenario, warmup, duration time.Duration, rss *rssSampler, pg *pgCPU) result {
 	start := time.Now()
 	measureFrom, end := start.Add(warmup), start.Add(warmup+duration)
 	var (
@@ -281,7 +286,12 @@ func run(ctx context.Context, sc scenario, warmup, duration time.Duration, rss *
 	)
 	rss.reset()
 	cpuAtStart := make(chan cpuSnapshot, 1)
-	time.AfterFunc(warmup, func() { cpuAtStart <- takeCPU(rss.srv.cmd.Process.Pid) })
+	sampling, stopSampling := context.WithCancel(ctx)
+	defer stopSampling()
+	time.AfterFunc(warmup, func() {
+		pg.begin(sampling)
+		cpuAtStart <- takeCPU(rss.srv.cmd.Process.Pid)
+	})
 	for _, c := range sc.clients {
 		wg.Add(1)
 		go func() {
@@ -321,8 +331,11 @@ func run(ctx context.Context, sc scenario, warmup, duration time.Duration, rss *
 		}()
 	}
 	wg.Wait()
-	cpu := cpuBetween(<-cpuAtStart, takeCPU(rss.srv.cmd.Process.Pid))
-	return result{scenario: sc, summary: summarize(all, completed, errs, duration), maxRSS: rss.max(), cpu: cpu, firstErr: firstErr}
+	first, last := <-cpuAtStart, takeCPU(rss.srv.cmd.Process.Pid)
+	pgSeconds, pgOK := pg.end(ctx)
+	stopSampling()
+	return result{scenario: sc, summary: summarize(all, completed, errs, duration), maxRSS: rss.max(), cpu: cpuBetween(first, last),
+		serverCPU: last.server - first.server, pgCPU: pgSeconds, pgOK: pgOK, firstErr: firstErr}
 }
 
 // rssSampler reads the server's resident memory ten times a second.

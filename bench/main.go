@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -122,7 +123,7 @@ func benchmark(ctx context.Context, o options) error {
 	for _, sc := range scenarios {
 		log("%-22s %d clients, %s warm-up + %s", sc.name, len(sc.clients), o.warmup, o.duration)
 		before := dbSessions(ctx, owner)
-		r := run(ctx, sc, o.warmup, o.duration, rss)
+		r := run(ctx, sc, o.warmup, o.duration, rss, &pgCPU{db: owner})
 		r.newConns = dbSessions(ctx, owner) - before
 		if r.firstErr != "" {
 			log("  %d errors; first: %s", r.Errors, r.firstErr)
@@ -136,16 +137,17 @@ func benchmark(ctx context.Context, o options) error {
 	_, peak, _ := srv.memory()
 
 	var plans []pagePlans
+	var costs map[string]wireCount
 	if o.explain {
-		log("EXPLAIN (ANALYZE, BUFFERS) of every query of each page, through the handlers in-process")
-		if plans, err = explainPages(ctx, srv.env, appURL, scenarios); err != nil {
+		log("statements and round trips of each scenario, and EXPLAIN (ANALYZE, BUFFERS) of every query of each page, through the handlers in-process")
+		if plans, costs, err = explainPages(ctx, srv.env, appURL, filepath.Join(dir, "explain.log"), scenarios); err != nil {
 			// The table is the point; a failed EXPLAIN pass is reported in its section.
 			log("EXPLAIN failed: %v", err)
 			plans = []pagePlans{{name: "EXPLAIN failed", err: err.Error()}}
 		}
 	}
 	rep := report{
-		machine: machine, data: data, roleNote: roleNote, opts: o, results: results, peakRSS: peak, plans: plans,
+		machine: machine, data: data, roleNote: roleNote, opts: o, results: results, peakRSS: peak, plans: plans, costs: costs,
 	}
 	table := rep.table()
 	fmt.Print("\n" + table)

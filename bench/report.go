@@ -28,6 +28,7 @@ type report struct {
 	results  []result
 	peakRSS  int64
 	plans    []pagePlans
+	costs    map[string]wireCount // statements and round trips of one sample, by scenario
 }
 
 // describeMachine is what the numbers depend on.
@@ -119,19 +120,78 @@ func (r report) verdict(res result) string {
 
 // homeShare is Home's throughput as a share of /healthz's.
 func (r report) homeShare() (float64, bool) {
-	var home, health float64
 	for _, res := range r.results {
-		switch res.name {
-		case "home":
-			home = res.RPS()
-		case "healthz":
-			health = res.RPS()
+		if res.name == "home" {
+			return r.healthzShare(res)
 		}
 	}
-	if home == 0 || health == 0 {
+	return 0, false
+}
+
+// healthzShare is res's throughput as a share of /healthz's in the same run.
+func (r report) healthzShare(res result) (float64, bool) {
+	for _, h := range r.results {
+		if h.name == "healthz" {
+			return share(res.RPS(), h.RPS())
+		}
+	}
+	return 0, false
+}
+
+// share is part / whole, when both were measured.
+func share(part, whole float64) (float64, bool) {
+	if part <= 0 || whole <= 0 {
 		return 0, false
 	}
-	return home / health, true
+	return part / whole, true
+}
+
+// fmtShare writes a share of /healthz's requests/s, e.g. "4.1% of /healthz".
+func fmtShare(s float64, ok bool) string {
+	if !ok {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f%% of /healthz", s*100)
+}
+
+// perRequestMS is CPU seconds spread over the requests that used them, in
+// milliseconds per request.
+func perRequestMS(seconds float64, requests int) (float64, bool) {
+	if requests <= 0 || seconds < 0 {
+		return 0, false
+	}
+	return seconds * 1000 / float64(requests), true
+}
+
+// fmtPerRequest writes a per-request figure with two significant decimals
+// below 10 and one above; "–" when not measured.
+func fmtPerRequest(v float64, ok bool) string {
+	switch {
+	case !ok:
+		return "–"
+	case v < 10:
+		return fmt.Sprintf("%.2f", v)
+	default:
+		return fmt.Sprintf("%.1f", v)
+	}
+}
+
+// cpuColumns are a row's CPU milliseconds per request: the server's and
+// Postgres's (every backend of the database).
+func cpuColumns(res result) (server, postgres string) {
+	server = fmtPerRequest(perRequestMS(res.serverCPU, res.Count))
+	pg, ok := perRequestMS(res.pgCPU, res.Count)
+	return server, fmtPerRequest(pg, ok && res.pgOK)
+}
+
+// wireColumns are a row's statements and round trips per request, from the
+// in-process sample; "–" when it was not taken or failed.
+func (r report) wireColumns(res result) (statements, roundTrips string) {
+	c, ok := r.costs[res.name]
+	if !ok {
+		return "–", "–"
+	}
+	return fmt.Sprint(c.statements), fmt.Sprint(c.roundTrips)
 }
 
 func (r report) maxRSS() int64 {
@@ -145,11 +205,19 @@ func (r report) maxRSS() int64 {
 // table is the results table and the targets under it, in Markdown.
 func (r report) table() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "| scenario | request | req/s | p50 | p95 | p99 | max | errors | server RSS | CPU cores: server / load / all | new DB conns | target |\n")
-	fmt.Fprintf(&b, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
+	b.WriteString("| scenario | request | req/s | req/s vs /healthz | server CPU ms/req | Postgres CPU ms/req | statements/req | round trips/req " +
+		"| p50 | p95 | p99 | max | errors | server RSS | CPU cores: server / load / all | new DB conns | target |\n")
+	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
 	for _, res := range r.results {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %d | %s | %s | %s | %s |\n",
-			res.name, res.request, thousands(int64(res.RPS()+0.5)), fmtMS(res.P50), fmtMS(res.P95), fmtMS(res.P99), fmtMS(res.Max),
+		serverCPU, pgCPU := cpuColumns(res)
+		statements, roundTrips := r.wireColumns(res)
+		vsHealthz := fmtShare(r.healthzShare(res))
+		if res.name == "healthz" {
+			vsHealthz = "100%"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d | %s | %s | %s | %s |\n",
+			res.name, res.request, thousands(int64(res.RPS()+0.5)), vsHealthz, serverCPU, pgCPU, statements, roundTrips,
+			fmtMS(res.P50), fmtMS(res.P95), fmtMS(res.P99), fmtMS(res.Max),
 			res.Errors, fmtMB(res.maxRSS), res.cpu, thousands(res.newConns), r.verdict(res))
 	}
 	b.WriteString("\nTargets:\n\n")
