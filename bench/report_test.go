@@ -51,8 +51,8 @@ func TestShareOfHealthz(t *testing.T) {
 // row is a scenario that completed n requests in a 10 s window.
 func row(name string, n int, serverCPU, pgCPU float64) result {
 	return result{
-		scenario: scenario{name: name, request: "GET " + name, page: name != "healthz"},
-		summary:  summary{Count: n, Completed: n, Elapsed: 10 * time.Second},
+		scenario:  scenario{name: name, request: "GET " + name, page: name != "healthz"},
+		summary:   summary{Count: n, Completed: n, Elapsed: 10 * time.Second},
 		serverCPU: serverCPU, pgCPU: pgCPU, pgOK: true,
 	}
 }
