@@ -286,12 +286,13 @@ func (b *lockedBuffer) reset() {
 	b.buf.Reset()
 }
 
-// errorLines are the ERROR records of a text log, joined.
+// errorLines are the ERROR records of a text log, each cut to its first
+// 400 characters (a panic's record holds its whole stack), joined.
 func errorLines(log string) string {
 	var out []string
 	for _, line := range strings.Split(log, "\n") {
 		if strings.Contains(line, "level=ERROR") {
-			out = append(out, strings.TrimSpace(line))
+			out = append(out, oneLine(line, 400))
 		}
 	}
 	return strings.Join(out, " | ")

@@ -80,3 +80,17 @@ func TestTableColumns(t *testing.T) {
 		t.Errorf("header has %d cells, alignment row %d", h-1, d-1)
 	}
 }
+
+func TestErrorLinesQuotesOnlyErrorsShortened(t *testing.T) {
+	log := "time=1 level=INFO msg=request status=200\n" +
+		"time=2 level=ERROR msg=panic value=\"nil pointer\" stack=\"" + strings.Repeat("x", 1000) + "\"\n" +
+		"time=3 level=ERROR msg=request status=500\n"
+	got := errorLines(log)
+	first, second, ok := strings.Cut(got, " | ")
+	if !ok || !strings.HasPrefix(first, "time=2 level=ERROR msg=panic") || len([]rune(first)) != 401 || second != "time=3 level=ERROR msg=request status=500" {
+		t.Errorf("errorLines = %q", got)
+	}
+	if errorLines("time=1 level=INFO msg=request\n") != "" {
+		t.Error("an INFO record was quoted")
+	}
+}
