@@ -65,7 +65,7 @@ func confirmNext(next string) string {
 
 // confirmForm shows "Confirm it's you".
 func (h *Handlers) confirmForm(c echo.Context) error {
-	_, hasPassword, err := h.store.CheckOwnPassword(c.Request().Context(), stateOf(c).user.ID, "")
+	hasPassword, err := h.store.HasPassword(c.Request().Context(), stateOf(c).user.ID)
 	if err != nil {
 		return err
 	}

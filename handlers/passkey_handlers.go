@@ -596,9 +596,16 @@ func (h *Handlers) verifyPasskeyAssertion(c echo.Context, userID int64, answer s
 
 // beginConfirmWithPasskey starts "Confirm it's you" with a passkey.
 func (h *Handlers) beginConfirmWithPasskey(c echo.Context) error {
-	options, err := h.beginPasskeyAssertion(c, stateOf(c).user.ID)
+	return h.answerPasskeyAssertion(c, stateOf(c).user.ID, "You have no passkey yet. Enter your password instead.")
+}
+
+// answerPasskeyAssertion answers a begin route with the options for
+// userID to prove it is them with one of their passkeys, or, when they
+// have none, with noPasskey for the page to show.
+func (h *Handlers) answerPasskeyAssertion(c echo.Context, userID int64, noPasskey string) error {
+	options, err := h.beginPasskeyAssertion(c, userID)
 	if errors.Is(err, errNoPasskeys) {
-		return writeJSON(c, http.StatusUnprocessableEntity, passkeyProblem{Error: "You have no passkey yet. Enter your password instead."})
+		return writeJSON(c, http.StatusUnprocessableEntity, passkeyProblem{Error: noPasskey})
 	}
 	if err != nil {
 		return err
@@ -611,7 +618,7 @@ func (h *Handlers) beginConfirmWithPasskey(c echo.Context) error {
 func (h *Handlers) confirmWithPasskey(c echo.Context) error {
 	rs := stateOf(c)
 	form := pages.ConfirmForm{Next: confirmNext(c.FormValue("next")), Errors: map[string]string{}}
-	_, hasPassword, err := h.store.CheckOwnPassword(c.Request().Context(), rs.user.ID, "")
+	hasPassword, err := h.store.HasPassword(c.Request().Context(), rs.user.ID)
 	if err != nil {
 		return err
 	}

@@ -66,6 +66,14 @@ const pendingSignInLifetime = 5 * time.Minute
 // free tries, then a wait that doubles up to a quarter of an hour.
 var secondFactorThrottle = models.Throttle{Free: 5, FirstDelay: 30 * time.Second, MaxDelay: 15 * time.Minute, ResetOnSuccess: true}
 
+// beginSecondFactorAttempt counts an attempt at the second step on the
+// person's own counter, whichever factor answers it.
+func (h *Handlers) beginSecondFactorAttempt(c echo.Context, userID int64) (*models.Attempt, error) {
+	return h.store.BeginAttempt(c.Request().Context(), []models.AttemptCounter{
+		{Subject: "second-factor:" + strconv.FormatInt(userID, 10), Throttle: secondFactorThrottle},
+	}, h.now())
+}
+
 // pendingSignIn is a sign-in whose password was right, waiting for its
 // second factor.
 type pendingSignIn struct {
@@ -217,9 +225,7 @@ func (h *Handlers) verifySecondFactor(c echo.Context) error {
 		form.Errors[field] = missingCodeMessage(recovery)
 		return h.renderSecondFactor(c, http.StatusUnprocessableEntity, form)
 	}
-	attempt, err := h.store.BeginAttempt(c.Request().Context(), []models.AttemptCounter{
-		{Subject: "second-factor:" + strconv.FormatInt(u.ID, 10), Throttle: secondFactorThrottle},
-	}, h.now())
+	attempt, err := h.beginSecondFactorAttempt(c, u.ID)
 	if err != nil {
 		return err
 	}
@@ -665,14 +671,7 @@ func (h *Handlers) beginSecondFactorPasskey(c echo.Context) error {
 	if !ok {
 		return writeJSON(c, http.StatusUnprocessableEntity, passkeyProblem{Error: "Your sign-in timed out. Sign in again.", Redirect: h.loginURL("", "")})
 	}
-	options, err := h.beginPasskeyAssertion(c, p.userID)
-	if errors.Is(err, errNoPasskeys) {
-		return writeJSON(c, http.StatusUnprocessableEntity, passkeyProblem{Error: "You have no passkey. Use your authenticator app or a recovery code."})
-	}
-	if err != nil {
-		return err
-	}
-	return writeJSON(c, http.StatusOK, options)
+	return h.answerPasskeyAssertion(c, p.userID, "You have no passkey. Use your authenticator app or a recovery code.")
 }
 
 // verifySecondFactorPasskey completes a sign-in whose second factor is
@@ -690,9 +689,7 @@ func (h *Handlers) verifySecondFactorPasskey(c echo.Context) error {
 		form.Error = unsupportedBrowser
 		return h.renderSecondFactor(c, http.StatusUnprocessableEntity, form)
 	}
-	attempt, err := h.store.BeginAttempt(c.Request().Context(), []models.AttemptCounter{
-		{Subject: "second-factor:" + strconv.FormatInt(who.user.ID, 10), Throttle: secondFactorThrottle},
-	}, h.now())
+	attempt, err := h.beginSecondFactorAttempt(c, who.user.ID)
 	if err != nil {
 		return err
 	}
