@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
@@ -214,11 +215,11 @@ func TOTPOptions(skew uint) totp.ValidateOpts {
 // inside a code.
 func NormalizeTOTPCode(code string) string {
 	return strings.Map(func(r rune) rune {
-		if r == ' ' || r == '-' || r == '\t' {
+		if unicode.IsSpace(r) || r == '-' {
 			return -1
 		}
 		return r
-	}, strings.TrimSpace(code))
+	}, code)
 }
 
 // DisableTOTP removes the person's authenticator app, and their recovery
