@@ -70,6 +70,7 @@ func (r *recorder) listen(db *gorm.DB) error {
 	}
 	cb := db.Callback()
 	return errors.Join(
+		db.Use(r),
 		cb.Query().After("gorm:query").Register("bench:record", record),
 		cb.Row().After("gorm:row").Register("bench:record", record),
 		cb.Raw().After("gorm:raw").Register("bench:record", record),
@@ -77,6 +78,16 @@ func (r *recorder) listen(db *gorm.DB) error {
 		cb.Update().After("gorm:update").Register("bench:record", record),
 		cb.Delete().After("gorm:delete").Register("bench:record", record),
 	)
+}
+
+// The recorder is also told of the statements the store sends past GORM's
+// callbacks (the request frame, pipelined with BEGIN).
+func (r *recorder) Name() string              { return models.StatementObserverName }
+func (r *recorder) Initialize(*gorm.DB) error { return nil }
+func (r *recorder) ObserveStatement(sql string, vars []any) {
+	r.mu.Lock()
+	r.stmts = append(r.stmts, captured{sql, slices.Clone(vars)})
+	r.mu.Unlock()
 }
 
 func (r *recorder) take() []captured {

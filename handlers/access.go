@@ -17,6 +17,7 @@ import (
 // which tenant, who is signed in and their membership of that tenant.
 type requestState struct {
 	host       string         // the Host header, lowercased
+	subdomain  string         // its label in front of the base domain, "" on the base domain
 	tenant     *models.Tenant // nil on the bare base domain
 	lineage    models.Lineage // the tenant and the tenants above it, which decide whether it can be entered
 	user       *models.User
@@ -45,33 +46,52 @@ func stateOf(c echo.Context) *requestState {
 	return rs
 }
 
-// resolveHost finds the tenant a request is for from its Host header: the
-// base domain itself, or one subdomain label in front of it. Anything else —
-// an unknown subdomain, a deeper name, a foreign host — is a 404, never a
-// redirect into somebody's data. The tenants above it come in the same
-// statement: a tenant that cannot be entered, because it or one above it
-// is inactive, is refused once the session is known (refuseInactiveTenant).
-func (h *Handlers) resolveHost(next echo.HandlerFunc) echo.HandlerFunc {
+// readHost checks a request's Host header: the base domain itself, or one
+// subdomain label in front of it. Anything else — a deeper name, a foreign
+// host — is a 404, never a redirect into somebody's data. Which tenant
+// lives at the subdomain is for the next step: loadSession reads it with
+// the rest of the request's frame, resolveHost on its own.
+func (h *Handlers) readHost(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		rs := stateOf(c)
 		rs.host = strings.ToLower(c.Request().Host)
-		sub, isApex, ok := splitHost(rs.host, h.hostname)
+		sub, _, ok := splitHost(rs.host, h.hostname)
 		if !ok {
 			return h.unknownCompany()
 		}
-		if isApex {
+		rs.subdomain = sub
+		return next(c)
+	}
+}
+
+// resolveHost is readHost, then the tenant at the subdomain with the tenants
+// above it, in one statement; an unknown subdomain is a 404. For the API,
+// which has no session to read in the same statement. A tenant that cannot
+// be entered, because it or one above it is inactive, is refused by the
+// caller.
+func (h *Handlers) resolveHost(next echo.HandlerFunc) echo.HandlerFunc {
+	return h.readHost(func(c echo.Context) error {
+		rs := stateOf(c)
+		if rs.subdomain == "" {
 			return next(c)
 		}
-		lineage, err := h.store.LineageBySubdomain(c.Request().Context(), sub)
+		lineage, err := h.store.LineageBySubdomain(c.Request().Context(), rs.subdomain)
 		if errors.Is(err, models.ErrNotFound) {
 			return h.unknownCompany()
 		}
 		if err != nil {
 			return err
 		}
-		rs.tenant, rs.lineage = lineage.Tenant(), lineage
+		h.enterTenant(rs, lineage)
 		return next(c)
-	}
+	})
+}
+
+// enterTenant makes lineage's tenant the request's, and remembers which
+// tenant the subdomain is for the next request's scope (tenantHints).
+func (h *Handlers) enterTenant(rs *requestState, lineage models.Lineage) {
+	rs.tenant, rs.lineage = lineage.Tenant(), lineage
+	h.tenantHints.Store(rs.subdomain, rs.tenant.ID)
 }
 
 // refuseInactiveTenant shows, for every request but signing out to the

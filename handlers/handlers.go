@@ -3,6 +3,7 @@ package handlers
 import (
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -45,6 +46,11 @@ type Handlers struct {
 	access     map[string]accessRule // "METHOD /path" → who may call it
 	echo       *echo.Echo
 	hostname   string // the base domain's host, e.g. "localhost:8080"
+	// tenantHints remembers the tenant id each subdomain was last found to
+	// have, so a request can sign its scope before the database answers
+	// (loadSession). A hint is never trusted: the frame reads the tenant
+	// afresh, and a wrong hint costs one statement setting the right scope.
+	tenantHints sync.Map
 }
 
 // New wires the router. It is the only place routes are declared.
@@ -78,7 +84,7 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 	h.access["GET /healthz"] = accessRule{public: true}
 	h.access["GET "+static.Prefix+"*"] = accessRule{public: true}
 
-	site := e.Group("", h.inTransaction, h.resolveHost, h.loadSession, h.refuseInactiveTenant, h.requireTwoFactor, h.setActor, h.checkCSRF)
+	site := e.Group("", h.inTransaction, h.readHost, h.loadSession, h.refuseInactiveTenant, h.requireTwoFactor, h.setActor, h.checkCSRF)
 	h.publicRoute(site, http.MethodGet, "/", h.root)
 	h.publicRoute(site, http.MethodGet, "/login", h.loginForm)
 	h.publicRoute(site, http.MethodPost, "/login", h.login)

@@ -549,6 +549,22 @@ func (g *queryGuard) register(t *testing.T, db *gorm.DB) {
 	guardHook(t, g, cb.Delete(), "delete")
 	guardHook(t, g, cb.Row(), "row")
 	guardHook(t, g, cb.Raw(), "raw")
+	if err := db.Use(guardObserver{g: g, db: db}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// guardObserver counts the statements the store sends past GORM (the
+// request frame, pipelined with BEGIN).
+type guardObserver struct {
+	g  *queryGuard
+	db *gorm.DB
+}
+
+func (guardObserver) Name() string              { return models.StatementObserverName }
+func (guardObserver) Initialize(*gorm.DB) error { return nil }
+func (o guardObserver) ObserveStatement(sql string, vars []any) {
+	o.g.record(o.db.Explain(sql, vars...))
 }
 
 // gormCallback and gormProcessor describe GORM's unexported callback types.

@@ -73,6 +73,16 @@ func (h *Handlers) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		rs := stateOf(c)
 		sess := h.readSession(c.Request(), rs.host)
+		frame, err := h.loadFrame(c, sess)
+		if err != nil {
+			return err
+		}
+		if rs.subdomain != "" {
+			if len(frame.Lineage) == 0 {
+				return h.unknownCompany()
+			}
+			h.enterTenant(rs, frame.Lineage)
+		}
 		rs.session = sess
 		c.Response().Before(func() { h.saveSession(c) })
 
@@ -83,11 +93,71 @@ func (h *Handlers) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 			sess.Values[keyCSRF] = randomToken()
 			rs.dirty = true
 		}
-		if err := h.loadUser(c); err != nil {
+		if err := h.useFrame(c, frame); err != nil {
 			return err
 		}
 		return next(c)
 	}
+}
+
+// loadFrame reads, in one statement, what the rest of loadSession decides
+// from: the host's tenant (with the tenants above it), the user and session
+// record sess names if it is this host's, and their membership there. The
+// statement also sets the scope the request will most likely need — the
+// tenant the subdomain had before (tenantHints) and the role the session
+// saw last — so a member's request sets it once; useFrame corrects it when
+// the frame shows otherwise.
+func (h *Handlers) loadFrame(c echo.Context, sess *sessions.Session) (*models.Frame, error) {
+	rs := stateOf(c)
+	q := models.FrameQuery{Subdomain: rs.subdomain, Now: h.now()}
+	if host, _ := sess.Values[keyHost].(string); host == rs.host {
+		q.UserID, _ = sess.Values[keyUserID].(int64)
+		q.SessionID, _ = sess.Values[keySessionID].(int64)
+	}
+	if q.UserID != 0 && q.SessionID != 0 {
+		q.Scope.UserID = q.UserID
+		seen, _ := sess.Values[keyRole].(string)
+		role, err := models.ParseRole(seen)
+		if hint, ok := h.tenantHints.Load(rs.subdomain); ok && err == nil && rs.subdomain != "" {
+			q.Scope.TenantID, q.Scope.Subtree = hint.(int64), role.Can(models.PermManageSubTenants)
+		}
+	} else {
+		q.UserID, q.SessionID = 0, 0
+	}
+	ctx, frame, err := h.store.LoadFrame(c.Request().Context(), q)
+	if err != nil {
+		return nil, err
+	}
+	c.SetRequest(c.Request().WithContext(ctx))
+	return frame, nil
+}
+
+// useFrame makes the frame's user, if their session record still counts,
+// the request's user, and their membership of the host's tenant the
+// request's; renews the session when their role there changed since it
+// last looked; and scopes the request's queries to all that. A session
+// whose record no longer counts is emptied. The record's activity is
+// written at most every few minutes.
+func (h *Handlers) useFrame(c echo.Context, frame *models.Frame) error {
+	rs := stateOf(c)
+	if uid, _ := rs.session.Values[keyUserID].(int64); uid != 0 {
+		if frame.User == nil || frame.User.ID != uid || frame.User.Status != models.UserActive {
+			h.resetSession(c)
+		} else {
+			rs.user, rs.signedInAt = frame.User, frame.Session.CreatedAt
+			if err := h.store.NoteSessionSeen(c.Request().Context(), frame.Session, c.RealIP(), h.now()); err != nil {
+				return err
+			}
+		}
+	}
+	rs.membership, rs.membershipLoaded = nil, false
+	if rs.user != nil && rs.tenant != nil {
+		rs.membership, rs.membershipLoaded = frame.Membership, true
+		if err := h.noteRole(c); err != nil {
+			return err
+		}
+	}
+	return h.scopeRequest(c)
 }
 
 // readSession is the session among the request's cookies of the session's
@@ -138,52 +208,6 @@ func (h *Handlers) actAs(c echo.Context, u *models.User) {
 		actor.UserID, actor.Email = u.ID, u.Email
 	}
 	c.SetRequest(c.Request().WithContext(models.WithActor(c.Request().Context(), actor)))
-}
-
-// loadUser makes the session's user, if still valid, the request's user,
-// scopes the request's queries to its host and that user, and loads the
-// user's membership of the host's tenant. The user and their session record
-// are read in one statement (Store.UserBySession); the record's activity is
-// written at most every few minutes.
-func (h *Handlers) loadUser(c echo.Context) error {
-	rs := stateOf(c)
-	if uid, _ := rs.session.Values[keyUserID].(int64); uid != 0 {
-		if err := h.loadSessionUser(c, uid, h.sessionRecordID(c)); err != nil {
-			return err
-		}
-	}
-	if err := h.scopeRequest(c); err != nil {
-		return err
-	}
-	return h.loadMembership(c)
-}
-
-// loadSessionUser makes user uid the request's user if their session
-// record sid still counts, and otherwise empties the session. A cookie
-// without a record (made before records existed) counts as none.
-func (h *Handlers) loadSessionUser(c echo.Context, uid, sid int64) error {
-	if sid == 0 {
-		h.resetSession(c)
-		return nil
-	}
-	// The signed session names its user: scoped as them, the request may
-	// read their row and their session (on Postgres, both are under
-	// row-level security). A user found no longer valid is scoped away by
-	// the caller.
-	if err := h.scopeRequestAs(c, uid); err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	u, rec, err := h.store.UserBySession(ctx, uid, sid, h.now())
-	switch {
-	case errors.Is(err, models.ErrNotFound) || err == nil && u.Status != models.UserActive:
-		h.resetSession(c)
-		return nil
-	case err != nil:
-		return err
-	}
-	stateOf(c).user, stateOf(c).signedInAt = u, rec.CreatedAt
-	return h.store.NoteSessionSeen(ctx, rec, c.RealIP(), h.now())
 }
 
 // loadMembership loads the request's user's membership of the host's tenant

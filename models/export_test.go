@@ -133,3 +133,13 @@ func (s *Store) SetNowForTest(now func() time.Time) { s.db.NowFunc = now }
 
 // BillingWorkerScopeForTest is the closing job's scope.
 func BillingWorkerScopeForTest() Scope { return billingWorkerScope }
+
+// OpenConnectionsInUseForTest is how many of the pool's connections are
+// taken: none once every request has ended.
+func (s *Store) OpenConnectionsInUseForTest() int {
+	pool, err := s.db.DB()
+	if err != nil {
+		return -1
+	}
+	return pool.Stats().InUse
+}

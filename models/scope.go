@@ -51,11 +51,16 @@ type scopeKey struct{}
 
 type requestTxKey struct{}
 
-// requestTxHolder lets Request unbind its transaction once it has ended, so
-// a context that outlives it (an error page, a panic) falls back to the pool
-// instead of a finished transaction.
+// requestTxHolder is the transaction of one request (Request). It begins on
+// first use: with the request's frame pipelined behind it (LoadFrame), or
+// alone when something else comes first. Request unbinds it once ended, so
+// a context that outlives it (an error page, a panic) falls back to the
+// pool instead of a finished transaction.
 type requestTxHolder struct {
-	tx      *gorm.DB
+	store   *Store
+	ctx     context.Context // the request's, for beginning
+	tx      *gorm.DB        // nil until begun
+	ended   bool
 	applied Scope // the scope in force in tx, which Within puts back
 }
 
@@ -70,17 +75,22 @@ func WithScope(ctx context.Context, scope Scope) context.Context {
 	return context.WithValue(ctx, scopeKey{}, scope)
 }
 
-// requestTx is the transaction Request bound to ctx, if any.
+// requestTx is the transaction Request bound to ctx, begun now if it has
+// not been yet; nil outside a request's.
 func requestTx(ctx context.Context) *gorm.DB {
-	if holder := holderOf(ctx); holder != nil {
-		return holder.tx
+	holder := holderOf(ctx)
+	if holder == nil {
+		return nil
 	}
-	return nil
+	if holder.tx == nil {
+		holder.tx = holder.store.db.WithContext(holder.ctx).Begin()
+	}
+	return holder.tx
 }
 
 func holderOf(ctx context.Context) *requestTxHolder {
 	holder, _ := ctx.Value(requestTxKey{}).(*requestTxHolder)
-	if holder == nil || holder.tx == nil {
+	if holder == nil || holder.ended {
 		return nil
 	}
 	return holder
@@ -90,36 +100,48 @@ func holderOf(ctx context.Context) *requestTxHolder {
 // Postgres, bound to the context fn receives, so that SetScope holds for
 // every query of the request and ends with it: set_config(..., true) is
 // local to a transaction, and a pooled connection carries nothing to the
-// next request. fn returning an error rolls everything back. A deadlock or
-// serialization failure comes back as ErrTryAgain, so the caller may run the
-// request once more; the owner check failing at the commit as
-// ErrOwnerNotSuperAdmin. On SQLite,
-// whose transactions take its single write lock, fn runs as it is.
-func (s *Store) Request(ctx context.Context, fn func(ctx context.Context) error) error {
+// next request. The transaction begins with the request's first statement
+// (LoadFrame sends BEGIN in the same round trip as the frame); a request
+// that sends none never takes a connection. fn returning an error rolls
+// everything back. A deadlock or serialization failure comes back as
+// ErrTryAgain, so the caller may run the request once more; the owner
+// check failing at the commit as ErrOwnerNotSuperAdmin. On SQLite, whose
+// transactions take its single write lock, fn runs as it is.
+func (s *Store) Request(ctx context.Context, fn func(ctx context.Context) error) (err error) {
 	if s.Dialect() != Postgres || s.inTx {
 		return fn(ctx)
 	}
-	holder := &requestTxHolder{}
-	defer func() { holder.tx = nil }()
-	ctx = context.WithValue(ctx, requestTxKey{}, holder)
-	ranWhole := false
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		holder.tx = tx
-		err := fn(ctx)
-		ranWhole = err == nil
+	holder := &requestTxHolder{store: s, ctx: ctx}
+	defer func() {
+		if holder.tx != nil && !holder.ended {
+			holder.ended = true
+			holder.tx.Rollback() // a panic: nothing of it lands
+		}
+	}()
+	err = fn(context.WithValue(ctx, requestTxKey{}, holder))
+	holder.ended = true
+	if holder.tx == nil {
 		return err
-	})
-	return s.commitError(err, ranWhole)
+	}
+	if err == nil {
+		err = holder.tx.Error
+	}
+	if err != nil {
+		holder.tx.Rollback()
+		return s.commitError(err, false)
+	}
+	return s.commitError(holder.tx.Commit().Error, true)
 }
 
 // SetScope makes scope what the rest of the request sees, from now on, and
 // returns the context that carries it.
 func (s *Store) SetScope(ctx context.Context, scope Scope) (context.Context, error) {
 	ctx = WithScope(ctx, scope)
-	if requestTx(ctx) == nil && !s.inTx {
+	holder := holderOf(ctx)
+	if holder == nil && !s.inTx {
 		return ctx, nil // applied by each transaction started from ctx
 	}
-	if holder := holderOf(ctx); holder != nil && holder.applied == scope {
+	if holder != nil && holder.applied == scope {
 		return ctx, nil // in force already (a new transaction: nothing)
 	}
 	return ctx, s.applyScope(ctx, scope)
