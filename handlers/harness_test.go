@@ -98,6 +98,25 @@ func newAppWith(t *testing.T, env map[string]string) *app {
 	return &app{t: t, db: db, store: store, serverDB: serverDB, cfg: cfg, secrets: secrets, server: server, clock: clock, logs: logs, handlers: h}
 }
 
+// anotherInstance is a second server process on the same database, with
+// the same configuration and keys: what a load balancer's next instance is.
+// Its browsers talk to it alone.
+func (a *app) anotherInstance() *app {
+	a.t.Helper()
+	serverStore, err := models.NewStore(a.serverDB).WithScopeKey(testdb.ScopeKey).
+		WithWebhooks(models.WebhookSettings{SecretKey: a.secrets.WebhookSecret, HTTPHosts: a.cfg.WebhookHTTPHosts})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	h := handlers.New(a.cfg, serverStore, a.secrets, slog.New(slog.NewTextHandler(a.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	h.SetClock(a.clock.now)
+	server := httptest.NewServer(h.Router())
+	a.t.Cleanup(server.Close)
+	other := *a
+	other.server, other.handlers = server, h
+	return &other
+}
+
 // browser is one person's browser: its own cookie jar, keyed by host like a
 // real one, with every host name routed to the test server.
 type browser struct {
