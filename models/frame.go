@@ -8,14 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
-	"gorm.io/gorm/schema"
 )
 
 // FrameQuery is what a page request knows before the database: its host's
@@ -184,13 +182,13 @@ func (s *Store) frameByStatements(ctx context.Context, q FrameQuery) (*Frame, er
 	return f, nil
 }
 
-// framePayload is canopy_request_frame's answer: each row as to_json gives
-// it, keyed by column name.
+// framePayload is canopy_request_frame's answer, its rows as to_json
+// writes them: the models' json tags are their columns' names.
 type framePayload struct {
-	Lineage    []map[string]json.RawMessage `json:"lineage"`
-	User       map[string]json.RawMessage   `json:"user"`
-	Session    map[string]json.RawMessage   `json:"session"`
-	Membership map[string]json.RawMessage   `json:"membership"`
+	Lineage    Lineage      `json:"lineage"`
+	User       *User        `json:"user"`
+	Session    *UserSession `json:"session"`
+	Membership *Membership  `json:"membership"`
 }
 
 func decodeFrame(payload []byte) (*Frame, error) {
@@ -198,70 +196,38 @@ func decodeFrame(payload []byte) (*Frame, error) {
 	if err := json.Unmarshal(payload, &p); err != nil {
 		return nil, fmt.Errorf("decode request frame: %w", err)
 	}
-	f := &Frame{}
-	for _, row := range p.Lineage {
-		var t Tenant
-		if err := fillFromRow(&t, row); err != nil {
-			return nil, err
-		}
-		f.Lineage = append(f.Lineage, t)
-	}
+	f := &Frame{Lineage: p.Lineage, Membership: p.Membership}
 	if p.User != nil && p.Session != nil {
-		f.User, f.Session = &User{}, &UserSession{}
-		if err := fillFromRow(f.User, p.User); err != nil {
-			return nil, err
-		}
-		if err := fillFromRow(f.Session, p.Session); err != nil {
-			return nil, err
-		}
+		f.User, f.Session = p.User, p.Session
 	}
-	if p.Membership != nil {
-		f.Membership = &Membership{}
-		if err := fillFromRow(f.Membership, p.Membership); err != nil {
-			return nil, err
+	for i := range f.Lineage {
+		timesAsDriverReadsThem(&f.Lineage[i])
+	}
+	for _, row := range []any{f.User, f.Session, f.Membership} {
+		if !reflect.ValueOf(row).IsNil() {
+			timesAsDriverReadsThem(row)
 		}
 	}
 	return f, nil
 }
 
-// fillFromRow sets each field of the model dest points to from the column
-// GORM maps it to, so the frame's rows land as GORM's own queries would
-// load them; a column the model does not have is left out.
-func fillFromRow(dest any, row map[string]json.RawMessage) error {
-	sch, err := schema.Parse(dest, &frameSchemas, schema.NamingStrategy{})
-	if err != nil {
-		return fmt.Errorf("decode request frame: %w", err)
-	}
-	v := reflect.ValueOf(dest).Elem()
-	for _, field := range sch.Fields {
-		raw, ok := row[field.DBName]
-		if !ok || field.DBName == "" {
-			continue
-		}
-		target := field.ReflectValueOf(context.Background(), v).Addr().Interface()
-		if err := json.Unmarshal(raw, target); err != nil {
-			return fmt.Errorf("decode request frame: %s.%s: %w", sch.Table, field.DBName, err)
-		}
-		asDriverReadsIt(target)
-	}
-	return nil
-}
-
-// asDriverReadsIt puts a time read from JSON (with an offset of +00:00) in
-// the location pgx gives timestamps, so the frame's rows equal GORM's.
-func asDriverReadsIt(target any) {
-	switch t := target.(type) {
-	case *time.Time:
-		*t = t.In(time.Local)
-	case **time.Time:
-		if *t != nil {
-			local := (*t).In(time.Local)
-			*t = &local
+// timesAsDriverReadsThem puts the times of the row row points to, read from
+// JSON with an offset of +00:00, in the location pgx gives timestamps, so
+// the frame's rows equal those GORM loads.
+func timesAsDriverReadsThem(row any) {
+	v := reflect.ValueOf(row).Elem()
+	for i := range v.NumField() {
+		switch t := v.Field(i).Addr().Interface().(type) {
+		case *time.Time:
+			*t = t.In(time.Local)
+		case **time.Time:
+			if *t != nil {
+				local := (*t).In(time.Local)
+				*t = &local
+			}
 		}
 	}
 }
-
-var frameSchemas sync.Map
 
 // StatementObserver is told of each statement the store sends past GORM's
 // callbacks (the pipelined frame), so that whoever counts statements

@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"gorm.io/gorm/schema"
 
 	"canopy/models"
 )
@@ -155,4 +159,25 @@ func TestRequestBegunWithFrame(t *testing.T) {
 func sameSession(a, b models.UserSession) bool {
 	a.UserAgent, b.UserAgent = "", ""
 	return reflect.DeepEqual(a, b)
+}
+
+// TestFrameRowsNameEveryColumn: the request frame reads its rows as JSON
+// keyed by column, into these models by their json tags, so each field GORM
+// maps to a column must carry that column's name, or it would silently
+// stay empty on PostgreSQL.
+func TestFrameRowsNameEveryColumn(t *testing.T) {
+	for _, model := range []any{&models.Tenant{}, &models.User{}, &models.UserSession{}, &models.Membership{}} {
+		sch, err := schema.Parse(model, &sync.Map{}, schema.NamingStrategy{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, field := range sch.Fields {
+			if field.DBName == "" {
+				continue
+			}
+			if tag, _, _ := strings.Cut(field.Tag.Get("json"), ","); tag != field.DBName {
+				t.Errorf("%s.%s: json tag %q, want the column's name %q", sch.Name, field.Name, tag, field.DBName)
+			}
+		}
+	}
 }

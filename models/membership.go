@@ -11,21 +11,24 @@ import (
 )
 
 // Membership gives a user a role in one tenant.
+//
+// The json tags are the columns' names: the request frame (frame.go) reads
+// these rows as PostgreSQL's to_json writes them.
 type Membership struct {
-	ID        int64
-	TenantID  int64
-	UserID    int64
-	Role      Role
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	ID        int64     `json:"id"`
+	TenantID  int64     `json:"tenant_id"`
+	UserID    int64     `json:"user_id"`
+	Role      Role      `json:"role"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 	// AddedByUserID is who added the person at once, without asking them
 	// (docs/product.md, Team and invitations), and AddedByName that
 	// person's name then; nil for someone who accepted an invitation or
 	// created the company. Until AcknowledgedAt, the person is told on
 	// every page, with a way to leave.
-	AddedByUserID  *int64
-	AddedByName    string
-	AcknowledgedAt *time.Time
+	AddedByUserID  *int64     `json:"added_by_user_id"`
+	AddedByName    string     `json:"added_by_name"`
+	AcknowledgedAt *time.Time `json:"acknowledged_at"`
 }
 
 // MembershipOf loads the user's membership of a tenant, or ErrNotFound when

@@ -74,15 +74,18 @@ func (m SessionMethod) Label() string {
 }
 
 // UserSession is one signed-in browser of a user.
+//
+// The json tags are the columns' names: the request frame (frame.go) reads
+// these rows as PostgreSQL's to_json writes them.
 type UserSession struct {
-	ID             int64
-	UserID         int64
-	SessionVersion int64
-	Method         SessionMethod
-	IP             string
-	UserAgent      string
-	CreatedAt      time.Time
-	LastSeenAt     time.Time
+	ID             int64         `json:"id"`
+	UserID         int64         `json:"user_id"`
+	SessionVersion int64         `json:"session_version"`
+	Method         SessionMethod `json:"method"`
+	IP             string        `json:"ip"`
+	UserAgent      string        `json:"user_agent"`
+	CreatedAt      time.Time     `json:"created_at"`
+	LastSeenAt     time.Time     `json:"last_seen_at"`
 }
 
 // SessionStart is what a sign-in knows of the browser signing in.

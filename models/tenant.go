@@ -23,21 +23,24 @@ const (
 
 // Tenant is a company or sub-tenant: one node of the tenant tree, reached at
 // its own subdomain. The root is the platform tenant.
+//
+// The json tags are the columns' names: the request frame (frame.go) reads
+// these rows as PostgreSQL's to_json writes them.
 type Tenant struct {
-	ID           int64
-	ParentID     *int64
-	Name         string
-	Subdomain    string
-	Description  string
-	ContactEmail string
-	Timezone     string
-	Status       TenantStatus
-	OwnerUserID  *int64
-	SSOInherit   bool `gorm:"column:sso_inherit"`
+	ID           int64        `json:"id"`
+	ParentID     *int64       `json:"parent_id"`
+	Name         string       `json:"name"`
+	Subdomain    string       `json:"subdomain"`
+	Description  string       `json:"description"`
+	ContactEmail string       `json:"contact_email"`
+	Timezone     string       `json:"timezone"`
+	Status       TenantStatus `json:"status"`
+	OwnerUserID  *int64       `json:"owner_user_id"`
+	SSOInherit   bool         `gorm:"column:sso_inherit" json:"sso_inherit"`
 	// RequireTwoFactor asks every member to sign in with a second factor.
-	RequireTwoFactor bool
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	RequireTwoFactor bool      `json:"require_two_factor"`
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
 }
 
 // Active tells whether members may enter the tenant.

@@ -22,20 +22,23 @@ const (
 )
 
 // User is one person with one set of credentials for all their tenants.
+//
+// The json tags are the columns' names: the request frame (frame.go) reads
+// these rows as PostgreSQL's to_json writes them.
 type User struct {
-	ID             int64
-	Email          string
-	FirstName      string
-	LastName       string
-	Status         UserStatus
-	SessionVersion int64
-	LastTenantID   *int64
+	ID             int64      `json:"id"`
+	Email          string     `json:"email"`
+	FirstName      string     `json:"first_name"`
+	LastName       string     `json:"last_name"`
+	Status         UserStatus `json:"status"`
+	SessionVersion int64      `json:"session_version"`
+	LastTenantID   *int64     `json:"last_tenant_id"`
 	// TwoFactorEnabled: the person has a second factor (an authenticator
 	// app or a passkey), kept by the store with the factors themselves.
-	TwoFactorEnabled bool
-	TimeZone         string // IANA zone for dates, "" for the company's (profile.go)
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	TwoFactorEnabled bool      `json:"two_factor_enabled"`
+	TimeZone         string    `json:"time_zone"` // IANA zone for dates, "" for the company's (profile.go)
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
 }
 
 // Name is how the user is addressed in the interface.
