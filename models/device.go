@@ -189,27 +189,36 @@ func (s *Store) AddDevice(ctx context.Context, tenantID int64, n NewDevice) (*De
 
 // ListDevices is one page of a tenant's devices, newest first, optionally
 // narrowed to those whose identifier or model contains query in any case.
-// It is two queries (a count up to CountCap, and the page) however many
-// devices there are; the order is the one the (tenant_id, created_at DESC,
-// id DESC) index keeps, and a search is served by the trigram indexes.
+// The whole list is one statement: the page, with the tenant's device count
+// beside it (tenants.device_count, which the database keeps); a search is
+// two, a count of its matches up to CountCap and the page. The order is the
+// one the (tenant_id, created_at DESC, id DESC) index keeps, and a search
+// is served by the trigram indexes.
 func (s *Store) ListDevices(ctx context.Context, tenantID int64, query string, page PageRequest) (Page[Device], error) {
 	out := Page[Device]{PageRequest: page}
 	if tenantID <= 0 {
 		return out, ErrNoTenant
 	}
 	devices := s.scoped(ctx, tenantID).Model(&Device{})
-	if q := strings.TrimSpace(query); q != "" {
-		if err := s.planSearch(ctx); err != nil {
-			return out, err
-		}
-		devices = s.containsAny(devices, q, "identifier", "model")
+	listed := func() *gorm.DB {
+		return devices.Session(&gorm.Session{}).Order("created_at DESC, id DESC").Offset(page.Offset()).Limit(page.Size)
 	}
+	q := strings.TrimSpace(query)
+	if q == "" {
+		kept := s.conn(ctx).Model(&Tenant{}).Select("device_count").Where("id = ?", tenantID)
+		if err := readPageWithKeptTotal(listed(), kept, &out, "devices.*"); err != nil {
+			return out, fmt.Errorf("list devices: %w", err)
+		}
+		return out, nil
+	}
+	if err := s.planSearch(ctx); err != nil {
+		return out, err
+	}
+	devices = s.containsAny(devices, q, "identifier", "model")
 	if err := countCapped(s.conn(ctx), devices.Session(&gorm.Session{}), &out); err != nil {
 		return out, fmt.Errorf("count devices: %w", err)
 	}
-	err := devices.Session(&gorm.Session{}).Order("created_at DESC, id DESC").
-		Offset(page.Offset()).Limit(page.Size).Find(&out.Items).Error
-	if err != nil {
+	if err := listed().Find(&out.Items).Error; err != nil {
 		return out, fmt.Errorf("list devices: %w", err)
 	}
 	return out, nil

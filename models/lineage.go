@@ -15,6 +15,14 @@ type Lineage []Tenant
 // Tenant is the tenant the lineage is of.
 func (l Lineage) Tenant() *Tenant { return &l[0] }
 
+// Parent is the tenant directly above, or nil for the platform tenant.
+func (l Lineage) Parent() *Tenant {
+	if len(l) < 2 {
+		return nil
+	}
+	return &l[1]
+}
+
 // InactiveAbove is the highest inactive tenant above the tenant — the one
 // whose reactivation brings it back — or nil when every one is active.
 // The tenant's own status is not looked at: deactivating a tenant never

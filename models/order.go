@@ -129,7 +129,7 @@ func (s *Store) CreateOrder(ctx context.Context, tenantID, membershipID int64, n
 		ApplicantEmail: n.ApplicantEmail, Reference: n.Reference, Status: OrderPending, Environment: OrderLive,
 	}
 	err := s.Tx(ctx, func(tx *Store) error {
-		tpl, err := tx.insertOrder(ctx, o, membershipID)
+		inserted, err := tx.insertOrder(ctx, o, membershipID)
 		if err != nil {
 			return err
 		}
@@ -139,13 +139,17 @@ func (s *Store) CreateOrder(ctx context.Context, tenantID, membershipID int64, n
 		if err := tx.audit(ctx, tenantID, AuditOrderCreated, AuditTarget{Type: "order", ID: o.ID, Label: o.Reference}, nil, map[string]any{"template_id": o.TemplateID, "applicant_email": o.ApplicantEmail, "reference": o.Reference}); err != nil {
 			return err
 		}
-		if err := tx.emitOrderEvent(ctx, o, EventOrderCreated); err != nil {
-			return err
+		// A company without an endpoint the event could reach has nothing
+		// to emit, which the insert already found out.
+		if inserted.webhookEndpoints {
+			if err := tx.emitOrderEvent(ctx, o, EventOrderCreated); err != nil {
+				return err
+			}
 		}
 		if mail == nil || o.ApplicantEmail == "" {
 			return nil
 		}
-		e := mail(o, tpl)
+		e := mail(o, inserted.template)
 		e.TenantID, e.To = tenantID, o.ApplicantEmail
 		return tx.EnqueueEmail(ctx, e)
 	})
@@ -155,13 +159,23 @@ func (s *Store) CreateOrder(ctx context.Context, tenantID, membershipID int64, n
 	return o, nil
 }
 
+// insertedOrder is what insertOrder learns beside the order's id.
+type insertedOrder struct {
+	template *Template // what the applicant's email needs of it
+	// webhookEndpoints tells whether the company has an enabled webhook
+	// endpoint the order's events could reach (emitWebhookEvent decides
+	// which of them receive one).
+	webhookEndpoints bool
+}
+
 // insertOrder writes o on behalf of a membership, in one statement (an
 // order page has a budget of statements): the row is inserted only if the
 // membership may order from o's template, its creator is the membership's
 // user, and it returns what the applicant's email needs of the template
-// (its branding company name and what it collects). Nothing inserted means
-// the membership may not use the template, or is not the tenant's.
-func (s *Store) insertOrder(ctx context.Context, o *Order, membershipID int64) (*Template, error) {
+// (its branding company name and what it collects) and whether any webhook
+// endpoint could want the order's event. Nothing inserted means the
+// membership may not use the template, or is not the tenant's.
+func (s *Store) insertOrder(ctx context.Context, o *Order, membershipID int64) (insertedOrder, error) {
 	cond, args := s.availableTo(ctx, o.TenantID, membershipID)
 	usable := s.scoped(ctx, o.TenantID).Model(&Template{}).Select("1").Where("id = ?", o.TemplateID).Where(cond, args...)
 	creator := s.scoped(ctx, o.TenantID).Model(&Membership{}).Select("user_id").Where("id = ? AND EXISTS (?)", membershipID, usable)
@@ -174,23 +188,28 @@ func (s *Store) insertOrder(ctx context.Context, o *Order, membershipID int64) (
 		CreatedByUserID     int64
 		BrandingCompanyName string
 		Collects            string
+		WebhookEndpoints    bool
 	}
 	err := s.conn(ctx).Raw(`INSERT INTO orders (tenant_id, template_id, applicant_name, applicant_email, reference, status, environment, created_by_user_id, created_at, updated_at)
 		SELECT ?, ?, ?, ?, ?, ?, ?, m.user_id, ?, ? FROM (?) AS m
-		RETURNING id, created_by_user_id, (?) AS branding_company_name, (?) AS collects`,
+		RETURNING id, created_by_user_id, (?) AS branding_company_name, (?) AS collects, EXISTS (?) AS webhook_endpoints`,
 		o.TenantID, o.TemplateID, o.ApplicantName, o.ApplicantEmail, o.Reference, o.Status, o.Environment, now, now, creator,
-		ofTemplate("branding_company_name"), ofTemplate("collects")).Scan(&created).Error
+		ofTemplate("branding_company_name"), ofTemplate("collects"), s.webhookEndpointsFor(ctx, o.TenantID, webhookEnvironmentsOf(o))).
+		Scan(&created).Error
 	switch {
 	case violatesUnique(err, "orders_tenant_reference_key"):
-		return nil, errReferenceTaken
+		return insertedOrder{}, errReferenceTaken
 	case err != nil:
-		return nil, fmt.Errorf("create order: %w", err)
+		return insertedOrder{}, fmt.Errorf("create order: %w", err)
 	case len(created) == 0:
-		return nil, s.whyNotOrderable(ctx, o.TenantID, membershipID)
+		return insertedOrder{}, s.whyNotOrderable(ctx, o.TenantID, membershipID)
 	}
 	c := created[0]
 	o.ID, o.CreatedByUserID, o.CreatedAt, o.UpdatedAt = c.ID, &c.CreatedByUserID, now, now
-	return &Template{ID: o.TemplateID, TenantID: o.TenantID, BrandingCompanyName: c.BrandingCompanyName, Collects: c.Collects}, nil
+	return insertedOrder{
+		template:         &Template{ID: o.TemplateID, TenantID: o.TenantID, BrandingCompanyName: c.BrandingCompanyName, Collects: c.Collects},
+		webhookEndpoints: c.WebhookEndpoints,
+	}, nil
 }
 
 // OrderEnvironment tells live orders from test data: orders made with a

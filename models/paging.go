@@ -91,7 +91,49 @@ func countCapped[T any](db, rows *gorm.DB, page *Page[T]) error {
 	if err := db.Table("(?) AS counted", rows.Select("1").Limit(CountCap+1)).Count(&n).Error; err != nil {
 		return err
 	}
-	page.Total, page.Capped = min(n, CountCap), n > CountCap
+	page.setTotal(n)
+	return nil
+}
+
+// setTotal records how many rows the whole list has, as a pager shows it:
+// up to CountCap, and whether there are more.
+func (p *Page[T]) setTotal(n int64) {
+	p.Total, p.Capped = min(n, CountCap), n > CountCap
+}
+
+// withKeptTotal is one row of a list read with the size of the whole list
+// beside it, as readPageWithKeptTotal reads them.
+type withKeptTotal[T any] struct {
+	Row       T `gorm:"embedded"`
+	ListTotal int64
+}
+
+// readPageWithKeptTotal reads one page of a list whose size the database
+// keeps up to date (tenants.child_count, tenants.device_count), in one
+// statement: rows is the page's query (ordered and limited), columns and
+// args what it selects, and total a query selecting the kept size, which
+// each row carries as list_total. Only a page past the end, with no row to
+// carry it, reads the total on its own. Lists without a kept size
+// (searches) count with countCapped instead.
+func readPageWithKeptTotal[T any](rows, total *gorm.DB, page *Page[T], columns string, args ...any) error {
+	var read []withKeptTotal[T]
+	if err := rows.Select(columns+", (?) AS list_total", append(args, total)...).Scan(&read).Error; err != nil {
+		return err
+	}
+	page.Items = make([]T, len(read))
+	for i := range read {
+		page.Items[i] = read[i].Row
+	}
+	var n int64
+	switch {
+	case len(read) > 0:
+		n = read[0].ListTotal
+	case page.Number > 1:
+		if err := total.Scan(&n).Error; err != nil {
+			return err
+		}
+	}
+	page.setTotal(n)
 	return nil
 }
 

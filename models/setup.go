@@ -9,40 +9,45 @@ import (
 // data. Of the four steps (its team, production keys, branded templates,
 // webhooks) three can be taken today: Canopy has no webhooks yet.
 type Setup struct {
-	Members            int64
-	Templates          int64
-	UnbrandedTemplates int64 // templates without a branding company name
-	ProductionKeys     int64 // production API keys ever created, revoked ones too
-	ProductionApproved bool  // platform staff approved its production access
-	ProductionPending  bool  // a request for production access waits for platform staff
+	Members              int64
+	HasTemplates         bool
+	HasUnbrandedTemplate bool // a template without a branding company name
+	// HasProductionKeys tells whether the company created a production API
+	// key, revoked ones included: it asked for production access, was
+	// approved, and made one.
+	HasProductionKeys  bool
+	ProductionApproved bool // platform staff approved its production access
+	ProductionPending  bool // a request for production access waits for platform staff
 }
-
-// HasProductionKeys tells whether the company created its first production
-// key: it asked for production access, was approved, and made one.
-func (s Setup) HasProductionKeys() bool { return s.ProductionKeys > 0 }
 
 // TeamAdded tells whether someone besides the owner has joined.
 func (s Setup) TeamAdded() bool { return s.Members > 1 }
 
 // TemplatesBranded tells whether there are templates, and each names the
 // company it brands.
-func (s Setup) TemplatesBranded() bool { return s.Templates > 0 && s.UnbrandedTemplates == 0 }
+func (s Setup) TemplatesBranded() bool { return s.HasTemplates && !s.HasUnbrandedTemplate }
 
 // DoneForNow tells whether every step that can be taken today is done.
 func (s Setup) DoneForNow() bool {
-	return s.TeamAdded() && s.TemplatesBranded() && s.HasProductionKeys()
+	return s.TeamAdded() && s.TemplatesBranded() && s.HasProductionKeys
 }
 
-// SetupOf reads a tenant's setup progress, in one statement.
+// SetupOf reads a tenant's setup progress, in one statement that reads the
+// tenant's row and at most one row of each kind, however many templates or
+// keys it has: each step asks whether something exists, never how many.
 func (s *Store) SetupOf(ctx context.Context, tenantID int64) (Setup, error) {
 	var st Setup
-	err := s.scoped(ctx, tenantID).Model(&Template{}).
-		Select(`(SELECT member_count FROM tenants WHERE id = ?) AS members, COUNT(*) AS templates,
-			COALESCE(SUM(CASE WHEN branding_company_name = '' THEN 1 ELSE 0 END), 0) AS unbranded_templates,
-			(SELECT COUNT(*) FROM api_keys WHERE tenant_id = ? AND environment = ?) AS production_keys,
-			EXISTS (SELECT 1 FROM production_access_requests WHERE tenant_id = ? AND status = ?) AS production_approved,
-			EXISTS (SELECT 1 FROM production_access_requests WHERE tenant_id = ? AND status = ?) AS production_pending`,
-			tenantID, tenantID, APIProduction, tenantID, AccessApproved, tenantID, AccessPending).
+	if tenantID <= 0 {
+		return st, ErrNoTenant
+	}
+	err := s.conn(ctx).Model(&Tenant{}).Where("id = ?", tenantID).
+		Select(`member_count AS members,
+			EXISTS (SELECT 1 FROM templates WHERE tenant_id = tenants.id) AS has_templates,
+			EXISTS (SELECT 1 FROM templates WHERE tenant_id = tenants.id AND branding_company_name = '') AS has_unbranded_template,
+			EXISTS (SELECT 1 FROM api_keys WHERE tenant_id = tenants.id AND environment = ?) AS has_production_keys,
+			EXISTS (SELECT 1 FROM production_access_requests WHERE tenant_id = tenants.id AND status = ?) AS production_approved,
+			EXISTS (SELECT 1 FROM production_access_requests WHERE tenant_id = tenants.id AND status = ?) AS production_pending`,
+			APIProduction, AccessApproved, AccessPending).
 		Scan(&st).Error
 	if err != nil {
 		return st, fmt.Errorf("read setup progress: %w", err)

@@ -164,7 +164,9 @@ type SubTenant struct {
 
 // SubTenants lists a tenant's direct children, searchable by name or
 // subdomain, one page at a time, with each one's owner and member count:
-// two statements however many there are.
+// one statement, the page with the tenant's child count beside it
+// (tenants.child_count, which the database keeps); a search is two, a
+// count of its matches up to CountCap and the page.
 func (s *Store) SubTenants(ctx context.Context, parentID int64, query string, page PageRequest) (Page[SubTenant], error) {
 	if query != "" {
 		if err := s.planSearch(ctx); err != nil {
@@ -183,6 +185,13 @@ func (s *Store) SubTenantsBelow(ctx context.Context, path TreePath, query string
 	return s.subTenants(ctx, path.Target().ID, query, page)
 }
 
+// subTenantColumns are a Sub-Tenants row's: the tenant, its owner's email,
+// its member count and, while nobody owns it, the email of its pending
+// owner invitation (the newest, though resending replaces rather than adds
+// one), the argument.
+const subTenantColumns = `tenants.*, COALESCE(owners.email, '') AS owner_email, tenants.member_count,
+	CASE WHEN tenants.owner_user_id IS NULL THEN COALESCE((?), '') ELSE '' END AS invited_owner_email`
+
 func (s *Store) subTenants(ctx context.Context, parentID int64, query string, page PageRequest) (Page[SubTenant], error) {
 	result := Page[SubTenant]{PageRequest: page}
 	if parentID <= 0 {
@@ -195,20 +204,26 @@ func (s *Store) subTenants(ctx context.Context, parentID int64, query string, pa
 		}
 		return q
 	}
-	if err := countCapped(s.conn(ctx), children(), &result); err != nil {
-		return result, fmt.Errorf("count sub-tenants: %w", err)
-	}
-	// The pending owner invitation of a tenant nobody owns yet: the newest,
-	// though resending replaces rather than adds one.
+	const order = "lower(tenants.name), tenants.id"
+	// The page is cut from the children first, so that the owners and the
+	// invitations are looked up for its rows only, not for those before it.
+	onPage := children().Order(order).Offset(page.Offset()).Limit(page.Size)
 	invited := s.conn(ctx).Table("invitations").Select("invitations.email").
 		Where("invitations.tenant_id = tenants.id AND invitations.makes_owner = ? AND invitations.status = ?", true, InvitationPending).
 		Order("invitations.id DESC").Limit(1)
-	err := children().
-		Select(`tenants.*, COALESCE(owners.email, '') AS owner_email, tenants.member_count,
-			CASE WHEN tenants.owner_user_id IS NULL THEN COALESCE((?), '') ELSE '' END AS invited_owner_email`, invited).
-		Joins("LEFT JOIN users AS owners ON owners.id = tenants.owner_user_id").
-		Order("lower(tenants.name), tenants.id").Limit(page.Size).Offset(page.Offset()).Scan(&result.Items).Error
-	if err != nil {
+	rows := s.conn(ctx).Table("(?) AS tenants", onPage).
+		Joins("LEFT JOIN users AS owners ON owners.id = tenants.owner_user_id").Order(order)
+	if query == "" {
+		kept := s.conn(ctx).Table("tenants AS listed").Select("listed.child_count").Where("listed.id = ?", parentID)
+		if err := readPageWithKeptTotal(rows, kept, &result, subTenantColumns, invited); err != nil {
+			return result, fmt.Errorf("list sub-tenants: %w", err)
+		}
+		return result, nil
+	}
+	if err := countCapped(s.conn(ctx), children(), &result); err != nil {
+		return result, fmt.Errorf("count sub-tenants: %w", err)
+	}
+	if err := rows.Select(subTenantColumns, invited).Scan(&result.Items).Error; err != nil {
 		return result, fmt.Errorf("list sub-tenants: %w", err)
 	}
 	return result, nil

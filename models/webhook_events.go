@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // Webhook event types: what happened, named as the payload's "type".
@@ -325,8 +327,8 @@ func (s *Store) emitWebhookEvent(ctx context.Context, tenantID int64, envs []Web
 // device import): one event each, the endpoints read once.
 func (s *Store) emitWebhookEvents(ctx context.Context, tenantID int64, envs []WebhookEnvironment, eventType string, objects func() ([]map[string]any, error)) error {
 	var endpoints []WebhookEndpoint
-	err := s.scoped(ctx, tenantID).Select("id, tenant_id, environment, events, fields").
-		Where("enabled AND environment IN ?", envs).Order("id").Find(&endpoints).Error
+	err := s.webhookEndpointsFor(ctx, tenantID, envs).Select("id, tenant_id, environment, events, fields").
+		Order("id").Find(&endpoints).Error
 	if err != nil {
 		return fmt.Errorf("emit %s: %w", eventType, err)
 	}
@@ -356,6 +358,13 @@ func (s *Store) emitWebhookEvents(ctx context.Context, tenantID int64, envs []We
 		}
 	}
 	return nil
+}
+
+// webhookEndpointsFor is the tenant's enabled endpoints in envs, those an
+// event there may reach: as a subquery, whether there are any tells a
+// change, in a statement it sends anyway, whether it has an event to emit.
+func (s *Store) webhookEndpointsFor(ctx context.Context, tenantID int64, envs []WebhookEnvironment) *gorm.DB {
+	return s.scoped(ctx, tenantID).Model(&WebhookEndpoint{}).Where("enabled AND environment IN ?", envs)
 }
 
 // writeWebhookEvent writes one message and its deliveries to endpoints.

@@ -296,33 +296,42 @@ func (p *plan) derive(ctx context.Context, tx pgx.Tx, log *slog.Logger) error {
 			      WHERE user_id BETWEEN $1 AND $2 ORDER BY user_id, created_at, id) AS first
 			WHERE users.id = first.user_id`, []any{firstUser, lastUser}},
 	}
-	// tenants.member_count is kept by a trigger on memberships, which COPY in
-	// replica mode does not fire; the column exists from migration 00007 on.
-	var hasMemberCount bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
-		WHERE table_schema = current_schema() AND table_name = 'tenants' AND column_name = 'member_count')`).Scan(&hasMemberCount); err != nil {
-		return err
+	type recompute = struct {
+		what, sql string
+		args      []any
 	}
-	if hasMemberCount {
-		statements = append(statements, struct {
-			what, sql string
-			args      []any
-		}{"tenants.member_count", `UPDATE tenants SET member_count =
+	// The counts kept on tenants by triggers, which COPY in replica mode
+	// does not fire: member_count from migration 00007 on, child_count and
+	// device_count from 00033 on. Recomputed either way, so they are right
+	// whichever way the rows were copied.
+	kept := []struct{ column, sql string }{
+		{"member_count", `UPDATE tenants SET member_count =
 			(SELECT count(*) FROM memberships WHERE memberships.tenant_id = tenants.id)
-			WHERE id BETWEEN $1 AND $2`, []any{firstTenant, lastTenant}})
+			WHERE id BETWEEN $1 AND $2`},
+		{"child_count", `UPDATE tenants SET child_count =
+			(SELECT count(*) FROM tenants AS child WHERE child.parent_id = tenants.id)
+			WHERE id BETWEEN $1 AND $2`},
+		{"device_count", `UPDATE tenants SET device_count =
+			(SELECT count(*) FROM devices WHERE devices.tenant_id = tenants.id)
+			WHERE id BETWEEN $1 AND $2`},
+	}
+	for _, k := range kept {
+		has, err := hasTenantsColumn(ctx, tx, k.column)
+		if err != nil {
+			return err
+		}
+		if has {
+			statements = append(statements, recompute{"tenants." + k.column, k.sql, []any{firstTenant, lastTenant}})
+		}
 	}
 	// tenants.inactive_above is kept by the store as statuses change; the
 	// column exists from migration 00015 on.
-	var hasInactiveAbove bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
-		WHERE table_schema = current_schema() AND table_name = 'tenants' AND column_name = 'inactive_above')`).Scan(&hasInactiveAbove); err != nil {
+	hasInactiveAbove, err := hasTenantsColumn(ctx, tx, "inactive_above")
+	if err != nil {
 		return err
 	}
 	if hasInactiveAbove {
-		statements = append(statements, struct {
-			what, sql string
-			args      []any
-		}{"tenants.inactive_above", `WITH RECURSIVE below (id, status, shut) AS (
+		statements = append(statements, recompute{"tenants.inactive_above", `WITH RECURSIVE below (id, status, shut) AS (
 				SELECT id, status, CAST(NULL AS BIGINT) FROM tenants WHERE parent_id IS NULL
 				UNION ALL
 				SELECT child.id, child.status, COALESCE(below.shut, CASE WHEN below.status = 'inactive' THEN below.id END)
@@ -340,6 +349,18 @@ func (p *plan) derive(ctx context.Context, tx pgx.Tx, log *slog.Logger) error {
 		log.Info("scale: recomputed", "column", s.what, "rows", tag.RowsAffected(), "took", since(t))
 	}
 	return nil
+}
+
+// hasTenantsColumn tells whether the schema's tenants table has column yet:
+// the loader runs against databases migrated to any version.
+func hasTenantsColumn(ctx context.Context, tx pgx.Tx, column string) (bool, error) {
+	var has bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = 'tenants' AND column_name = $1)`, column).Scan(&has)
+	if err != nil {
+		return false, fmt.Errorf("look for tenants.%s: %w", column, err)
+	}
+	return has, nil
 }
 
 func since(t time.Time) time.Duration { return time.Since(t).Round(time.Millisecond) }

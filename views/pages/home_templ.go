@@ -475,17 +475,17 @@ func setupChecklist(st models.Setup) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if st.ProductionApproved {
-			templ_7745c5c3_Err = setupItem(st.HasProductionKeys(), "Request production keys", "Production access is approved: create the key your systems will use for real orders.", views.NewAPIKeyPath+"?environment=production", "Create production key").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = setupItem(st.HasProductionKeys, "Request production keys", "Production access is approved: create the key your systems will use for real orders.", views.NewAPIKeyPath+"?environment=production", "Create production key").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		} else if st.ProductionPending {
-			templ_7745c5c3_Err = setupItem(st.HasProductionKeys(), "Request production keys", "Production access is requested: Canopy's staff answer by email. Until then, build with a sandbox key.", views.APIKeysPath, "See where it stands").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = setupItem(st.HasProductionKeys, "Request production keys", "Production access is requested: Canopy's staff answer by email. Until then, build with a sandbox key.", views.APIKeysPath, "See where it stands").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = setupItem(st.HasProductionKeys(), "Request production keys", "Build with a sandbox key, and ask Canopy's staff for production access to create real orders.", views.APIKeysPath, "Request production access").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = setupItem(st.HasProductionKeys, "Request production keys", "Build with a sandbox key, and ask Canopy's staff for production access to create real orders.", views.APIKeysPath, "Request production access").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

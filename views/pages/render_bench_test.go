@@ -126,7 +126,7 @@ func shell(title, nav, path string, n int) views.Shell {
 
 func homePage(n int) templ.Component {
 	parent := &models.Tenant{ID: platformID, Name: "Canopy Platform", Subdomain: "admin", Timezone: "UTC", Status: models.TenantActive}
-	setup := models.Setup{Members: 120, Templates: 2, UnbrandedTemplates: 1}
+	setup := models.Setup{Members: 120, HasTemplates: true, HasUnbrandedTemplate: true}
 	return pages.Home(shell("Home", "home", "/", n), pages.HomeData{MemberCount: setup.Members, Setup: setup, Parent: parent})
 }
 
