@@ -2,10 +2,10 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // Company is one entry of a user's company toggle.
@@ -26,17 +26,37 @@ const ToggleSize = 20
 // CompanyPageSize is how many companies a page of the Companies page shows.
 const CompanyPageSize = 25
 
-// companiesOf selects the companies a user is a member of and can enter
-// (active, under active companies only), at any depth of the tree, with each one's member count and owner's email. It
-// reads across tenants by design — it is the user's own list, which
-// row-level security lets the user read (Scope.UserID); the counts are kept
-// on the tenants by the database, because other members' rows of those
-// companies are not visible here.
+// reachableMemberships selects the user's memberships of the companies
+// they can enter (active, under active companies only), at any depth of the
+// tree: the entries of memberships_reachable_by_name_idx, which keeps them
+// in companyOrder.
+// The database keeps each membership's copy of its company's name and
+// reachability (migration 00034), so the lists of a person's companies
+// read only the rows they show, however many companies the person is in.
+// It reads across tenants by design — it is the user's own list, which
+// row-level security lets the user read (Scope.UserID).
+func (s *Store) reachableMemberships(ctx context.Context, userID int64) *gorm.DB {
+	return s.conn(ctx).Table("memberships").Where(reachableMembershipsOf, sql.Named("user", userID))
+}
+
+// reachableMembershipsOf is reachableMemberships' condition, written out
+// for the statements that are not built by GORM; its one parameter is
+// named user.
+const reachableMembershipsOf = "memberships.user_id = @user AND memberships.tenant_reachable"
+
+// companyOrder is the order of every list of a person's companies: by name
+// in any case, then by id; the index's own order.
+const companyOrder = "memberships.tenant_sort_name, memberships.tenant_id"
+
+// companiesOf is reachableMemberships with each one's company, its member
+// count and its owner's email, for lists that filter on the company (by
+// name, by a setting) or show a page of it. The counts are kept on the
+// tenants by the database, because other members' rows of those companies
+// are not visible here.
 func (s *Store) companiesOf(ctx context.Context, userID int64) *gorm.DB {
-	return s.conn(ctx).Table("memberships").
+	return s.reachableMemberships(ctx, userID).
 		Joins("JOIN tenants ON tenants.id = memberships.tenant_id").
-		Joins("LEFT JOIN users AS owners ON owners.id = tenants.owner_user_id").
-		Where("memberships.user_id = ? AND "+reachableTenant("tenants"), userID)
+		Joins("LEFT JOIN users AS owners ON owners.id = tenants.owner_user_id")
 }
 
 const companyColumns = `tenants.id, tenants.name, tenants.subdomain, COALESCE(owners.email, '') AS owner_email, tenants.member_count,
@@ -52,6 +72,31 @@ type Toggle struct {
 	Additions int64
 }
 
+// toggleSQL reads the toggle in one pass over the user's entries of
+// memberships_reachable_by_name_idx, read from the index alone: it counts
+// them (the total) and keeps the first ToggleSize, the current company
+// first, then their tenants and owners by primary key, for those rows only.
+// One pass rather than a count and a separate read of the first twenty:
+// the count reads every entry anyway, and each pass over memberships sets
+// up its row-level security again (measured on the bench data, 500
+// companies: 0.7 ms against 1.0 ms of Postgres CPU a statement, planning
+// included and the owners left out). The
+// waiting additions are a count of memberships_unacknowledged_idx.
+// Parameters: user, current (the company shown first) and size. Written out
+// rather than built by GORM, which runs its query callbacks for the
+// subqueries it builds.
+var toggleSQL = `SELECT ` + companyColumns + `, memberships.total, ` + additionsWaiting + ` AS additions
+	FROM (
+		SELECT memberships.user_id, memberships.tenant_id, memberships.tenant_sort_name,
+			CASE WHEN memberships.tenant_id = @current THEN 0 ELSE 1 END AS shown_first,
+			count(*) OVER () AS total
+		FROM memberships WHERE ` + reachableMembershipsOf + `
+		ORDER BY shown_first, ` + companyOrder + ` LIMIT @size
+	) AS memberships
+	JOIN tenants ON tenants.id = memberships.tenant_id
+	LEFT JOIN users AS owners ON owners.id = tenants.owner_user_id
+	ORDER BY memberships.shown_first, ` + companyOrder
+
 // CompanyToggle reads the toggle in one statement, the waiting additions
 // counted in it: every page of a member shows the toggle, and asks for the
 // notices themselves only when there are some, so a page sends no statement
@@ -62,9 +107,8 @@ func (s *Store) CompanyToggle(ctx context.Context, userID, currentID int64) (Tog
 		Total     int64
 		Additions int64
 	}
-	err := s.companiesOf(ctx, userID).Select(companyColumns+`, COUNT(*) OVER () AS total, `+additionsWaiting+` AS additions`, userID).
-		Clauses(clause.OrderBy{Expression: clause.Expr{SQL: "CASE WHEN tenants.id = ? THEN 0 ELSE 1 END, lower(tenants.name), tenants.id", Vars: []any{currentID}}}).
-		Limit(ToggleSize).Scan(&rows).Error
+	err := s.conn(ctx).Raw(toggleSQL, sql.Named("user", userID), sql.Named("current", currentID), sql.Named("size", ToggleSize)).
+		Scan(&rows).Error
 	if err != nil {
 		return Toggle{}, fmt.Errorf("list companies for the toggle: %w", err)
 	}
@@ -94,10 +138,14 @@ func (s *Store) SearchCompanies(ctx context.Context, userID int64, query string,
 		}
 		return q
 	}
-	if err := countCapped(s.conn(ctx), companies(), &out); err != nil {
+	counted := s.reachableMemberships(ctx, userID) // without a query, the index alone
+	if query != "" {
+		counted = companies()
+	}
+	if err := countCapped(s.conn(ctx), counted, &out); err != nil {
 		return out, fmt.Errorf("count companies: %w", err)
 	}
-	err := companies().Select(companyColumns).Order("lower(tenants.name), tenants.id").
+	err := companies().Select(companyColumns).Order(companyOrder).
 		Limit(page.Size).Offset(page.Offset()).Scan(&out.Items).Error
 	if err != nil {
 		return out, fmt.Errorf("search companies: %w", err)

@@ -49,10 +49,10 @@ func (s *Store) unacknowledged(ctx context.Context, userID int64) *gorm.DB {
 
 // additionsWaiting counts the user's unacknowledged additions inside another
 // statement (the company toggle's), as unacknowledged selects them; its one
-// parameter is the user's id. Written out rather than built by GORM, which
-// runs its query callbacks for a subquery it builds.
+// parameter, the user's id, is named user. Written out rather than built by
+// GORM, which runs its query callbacks for a subquery it builds.
 const additionsWaiting = `(SELECT count(*) FROM memberships AS waiting
-	WHERE waiting.user_id = ? AND waiting.added_by_user_id IS NOT NULL AND waiting.acknowledged_at IS NULL)`
+	WHERE waiting.user_id = @user AND waiting.added_by_user_id IS NOT NULL AND waiting.acknowledged_at IS NULL)`
 
 // AcknowledgeAddition records that the user saw the notice of being added
 // to a company, which then stops showing. Acknowledging twice changes

@@ -82,14 +82,6 @@ func (s *Store) LineageByID(ctx context.Context, id int64) (Lineage, error) {
 	return s.lineage(ctx, "tenants.id = ?", id)
 }
 
-// reachableTenant is a condition on the row of tenants named alias: the
-// tenant is active, and so is every tenant above it. It reads the tenant's
-// own row only (inactive_above, which markSubtree keeps), so lists of a
-// person's companies cost nothing more however deep or big the tree.
-func reachableTenant(alias string) string {
-	return alias + ".status = 'active' AND " + alias + ".inactive_above IS NULL"
-}
-
 // highestInactive is the highest inactive tenant of the lineage, the
 // tenant itself included: what shuts the tenants below it. Nil when none.
 func (l Lineage) highestInactive() *Tenant {
@@ -135,7 +127,10 @@ const markSubtreeSQL = `WITH RECURSIVE below (id, status, shut) AS (
 // markSubtree records, on every tenant below tenantID, the highest inactive
 // tenant above it, after tenantID's status changed: the tenants below keep
 // their own status. One statement, in the caller's transaction; row-level
-// security lets it write where the status change could (the subtree).
+// security lets it write where the status change could (the subtree). The
+// database copies whether each tenant can now be entered onto its
+// memberships (tenants_memberships_order, migration 00034), for the lists
+// of a person's companies.
 func (s *Store) markSubtree(ctx context.Context, tenantID int64) error {
 	l, err := s.LineageByID(ctx, tenantID)
 	if err != nil {

@@ -2,12 +2,13 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
-	"gorm.io/gorm/clause"
+	"gorm.io/gorm"
 )
 
 // Membership gives a user a role in one tenant.
@@ -81,26 +82,36 @@ func (s *Store) CountMembers(ctx context.Context, tenantID int64) (int64, error)
 }
 
 // LandingTenant is where a user goes after signing in: the company they were
-// last in, else the one they own, else the first by name. Only tenants they
-// are still a member of and can enter count: active, under active tenants
-// only. ErrNotFound means none.
+// last in, else the one they own, else the first in the order of their
+// company toggle (companyOrder). Only tenants they are still a member of and
+// can enter count: active, under active tenants only. ErrNotFound means none.
 func (s *Store) LandingTenant(ctx context.Context, u *User) (*Tenant, error) {
 	var last int64
 	if u.LastTenantID != nil {
 		last = *u.LastTenantID
 	}
 	var t Tenant
-	err := s.conn(ctx).Model(&Tenant{}).
-		Joins("JOIN memberships ON memberships.tenant_id = tenants.id").
-		Where("memberships.user_id = ? AND "+reachableTenant("tenants"), u.ID).
-		Order(clause.OrderBy{Expression: clause.Expr{
-			SQL:                "CASE WHEN tenants.id = ? THEN 0 WHEN tenants.owner_user_id = ? THEN 1 ELSE 2 END, tenants.name",
-			Vars:               []any{last, u.ID},
-			WithoutParentheses: true,
-		}}).
-		Take(&t).Error
-	return &t, notFound(err, "find landing tenant")
+	res := s.conn(ctx).Raw(landingSQL, sql.Named("user", u.ID), sql.Named("last", last)).Scan(&t)
+	if res.Error == nil && res.RowsAffected == 0 {
+		res.Error = gorm.ErrRecordNotFound
+	}
+	return &t, notFound(res.Error, "find landing tenant")
 }
+
+// landingSQL picks LandingTenant's company in one pass over the user's
+// entries of memberships_reachable_by_name_idx, as the company toggle
+// reads them (toggleSQL), then loads that one tenant by primary key. The
+// company they own is found by tenants_owner_key. Parameters: user, and
+// last (the company).
+var landingSQL = `SELECT tenants.* FROM (
+		SELECT memberships.tenant_id, memberships.tenant_sort_name,
+			CASE WHEN memberships.tenant_id = @last THEN 0
+				WHEN memberships.tenant_id = (SELECT owned.id FROM tenants AS owned WHERE owned.owner_user_id = @user) THEN 1
+				ELSE 2 END AS preference
+		FROM memberships WHERE ` + reachableMembershipsOf + `
+		ORDER BY preference, ` + companyOrder + ` LIMIT 1
+	) AS memberships
+	JOIN tenants ON tenants.id = memberships.tenant_id`
 
 // InactiveCompany is a company a person belongs to but cannot enter: it is
 // inactive itself, or a company above it is. ParentName is the company
@@ -126,11 +137,13 @@ func (c InactiveCompany) Heading() string {
 const maxInactiveListed = 20
 
 // inactiveLineagesSQL walks up from each of a user's companies that cannot
-// be entered, one primary-key lookup a level.
+// be entered, one primary-key lookup a level. Which ones those are is read
+// from the memberships, as the lists of the companies they can enter read
+// it (reachableMemberships), so the two never disagree about a company.
 var inactiveLineagesSQL = `WITH RECURSIVE lineage AS (
 		SELECT tenants.*, tenants.id AS member_of, 0 AS depth FROM tenants
 		JOIN memberships ON memberships.tenant_id = tenants.id
-		WHERE memberships.user_id = ? AND NOT (` + reachableTenant("tenants") + `)
+		WHERE memberships.user_id = ? AND NOT memberships.tenant_reachable
 		UNION ALL
 		SELECT above.*, lineage.member_of, lineage.depth + 1 FROM tenants AS above JOIN lineage ON above.id = lineage.parent_id
 	)

@@ -212,10 +212,10 @@ type ProfileCompany struct {
 // name, with their role in each: the Companies page's list, with roles.
 func (s *Store) ProfileCompanies(ctx context.Context, userID int64, page PageRequest) (Page[ProfileCompany], error) {
 	out := Page[ProfileCompany]{PageRequest: page}
-	if err := countCapped(s.conn(ctx), s.companiesOf(ctx, userID), &out); err != nil {
+	if err := countCapped(s.conn(ctx), s.reachableMemberships(ctx, userID), &out); err != nil {
 		return out, fmt.Errorf("count companies: %w", err)
 	}
-	err := s.companiesOf(ctx, userID).Select(companyColumns + ", memberships.role").Order("lower(tenants.name), tenants.id").
+	err := s.companiesOf(ctx, userID).Select(companyColumns + ", memberships.role").Order(companyOrder).
 		Limit(page.Size).Offset(page.Offset()).Scan(&out.Items).Error
 	if err != nil {
 		return out, fmt.Errorf("list companies: %w", err)

@@ -317,7 +317,7 @@ func (s *Store) SetRequireTwoFactor(ctx context.Context, tenantID int64, on bool
 func (s *Store) CompaniesRequiringTwoFactor(ctx context.Context, userID int64) ([]string, error) {
 	var names []string
 	err := s.companiesOf(ctx, userID).Where("tenants.require_two_factor").
-		Order("lower(tenants.name), tenants.id").Limit(5).Pluck("tenants.name", &names).Error
+		Order(companyOrder).Limit(5).Pluck("tenants.name", &names).Error
 	if err != nil {
 		return nil, fmt.Errorf("list companies requiring two-factor: %w", err)
 	}

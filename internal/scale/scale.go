@@ -340,6 +340,27 @@ func (p *plan) derive(ctx context.Context, tx pgx.Tx, log *slog.Logger) error {
 			UPDATE tenants SET inactive_above = below.shut FROM below
 			WHERE tenants.id = below.id AND tenants.inactive_above IS DISTINCT FROM below.shut`, nil})
 	}
+	// memberships.tenant_sort_name and tenant_reachable copy the tenant's
+	// name and reachability, which triggers keep and COPY in replica mode
+	// skips; after inactive_above, which they read. The columns exist from
+	// migration 00034 on.
+	var hasTenantOrder bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = 'memberships' AND column_name = 'tenant_reachable')`).Scan(&hasTenantOrder); err != nil {
+		return err
+	}
+	if hasTenantOrder {
+		statements = append(statements, struct {
+			what, sql string
+			args      []any
+		}{"memberships.tenant_sort_name and tenant_reachable", `UPDATE memberships
+			SET tenant_sort_name = lower(t.name), tenant_reachable = (t.status = 'active' AND t.inactive_above IS NULL)
+			FROM tenants AS t
+			WHERE t.id = memberships.tenant_id AND memberships.id BETWEEN $1 AND $2
+			  AND (memberships.tenant_sort_name, memberships.tenant_reachable)
+			      IS DISTINCT FROM (lower(t.name), t.status = 'active' AND t.inactive_above IS NULL)`,
+			[]any{p.firstMembership, p.firstMembership + int64(len(p.memberships)) - 1}})
+	}
 	for _, s := range statements {
 		t := time.Now()
 		tag, err := tx.Exec(ctx, s.sql, s.args...)

@@ -100,6 +100,16 @@ func TestLoadSmallPlatform(t *testing.T) {
 		OR device_count <> (SELECT count(*) FROM devices d WHERE d.tenant_id = tenants.id)`); n != 0 {
 		t.Errorf("%d tenants have a wrong child_count or device_count", n)
 	}
+	if count(`SELECT count(*) FROM information_schema.columns WHERE table_name = 'memberships' AND column_name = 'tenant_reachable'`) == 1 {
+		// The lists of a person's companies read these copies, not the tenants.
+		if n := count(`SELECT count(*) FROM memberships AS m JOIN tenants AS t ON t.id = m.tenant_id
+			WHERE (m.tenant_sort_name, m.tenant_reachable) IS DISTINCT FROM (lower(t.name), t.status = 'active' AND t.inactive_above IS NULL)`); n != 0 {
+			t.Errorf("%d memberships have a wrong copy of their company's name or reachability", n)
+		}
+		if n := count(`SELECT count(*) FROM memberships WHERE NOT tenant_reachable`); n == 0 {
+			t.Error("no membership of a company that cannot be entered: the check above proves nothing")
+		}
+	}
 	checkForeignKeys(t, conn)
 	checkBilling(t, conn, db)
 
