@@ -340,6 +340,23 @@ func (p *plan) derive(ctx context.Context, tx pgx.Tx, log *slog.Logger) error {
 			UPDATE tenants SET inactive_above = below.shut FROM below
 			WHERE tenants.id = below.id AND tenants.inactive_above IS DISTINCT FROM below.shut`, nil})
 	}
+	// tenants.ancestor_ids, which the row-level security policies read for a
+	// Super Admin's subtree, is written by a trigger as each tenant is
+	// created (migration 00031 on); the update only fills what COPY skipped,
+	// so that trigger, refusing any change, is never asked to allow one.
+	hasAncestors, err := hasTenantsColumn(ctx, tx, "ancestor_ids")
+	if err != nil {
+		return err
+	}
+	if hasAncestors {
+		statements = append(statements, recompute{"tenants.ancestor_ids", `WITH RECURSIVE walk (id, ancestors) AS (
+				SELECT id, CAST(ARRAY[] AS BIGINT[]) FROM tenants WHERE parent_id IS NULL
+				UNION ALL
+				SELECT child.id, walk.ancestors || walk.id FROM tenants AS child JOIN walk ON child.parent_id = walk.id
+			)
+			UPDATE tenants SET ancestor_ids = walk.ancestors FROM walk
+			WHERE tenants.id = walk.id AND tenants.ancestor_ids IS DISTINCT FROM walk.ancestors`, nil})
+	}
 	// memberships.tenant_sort_name and tenant_reachable copy the tenant's
 	// name and reachability, which triggers keep and COPY in replica mode
 	// skips; after inactive_above, which they read. The columns exist from

@@ -110,6 +110,16 @@ func TestLoadSmallPlatform(t *testing.T) {
 			t.Error("no membership of a company that cannot be entered: the check above proves nothing")
 		}
 	}
+	if count(`SELECT count(*) FROM information_schema.columns WHERE table_name = 'tenants' AND column_name = 'ancestor_ids'`) == 1 {
+		// Row-level security reads each tenant's ancestors for a Super Admin's subtree.
+		if n := count(`WITH RECURSIVE walk (id, ancestors) AS (
+				SELECT id, CAST(ARRAY[] AS BIGINT[]) FROM tenants WHERE parent_id IS NULL
+				UNION ALL
+				SELECT child.id, walk.ancestors || walk.id FROM tenants AS child JOIN walk ON child.parent_id = walk.id)
+			SELECT count(*) FROM tenants JOIN walk USING (id) WHERE tenants.ancestor_ids IS DISTINCT FROM walk.ancestors`); n != 0 {
+			t.Errorf("%d tenants have wrong ancestor_ids", n)
+		}
+	}
 	checkForeignKeys(t, conn)
 	checkBilling(t, conn, db)
 

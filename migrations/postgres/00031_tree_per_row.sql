@@ -91,7 +91,10 @@ $$;
 -- scope's tenants (the Team page, who made an order), then the owner of a
 -- company the person belongs to (the company toggle). As three policies,
 -- PostgreSQL tried the owners first, a pass over all of the person's
--- memberships on every statement reading their own row.
+-- memberships on every statement reading their own row. The owner's company
+-- is found by a scalar subquery (a person owns one at most): written as a
+-- join, the planner hashed the whole arm, the same pass over all of the
+-- person's memberships, where a page reads the owners of 20 of them.
 DROP POLICY own_account ON users;
 DROP POLICY fellow_members ON users;
 DROP POLICY owners_of_my_companies ON users;
@@ -99,8 +102,8 @@ CREATE POLICY people_in_view ON users FOR SELECT USING (
     id = (SELECT app_user_id())
     OR EXISTS (SELECT 1 FROM memberships AS m WHERE m.user_id = users.id
         AND (m.tenant_id = (SELECT app_tenant_id()) OR app_below(m.tenant_id, (SELECT app_subtree_root()))))
-    OR EXISTS (SELECT 1 FROM tenants AS owned JOIN memberships AS mine ON mine.tenant_id = owned.id
-        WHERE owned.owner_user_id = users.id AND mine.user_id = (SELECT app_user_id())));
+    OR EXISTS (SELECT 1 FROM memberships AS mine WHERE mine.user_id = (SELECT app_user_id())
+        AND mine.tenant_id = (SELECT owned.id FROM tenants AS owned WHERE owned.owner_user_id = users.id)));
 
 -- +goose Down
 DROP POLICY people_in_view ON users;
