@@ -30,6 +30,9 @@ type requestState struct {
 	// signedInAt is when this browser's session began: its sign-in, on
 	// whichever address of the browser's it happened.
 	signedInAt time.Time
+	// toggle is the company toggle the request's frame read with the rest
+	// (on a GET of a member), which the page's shell shows.
+	toggle *frameToggle
 	// apiKey is the key a call of the JSON API authenticated with
 	// (loadAPIKey); nil on every other request.
 	apiKey *models.APIKey

@@ -136,6 +136,9 @@ func (h *Handlers) additions(c echo.Context, u *models.User) []models.Addition {
 // logged and leaves the toggle empty; on Postgres it also fails the
 // request's transaction, so the page becomes an error page.
 func (h *Handlers) companyToggle(c echo.Context, u *models.User, current *models.Tenant) models.Toggle {
+	if rs := stateOf(c); rs.toggle != nil && rs.toggle.forUser == u.ID && rs.toggle.current == current.ID {
+		return rs.toggle.Toggle
+	}
 	toggle, err := h.store.CompanyToggle(c.Request().Context(), u.ID, current.ID)
 	if err != nil {
 		h.log.Warn("list companies for the toggle", "user", u.ID, "err", err)

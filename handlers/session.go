@@ -109,7 +109,8 @@ func (h *Handlers) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 // the frame shows otherwise.
 func (h *Handlers) loadFrame(c echo.Context, sess *sessions.Session) (*models.Frame, error) {
 	rs := stateOf(c)
-	q := models.FrameQuery{Subdomain: rs.subdomain, Now: h.now()}
+	method := c.Request().Method
+	q := models.FrameQuery{Subdomain: rs.subdomain, Now: h.now(), Toggle: method == http.MethodGet || method == http.MethodHead}
 	if host, _ := sess.Values[keyHost].(string); host == rs.host {
 		q.UserID, _ = sess.Values[keyUserID].(int64)
 		q.SessionID, _ = sess.Values[keySessionID].(int64)
@@ -130,6 +131,13 @@ func (h *Handlers) loadFrame(c echo.Context, sess *sessions.Session) (*models.Fr
 	}
 	c.SetRequest(c.Request().WithContext(ctx))
 	return frame, nil
+}
+
+// frameToggle is the company toggle a frame read, for whom and with which
+// company first: the shell uses it only for the same.
+type frameToggle struct {
+	models.Toggle
+	forUser, current int64
 }
 
 // useFrame makes the frame's user, if their session record still counts,
@@ -153,6 +161,9 @@ func (h *Handlers) useFrame(c echo.Context, frame *models.Frame) error {
 	rs.membership, rs.membershipLoaded = nil, false
 	if rs.user != nil && rs.tenant != nil {
 		rs.membership, rs.membershipLoaded = frame.Membership, true
+		if frame.Toggle != nil {
+			rs.toggle = &frameToggle{Toggle: *frame.Toggle, forUser: rs.user.ID, current: rs.tenant.ID}
+		}
 		if err := h.noteRole(c); err != nil {
 			return err
 		}

@@ -143,3 +143,20 @@ func (s *Store) OpenConnectionsInUseForTest() int {
 	}
 	return pool.Stats().InUse
 }
+
+// ToggleBySQLForTest reads the toggle with toggleSQL itself, which SQLite
+// runs and PostgreSQL's canopy_company_toggle must agree with.
+func (s *Store) ToggleBySQLForTest(ctx context.Context, userID, currentID int64) (Toggle, error) {
+	var rows []struct {
+		Company
+		Total     int64
+		Additions int64
+	}
+	err := s.conn(ctx).Raw(toggleSQL, sql.Named("user", userID), sql.Named("current", currentID), sql.Named("size", ToggleSize)).Scan(&rows).Error
+	out := Toggle{}
+	for _, r := range rows {
+		out.Companies = append(out.Companies, r.Company)
+		out.Total, out.Additions = r.Total, r.Additions
+	}
+	return out, err
+}

@@ -25,6 +25,9 @@ type FrameQuery struct {
 	SessionID int64
 	Scope     Scope
 	Now       time.Time
+	// Toggle asks for the company toggle too, when the user is a member of
+	// the host's tenant: what every page of theirs shows.
+	Toggle bool
 }
 
 // Frame is what every page request needs before its handler: the host's
@@ -35,11 +38,12 @@ type Frame struct {
 	User       *User   // nil: no user, or their session no longer counts
 	Session    *UserSession
 	Membership *Membership // nil: not a member (or no user)
+	Toggle     *Toggle     // the company toggle, when asked for and a member; else nil
 }
 
 // LoadFrame reads a request's frame and applies q.Scope for the rest of the
 // request, returning the context that carries it. On PostgreSQL that is one
-// statement (canopy_request_frame, migrations/postgres/00035), sent with
+// statement (canopy_request_frame, migrations/postgres/00037), sent with
 // the request transaction's BEGIN in one round trip. The scope is the
 // caller's guess (the tenant a subdomain had, the role the session last
 // saw): what the frame reads does not depend on it, and the caller applies
@@ -58,7 +62,7 @@ func (s *Store) LoadFrame(ctx context.Context, q FrameQuery) (context.Context, *
 	values := q.Scope.settings()
 	args := []any{q.Subdomain, q.UserID, q.SessionID,
 		q.Now.UTC().Add(-SessionIdleLifetime), q.Now.UTC().Add(-SessionLifetime),
-		values[0], values[1], values[2], values[3], values[4], scopeSignature(s.scopeKey, values)}
+		values[0], values[1], values[2], values[3], values[4], scopeSignature(s.scopeKey, values), toggleSize(q)}
 	var payload []byte
 	var err error
 	if holder := holderOf(ctx); holder != nil && holder.tx == nil {
@@ -79,9 +83,18 @@ func (s *Store) LoadFrame(ctx context.Context, q FrameQuery) (context.Context, *
 // The frame's statement, for pgx (pipelined) and for GORM (in a
 // transaction begun already).
 const (
-	frameSQL    = `SELECT canopy_request_frame($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
-	frameByGORM = `SELECT canopy_request_frame(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	frameSQL    = `SELECT canopy_request_frame($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
+	frameByGORM = `SELECT canopy_request_frame(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
+
+// toggleSize is how many companies the frame's toggle lists: none when
+// not asked for.
+func toggleSize(q FrameQuery) int {
+	if q.Toggle {
+		return ToggleSize
+	}
+	return 0
+}
 
 // beginWithFrame begins the request's transaction on a connection of its
 // own and reads the frame in the same round trip: BEGIN and the frame,
@@ -176,8 +189,16 @@ func (s *Store) frameByStatements(ctx context.Context, q FrameQuery) (*Frame, er
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
-	if err == nil {
-		f.Membership = m
+	if err != nil {
+		return f, nil
+	}
+	f.Membership = m
+	if q.Toggle {
+		toggle, err := s.CompanyToggle(ctx, u.ID, m.TenantID)
+		if err != nil {
+			return nil, err
+		}
+		f.Toggle = &toggle
 	}
 	return f, nil
 }
@@ -189,6 +210,7 @@ type framePayload struct {
 	User       *User        `json:"user"`
 	Session    *UserSession `json:"session"`
 	Membership *Membership  `json:"membership"`
+	Toggle     *Toggle      `json:"toggle"`
 }
 
 func decodeFrame(payload []byte) (*Frame, error) {
@@ -196,7 +218,7 @@ func decodeFrame(payload []byte) (*Frame, error) {
 	if err := json.Unmarshal(payload, &p); err != nil {
 		return nil, fmt.Errorf("decode request frame: %w", err)
 	}
-	f := &Frame{Lineage: p.Lineage, Membership: p.Membership}
+	f := &Frame{Lineage: p.Lineage, Membership: p.Membership, Toggle: p.Toggle}
 	if p.User != nil && p.Session != nil {
 		f.User, f.Session = p.User, p.Session
 	}

@@ -38,6 +38,10 @@ func TestLoadFrame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	toggle, err := w.store.CompanyToggle(ctx, w.alice.ID, w.acme.ID)
+	if err != nil || len(toggle.Companies) == 0 {
+		t.Fatalf("toggle %+v, %v", toggle, err)
+	}
 	aliceScope := models.Scope{TenantID: w.acme.ID, Subtree: true, UserID: w.alice.ID}
 	cases := []struct {
 		name                      string
@@ -45,6 +49,8 @@ func TestLoadFrame(t *testing.T) {
 		lineage, user, membership bool
 	}{
 		{"member at their company", models.FrameQuery{Subdomain: "acme", UserID: w.alice.ID, SessionID: rec.ID, Scope: aliceScope}, true, true, true},
+		{"member at their company, with the toggle", models.FrameQuery{Subdomain: "acme", UserID: w.alice.ID, SessionID: rec.ID, Scope: aliceScope, Toggle: true}, true, true, true},
+		{"the base domain, with the toggle", models.FrameQuery{UserID: w.alice.ID, SessionID: rec.ID, Scope: models.Scope{UserID: w.alice.ID}, Toggle: true}, false, true, false},
 		{"the subdomain in capitals", models.FrameQuery{Subdomain: "ACME", UserID: w.alice.ID, SessionID: rec.ID, Scope: aliceScope}, true, true, true},
 		{"a wrong guess of the tenant", models.FrameQuery{Subdomain: "acme", UserID: w.alice.ID, SessionID: rec.ID,
 			Scope: models.Scope{TenantID: w.platform.ID, UserID: w.alice.ID}}, true, true, true},
@@ -90,6 +96,12 @@ func TestLoadFrame(t *testing.T) {
 			}
 			if tc.membership && !reflect.DeepEqual(frame.Membership, wantMembership) {
 				t.Errorf("membership\n got %+v\nwant %+v", frame.Membership, wantMembership)
+			}
+			if wantToggle := tc.q.Toggle && tc.membership; (frame.Toggle != nil) != wantToggle {
+				t.Fatalf("toggle %+v, want one: %v", frame.Toggle, wantToggle)
+			}
+			if frame.Toggle != nil && !sameToggle(*frame.Toggle, toggle) {
+				t.Errorf("toggle\n got %+v\nwant %+v", *frame.Toggle, toggle)
 			}
 		})
 	}
@@ -178,6 +190,55 @@ func TestFrameRowsNameEveryColumn(t *testing.T) {
 			if tag, _, _ := strings.Cut(field.Tag.Get("json"), ","); tag != field.DBName {
 				t.Errorf("%s.%s: json tag %q, want the column's name %q", sch.Name, field.Name, tag, field.DBName)
 			}
+		}
+	}
+}
+
+// sameToggle compares toggles, an empty list of companies however made.
+func sameToggle(a, b models.Toggle) bool {
+	if len(a.Companies) == 0 && len(b.Companies) == 0 {
+		a.Companies, b.Companies = nil, nil
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+// TestToggleFunctionIsToggleSQL: on PostgreSQL the toggle is the function
+// canopy_company_toggle, which the request frame reads; SQLite runs the
+// query it is written from. Both must give the same toggle, whoever asks
+// and whichever company is shown first.
+func TestToggleFunctionIsToggleSQL(t *testing.T) {
+	w := newWorld(t)
+	if w.store.Dialect() != models.Postgres {
+		t.Skip("the function is PostgreSQL's")
+	}
+	ctx := context.Background()
+	bob := mustUser(t, w.store, "bob@globex.test")
+	globex, err := w.store.CreateTenant(ctx, models.NewTenant{ParentID: w.platform.ID, Name: "globex", Subdomain: "globex", Timezone: "UTC", OwnerUserID: bob.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.store.AddMember(ctx, globex.ID, w.alice.ID, models.RoleViewer); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name            string
+		user, currentID int64
+	}{
+		{"an owner at her company", w.alice.ID, w.acme.ID},
+		{"a member elsewhere first", w.alice.ID, globex.ID},
+		{"no company first", w.alice.ID, 0},
+		{"another person", bob.ID, globex.ID},
+	} {
+		byFunction, err := w.store.CompanyToggle(ctx, tc.user, tc.currentID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bySQL, err := w.store.ToggleBySQLForTest(ctx, tc.user, tc.currentID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sameToggle(byFunction, bySQL) || len(bySQL.Companies) == 0 {
+			t.Errorf("%s:\nfunction %+v\n   query %+v", tc.name, byFunction, bySQL)
 		}
 	}
 }
