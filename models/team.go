@@ -64,74 +64,147 @@ func (s *Store) Team(ctx context.Context, tenantID int64, query string, page Pag
 	return s.TeamFiltered(ctx, tenantID, TeamFilter{Query: query}, page)
 }
 
+// The team list's order: members first, then invitations still open, then
+// expired ones, then declined ones; within each, by first name, last name
+// and email, ignoring case. Members are ordered by the sort keys each
+// membership carries (sort_first_name, sort_last_name, sort_email, copied
+// from the person by triggers, migration 00032) and read in that order from
+// memberships_team_order_idx, so a page reads its own rows and no more.
+const (
+	teamMemberOrder = "memberships.sort_first_name, memberships.sort_last_name, memberships.sort_email"
+	teamListedOrder = "rank, key_first, key_last, key_email"
+)
+
 // TeamFiltered is Team narrowed by a filter.
 func (s *Store) TeamFiltered(ctx context.Context, tenantID int64, f TeamFilter, page PageRequest) (Page[TeamRow], error) {
-	query := f.Query
 	result := Page[TeamRow]{PageRequest: page}
-	// tenants_owner_key makes "owns another company" one index lookup per row.
-	members := s.scoped(ctx, tenantID).Table("memberships").
-		Select(`'member' AS kind, memberships.id, users.id AS user_id, users.first_name, users.last_name, users.email,
-			memberships.role, 'active' AS status, memberships.created_at, NULL AS expires_at,
-			EXISTS (SELECT 1 FROM tenants AS owned WHERE owned.owner_user_id = users.id AND owned.id <> memberships.tenant_id) AS owns_another,
-			users.two_factor_enabled AS two_factor`).
-		Joins("JOIN users ON users.id = memberships.user_id")
-	invited := s.scoped(ctx, tenantID).Table("invitations").
-		Select(`'invitation' AS kind, invitations.id, 0 AS user_id, invitations.first_name, invitations.last_name, invitations.email,
-			invitations.role, CASE WHEN invitations.status <> 'pending' THEN 'declined'
-				WHEN invitations.expires_at <= ? THEN 'expired' ELSE 'invited' END AS status,
-			invitations.created_at, invitations.expires_at, false AS owns_another, false AS two_factor`, s.db.NowFunc()).
-		Where("invitations.status = 'pending' OR (invitations.status = 'declined' AND NOT EXISTS (" +
-			"SELECT 1 FROM invitations AS newer WHERE newer.tenant_id = invitations.tenant_id AND newer.email = invitations.email" +
-			" AND (newer.status = 'pending' OR newer.id > invitations.id)))").
-		// lower(email) is how users are indexed; invitation emails are
-		// stored lower-case, so each is one index lookup, not a join of
-		// every member.
-		Where("NOT EXISTS (SELECT 1 FROM users AS u JOIN memberships AS m ON m.user_id = u.id AND m.tenant_id = invitations.tenant_id" +
-			" WHERE lower(u.email) = invitations.email)")
-	if query != "" {
-		like := LikePattern(query)
-		members = members.Where(`(lower(users.email) LIKE ? ESCAPE '\' OR lower(users.first_name || ' ' || users.last_name) LIKE ? ESCAPE '\')`, like, like)
-		invited = invited.Where(`(invitations.email LIKE ? ESCAPE '\' OR lower(invitations.first_name || ' ' || invitations.last_name) LIKE ? ESCAPE '\')`, like, like)
-	}
-	union := s.conn(ctx).Raw("? UNION ALL ?", members, invited)
+	members := func() *gorm.DB { return s.teamMembers(ctx, tenantID, f) }
+	invited := func() *gorm.DB { return s.teamInvitations(ctx, tenantID, f.Query) }
 	if f.WithoutTwoFactor {
-		union = members.Where("users.two_factor_enabled = ?", false)
+		invited = nil // only members have a second factor to lack
 	}
-	team := func() *gorm.DB { return s.conn(ctx).Table("(?) AS team", union) }
-	if err := s.countTeam(ctx, tenantID, f, team(), invited, &result); err != nil {
+	if err := s.countTeam(ctx, tenantID, f, members, invited, &result); err != nil {
 		return result, fmt.Errorf("count team: %w", err)
 	}
-	err := team().Order("CASE status WHEN 'active' THEN 0 WHEN 'invited' THEN 1 WHEN 'expired' THEN 2 ELSE 3 END, lower(first_name), lower(last_name), email").
-		Limit(page.Size).Offset(page.Offset()).Scan(&result.Items).Error
-	if err != nil {
+	if err := s.listTeam(ctx, tenantID, members, invited, page, &result.Items); err != nil {
 		return result, fmt.Errorf("list team: %w", err)
 	}
 	return result, nil
 }
 
+// teamMembers is the tenant's memberships the filter keeps, read without
+// their users rows: the filter looks at the copy of the person each
+// membership carries.
+func (s *Store) teamMembers(ctx context.Context, tenantID int64, f TeamFilter) *gorm.DB {
+	q := s.scoped(ctx, tenantID).Table("memberships")
+	if f.Query != "" {
+		like := LikePattern(f.Query)
+		q = q.Where(`(memberships.sort_email LIKE ? ESCAPE '\' OR memberships.sort_first_name || ' ' || memberships.sort_last_name LIKE ? ESCAPE '\')`, like, like)
+	}
+	if f.WithoutTwoFactor {
+		q = q.Where("memberships.person_two_factor = ?", false)
+	}
+	return q
+}
+
+// teamInvitations is the tenant's invitations the team list shows: the
+// pending ones, and a declined one until the person is invited again;
+// never one whose invitee is a member already (found by the email each
+// membership carries, one lookup of memberships_tenant_email_idx;
+// invitation emails are stored lower-case like the copy).
+func (s *Store) teamInvitations(ctx context.Context, tenantID int64, query string) *gorm.DB {
+	q := s.scoped(ctx, tenantID).Table("invitations").
+		Where("invitations.status = 'pending' OR (invitations.status = 'declined' AND NOT EXISTS (" +
+			"SELECT 1 FROM invitations AS newer WHERE newer.tenant_id = invitations.tenant_id AND newer.email = invitations.email" +
+			" AND (newer.status = 'pending' OR newer.id > invitations.id)))").
+		Where("NOT EXISTS (SELECT 1 FROM memberships AS m WHERE m.tenant_id = invitations.tenant_id AND m.sort_email = invitations.email)")
+	if query != "" {
+		like := LikePattern(query)
+		q = q.Where(`(invitations.email LIKE ? ESCAPE '\' OR lower(invitations.first_name || ' ' || invitations.last_name) LIKE ? ESCAPE '\')`, like, like)
+	}
+	return q
+}
+
 // countTeam counts the team list. Unsearched, the members are counted by
 // the database already (tenants.member_count), and only the invitations
-// need counting; a search counts its matches.
-func (s *Store) countTeam(ctx context.Context, tenantID int64, f TeamFilter, team, invited *gorm.DB, page *Page[TeamRow]) error {
-	if f.Query != "" || f.WithoutTwoFactor {
-		return countCapped(s.conn(ctx), team, page)
+// need counting; a search or a filter counts its matches, up to CountCap.
+func (s *Store) countTeam(ctx context.Context, tenantID int64, f TeamFilter, members, invited func() *gorm.DB, page *Page[TeamRow]) error {
+	if f.Query == "" && !f.WithoutTwoFactor {
+		q := invited().Select("invitations.id")
+		if q.Error != nil {
+			return q.Error
+		}
+		var n int64
+		err := s.conn(ctx).Raw("SELECT (SELECT member_count FROM tenants WHERE id = ?) + (SELECT count(*) FROM (?) AS invited)", tenantID, q).
+			Scan(&n).Error
+		page.Total, page.Capped = n, false
+		return err
 	}
-	if invited.Error != nil {
-		return invited.Error
+	matches := members().Select("memberships.id")
+	if invited != nil {
+		more := invited().Select("invitations.id")
+		if more.Error != nil {
+			return more.Error
+		}
+		matches = s.conn(ctx).Raw("? UNION ALL ?", matches, more)
 	}
-	var n int64
-	err := s.conn(ctx).Raw("SELECT (SELECT member_count FROM tenants WHERE id = ?) + (SELECT count(*) FROM (?) AS invited)", tenantID, invited).
-		Scan(&n).Error
-	page.Total, page.Capped = n, false
-	return err
+	if matches.Error != nil {
+		return matches.Error
+	}
+	return countCapped(s.conn(ctx), s.conn(ctx).Table("(?) AS team", matches), page)
+}
+
+// listTeam reads one page of the team list in one statement. Members come
+// first, so at most offset+size of them are read, in order from the index;
+// the invitations are read only when fewer members than that match (a
+// one-time test of the members read). Only the page's own members are
+// joined to their users rows, for the names as they are written.
+func (s *Store) listTeam(ctx context.Context, tenantID int64, members, invited func() *gorm.DB, page PageRequest, out *[]TeamRow) error {
+	upTo := page.Offset() + page.Size
+	read := members().Select("memberships.id, memberships.user_id, memberships.role, memberships.created_at, " +
+		"memberships.sort_first_name, memberships.sort_last_name, memberships.sort_email, memberships.person_two_factor").
+		Order(teamMemberOrder).Limit(upTo)
+	if read.Error != nil {
+		return read.Error
+	}
+	args := []any{read}
+	listed := `SELECT 0 AS rank, 'member' AS kind, id, user_id, role, 'active' AS status, created_at, NULL AS expires_at,
+			'' AS first_name, '' AS last_name, '' AS email, person_two_factor AS two_factor,
+			sort_first_name AS key_first, sort_last_name AS key_last, sort_email AS key_email
+		FROM members`
+	if invited != nil {
+		now := s.db.NowFunc()
+		inv := invited().Select(`CASE WHEN invitations.status <> 'pending' THEN 3 WHEN invitations.expires_at <= ? THEN 2 ELSE 1 END AS rank,
+			'invitation' AS kind, invitations.id, 0 AS user_id, invitations.role,
+			CASE WHEN invitations.status <> 'pending' THEN 'declined' WHEN invitations.expires_at <= ? THEN 'expired' ELSE 'invited' END AS status,
+			invitations.created_at, invitations.expires_at, invitations.first_name, invitations.last_name, invitations.email, false AS two_factor,
+			lower(invitations.first_name) AS key_first, lower(invitations.last_name) AS key_last, invitations.email AS key_email`, now, now).
+			Order(teamListedOrder).Limit(upTo)
+		if inv.Error != nil {
+			return inv.Error
+		}
+		listed += fmt.Sprintf(" UNION ALL SELECT * FROM (?) AS invited WHERE (SELECT count(*) FROM members) < %d", upTo)
+		args = append(args, inv)
+	}
+	listed += fmt.Sprintf(" ORDER BY %s LIMIT %d OFFSET %d", teamListedOrder, page.Size, page.Offset())
+	// tenants_owner_key makes "owns another company" one index lookup per row.
+	sql := `WITH members AS (?), listed AS (` + listed + `)
+		SELECT listed.kind, listed.id, listed.user_id,
+			COALESCE(users.first_name, listed.first_name) AS first_name, COALESCE(users.last_name, listed.last_name) AS last_name,
+			COALESCE(users.email, listed.email) AS email, listed.role, listed.status, listed.created_at, listed.expires_at,
+			listed.kind = 'member' AND EXISTS (SELECT 1 FROM tenants AS owned WHERE owned.owner_user_id = listed.user_id AND owned.id <> ?) AS owns_another,
+			listed.two_factor
+		FROM listed LEFT JOIN users ON users.id = listed.user_id AND listed.kind = 'member'
+		ORDER BY listed.rank, listed.key_first, listed.key_last, listed.key_email`
+	args = append(args, tenantID)
+	return s.conn(ctx).Raw(sql, args...).Scan(out).Error
 }
 
 // MembersWithoutTwoFactor counts the tenant's members who sign in without
 // a second factor, for a company that requires one.
 func (s *Store) MembersWithoutTwoFactor(ctx context.Context, tenantID int64) (int64, error) {
 	var n int64
-	err := s.scoped(ctx, tenantID).Table("memberships").Joins("JOIN users ON users.id = memberships.user_id").
-		Where("users.two_factor_enabled = ?", false).Count(&n).Error
+	err := s.teamMembers(ctx, tenantID, TeamFilter{WithoutTwoFactor: true}).Count(&n).Error
 	if err != nil {
 		return 0, fmt.Errorf("count members without two-factor: %w", err)
 	}

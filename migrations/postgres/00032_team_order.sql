@@ -1,0 +1,98 @@
+-- +goose Up
+-- The Team page lists a company's people in name order, 25 at a time. The
+-- names are the users', so ordering by them meant joining every member's
+-- users row (and running its row-level security policy) and sorting them
+-- all on every view. Each membership now carries its person's sort keys —
+-- lower(first_name), lower(last_name), email — and whether they sign in
+-- with a second factor, so a page is read from one index in order and only
+-- its own 25 people are joined; the same copy answers "is this invitee
+-- already a member" by one index lookup, and the two-factor filter without
+-- reading users at all.
+--
+-- The copy is kept by the database, whoever writes: a membership takes it
+-- from its person when it is made (or pointed at someone else), and a
+-- change of name, email or second factor is copied to every membership of
+-- the person, in the same statement. A membership's copy cannot be set to
+-- anything else: the trigger recomputes it whenever it is written.
+--
+-- The functions run as the schema's owner, like the owner-invariant check
+-- of 00013: a person changing their own name (own_account_changes) must
+-- update their memberships in every company, which their scope cannot see,
+-- and a membership made for someone who is not yet a fellow member must
+-- read their users row. So the owner, which could switch row-level
+-- security off anyway, may update every membership (users is not FORCEd:
+-- the owner reads it already). The application role gains nothing: a
+-- trigger function cannot be called on its own.
+
+ALTER TABLE memberships
+    ADD COLUMN sort_first_name TEXT NOT NULL DEFAULT '',
+    ADD COLUMN sort_last_name TEXT NOT NULL DEFAULT '',
+    ADD COLUMN sort_email TEXT NOT NULL DEFAULT '',
+    ADD COLUMN person_two_factor BOOLEAN NOT NULL DEFAULT false;
+
+UPDATE memberships AS m
+SET sort_first_name = lower(u.first_name), sort_last_name = lower(u.last_name), sort_email = lower(u.email),
+    person_two_factor = u.two_factor_enabled
+FROM users AS u WHERE u.id = m.user_id;
+
+CREATE INDEX memberships_team_order_idx ON memberships (tenant_id, sort_first_name, sort_last_name, sort_email);
+CREATE INDEX memberships_tenant_email_idx ON memberships (tenant_id, sort_email);
+
+-- "Has this declined invitation been followed by a newer one": one lookup
+-- of the invitee's invitations instead of a walk through the company's.
+CREATE INDEX invitations_tenant_email_idx ON invitations (tenant_id, email);
+
+CREATE POLICY owner_functions_write ON memberships FOR UPDATE TO CURRENT_USER USING (true) WITH CHECK (true);
+
+-- +goose StatementBegin
+CREATE FUNCTION memberships_copy_person() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+BEGIN
+    SELECT lower(u.first_name), lower(u.last_name), lower(u.email), u.two_factor_enabled
+        INTO NEW.sort_first_name, NEW.sort_last_name, NEW.sort_email, NEW.person_two_factor
+        FROM public.users AS u WHERE u.id = NEW.user_id;
+    RETURN NEW;
+END;
+$$;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
+CREATE FUNCTION users_copy_to_memberships() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+BEGIN
+    UPDATE public.memberships
+    SET sort_first_name = lower(NEW.first_name), sort_last_name = lower(NEW.last_name), sort_email = lower(NEW.email),
+        person_two_factor = NEW.two_factor_enabled
+    WHERE user_id = NEW.id;
+    RETURN NULL;
+END;
+$$;
+-- +goose StatementEnd
+
+CREATE TRIGGER memberships_person_copy
+    BEFORE INSERT OR UPDATE OF user_id, sort_first_name, sort_last_name, sort_email, person_two_factor ON memberships
+    FOR EACH ROW EXECUTE FUNCTION memberships_copy_person();
+
+CREATE TRIGGER users_person_copy
+    AFTER UPDATE OF first_name, last_name, email, two_factor_enabled ON users
+    FOR EACH ROW
+    WHEN (OLD.first_name IS DISTINCT FROM NEW.first_name OR OLD.last_name IS DISTINCT FROM NEW.last_name
+          OR OLD.email IS DISTINCT FROM NEW.email OR OLD.two_factor_enabled IS DISTINCT FROM NEW.two_factor_enabled)
+    EXECUTE FUNCTION users_copy_to_memberships();
+
+REVOKE ALL ON FUNCTION memberships_copy_person(), users_copy_to_memberships() FROM PUBLIC;
+
+-- +goose Down
+DROP TRIGGER users_person_copy ON users;
+DROP TRIGGER memberships_person_copy ON memberships;
+DROP FUNCTION users_copy_to_memberships();
+DROP FUNCTION memberships_copy_person();
+DROP POLICY owner_functions_write ON memberships;
+DROP INDEX invitations_tenant_email_idx;
+DROP INDEX memberships_tenant_email_idx;
+DROP INDEX memberships_team_order_idx;
+ALTER TABLE memberships
+    DROP COLUMN person_two_factor,
+    DROP COLUMN sort_email,
+    DROP COLUMN sort_last_name,
+    DROP COLUMN sort_first_name;
