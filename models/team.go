@@ -58,21 +58,21 @@ type TeamFilter struct {
 
 // Team lists a tenant's members, open invitations (expired ones apart) and
 // declined ones (until someone invites that person again), searchable by
-// name or email, one page at a time: one query for the rows and one for the
-// count.
+// name or email, one page at a time: one statement for the rows and their
+// count (a second one counts when the page is empty).
 func (s *Store) Team(ctx context.Context, tenantID int64, query string, page PageRequest) (Page[TeamRow], error) {
 	return s.TeamFiltered(ctx, tenantID, TeamFilter{Query: query}, page)
 }
 
 // The team list's order: members first, then invitations still open, then
 // expired ones, then declined ones; within each, by first name, last name
-// and email, ignoring case. Members are ordered by the sort keys each
-// membership carries (sort_first_name, sort_last_name, sort_email, copied
-// from the person by triggers, migration 00032) and read in that order from
-// memberships_team_order_idx, so a page reads its own rows and no more.
+// and email, ignoring case. Each membership carries a copy of its person's
+// name, email and second factor (kept by triggers, migration 00032), and
+// memberships_team_order_idx holds them in this order, so a page of members
+// is read in order from the index, without reading users.
 const (
-	teamMemberOrder = "memberships.sort_first_name, memberships.sort_last_name, memberships.sort_email"
-	teamListedOrder = "rank, key_first, key_last, key_email"
+	teamMemberOrder = "lower(memberships.person_first_name), lower(memberships.person_last_name), memberships.person_email"
+	teamListedOrder = "rank, key_first, key_last, email"
 )
 
 // TeamFiltered is Team narrowed by a filter.
@@ -83,23 +83,41 @@ func (s *Store) TeamFiltered(ctx context.Context, tenantID int64, f TeamFilter, 
 	if f.WithoutTwoFactor {
 		invited = nil // only members have a second factor to lack
 	}
-	if err := s.countTeam(ctx, tenantID, f, members, invited, &result); err != nil {
+	count, err := s.teamCount(ctx, tenantID, f, members, invited)
+	if err != nil {
 		return result, fmt.Errorf("count team: %w", err)
 	}
-	if err := s.listTeam(ctx, tenantID, members, invited, page, &result.Items); err != nil {
+	rows, err := s.listTeam(ctx, members, invited, count, page)
+	if err != nil {
 		return result, fmt.Errorf("list team: %w", err)
+	}
+	var n int64
+	if len(rows) > 0 {
+		n = rows[0].Total
+	} else if err := s.conn(ctx).Raw("SELECT ?", count).Scan(&n).Error; err != nil {
+		return result, fmt.Errorf("count team: %w", err)
+	}
+	result.Items = make([]TeamRow, len(rows))
+	for i, r := range rows {
+		result.Items[i] = r.TeamRow
+	}
+	result.Total, result.Capped = n, false
+	if filtered(f) {
+		result.Total, result.Capped = min(n, CountCap), n > CountCap
 	}
 	return result, nil
 }
 
-// teamMembers is the tenant's memberships the filter keeps, read without
-// their users rows: the filter looks at the copy of the person each
-// membership carries.
+// filtered tells whether the list is narrowed, so counted up to CountCap.
+func filtered(f TeamFilter) bool { return f.Query != "" || f.WithoutTwoFactor }
+
+// teamMembers is the tenant's memberships the filter keeps, judged by the
+// copy of the person each membership carries.
 func (s *Store) teamMembers(ctx context.Context, tenantID int64, f TeamFilter) *gorm.DB {
 	q := s.scoped(ctx, tenantID).Table("memberships")
 	if f.Query != "" {
 		like := LikePattern(f.Query)
-		q = q.Where(`(memberships.sort_email LIKE ? ESCAPE '\' OR memberships.sort_first_name || ' ' || memberships.sort_last_name LIKE ? ESCAPE '\')`, like, like)
+		q = q.Where(`(lower(memberships.person_email) LIKE ? ESCAPE '\' OR lower(memberships.person_first_name || ' ' || memberships.person_last_name) LIKE ? ESCAPE '\')`, like, like)
 	}
 	if f.WithoutTwoFactor {
 		q = q.Where("memberships.person_two_factor = ?", false)
@@ -110,14 +128,14 @@ func (s *Store) teamMembers(ctx context.Context, tenantID int64, f TeamFilter) *
 // teamInvitations is the tenant's invitations the team list shows: the
 // pending ones, and a declined one until the person is invited again;
 // never one whose invitee is a member already (found by the email each
-// membership carries, one lookup of memberships_tenant_email_idx;
-// invitation emails are stored lower-case like the copy).
+// membership carries, one lookup of memberships_tenant_email_idx; emails
+// are stored lower-case on both sides).
 func (s *Store) teamInvitations(ctx context.Context, tenantID int64, query string) *gorm.DB {
 	q := s.scoped(ctx, tenantID).Table("invitations").
 		Where("invitations.status = 'pending' OR (invitations.status = 'declined' AND NOT EXISTS (" +
 			"SELECT 1 FROM invitations AS newer WHERE newer.tenant_id = invitations.tenant_id AND newer.email = invitations.email" +
 			" AND (newer.status = 'pending' OR newer.id > invitations.id)))").
-		Where("NOT EXISTS (SELECT 1 FROM memberships AS m WHERE m.tenant_id = invitations.tenant_id AND m.sort_email = invitations.email)")
+		Where("NOT EXISTS (SELECT 1 FROM memberships AS m WHERE m.tenant_id = invitations.tenant_id AND m.person_email = invitations.email)")
 	if query != "" {
 		like := LikePattern(query)
 		q = q.Where(`(invitations.email LIKE ? ESCAPE '\' OR lower(invitations.first_name || ' ' || invitations.last_name) LIKE ? ESCAPE '\')`, like, like)
@@ -125,79 +143,79 @@ func (s *Store) teamInvitations(ctx context.Context, tenantID int64, query strin
 	return q
 }
 
-// countTeam counts the team list. Unsearched, the members are counted by
-// the database already (tenants.member_count), and only the invitations
-// need counting; a search or a filter counts its matches, up to CountCap.
-func (s *Store) countTeam(ctx context.Context, tenantID int64, f TeamFilter, members, invited func() *gorm.DB, page *Page[TeamRow]) error {
-	if f.Query == "" && !f.WithoutTwoFactor {
+// teamCount is an expression counting the team list, for the statement
+// that reads the page. Unfiltered, the members are counted by the database
+// already (tenants.member_count), and only the invitations need counting;
+// a search or a filter counts its matches, up to one past CountCap.
+func (s *Store) teamCount(ctx context.Context, tenantID int64, f TeamFilter, members, invited func() *gorm.DB) (*gorm.DB, error) {
+	if !filtered(f) {
 		q := invited().Select("invitations.id")
 		if q.Error != nil {
-			return q.Error
+			return nil, q.Error
 		}
-		var n int64
-		err := s.conn(ctx).Raw("SELECT (SELECT member_count FROM tenants WHERE id = ?) + (SELECT count(*) FROM (?) AS invited)", tenantID, q).
-			Scan(&n).Error
-		page.Total, page.Capped = n, false
-		return err
+		return s.conn(ctx).Raw("(SELECT member_count FROM tenants WHERE id = ?) + (SELECT count(*) FROM (?) AS invited)", tenantID, q), nil
 	}
 	matches := members().Select("memberships.id")
 	if invited != nil {
 		more := invited().Select("invitations.id")
 		if more.Error != nil {
-			return more.Error
+			return nil, more.Error
 		}
 		matches = s.conn(ctx).Raw("? UNION ALL ?", matches, more)
 	}
 	if matches.Error != nil {
-		return matches.Error
+		return nil, matches.Error
 	}
-	return countCapped(s.conn(ctx), s.conn(ctx).Table("(?) AS team", matches), page)
+	return s.conn(ctx).Raw(fmt.Sprintf("(SELECT count(*) FROM (SELECT 1 FROM (?) AS matched LIMIT %d) AS counted)", CountCap+1), matches), nil
 }
 
-// listTeam reads one page of the team list in one statement. Members come
-// first, so at most offset+size of them are read, in order from the index;
-// the invitations are read only when fewer members than that match (a
-// one-time test of the members read). Only the page's own members are
-// joined to their users rows, for the names as they are written.
-func (s *Store) listTeam(ctx context.Context, tenantID int64, members, invited func() *gorm.DB, page PageRequest, out *[]TeamRow) error {
+// teamListRow is a row of the team list with the count of the whole list.
+type teamListRow struct {
+	TeamRow
+	Total int64
+}
+
+// listTeam reads one page of the team list, with count (an expression
+// evaluated once) on every row, in one statement. Members come first, so
+// at most offset+size of them are read, in order from the index; the
+// invitations are read only when fewer members than that match (a one-time
+// test of the members read).
+func (s *Store) listTeam(ctx context.Context, members, invited func() *gorm.DB, count *gorm.DB, page PageRequest) ([]teamListRow, error) {
 	upTo := page.Offset() + page.Size
-	read := members().Select("memberships.id, memberships.user_id, memberships.role, memberships.created_at, " +
-		"memberships.sort_first_name, memberships.sort_last_name, memberships.sort_email, memberships.person_two_factor").
+	// tenants_owner_key makes "owns another company" one index lookup per
+	// member read. The typed NULL is for PostgreSQL, which types a CTE's
+	// columns before the UNION that uses it (SQLite reads any type name).
+	read := members().Select(`0 AS rank, 'member' AS kind, memberships.id, memberships.user_id,
+			memberships.person_first_name AS first_name, memberships.person_last_name AS last_name, memberships.person_email AS email,
+			memberships.role, 'active' AS status, memberships.created_at, CAST(NULL AS TIMESTAMPTZ) AS expires_at,
+			EXISTS (SELECT 1 FROM tenants AS owned WHERE owned.owner_user_id = memberships.user_id AND owned.id <> memberships.tenant_id) AS owns_another,
+			memberships.person_two_factor AS two_factor,
+			lower(memberships.person_first_name) AS key_first, lower(memberships.person_last_name) AS key_last`).
 		Order(teamMemberOrder).Limit(upTo)
 	if read.Error != nil {
-		return read.Error
+		return nil, read.Error
 	}
-	args := []any{read}
-	listed := `SELECT 0 AS rank, 'member' AS kind, id, user_id, role, 'active' AS status, created_at, NULL AS expires_at,
-			'' AS first_name, '' AS last_name, '' AS email, person_two_factor AS two_factor,
-			sort_first_name AS key_first, sort_last_name AS key_last, sort_email AS key_email
-		FROM members`
+	listed, args := "SELECT * FROM members", []any{read}
 	if invited != nil {
 		now := s.db.NowFunc()
 		inv := invited().Select(`CASE WHEN invitations.status <> 'pending' THEN 3 WHEN invitations.expires_at <= ? THEN 2 ELSE 1 END AS rank,
-			'invitation' AS kind, invitations.id, 0 AS user_id, invitations.role,
+			'invitation' AS kind, invitations.id, 0 AS user_id, invitations.first_name, invitations.last_name, invitations.email, invitations.role,
 			CASE WHEN invitations.status <> 'pending' THEN 'declined' WHEN invitations.expires_at <= ? THEN 'expired' ELSE 'invited' END AS status,
-			invitations.created_at, invitations.expires_at, invitations.first_name, invitations.last_name, invitations.email, false AS two_factor,
-			lower(invitations.first_name) AS key_first, lower(invitations.last_name) AS key_last, invitations.email AS key_email`, now, now).
+			invitations.created_at, invitations.expires_at, false AS owns_another, false AS two_factor,
+			lower(invitations.first_name) AS key_first, lower(invitations.last_name) AS key_last`, now, now).
 			Order(teamListedOrder).Limit(upTo)
 		if inv.Error != nil {
-			return inv.Error
+			return nil, inv.Error
 		}
 		listed += fmt.Sprintf(" UNION ALL SELECT * FROM (?) AS invited WHERE (SELECT count(*) FROM members) < %d", upTo)
 		args = append(args, inv)
 	}
-	listed += fmt.Sprintf(" ORDER BY %s LIMIT %d OFFSET %d", teamListedOrder, page.Size, page.Offset())
-	// tenants_owner_key makes "owns another company" one index lookup per row.
-	sql := `WITH members AS (?), listed AS (` + listed + `)
-		SELECT listed.kind, listed.id, listed.user_id,
-			COALESCE(users.first_name, listed.first_name) AS first_name, COALESCE(users.last_name, listed.last_name) AS last_name,
-			COALESCE(users.email, listed.email) AS email, listed.role, listed.status, listed.created_at, listed.expires_at,
-			listed.kind = 'member' AND EXISTS (SELECT 1 FROM tenants AS owned WHERE owned.owner_user_id = listed.user_id AND owned.id <> ?) AS owns_another,
-			listed.two_factor
-		FROM listed LEFT JOIN users ON users.id = listed.user_id AND listed.kind = 'member'
-		ORDER BY listed.rank, listed.key_first, listed.key_last, listed.key_email`
-	args = append(args, tenantID)
-	return s.conn(ctx).Raw(sql, args...).Scan(out).Error
+	sql := fmt.Sprintf("WITH members AS (?) SELECT team.*, (?) AS total FROM (%s) AS team ORDER BY %s LIMIT %d OFFSET %d",
+		listed, teamListedOrder, page.Size, page.Offset())
+	args = append(args[:1], append([]any{count}, args[1:]...)...)
+	var rows []teamListRow
+	err := s.conn(ctx).Raw(sql, args...).Scan(&rows).Error
+	return rows, err
 }
 
 // MembersWithoutTwoFactor counts the tenant's members who sign in without

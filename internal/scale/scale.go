@@ -331,20 +331,20 @@ func (p *plan) derive(ctx context.Context, tx pgx.Tx, log *slog.Logger) error {
 			UPDATE tenants SET inactive_above = below.shut FROM below
 			WHERE tenants.id = below.id AND tenants.inactive_above IS DISTINCT FROM below.shut`, nil})
 	}
-	// Each membership's copy of its person's sort keys and second factor is
+	// Each membership's copy of its person's name, email and second factor is
 	// kept by triggers on memberships and users; the columns exist from
 	// migration 00032 on.
 	var hasPersonCopy bool
 	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
-		WHERE table_schema = current_schema() AND table_name = 'memberships' AND column_name = 'sort_email')`).Scan(&hasPersonCopy); err != nil {
+		WHERE table_schema = current_schema() AND table_name = 'memberships' AND column_name = 'person_email')`).Scan(&hasPersonCopy); err != nil {
 		return err
 	}
 	if hasPersonCopy {
 		statements = append(statements, struct {
 			what, sql string
 			args      []any
-		}{"memberships.sort_email and the rest of the person's copy", `UPDATE memberships AS m
-			SET sort_first_name = lower(u.first_name), sort_last_name = lower(u.last_name), sort_email = lower(u.email),
+		}{"memberships.person_*", `UPDATE memberships AS m
+			SET person_first_name = u.first_name, person_last_name = u.last_name, person_email = u.email,
 				person_two_factor = u.two_factor_enabled
 			FROM users AS u WHERE u.id = m.user_id AND m.tenant_id BETWEEN $1 AND $2`, []any{firstTenant, lastTenant}})
 	}

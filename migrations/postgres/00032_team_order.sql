@@ -2,12 +2,14 @@
 -- The Team page lists a company's people in name order, 25 at a time. The
 -- names are the users', so ordering by them meant joining every member's
 -- users row (and running its row-level security policy) and sorting them
--- all on every view. Each membership now carries its person's sort keys —
--- lower(first_name), lower(last_name), email — and whether they sign in
--- with a second factor, so a page is read from one index in order and only
--- its own 25 people are joined; the same copy answers "is this invitee
--- already a member" by one index lookup, and the two-factor filter without
--- reading users at all.
+-- all on every view. Each membership now carries a copy of its person's
+-- name, email and whether they sign in with a second factor, indexed in the
+-- list's order (lower(first_name), lower(last_name), email), so a page is
+-- read from one index in order and never reads users; the same copy
+-- answers "is this invitee already a member" by one index lookup. It shows
+-- nobody more than before: whoever sees a membership (its company's scope,
+-- or its own person) sees its person's users row already (fellow_members,
+-- own_account).
 --
 -- The copy is kept by the database, whoever writes: a membership takes it
 -- from its person when it is made (or pointed at someone else), and a
@@ -25,18 +27,18 @@
 -- trigger function cannot be called on its own.
 
 ALTER TABLE memberships
-    ADD COLUMN sort_first_name TEXT NOT NULL DEFAULT '',
-    ADD COLUMN sort_last_name TEXT NOT NULL DEFAULT '',
-    ADD COLUMN sort_email TEXT NOT NULL DEFAULT '',
+    ADD COLUMN person_first_name TEXT NOT NULL DEFAULT '',
+    ADD COLUMN person_last_name TEXT NOT NULL DEFAULT '',
+    ADD COLUMN person_email TEXT NOT NULL DEFAULT '',
     ADD COLUMN person_two_factor BOOLEAN NOT NULL DEFAULT false;
 
 UPDATE memberships AS m
-SET sort_first_name = lower(u.first_name), sort_last_name = lower(u.last_name), sort_email = lower(u.email),
+SET person_first_name = u.first_name, person_last_name = u.last_name, person_email = u.email,
     person_two_factor = u.two_factor_enabled
 FROM users AS u WHERE u.id = m.user_id;
 
-CREATE INDEX memberships_team_order_idx ON memberships (tenant_id, sort_first_name, sort_last_name, sort_email);
-CREATE INDEX memberships_tenant_email_idx ON memberships (tenant_id, sort_email);
+CREATE INDEX memberships_team_order_idx ON memberships (tenant_id, lower(person_first_name), lower(person_last_name), person_email);
+CREATE INDEX memberships_tenant_email_idx ON memberships (tenant_id, person_email);
 
 -- "Has this declined invitation been followed by a newer one": one lookup
 -- of the invitee's invitations instead of a walk through the company's.
@@ -48,8 +50,8 @@ CREATE POLICY owner_functions_write ON memberships FOR UPDATE TO CURRENT_USER US
 CREATE FUNCTION memberships_copy_person() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 BEGIN
-    SELECT lower(u.first_name), lower(u.last_name), lower(u.email), u.two_factor_enabled
-        INTO NEW.sort_first_name, NEW.sort_last_name, NEW.sort_email, NEW.person_two_factor
+    SELECT u.first_name, u.last_name, u.email, u.two_factor_enabled
+        INTO NEW.person_first_name, NEW.person_last_name, NEW.person_email, NEW.person_two_factor
         FROM public.users AS u WHERE u.id = NEW.user_id;
     RETURN NEW;
 END;
@@ -61,7 +63,7 @@ CREATE FUNCTION users_copy_to_memberships() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 BEGIN
     UPDATE public.memberships
-    SET sort_first_name = lower(NEW.first_name), sort_last_name = lower(NEW.last_name), sort_email = lower(NEW.email),
+    SET person_first_name = NEW.first_name, person_last_name = NEW.last_name, person_email = NEW.email,
         person_two_factor = NEW.two_factor_enabled
     WHERE user_id = NEW.id;
     RETURN NULL;
@@ -70,7 +72,7 @@ $$;
 -- +goose StatementEnd
 
 CREATE TRIGGER memberships_person_copy
-    BEFORE INSERT OR UPDATE OF user_id, sort_first_name, sort_last_name, sort_email, person_two_factor ON memberships
+    BEFORE INSERT OR UPDATE OF user_id, person_first_name, person_last_name, person_email, person_two_factor ON memberships
     FOR EACH ROW EXECUTE FUNCTION memberships_copy_person();
 
 CREATE TRIGGER users_person_copy
@@ -93,6 +95,6 @@ DROP INDEX memberships_tenant_email_idx;
 DROP INDEX memberships_team_order_idx;
 ALTER TABLE memberships
     DROP COLUMN person_two_factor,
-    DROP COLUMN sort_email,
-    DROP COLUMN sort_last_name,
-    DROP COLUMN sort_first_name;
+    DROP COLUMN person_email,
+    DROP COLUMN person_last_name,
+    DROP COLUMN person_first_name;
