@@ -28,6 +28,8 @@ type TeamRow struct {
 	// TwoFactor tells whether a member signs in with a second factor (an
 	// authenticator app or a passkey); false for invitations.
 	TwoFactor bool `gorm:"column:two_factor"`
+	// SignIn is how a member signs in; nothing for invitations.
+	SignIn SignInMethod `gorm:"embedded;embeddedPrefix:sign_in_"`
 }
 
 // Name is how the row's person is shown.
@@ -87,7 +89,7 @@ func (s *Store) TeamFiltered(ctx context.Context, tenantID int64, f TeamFilter, 
 	if err != nil {
 		return result, fmt.Errorf("count team: %w", err)
 	}
-	rows, err := s.listTeam(ctx, members, invited, count, page)
+	rows, err := s.listTeam(ctx, tenantID, members, invited, count, page)
 	if err != nil {
 		return result, fmt.Errorf("list team: %w", err)
 	}
@@ -176,11 +178,11 @@ type teamListRow struct {
 }
 
 // listTeam reads one page of the team list, with count (an expression
-// evaluated once) on every row, in one statement. Members come first, so
-// at most offset+size of them are read, in order from the index; the
-// invitations are read only when fewer members than that match (a one-time
-// test of the members read).
-func (s *Store) listTeam(ctx context.Context, members, invited func() *gorm.DB, count *gorm.DB, page PageRequest) ([]teamListRow, error) {
+// evaluated once) on every row and how each member of the page signs in, in
+// one statement. Members come first, so at most offset+size of them are
+// read, in order from the index; the invitations are read only when fewer
+// members than that match (a one-time test of the members read).
+func (s *Store) listTeam(ctx context.Context, tenantID int64, members, invited func() *gorm.DB, count *gorm.DB, page PageRequest) ([]teamListRow, error) {
 	upTo := page.Offset() + page.Size
 	// tenants_owner_key makes "owns another company" one index lookup per
 	// member read. The typed NULL is for PostgreSQL, which types a CTE's
@@ -210,9 +212,23 @@ func (s *Store) listTeam(ctx context.Context, members, invited func() *gorm.DB, 
 		listed += fmt.Sprintf(" UNION ALL SELECT * FROM (?) AS invited WHERE (SELECT count(*) FROM members) < %d", upTo)
 		args = append(args, inv)
 	}
-	sql := fmt.Sprintf("WITH members AS (?) SELECT team.*, (?) AS total FROM (%s) AS team ORDER BY %s LIMIT %d OFFSET %d",
+	sql := fmt.Sprintf("WITH members AS (?), page AS (SELECT team.*, (?) AS total FROM (%s) AS team ORDER BY %s LIMIT %d OFFSET %d) ",
 		listed, teamListedOrder, page.Size, page.Offset())
 	args = append(args[:1], append([]any{count}, args[1:]...)...)
+	// How the page's members sign in: on PostgreSQL the owner's function
+	// SignInMethods calls, as the application cannot read passwords or
+	// identities; on SQLite the tables themselves.
+	if s.Dialect() == Postgres {
+		sql += `SELECT page.*, COALESCE(methods.has_password, false) AS sign_in_password, COALESCE(methods.has_identity, false) AS sign_in_sso
+			FROM page LEFT JOIN canopy_sign_in_methods(?, ARRAY(SELECT user_id FROM page WHERE kind = 'member')) AS methods
+				ON methods.user_id = page.user_id AND page.kind = 'member'`
+		args = append(args, tenantID)
+	} else {
+		sql += `SELECT page.*, page.kind = 'member' AND EXISTS (SELECT 1 FROM user_passwords AS p WHERE p.user_id = page.user_id) AS sign_in_password,
+			page.kind = 'member' AND EXISTS (SELECT 1 FROM user_identities AS i WHERE i.user_id = page.user_id) AS sign_in_sso
+			FROM page`
+	}
+	sql += " ORDER BY " + teamListedOrder
 	var rows []teamListRow
 	err := s.conn(ctx).Raw(sql, args...).Scan(&rows).Error
 	return rows, err

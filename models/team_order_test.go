@@ -150,7 +150,14 @@ func TestTeamOrderFiltersAndPages(t *testing.T) {
 
 func TestTeamRowsCarryThePerson(t *testing.T) {
 	w := newTeamWorld(t)
-	page, err := w.store.Team(context.Background(), w.acme.ID, "", models.PageRequest{Number: 1, Size: 25})
+	// Within acme's scope, as a request: on PostgreSQL how members sign in
+	// is told only to their company's scope.
+	var page models.Page[models.TeamRow]
+	err := w.store.Within(context.Background(), models.Scope{TenantID: w.acme.ID}, func(ctx context.Context, tx *models.Store) error {
+		var err error
+		page, err = tx.Team(ctx, w.acme.ID, "", models.PageRequest{Number: 1, Size: 25})
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,8 +172,11 @@ func TestTeamRowsCarryThePerson(t *testing.T) {
 	if !carol.TwoFactor || bob.TwoFactor {
 		t.Errorf("two-factor: carol %v, bob %v", carol.TwoFactor, bob.TwoFactor)
 	}
-	if ann.Kind != "invitation" || ann.Name() != "Ann Open" || ann.UserID != 0 || ann.ExpiresAt == nil || ann.TwoFactor || ann.OwnsAnother {
+	if ann.Kind != "invitation" || ann.Name() != "Ann Open" || ann.UserID != 0 || ann.ExpiresAt == nil || ann.TwoFactor || ann.OwnsAnother || ann.SignIn != (models.SignInMethod{}) {
 		t.Errorf("ann: %+v", ann)
+	}
+	if bob.SignIn != (models.SignInMethod{Password: true}) {
+		t.Errorf("bob.adams signs in with %+v, want his password", bob.SignIn)
 	}
 	if n, err := w.store.MembersWithoutTwoFactor(context.Background(), w.acme.ID); err != nil || n != 6 {
 		t.Errorf("members without two-factor: %d (%v), want 6", n, err)
