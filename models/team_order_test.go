@@ -272,3 +272,32 @@ func TestTeamCopyFollowsThePerson(t *testing.T) {
 		})
 	}
 }
+
+// Migration 00032 goes down and up again: the copies are taken from the
+// people as they are, and the list is the same.
+func TestTeamMigrationRoundTrip(t *testing.T) {
+	w := newTeamWorld(t)
+	ctx := context.Background()
+	before, _ := teamEmails(t, w.store, w.acme.ID, models.TeamFilter{}, 25)
+	if err := w.store.MigrateDownToForTest(ctx, 30); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.store.ExecForTest(ctx, "UPDATE users SET first_name = 'Aaron' WHERE email = 'carol@acme.test'"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.store.MigrateForTest(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var stale int64
+	err := w.store.DBForTest(ctx).Raw(`SELECT count(*) FROM memberships AS m JOIN users AS u ON u.id = m.user_id
+		WHERE m.person_first_name <> u.first_name OR m.person_last_name <> u.last_name OR m.person_email <> u.email
+		   OR m.person_two_factor <> u.two_factor_enabled`).Scan(&stale).Error
+	if err != nil || stale != 0 {
+		t.Fatalf("%d memberships carry a wrong copy (%v)", stale, err)
+	}
+	after, _ := teamEmails(t, w.store, w.acme.ID, models.TeamFilter{}, 25)
+	want := append([]string{"nobody@acme.test", "carol@acme.test"}, slices.DeleteFunc(before[1:], func(e string) bool { return e == "carol@acme.test" })...)
+	if !slices.Equal(after, want) {
+		t.Fatalf("after going down and up:\n got %v\nwant %v", after, want)
+	}
+}
