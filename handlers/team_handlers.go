@@ -27,19 +27,8 @@ func (h *Handlers) team(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var members []int64
-	for _, row := range page.Items {
-		if row.UserID != 0 {
-			members = append(members, row.UserID)
-		}
-	}
-	signIn, err := h.store.SignInMethods(c.Request().Context(), rs.tenant.ID, members)
-	if err != nil {
-		return err
-	}
 	data := pages.TeamData{
 		Page:             page,
-		SignIn:           signIn,
 		Query:            q,
 		TwoFactor:        showTwoFactor,
 		WithoutTwoFactor: filter.WithoutTwoFactor,

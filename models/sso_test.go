@@ -984,6 +984,20 @@ func TestSignInMethods(t *testing.T) {
 	if _, err := w.store.SignInMethods(ctx, 0, []int64{w.alice.ID}); !errors.Is(err, models.ErrNoTenant) {
 		t.Fatalf("tenant 0: %v", err)
 	}
+	// The Team page reads the same with its rows, in the same statement.
+	var team models.Page[models.TeamRow]
+	err = w.store.Within(ctx, models.Scope{TenantID: w.acme.ID}, func(ctx context.Context, tx *models.Store) error {
+		team, err = tx.Team(ctx, w.acme.ID, "", models.PageRequest{Number: 1, Size: 25})
+		return err
+	})
+	if err != nil || len(team.Items) != len(want) {
+		t.Fatalf("acme's team: %d rows (%v), want %d", len(team.Items), err, len(want))
+	}
+	for _, r := range team.Items {
+		if r.SignIn.Label() != want[r.UserID] {
+			t.Errorf("team row of %s: %q, want %q", r.Email, r.SignIn.Label(), want[r.UserID])
+		}
+	}
 }
 
 // TestJoinThroughSSOAtTheSameMoment: sign-ins of someone new at once (two

@@ -28,6 +28,8 @@ type TeamRow struct {
 	// TwoFactor tells whether a member signs in with a second factor (an
 	// authenticator app or a passkey); false for invitations.
 	TwoFactor bool `gorm:"column:two_factor"`
+	// SignIn is how a member signs in; nothing for invitations.
+	SignIn SignInMethod `gorm:"embedded;embeddedPrefix:sign_in_"`
 }
 
 // Name is how the row's person is shown.
@@ -58,80 +60,185 @@ type TeamFilter struct {
 
 // Team lists a tenant's members, open invitations (expired ones apart) and
 // declined ones (until someone invites that person again), searchable by
-// name or email, one page at a time: one query for the rows and one for the
-// count.
+// name or email, one page at a time: one statement for the rows and their
+// count (a second one counts when the page is empty).
 func (s *Store) Team(ctx context.Context, tenantID int64, query string, page PageRequest) (Page[TeamRow], error) {
 	return s.TeamFiltered(ctx, tenantID, TeamFilter{Query: query}, page)
 }
 
+// The team list's order: members first, then invitations still open, then
+// expired ones, then declined ones; within each, by first name, last name
+// and email, ignoring case. Each membership carries a copy of its person's
+// name, email and second factor (kept by triggers, migration 00032), and
+// memberships_team_order_idx holds them in this order, so a page of members
+// is read in order from the index, without reading users.
+const (
+	teamMemberOrder = "lower(memberships.person_first_name), lower(memberships.person_last_name), memberships.person_email"
+	teamListedOrder = "rank, key_first, key_last, email"
+)
+
 // TeamFiltered is Team narrowed by a filter.
 func (s *Store) TeamFiltered(ctx context.Context, tenantID int64, f TeamFilter, page PageRequest) (Page[TeamRow], error) {
-	query := f.Query
 	result := Page[TeamRow]{PageRequest: page}
-	// tenants_owner_key makes "owns another company" one index lookup per row.
-	members := s.scoped(ctx, tenantID).Table("memberships").
-		Select(`'member' AS kind, memberships.id, users.id AS user_id, users.first_name, users.last_name, users.email,
-			memberships.role, 'active' AS status, memberships.created_at, NULL AS expires_at,
-			EXISTS (SELECT 1 FROM tenants AS owned WHERE owned.owner_user_id = users.id AND owned.id <> memberships.tenant_id) AS owns_another,
-			users.two_factor_enabled AS two_factor`).
-		Joins("JOIN users ON users.id = memberships.user_id")
-	invited := s.scoped(ctx, tenantID).Table("invitations").
-		Select(`'invitation' AS kind, invitations.id, 0 AS user_id, invitations.first_name, invitations.last_name, invitations.email,
-			invitations.role, CASE WHEN invitations.status <> 'pending' THEN 'declined'
-				WHEN invitations.expires_at <= ? THEN 'expired' ELSE 'invited' END AS status,
-			invitations.created_at, invitations.expires_at, false AS owns_another, false AS two_factor`, s.db.NowFunc()).
-		Where("invitations.status = 'pending' OR (invitations.status = 'declined' AND NOT EXISTS (" +
-			"SELECT 1 FROM invitations AS newer WHERE newer.tenant_id = invitations.tenant_id AND newer.email = invitations.email" +
-			" AND (newer.status = 'pending' OR newer.id > invitations.id)))").
-		// lower(email) is how users are indexed; invitation emails are
-		// stored lower-case, so each is one index lookup, not a join of
-		// every member.
-		Where("NOT EXISTS (SELECT 1 FROM users AS u JOIN memberships AS m ON m.user_id = u.id AND m.tenant_id = invitations.tenant_id" +
-			" WHERE lower(u.email) = invitations.email)")
-	if query != "" {
-		like := LikePattern(query)
-		members = members.Where(`(lower(users.email) LIKE ? ESCAPE '\' OR lower(users.first_name || ' ' || users.last_name) LIKE ? ESCAPE '\')`, like, like)
-		invited = invited.Where(`(invitations.email LIKE ? ESCAPE '\' OR lower(invitations.first_name || ' ' || invitations.last_name) LIKE ? ESCAPE '\')`, like, like)
-	}
-	union := s.conn(ctx).Raw("? UNION ALL ?", members, invited)
+	members := func() *gorm.DB { return s.teamMembers(ctx, tenantID, f) }
+	invited := func() *gorm.DB { return s.teamInvitations(ctx, tenantID, f.Query) }
 	if f.WithoutTwoFactor {
-		union = members.Where("users.two_factor_enabled = ?", false)
+		invited = nil // only members have a second factor to lack
 	}
-	team := func() *gorm.DB { return s.conn(ctx).Table("(?) AS team", union) }
-	if err := s.countTeam(ctx, tenantID, f, team(), invited, &result); err != nil {
+	count, err := s.teamCount(ctx, tenantID, f, members, invited)
+	if err != nil {
 		return result, fmt.Errorf("count team: %w", err)
 	}
-	err := team().Order("CASE status WHEN 'active' THEN 0 WHEN 'invited' THEN 1 WHEN 'expired' THEN 2 ELSE 3 END, lower(first_name), lower(last_name), email").
-		Limit(page.Size).Offset(page.Offset()).Scan(&result.Items).Error
+	rows, err := s.listTeam(ctx, tenantID, members, invited, count, page)
 	if err != nil {
 		return result, fmt.Errorf("list team: %w", err)
+	}
+	var n int64
+	if len(rows) > 0 {
+		n = rows[0].Total
+	} else if err := s.conn(ctx).Raw("SELECT ?", count).Scan(&n).Error; err != nil {
+		return result, fmt.Errorf("count team: %w", err)
+	}
+	result.Items = make([]TeamRow, len(rows))
+	for i, r := range rows {
+		result.Items[i] = r.TeamRow
+	}
+	result.Total, result.Capped = n, false
+	if filtered(f) {
+		result.Total, result.Capped = min(n, CountCap), n > CountCap
 	}
 	return result, nil
 }
 
-// countTeam counts the team list. Unsearched, the members are counted by
-// the database already (tenants.member_count), and only the invitations
-// need counting; a search counts its matches.
-func (s *Store) countTeam(ctx context.Context, tenantID int64, f TeamFilter, team, invited *gorm.DB, page *Page[TeamRow]) error {
-	if f.Query != "" || f.WithoutTwoFactor {
-		return countCapped(s.conn(ctx), team, page)
+// filtered tells whether the list is narrowed, so counted up to CountCap.
+func filtered(f TeamFilter) bool { return f.Query != "" || f.WithoutTwoFactor }
+
+// teamMembers is the tenant's memberships the filter keeps, judged by the
+// copy of the person each membership carries.
+func (s *Store) teamMembers(ctx context.Context, tenantID int64, f TeamFilter) *gorm.DB {
+	q := s.scoped(ctx, tenantID).Table("memberships")
+	if f.Query != "" {
+		like := LikePattern(f.Query)
+		q = q.Where(`(lower(memberships.person_email) LIKE ? ESCAPE '\' OR lower(memberships.person_first_name || ' ' || memberships.person_last_name) LIKE ? ESCAPE '\')`, like, like)
 	}
-	if invited.Error != nil {
-		return invited.Error
+	if f.WithoutTwoFactor {
+		q = q.Where("memberships.person_two_factor = ?", false)
 	}
-	var n int64
-	err := s.conn(ctx).Raw("SELECT (SELECT member_count FROM tenants WHERE id = ?) + (SELECT count(*) FROM (?) AS invited)", tenantID, invited).
-		Scan(&n).Error
-	page.Total, page.Capped = n, false
-	return err
+	return q
+}
+
+// teamInvitations is the tenant's invitations the team list shows: the
+// pending ones, and a declined one until the person is invited again;
+// never one whose invitee is a member already (found by the email each
+// membership carries, one lookup of memberships_tenant_email_idx; emails
+// are stored lower-case on both sides).
+func (s *Store) teamInvitations(ctx context.Context, tenantID int64, query string) *gorm.DB {
+	q := s.scoped(ctx, tenantID).Table("invitations").
+		Where("invitations.status = 'pending' OR (invitations.status = 'declined' AND NOT EXISTS (" +
+			"SELECT 1 FROM invitations AS newer WHERE newer.tenant_id = invitations.tenant_id AND newer.email = invitations.email" +
+			" AND (newer.status = 'pending' OR newer.id > invitations.id)))").
+		Where("NOT EXISTS (SELECT 1 FROM memberships AS m WHERE m.tenant_id = invitations.tenant_id AND m.person_email = invitations.email)")
+	if query != "" {
+		like := LikePattern(query)
+		q = q.Where(`(invitations.email LIKE ? ESCAPE '\' OR lower(invitations.first_name || ' ' || invitations.last_name) LIKE ? ESCAPE '\')`, like, like)
+	}
+	return q
+}
+
+// teamCount is an expression counting the team list, for the statement
+// that reads the page. Unfiltered, the members are counted by the database
+// already (tenants.member_count), and only the invitations need counting;
+// a search or a filter counts its matches, up to one past CountCap.
+func (s *Store) teamCount(ctx context.Context, tenantID int64, f TeamFilter, members, invited func() *gorm.DB) (*gorm.DB, error) {
+	if !filtered(f) {
+		q := invited().Select("invitations.id")
+		if q.Error != nil {
+			return nil, q.Error
+		}
+		return s.conn(ctx).Raw("(SELECT member_count FROM tenants WHERE id = ?) + (SELECT count(*) FROM (?) AS invited)", tenantID, q), nil
+	}
+	matches := members().Select("memberships.id")
+	if invited != nil {
+		more := invited().Select("invitations.id")
+		if more.Error != nil {
+			return nil, more.Error
+		}
+		matches = s.conn(ctx).Raw("? UNION ALL ?", matches, more)
+	}
+	if matches.Error != nil {
+		return nil, matches.Error
+	}
+	return s.conn(ctx).Raw(fmt.Sprintf("(SELECT count(*) FROM (SELECT 1 FROM (?) AS matched LIMIT %d) AS counted)", CountCap+1), matches), nil
+}
+
+// teamListRow is a row of the team list with the count of the whole list.
+type teamListRow struct {
+	TeamRow
+	Total int64
+}
+
+// listTeam reads one page of the team list, with count (an expression
+// evaluated once) on every row and how each member of the page signs in, in
+// one statement. Members come first, so at most offset+size of them are
+// read, in order from the index; the invitations are read only when fewer
+// members than that match (a one-time test of the members read).
+func (s *Store) listTeam(ctx context.Context, tenantID int64, members, invited func() *gorm.DB, count *gorm.DB, page PageRequest) ([]teamListRow, error) {
+	upTo := page.Offset() + page.Size
+	// tenants_owner_key makes "owns another company" one index lookup per
+	// member read. The typed NULL is for PostgreSQL, which types a CTE's
+	// columns before the UNION that uses it (SQLite reads any type name).
+	read := members().Select(`0 AS rank, 'member' AS kind, memberships.id, memberships.user_id,
+			memberships.person_first_name AS first_name, memberships.person_last_name AS last_name, memberships.person_email AS email,
+			memberships.role, 'active' AS status, memberships.created_at, CAST(NULL AS TIMESTAMPTZ) AS expires_at,
+			EXISTS (SELECT 1 FROM tenants AS owned WHERE owned.owner_user_id = memberships.user_id AND owned.id <> memberships.tenant_id) AS owns_another,
+			memberships.person_two_factor AS two_factor,
+			lower(memberships.person_first_name) AS key_first, lower(memberships.person_last_name) AS key_last`).
+		Order(teamMemberOrder).Limit(upTo)
+	if read.Error != nil {
+		return nil, read.Error
+	}
+	listed, args := "SELECT * FROM members", []any{read}
+	if invited != nil {
+		now := s.db.NowFunc()
+		inv := invited().Select(`CASE WHEN invitations.status <> 'pending' THEN 3 WHEN invitations.expires_at <= ? THEN 2 ELSE 1 END AS rank,
+			'invitation' AS kind, invitations.id, 0 AS user_id, invitations.first_name, invitations.last_name, invitations.email, invitations.role,
+			CASE WHEN invitations.status <> 'pending' THEN 'declined' WHEN invitations.expires_at <= ? THEN 'expired' ELSE 'invited' END AS status,
+			invitations.created_at, invitations.expires_at, false AS owns_another, false AS two_factor,
+			lower(invitations.first_name) AS key_first, lower(invitations.last_name) AS key_last`, now, now).
+			Order(teamListedOrder).Limit(upTo)
+		if inv.Error != nil {
+			return nil, inv.Error
+		}
+		listed += fmt.Sprintf(" UNION ALL SELECT * FROM (?) AS invited WHERE (SELECT count(*) FROM members) < %d", upTo)
+		args = append(args, inv)
+	}
+	sql := fmt.Sprintf("WITH members AS (?), page AS (SELECT team.*, (?) AS total FROM (%s) AS team ORDER BY %s LIMIT %d OFFSET %d) ",
+		listed, teamListedOrder, page.Size, page.Offset())
+	args = append(args[:1], append([]any{count}, args[1:]...)...)
+	// How the page's members sign in: on PostgreSQL the owner's function
+	// SignInMethods calls, as the application cannot read passwords or
+	// identities; on SQLite the tables themselves.
+	if s.Dialect() == Postgres {
+		sql += `SELECT page.*, COALESCE(methods.has_password, false) AS sign_in_password, COALESCE(methods.has_identity, false) AS sign_in_sso
+			FROM page LEFT JOIN canopy_sign_in_methods(?, ARRAY(SELECT user_id FROM page WHERE kind = 'member')) AS methods
+				ON methods.user_id = page.user_id AND page.kind = 'member'`
+		args = append(args, tenantID)
+	} else {
+		sql += `SELECT page.*, page.kind = 'member' AND EXISTS (SELECT 1 FROM user_passwords AS p WHERE p.user_id = page.user_id) AS sign_in_password,
+			page.kind = 'member' AND EXISTS (SELECT 1 FROM user_identities AS i WHERE i.user_id = page.user_id) AS sign_in_sso
+			FROM page`
+	}
+	sql += " ORDER BY " + teamListedOrder
+	var rows []teamListRow
+	err := s.conn(ctx).Raw(sql, args...).Scan(&rows).Error
+	return rows, err
 }
 
 // MembersWithoutTwoFactor counts the tenant's members who sign in without
 // a second factor, for a company that requires one.
 func (s *Store) MembersWithoutTwoFactor(ctx context.Context, tenantID int64) (int64, error) {
 	var n int64
-	err := s.scoped(ctx, tenantID).Table("memberships").Joins("JOIN users ON users.id = memberships.user_id").
-		Where("users.two_factor_enabled = ?", false).Count(&n).Error
+	err := s.teamMembers(ctx, tenantID, TeamFilter{WithoutTwoFactor: true}).Count(&n).Error
 	if err != nil {
 		return 0, fmt.Errorf("count members without two-factor: %w", err)
 	}

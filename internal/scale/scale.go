@@ -380,6 +380,23 @@ func (p *plan) derive(ctx context.Context, tx pgx.Tx, log *slog.Logger) error {
 			      IS DISTINCT FROM (lower(t.name), t.status = 'active' AND t.inactive_above IS NULL)`,
 			[]any{p.firstMembership, p.firstMembership + int64(len(p.memberships)) - 1}})
 	}
+	// Each membership's copy of its person's name, email and second factor is
+	// kept by triggers on memberships and users; the columns exist from
+	// migration 00032 on.
+	var hasPersonCopy bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = 'memberships' AND column_name = 'person_email')`).Scan(&hasPersonCopy); err != nil {
+		return err
+	}
+	if hasPersonCopy {
+		statements = append(statements, struct {
+			what, sql string
+			args      []any
+		}{"memberships.person_*", `UPDATE memberships AS m
+			SET person_first_name = u.first_name, person_last_name = u.last_name, person_email = u.email,
+				person_two_factor = u.two_factor_enabled
+			FROM users AS u WHERE u.id = m.user_id AND m.tenant_id BETWEEN $1 AND $2`, []any{firstTenant, lastTenant}})
+	}
 	for _, s := range statements {
 		t := time.Now()
 		tag, err := tx.Exec(ctx, s.sql, s.args...)

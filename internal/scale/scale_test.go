@@ -126,6 +126,13 @@ func TestLoadSmallPlatform(t *testing.T) {
 			t.Errorf("%d tenants have wrong ancestor_ids", n)
 		}
 	}
+	if count(`SELECT count(*) FROM information_schema.columns WHERE table_name = 'memberships' AND column_name = 'person_email'`) == 1 {
+		if n := count(`SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id
+			WHERE (m.person_first_name, m.person_last_name, m.person_email, m.person_two_factor)
+			   IS DISTINCT FROM (u.first_name, u.last_name, u.email, u.two_factor_enabled)`); n != 0 {
+			t.Errorf("%d memberships carry a wrong copy of their person", n)
+		}
+	}
 	checkForeignKeys(t, conn)
 	checkBilling(t, conn, db)
 
