@@ -17,3 +17,6 @@ func (h *Handlers) SetAPIRateLimit(burst int, period time.Duration) {
 
 // APIScope is the scope an API route needs; "" for any other route.
 func (r accessRule) APIScope() string { return string(r.apiScope) }
+
+// SessionSerializerForTest is how a session's values are written into its cookie.
+type SessionSerializerForTest = sessionSerializer

@@ -54,6 +54,11 @@ func newCookieStore(cfg *config.Config, secrets *config.Secrets) *sessions.Cooki
 		SameSite: http.SameSiteLaxMode,
 	}
 	store.MaxAge(sessionMaxAge)
+	for _, codec := range store.Codecs {
+		if sc, ok := codec.(*securecookie.SecureCookie); ok {
+			sc.SetSerializer(sessionSerializer{})
+		}
+	}
 	return store
 }
 
