@@ -127,6 +127,9 @@ func (r report) verdict(res result) string {
 			missed = append(missed, fmt.Sprintf("%.0f%% of /healthz < %.0f%%", share*100, targetHomeShare*100))
 		}
 	}
+	if len(missed) == 0 && res.P99 > targetP99 {
+		return "p99 not judged: machine saturated"
+	}
 	if len(missed) == 0 {
 		return "met"
 	}
