@@ -189,7 +189,7 @@ func (s *Store) SubTenantsBelow(ctx context.Context, path TreePath, query string
 // its member count and, while nobody owns it, the email of its pending
 // owner invitation (the newest, though resending replaces rather than adds
 // one), the argument.
-const subTenantColumns = `tenants.*, tenants.member_count,
+const subTenantColumns = `tenants.*, COALESCE(owners.email, '') AS owner_email, tenants.member_count,
 	CASE WHEN tenants.owner_user_id IS NULL THEN COALESCE((?), '') ELSE '' END AS invited_owner_email`
 
 func (s *Store) subTenants(ctx context.Context, parentID int64, query string, page PageRequest) (Page[SubTenant], error) {
@@ -205,13 +205,14 @@ func (s *Store) subTenants(ctx context.Context, parentID int64, query string, pa
 		return q
 	}
 	const order = "lower(tenants.name), tenants.id"
-	// The page is cut from the children first, so that the invitations are
-	// looked up for its rows only, not for those before it.
+	// The page is cut from the children first, so that the owners and the
+	// invitations are looked up for its rows only, not for those before it.
 	onPage := children().Order(order).Offset(page.Offset()).Limit(page.Size)
 	invited := s.conn(ctx).Table("invitations").Select("invitations.email").
 		Where("invitations.tenant_id = tenants.id AND invitations.makes_owner = ? AND invitations.status = ?", true, InvitationPending).
 		Order("invitations.id DESC").Limit(1)
-	rows := s.conn(ctx).Table("(?) AS tenants", onPage).Order(order)
+	rows := s.conn(ctx).Table("(?) AS tenants", onPage).
+		Joins("LEFT JOIN users AS owners ON owners.id = tenants.owner_user_id").Order(order)
 	if query == "" {
 		kept := s.conn(ctx).Table("tenants AS listed").Select("listed.child_count").Where("listed.id = ?", parentID)
 		if err := readPageWithKeptTotal(rows, kept, &result, subTenantColumns, invited); err != nil {

@@ -302,7 +302,7 @@ func (p *plan) derive(ctx context.Context, tx pgx.Tx, log *slog.Logger) error {
 	}
 	// The counts kept on tenants by triggers, which COPY in replica mode
 	// does not fire: member_count from migration 00007 on, child_count and
-	// device_count from 00033 on; and the owner's email, from 00036 on. Recomputed either way, so they are right
+	// device_count from 00033 on. Recomputed either way, so they are right
 	// whichever way the rows were copied.
 	kept := []struct{ column, sql string }{
 		{"member_count", `UPDATE tenants SET member_count =
@@ -310,8 +310,6 @@ func (p *plan) derive(ctx context.Context, tx pgx.Tx, log *slog.Logger) error {
 			WHERE id BETWEEN $1 AND $2`},
 		{"child_count", `UPDATE tenants SET child_count =
 			(SELECT count(*) FROM tenants AS child WHERE child.parent_id = tenants.id)
-			WHERE id BETWEEN $1 AND $2`},
-		{"owner_email", `UPDATE tenants SET owner_email = COALESCE((SELECT email FROM users WHERE users.id = tenants.owner_user_id), '')
 			WHERE id BETWEEN $1 AND $2`},
 		{"device_count", `UPDATE tenants SET device_count =
 			(SELECT count(*) FROM devices WHERE devices.tenant_id = tenants.id)
