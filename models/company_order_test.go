@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -449,4 +450,32 @@ func TestMembershipMadeWhileItsCompanyChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkMembershipCopies(t, w.store)
+}
+
+// TestMembershipsCopyOfTheirCompanyIsNotWritable: the copy of a company's
+// name and reachability on its memberships is the database's own; a
+// statement that writes it gets its tenant's values back, so no one can
+// hide a company from a person's lists or show one that cannot be entered.
+func TestMembershipsCopyOfTheirCompanyIsNotWritable(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	before, err := w.store.CompanyToggle(ctx, w.alice.ID, 0)
+	if err != nil || len(before.Companies) == 0 {
+		t.Fatalf("toggle %+v, %v", before, err)
+	}
+	for _, write := range []string{
+		"UPDATE memberships SET tenant_reachable = false WHERE user_id = ?",
+		"UPDATE memberships SET tenant_sort_name = 'zzz' WHERE user_id = ?",
+	} {
+		if err := w.store.ExecForTest(ctx, write, w.alice.ID); err != nil {
+			t.Fatal(err)
+		}
+		after, err := w.store.CompanyToggle(ctx, w.alice.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(after, before) {
+			t.Errorf("%s: the toggle became %+v, was %+v", write, after, before)
+		}
+	}
 }

@@ -148,18 +148,35 @@ func (t *pinnedTx) Rollback() error { return t.end("ROLLBACK") }
 
 // end sends COMMIT or ROLLBACK whatever became of the request's context,
 // then returns the connection to the pool — or closes it when the database
-// could not be told, so that no connection goes back mid-transaction.
+// could not be told, so that no connection goes back mid-transaction. A
+// COMMIT that PostgreSQL answers with ROLLBACK (the transaction had failed:
+// a statement's error that its caller logged and went past) is an error,
+// as pgx's own Tx.Commit makes it; database/sql would report success.
 func (t *pinnedTx) end(statement string) error {
-	_, err := t.ExecContext(context.Background(), statement)
-	var pgErr *pgconn.PgError
-	if err != nil && !errors.As(err, &pgErr) {
-		_ = t.Raw(func(any) error { return driver.ErrBadConn })
-	}
+	err := t.Raw(func(driverConn any) error {
+		pc, ok := driverConn.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("end a pinned transaction: a %T is not pgx's", driverConn)
+		}
+		tag, err := pc.Conn().Exec(context.Background(), statement)
+		var pgErr *pgconn.PgError
+		if err != nil && !errors.As(err, &pgErr) {
+			return errors.Join(err, driver.ErrBadConn) // the connection goes, not back to the pool
+		}
+		if err == nil && statement == "COMMIT" && tag.String() == "ROLLBACK" {
+			return ErrCommitRolledBack
+		}
+		return err
+	})
 	if closeErr := t.Close(); err == nil {
 		err = closeErr
 	}
 	return err
 }
+
+// ErrCommitRolledBack is a request's COMMIT that PostgreSQL answered by
+// rolling the transaction back, because one of its statements had failed.
+var ErrCommitRolledBack = errors.New("commit unexpectedly resulted in rollback")
 
 // frameByStatements reads the frame one statement at a time (SQLite).
 func (s *Store) frameByStatements(ctx context.Context, q FrameQuery) (*Frame, error) {

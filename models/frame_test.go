@@ -242,3 +242,48 @@ func TestToggleFunctionIsToggleSQL(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestReportsACommitThatRolledBack: a statement that fails and whose
+// caller goes on (a handler that logs a lookup's error and renders without
+// it) leaves the transaction failed, and PostgreSQL answers its COMMIT by
+// rolling back. The request must say so, however its transaction began,
+// or its page would announce writes that did not land.
+func TestRequestReportsACommitThatRolledBack(t *testing.T) {
+	w := newWorld(t)
+	if w.store.Dialect() != models.Postgres {
+		t.Skip("a request is one transaction on PostgreSQL; on SQLite it runs as it is")
+	}
+	ctx := context.Background()
+	now := time.Now()
+	rec := startSession(t, w.store, w.alice, now)
+	scope := models.Scope{TenantID: w.acme.ID, Subtree: true, UserID: w.alice.ID}
+	for name, begin := range map[string]func(ctx context.Context) (context.Context, error){
+		"BEGIN-WITH-FRAME": func(ctx context.Context) (context.Context, error) {
+			ctx, _, err := w.store.LoadFrame(ctx, models.FrameQuery{Subdomain: "acme", UserID: w.alice.ID, SessionID: rec.ID, Scope: scope, Now: now})
+			return ctx, err
+		},
+		"BEGIN-ALONE": func(ctx context.Context) (context.Context, error) { return w.store.SetScope(ctx, scope) },
+	} {
+		err := w.store.Request(ctx, func(ctx context.Context) error {
+			ctx, err := begin(ctx)
+			if err != nil {
+				return err
+			}
+			if _, err := w.store.AddDevice(ctx, w.acme.ID, models.NewDevice{Identifier: name, Model: "Commit test"}); err != nil {
+				return err
+			}
+			_ = w.store.ExecForTest(ctx, "SELECT 1/0") // logged and gone past
+			return nil
+		})
+		if err == nil {
+			t.Errorf("%s: the request reported success", name)
+		}
+		page, lerr := w.store.ListDevices(ctx, w.acme.ID, name, models.PageRequest{Number: 1, Size: 25})
+		if lerr != nil || len(page.Items) != 0 {
+			t.Errorf("%s: %d devices kept (%v)", name, len(page.Items), lerr)
+		}
+	}
+	if in := w.store.OpenConnectionsInUseForTest(); in != 0 {
+		t.Errorf("%d connections still in use after the requests", in)
+	}
+}

@@ -18,12 +18,16 @@
 
 ALTER TABLE tenants ADD COLUMN ancestor_ids BIGINT[] NOT NULL DEFAULT '{}';
 
+-- Migrations run as the owner, whom FORCE would hold to the policies too
+-- (with no scope: not a row).
+ALTER TABLE tenants NO FORCE ROW LEVEL SECURITY;
 WITH RECURSIVE walk (id, ancestors) AS (
     SELECT id, ARRAY[]::BIGINT[] FROM tenants WHERE parent_id IS NULL
     UNION ALL
     SELECT child.id, walk.ancestors || walk.id FROM tenants AS child JOIN walk ON child.parent_id = walk.id
 )
 UPDATE tenants SET ancestor_ids = walk.ancestors FROM walk WHERE tenants.id = walk.id;
+ALTER TABLE tenants FORCE ROW LEVEL SECURITY;
 
 -- Written by the database as a tenant is created, from its parent's row,
 -- whatever the insert says; never changed afterwards.

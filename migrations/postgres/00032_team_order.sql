@@ -32,10 +32,14 @@ ALTER TABLE memberships
     ADD COLUMN person_email TEXT NOT NULL DEFAULT '',
     ADD COLUMN person_two_factor BOOLEAN NOT NULL DEFAULT false;
 
+-- Migrations run as the owner, whom FORCE would hold to the policies too
+-- (with no scope: not a row).
+ALTER TABLE memberships NO FORCE ROW LEVEL SECURITY;
 UPDATE memberships AS m
 SET person_first_name = u.first_name, person_last_name = u.last_name, person_email = u.email,
     person_two_factor = u.two_factor_enabled
 FROM users AS u WHERE u.id = m.user_id;
+ALTER TABLE memberships FORCE ROW LEVEL SECURITY;
 
 CREATE INDEX memberships_team_order_idx ON memberships (tenant_id, lower(person_first_name), lower(person_last_name), person_email);
 CREATE INDEX memberships_tenant_email_idx ON memberships (tenant_id, person_email);

@@ -49,7 +49,10 @@ BEGIN
 END;
 $$ LANGUAGE plpgsql;
 -- +goose StatementEnd
-CREATE TRIGGER memberships_tenant_order BEFORE INSERT ON memberships
+-- The same on every write of the copy, so that no statement can set it to
+-- anything but its tenant's values (the tenant's own trigger below writes
+-- what this computes anyway).
+CREATE TRIGGER memberships_tenant_order BEFORE INSERT OR UPDATE OF tenant_sort_name, tenant_reachable ON memberships
     FOR EACH ROW EXECUTE FUNCTION memberships_copy_tenant_order();
 
 -- A tenant renamed, deactivated or reactivated, or shut or freed by a

@@ -1,11 +1,11 @@
 -- +goose Up
 -- The company toggle as a function: the person's companies they can enter,
 -- the current one first, then by name (memberships' copy of it, 00034), at
--- most p_size, each with its owner's email and member count (kept on the
--- tenant, 00036) and whether the person owns it; with how many there are
+-- most p_size, each with its owner's email, its member count (kept on the
+-- tenant) and whether the person owns it; with how many there are
 -- and how many additions they have not acknowledged yet. One pass over the
 -- person's entries of memberships_reachable_by_name_idx, from the index
--- alone; the tenants by primary key for the rows shown. PL/pgSQL, whose
+-- alone; the tenants and their owners by primary key for the rows shown. PL/pgSQL, whose
 -- plan a connection keeps: a SQL function called from another is planned
 -- again on every call (0.4 ms of the frame's 0.6). The frame below
 -- reads it, and so does models.Store.CompanyToggle on PostgreSQL (SQLite
@@ -17,7 +17,7 @@ LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column
 BEGIN
     RETURN QUERY
-    SELECT tenants.id, tenants.name, tenants.subdomain, tenants.owner_email, tenants.member_count,
+    SELECT tenants.id, tenants.name, tenants.subdomain, coalesce(owners.email, ''), tenants.member_count,
         tenants.owner_user_id IS NOT DISTINCT FROM memberships.user_id, memberships.total,
         (SELECT count(*) FROM memberships AS waiting
             WHERE waiting.user_id = p_user AND waiting.added_by_user_id IS NOT NULL AND waiting.acknowledged_at IS NULL)
@@ -29,6 +29,7 @@ BEGIN
         ORDER BY shown_first, memberships.tenant_sort_name, memberships.tenant_id LIMIT p_size
     ) AS memberships
     JOIN tenants ON tenants.id = memberships.tenant_id
+    LEFT JOIN users AS owners ON owners.id = tenants.owner_user_id
     ORDER BY memberships.shown_first, memberships.tenant_sort_name, memberships.tenant_id;
 END
 $$;

@@ -43,7 +43,21 @@ BEGIN
 END;
 -- +goose StatementEnd
 
+-- A write of the copy itself is put back to its tenant's values.
+-- +goose StatementBegin
+CREATE TRIGGER memberships_tenant_order_fixed AFTER UPDATE OF tenant_sort_name, tenant_reachable ON memberships
+WHEN NEW.tenant_sort_name IS NOT (SELECT lower(t.name) FROM tenants AS t WHERE t.id = NEW.tenant_id)
+  OR NEW.tenant_reachable IS NOT (SELECT t.status = 'active' AND t.inactive_above IS NULL FROM tenants AS t WHERE t.id = NEW.tenant_id)
+BEGIN
+    UPDATE memberships
+       SET tenant_sort_name = (SELECT lower(t.name) FROM tenants AS t WHERE t.id = NEW.tenant_id),
+           tenant_reachable = (SELECT t.status = 'active' AND t.inactive_above IS NULL FROM tenants AS t WHERE t.id = NEW.tenant_id)
+     WHERE id = NEW.id;
+END;
+-- +goose StatementEnd
+
 -- +goose Down
+DROP TRIGGER memberships_tenant_order_fixed;
 DROP TRIGGER tenants_memberships_order;
 DROP TRIGGER memberships_tenant_order;
 DROP INDEX memberships_reachable_by_name_idx;
