@@ -185,11 +185,11 @@ func (s *Store) SubTenantsBelow(ctx context.Context, path TreePath, query string
 	return s.subTenants(ctx, path.Target().ID, query, page)
 }
 
-// subTenantColumns are a Sub-Tenants row's: the tenant, its owner's email,
-// its member count and, while nobody owns it, the email of its pending
-// owner invitation (the newest, though resending replaces rather than adds
-// one), the argument.
-const subTenantColumns = `tenants.*, COALESCE(owners.email, '') AS owner_email, tenants.member_count,
+// subTenantColumns are a Sub-Tenants row's: the tenant, its owner's email
+// (from the owner's membership), its member count and, while nobody owns
+// it, the email of its pending owner invitation (the newest, though
+// resending replaces rather than adds one), the argument.
+const subTenantColumns = `tenants.*, COALESCE(owner_membership.person_email, '') AS owner_email, tenants.member_count,
 	CASE WHEN tenants.owner_user_id IS NULL THEN COALESCE((?), '') ELSE '' END AS invited_owner_email`
 
 func (s *Store) subTenants(ctx context.Context, parentID int64, query string, page PageRequest) (Page[SubTenant], error) {
@@ -211,8 +211,12 @@ func (s *Store) subTenants(ctx context.Context, parentID int64, query string, pa
 	invited := s.conn(ctx).Table("invitations").Select("invitations.email").
 		Where("invitations.tenant_id = tenants.id AND invitations.makes_owner = ? AND invitations.status = ?", true, InvitationPending).
 		Order("invitations.id DESC").Limit(1)
+	// The owner's email is their membership's copy of it (the owner is
+	// always a member): a lookup by the membership's key, where reading
+	// users would pass each owner through that table's policy.
 	rows := s.conn(ctx).Table("(?) AS tenants", onPage).
-		Joins("LEFT JOIN users AS owners ON owners.id = tenants.owner_user_id").Order(order)
+		Joins("LEFT JOIN memberships AS owner_membership ON owner_membership.tenant_id = tenants.id AND owner_membership.user_id = tenants.owner_user_id").
+		Order(order)
 	if query == "" {
 		kept := s.conn(ctx).Table("tenants AS listed").Select("listed.child_count").Where("listed.id = ?", parentID)
 		if err := readPageWithKeptTotal(rows, kept, &result, subTenantColumns, invited); err != nil {
