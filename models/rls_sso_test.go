@@ -2,19 +2,14 @@ package models_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"maps"
-	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 
 	"gorm.io/gorm"
 
-	"canopy/internal/demo"
 	"canopy/internal/testdb"
 	"canopy/models"
 )
@@ -457,61 +452,9 @@ func TestRLSSignInMethodsOnlyTheScopesMembers(t *testing.T) {
 // policies as well; the functions of the owner must still read what they
 // are for. The other tests migrate as a superuser, whom nothing holds.
 func TestRLSSSOFunctionsWithAnOwnerWhoIsNotSuperuser(t *testing.T) {
-	server := os.Getenv(testdb.EnvVar)
-	if server == "" {
-		t.Skip("row-level security is Postgres's; set " + testdb.EnvVar)
-	}
-	admin, err := models.OpenPostgres(server)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer models.Close(admin)
-	suffix := make([]byte, 6)
-	_, _ = rand.Read(suffix)
-	name := "canopy_sso_owner_" + hex.EncodeToString(suffix)
-	appRole := name + "_app"
-	for _, sql := range []string{
-		"CREATE ROLE " + name + " LOGIN NOSUPERUSER NOBYPASSRLS",
-		"CREATE ROLE " + appRole + " LOGIN IN ROLE canopy_app",
-		"CREATE DATABASE " + name + " OWNER " + name,
-	} {
-		if err := admin.Exec(sql).Error; err != nil {
-			t.Skipf("cannot set up a plain owner here: %s: %v", sql, err)
-		}
-	}
-	t.Cleanup(func() {
-		if admin, err := models.OpenPostgres(server); err == nil {
-			admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-			admin.Exec("DROP ROLE IF EXISTS " + appRole)
-			admin.Exec("DROP ROLE IF EXISTS " + name)
-			_ = models.Close(admin)
-		}
-	})
-	connect := func(role string) *gorm.DB {
-		u, err := url.Parse(server)
-		if err != nil {
-			t.Fatal(err)
-		}
-		u.Path, u.User = "/"+name, url.User(role)
-		db, err := models.OpenPostgres(u.String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = models.Close(db) })
-		return db
-	}
+	plain := newPlainOwnerWorld(t)
 	ctx := context.Background()
-	ownerDB := connect(name)
-	if err := models.Migrate(ctx, ownerDB, nil); err != nil {
-		t.Fatalf("migrate as a plain owner: %v", err)
-	}
-	if err := models.ProvisionScopeKey(ctx, ownerDB, testdb.ScopeKey); err != nil {
-		t.Fatal(err)
-	}
-	if err := demo.Seed(ctx, models.NewStore(ownerDB).WithScopeKey(testdb.ScopeKey)); err != nil {
-		t.Fatalf("demo data as a plain owner: %v", err)
-	}
-	app := models.NewStore(connect(appRole)).WithScopeKey(testdb.ScopeKey)
+	app := models.NewStore(plain.connect(plain.appRole)).WithScopeKey(testdb.ScopeKey)
 	ids := map[string]int64{}
 	for _, who := range []string{"alice@acme.test", "eve@acme.test", "bob@globex.test", "dave@acme.test"} {
 		u, err := app.UserByEmail(ctx, who)
@@ -530,7 +473,7 @@ func TestRLSSSOFunctionsWithAnOwnerWhoIsNotSuperuser(t *testing.T) {
 	acme, eu, alice := ids["acme"], ids["acme-eu"], ids["alice@acme.test"]
 
 	// Acme's Super Admin sets up its connection, as its Settings page would.
-	err = app.Within(ctx, models.Scope{TenantID: acme, UserID: alice}, func(ctx context.Context, tx *models.Store) error {
+	err := app.Within(ctx, models.Scope{TenantID: acme, UserID: alice}, func(ctx context.Context, tx *models.Store) error {
 		if err := tx.SetSSOInherit(ctx, acme, false); err != nil {
 			return err
 		}
