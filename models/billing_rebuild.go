@@ -81,7 +81,9 @@ type dayFigures map[string]int64
 func (s *Store) rebuildCompanyMonth(ctx context.Context, t *Tenant, month BillingMonth) (derived map[string]dayFigures, names map[int64]string, diffs []string, err error) {
 	loc := t.Location()
 	// A day of the month at loc lies within a day of its UTC bounds.
-	from, to := month.Start(loc), month.Next().Start(loc)
+	// In UTC, as the times are stored: SQLite compares them as text, where
+	// "2026-10-31 23:30:00+00:00" sorts before "2026-11-01 00:00:00+01:00".
+	from, to := month.Start(loc).UTC(), month.Next().Start(loc).UTC()
 	derived = map[string]dayFigures{} // by day
 	add := func(day, key string, n int64) {
 		if derived[day] == nil {

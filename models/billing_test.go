@@ -518,3 +518,21 @@ func TestBillingProjections(t *testing.T) {
 		t.Errorf("Acme's projection %+v", p)
 	}
 }
+
+// TestRebuildInTheMonthsFirstHours: a company east of UTC begins its month
+// before UTC does; what happens in those first hours (here 00:30 in Berlin,
+// 23:30 UTC the day before) is its month's, for the figures kept and for
+// the rebuild alike.
+func TestRebuildInTheMonthsFirstHours(t *testing.T) {
+	bw := newBillingWorld(t)
+	bw.clock.Set(at(t, "Europe/Berlin", "2026-11-01 00:30"))
+	bw.device(t, bw.eu, "eu-early")
+	bw.clock.Set(at(t, "UTC", "2026-11-20 12:00"))
+	report, err := bw.store.RebuildBillingMonth(bw.ctx, "2026-11", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(report.Differences) != 0 {
+		t.Fatalf("the rebuild disagrees with the kept figures: %v", report.Differences)
+	}
+}
