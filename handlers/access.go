@@ -94,7 +94,11 @@ func (h *Handlers) resolveHost(next echo.HandlerFunc) echo.HandlerFunc {
 // tenant the subdomain is for the next request's scope (tenantHints).
 func (h *Handlers) enterTenant(rs *requestState, lineage models.Lineage) {
 	rs.tenant, rs.lineage = lineage.Tenant(), lineage
-	h.tenantHints.Store(rs.subdomain, rs.tenant.ID)
+	// Written only when it changes: every request reads it, a store on each
+	// would make them contend for it.
+	if hint, ok := h.tenantHints.Load(rs.subdomain); !ok || hint.(int64) != rs.tenant.ID {
+		h.tenantHints.Store(rs.subdomain, rs.tenant.ID)
+	}
 }
 
 // refuseInactiveTenant shows, for every request but signing out to the

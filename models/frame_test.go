@@ -111,15 +111,8 @@ func TestLoadFrame(t *testing.T) {
 // request's writes until it commits, and takes them all back when the
 // request fails or panics; its connection goes back to the pool either way.
 func TestRequestBegunWithFrame(t *testing.T) {
-	w := newWorld(t)
-	if w.store.Dialect() != models.Postgres {
-		t.Skip("a request is one transaction on PostgreSQL; on SQLite it runs as it is")
-	}
+	w, q := aliceSignedInAtAcme(t)
 	ctx := context.Background()
-	now := time.Now()
-	rec := startSession(t, w.store, w.alice, now)
-	q := models.FrameQuery{Subdomain: "acme", UserID: w.alice.ID, SessionID: rec.ID,
-		Scope: models.Scope{TenantID: w.acme.ID, Subtree: true, UserID: w.alice.ID}, Now: now}
 	write := func(ctx context.Context, name string) error {
 		ctx, frame, err := w.store.LoadFrame(ctx, q)
 		if err != nil {
@@ -249,20 +242,14 @@ func TestToggleFunctionIsToggleSQL(t *testing.T) {
 // rolling back. The request must say so, however its transaction began,
 // or its page would announce writes that did not land.
 func TestRequestReportsACommitThatRolledBack(t *testing.T) {
-	w := newWorld(t)
-	if w.store.Dialect() != models.Postgres {
-		t.Skip("a request is one transaction on PostgreSQL; on SQLite it runs as it is")
-	}
+	w, q := aliceSignedInAtAcme(t)
 	ctx := context.Background()
-	now := time.Now()
-	rec := startSession(t, w.store, w.alice, now)
-	scope := models.Scope{TenantID: w.acme.ID, Subtree: true, UserID: w.alice.ID}
 	for name, begin := range map[string]func(ctx context.Context) (context.Context, error){
 		"BEGIN-WITH-FRAME": func(ctx context.Context) (context.Context, error) {
-			ctx, _, err := w.store.LoadFrame(ctx, models.FrameQuery{Subdomain: "acme", UserID: w.alice.ID, SessionID: rec.ID, Scope: scope, Now: now})
+			ctx, _, err := w.store.LoadFrame(ctx, q)
 			return ctx, err
 		},
-		"BEGIN-ALONE": func(ctx context.Context) (context.Context, error) { return w.store.SetScope(ctx, scope) },
+		"BEGIN-ALONE": func(ctx context.Context) (context.Context, error) { return w.store.SetScope(ctx, q.Scope) },
 	} {
 		err := w.store.Request(ctx, func(ctx context.Context) error {
 			ctx, err := begin(ctx)
@@ -286,4 +273,19 @@ func TestRequestReportsACommitThatRolledBack(t *testing.T) {
 	if in := w.store.OpenConnectionsInUseForTest(); in != 0 {
 		t.Errorf("%d connections still in use after the requests", in)
 	}
+}
+
+// aliceSignedInAtAcme is a world on PostgreSQL, where a request is one
+// transaction (skipped on SQLite, where it runs as it is), with Alice
+// signed in and the frame of her request to Acme.
+func aliceSignedInAtAcme(t *testing.T) (world, models.FrameQuery) {
+	t.Helper()
+	w := newWorld(t)
+	if w.store.Dialect() != models.Postgres {
+		t.Skip("a request is one transaction on PostgreSQL; on SQLite it runs as it is")
+	}
+	now := time.Now()
+	rec := startSession(t, w.store, w.alice, now)
+	return w, models.FrameQuery{Subdomain: "acme", UserID: w.alice.ID, SessionID: rec.ID,
+		Scope: models.Scope{TenantID: w.acme.ID, Subtree: true, UserID: w.alice.ID}, Now: now}
 }

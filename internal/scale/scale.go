@@ -316,7 +316,7 @@ func (p *plan) derive(ctx context.Context, tx pgx.Tx, log *slog.Logger) error {
 			WHERE id BETWEEN $1 AND $2`},
 	}
 	for _, k := range kept {
-		has, err := hasTenantsColumn(ctx, tx, k.column)
+		has, err := hasColumn(ctx, tx, "tenants", k.column)
 		if err != nil {
 			return err
 		}
@@ -326,7 +326,7 @@ func (p *plan) derive(ctx context.Context, tx pgx.Tx, log *slog.Logger) error {
 	}
 	// tenants.inactive_above is kept by the store as statuses change; the
 	// column exists from migration 00015 on.
-	hasInactiveAbove, err := hasTenantsColumn(ctx, tx, "inactive_above")
+	hasInactiveAbove, err := hasColumn(ctx, tx, "tenants", "inactive_above")
 	if err != nil {
 		return err
 	}
@@ -344,7 +344,7 @@ func (p *plan) derive(ctx context.Context, tx pgx.Tx, log *slog.Logger) error {
 	// Super Admin's subtree, is written by a trigger as each tenant is
 	// created (migration 00031 on); the update only fills what COPY skipped,
 	// so that trigger, refusing any change, is never asked to allow one.
-	hasAncestors, err := hasTenantsColumn(ctx, tx, "ancestor_ids")
+	hasAncestors, err := hasColumn(ctx, tx, "tenants", "ancestor_ids")
 	if err != nil {
 		return err
 	}
@@ -361,16 +361,12 @@ func (p *plan) derive(ctx context.Context, tx pgx.Tx, log *slog.Logger) error {
 	// name and reachability, which triggers keep and COPY in replica mode
 	// skips; after inactive_above, which they read. The columns exist from
 	// migration 00034 on.
-	var hasTenantOrder bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
-		WHERE table_schema = current_schema() AND table_name = 'memberships' AND column_name = 'tenant_reachable')`).Scan(&hasTenantOrder); err != nil {
+	hasTenantOrder, err := hasColumn(ctx, tx, "memberships", "tenant_reachable")
+	if err != nil {
 		return err
 	}
 	if hasTenantOrder {
-		statements = append(statements, struct {
-			what, sql string
-			args      []any
-		}{"memberships.tenant_sort_name and tenant_reachable", `UPDATE memberships
+		statements = append(statements, recompute{"memberships.tenant_sort_name and tenant_reachable", `UPDATE memberships
 			SET tenant_sort_name = lower(t.name), tenant_reachable = (t.status = 'active' AND t.inactive_above IS NULL)
 			FROM tenants AS t
 			WHERE t.id = memberships.tenant_id AND memberships.id BETWEEN $1 AND $2
@@ -381,16 +377,12 @@ func (p *plan) derive(ctx context.Context, tx pgx.Tx, log *slog.Logger) error {
 	// Each membership's copy of its person's name, email and second factor is
 	// kept by triggers on memberships and users; the columns exist from
 	// migration 00032 on.
-	var hasPersonCopy bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
-		WHERE table_schema = current_schema() AND table_name = 'memberships' AND column_name = 'person_email')`).Scan(&hasPersonCopy); err != nil {
+	hasPersonCopy, err := hasColumn(ctx, tx, "memberships", "person_email")
+	if err != nil {
 		return err
 	}
 	if hasPersonCopy {
-		statements = append(statements, struct {
-			what, sql string
-			args      []any
-		}{"memberships.person_*", `UPDATE memberships AS m
+		statements = append(statements, recompute{"memberships.person_*", `UPDATE memberships AS m
 			SET person_first_name = u.first_name, person_last_name = u.last_name, person_email = u.email,
 				person_two_factor = u.two_factor_enabled
 			FROM users AS u WHERE u.id = m.user_id AND m.tenant_id BETWEEN $1 AND $2`, []any{firstTenant, lastTenant}})
@@ -406,14 +398,14 @@ func (p *plan) derive(ctx context.Context, tx pgx.Tx, log *slog.Logger) error {
 	return nil
 }
 
-// hasTenantsColumn tells whether the schema's tenants table has column yet:
+// hasColumn tells whether the schema's table has column yet:
 // the loader runs against databases migrated to any version.
-func hasTenantsColumn(ctx context.Context, tx pgx.Tx, column string) (bool, error) {
+func hasColumn(ctx context.Context, tx pgx.Tx, table, column string) (bool, error) {
 	var has bool
 	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
-		WHERE table_schema = current_schema() AND table_name = 'tenants' AND column_name = $1)`, column).Scan(&has)
+		WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2)`, table, column).Scan(&has)
 	if err != nil {
-		return false, fmt.Errorf("look for tenants.%s: %w", column, err)
+		return false, fmt.Errorf("look for %s.%s: %w", table, column, err)
 	}
 	return has, nil
 }
