@@ -79,11 +79,13 @@ func TestBillingWallTenantScopeRewritesItsBilling(t *testing.T) {
 
 // A change scheduled for next month does not give the future payer the
 // company's usage or terms now: the payer reads a company's orders of the
-// months it pays for them, and no one's terms but its own.
+// months it pays for them, and no one's terms but its own. "Next month" is
+// the one after the month it is anywhere on earth: in the last hours of a
+// month, where the next has begun, the payer rightly reads already.
 func TestBillingWallPayerReadsPayeeHistory(t *testing.T) {
 	w := newRLSWorld(t)
 	acme, globex := w.tenant["acme"], w.tenant["globex"]
-	next := models.MonthOf(time.Now(), time.UTC).Next()
+	next := models.MonthOf(time.Now().Add(14*time.Hour), time.UTC).Next()
 	count := func() (days, terms int64) {
 		w.as(t, models.Scope{TenantID: acme}, func(db *gorm.DB) error {
 			db.Raw("SELECT count(*) FROM billing_presence_days WHERE tenant_id = ?", globex).Scan(&days)
