@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -23,15 +25,20 @@ import (
 )
 
 // serve migrates the database and serves HTTP until SIGINT or SIGTERM, then
-// lets in-flight requests finish before exiting.
+// lets in-flight requests finish before exiting. On SIGTERM — what a
+// process manager or an orchestrator sends — it first drains: /readyz
+// answers 503 for CANOPY_DRAIN_DELAY while everything else still serves,
+// so a load balancer stops sending it requests before it stops listening.
+// SIGINT (Ctrl-C) is a person at a terminal, who has no balancer to wait
+// for.
 func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 	flags := flag.NewFlagSet("serve", flag.ContinueOnError)
 	seedIfEmpty := flags.Bool("seed-demo-if-empty", false, "load the demo data when the database has no tenants")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
+	ctx, stopSignal, stopSignals := notifyStop()
+	defer stopSignals()
 
 	secrets, err := cfg.LoadSecrets()
 	if err != nil {
@@ -81,9 +88,10 @@ func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 	defer stopBilling()
 	go sweepHandoffs(ctx, store, log)
 	go sweepSignInCounters(ctx, store, log)
+	h := handlers.New(cfg, store, secrets, log)
 	srv := &http.Server{
 		Addr:              cfg.Addr,
-		Handler:           handlers.New(cfg, store, secrets, log).Router(),
+		Handler:           h.Router(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -99,6 +107,18 @@ func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 	case err := <-errs:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
+	}
+	h.StartDraining()
+	if sig := stopSignal(); sig == syscall.SIGTERM && cfg.DrainDelay > 0 {
+		// Answers from now on close their connection, so clients that
+		// reach this process directly open their next one elsewhere.
+		srv.SetKeepAlivesEnabled(false)
+		log.Info("draining: /readyz answers 503 while requests are still served", "delay", cfg.DrainDelay)
+		select {
+		case err := <-errs:
+			return fmt.Errorf("serve: %w", err)
+		case <-time.After(cfg.DrainDelay):
+		}
 	}
 	log.Info("shutting down; finishing requests in flight", "timeout", cfg.ShutdownTimeout)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
@@ -117,6 +137,32 @@ func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 	stopMail()
 	log.Info("stopped")
 	return nil
+}
+
+// notifyStop returns a context cancelled by the first SIGINT or SIGTERM,
+// and what that signal was once it is. Later signals are ignored until
+// stop is called, as with signal.NotifyContext.
+func notifyStop() (ctx context.Context, received func() os.Signal, stop func()) {
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	var first atomic.Value
+	go func() {
+		select {
+		case sig := <-signals:
+			first.Store(sig)
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	received = func() os.Signal {
+		sig, _ := first.Load().(os.Signal)
+		return sig
+	}
+	return ctx, received, func() {
+		signal.Stop(signals)
+		cancel()
+	}
 }
 
 // startMailWorker delivers the email outbox in the background until the

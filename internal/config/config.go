@@ -52,6 +52,11 @@ type Config struct {
 	DNSResolver string // CANOPY_DNS_RESOLVER
 
 	ShutdownTimeout time.Duration // CANOPY_SHUTDOWN_TIMEOUT
+	// DrainDelay is how long serve keeps answering after SIGTERM while
+	// /readyz says it is draining, so a load balancer's health checks take
+	// it out of rotation before it stops accepting connections. Zero stops
+	// at once (a single instance, or a balancer told some other way).
+	DrainDelay time.Duration // CANOPY_DRAIN_DELAY
 }
 
 // SMTP holds the outgoing mail settings. An empty Host means mail is written
@@ -149,6 +154,12 @@ func Parse(lookup func(string) (string, bool)) (*Config, error) {
 		errs = append(errs, fmt.Errorf("CANOPY_SHUTDOWN_TIMEOUT: %q is not a positive duration", get("CANOPY_SHUTDOWN_TIMEOUT", "")))
 	}
 	cfg.ShutdownTimeout = timeout
+
+	drain, err := time.ParseDuration(get("CANOPY_DRAIN_DELAY", "5s"))
+	if err != nil || drain < 0 {
+		errs = append(errs, fmt.Errorf("CANOPY_DRAIN_DELAY: %q is not a duration of zero or more", get("CANOPY_DRAIN_DELAY", "")))
+	}
+	cfg.DrainDelay = drain
 
 	if cfg.SSOPrivateNetworks, err = parseNetworks("CANOPY_SSO_PRIVATE_NETWORKS", get("CANOPY_SSO_PRIVATE_NETWORKS", "")); err != nil {
 		errs = append(errs, err)

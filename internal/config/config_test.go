@@ -28,7 +28,7 @@ func TestParseDefaults(t *testing.T) {
 			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
 		}
 	}
-	if cfg.UsesPostgres() || cfg.Secure() || cfg.ShutdownTimeout != 15*time.Second || cfg.SMTP.Port != 587 {
+	if cfg.UsesPostgres() || cfg.Secure() || cfg.ShutdownTimeout != 15*time.Second || cfg.DrainDelay != 5*time.Second || cfg.SMTP.Port != 587 {
 		t.Errorf("unexpected defaults: %+v", cfg)
 	}
 }
@@ -41,6 +41,7 @@ func TestParseValues(t *testing.T) {
 		"CANOPY_SMTP_HOST":       "smtp.example.com",
 		"CANOPY_SMTP_PORT":       "2525",
 		"CANOPY_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.1/32",
+		"CANOPY_DRAIN_DELAY":     "0",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +49,7 @@ func TestParseValues(t *testing.T) {
 	if !cfg.Secure() || cfg.TenantURL("acme", "/x") != "https://acme.canopy.example.com/x" {
 		t.Errorf("base URL not honoured: %s", cfg.TenantURL("acme", "/x"))
 	}
-	if !cfg.UsesPostgres() || cfg.SMTP.Port != 2525 || len(cfg.TrustedProxies) != 2 {
+	if !cfg.UsesPostgres() || cfg.SMTP.Port != 2525 || len(cfg.TrustedProxies) != 2 || cfg.DrainDelay != 0 {
 		t.Errorf("values not read: %+v", cfg)
 	}
 	if cfg.MigrationDatabaseURL() != "postgres://u@db/canopy" {
@@ -88,6 +89,8 @@ func TestParseRejects(t *testing.T) {
 		{"DATABASE_URL", "mysql://x", "DATABASE_URL"},
 		{"DATABASE_OWNER_URL", "postgres://owner@db/canopy", "set DATABASE_URL too"},
 		{"CANOPY_SHUTDOWN_TIMEOUT", "-1s", "CANOPY_SHUTDOWN_TIMEOUT"},
+		{"CANOPY_DRAIN_DELAY", "-1s", "CANOPY_DRAIN_DELAY"},
+		{"CANOPY_DRAIN_DELAY", "soon", "CANOPY_DRAIN_DELAY"},
 		{"CANOPY_TRUSTED_PROXIES", "10.0.0.0/99", "CANOPY_TRUSTED_PROXIES"},
 		{"CANOPY_DNS_RESOLVER", "127.0.0.1", "CANOPY_DNS_RESOLVER"},
 		{"CANOPY_SSO_PRIVATE_NETWORKS", "10.0.0.0/99", "CANOPY_SSO_PRIVATE_NETWORKS"},
