@@ -273,25 +273,6 @@ func requireAPIScope(scope models.APIScope) echo.MiddlewareFunc {
 	}
 }
 
-// limitAPIRate spends one call of the key's allowance (a token bucket,
-// rateLimiter) and says where it stands in the RateLimit-* headers of every
-// answer; past the limit, 429 with Retry-After.
-func (h *Handlers) limitAPIRate(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		d := h.apiRate.take(stateOf(c).apiKey.ID, h.now())
-		hd := c.Response().Header()
-		hd.Set("RateLimit-Limit", strconv.Itoa(d.limit))
-		hd.Set("RateLimit-Remaining", strconv.Itoa(d.remaining))
-		hd.Set("RateLimit-Reset", strconv.Itoa(seconds(d.reset)))
-		if !d.allowed {
-			hd.Set("Retry-After", strconv.Itoa(max(1, seconds(d.retryAfter))))
-			return &apiError{status: http.StatusTooManyRequests, code: "rate_limited",
-				message: fmt.Sprintf("Too many requests with this API key: at most %d per %s. Retry after the time Retry-After gives.", d.limit, d.period)}
-		}
-		return next(c)
-	}
-}
-
 // maxIdempotencyKeyLength is the longest Idempotency-Key kept.
 const maxIdempotencyKeyLength = 255
 
