@@ -33,6 +33,9 @@ func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
+	if err := cfg.ValidateForServe(); err != nil {
+		return err
+	}
 	secrets, err := cfg.LoadSecrets()
 	if err != nil {
 		return err
