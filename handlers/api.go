@@ -216,7 +216,12 @@ func apiErrorForStatus(status int, message string) *apiError {
 // anything else as a logged 500 that shows no internals.
 func (h *Handlers) handleAPIError(err error, c echo.Context) {
 	var ae *apiError
-	if !errors.As(asAPIError(err), &ae) {
+	if models.IsDatabaseUnavailable(err) {
+		h.log.Warn("database unavailable", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+		c.Response().Header().Set("Retry-After", databaseRetryAfter)
+		ae = &apiError{status: http.StatusServiceUnavailable, code: "database_unavailable",
+			message: "Canopy can't reach its database right now. Retry after the time Retry-After gives."}
+	} else if !errors.As(asAPIError(err), &ae) {
 		h.log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 		ae = apiErrorForStatus(http.StatusInternalServerError, "")
 	}
