@@ -36,8 +36,8 @@ type Handlers struct {
 	dns          *dnsproof.Checker // looks up the TXT records that prove a company's email domain
 	// APIKeys computes the keyed hash an API key is stored and found by.
 	APIKeys apikey.Hasher
-	// apiRate limits each API key's calls, in this process (rateLimiter).
-	apiRate *rateLimiter
+	// apiLimit is each API key's allowance; the buckets are in the database.
+	apiLimit models.APIRateLimit
 	// ssoProviders caches identity providers' discovery documents and keys.
 	ssoProviders *ssoProviders
 	now          func() time.Time
@@ -68,7 +68,7 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 		relyingParty: mustRelyingParty(cfg),
 		dns:          dnsproof.NewChecker(cfg.DNSResolver, dnsCheckTimeout),
 		APIKeys:      apikey.NewHasher(secrets.APIKeyHash),
-		apiRate:      newRateLimiter(defaultAPIRateLimit),
+		apiLimit:     models.DefaultAPIRateLimit,
 		ssoProviders: newSSOProviders(providerAddresses{development: !cfg.Secure(), allowed: cfg.SSOPrivateNetworks}),
 		now:          time.Now,
 		access:       map[string]accessRule{},

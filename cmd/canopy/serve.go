@@ -40,6 +40,9 @@ func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 	ctx, stopSignal, stopSignals := notifyStop()
 	defer stopSignals()
 
+	if err := cfg.ValidateForServe(); err != nil {
+		return err
+	}
 	secrets, err := cfg.LoadSecrets()
 	if err != nil {
 		return err

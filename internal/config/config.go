@@ -249,6 +249,37 @@ func ParseBaseURL(raw string) (*url.URL, error) {
 	return &url.URL{Scheme: u.Scheme, Host: strings.ToLower(u.Host)}, nil
 }
 
+// ErrSessionKeyRequired refuses to serve PostgreSQL at a public address
+// with a generated session key (ValidateForServe).
+var ErrSessionKeyRequired = errors.New("CANOPY_SESSION_KEY must be set when serving PostgreSQL at an address that is not local: " +
+	"without it each instance generates a key of its own into its own data directory, so sessions and sign-in hand-offs " +
+	"signed by one instance would not verify on another behind the same load balancer; generate one with `openssl rand -base64 48` " +
+	"and give every instance the same")
+
+// ValidateForServe checks what serving needs beyond Parse: with several
+// instances on one PostgreSQL database (anything but a local address),
+// every secret derived from the session key must be the same everywhere,
+// so the key must be given rather than generated. SQLite is one process
+// with one data directory, and a local address is development: both keep
+// the generated key.
+func (c *Config) ValidateForServe() error {
+	if c.UsesPostgres() && c.SessionKey == "" && !IsLocalHost(c.BaseURL.Hostname()) {
+		return ErrSessionKeyRequired
+	}
+	return nil
+}
+
+// IsLocalHost tells whether host names this machine only: localhost, a
+// name under .localhost, or a loopback address.
+func IsLocalHost(host string) bool {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
 // Secure tells whether Canopy is served over https, which decides cookie flags and HSTS.
 func (c *Config) Secure() bool { return c.BaseURL.Scheme == "https" }
 

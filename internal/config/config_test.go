@@ -178,3 +178,50 @@ func TestWebhookNetworks(t *testing.T) {
 		})
 	}
 }
+
+// TestValidateForServe: PostgreSQL at a public address needs a session key
+// every instance shares; SQLite and local addresses generate their own.
+func TestValidateForServe(t *testing.T) {
+	const pg = "postgres://u@db/canopy"
+	for _, c := range []struct {
+		name    string
+		vars    map[string]string
+		refused bool
+	}{
+		{"postgres, public, no key", map[string]string{"DATABASE_URL": pg, "CANOPY_BASE_URL": "https://canopy.example.com"}, true},
+		{"postgres, public on http, no key", map[string]string{"DATABASE_URL": pg, "CANOPY_BASE_URL": "http://canopy.internal:8080"}, true},
+		{"postgres, a key of blanks is none", map[string]string{"DATABASE_URL": pg, "CANOPY_BASE_URL": "https://canopy.example.com", "CANOPY_SESSION_KEY": "   "}, true},
+		{"postgres, a name merely ending in localhost", map[string]string{"DATABASE_URL": pg, "CANOPY_BASE_URL": "https://notlocalhost.com"}, true},
+		{"postgres, public, a key", map[string]string{"DATABASE_URL": pg, "CANOPY_BASE_URL": "https://canopy.example.com", "CANOPY_SESSION_KEY": "k"}, false},
+		{"postgres, localhost", map[string]string{"DATABASE_URL": pg, "CANOPY_BASE_URL": "http://localhost:8080"}, false},
+		{"postgres, a .localhost name", map[string]string{"DATABASE_URL": pg, "CANOPY_BASE_URL": "http://canopy.localhost:8080"}, false},
+		{"postgres, the default address", map[string]string{"DATABASE_URL": pg}, false},
+		{"sqlite, public, no key", map[string]string{"CANOPY_BASE_URL": "https://canopy.example.com"}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := Parse(env(c.vars))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = cfg.ValidateForServe()
+			if refused := err != nil; refused != c.refused {
+				t.Fatalf("ValidateForServe() = %v, want refused %v", err, c.refused)
+			}
+			if c.refused && !strings.Contains(err.Error(), "CANOPY_SESSION_KEY") {
+				t.Fatalf("the refusal does not name the setting: %v", err)
+			}
+		})
+	}
+}
+
+func TestIsLocalHost(t *testing.T) {
+	for host, want := range map[string]bool{
+		"localhost": true, "LOCALHOST": true, "acme.localhost": true, "localhost.": true,
+		"127.0.0.1": true, "127.1.2.3": true, "::1": true, "[::1]": true,
+		"example.com": false, "localhost.example.com": false, "mylocalhost": false, "10.0.0.1": false, "": false,
+	} {
+		if got := IsLocalHost(host); got != want {
+			t.Errorf("IsLocalHost(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
