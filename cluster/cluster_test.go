@@ -51,6 +51,7 @@ type cluster struct {
 	mail       *smtpSink
 	hooks      *webhookSink
 	lb         *haproxy
+	bouncer    *pgbouncer // once scenario f started it
 	instances  []*instance
 	base       string // CANOPY_BASE_URL: the balancer's address
 	sessionKey string
@@ -226,6 +227,9 @@ func (c *cluster) dumpLogs(t *testing.T, scenario string) {
 		t.Logf("scenario %q failed; last lines of %s's log (%s):\n%s", scenario, in.name, in.logPath, tailFile(in.logPath, 30))
 	}
 	t.Logf("HAProxy's log:\n%s", tailFile(c.lb.proc.logPath, 20))
+	if c.bouncer != nil {
+		t.Logf("PgBouncer's log (running: %v):\n%s", c.bouncer.proc.running(), tailFile(c.bouncer.proc.logPath, 30))
+	}
 }
 
 // unique is a number not used before in this run, for names.

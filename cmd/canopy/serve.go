@@ -51,7 +51,9 @@ func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer models.Close(db)
+	closeDB := sync.OnceFunc(func() { _ = models.Close(db) })
+	defer closeDB()
+	closeDetached := func() {}
 	// Seeding and migrations may run as the owner; serving should not.
 	if warning, err := models.RowSecurityWarning(ctx, db); err != nil {
 		return err
@@ -67,7 +69,8 @@ func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 		if err != nil {
 			return fmt.Errorf("detached pool: %w", err)
 		}
-		defer models.Close(detached)
+		closeDetached = sync.OnceFunc(func() { _ = models.Close(detached) })
+		defer closeDetached()
 		store = store.WithDetachedPool(detached)
 	}
 	if err := store.CheckScopeKey(ctx); err != nil {
@@ -138,8 +141,26 @@ func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 	stopBilling()
 	stopWebhooks()
 	stopMail()
+	closeDetached()
+	closeDB()
+	waitForConnections(log)
 	log.Info("stopped")
 	return nil
+}
+
+// connectionsCloseTimeout bounds how long a stopping server waits for its
+// database connections to finish closing.
+const connectionsCloseTimeout = 5 * time.Second
+
+// waitForConnections lets the database connections that pgx is still
+// closing in the background finish (see models.WaitConnectionsClosed)
+// before the process exits.
+func waitForConnections(log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), connectionsCloseTimeout)
+	defer cancel()
+	if err := models.WaitConnectionsClosed(ctx); err != nil {
+		log.Warn("database connections still closing at exit", "err", err)
+	}
 }
 
 // notifyStop returns a context cancelled by the first SIGINT or SIGTERM,
