@@ -35,11 +35,13 @@ func scenarioInstanceKilled(t *testing.T, c *cluster) {
 	killedAt := time.Now()
 	victim.proc.kill()
 	// What the dead instance's workers held: a webhook delivery's lease
-	// names its worker (host/pid/random), taken at once since nothing of
-	// the dead process changes any more.
+	// names its worker (host/pid/random). A second after the kill, its
+	// database sessions have run what it had sent (a claim's COMMIT may
+	// still have been on its way) and ended.
+	time.Sleep(time.Second)
 	webhookLeases := c.pg.queryStrings(t, `SELECT id FROM webhook_deliveries WHERE status = 'pending' AND claimed_by LIKE $1`,
 		fmt.Sprintf("%%/%d/%%", pid))
-	time.Sleep(5 * time.Second)
+	time.Sleep(4 * time.Second)
 	l.finish()
 	sent := stopInviting()
 	// An outbox lease names no worker, but a live instance sends a batch to
@@ -132,12 +134,23 @@ func (c *cluster) keepInviting(t *testing.T, b *browser) (invited func() []strin
 func (c *cluster) waitJobsDone(t *testing.T) {
 	t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
+	reported := false
 	for {
 		mail := c.pg.queryInt(t, `SELECT count(*) FROM outbox_emails WHERE status = 'pending'`)
 		hooks := c.pg.queryInt(t, `SELECT count(*) FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
 			WHERE d.status = 'pending' AND e.url = $1`, c.hooks.url)
 		if mail == 0 && hooks == 0 {
 			return
+		}
+		if left := time.Until(deadline); left < 75*time.Second && !reported {
+			// Slow to drain: say what is still pending, for whoever reads
+			// a failure after the deadline.
+			reported = true
+			for _, row := range c.pg.queryRows(t, `SELECT 'webhook', id, attempts, coalesce(claimed_by, ''), coalesce(claimed_until::text, ''), next_attempt_at::text
+				FROM webhook_deliveries WHERE status = 'pending'
+				UNION ALL SELECT 'mail', id, attempts, '', coalesce(locked_until::text, ''), next_attempt_at::text FROM outbox_emails WHERE status = 'pending'`) {
+				logf(t, "d: still pending after 15 s: %v", row)
+			}
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("after 90 s, %d mails and %d webhook deliveries are still pending", mail, hooks)

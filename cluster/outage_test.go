@@ -236,7 +236,9 @@ func (b *pgbouncer) transactions(t *testing.T) int64 {
 			case "database":
 				database = values[i].String
 			case "total_xact_count":
-				fmt.Sscan(values[i].String, &count)
+				if _, err := fmt.Sscan(values[i].String, &count); err != nil {
+					t.Fatalf("pgbouncer SHOW STATS: total_xact_count %q: %v", values[i].String, err)
+				}
 			}
 		}
 		if database == dbName {

@@ -3,6 +3,7 @@ package cluster
 import (
 	"bufio"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -69,7 +70,10 @@ func (p *process) running() bool {
 // signal sends sig and waits up to limit for the process to exit.
 func (p *process) signal(sig syscall.Signal, limit time.Duration) error {
 	if !p.running() {
-		return fmt.Errorf("%s had already exited: %v", p.name, p.err)
+		if p.err == nil {
+			return fmt.Errorf("%s had already exited", p.name)
+		}
+		return fmt.Errorf("%s had already exited: %w", p.name, p.err)
 	}
 	if err := p.cmd.Process.Signal(sig); err != nil {
 		return err
@@ -204,8 +208,11 @@ func (h *haproxy) serverStatus() (map[string]string, error) {
 	r := csv.NewReader(bufio.NewReader(res.Body))
 	r.FieldsPerRecord = -1
 	rows, err := r.ReadAll()
-	if err != nil || len(rows) == 0 {
-		return nil, fmt.Errorf("stats: %v", err)
+	if err != nil {
+		return nil, fmt.Errorf("stats: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, errors.New("stats: empty")
 	}
 	col := map[string]int{}
 	for i, name := range rows[0] {
@@ -232,7 +239,10 @@ func (h *haproxy) waitStatus(name, want string, limit time.Duration) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Errorf("HAProxy does not see %s %s within %s (last view %v, %v)", name, want, limit, last, err)
+	if err != nil {
+		return fmt.Errorf("HAProxy does not see %s %s within %s: %w", name, want, limit, err)
+	}
+	return fmt.Errorf("HAProxy does not see %s %s within %s (its view: %v)", name, want, limit, last)
 }
 
 // pgbouncer pools the instances' connections in transaction mode.
