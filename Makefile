@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/canopy
 PKGS    := ./...
 
-.PHONY: run build generate test test-postgres test-e2e fuzz check-generated fmt vet lint clean bench-data devidp webhook-receiver
+.PHONY: run build generate test test-postgres test-e2e test-cluster fuzz check-generated fmt vet lint clean bench-data devidp webhook-receiver
 
 ## run: build, migrate, load demo data into an empty database, serve on :8080
 run: build
@@ -48,6 +48,14 @@ test-postgres:
 ## every page four times with axe), so a stuck run fails clearly instead of at go test's 10 minutes.
 test-e2e:
 	CANOPY_E2E=1 $(GO) test -count=1 -timeout 25m -v ./e2e/...
+
+## test-cluster: three instances behind HAProxy on one PostgreSQL under row-level security, then
+## through PgBouncer: migrations at once, flows across instances, rolling restart, a killed
+## instance, sign-in throttling, PostgreSQL restarted (cluster/, docs/scaling.md). Makes and drops a
+## PostgreSQL cluster of its own; needs root, haproxy and pgbouncer. About two minutes; the budget
+## fails a stuck run clearly.
+test-cluster:
+	CANOPY_CLUSTER=1 $(GO) test -count=1 -timeout 8m -v ./cluster/
 
 ## bench-data: load the large benchmark platform into Postgres (BENCH_DATABASE_URL, a superuser;
 ## creates the database; a second run sees the data and stops). Reload: canopy seed --scale --recreate-database

@@ -47,6 +47,7 @@ func members(anonymous, nonMember, member int) map[string]int {
 // without a row fails TestEveryRouteHasAnAccessRow.
 var routeExpectations = map[string]expectation{
 	"GET /healthz":  {tenant: all(200), apex: all(200)},
+	"GET /readyz":   {tenant: all(200), apex: all(200)},
 	"GET /static/*": {}, // checked in TestStaticFiles
 	// A non-member has no session on acme's host, so acme sends them to sign
 	// in, where the base domain refuses them (TestNonMemberIsRefused).

@@ -216,7 +216,12 @@ func apiErrorForStatus(status int, message string) *apiError {
 // anything else as a logged 500 that shows no internals.
 func (h *Handlers) handleAPIError(err error, c echo.Context) {
 	var ae *apiError
-	if !errors.As(asAPIError(err), &ae) {
+	if models.IsDatabaseUnavailable(err) {
+		h.log.Warn("database unavailable", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+		c.Response().Header().Set("Retry-After", databaseRetryAfter)
+		ae = &apiError{status: http.StatusServiceUnavailable, code: "database_unavailable",
+			message: "Canopy can't reach its database right now. Retry after the time Retry-After gives."}
+	} else if !errors.As(asAPIError(err), &ae) {
 		h.log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 		ae = apiErrorForStatus(http.StatusInternalServerError, "")
 	}
@@ -270,25 +275,6 @@ func requireAPIScope(scope models.APIScope) echo.MiddlewareFunc {
 			}
 			return next(c)
 		}
-	}
-}
-
-// limitAPIRate spends one call of the key's allowance (a token bucket,
-// rateLimiter) and says where it stands in the RateLimit-* headers of every
-// answer; past the limit, 429 with Retry-After.
-func (h *Handlers) limitAPIRate(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		d := h.apiRate.take(stateOf(c).apiKey.ID, h.now())
-		hd := c.Response().Header()
-		hd.Set("RateLimit-Limit", strconv.Itoa(d.limit))
-		hd.Set("RateLimit-Remaining", strconv.Itoa(d.remaining))
-		hd.Set("RateLimit-Reset", strconv.Itoa(seconds(d.reset)))
-		if !d.allowed {
-			hd.Set("Retry-After", strconv.Itoa(max(1, seconds(d.retryAfter))))
-			return &apiError{status: http.StatusTooManyRequests, code: "rate_limited",
-				message: fmt.Sprintf("Too many requests with this API key: at most %d per %s. Retry after the time Retry-After gives.", d.limit, d.period)}
-		}
-		return next(c)
 	}
 }
 

@@ -398,6 +398,27 @@ func TestAPIRateLimit(t *testing.T) {
 	wantStatus(t, a.call(key, http.MethodGet, apiURL("acme", "/members"), ""), http.StatusOK)
 }
 
+// TestAPIRateLimitSharedByInstances: behind a load balancer every instance
+// counts against the same bucket, so N instances do not allow N times the
+// limit.
+func TestAPIRateLimitSharedByInstances(t *testing.T) {
+	t.Parallel()
+	first := newApp(t)
+	second := first.anotherInstance()
+	first.handlers.SetAPIRateLimit(4, time.Minute)
+	second.handlers.SetAPIRateLimit(4, time.Minute)
+	key := first.apiKey(t, "acme", models.APISandbox)
+	for i, instance := range []*app{first, second, first, second} {
+		r := instance.call(key, http.MethodGet, apiURL("acme", "/members"), "")
+		wantStatus(t, r, http.StatusOK)
+		if got := r.header.Get("RateLimit-Remaining"); got != strconv.Itoa(3-i) {
+			t.Fatalf("call %d: remaining %q", i, got)
+		}
+	}
+	wantAPIError(t, first.call(key, http.MethodGet, apiURL("acme", "/members"), ""), http.StatusTooManyRequests, "rate_limited")
+	wantAPIError(t, second.call(key, http.MethodGet, apiURL("acme", "/members"), ""), http.StatusTooManyRequests, "rate_limited")
+}
+
 // TestAPIKeysNeverLogged: no log line holds a key, whether it works or not.
 func TestAPIKeysNeverLogged(t *testing.T) {
 	t.Parallel()

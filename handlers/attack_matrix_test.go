@@ -246,6 +246,7 @@ func atkRoutes(x *atk) map[string]atkRoute {
 	}
 	return map[string]atkRoute{
 		"GET /healthz":  {want: ok},
+		"GET /readyz":   {want: ok},
 		"GET /static/*": {path: p("/static/css/app.css"), want: ok},
 		"GET /":         {want: gate(view, ok)},
 		"GET /login":    {want: done},

@@ -175,15 +175,44 @@ func (h *Handlers) handleError(err error, c echo.Context) {
 		_ = c.Redirect(http.StatusSeeOther, redirect.url)
 		return
 	}
+	if models.IsDatabaseUnavailable(err) {
+		h.databaseUnavailable(c, err)
+		return
+	}
 	pe, ok := pageFor(err)
 	if !ok {
 		h.log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 	}
+	h.renderError(c, pe, h.shell(c, pe.heading, ""))
+}
+
+// databaseRetryAfter is the Retry-After, in seconds, of an answer given
+// while the database is unreachable: long enough for a restart's first
+// moments, short enough that a person retrying is not kept waiting.
+const databaseRetryAfter = "5"
+
+// databaseUnavailablePage is every page's answer while the database cannot
+// be reached (models.IsDatabaseUnavailable).
+var databaseUnavailablePage = pageError{status: http.StatusServiceUnavailable, heading: "Canopy can't reach its database right now",
+	message: "Try again in a moment."}
+
+// databaseUnavailable answers a request that lost the database: 503 with
+// Retry-After, a page that needs nothing of the database (the visitor's
+// shell: no company toggle), and one warning in the log, without a stack.
+func (h *Handlers) databaseUnavailable(c echo.Context, err error) {
+	h.log.Warn("database unavailable", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+	c.Response().Header().Set("Retry-After", databaseRetryAfter)
+	page := databaseUnavailablePage
+	h.renderError(c, &page, h.visitorShell(c, page.heading))
+}
+
+// renderError shows pe in shell's layout (nothing for a HEAD).
+func (h *Handlers) renderError(c echo.Context, pe *pageError, shell views.Shell) {
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(pe.status)
 		return
 	}
-	page := pages.Error(h.shell(c, pe.heading, ""), pages.ErrorPage{
+	page := pages.Error(shell, pages.ErrorPage{
 		Status: pe.status, Heading: pe.heading, Message: pe.message, ActionHref: pe.href, ActionLabel: pe.label,
 	})
 	if rerr := h.render(c, pe.status, page); rerr != nil {

@@ -1,6 +1,10 @@
 package handlers
 
-import "time"
+import (
+	"time"
+
+	"canopy/models"
+)
 
 // AccessRules lists who may call each route, for the authorization tests.
 func (h *Handlers) AccessRules() map[string]accessRule { return h.access }
@@ -10,9 +14,9 @@ func (h *Handlers) AccessRules() map[string]accessRule { return h.access }
 func (h *Handlers) SetClock(now func() time.Time) { h.now = now }
 
 // SetAPIRateLimit makes each API key's allowance burst calls per period,
-// afresh, for the rate-limit tests.
+// for the rate-limit tests. Call it before serving.
 func (h *Handlers) SetAPIRateLimit(burst int, period time.Duration) {
-	h.apiRate.setLimit(apiRateLimit{Burst: burst, Period: period})
+	h.apiLimit = models.APIRateLimit{Burst: burst, Period: period}
 }
 
 // APIScope is the scope an API route needs; "" for any other route.

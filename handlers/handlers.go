@@ -36,8 +36,8 @@ type Handlers struct {
 	dns          *dnsproof.Checker // looks up the TXT records that prove a company's email domain
 	// APIKeys computes the keyed hash an API key is stored and found by.
 	APIKeys apikey.Hasher
-	// apiRate limits each API key's calls, in this process (rateLimiter).
-	apiRate *rateLimiter
+	// apiLimit is each API key's allowance; the buckets are in the database.
+	apiLimit models.APIRateLimit
 	// ssoProviders caches identity providers' discovery documents and keys.
 	ssoProviders *ssoProviders
 	now          func() time.Time
@@ -51,6 +51,8 @@ type Handlers struct {
 	// (loadSession). A hint is never trusted: the frame reads the tenant
 	// afresh, and a wrong hint costs one statement setting the right scope.
 	tenantHints sync.Map
+	// draining is set once the process is told to stop: /readyz says so.
+	draining atomic.Bool
 }
 
 // New wires the router. It is the only place routes are declared.
@@ -66,7 +68,7 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 		relyingParty: mustRelyingParty(cfg),
 		dns:          dnsproof.NewChecker(cfg.DNSResolver, dnsCheckTimeout),
 		APIKeys:      apikey.NewHasher(secrets.APIKeyHash),
-		apiRate:      newRateLimiter(defaultAPIRateLimit),
+		apiLimit:     models.DefaultAPIRateLimit,
 		ssoProviders: newSSOProviders(providerAddresses{development: !cfg.Secure(), allowed: cfg.SSOPrivateNetworks}),
 		now:          time.Now,
 		access:       map[string]accessRule{},
@@ -80,8 +82,10 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 
 	e.Use(h.logRequests, h.recoverPanics, h.securityHeaders, middleware.BodyLimit("2M"))
 	e.GET("/healthz", h.health)
+	e.GET("/readyz", h.ready)
 	e.GET(static.Prefix+"*", echo.WrapHandler(static.Handler()))
 	h.access["GET /healthz"] = accessRule{public: true}
+	h.access["GET /readyz"] = accessRule{public: true}
 	h.access["GET "+static.Prefix+"*"] = accessRule{public: true}
 
 	site := e.Group("", h.inTransaction, h.readHost, h.loadSession, h.refuseInactiveTenant, h.requireTwoFactor, h.setActor, h.checkCSRF)

@@ -52,6 +52,36 @@ func TestHealth(t *testing.T) {
 	wantStatus(t, a.browser().get("http://10-0-0-1.internal/healthz"), http.StatusOK)
 }
 
+// TestReadiness: /readyz says ready until the process starts draining, then
+// 503 while its pages still answer; draining is the process's own, not its
+// siblings'. It does not need the database, so a database outage leaves the
+// balancer its instances, where /healthz reports the outage.
+func TestReadiness(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	r := a.browser().get(base + "/readyz")
+	wantStatus(t, r, http.StatusOK)
+	wantBody(t, r, `{"status":"ready"}`)
+	wantStatus(t, a.browser().get("http://10-0-0-1.internal/readyz"), http.StatusOK)
+
+	draining := a.anotherInstance()
+	draining.handlers.StartDraining()
+	r = draining.browser().get(base + "/readyz")
+	wantStatus(t, r, http.StatusServiceUnavailable)
+	wantBody(t, r, `{"status":"draining"}`)
+	if got := r.header.Get("Cache-Control"); got != "no-store" {
+		t.Errorf("Cache-Control = %q, want no-store", got)
+	}
+	wantStatus(t, draining.browser().get(base+"/login"), http.StatusOK)
+	wantStatus(t, a.browser().get(base+"/readyz"), http.StatusOK)
+
+	if err := models.Close(a.serverDB); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, a.browser().get(base+"/healthz"), http.StatusServiceUnavailable)
+	wantStatus(t, a.browser().get(base+"/readyz"), http.StatusOK)
+}
+
 func TestStaticFiles(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)

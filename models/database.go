@@ -5,11 +5,16 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	"gorm.io/driver/postgres"
@@ -44,7 +49,12 @@ func OpenPostgres(url string) (*gorm.DB, error) { return openPostgres(url, 20) }
 func OpenPostgresDetached(url string) (*gorm.DB, error) { return openPostgres(url, 4) }
 
 func openPostgres(url string, size int) (*gorm.DB, error) {
-	db, err := gorm.Open(postgres.Open(url), gormConfig())
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	cfg.DialFunc = openConnections.track(cfg.DialFunc)
+	db, err := gorm.Open(postgres.New(postgres.Config{Conn: stdlib.OpenDB(*cfg)}), gormConfig())
 	if err != nil {
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
@@ -56,6 +66,85 @@ func openPostgres(url string, size int) (*gorm.DB, error) {
 	sqlDB.SetMaxIdleConns(size) // as many as may be open: a busy server should not reconnect
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	return db, nil
+}
+
+// openConnections counts this process's network connections to
+// PostgreSQL (or PgBouncer), cancel requests' included.
+var openConnections connectionCount
+
+// connectionCount counts the connections a DialFunc opened and are not
+// closed yet.
+type connectionCount struct {
+	mu      sync.Mutex
+	open    int
+	changed chan struct{} // closed and replaced whenever open drops
+}
+
+// track wraps dial so every connection it makes is counted until closed.
+func (c *connectionCount) track(dial pgconn.DialFunc) pgconn.DialFunc {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		c.open++
+		c.mu.Unlock()
+		return &countedConn{Conn: conn, count: c}, nil
+	}
+}
+
+func (c *connectionCount) closed() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.open--
+	if c.changed != nil {
+		close(c.changed)
+		c.changed = nil
+	}
+}
+
+// wait returns when no connection is open, or when ctx ends.
+func (c *connectionCount) wait(ctx context.Context) error {
+	for {
+		c.mu.Lock()
+		if c.open <= 0 {
+			c.mu.Unlock()
+			return nil
+		}
+		if c.changed == nil {
+			c.changed = make(chan struct{})
+		}
+		changed := c.changed
+		c.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+type countedConn struct {
+	net.Conn
+	count *connectionCount
+	once  sync.Once
+}
+
+func (c *countedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.count.closed)
+	return err
+}
+
+// WaitConnectionsClosed waits, within ctx, until every connection this
+// process opened to PostgreSQL is closed, after the pools were closed. A
+// query cut short by its context leaves its connection to pgx, which
+// closes it in the background after sending a cancel request; a process
+// exiting meanwhile would drop that request half-sent, which PgBouncer
+// 1.18 (Debian 12's) does not survive.
+func WaitConnectionsClosed(ctx context.Context) error {
+	return openConnections.wait(ctx)
 }
 
 // OpenSQLite opens (creating if needed) the embedded database file at path.

@@ -173,10 +173,21 @@ func (s *Store) settle(ctx context.Context, c charge) error {
 	if c.counter.Throttle.ResetOnSuccess {
 		return s.deleteCounter(ctx, subject)
 	}
-	var row SignInCounter
-	if err := s.conn(ctx).Where("subject = ?", subject).Take(&row).Error; err != nil {
-		return notFound(err, "read sign-in counter")
+	// Locked until this transaction ends, as BeginAttempt locks it: two
+	// successes from one address at once must not both take back from the
+	// same count, nor one delete the row the other's charge went to.
+	read := s.conn(ctx).Where("subject = ?", subject)
+	if s.Dialect() == Postgres {
+		read = read.Clauses(clause.Locking{Strength: "UPDATE"})
 	}
+	var rows []SignInCounter
+	if err := read.Limit(1).Find(&rows).Error; err != nil {
+		return fmt.Errorf("read sign-in counter: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil // forgotten meanwhile (swept): nothing left to take back
+	}
+	row := rows[0]
 	failures := max(row.Failures-1, 0)
 	if failures == 0 {
 		return s.deleteCounter(ctx, subject)

@@ -131,6 +131,46 @@ func TestSuccessResetsOrTakesBack(t *testing.T) {
 	}
 }
 
+// TestSimultaneousSuccessesFromOneAddress: people signing in at once from
+// one address (an office behind one gateway, or several instances behind
+// a balancer) each take back only their own charge: none fails, and the
+// address's count ends where it began.
+func TestSimultaneousSuccessesFromOneAddress(t *testing.T) {
+	t.Parallel()
+	s := counterStore(t)
+	ctx := context.Background()
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	address := models.AttemptCounter{Subject: "address:192.0.2.9", Throttle: models.Throttle{Free: 100, FirstDelay: time.Second, MaxDelay: time.Minute}}
+	const people = 8
+	errs := make(chan error, people)
+	var wg sync.WaitGroup
+	for i := range people {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			account := models.AttemptCounter{Subject: fmt.Sprintf("account:person%d@acme.test", i), Throttle: testThrottle}
+			for range 5 {
+				a, err := s.BeginAttempt(ctx, []models.AttemptCounter{account, address}, now)
+				if err == nil {
+					err = s.AttemptSucceeded(ctx, a)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("a sign-in failed while others from the same address succeeded: %v", err)
+	}
+	if got := failuresOf(t, s, address.Subject); got != 0 {
+		t.Fatalf("the address counts %d failures after successes alone", got)
+	}
+}
+
 // TestCountersForgetAndAreSwept: a subject quiet for SignInCounterMemory
 // starts from nothing, and the sweep removes such rows only.
 func TestCountersForgetAndAreSwept(t *testing.T) {

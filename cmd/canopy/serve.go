@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -23,16 +25,24 @@ import (
 )
 
 // serve migrates the database and serves HTTP until SIGINT or SIGTERM, then
-// lets in-flight requests finish before exiting.
+// lets in-flight requests finish before exiting. On SIGTERM — what a
+// process manager or an orchestrator sends — it first drains: /readyz
+// answers 503 for CANOPY_DRAIN_DELAY while everything else still serves,
+// so a load balancer stops sending it requests before it stops listening.
+// SIGINT (Ctrl-C) is a person at a terminal, who has no balancer to wait
+// for.
 func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 	flags := flag.NewFlagSet("serve", flag.ContinueOnError)
 	seedIfEmpty := flags.Bool("seed-demo-if-empty", false, "load the demo data when the database has no tenants")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
+	ctx, stopSignal, stopSignals := notifyStop()
+	defer stopSignals()
 
+	if err := cfg.ValidateForServe(); err != nil {
+		return err
+	}
 	secrets, err := cfg.LoadSecrets()
 	if err != nil {
 		return err
@@ -41,7 +51,9 @@ func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer models.Close(db)
+	closeDB := sync.OnceFunc(func() { _ = models.Close(db) })
+	defer closeDB()
+	closeDetached := func() {}
 	// Seeding and migrations may run as the owner; serving should not.
 	if warning, err := models.RowSecurityWarning(ctx, db); err != nil {
 		return err
@@ -57,7 +69,8 @@ func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 		if err != nil {
 			return fmt.Errorf("detached pool: %w", err)
 		}
-		defer models.Close(detached)
+		closeDetached = sync.OnceFunc(func() { _ = models.Close(detached) })
+		defer closeDetached()
 		store = store.WithDetachedPool(detached)
 	}
 	if err := store.CheckScopeKey(ctx); err != nil {
@@ -81,9 +94,10 @@ func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 	defer stopBilling()
 	go sweepHandoffs(ctx, store, log)
 	go sweepSignInCounters(ctx, store, log)
+	h := handlers.New(cfg, store, secrets, log)
 	srv := &http.Server{
 		Addr:              cfg.Addr,
-		Handler:           handlers.New(cfg, store, secrets, log).Router(),
+		Handler:           h.Router(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -100,6 +114,18 @@ func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
+	h.StartDraining()
+	if sig := stopSignal(); sig == syscall.SIGTERM && cfg.DrainDelay > 0 {
+		// Answers from now on close their connection, so clients that
+		// reach this process directly open their next one elsewhere.
+		srv.SetKeepAlivesEnabled(false)
+		log.Info("draining: /readyz answers 503 while requests are still served", "delay", cfg.DrainDelay)
+		select {
+		case err := <-errs:
+			return fmt.Errorf("serve: %w", err)
+		case <-time.After(cfg.DrainDelay):
+		}
+	}
 	log.Info("shutting down; finishing requests in flight", "timeout", cfg.ShutdownTimeout)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
@@ -115,8 +141,52 @@ func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 	stopBilling()
 	stopWebhooks()
 	stopMail()
+	closeDetached()
+	closeDB()
+	waitForConnections(log)
 	log.Info("stopped")
 	return nil
+}
+
+// connectionsCloseTimeout bounds how long a stopping server waits for its
+// database connections to finish closing.
+const connectionsCloseTimeout = 5 * time.Second
+
+// waitForConnections lets the database connections that pgx is still
+// closing in the background finish (see models.WaitConnectionsClosed)
+// before the process exits.
+func waitForConnections(log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), connectionsCloseTimeout)
+	defer cancel()
+	if err := models.WaitConnectionsClosed(ctx); err != nil {
+		log.Warn("database connections still closing at exit", "err", err)
+	}
+}
+
+// notifyStop returns a context cancelled by the first SIGINT or SIGTERM,
+// and what that signal was once it is. Later signals are ignored until
+// stop is called, as with signal.NotifyContext.
+func notifyStop() (ctx context.Context, received func() os.Signal, stop func()) {
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	var first atomic.Value
+	go func() {
+		select {
+		case sig := <-signals:
+			first.Store(sig)
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	received = func() os.Signal {
+		sig, _ := first.Load().(os.Signal)
+		return sig
+	}
+	return ctx, received, func() {
+		signal.Stop(signals)
+		cancel()
+	}
 }
 
 // startMailWorker delivers the email outbox in the background until the

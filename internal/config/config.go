@@ -52,6 +52,11 @@ type Config struct {
 	DNSResolver string // CANOPY_DNS_RESOLVER
 
 	ShutdownTimeout time.Duration // CANOPY_SHUTDOWN_TIMEOUT
+	// DrainDelay is how long serve keeps answering after SIGTERM while
+	// /readyz says it is draining, so a load balancer's health checks take
+	// it out of rotation before it stops accepting connections. Zero stops
+	// at once (a single instance, or a balancer told some other way).
+	DrainDelay time.Duration // CANOPY_DRAIN_DELAY
 }
 
 // SMTP holds the outgoing mail settings. An empty Host means mail is written
@@ -150,6 +155,12 @@ func Parse(lookup func(string) (string, bool)) (*Config, error) {
 	}
 	cfg.ShutdownTimeout = timeout
 
+	drain, err := time.ParseDuration(get("CANOPY_DRAIN_DELAY", "5s"))
+	if err != nil || drain < 0 {
+		errs = append(errs, fmt.Errorf("CANOPY_DRAIN_DELAY: %q is not a duration of zero or more", get("CANOPY_DRAIN_DELAY", "")))
+	}
+	cfg.DrainDelay = drain
+
 	if cfg.SSOPrivateNetworks, err = parseNetworks("CANOPY_SSO_PRIVATE_NETWORKS", get("CANOPY_SSO_PRIVATE_NETWORKS", "")); err != nil {
 		errs = append(errs, err)
 	}
@@ -236,6 +247,37 @@ func ParseBaseURL(raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("%q is an IP address; tenants need a domain name for their subdomains", raw)
 	}
 	return &url.URL{Scheme: u.Scheme, Host: strings.ToLower(u.Host)}, nil
+}
+
+// ErrSessionKeyRequired refuses to serve PostgreSQL at a public address
+// with a generated session key (ValidateForServe).
+var ErrSessionKeyRequired = errors.New("CANOPY_SESSION_KEY must be set when serving PostgreSQL at an address that is not local: " +
+	"without it each instance generates a key of its own into its own data directory, so sessions and sign-in hand-offs " +
+	"signed by one instance would not verify on another behind the same load balancer; generate one with `openssl rand -base64 48` " +
+	"and give every instance the same")
+
+// ValidateForServe checks what serving needs beyond Parse: with several
+// instances on one PostgreSQL database (anything but a local address),
+// every secret derived from the session key must be the same everywhere,
+// so the key must be given rather than generated. SQLite is one process
+// with one data directory, and a local address is development: both keep
+// the generated key.
+func (c *Config) ValidateForServe() error {
+	if c.UsesPostgres() && c.SessionKey == "" && !IsLocalHost(c.BaseURL.Hostname()) {
+		return ErrSessionKeyRequired
+	}
+	return nil
+}
+
+// IsLocalHost tells whether host names this machine only: localhost, a
+// name under .localhost, or a loopback address.
+func IsLocalHost(host string) bool {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
 }
 
 // Secure tells whether Canopy is served over https, which decides cookie flags and HSTS.

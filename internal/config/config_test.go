@@ -28,7 +28,7 @@ func TestParseDefaults(t *testing.T) {
 			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
 		}
 	}
-	if cfg.UsesPostgres() || cfg.Secure() || cfg.ShutdownTimeout != 15*time.Second || cfg.SMTP.Port != 587 {
+	if cfg.UsesPostgres() || cfg.Secure() || cfg.ShutdownTimeout != 15*time.Second || cfg.DrainDelay != 5*time.Second || cfg.SMTP.Port != 587 {
 		t.Errorf("unexpected defaults: %+v", cfg)
 	}
 }
@@ -41,6 +41,7 @@ func TestParseValues(t *testing.T) {
 		"CANOPY_SMTP_HOST":       "smtp.example.com",
 		"CANOPY_SMTP_PORT":       "2525",
 		"CANOPY_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.1/32",
+		"CANOPY_DRAIN_DELAY":     "0",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +49,7 @@ func TestParseValues(t *testing.T) {
 	if !cfg.Secure() || cfg.TenantURL("acme", "/x") != "https://acme.canopy.example.com/x" {
 		t.Errorf("base URL not honoured: %s", cfg.TenantURL("acme", "/x"))
 	}
-	if !cfg.UsesPostgres() || cfg.SMTP.Port != 2525 || len(cfg.TrustedProxies) != 2 {
+	if !cfg.UsesPostgres() || cfg.SMTP.Port != 2525 || len(cfg.TrustedProxies) != 2 || cfg.DrainDelay != 0 {
 		t.Errorf("values not read: %+v", cfg)
 	}
 	if cfg.MigrationDatabaseURL() != "postgres://u@db/canopy" {
@@ -88,6 +89,8 @@ func TestParseRejects(t *testing.T) {
 		{"DATABASE_URL", "mysql://x", "DATABASE_URL"},
 		{"DATABASE_OWNER_URL", "postgres://owner@db/canopy", "set DATABASE_URL too"},
 		{"CANOPY_SHUTDOWN_TIMEOUT", "-1s", "CANOPY_SHUTDOWN_TIMEOUT"},
+		{"CANOPY_DRAIN_DELAY", "-1s", "CANOPY_DRAIN_DELAY"},
+		{"CANOPY_DRAIN_DELAY", "soon", "CANOPY_DRAIN_DELAY"},
 		{"CANOPY_TRUSTED_PROXIES", "10.0.0.0/99", "CANOPY_TRUSTED_PROXIES"},
 		{"CANOPY_DNS_RESOLVER", "127.0.0.1", "CANOPY_DNS_RESOLVER"},
 		{"CANOPY_SSO_PRIVATE_NETWORKS", "10.0.0.0/99", "CANOPY_SSO_PRIVATE_NETWORKS"},
@@ -173,5 +176,52 @@ func TestWebhookNetworks(t *testing.T) {
 				t.Errorf("http hosts %v, want %v", cfg.WebhookHTTPHosts, c.httpHost)
 			}
 		})
+	}
+}
+
+// TestValidateForServe: PostgreSQL at a public address needs a session key
+// every instance shares; SQLite and local addresses generate their own.
+func TestValidateForServe(t *testing.T) {
+	const pg = "postgres://u@db/canopy"
+	for _, c := range []struct {
+		name    string
+		vars    map[string]string
+		refused bool
+	}{
+		{"postgres, public, no key", map[string]string{"DATABASE_URL": pg, "CANOPY_BASE_URL": "https://canopy.example.com"}, true},
+		{"postgres, public on http, no key", map[string]string{"DATABASE_URL": pg, "CANOPY_BASE_URL": "http://canopy.internal:8080"}, true},
+		{"postgres, a key of blanks is none", map[string]string{"DATABASE_URL": pg, "CANOPY_BASE_URL": "https://canopy.example.com", "CANOPY_SESSION_KEY": "   "}, true},
+		{"postgres, a name merely ending in localhost", map[string]string{"DATABASE_URL": pg, "CANOPY_BASE_URL": "https://notlocalhost.com"}, true},
+		{"postgres, public, a key", map[string]string{"DATABASE_URL": pg, "CANOPY_BASE_URL": "https://canopy.example.com", "CANOPY_SESSION_KEY": "k"}, false},
+		{"postgres, localhost", map[string]string{"DATABASE_URL": pg, "CANOPY_BASE_URL": "http://localhost:8080"}, false},
+		{"postgres, a .localhost name", map[string]string{"DATABASE_URL": pg, "CANOPY_BASE_URL": "http://canopy.localhost:8080"}, false},
+		{"postgres, the default address", map[string]string{"DATABASE_URL": pg}, false},
+		{"sqlite, public, no key", map[string]string{"CANOPY_BASE_URL": "https://canopy.example.com"}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := Parse(env(c.vars))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = cfg.ValidateForServe()
+			if refused := err != nil; refused != c.refused {
+				t.Fatalf("ValidateForServe() = %v, want refused %v", err, c.refused)
+			}
+			if c.refused && !strings.Contains(err.Error(), "CANOPY_SESSION_KEY") {
+				t.Fatalf("the refusal does not name the setting: %v", err)
+			}
+		})
+	}
+}
+
+func TestIsLocalHost(t *testing.T) {
+	for host, want := range map[string]bool{
+		"localhost": true, "LOCALHOST": true, "acme.localhost": true, "localhost.": true,
+		"127.0.0.1": true, "127.1.2.3": true, "::1": true, "[::1]": true,
+		"example.com": false, "localhost.example.com": false, "mylocalhost": false, "10.0.0.1": false, "": false,
+	} {
+		if got := IsLocalHost(host); got != want {
+			t.Errorf("IsLocalHost(%q) = %v, want %v", host, got, want)
+		}
 	}
 }
