@@ -266,7 +266,7 @@ func dependencyOrder(tables []string, fks []foreignKey) (order, forward []string
 			}
 		}
 		if next == "" {
-			next = sortedKeys(remaining)[0]
+			next = firstInCycle(sortedKeys(remaining), waitsFor)
 			for _, fk := range waitsFor(next) {
 				forward = append(forward, fk.Name)
 			}
@@ -275,6 +275,35 @@ func dependencyOrder(tables []string, fks []foreignKey) (order, forward []string
 		delete(remaining, next)
 	}
 	return order, forward
+}
+
+// firstInCycle is the first of tables (all waiting) that waits, through
+// the others, for itself: a table merely waiting for a cycle is not one.
+func firstInCycle(tables []string, waitsFor func(string) []foreignKey) string {
+	reaches := func(from, target string) bool {
+		seen := map[string]bool{}
+		stack := []string{from}
+		for len(stack) > 0 {
+			t := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			for _, fk := range waitsFor(t) {
+				if fk.To == target {
+					return true
+				}
+				if !seen[fk.To] {
+					seen[fk.To] = true
+					stack = append(stack, fk.To)
+				}
+			}
+		}
+		return false
+	}
+	for _, t := range tables {
+		if reaches(t, t) {
+			return t
+		}
+	}
+	return tables[0] // unreachable: tables that all wait include a cycle
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -404,18 +433,19 @@ func TestCitusCallsFollowDependencies(t *testing.T) {
 	fk := func(name, from, to string) foreignKey { return foreignKey{Name: name, From: from, To: to} }
 	cat := distributionCatalog{
 		tables: map[string]catalogTable{
-			"people": {}, "orgs": {}, "accounts": {hasTenant: true}, "a_items": {hasTenant: true}, "z_notes": {hasTenant: true},
+			"people": {}, "orgs": {}, "badges": {}, "accounts": {hasTenant: true}, "a_items": {hasTenant: true}, "z_notes": {hasTenant: true},
 		},
 		fks: []foreignKey{
-			fk("people_org_fk", "people", "orgs"), fk("orgs_owner_fk", "orgs", "people"),
+			fk("badges_person_fk", "badges", "people"), fk("people_org_fk", "people", "orgs"), fk("orgs_owner_fk", "orgs", "people"),
 			fk("a_items_note_fk", "a_items", "z_notes"), fk("z_notes_account_fk", "z_notes", "accounts"),
 		},
 	}
-	rules := distributionRules{reference: []models.UndistributedTable{{"people", "x"}, {"orgs", "x"}}, anchor: "accounts"}
+	rules := distributionRules{reference: []models.UndistributedTable{{"people", "x"}, {"orgs", "x"}, {"badges", "x"}}, anchor: "accounts"}
 	calls, forward := rules.citusCalls(cat)
 	want := []string{
 		"SELECT create_reference_table('orgs');",
 		"SELECT create_reference_table('people');",
+		"SELECT create_reference_table('badges');",
 		"SELECT create_distributed_table('accounts', 'tenant_id', colocate_with => 'none');",
 		"SELECT create_distributed_table('z_notes', 'tenant_id', colocate_with => 'accounts');",
 		"SELECT create_distributed_table('a_items', 'tenant_id', colocate_with => 'accounts');",

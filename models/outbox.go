@@ -46,7 +46,7 @@ type OutboxEmail struct {
 
 // NewEmail is a message to send.
 type NewEmail struct {
-	TenantID int64 // the tenant the message is about; 0 for none
+	TenantID int64 // the tenant the message is about; 0 for none, filed under the platform's tenant
 	To       string
 	Subject  string
 	Body     string
@@ -58,10 +58,19 @@ type NewEmail struct {
 //
 // It is a plain INSERT, without the RETURNING a GORM Create adds: under
 // row-level security a tenant may queue mail but not read the outbox back.
+//
+// Mail about no tenant (a password reset, an address change) is filed under
+// the platform's tenant, the root of the tree, so that every message has a
+// tenant, as distributing the outbox by tenant needs (docs/scaling.md); the
+// policy lets any scope file mail there.
 func (s *Store) EnqueueEmail(ctx context.Context, e NewEmail) error {
-	var tenantID *int64
-	if e.TenantID != 0 {
-		tenantID = &e.TenantID
+	tenantID := e.TenantID
+	if tenantID == 0 {
+		root, err := s.platformTenantID(ctx)
+		if err != nil {
+			return fmt.Errorf("enqueue email about no tenant: %w", err)
+		}
+		tenantID = root
 	}
 	now := s.db.NowFunc()
 	err := s.conn(ctx).Exec(`INSERT INTO outbox_emails (tenant_id, to_address, subject, body_text, status, next_attempt_at, created_at, updated_at)
@@ -70,6 +79,20 @@ func (s *Store) EnqueueEmail(ctx context.Context, e NewEmail) error {
 		return fmt.Errorf("enqueue email: %w", err)
 	}
 	return nil
+}
+
+// platformTenantID is the root of the tenant tree, the platform's own
+// tenant: ErrNotFound before it is created. The tree is readable by every
+// scope (a directory), so any caller finds it.
+func (s *Store) platformTenantID(ctx context.Context) (int64, error) {
+	var ids []int64
+	if err := s.conn(ctx).Model(&Tenant{}).Where("parent_id IS NULL").Limit(1).Pluck("id", &ids).Error; err != nil {
+		return 0, fmt.Errorf("find the platform tenant: %w", err)
+	}
+	if len(ids) == 0 {
+		return 0, fmt.Errorf("find the platform tenant: %w", ErrNotFound)
+	}
+	return ids[0], nil
 }
 
 // EmailRetryDelay is how long to wait after the attempt-th failed delivery
