@@ -18,7 +18,8 @@ import (
 // table is a tenant's or named in models.ReferenceTables (or
 // models.CoordinatorTables); a tenant's table keeps tenant_id NOT NULL and
 // in every unique key; a foreign key between two tenants' tables maps
-// tenant_id to tenant_id; no reference table points at a tenant's table.
+// tenant_id to tenant_id, and none sets it; no reference table points at a
+// tenant's table.
 
 // distributionCatalog is what the checks read of one schema.
 type distributionCatalog struct {
