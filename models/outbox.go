@@ -61,38 +61,30 @@ type NewEmail struct {
 //
 // Mail about no tenant (a password reset, an address change) is filed under
 // the platform's tenant, the root of the tree, so that every message has a
-// tenant, as distributing the outbox by tenant needs (docs/scaling.md); the
-// policy lets any scope file mail there.
+// tenant, as distributing the outbox by tenant needs (docs/scaling.md). The
+// root is found by the INSERT itself (the tree is readable by every scope,
+// and the policy lets any scope file mail there); before it exists there is
+// nowhere to file such mail: ErrNotFound.
 func (s *Store) EnqueueEmail(ctx context.Context, e NewEmail) error {
-	tenantID := e.TenantID
-	if tenantID == 0 {
-		root, err := s.platformTenantID(ctx)
-		if err != nil {
-			return fmt.Errorf("enqueue email about no tenant: %w", err)
-		}
-		tenantID = root
-	}
+	const insert = `INSERT INTO outbox_emails (tenant_id, to_address, subject, body_text, status, next_attempt_at, created_at, updated_at) `
 	now := s.db.NowFunc()
-	err := s.conn(ctx).Exec(`INSERT INTO outbox_emails (tenant_id, to_address, subject, body_text, status, next_attempt_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, tenantID, e.To, e.Subject, e.Body, EmailPending, now, now, now).Error
-	if err != nil {
-		return fmt.Errorf("enqueue email: %w", err)
+	if e.TenantID != 0 {
+		err := s.conn(ctx).Exec(insert+`VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.TenantID, e.To, e.Subject, e.Body, EmailPending, now, now, now).Error
+		if err != nil {
+			return fmt.Errorf("enqueue email: %w", err)
+		}
+		return nil
+	}
+	res := s.conn(ctx).Exec(insert+`SELECT id, ?, ?, ?, ?, ?, ?, ? FROM tenants WHERE parent_id IS NULL`,
+		e.To, e.Subject, e.Body, EmailPending, now, now, now)
+	switch {
+	case res.Error != nil:
+		return fmt.Errorf("enqueue email about no tenant: %w", res.Error)
+	case res.RowsAffected == 0:
+		return fmt.Errorf("enqueue email about no tenant: no platform tenant to file it under: %w", ErrNotFound)
 	}
 	return nil
-}
-
-// platformTenantID is the root of the tenant tree, the platform's own
-// tenant: ErrNotFound before it is created. The tree is readable by every
-// scope (a directory), so any caller finds it.
-func (s *Store) platformTenantID(ctx context.Context) (int64, error) {
-	var ids []int64
-	if err := s.conn(ctx).Model(&Tenant{}).Where("parent_id IS NULL").Limit(1).Pluck("id", &ids).Error; err != nil {
-		return 0, fmt.Errorf("find the platform tenant: %w", err)
-	}
-	if len(ids) == 0 {
-		return 0, fmt.Errorf("find the platform tenant: %w", ErrNotFound)
-	}
-	return ids[0], nil
 }
 
 // EmailRetryDelay is how long to wait after the attempt-th failed delivery
