@@ -70,7 +70,7 @@ func (s *Store) ReserveIdempotencyKey(ctx context.Context, tenantID, apiKeyID in
 	switch {
 	case err == nil:
 		return nil, nil
-	case !violatesUnique(err, "api_idempotency_keys_api_key_id_idempotency_key_key"):
+	case !violatesUnique(err, "api_idempotency_keys_tenant_key_idempotency_key"):
 		return nil, fmt.Errorf("reserve idempotency key: %w", err)
 	}
 	var kept apiIdempotencyKey

@@ -519,6 +519,12 @@ func (s *Store) closeStatement(ctx context.Context, payerID int64, month Billing
 		if res.RowsAffected == 0 {
 			return nil // closed meanwhile
 		}
+		// No foreign key ties a section to its statement (they are different
+		// tenants' rows, docs/scaling.md): sections of this payer and month
+		// left by a statement deleted by hand are the store's to replace.
+		if err := tx.conn(ctx).Where("payer_tenant_id = ? AND month = ?", payerID, string(month)).Delete(&billingSectionRow{}).Error; err != nil {
+			return fmt.Errorf("remove sections of a deleted statement: %w", err)
+		}
 		sections := make([]billingSectionRow, len(st.Sections))
 		for i, sec := range st.Sections {
 			usage, lines, err := sec.StoredJSON()

@@ -493,6 +493,25 @@ func TestCloseBillingMonth(t *testing.T) {
 	if report, err := s.RebuildBillingMonth(ctx, "2026-11", false); err != nil || len(report.Skipped) != 5 {
 		t.Errorf("rebuilding a closed month: %+v %v", report, err)
 	}
+
+	// No foreign key ties a section to its statement on PostgreSQL (they
+	// are different tenants' rows): a statement deleted by hand leaves its
+	// sections, and closing the month again replaces them.
+	if err := s.ExecForTest(ctx, "DELETE FROM billing_statements WHERE tenant_id = ? AND month = '2026-11'", bw.acme.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.CloseBillingMonth(ctx, "2026-11", bw.clock.Now()); err != nil || n != 1 {
+		t.Fatalf("closing Acme's lost November: %d written (%v), want 1", n, err)
+	}
+	var strays int64
+	err = s.DBForTest(ctx).Raw(`SELECT count(*) FROM billing_statement_sections AS b WHERE NOT EXISTS (SELECT 1 FROM billing_statements AS st
+		WHERE st.id = b.statement_id AND st.tenant_id = b.payer_tenant_id AND st.month = b.month)`).Scan(&strays).Error
+	if err != nil || strays != 0 {
+		t.Errorf("%d sections outside their statement (%v)", strays, err)
+	}
+	if again, err := s.BillingStatementOf(ctx, bw.acme, "2026-11", bw.clock.Now()); err != nil || !reflect.DeepEqual(again.Totals, st.Totals) {
+		t.Errorf("November closed again: %v → %v (%v)", st.Totals, again.Totals, err)
+	}
 }
 
 // TestBillingProjections: staff's list holds every company that pays,

@@ -46,7 +46,7 @@ type OutboxEmail struct {
 
 // NewEmail is a message to send.
 type NewEmail struct {
-	TenantID int64 // the tenant the message is about; 0 for none
+	TenantID int64 // the tenant the message is about; 0 for none, filed under the platform's tenant
 	To       string
 	Subject  string
 	Body     string
@@ -58,16 +58,31 @@ type NewEmail struct {
 //
 // It is a plain INSERT, without the RETURNING a GORM Create adds: under
 // row-level security a tenant may queue mail but not read the outbox back.
+//
+// Mail about no tenant (a password reset, an address change) is filed under
+// the platform's tenant, the root of the tree, so that every message has a
+// tenant, as distributing the outbox by tenant needs (docs/scaling.md). The
+// root is found by the INSERT itself (the tree is readable by every scope,
+// and the policy lets any scope file mail there); before it exists there is
+// nowhere to file such mail: ErrNotFound.
 func (s *Store) EnqueueEmail(ctx context.Context, e NewEmail) error {
-	var tenantID *int64
-	if e.TenantID != 0 {
-		tenantID = &e.TenantID
-	}
+	const insert = `INSERT INTO outbox_emails (tenant_id, to_address, subject, body_text, status, next_attempt_at, created_at, updated_at) `
 	now := s.db.NowFunc()
-	err := s.conn(ctx).Exec(`INSERT INTO outbox_emails (tenant_id, to_address, subject, body_text, status, next_attempt_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, tenantID, e.To, e.Subject, e.Body, EmailPending, now, now, now).Error
-	if err != nil {
-		return fmt.Errorf("enqueue email: %w", err)
+	if e.TenantID != 0 {
+		err := s.conn(ctx).Exec(insert+`VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.TenantID, e.To, e.Subject, e.Body, EmailPending, now, now, now).Error
+		if err != nil {
+			return fmt.Errorf("enqueue email: %w", err)
+		}
+		return nil
+	}
+	res := s.conn(ctx).Exec(insert+`SELECT id, ?, ?, ?, ?, ?, ?, ? FROM tenants WHERE parent_id IS NULL`,
+		e.To, e.Subject, e.Body, EmailPending, now, now, now)
+	switch {
+	case res.Error != nil:
+		return fmt.Errorf("enqueue email about no tenant: %w", res.Error)
+	case res.RowsAffected == 0:
+		return fmt.Errorf("enqueue email about no tenant: no platform tenant to file it under: %w", ErrNotFound)
 	}
 	return nil
 }

@@ -39,9 +39,52 @@ func TestEmailRetryDelay(t *testing.T) {
 	}
 }
 
+// newOutbox is an empty platform: its own tenant alone, under which mail
+// about no tenant is filed.
 func newOutbox(t *testing.T) *models.Store {
 	t.Helper()
-	return models.NewStore(testdb.Open(t))
+	store := models.NewStore(testdb.Open(t))
+	if _, err := store.CreateTenant(context.Background(), models.NewTenant{Name: "Platform", Subdomain: "platform", Timezone: "UTC"}); err != nil {
+		t.Fatal(err)
+	}
+	return store
+}
+
+// TestMailAboutNoTenantIsFiledUnderThePlatform: every message has a
+// tenant (the outbox is distributed by it); before the platform's tenant
+// exists there is none to file such mail under, and enqueuing says so.
+func TestMailAboutNoTenantIsFiledUnderThePlatform(t *testing.T) {
+	ctx := context.Background()
+	bare := models.NewStore(testdb.Open(t))
+	if err := bare.EnqueueEmail(ctx, models.NewEmail{To: "dave@acme.test", Subject: "s", Body: "b"}); !errors.Is(err, models.ErrNotFound) {
+		t.Errorf("enqueue before the platform exists: %v, want ErrNotFound", err)
+	}
+	store := newOutbox(t)
+	platform, err := store.TenantBySubdomain(ctx, "platform")
+	if err != nil {
+		t.Fatal(err)
+	}
+	about, err := store.CreateTenant(ctx, models.NewTenant{ParentID: platform.ID, Name: "Acme", Subdomain: "acme", Timezone: "UTC"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		about int64
+		want  int64
+	}{{0, platform.ID}, {about.ID, about.ID}} {
+		subject := fmt.Sprintf("about %d", c.about)
+		if err := store.EnqueueEmail(ctx, models.NewEmail{TenantID: c.about, To: "dave@acme.test", Subject: subject, Body: "b"}); err != nil {
+			t.Fatal(err)
+		}
+		emails, err := store.OutboxFor(ctx, "dave@acme.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := emails[len(emails)-1]
+		if got.Subject != subject || got.TenantID == nil || *got.TenantID != c.want {
+			t.Errorf("%s: filed under %v, want %d", subject, got.TenantID, c.want)
+		}
+	}
 }
 
 func enqueue(t *testing.T, store *models.Store, to, subject string) models.OutboxEmail {
@@ -321,7 +364,7 @@ func TestOutboxForListsOneAddress(t *testing.T) {
 	if len(emails) != 2 || emails[0].ID != first.ID || emails[1].ID != second.ID {
 		t.Fatalf("OutboxFor(dave) = %v, want [one two] in order", subjects)
 	}
-	if emails[0].Status != models.EmailPending || emails[0].TenantID != nil {
-		t.Errorf("new message: status=%q tenant=%v, want pending with no tenant", emails[0].Status, emails[0].TenantID)
+	if emails[0].Status != models.EmailPending || emails[0].TenantID == nil {
+		t.Errorf("new message: status=%q tenant=%v, want pending, filed under the platform", emails[0].Status, emails[0].TenantID)
 	}
 }

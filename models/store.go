@@ -177,18 +177,19 @@ func (s *Store) inSubtree(ctx context.Context, rootID, tenantID int64) (TreePath
 // uniqueIndexes maps each unique constraint to how SQLite names it in its
 // error message: by index name for expression indexes, by columns otherwise.
 var uniqueIndexes = map[string]string{ //nolint:gosec // G101: constraint names ("credential_id"), not credentials
-	"users_email_key":                                     "index 'users_email_key'",
-	"templates_tenant_name_key":                           "index 'templates_tenant_name_key'",
-	"tenants_subdomain_key":                               "index 'tenants_subdomain_key'",
-	"billing_plans_name_key":                              "index 'billing_plans_name_key'",
-	"tenants_parent_name_key":                             "index 'tenants_parent_name_key'",
-	"tenants_owner_key":                                   "tenants.owner_user_id",
-	"memberships_tenant_user_key":                         "memberships.tenant_id, memberships.user_id",
-	"invitations_pending_key":                             "invitations.tenant_id, invitations.email",
-	"devices_tenant_identifier_key":                       "index 'devices_tenant_identifier_key'",
-	"orders_tenant_reference_key":                         "index 'orders_tenant_reference_key'",
-	"api_idempotency_keys_api_key_id_idempotency_key_key": "api_idempotency_keys.api_key_id, api_idempotency_keys.idempotency_key",
-	"user_passkeys_credential_id_key":                     "user_passkeys.credential_id",
+	"users_email_key":               "index 'users_email_key'",
+	"templates_tenant_name_key":     "index 'templates_tenant_name_key'",
+	"tenants_subdomain_key":         "index 'tenants_subdomain_key'",
+	"billing_plans_name_key":        "index 'billing_plans_name_key'",
+	"tenants_parent_name_key":       "index 'tenants_parent_name_key'",
+	"tenants_owner_key":             "tenants.owner_user_id",
+	"memberships_tenant_user_key":   "memberships.tenant_id, memberships.user_id",
+	"invitations_pending_key":       "invitations.tenant_id, invitations.email",
+	"devices_tenant_identifier_key": "index 'devices_tenant_identifier_key'",
+	"orders_tenant_reference_key":   "index 'orders_tenant_reference_key'",
+	// SQLite's key leaves tenant_id out, PostgreSQL's has it (00039): an API key is one tenant's.
+	"api_idempotency_keys_tenant_key_idempotency_key": "api_idempotency_keys.api_key_id, api_idempotency_keys.idempotency_key",
+	"user_passkeys_credential_id_key":                 "user_passkeys.credential_id",
 	// A partial index on a column: SQLite names the column.
 	"production_access_requests_one_pending": "production_access_requests.tenant_id",
 }

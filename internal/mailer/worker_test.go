@@ -14,6 +14,17 @@ import (
 // noBackoff retries at once, so retry tests take milliseconds.
 func noBackoff(int) time.Duration { return 0 }
 
+// newPlatform is an empty platform: its own tenant alone, under which mail
+// about no tenant is filed.
+func newPlatform(t *testing.T) *models.Store {
+	t.Helper()
+	store := models.NewStore(testdb.Open(t))
+	if _, err := store.CreateTenant(context.Background(), models.NewTenant{Name: "Platform", Subdomain: "platform", Timezone: "UTC"}); err != nil {
+		t.Fatal(err)
+	}
+	return store
+}
+
 func enqueueInvite(t *testing.T, store *models.Store, to string) {
 	t.Helper()
 	err := store.EnqueueEmail(context.Background(), models.NewEmail{
@@ -36,7 +47,7 @@ func TestWorkerDeliversOverSMTP(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			store := models.NewStore(testdb.Open(t))
+			store := newPlatform(t)
 			server, cfg := startSMTPServer(t, c.failFirst)
 			sender, err := mailer.NewSMTPSender(cfg)
 			if err != nil {
@@ -79,7 +90,7 @@ func TestWorkerDeliversOverSMTP(t *testing.T) {
 }
 
 func TestWorkerGivesUpAfterMaxAttempts(t *testing.T) {
-	store := models.NewStore(testdb.Open(t))
+	store := newPlatform(t)
 	server, cfg := startSMTPServer(t, 1_000_000) // refuses everything
 	sender, err := mailer.NewSMTPSender(cfg)
 	if err != nil {
@@ -101,7 +112,7 @@ func TestWorkerGivesUpAfterMaxAttempts(t *testing.T) {
 }
 
 func TestWorkerNotifyDeliversWithoutWaitingForThePoll(t *testing.T) {
-	store := models.NewStore(testdb.Open(t))
+	store := newPlatform(t)
 	server, cfg := startSMTPServer(t, 0)
 	sender, err := mailer.NewSMTPSender(cfg)
 	if err != nil {
@@ -134,7 +145,7 @@ func (s *blockingSender) Send(_ context.Context, msg mailer.Message) error {
 }
 
 func TestWorkerStopFinishesTheMessageInHand(t *testing.T) {
-	store := models.NewStore(testdb.Open(t))
+	store := newPlatform(t)
 	addresses := []string{"one@example.test", "two@example.test", "three@example.test"}
 	for _, to := range addresses {
 		enqueueInvite(t, store, to)
