@@ -24,12 +24,13 @@ CREATE TABLE api_rate_buckets (
 
 -- A key's bucket is its company's, like the key: the request's scope is the
 -- key's tenant (models.Scope{TenantID}), and canopy_app's default
--- privileges give the grants.
+-- privileges give the grants. The policy has the shape every tenant table's
+-- has since the tenants carry their ancestors (app_below).
 ALTER TABLE api_rate_buckets ENABLE ROW LEVEL SECURITY;
 ALTER TABLE api_rate_buckets FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON api_rate_buckets
-    USING (tenant_id = (SELECT app_tenant_id()) OR tenant_id IN (SELECT app_tenant_tree()))
-    WITH CHECK (tenant_id = (SELECT app_tenant_id()) OR tenant_id IN (SELECT app_tenant_tree()));
+    USING (tenant_id = (SELECT app_tenant_id()) OR app_below(tenant_id, (SELECT app_subtree_root())))
+    WITH CHECK (tenant_id = (SELECT app_tenant_id()) OR app_below(tenant_id, (SELECT app_subtree_root())));
 CREATE TRIGGER api_rate_buckets_tenant_fixed BEFORE UPDATE OF tenant_id ON api_rate_buckets FOR EACH ROW
     WHEN (NEW.tenant_id IS DISTINCT FROM OLD.tenant_id) EXECUTE FUNCTION refuse_tenant_move();
 

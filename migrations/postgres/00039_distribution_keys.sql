@@ -22,6 +22,7 @@ ALTER TABLE api_idempotency_keys DROP CONSTRAINT api_idempotency_keys_api_key_id
 ALTER TABLE webhook_deliveries DROP CONSTRAINT webhook_deliveries_endpoint_id_tenant_id_fkey,
     DROP CONSTRAINT webhook_deliveries_message_id_tenant_id_fkey;
 ALTER TABLE webhook_attempts DROP CONSTRAINT webhook_attempts_delivery_id_tenant_id_fkey;
+ALTER TABLE api_rate_buckets DROP CONSTRAINT api_rate_buckets_api_key_id_tenant_id_fkey;
 
 -- A statement's sections are each company's part of it: tenant_id is the
 -- company whose usage it is, the statement is its payer's (payer_tenant_id).
@@ -156,6 +157,8 @@ ALTER TABLE webhook_deliveries
         REFERENCES webhook_messages (id, tenant_id) ON DELETE CASCADE;
 ALTER TABLE webhook_attempts ADD CONSTRAINT webhook_attempts_delivery_id_tenant_id_fkey FOREIGN KEY (delivery_id, tenant_id)
     REFERENCES webhook_deliveries (id, tenant_id) ON DELETE CASCADE;
+ALTER TABLE api_rate_buckets ADD CONSTRAINT api_rate_buckets_api_key_id_tenant_id_fkey FOREIGN KEY (api_key_id, tenant_id)
+    REFERENCES api_keys (id, tenant_id) ON DELETE CASCADE;
 
 -- +goose Down
 -- Mail filed under the root stays there: which of it had no tenant is not kept.
@@ -169,6 +172,7 @@ ALTER TABLE api_idempotency_keys DROP CONSTRAINT api_idempotency_keys_api_key_id
 ALTER TABLE webhook_deliveries DROP CONSTRAINT webhook_deliveries_endpoint_id_tenant_id_fkey,
     DROP CONSTRAINT webhook_deliveries_message_id_tenant_id_fkey;
 ALTER TABLE webhook_attempts DROP CONSTRAINT webhook_attempts_delivery_id_tenant_id_fkey;
+ALTER TABLE api_rate_buckets DROP CONSTRAINT api_rate_buckets_api_key_id_tenant_id_fkey;
 
 DROP INDEX invitations_token_idx;
 DROP INDEX invitations_tenant_token_key;
@@ -250,3 +254,5 @@ ALTER TABLE webhook_deliveries
         REFERENCES webhook_messages (id, tenant_id) ON DELETE CASCADE;
 ALTER TABLE webhook_attempts ADD CONSTRAINT webhook_attempts_delivery_id_tenant_id_fkey FOREIGN KEY (delivery_id, tenant_id)
     REFERENCES webhook_deliveries (id, tenant_id) ON DELETE CASCADE;
+ALTER TABLE api_rate_buckets ADD CONSTRAINT api_rate_buckets_api_key_id_tenant_id_fkey FOREIGN KEY (api_key_id, tenant_id)
+    REFERENCES api_keys (id, tenant_id) ON DELETE CASCADE;
