@@ -18,6 +18,7 @@ import (
 func (h *Handlers) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
+		id := h.assignRequestID(c)
 		err := next(c)
 		if err != nil {
 			c.Error(err) // render now, so the logged status is the one sent
@@ -37,6 +38,7 @@ func (h *Handlers) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			slog.Int("status", status),
 			slog.Duration("took", time.Since(start)),
 			slog.String("ip", c.RealIP()),
+			slog.String("request_id", id),
 		)
 		return nil
 	}
@@ -50,7 +52,7 @@ func (h *Handlers) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 				if err, ok := r.(error); ok && errors.Is(err, http.ErrAbortHandler) {
 					panic(r) // net/http's way to abort a response: let it through
 				}
-				h.log.Error("panic", "value", fmt.Sprint(r), "stack", string(debug.Stack()))
+				h.logFor(c).Error("panic", "value", fmt.Sprint(r), "stack", string(debug.Stack()))
 				err = fmt.Errorf("panic: %v", r)
 			}
 		}()
