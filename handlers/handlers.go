@@ -41,7 +41,8 @@ type Handlers struct {
 	// ssoProviders caches identity providers' discovery documents and keys.
 	ssoProviders *ssoProviders
 	now          func() time.Time
-	requestIDs   *requestIDs // each request's id, for its log lines and error page
+	requestIDs   *requestIDs  // each request's id, for its log lines and error page
+	metrics      *httpMetrics // nil unless RecordMetrics was called
 	// refreshing is set while staff's billing figures are being refreshed.
 	refreshing atomic.Bool
 	access     map[string]accessRule // "METHOD /path" → who may call it

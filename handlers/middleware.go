@@ -14,7 +14,8 @@ import (
 	"canopy/internal/config"
 )
 
-// logRequests writes one structured line per request.
+// logRequests gives each request its id, writes one structured line per
+// request, and records its duration in the metrics when they are on.
 func (h *Handlers) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
@@ -24,6 +25,10 @@ func (h *Handlers) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err) // render now, so the logged status is the one sent
 		}
 		status := c.Response().Status
+		took := time.Since(start)
+		if h.metrics != nil {
+			h.metrics.observe(c, status, took)
+		}
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError
@@ -36,7 +41,7 @@ func (h *Handlers) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			slog.String("host", c.Request().Host),
 			slog.String("path", c.Request().URL.Path),
 			slog.Int("status", status),
-			slog.Duration("took", time.Since(start)),
+			slog.Duration("took", took),
 			slog.String("ip", c.RealIP()),
 			slog.String("request_id", id),
 		)

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 
 	"gorm.io/gorm"
 )
@@ -42,4 +43,18 @@ func (s *Store) detachedWithin(ctx context.Context, scope Scope, fn func(tx *Sto
 	ctx = context.WithValue(WithScope(ctx, scope), requestTxKey{}, (*requestTxHolder)(nil))
 	own := &Store{db: pool, scopeKey: s.scopeKey, webhooks: s.webhooks}
 	return own.Tx(ctx, fn)
+}
+
+// SQLPools are the store's connection pools, for their metrics: the main
+// one, and Detached's own (nil when it shares the main one).
+func (s *Store) SQLPools() (main, detached *sql.DB, err error) {
+	if main, err = s.db.DB(); err != nil {
+		return nil, nil, err
+	}
+	if s.detached != nil {
+		if detached, err = s.detached.DB(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return main, detached, nil
 }

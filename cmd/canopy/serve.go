@@ -84,9 +84,15 @@ func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 	defer stopBilling()
 	go sweepHandoffs(ctx, store, log)
 	go sweepSignInCounters(ctx, store, log)
+	h := handlers.New(cfg, store, secrets, log)
+	stopMetrics, err := startMetrics(cfg, store, h, log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	srv := &http.Server{
 		Addr:              cfg.Addr,
-		Handler:           handlers.New(cfg, store, secrets, log).Router(),
+		Handler:           h.Router(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
