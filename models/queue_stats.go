@@ -32,13 +32,13 @@ func (s *Store) QueueStatsAt(ctx context.Context, now time.Time) (Queues, error)
 	now = now.UTC()
 	var q Queues
 	err := s.asMailer(ctx, func(ctx context.Context, tx *Store) error {
-		return tx.queueStats(ctx, tx.conn(ctx).Model(&OutboxEmail{}).Where("status = ?", EmailPending), now, &q.Outbox)
+		return queueStats(tx.conn(ctx).Model(&OutboxEmail{}).Where("status = ?", EmailPending), now, &q.Outbox)
 	})
 	if err != nil {
 		return q, fmt.Errorf("read the outbox's queue: %w", err)
 	}
 	err = s.asWebhookWorker(ctx, func(ctx context.Context, tx *Store) error {
-		return tx.queueStats(ctx, tx.conn(ctx).Model(&WebhookDelivery{}).Where("status = ?", DeliveryPending), now, &q.Webhooks)
+		return queueStats(tx.conn(ctx).Model(&WebhookDelivery{}).Where("status = ?", DeliveryPending), now, &q.Webhooks)
 	})
 	if err != nil {
 		return q, fmt.Errorf("read the webhook deliveries' queue: %w", err)
@@ -49,7 +49,7 @@ func (s *Store) QueueStatsAt(ctx context.Context, now time.Time) (Queues, error)
 // queueStats counts pending's due jobs and finds the oldest due one. The
 // oldest is read as a column, not as min(), so that SQLite returns it as a
 // time too.
-func (s *Store) queueStats(ctx context.Context, pending *gorm.DB, now time.Time, out *QueueStats) error {
+func queueStats(pending *gorm.DB, now time.Time, out *QueueStats) error {
 	due := pending.Where("next_attempt_at <= ?", now)
 	if err := due.Session(&gorm.Session{}).Count(&out.Due).Error; err != nil {
 		return err
