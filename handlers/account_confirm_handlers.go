@@ -97,7 +97,7 @@ func (h *Handlers) confirm(c echo.Context) error {
 	}
 	form.Password = hasPassword
 	if !ok {
-		h.log.Info("confirmation refused: wrong password", "user", rs.user.ID, "ip", c.RealIP())
+		h.logFor(c).Info("confirmation refused: wrong password", "user", rs.user.ID, "ip", c.RealIP())
 		form.Errors["password"] = "The password is not correct."
 		return h.renderConfirm(c, http.StatusUnprocessableEntity, form)
 	}

@@ -40,7 +40,7 @@ func (h *Handlers) changePassword(c echo.Context) error {
 			return err
 		}
 		if attempt.Refused() {
-			h.log.Warn("password change refused: too many attempts", "user", rs.user.ID, "ip", c.RealIP())
+			h.logFor(c).Warn("password change refused: too many attempts", "user", rs.user.ID, "ip", c.RealIP())
 			return h.renderPasswordForm(c, http.StatusTooManyRequests, pages.PasswordForm{
 				Error: "Too many attempts. " + h.retryLater(c, attempt),
 			})
@@ -50,7 +50,7 @@ func (h *Handlers) changePassword(c echo.Context) error {
 	var refused pages.PasswordForm
 	if fieldErrors(err, &refused.Errors) {
 		if refused.Errors["current_password"] != "" && in.Current != "" {
-			h.log.Info("password change refused: wrong current password", "user", rs.user.ID, "ip", c.RealIP())
+			h.logFor(c).Info("password change refused: wrong current password", "user", rs.user.ID, "ip", c.RealIP())
 		} else if err := h.currentPasswordProven(c, attempt); err != nil {
 			return err // the new password was refused, but the current one was right
 		}
@@ -62,7 +62,7 @@ func (h *Handlers) changePassword(c echo.Context) error {
 	if err := h.currentPasswordProven(c, attempt); err != nil {
 		return err
 	}
-	h.log.Info("password changed; every other session ended", "user", u.ID, "ip", c.RealIP())
+	h.logFor(c).Info("password changed; every other session ended", "user", u.ID, "ip", c.RealIP())
 	if err := h.recordAccountChange(c, u, models.AccountPasswordChanged, ""); err != nil {
 		return err
 	}

@@ -53,7 +53,7 @@ func (h *Handlers) endSession(c echo.Context) error {
 	}); err != nil {
 		return err
 	}
-	h.log.Info("session ended", "user", rs.user.ID, "session", id)
+	h.logFor(c).Info("session ended", "user", rs.user.ID, "session", id)
 	h.flash(c, "success", "That browser has been signed out.")
 	return c.Redirect(http.StatusSeeOther, sessionsPath)
 }
@@ -65,7 +65,7 @@ func (h *Handlers) endOtherSessions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.log.Info("other sessions ended", "user", rs.user.ID, "ended", ended)
+	h.logFor(c).Info("other sessions ended", "user", rs.user.ID, "ended", ended)
 	message := "Every other browser has been signed out."
 	if ended == 0 {
 		message = "No other browser was signed in."
@@ -86,7 +86,7 @@ func (h *Handlers) endThisSession(c echo.Context) error {
 	if err != nil && !errors.Is(err, models.ErrNotFound) {
 		return err
 	}
-	h.log.Info("signed out", "user", rs.user.ID)
+	h.logFor(c).Info("signed out", "user", rs.user.ID)
 	return nil
 }
 

@@ -217,12 +217,12 @@ func apiErrorForStatus(status int, message string) *apiError {
 func (h *Handlers) handleAPIError(err error, c echo.Context) {
 	var ae *apiError
 	if models.IsDatabaseUnavailable(err) {
-		h.log.Warn("database unavailable", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+		h.logFor(c).Warn("database unavailable", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 		c.Response().Header().Set("Retry-After", databaseRetryAfter)
 		ae = &apiError{status: http.StatusServiceUnavailable, code: "database_unavailable",
 			message: "Canopy can't reach its database right now. Retry after the time Retry-After gives."}
 	} else if !errors.As(asAPIError(err), &ae) {
-		h.log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+		h.logFor(c).Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 		ae = apiErrorForStatus(http.StatusInternalServerError, "")
 	}
 	if ae.status == http.StatusUnauthorized {
@@ -316,7 +316,7 @@ func (h *Handlers) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 		defer func() {
 			if p := recover(); p != nil {
 				if rerr := h.store.ReleaseIdempotencyKey(ctx, tenantID, keyID, ikey); rerr != nil {
-					h.log.Warn("release idempotency key", "err", rerr)
+					h.logFor(c).Warn("release idempotency key", "err", rerr)
 				}
 				panic(p)
 			}
@@ -332,7 +332,7 @@ func (h *Handlers) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil || rec.status >= http.StatusInternalServerError {
 			// Nothing is kept of a server error: a retry runs afresh.
 			if rerr := h.store.ReleaseIdempotencyKey(ctx, tenantID, keyID, ikey); rerr != nil {
-				h.log.Warn("release idempotency key", "err", rerr)
+				h.logFor(c).Warn("release idempotency key", "err", rerr)
 			}
 			return err
 		}

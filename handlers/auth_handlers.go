@@ -123,7 +123,7 @@ func (h *Handlers) login(c echo.Context) error {
 		return err
 	}
 	if attempt.Refused() {
-		h.log.Warn("sign-in refused: too many attempts", "email", form.Email, "ip", c.RealIP())
+		h.logFor(c).Warn("sign-in refused: too many attempts", "email", form.Email, "ip", c.RealIP())
 		form.Error = "Too many sign-in attempts. " + h.retryLater(c, attempt) +
 			" A browser you have signed in with before can still sign in."
 		return h.render(c, http.StatusTooManyRequests, pages.Login(h.shell(c, "Sign in", ""), form))
@@ -132,7 +132,7 @@ func (h *Handlers) login(c echo.Context) error {
 	if errors.Is(err, models.ErrBadCredentials) {
 		// The 401 page is a client error: the request's transaction commits,
 		// and the attempt stays counted.
-		h.log.Info("sign-in refused", "email", form.Email, "ip", c.RealIP())
+		h.logFor(c).Info("sign-in refused", "email", form.Email, "ip", c.RealIP())
 		if err := h.auditSignInFailed(c, form.Tenant, form.Email); err != nil {
 			return err
 		}
@@ -165,7 +165,7 @@ func (h *Handlers) completeSignIn(c echo.Context, u *models.User, tenant, next, 
 
 // establishSignIn is completeSignIn up to where the person goes next.
 func (h *Handlers) establishSignIn(c echo.Context, u *models.User, tenant string, method models.SessionMethod) error {
-	h.log.Info("signed in", "user", u.ID, "method", method, "ip", c.RealIP())
+	h.logFor(c).Info("signed in", "user", u.ID, "method", method, "ip", c.RealIP())
 	devices := h.knownDevices(c)
 	if err := h.signInWith(c, u, method); err != nil {
 		return err
@@ -481,7 +481,7 @@ func (h *Handlers) redeemHandoff(c echo.Context) error {
 	}
 	stateCookie, err := c.Cookie(h.handoffCookieName())
 	if err != nil || !tok.MatchesState(stateCookie.Value) {
-		h.log.Warn("hand-off refused: not minted for this browser", "tenant", rs.tenant.ID, "user", tok.UserID)
+		h.logFor(c).Warn("hand-off refused: not minted for this browser", "tenant", rs.tenant.ID, "user", tok.UserID)
 		invalid.heading = "This sign-in link is not for this browser"
 		invalid.message = "Links that move you between companies only work in the browser that asked for them. Continue to sign in here."
 		return invalid

@@ -194,11 +194,12 @@ func (h *Handlers) refreshBilling(c echo.Context) error {
 		err error
 	}
 	done := make(chan outcome, 1)
+	log := h.logFor(c) // c is not the goroutine's to read: it may outlive the request
 	go func() {
 		defer h.refreshing.Store(false)
 		n, err := h.store.RefreshBillingProjections(context.Background(), h.now())
 		if err != nil {
-			h.log.Error("refresh billing figures", "err", err)
+			log.Error("refresh billing figures", "err", err)
 		}
 		done <- outcome{n, err}
 	}()

@@ -46,7 +46,7 @@ func (h *Handlers) leaveCompany(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.log.Info("member left a company", "tenant", id, "user", rs.user.ID)
+	h.logFor(c).Info("member left a company", "tenant", id, "user", rs.user.ID)
 	h.flash(c, "success", "You left "+left.Name+" and no longer have access to it. To come back, someone there must add or invite you again.")
 	switch {
 	case rs.tenant != nil && rs.tenant.ID == id:

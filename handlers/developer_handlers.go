@@ -90,7 +90,7 @@ func (h *Handlers) createAPIKey(c echo.Context) error {
 		return err
 	}
 	h.useForm(c, f.FormToken)
-	h.log.Info("api key created", "tenant", rs.tenant.ID, "key", stored.ID, "environment", stored.Environment, "by", rs.user.ID)
+	h.logFor(c).Info("api key created", "tenant", rs.tenant.ID, "key", stored.ID, "environment", stored.Environment, "by", rs.user.ID)
 	return h.render(c, http.StatusOK, pages.APIKeyShown(h.shell(c, "API key created", "developers"),
 		pages.APIKeyShownData{Key: *stored, Secret: key.Secret}))
 }
@@ -115,7 +115,7 @@ func (h *Handlers) revokeAPIKey(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.log.Info("api key revoked", "tenant", rs.tenant.ID, "key", key.ID, "by", rs.user.ID)
+	h.logFor(c).Info("api key revoked", "tenant", rs.tenant.ID, "key", key.ID, "by", rs.user.ID)
 	h.flash(c, "success", "Revoked "+key.Name+" ("+key.Masked()+"). Calls with it are refused from now on.")
 	return c.Redirect(http.StatusSeeOther, views.APIKeysPath)
 }
@@ -192,7 +192,7 @@ func (h *Handlers) rollAPIKey(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	h.log.Info("api key rolled", "tenant", rs.tenant.ID, "key", old.ID, "new_key", rolled.ID, "grace", grace, "by", rs.user.ID)
+	h.logFor(c).Info("api key rolled", "tenant", rs.tenant.ID, "key", old.ID, "new_key", rolled.ID, "grace", grace, "by", rs.user.ID)
 	return h.render(c, http.StatusOK, pages.APIKeyShown(h.shell(c, "API key rolled", "developers"),
 		pages.APIKeyShownData{Key: *rolled, Secret: key.Secret, Replaced: old}))
 }
@@ -239,7 +239,7 @@ func (h *Handlers) requestProductionAccess(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.log.Info("production access requested", "tenant", rs.tenant.ID, "by", rs.user.ID)
+	h.logFor(c).Info("production access requested", "tenant", rs.tenant.ID, "by", rs.user.ID)
 	h.flash(c, "success", "Production access requested. Canopy's staff will answer by email; until then, build with sandbox keys.")
 	return c.Redirect(http.StatusSeeOther, views.APIKeysPath)
 }
@@ -295,7 +295,7 @@ func (h *Handlers) decideAccessRequest(c echo.Context, approve bool) error {
 	case err != nil:
 		return err
 	}
-	h.log.Info("production access decided", "tenant", req.TenantID, "request", req.ID, "status", req.Status, "by", rs.user.ID)
+	h.logFor(c).Info("production access decided", "tenant", req.TenantID, "request", req.ID, "status", req.Status, "by", rs.user.ID)
 	if approve {
 		h.flash(c, "success", "Approved: the company can create production keys now, and its Admins are told by email.")
 	} else {

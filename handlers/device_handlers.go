@@ -153,7 +153,7 @@ func (h *Handlers) addDevice(c echo.Context, v deviceView) error {
 	if err != nil {
 		return err
 	}
-	h.log.Info("device added", "tenant", v.owner.ID, "device", d.ID, "by", stateOf(c).user.ID)
+	h.logFor(c).Info("device added", "tenant", v.owner.ID, "device", d.ID, "by", stateOf(c).user.ID)
 	h.flash(c, "success", "Device "+d.Identifier+" added.")
 	return c.Redirect(http.StatusSeeOther, v.base)
 }
@@ -184,7 +184,7 @@ func (h *Handlers) importDevices(c echo.Context, v deviceView) error {
 	if err != nil {
 		return err
 	}
-	h.log.Info("devices imported", "tenant", v.owner.ID, "imported", report.Imported, "refused", report.Refused, "by", stateOf(c).user.ID)
+	h.logFor(c).Info("devices imported", "tenant", v.owner.ID, "imported", report.Imported, "refused", report.Refused, "by", stateOf(c).user.ID)
 	return h.showDevices(c, v, http.StatusOK, pages.DevicesData{Report: &report})
 }
 
@@ -197,7 +197,7 @@ func (h *Handlers) deprovisionDevice(c echo.Context, v deviceView) error {
 	return h.changeDevice(c, v, func(id int64) (*models.Device, error) {
 		d, err := h.store.DeprovisionDevice(c.Request().Context(), v.owner.ID, id)
 		if err == nil {
-			h.log.Info("device deprovisioned", "tenant", v.owner.ID, "device", d.ID, "by", stateOf(c).user.ID)
+			h.logFor(c).Info("device deprovisioned", "tenant", v.owner.ID, "device", d.ID, "by", stateOf(c).user.ID)
 			h.flash(c, "success", d.Identifier+" is deprovisioned. This is final; it stays listed with the date.")
 		}
 		return d, err

@@ -181,7 +181,7 @@ func (h *Handlers) handleError(err error, c echo.Context) {
 	}
 	pe, ok := pageFor(err)
 	if !ok {
-		h.log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+		h.logFor(c).Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 	}
 	h.renderError(c, pe, h.shell(c, pe.heading, ""))
 }
@@ -200,7 +200,7 @@ var databaseUnavailablePage = pageError{status: http.StatusServiceUnavailable, h
 // Retry-After, a page that needs nothing of the database (the visitor's
 // shell: no company toggle), and one warning in the log, without a stack.
 func (h *Handlers) databaseUnavailable(c echo.Context, err error) {
-	h.log.Warn("database unavailable", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+	h.logFor(c).Warn("database unavailable", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 	c.Response().Header().Set("Retry-After", databaseRetryAfter)
 	page := databaseUnavailablePage
 	h.renderError(c, &page, h.visitorShell(c, page.heading))
@@ -214,10 +214,11 @@ func (h *Handlers) renderError(c echo.Context, pe *pageError, shell views.Shell)
 	}
 	page := pages.Error(shell, pages.ErrorPage{
 		Status: pe.status, Heading: pe.heading, Message: pe.message, ActionHref: pe.href, ActionLabel: pe.label,
+		Reference: requestID(c),
 	})
 	if rerr := h.render(c, pe.status, page); rerr != nil {
-		h.log.Error("render error page", "err", rerr)
-		_ = c.String(pe.status, pe.heading)
+		h.logFor(c).Error("render error page", "err", rerr)
+		_ = c.String(pe.status, pe.heading+"\nReference: "+requestID(c))
 	}
 }
 

@@ -41,6 +41,8 @@ type Handlers struct {
 	// ssoProviders caches identity providers' discovery documents and keys.
 	ssoProviders *ssoProviders
 	now          func() time.Time
+	requestIDs   *requestIDs  // each request's id, for its log lines and error page
+	metrics      *httpMetrics // nil unless RecordMetrics was called
 	// refreshing is set while staff's billing figures are being refreshed.
 	refreshing atomic.Bool
 	access     map[string]accessRule // "METHOD /path" → who may call it
@@ -71,6 +73,7 @@ func New(cfg *config.Config, store *models.Store, secrets *config.Secrets, log *
 		apiLimit:     models.DefaultAPIRateLimit,
 		ssoProviders: newSSOProviders(providerAddresses{development: !cfg.Secure(), allowed: cfg.SSOPrivateNetworks}),
 		now:          time.Now,
+		requestIDs:   newRequestIDs(),
 		access:       map[string]accessRule{},
 		hostname:     cfg.BaseURL.Host,
 	}

@@ -91,7 +91,7 @@ func (h *Handlers) acceptInvitation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.log.Info("invitation accepted", "tenant", acc.Tenant.ID, "user", acc.User.ID, "new_account", acc.NewAccount)
+	h.logFor(c).Info("invitation accepted", "tenant", acc.Tenant.ID, "user", acc.User.ID, "new_account", acc.NewAccount)
 	switch {
 	case acc.NewAccount:
 		// They just chose this password.

@@ -14,15 +14,21 @@ import (
 	"canopy/internal/config"
 )
 
-// logRequests writes one structured line per request.
+// logRequests gives each request its id, writes one structured line per
+// request, and records its duration in the metrics when they are on.
 func (h *Handlers) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
+		id := h.assignRequestID(c)
 		err := next(c)
 		if err != nil {
 			c.Error(err) // render now, so the logged status is the one sent
 		}
 		status := c.Response().Status
+		took := time.Since(start)
+		if h.metrics != nil {
+			h.metrics.observe(c, status, took)
+		}
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError
@@ -35,8 +41,9 @@ func (h *Handlers) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			slog.String("host", c.Request().Host),
 			slog.String("path", c.Request().URL.Path),
 			slog.Int("status", status),
-			slog.Duration("took", time.Since(start)),
+			slog.Duration("took", took),
 			slog.String("ip", c.RealIP()),
+			slog.String("request_id", id),
 		)
 		return nil
 	}
@@ -50,7 +57,7 @@ func (h *Handlers) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 				if err, ok := r.(error); ok && errors.Is(err, http.ErrAbortHandler) {
 					panic(r) // net/http's way to abort a response: let it through
 				}
-				h.log.Error("panic", "value", fmt.Sprint(r), "stack", string(debug.Stack()))
+				h.logFor(c).Error("panic", "value", fmt.Sprint(r), "stack", string(debug.Stack()))
 				err = fmt.Errorf("panic: %v", r)
 			}
 		}()

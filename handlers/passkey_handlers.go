@@ -302,7 +302,7 @@ func (h *Handlers) addPasskey(c echo.Context) error {
 	}
 	cred, err := h.verifyNewPasskey(p, data, answer)
 	if err != nil {
-		h.log.Info("passkey refused", "user", rs.user.ID, "ip", c.RealIP(), "reason", passkeyReason(err))
+		h.logFor(c).Info("passkey refused", "user", rs.user.ID, "ip", c.RealIP(), "reason", passkeyReason(err))
 		form.Error = "The passkey could not be added. Try again, or use another device."
 		return h.renderNewPasskey(c, http.StatusUnprocessableEntity, form)
 	}
@@ -325,7 +325,7 @@ func (h *Handlers) addPasskey(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	h.log.Info("passkey added", "user", rs.user.ID, "passkey", key.ID)
+	h.logFor(c).Info("passkey added", "user", rs.user.ID, "passkey", key.ID)
 	codes, err := h.giveFirstRecoveryCodes(c)
 	if err != nil {
 		return err
@@ -389,7 +389,7 @@ func (h *Handlers) removePasskey(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.log.Info("passkey removed", "user", rs.user.ID, "passkey", key.ID)
+	h.logFor(c).Info("passkey removed", "user", rs.user.ID, "passkey", key.ID)
 	if err := h.recordAccountChange(c, rs.user, models.AccountPasskeyRemoved, key.Name); err != nil {
 		return err
 	}
@@ -449,12 +449,12 @@ func (h *Handlers) passkeySignIn(c echo.Context) error {
 		return err
 	}
 	if attempt.Refused() {
-		h.log.Warn("passkey sign-in refused: too many attempts", "ip", c.RealIP())
+		h.logFor(c).Warn("passkey sign-in refused: too many attempts", "ip", c.RealIP())
 		return refuse(http.StatusTooManyRequests, "Too many sign-in attempts. "+h.retryLater(c, attempt))
 	}
 	u, err := h.verifyDiscoverablePasskey(c, data, answer)
 	if err != nil {
-		h.log.Info("passkey sign-in refused", "ip", c.RealIP(), "reason", passkeyReason(err))
+		h.logFor(c).Info("passkey sign-in refused", "ip", c.RealIP(), "reason", passkeyReason(err))
 		return refuse(http.StatusUnauthorized, "This passkey did not sign you in. It may have been removed from your account; sign in with your password instead.")
 	}
 	if inForce != nil && mustUseSSO(inForce, u, target) {
@@ -522,7 +522,7 @@ func (h *Handlers) notePasskeyUsed(c echo.Context, p *passkeyUser, cred *webauth
 		return errPasskeyUnknown
 	}
 	if cred.Authenticator.CloneWarning {
-		h.log.Warn("passkey refused: its signature counter went backwards; the authenticator may be cloned",
+		h.logFor(c).Warn("passkey refused: its signature counter went backwards; the authenticator may be cloned",
 			"user", p.user.ID, "passkey", key.ID, "stored", key.SignCount, "sent", cred.Authenticator.SignCount, "ip", c.RealIP())
 		return errPasskeyCloned
 	}
@@ -639,7 +639,7 @@ func (h *Handlers) confirmWithPasskey(c echo.Context) error {
 		return h.renderConfirm(c, http.StatusTooManyRequests, form)
 	}
 	if _, err := h.verifyPasskeyAssertion(c, rs.user.ID, answer); err != nil {
-		h.log.Info("confirmation refused: passkey", "user", rs.user.ID, "ip", c.RealIP(), "reason", passkeyReason(err))
+		h.logFor(c).Info("confirmation refused: passkey", "user", rs.user.ID, "ip", c.RealIP(), "reason", passkeyReason(err))
 		form.Error = "That passkey did not confirm it’s you. Try again, or enter your password."
 		return h.renderConfirm(c, http.StatusUnprocessableEntity, form)
 	}

@@ -90,7 +90,7 @@ func (h *Handlers) forgotPassword(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.log.Info("password reset requested", "mailed", sent, "ip", c.RealIP())
+	h.logFor(c).Info("password reset requested", "mailed", sent, "ip", c.RealIP())
 	return h.render(c, http.StatusOK, pages.ForgotSent(h.shell(c, "Check your email", ""), form.Email, form.LoginHref))
 }
 
@@ -176,7 +176,7 @@ func (h *Handlers) resetPassword(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.log.Info("password reset; every session ended", "user", u.ID, "ip", c.RealIP())
+	h.logFor(c).Info("password reset; every session ended", "user", u.ID, "ip", c.RealIP())
 	h.resetSession(c)
 	h.flash(c, "success", "Your password has been changed, and every session of your account was signed out. Sign in with your new password.")
 	return c.Redirect(http.StatusSeeOther, h.cfg.BaseLink("/login", nil))

@@ -108,7 +108,7 @@ func (h *Handlers) requestEmailChange(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.log.Info("email change requested", "user", u.ID)
+	h.logFor(c).Info("email change requested", "user", u.ID)
 	h.flash(c, "success", "We sent a link to "+newEmail+". Open it while signed in to change your email; until then you sign in with "+u.Email+".")
 	return c.Redirect(http.StatusSeeOther, profilePath)
 }
@@ -187,7 +187,7 @@ func (h *Handlers) confirmEmailChange(c echo.Context) error {
 	if err := h.recordEmailChange(c, u, old); err != nil {
 		return err
 	}
-	h.log.Info("email changed", "user", u.ID)
+	h.logFor(c).Info("email changed", "user", u.ID)
 	h.flash(c, "success", "Your email is now "+u.Email+" (it was "+old+"). Sign in with it from now on.")
 	return c.Redirect(http.StatusSeeOther, profilePath)
 }

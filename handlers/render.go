@@ -126,7 +126,7 @@ func (h *Handlers) tenantInactivePage(c echo.Context) (templ.Component, error) {
 func (h *Handlers) additions(c echo.Context, u *models.User) []models.Addition {
 	list, err := h.store.UnacknowledgedAdditions(c.Request().Context(), u.ID)
 	if err != nil {
-		h.log.Warn("list additions to acknowledge", "user", u.ID, "err", err)
+		h.logFor(c).Warn("list additions to acknowledge", "user", u.ID, "err", err)
 	}
 	return list
 }
@@ -141,7 +141,7 @@ func (h *Handlers) companyToggle(c echo.Context, u *models.User, current *models
 	}
 	toggle, err := h.store.CompanyToggle(c.Request().Context(), u.ID, current.ID)
 	if err != nil {
-		h.log.Warn("list companies for the toggle", "user", u.ID, "err", err)
+		h.logFor(c).Warn("list companies for the toggle", "user", u.ID, "err", err)
 	}
 	return toggle
 }

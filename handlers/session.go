@@ -266,7 +266,7 @@ func (h *Handlers) noteRole(c echo.Context) error {
 		return nil
 	}
 	if known {
-		h.log.Info("session renewed: role changed", "user", rs.user.ID, "tenant", rs.tenant.ID, "from", seen, "to", role)
+		h.logFor(c).Info("session renewed: role changed", "user", rs.user.ID, "tenant", rs.tenant.ID, "from", seen, "to", role)
 		flashes, membership := rs.session.Values[keyFlashes], rs.membership
 		if err := h.bindSession(c, rs.user, h.sessionRecordID(c)); err != nil {
 			return err
@@ -422,7 +422,7 @@ func (h *Handlers) saveSession(c echo.Context) {
 		return
 	}
 	if err := h.cookies.Save(c.Request(), c.Response().Writer, rs.session); err != nil {
-		h.log.Error("save session", "err", err)
+		h.logFor(c).Error("save session", "err", err)
 		return
 	}
 	// Saved once: a request that ran twice (inTransaction) has this hook

@@ -76,7 +76,7 @@ func (h *Handlers) beginSignIn(c echo.Context, email string, devices []devicecoo
 		if err != nil || !a.Refused() {
 			return a, err
 		}
-		h.log.Warn("device locked out by its own failures; counted as an unknown browser", "email", email, "ip", c.RealIP())
+		h.logFor(c).Warn("device locked out by its own failures; counted as an unknown browser", "email", email, "ip", c.RealIP())
 	}
 	return h.beginUnknownAttempt(c, email)
 }

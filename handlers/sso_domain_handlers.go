@@ -43,7 +43,7 @@ func (h *Handlers) verifySSODomain(c echo.Context) error {
 	found, err := h.dns.Check(ctx, d.TXTName(), d.TXTValue())
 	switch {
 	case err != nil:
-		h.log.Warn("sso domain check", "tenant", rs.tenant.ID, "domain", d.Domain, "err", err)
+		h.logFor(c).Warn("sso domain check", "tenant", rs.tenant.ID, "domain", d.Domain, "err", err)
 		h.flash(c, "error", "Could not look up the TXT records at "+d.TXTName()+" just now: the DNS server did not answer, or answered with an error. Nothing was changed; try again in a moment.")
 	case found.Match:
 		if err := h.store.MarkDomainProvenByDNS(ctx, rs.tenant.ID, d.ID); err != nil {
@@ -128,7 +128,7 @@ func (h *Handlers) decideSSODomain(c echo.Context, approve bool) error {
 	case err != nil:
 		return err
 	}
-	h.log.Info("sso domain decided", "domain", d.Domain, "tenant", d.TenantID, "proof", d.Proof, "by", rs.user.ID)
+	h.logFor(c).Info("sso domain decided", "domain", d.Domain, "tenant", d.TenantID, "proof", d.Proof, "by", rs.user.ID)
 	if approve {
 		h.flash(c, "success", d.Domain+" is approved: the company's identity provider now signs in people with "+d.Domain+" emails.")
 	} else {

@@ -129,7 +129,7 @@ func (h *Handlers) beginSSO(c echo.Context) error {
 	}
 	provider, err := h.ssoProviders.get(ctx, conn.Issuer, h.now())
 	if err != nil {
-		h.log.Warn("single sign-on: provider unreachable", "tenant", rs.tenant.ID, "err", err)
+		h.logFor(c).Warn("single sign-on: provider unreachable", "tenant", rs.tenant.ID, "err", err)
 		return h.ssoFailure(target, http.StatusBadGateway, "We could not reach your identity provider",
 			"Try again in a minute. If it keeps happening, ask your administrator to check the single sign-on settings.")
 	}
@@ -268,7 +268,7 @@ func (h *Handlers) ssoCallback(c echo.Context) error {
 	if err != nil {
 		// Logged, not audited: without an attempt this browser started here,
 		// anyone could write into the company's log.
-		h.log.Info("single sign-on refused: no attempt cookie", "tenant", rs.tenant.ID, "ip", c.RealIP())
+		h.logFor(c).Info("single sign-on refused: no attempt cookie", "tenant", rs.tenant.ID, "ip", c.RealIP())
 		return h.ssoFailure(nil, http.StatusBadRequest,
 			"This sign-in has expired", "Single sign-on must finish in the browser that started it, within 10 minutes. Start again.")
 	}
@@ -371,7 +371,7 @@ func (h *Handlers) verifySSOCode(c echo.Context, target *models.Tenant, attempt 
 	defer cancel()
 	token, err := h.oauthConfig(rs.tenant, conn, provider, secret).Exchange(callCtx, c.QueryParam("code"), oauth2.VerifierOption(attempt.Verifier))
 	if err != nil {
-		h.log.Warn("single sign-on: code exchange refused", "tenant", rs.tenant.ID, "err", err)
+		h.logFor(c).Warn("single sign-on: code exchange refused", "tenant", rs.tenant.ID, "err", err)
 		return nil, h.failSSO(c, target, "", "code exchange refused", h.ssoFailure(target, http.StatusBadRequest,
 			"Your identity provider refused this sign-in", "The sign-in code was not accepted: it may have been used already or have expired. Start again."))
 	}
@@ -382,7 +382,7 @@ func (h *Handlers) verifySSOCode(c echo.Context, target *models.Tenant, attempt 
 	}
 	idToken, err := provider.VerifierContext(callCtx, &oidc.Config{ClientID: conn.ClientID, Now: h.now}).Verify(callCtx, raw)
 	if err != nil {
-		h.log.Warn("single sign-on: ID token refused", "tenant", rs.tenant.ID, "err", err)
+		h.logFor(c).Warn("single sign-on: ID token refused", "tenant", rs.tenant.ID, "err", err)
 		return nil, h.failSSO(c, target, "", "id token refused: "+tokenProblem(err), h.ssoFailure(target, http.StatusBadRequest,
 			"The sign-in could not be verified", "The identity provider's answer "+tokenProblem(err)+". Start again, or ask your administrator."))
 	}
@@ -634,7 +634,7 @@ func (h *Handlers) completeSSO(c echo.Context, target *models.Tenant, inForce *m
 			"You are no longer a member of "+target.Name,
 			"You were removed from "+target.Name+", or you left it. Single sign-on does not bring you back: someone there must add or invite you again."))
 	}
-	h.log.Info("signed in with single sign-on", "user", userID, "tenant", target.ID, "ip", c.RealIP())
+	h.logFor(c).Info("signed in with single sign-on", "user", userID, "tenant", target.ID, "ip", c.RealIP())
 	if target.ID != rs.tenant.ID {
 		rec, err := h.startSessionRecord(c, u, models.SessionBySSO)
 		if err != nil {
@@ -674,7 +674,7 @@ func (h *Handlers) completeSSO(c echo.Context, target *models.Tenant, inForce *m
 // it was for (with the email, when the identity provider got as far as
 // naming one) and returns the page to show.
 func (h *Handlers) failSSO(c echo.Context, t *models.Tenant, email, reason string, page *pageError) error {
-	h.log.Info("single sign-on refused", "tenant", t.ID, "email", email, "reason", reason, "ip", c.RealIP())
+	h.logFor(c).Info("single sign-on refused", "tenant", t.ID, "email", email, "reason", reason, "ip", c.RealIP())
 	label := email
 	if label == "" {
 		label = "unknown person"

@@ -173,7 +173,7 @@ func (h *Handlers) saveSSOSettings(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.log.Info("single sign-on saved", "tenant", rs.tenant.ID, "issuer", saved.Issuer, "secret_changed", secret != "", "by", rs.user.ID)
+	h.logFor(c).Info("single sign-on saved", "tenant", rs.tenant.ID, "issuer", saved.Issuer, "secret_changed", secret != "", "by", rs.user.ID)
 	msg := "Single sign-on saved."
 	if inheritsSSO(rs.lineage) {
 		msg += " " + rs.tenant.Name + " still inherits, so it stays unused until you use your own instead."
@@ -236,7 +236,7 @@ func (h *Handlers) deleteSSOSettings(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.log.Info("single sign-on removed", "tenant", rs.tenant.ID, "by", rs.user.ID)
+	h.logFor(c).Info("single sign-on removed", "tenant", rs.tenant.ID, "by", rs.user.ID)
 	h.flash(c, "success", "Single sign-on removed: it signs nobody in any more.")
 	return c.Redirect(http.StatusSeeOther, views.SSOSettingsPath)
 }

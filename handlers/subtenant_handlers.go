@@ -239,7 +239,7 @@ func (h *Handlers) createSubTenant(c echo.Context, p subTenantPlace) error {
 	if err != nil {
 		return err
 	}
-	h.log.Info("sub-tenant created", "parent", p.parent.ID, "tenant", t.ID, "by", rs.user.ID)
+	h.logFor(c).Info("sub-tenant created", "parent", p.parent.ID, "tenant", t.ID, "by", rs.user.ID)
 	h.flash(c, "success", t.Name+" is active at "+h.cfg.TenantURL(t.Subdomain, "/")+". An invitation to own it was emailed to "+
 		models.NormalizeEmail(n.Email)+"; they become its owner when they accept.")
 	return c.Redirect(http.StatusSeeOther, p.list)

@@ -39,7 +39,7 @@ func (h *Handlers) inTransaction(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		err = h.runInTransaction(c, next)
 		if errors.Is(err, models.ErrTryAgain) {
-			h.log.Info("request retried", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+			h.logFor(c).Info("request retried", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 			c.Set(stateKey, nil) // what the first run learned goes with it
 			c.Request().Body = io.NopCloser(bytes.NewReader(body))
 			err = h.runInTransaction(c, next)

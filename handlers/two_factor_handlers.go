@@ -89,7 +89,7 @@ func (h *Handlers) askSecondFactor(c echo.Context, u *models.User, form pages.Lo
 	v := stateOf(c).session.Values
 	v[keyPendingUser], v[keyPendingVersion], v[keyPendingAt] = u.ID, u.SessionVersion, h.now().Unix()
 	v[keyPendingTenant], v[keyPendingNext], v[keyPendingState] = form.Tenant, form.Next, form.State
-	h.log.Info("password right; asking for the second factor", "user", u.ID, "ip", c.RealIP())
+	h.logFor(c).Info("password right; asking for the second factor", "user", u.ID, "ip", c.RealIP())
 	return c.Redirect(http.StatusSeeOther, views.LoginTwoFactorPath)
 }
 
@@ -230,7 +230,7 @@ func (h *Handlers) verifySecondFactor(c echo.Context) error {
 		return err
 	}
 	if attempt.Refused() {
-		h.log.Warn("second factor refused: too many attempts", "user", u.ID, "ip", c.RealIP())
+		h.logFor(c).Warn("second factor refused: too many attempts", "user", u.ID, "ip", c.RealIP())
 		form.Error = "Too many attempts. " + h.retryLater(c, attempt)
 		return h.renderSecondFactor(c, http.StatusTooManyRequests, form)
 	}
@@ -248,11 +248,11 @@ func (h *Handlers) verifySecondFactor(c echo.Context) error {
 	})
 	switch {
 	case errors.Is(err, models.ErrTOTPCodeWrong), errors.Is(err, models.ErrRecoveryCodeWrong):
-		h.log.Info("second factor refused: wrong code", "user", u.ID, "recovery", recovery, "ip", c.RealIP())
+		h.logFor(c).Info("second factor refused: wrong code", "user", u.ID, "recovery", recovery, "ip", c.RealIP())
 		form.Errors[field] = wrongCodeMessage(recovery)
 		return h.renderSecondFactor(c, http.StatusUnauthorized, form)
 	case errors.Is(err, models.ErrTOTPCodeUsed):
-		h.log.Info("second factor refused: code used before", "user", u.ID, "ip", c.RealIP())
+		h.logFor(c).Info("second factor refused: code used before", "user", u.ID, "ip", c.RealIP())
 		form.Errors[field] = "This code was already used. Wait for the next one in your app."
 		return h.renderSecondFactor(c, http.StatusUnauthorized, form)
 	case err != nil:
@@ -456,7 +456,7 @@ func (h *Handlers) confirmTwoFactor(c echo.Context) error {
 	if err := h.recordAccountChange(c, rs.user, models.AccountTOTPEnabled, "with ten new recovery codes"); err != nil {
 		return err
 	}
-	h.log.Info("authenticator app turned on", "user", rs.user.ID, "ip", c.RealIP())
+	h.logFor(c).Info("authenticator app turned on", "user", rs.user.ID, "ip", c.RealIP())
 	return h.render(c, http.StatusOK, pages.RecoveryCodes(h.shell(c, "Two-factor sign-in is on", ""), h.recoveryCodesData(c, codes, "a code from your app")))
 }
 
@@ -481,7 +481,7 @@ func (h *Handlers) disableTwoFactor(c echo.Context) error {
 	if err := h.recordAccountChange(c, rs.user, models.AccountTOTPDisabled, detail); err != nil {
 		return err
 	}
-	h.log.Info("authenticator app turned off", "user", rs.user.ID, "ip", c.RealIP())
+	h.logFor(c).Info("authenticator app turned off", "user", rs.user.ID, "ip", c.RealIP())
 	h.flash(c, "success", "The authenticator app is off.")
 	return c.Redirect(http.StatusSeeOther, views.AccountTwoFactorPath)
 }
@@ -699,7 +699,7 @@ func (h *Handlers) verifySecondFactorPasskey(c echo.Context) error {
 		return h.renderSecondFactor(c, http.StatusTooManyRequests, form)
 	}
 	if _, err := h.verifyPasskeyAssertion(c, who.user.ID, answer); err != nil {
-		h.log.Info("second factor refused: passkey", "user", who.user.ID, "ip", c.RealIP(), "reason", passkeyReason(err))
+		h.logFor(c).Info("second factor refused: passkey", "user", who.user.ID, "ip", c.RealIP(), "reason", passkeyReason(err))
 		form.Error = "That passkey did not sign you in. Try again, or use another way."
 		return h.renderSecondFactor(c, http.StatusUnauthorized, form)
 	}

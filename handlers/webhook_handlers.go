@@ -87,7 +87,7 @@ func (h *Handlers) createWebhook(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.log.Info("webhook endpoint created", "tenant", rs.tenant.ID, "endpoint", e.ID, "environment", e.Environment, "by", rs.user.ID)
+	h.logFor(c).Info("webhook endpoint created", "tenant", rs.tenant.ID, "endpoint", e.ID, "environment", e.Environment, "by", rs.user.ID)
 	h.flash(c, "success", "Endpoint added. Reveal its signing secret below to verify deliveries, and send a test event to try it.")
 	return c.Redirect(http.StatusSeeOther, views.WebhookPath(e.ID))
 }
@@ -197,7 +197,7 @@ func (h *Handlers) revealWebhookSecret(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.log.Info("webhook secret revealed", "tenant", rs.tenant.ID, "endpoint", id, "by", rs.user.ID)
+	h.logFor(c).Info("webhook secret revealed", "tenant", rs.tenant.ID, "endpoint", id, "by", rs.user.ID)
 	return h.renderWebhookEndpoint(c, http.StatusOK, secrets, false)
 }
 
@@ -217,7 +217,7 @@ func (h *Handlers) rotateWebhookSecret(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.log.Info("webhook secret rotated", "tenant", rs.tenant.ID, "endpoint", id, "by", rs.user.ID)
+	h.logFor(c).Info("webhook secret rotated", "tenant", rs.tenant.ID, "endpoint", id, "by", rs.user.ID)
 	return h.renderWebhookEndpoint(c, http.StatusOK, secrets, true)
 }
 
@@ -250,7 +250,7 @@ func (h *Handlers) deleteWebhook(c echo.Context) error {
 	if err := h.store.DeleteWebhookEndpoint(c.Request().Context(), rs.tenant.ID, e.ID); err != nil {
 		return err
 	}
-	h.log.Info("webhook endpoint deleted", "tenant", rs.tenant.ID, "endpoint", e.ID, "by", rs.user.ID)
+	h.logFor(c).Info("webhook endpoint deleted", "tenant", rs.tenant.ID, "endpoint", e.ID, "by", rs.user.ID)
 	h.flash(c, "success", "Deleted the endpoint "+e.URL+" and its delivery log.")
 	return c.Redirect(http.StatusSeeOther, views.WebhooksPath)
 }

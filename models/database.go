@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	neturl "net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,7 +51,7 @@ func OpenPostgres(url string) (*gorm.DB, error) { return openPostgres(url, 20) }
 func OpenPostgresDetached(url string) (*gorm.DB, error) { return openPostgres(url, 4) }
 
 func openPostgres(url string, size int) (*gorm.DB, error) {
-	cfg, err := pgx.ParseConfig(url)
+	cfg, err := pgx.ParseConfig(withConnectTimeout(url))
 	if err != nil {
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
@@ -145,6 +147,31 @@ func (c *countedConn) Close() error {
 // 1.18 (Debian 12's) does not survive.
 func WaitConnectionsClosed(ctx context.Context) error {
 	return openConnections.wait(ctx)
+}
+
+// defaultConnectTimeout bounds making a connection when DATABASE_URL sets
+// no connect_timeout: without one, a database host that drops packets holds
+// each request that needs a new connection for the system's TCP timeout
+// (minutes) before its 503.
+const defaultConnectTimeout = "5"
+
+// withConnectTimeout adds connect_timeout to a connection string (URL or
+// key=value form) that has none.
+func withConnectTimeout(dsn string) string {
+	if strings.Contains(dsn, "connect_timeout=") {
+		return dsn
+	}
+	if !strings.Contains(dsn, "://") {
+		return strings.TrimSpace(dsn + " connect_timeout=" + defaultConnectTimeout)
+	}
+	u, err := neturl.Parse(dsn)
+	if err != nil {
+		return dsn // pgx reports it, without our help
+	}
+	q := u.Query()
+	q.Set("connect_timeout", defaultConnectTimeout)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // OpenSQLite opens (creating if needed) the embedded database file at path.

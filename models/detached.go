@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 
 	"gorm.io/gorm"
 )
@@ -24,13 +25,6 @@ func (s *Store) WithDetachedPool(db *gorm.DB) *Store {
 // row-level security scope, so it is only for tables that have none (the
 // sign-in counters, which belong to no tenant).
 func (s *Store) Detached(ctx context.Context, fn func(tx *Store) error) error {
-	return s.detachedWithin(ctx, Scope{}, fn)
-}
-
-// detachedWithin is Detached with scope applied as its transaction begins,
-// for a tenant's table written apart from the request (an API key's rate
-// bucket).
-func (s *Store) detachedWithin(ctx context.Context, scope Scope, fn func(tx *Store) error) error {
 	if s.inTx {
 		return errDetachedInTx
 	}
@@ -39,7 +33,21 @@ func (s *Store) detachedWithin(ctx context.Context, scope Scope, fn func(tx *Sto
 		pool = s.detached
 	}
 	// A nil holder hides the request's transaction; the zero scope applies none.
-	ctx = context.WithValue(WithScope(ctx, scope), requestTxKey{}, (*requestTxHolder)(nil))
+	ctx = context.WithValue(WithScope(ctx, Scope{}), requestTxKey{}, (*requestTxHolder)(nil))
 	own := &Store{db: pool, scopeKey: s.scopeKey, webhooks: s.webhooks}
 	return own.Tx(ctx, fn)
+}
+
+// SQLPools are the store's connection pools, for their metrics: the main
+// one, and Detached's own (nil when it shares the main one).
+func (s *Store) SQLPools() (main, detached *sql.DB, err error) {
+	if main, err = s.db.DB(); err != nil {
+		return nil, nil, err
+	}
+	if s.detached != nil {
+		if detached, err = s.detached.DB(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return main, detached, nil
 }

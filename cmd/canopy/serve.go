@@ -95,6 +95,11 @@ func serve(cfg *config.Config, log *slog.Logger, args []string) error {
 	go sweepHandoffs(ctx, store, log)
 	go sweepSignInCounters(ctx, store, log)
 	h := handlers.New(cfg, store, secrets, log)
+	stopMetrics, err := startMetrics(cfg, store, h, log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	srv := &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           h.Router(),

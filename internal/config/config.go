@@ -57,6 +57,10 @@ type Config struct {
 	// it out of rotation before it stops accepting connections. Zero stops
 	// at once (a single instance, or a balancer told some other way).
 	DrainDelay time.Duration // CANOPY_DRAIN_DELAY
+
+	// MetricsAddr is where Prometheus metrics are served ("host:port",
+	// GET /metrics), on a listener apart from the site's; empty: none.
+	MetricsAddr string // CANOPY_METRICS_ADDR
 }
 
 // SMTP holds the outgoing mail settings. An empty Host means mail is written
@@ -100,6 +104,7 @@ func Parse(lookup func(string) (string, bool)) (*Config, error) {
 		SessionKey:       get("CANOPY_SESSION_KEY", ""),
 		LogLevel:         strings.ToLower(get("CANOPY_LOG_LEVEL", "info")),
 		DNSResolver:      get("CANOPY_DNS_RESOLVER", ""),
+		MetricsAddr:      get("CANOPY_METRICS_ADDR", ""),
 		SMTP: SMTP{
 			Host:     get("CANOPY_SMTP_HOST", ""),
 			Username: get("CANOPY_SMTP_USERNAME", ""),
@@ -116,6 +121,14 @@ func Parse(lookup func(string) (string, bool)) (*Config, error) {
 
 	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("CANOPY_ADDR: %q is not host:port: %w", cfg.Addr, err))
+	}
+
+	if cfg.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(cfg.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("CANOPY_METRICS_ADDR: %q is not host:port: %w", cfg.MetricsAddr, err))
+		} else if cfg.MetricsAddr == cfg.Addr {
+			errs = append(errs, fmt.Errorf("CANOPY_METRICS_ADDR: %q is CANOPY_ADDR; metrics need a listener of their own, kept off the public site", cfg.MetricsAddr))
+		}
 	}
 
 	port, err := strconv.Atoi(get("CANOPY_SMTP_PORT", "587"))

@@ -96,6 +96,9 @@ func TestParseRejects(t *testing.T) {
 		{"CANOPY_SSO_PRIVATE_NETWORKS", "10.0.0.0/99", "CANOPY_SSO_PRIVATE_NETWORKS"},
 		{"CANOPY_WEBHOOK_ALLOWED_NETWORKS", "10.0.0.0/99", "CANOPY_WEBHOOK_ALLOWED_NETWORKS"},
 		{"CANOPY_WEBHOOK_HTTP_HOSTS", "http://hooks.example", "CANOPY_WEBHOOK_HTTP_HOSTS"},
+		{"CANOPY_METRICS_ADDR", "9090", "CANOPY_METRICS_ADDR"},
+		{"CANOPY_METRICS_ADDR", "http://127.0.0.1:9090/metrics", "CANOPY_METRICS_ADDR"},
+		{"CANOPY_METRICS_ADDR", ":8080", "a listener of their own"},
 	}
 	for _, c := range cases {
 		t.Run(c.key+"="+c.value, func(t *testing.T) {
@@ -222,6 +225,20 @@ func TestIsLocalHost(t *testing.T) {
 	} {
 		if got := IsLocalHost(host); got != want {
 			t.Errorf("IsLocalHost(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
+
+// TestMetricsAddr: metrics are off unless an address is given, and then
+// served on it.
+func TestMetricsAddr(t *testing.T) {
+	for value, want := range map[string]string{"": "", "   ": "", "127.0.0.1:9090": "127.0.0.1:9090", ":9090": ":9090"} {
+		cfg, err := Parse(env(map[string]string{"CANOPY_METRICS_ADDR": value}))
+		if err != nil {
+			t.Fatalf("%q: %v", value, err)
+		}
+		if cfg.MetricsAddr != want {
+			t.Errorf("CANOPY_METRICS_ADDR=%q: MetricsAddr %q, want %q", value, cfg.MetricsAddr, want)
 		}
 	}
 }
