@@ -386,7 +386,7 @@ func (r *recordedResponse) Write(p []byte) (int, error) {
 func decodeJSON(c echo.Context, dst any) error {
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
-		return err
+		return unreadableBody(err)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")

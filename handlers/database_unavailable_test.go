@@ -1,8 +1,10 @@
 package handlers_test
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -139,5 +141,39 @@ func TestPoolRecoversFromTerminatedConnections(t *testing.T) {
 	decode(t, a.call(key, http.MethodGet, apiURL("acme", "/members"), ""), &members)
 	if len(members.Data) == 0 {
 		t.Fatal(fmt.Sprint("no members after the recovery: ", members))
+	}
+}
+
+// TestCutShortBodyIsTheClients: a body that ends before its Content-Length
+// (the client hung up) is a 400 of the client's, not a lost database: the
+// network error inside must not make it a 503 that anyone could provoke,
+// nor a warning about the database in the log.
+func TestCutShortBodyIsTheClients(t *testing.T) {
+	a := newApp(t)
+	key := a.apiKey(t, "acme", models.APISandbox)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(a.server.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	_, _ = fmt.Fprintf(conn, "POST /api/v1/devices HTTP/1.1\r\nHost: acme.localhost:8080\r\nAuthorization: Bearer %s\r\n"+
+		"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"identifier\":", key)
+	if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = res.Body.Close() }()
+	var body struct {
+		Error struct{ Code string } `json:"error"`
+	}
+	_ = json.NewDecoder(res.Body).Decode(&body)
+	if res.StatusCode != http.StatusBadRequest || body.Error.Code != "bad_request" {
+		t.Fatalf("a body cut short: %d %q, want 400 bad_request", res.StatusCode, body.Error.Code)
+	}
+	if strings.Contains(a.logs.String(), "database unavailable") {
+		t.Fatal("a body cut short was logged as a lost database")
 	}
 }

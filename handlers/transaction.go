@@ -103,10 +103,22 @@ func readBody(r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(r.Body)
 	_ = r.Body.Close()
 	if err != nil {
-		return nil, err
+		return nil, unreadableBody(err)
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	return body, nil
+}
+
+// unreadableBody answers a body that could not be read: the client's doing
+// (cut short, or too slow for the server's ReadTimeout), so a 400 — and
+// without the network error inside, which must not pass for a lost
+// database (models.IsDatabaseUnavailable). BodyLimit's 413 stays itself.
+func unreadableBody(err error) error {
+	var tooLarge *echo.HTTPError
+	if errors.As(err, &tooLarge) {
+		return tooLarge
+	}
+	return echo.NewHTTPError(http.StatusBadRequest, "The request's body could not be read.")
 }
 
 // heldResponse keeps a response in memory until release.

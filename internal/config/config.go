@@ -271,15 +271,24 @@ var ErrSessionKeyRequired = errors.New("CANOPY_SESSION_KEY must be set when serv
 
 // ValidateForServe checks what serving needs beyond Parse: with several
 // instances on one PostgreSQL database (anything but a local address),
-// every secret derived from the session key must be the same everywhere,
-// so the key must be given rather than generated. SQLite is one process
-// with one data directory, and a local address is development: both keep
-// the generated key.
+// every instance must sign with the same key, which only
+// CANOPY_SESSION_KEY gives them. A deployment that has been running on a
+// key generated into its data directory is told to set that key, never to
+// make a new one: every secret derives from it (API keys' hashes, sealed
+// second factors, single sign-on and webhook secrets), and a new key would
+// lose them all.
 func (c *Config) ValidateForServe() error {
-	if c.UsesPostgres() && c.SessionKey == "" && !IsLocalHost(c.BaseURL.Hostname()) {
-		return ErrSessionKeyRequired
+	if !c.UsesPostgres() || c.SessionKey != "" || IsLocalHost(c.BaseURL.Hostname()) {
+		return nil
 	}
-	return nil
+	generated := filepath.Join(c.DataDir, secretFile)
+	if _, err := os.Stat(generated); err == nil {
+		return fmt.Errorf("CANOPY_SESSION_KEY must be set when serving PostgreSQL at an address that is not local, so that "+
+			"every instance signs with the same key. This deployment has been running on the key generated into %s: "+
+			"set CANOPY_SESSION_KEY to that file's contents, on every instance (a new key would make every API key, "+
+			"second factor, single sign-on and webhook secret unusable)", generated)
+	}
+	return ErrSessionKeyRequired
 }
 
 // IsLocalHost tells whether host names this machine only: localhost, a

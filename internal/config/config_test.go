@@ -1,6 +1,7 @@
 package config
 
 import (
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -214,6 +215,30 @@ func TestValidateForServe(t *testing.T) {
 				t.Fatalf("the refusal does not name the setting: %v", err)
 			}
 		})
+	}
+}
+
+// TestValidateForServeKeepsAGeneratedKey: a deployment that has been
+// running on the key generated into its data directory is refused too, but
+// told to set that key, never to make a new one, which would lose every
+// secret derived from it.
+func TestValidateForServeKeepsAGeneratedKey(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := Parse(env(map[string]string{"DATABASE_URL": "postgres://u@db/canopy",
+		"CANOPY_BASE_URL": "https://canopy.example.com", "CANOPY_DATA_DIR": dir}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cfg.LoadSecrets(); err != nil { // what the deployment has been running on
+		t.Fatal(err)
+	}
+	err = cfg.ValidateForServe()
+	if err == nil {
+		t.Fatal("served PostgreSQL at a public address without CANOPY_SESSION_KEY")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, filepath.Join(dir, "session.key")) || strings.Contains(msg, "openssl rand") {
+		t.Fatalf("the refusal should name the generated key's file and not suggest a new key: %v", err)
 	}
 }
 
