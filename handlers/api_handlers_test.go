@@ -457,3 +457,23 @@ func TestAPIKeyLastUsedAndInactiveCompany(t *testing.T) {
 	}
 	wantAPIError(t, a.call(key, http.MethodGet, apiURL("acme-eu", "/members"), ""), http.StatusForbidden, "company_inactive")
 }
+
+// TestAPICallRetriedCountsOnce: a call whose transaction PostgreSQL gave up
+// (a deadlock) runs once more, and is still one call of the key's
+// allowance.
+func TestAPICallRetriedCountsOnce(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	requirePostgres(t, a)
+	a.handlers.SetAPIRateLimit(5, time.Minute)
+	key := a.apiKey(t, "acme-eu", models.APISandbox)
+	deadlockCommitsOf(t, a, models.AuditDeviceAdded, 1)
+	r := a.call(key, http.MethodPost, apiURL("acme-eu", "/devices"), `{"identifier": "RETRIED-1", "model": "Thermo Logger T-100"}`)
+	wantStatus(t, r, http.StatusCreated)
+	if got := r.header.Get("RateLimit-Remaining"); got != "4" {
+		t.Fatalf("after one call, retried once: remaining %q, want 4", got)
+	}
+	if got := a.call(key, http.MethodGet, apiURL("acme-eu", "/members"), "").header.Get("RateLimit-Remaining"); got != "3" {
+		t.Fatalf("the next call: remaining %q, want 3", got)
+	}
+}

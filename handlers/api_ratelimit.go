@@ -8,7 +8,12 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"canopy/models"
 )
+
+// apiCallTakenKey keeps, on the request, the call limitAPIRate counted.
+const apiCallTakenKey = "canopy.apiCallTaken"
 
 // limitAPIRate spends one call of the key's allowance (a token bucket in
 // the database, shared by every instance: models.Store.TakeAPICall) and
@@ -16,10 +21,16 @@ import (
 // the limit, 429 with Retry-After.
 func (h *Handlers) limitAPIRate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		key := stateOf(c).apiKey
-		d, err := h.store.TakeAPICall(c.Request().Context(), h.apiLimit, key.TenantID, key.ID, h.now())
-		if err != nil {
-			return err
+		// A request run again after a conflict (inTransaction's retry) is
+		// still one call: it keeps the decision its first run took.
+		d, taken := c.Get(apiCallTakenKey).(models.APICallDecision)
+		if !taken {
+			key := stateOf(c).apiKey
+			var err error
+			if d, err = h.store.TakeAPICall(c.Request().Context(), h.apiLimit, key.TenantID, key.ID, h.now()); err != nil {
+				return err
+			}
+			c.Set(apiCallTakenKey, d)
 		}
 		hd := c.Response().Header()
 		hd.Set("RateLimit-Limit", strconv.Itoa(d.Limit))
