@@ -56,6 +56,10 @@ func TestRegistryReportsPoolsAndQueues(t *testing.T) {
 	ownerDB, appDB := testdb.OpenAsApp(t)
 	owner := models.NewStore(ownerDB).WithScopeKey(testdb.ScopeKey)
 	ctx := context.Background()
+	// Mail about no tenant is filed under the platform's own.
+	if _, err := owner.CreateTenant(ctx, models.NewTenant{Name: "Platform", Subdomain: "platform", Timezone: "UTC"}); err != nil {
+		t.Fatal(err)
+	}
 	for _, to := range []string{"a@example.test", "b@example.test"} {
 		if err := owner.EnqueueEmail(ctx, models.NewEmail{To: to, Subject: "Hello", Body: "Hi"}); err != nil {
 			t.Fatal(err)
