@@ -219,7 +219,9 @@ func TestOverlaysInBothSchemes(t *testing.T) {
 	requireBrowser(t)
 	t.Parallel()
 	a := startCanopy(t)
-	browser := newBrowser(t)
+	// Four sessions (two schemes, two widths), each looked over three
+	// times: more than one test's usual minute on a busy two-core machine.
+	browser := newBrowserWithin(t, 4*testTimeout)
 	for _, scheme := range tourSchemes {
 		for _, size := range tourSizes {
 			tab := newTab(t, browser, size.size)
