@@ -219,25 +219,17 @@ func (b *pgbouncer) transactions(t *testing.T) int64 {
 		t.Fatalf("pgbouncer SHOW STATS: %v", err)
 	}
 	defer rows.Close()
-	cols, _ := rows.Columns()
-	for rows.Next() {
-		values := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range values {
-			ptrs[i] = &values[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
+	cols, stats := readRows(t, rows)
+	for _, values := range stats {
 		var database string
 		var count int64
 		for i, col := range cols {
 			switch col {
 			case "database":
-				database = values[i].String
+				database = values[i]
 			case "total_xact_count":
-				if _, err := fmt.Sscan(values[i].String, &count); err != nil {
-					t.Fatalf("pgbouncer SHOW STATS: total_xact_count %q: %v", values[i].String, err)
+				if _, err := fmt.Sscan(values[i], &count); err != nil {
+					t.Fatalf("pgbouncer SHOW STATS: total_xact_count %q: %v", values[i], err)
 				}
 			}
 		}

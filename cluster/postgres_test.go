@@ -152,11 +152,18 @@ func (pg *postgres) queryRows(t *testing.T, query string, args ...any) [][]strin
 		t.Fatalf("%s: %v", query, err)
 	}
 	defer rows.Close()
+	_, out := readRows(t, rows)
+	return out
+}
+
+// readRows reads every row of rows as text (NULL as ""), with the
+// columns' names.
+func readRows(t *testing.T, rows *sql.Rows) (cols []string, out [][]string) {
+	t.Helper()
 	cols, err := rows.Columns()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out [][]string
 	for rows.Next() {
 		values := make([]sql.NullString, len(cols))
 		ptrs := make([]any, len(cols))
@@ -175,7 +182,7 @@ func (pg *postgres) queryRows(t *testing.T, query string, args ...any) [][]strin
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return out
+	return cols, out
 }
 
 // queryStrings is the first column of each row of a query.
